@@ -1,0 +1,1 @@
+"""The domain app: reports, URLs, hosting traces, notices, checks, provider responses."""

@@ -1,0 +1,168 @@
+"""Admin for cases: URLs, reports, assessments, traces, checks, events."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from notices.admin.common import ReadOnlyInline, badge, defanged
+from notices.enums import NoticeType
+from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
+from notices.services.notices import NoticeError, create_notices
+
+
+class ReportInline(ReadOnlyInline, admin.TabularInline):
+    model = Report
+    fields = ["receipt", "partner", "reported_at", "received_at", "external_ref", "duplicate"]
+    readonly_fields = fields
+
+
+class AssessmentInline(ReadOnlyInline, admin.TabularInline):
+    model = Assessment
+    fields = ["created_at", "analyst", "legality", "classification", "detection_method", "severity", "notes"]
+    readonly_fields = fields
+
+
+class TraceInline(ReadOnlyInline, admin.TabularInline):
+    model = HostingTrace
+    fields = ["traced_at", "ip", "prefix", "asn", "provider", "country", "abuse_emails", "error", "is_hop"]
+    readonly_fields = fields
+    ordering = ["-traced_at"]
+
+
+class CheckInline(ReadOnlyInline, admin.TabularInline):
+    model = Check
+    fields = ["checked_at", "outcome", "status_code", "error_class", "resolved_ip", "elapsed_ms", "vantage"]
+    readonly_fields = fields
+    ordering = ["-checked_at"]
+
+
+class EventInline(ReadOnlyInline, admin.TabularInline):
+    model = Event
+    fields = ["at", "kind", "actor", "data"]
+    readonly_fields = fields
+    ordering = ["at"]
+
+
+@admin.register(Url)
+class UrlAdmin(admin.ModelAdmin):
+    list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "first_notice_sent_at",
+                    "last_outcome", "ttr_display"]  # fmt: skip
+    list_filter = ["status", "provider", "last_outcome"]
+    search_fields = ["canonical", "host"]
+    readonly_fields = ["url_defanged", "host", "status", "current_assessment", "current_trace", "provider",
+                       "first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at", "acknowledged_at",
+                       "last_live_at", "first_gone_at", "consecutive_gone", "removal_confirmed_at", "removed_low",
+                       "removed_high", "ttr_low", "ttr_high", "reappearance_count", "next_check_at",
+                       "last_checked_at", "last_outcome", "provider_at_notice", "asn_at_notice",
+                       "country_at_notice"]  # fmt: skip
+    exclude = ["original", "canonical", "canonical_hash", "check_claimed_until", "last_gone_at",
+               "notice_type_at_notice"]  # fmt: skip
+    inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
+    actions = ["trace_now", "check_now", "create_hotline_notices"]
+    list_per_page = 50
+    show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
+
+    def has_add_permission(self, request) -> bool:
+        return False  # URLs come in as reports (API or the report form)
+
+    @admin.display(description="URL (defanged)")
+    def url_defanged(self, obj: Url) -> str:
+        return defanged(obj.canonical)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Url) -> str:
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="TTR")
+    def ttr_display(self, obj: Url) -> str:
+        if obj.ttr_high is None:
+            return "—"
+        return f"{obj.ttr_low / 3600:.1f}–{obj.ttr_high / 3600:.1f} h"
+
+    @admin.action(description="Trace the hosting now")
+    def trace_now(self, request, queryset) -> None:
+        from notices.tasks import trace_url_task
+
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in ids:
+            trace_url_task.delay(pk)
+        self.message_user(request, f"Queued a trace for {len(ids)} URL(s).")
+
+    @admin.action(description="Check now (re-check liveness)")
+    def check_now(self, request, queryset) -> None:
+        from notices.tasks import check_urls_now
+
+        ids = list(queryset.exclude(next_check_at=None).values_list("pk", flat=True))
+        queryset.filter(pk__in=ids).update(next_check_at=timezone.now())
+        check_urls_now.delay(ids)
+        self.message_user(request, f"Queued a check for {len(ids)} URL(s) under watch.")
+
+    @admin.action(description="Create hotline notices (one per provider)")
+    def create_hotline_notices(self, request, queryset) -> None:
+        try:
+            notices = create_notices(urls=list(queryset), notice_type=NoticeType.HOTLINE_NOTICE,
+                                     now=timezone.now(), created_by=request.user)  # fmt: skip
+        except NoticeError as exc:
+            for problem in exc.errors.get("urls", []) + exc.errors.get("detail", []):
+                self.message_user(request, problem, level=messages.ERROR)
+            return
+        refs = ", ".join(n.reference for n in notices)
+        self.message_user(request, f"Created draft notice(s) {refs}. Open them to review and send.")
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["receipt", "url_defanged", "partner", "reported_at", "received_at", "duplicate"]
+    list_filter = ["partner", "duplicate"]
+    search_fields = ["receipt", "external_ref"]
+    readonly_fields = ["url", "partner", "submitted_by", "url_defanged", "reported_at", "received_at",
+                       "external_ref", "notes", "hashes", "receipt", "duplicate"]  # fmt: skip
+    exclude = ["original_url"]
+    show_full_result_count = False
+
+    @admin.display(description="URL (defanged)")
+    def url_defanged(self, obj: Report) -> str:
+        return defanged(obj.original_url)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Assessment)
+class AssessmentAdmin(admin.ModelAdmin):
+    list_display = ["url", "legality", "classification", "detection_method", "analyst", "created_at"]
+    list_filter = ["legality", "classification"]
+    readonly_fields = ["url", "analyst", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # assessments are made from the URL page / API through the assessment service
+
+
+@admin.register(HostingTrace)
+class HostingTraceAdmin(admin.ModelAdmin):
+    list_display = ["url", "traced_at", "ip", "asn", "provider", "country", "is_hop", "error"]
+    list_filter = ["is_hop", "country"]
+    readonly_fields = [f.name for f in HostingTrace._meta.fields]
+
+
+@admin.register(Check)
+class CheckAdmin(admin.ModelAdmin):
+    list_display = ["url", "checked_at", "outcome", "status_code", "error_class", "resolved_ip", "elapsed_ms"]
+    list_filter = ["outcome", "error_class"]
+    readonly_fields = [f.name for f in Check._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["at", "kind", "url", "notice", "actor"]
+    list_filter = ["kind"]
+    readonly_fields = [f.name for f in Event._meta.fields]
+    show_full_result_count = False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "country", "created_at"]
+    search_fields = ["name"]

@@ -1,0 +1,53 @@
+"""Admin for hosting providers, contacts, portal memberships and routing/registry prefixes."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from notices.models import HostingProvider, ProviderContact, ProviderMembership, RoutingPrefix
+
+
+class ContactInline(admin.TabularInline):
+    model = ProviderContact
+    extra = 1
+    fields = ["email", "name", "is_abuse", "failing", "failure_reason"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = ProviderMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(HostingProvider)
+class HostingProviderAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "country", "is_eu", "language", "channel"]
+    list_filter = ["country", "channel", "language"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [ContactInline, MembershipInline]
+
+    @admin.display(boolean=True, description="EU")
+    def is_eu(self, obj: HostingProvider) -> bool:
+        return obj.is_eu
+
+
+@admin.register(ProviderContact)
+class ProviderContactAdmin(admin.ModelAdmin):
+    list_display = ["email", "provider", "is_abuse", "failing", "failed_at"]
+    list_filter = ["failing", "is_abuse"]
+    search_fields = ["email", "provider__name"]
+
+
+@admin.register(ProviderMembership)
+class ProviderMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "provider", "is_admin"]
+    autocomplete_fields = ["user", "provider"]
+
+
+@admin.register(RoutingPrefix)
+class RoutingPrefixAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "source", "asn", "org_name", "country", "provider"]
+    list_filter = ["source", "country"]
+    search_fields = ["org_name", "org_handle"]
+    autocomplete_fields = ["provider"]

@@ -1,0 +1,78 @@
+"""The provider side of the API: a provider key sees only its own notices (one scoped selector)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notices.api import serializers as s
+from notices.api.auth import IsProvider
+from notices.models import Notice
+from notices.selectors.notices import notices_for_provider
+from notices.services.events import actor_label, audit
+from notices.services.responses import record_response
+
+
+def _scoped(request: Request) -> QuerySet[Notice]:
+    return notices_for_provider(request.user.provider)
+
+
+class ProviderNoticeListView(generics.ListAPIView):
+    permission_classes = [IsProvider]
+    serializer_class = s.NoticeSerializer
+
+    @extend_schema(parameters=[s.NoticeListQuerySerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Notice]:
+        serializer = s.NoticeListQuerySerializer(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        q = serializer.validated_data
+        qs = _scoped(self.request).prefetch_related("items__url", "responses__urls")
+        if "status" in q:
+            qs = qs.filter(status=q["status"])
+        if "since" in q:
+            qs = qs.filter(sent_at__gte=q["since"])
+        if "until" in q:
+            qs = qs.filter(sent_at__lt=q["until"])
+        return qs
+
+
+class ProviderNoticeDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsProvider]
+    serializer_class = s.NoticeSerializer
+    lookup_field = "reference"
+
+    def get_queryset(self) -> QuerySet[Notice]:
+        return _scoped(self.request)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        audit(actor=actor_label(api_key=request.auth), action="notice.view", obj=self.get_object(),
+              ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+        return response
+
+
+class ProviderResponseCreateView(APIView):
+    permission_classes = [IsProvider]
+
+    @extend_schema(request=s.ResponseCreateSerializer, responses={201: s.ResponseSerializer})
+    def post(self, request: Request, reference: str) -> Response:
+        notice = get_object_or_404(_scoped(request), reference=reference)
+        serializer = s.ResponseCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        response = record_response(
+            notice=notice, action=data["action"], now=timezone.now(), url_ids=data.get("urls"),
+            message=data["message"], statement_of_reasons=data["statement_of_reasons"], api_key=request.auth,
+        )  # fmt: skip
+        audit(actor=actor_label(api_key=request.auth), action=f"notice.respond.{data['action']}", obj=notice,
+              ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+        return Response(s.ResponseSerializer(response).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,280 @@
+"""Request and response shapes of the REST API."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from notices.canonical import InvalidUrl, canonicalize, defang
+from notices.enums import (
+    CheckOutcome,
+    Classification,
+    DetectionMethod,
+    ItemStatus,
+    Legality,
+    MediaType,
+    NoticeStatus,
+    NoticeType,
+    ResponseAction,
+    UrlStatus,
+)
+from notices.models import Check, HostingProvider, HostingTrace, Notice, ProviderResponse, Url
+
+HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
+
+
+class HashSerializer(serializers.Serializer):
+    algorithm = serializers.ChoiceField(choices=["md5", "sha1", "sha256", "photodna", "pdq"])
+    value = serializers.CharField(max_length=1024)
+
+    def validate(self, attrs):
+        pattern = HASH_PATTERNS.get(attrs["algorithm"])
+        if pattern and not re.fullmatch(pattern, attrs["value"]):
+            raise serializers.ValidationError({"value": [f"Not a valid {attrs['algorithm']} hex digest."]})
+        return attrs
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=4096, trim_whitespace=False)
+    reported_at = serializers.DateTimeField(required=False)
+    external_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    hashes = HashSerializer(many=True, required=False, default=list, max_length=100)
+
+    def validate_url(self, value: str) -> str:
+        try:
+            canonicalize(value)
+        except InvalidUrl as exc:
+            raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate_reported_at(self, value):
+        if value > timezone.now() + timedelta(minutes=5):
+            raise serializers.ValidationError("reported_at lies in the future.")
+        return value
+
+
+class UrlBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    canonical = serializers.CharField()
+    status = serializers.ChoiceField(choices=UrlStatus.choices)
+
+
+class ReportResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    receipt = serializers.CharField()
+    duplicate = serializers.BooleanField()
+    url = UrlBriefSerializer()
+
+
+class BulkItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    id = serializers.IntegerField(required=False)
+    receipt = serializers.CharField(required=False)
+    duplicate = serializers.BooleanField(required=False)
+    url = UrlBriefSerializer(required=False)
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class BulkResultSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    results = BulkItemResultSerializer(many=True)
+
+
+class IntervalSerializer(serializers.Serializer):
+    low = serializers.DateTimeField(allow_null=True)
+    high = serializers.DateTimeField(allow_null=True)
+
+
+class SecondsIntervalSerializer(serializers.Serializer):
+    low = serializers.IntegerField(allow_null=True)
+    high = serializers.IntegerField(allow_null=True)
+
+
+class ProviderSerializer(serializers.ModelSerializer):
+    is_eu = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = HostingProvider
+        fields = ["id", "slug", "name", "country", "is_eu", "language", "time_zone", "channel"]
+
+
+class TraceSerializer(serializers.ModelSerializer):
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = HostingTrace
+        fields = ["id", "traced_at", "host", "ips", "cnames", "ip", "prefix", "asn", "provider", "country",
+                  "is_eu", "abuse_emails", "sources", "error", "is_hop"]  # fmt: skip
+
+
+class CheckSerializer(serializers.ModelSerializer):
+    outcome = serializers.ChoiceField(choices=CheckOutcome.choices)
+
+    class Meta:
+        model = Check
+        fields = ["checked_at", "outcome", "status_code", "final_url", "error_class", "resolved_ip", "elapsed_ms",
+                  "redirects", "vantage"]  # fmt: skip
+
+
+class AssessmentSerializer(serializers.Serializer):
+    legality = serializers.ChoiceField(choices=Legality.choices)
+    classification = serializers.ChoiceField(choices=Classification.choices, required=False, allow_blank=True)
+    detection_method = serializers.ChoiceField(choices=DetectionMethod.choices, default="manual_review")
+    media_type = serializers.ChoiceField(choices=MediaType.choices, required=False, allow_blank=True)
+    severity = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    legal_basis = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class UrlSerializer(serializers.ModelSerializer):
+    status = serializers.ChoiceField(choices=UrlStatus.choices)
+    defanged = serializers.SerializerMethodField()
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    country = serializers.SerializerMethodField()
+    removal = serializers.SerializerMethodField()
+    ttr = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Url
+        fields = ["id", "canonical", "defanged", "original", "host", "status", "provider", "country",
+                  "first_reported_at", "assessed_at", "first_notice_sent_at", "removal_confirmed_at", "removal",
+                  "ttr", "reappearance_count", "last_checked_at", "last_outcome", "next_check_at"]  # fmt: skip
+
+    def get_defanged(self, url: Url) -> str:
+        return defang(url.canonical)
+
+    def get_country(self, url: Url) -> str:
+        return url.current_trace.country if url.current_trace else ""
+
+    @extend_schema_field(IntervalSerializer)
+    def get_removal(self, url: Url) -> dict:
+        return {"low": url.removed_low, "high": url.removed_high}
+
+    @extend_schema_field(SecondsIntervalSerializer)
+    def get_ttr(self, url: Url) -> dict:
+        return {"low": url.ttr_low, "high": url.ttr_high}
+
+
+class UrlDetailSerializer(UrlSerializer):
+    assessment = serializers.SerializerMethodField()
+    trace = TraceSerializer(source="current_trace", read_only=True)
+    hops = serializers.SerializerMethodField()
+    notices = serializers.SerializerMethodField()
+    checks = serializers.SerializerMethodField()
+    reports = serializers.IntegerField(source="reports.count", read_only=True)
+
+    class Meta(UrlSerializer.Meta):
+        fields = [*UrlSerializer.Meta.fields, "assessment", "trace", "hops", "notices", "checks", "reports"]
+
+    @extend_schema_field(AssessmentSerializer(allow_null=True))
+    def get_assessment(self, url: Url):
+        return AssessmentSerializer(url.current_assessment).data if url.current_assessment else None
+
+    @extend_schema_field(TraceSerializer(many=True))
+    def get_hops(self, url: Url):
+        return TraceSerializer(url.traces.filter(is_hop=True).order_by("-traced_at")[:50], many=True).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_notices(self, url: Url):
+        return [
+            {"reference": i.notice.reference, "status": i.notice.status, "item_status": i.status,
+             "sent_at": i.notice.sent_at}
+            for i in url.notice_items.select_related("notice").order_by("-notice_id")
+        ]  # fmt: skip
+
+    @extend_schema_field(CheckSerializer(many=True))
+    def get_checks(self, url: Url):
+        return CheckSerializer(url.checks.order_by("-checked_at")[:50], many=True).data
+
+
+class NoticeCreateSerializer(serializers.Serializer):
+    urls = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    notice_type = serializers.ChoiceField(choices=NoticeType.choices, default=NoticeType.HOTLINE_NOTICE)
+    deadline_at = serializers.DateTimeField(required=False)
+    send = serializers.BooleanField(default=False, help_text="Queue each notice for delivery at once.")
+
+
+class NoticeItemSerializer(serializers.Serializer):
+    url_id = serializers.IntegerField()
+    canonical = serializers.CharField(source="url.canonical")
+    defanged = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(choices=ItemStatus.choices)
+    last_outcome = serializers.CharField(source="url.last_outcome")
+    last_checked_at = serializers.DateTimeField(source="url.last_checked_at")
+
+    def get_defanged(self, item) -> str:
+        return defang(item.url.canonical)
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    action = serializers.ChoiceField(choices=ResponseAction.choices)
+    urls = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = ProviderResponse
+        fields = ["id", "action", "urls", "message", "statement_of_reasons", "created_at"]
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    provider = ProviderSerializer(read_only=True)
+    status = serializers.ChoiceField(choices=NoticeStatus.choices)
+    notice_type = serializers.ChoiceField(choices=NoticeType.choices)
+    items = NoticeItemSerializer(many=True, read_only=True)
+    responses = ResponseSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Notice
+        fields = ["reference", "provider", "notice_type", "status", "language", "deadline_at", "created_at",
+                  "queued_at", "sent_at", "acknowledged_at", "closed_at", "items", "responses"]  # fmt: skip
+
+
+class ResponseCreateSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=ResponseAction.choices)
+    urls = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    message = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    statement_of_reasons = serializers.DictField(required=False, default=dict)
+
+    def validate(self, attrs):
+        if (
+            attrs["action"] in {ResponseAction.REFUSED, ResponseAction.NEED_INFO}
+            and not attrs["message"].strip()
+        ):
+            raise serializers.ValidationError({"message": ["Say why (a reason or what you need)."]})
+        return attrs
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=["provider", "asn", "country", "month"], default="provider")
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+    notice_type = serializers.ChoiceField(choices=NoticeType.choices, required=False)
+
+
+class ListQuerySerializer(serializers.Serializer):
+    """Shared list filters: ISO 8601 `since`/`until`."""
+
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class UrlListQuerySerializer(ListQuerySerializer):
+    status = serializers.ChoiceField(choices=UrlStatus.choices, required=False)
+    provider = serializers.SlugField(required=False)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False)
+
+
+class NoticeListQuerySerializer(ListQuerySerializer):
+    status = serializers.ChoiceField(choices=NoticeStatus.choices, required=False)
+    provider = serializers.SlugField(required=False)
+
+
+def bulk_limits() -> tuple[int, int]:
+    return settings.API_BULK_MAX_ITEMS, settings.API_BULK_MAX_BYTES

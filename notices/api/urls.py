@@ -1,0 +1,35 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from notices.api import provider_views, views
+
+v1 = [
+    path("reports/", views.ReportCreateView.as_view(), name="report-create"),
+    path("reports/bulk/", views.ReportBulkView.as_view(), name="report-bulk"),
+    path("urls/", views.UrlListView.as_view(), name="url-list"),
+    path("urls/<int:pk>/", views.UrlDetailView.as_view(), name="url-detail"),
+    path("urls/<int:pk>/assess/", views.UrlAssessView.as_view(), name="url-assess"),
+    path("urls/<int:pk>/trace/", views.UrlTraceView.as_view(), name="url-trace"),
+    path("notices/", views.NoticeListCreateView.as_view(), name="notice-list"),
+    path("notices/<str:reference>/", views.NoticeDetailView.as_view(), name="notice-detail"),
+    path("notices/<str:reference>/send/", views.NoticeSendView.as_view(), name="notice-send"),
+    path("providers/", views.ProviderListView.as_view(), name="provider-list"),
+    path("stats/time-to-removal/", views.TtrStatsView.as_view(), name="stats-ttr"),
+    path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
+    path(
+        "provider/notices/<str:reference>/",
+        provider_views.ProviderNoticeDetailView.as_view(),
+        name="provider-notice-detail",
+    ),
+    path(
+        "provider/notices/<str:reference>/responses/",
+        provider_views.ProviderResponseCreateView.as_view(),
+        name="provider-response-create",
+    ),
+]
+
+urlpatterns = [
+    *[path(f"v1/{p.pattern}", p.callback, name=p.name) for p in v1],
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]

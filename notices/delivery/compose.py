@@ -1,0 +1,97 @@
+"""Composing a notice mail: plain text + HTML body, X-ARF JSON per URL and a CSV of all URLs.
+
+Bodies show URLs defanged only (safety rule 2); the exact URLs travel in the attachments.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from email.utils import make_msgid
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import select_template
+from django.utils import translation
+
+from notices.canonical import defang
+from notices.delivery.xarf import xarf_report
+from notices.models import Notice
+
+ONE_CLICK_SALT = "notices.one-click"
+
+
+def one_click_token(notice: Notice, action: str) -> str:
+    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open)."""
+    return signing.dumps({"n": notice.reference, "a": action}, salt=ONE_CLICK_SALT, compress=True)
+
+
+def notice_context(notice: Notice, *, now: datetime) -> dict:
+    items = list(
+        notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
+    )
+    tz = ZoneInfo(notice.provider.time_zone or "UTC")
+    base = settings.PUBLIC_BASE_URL
+    return {
+        "notice": notice,
+        "provider": notice.provider,
+        "hotline_name": settings.HOTLINE_NAME,
+        "hotline_email": settings.HOTLINE_EMAIL,
+        "trusted_flagger": settings.HOTLINE_TRUSTED_FLAGGER,
+        "deadline_local": notice.deadline_at.astimezone(tz) if notice.deadline_at else None,
+        "time_zone": str(tz),
+        "items": [
+            {"n": i, "defanged": defang(item.url.canonical), "assessment": item.url.current_assessment}
+            for i, item in enumerate(items, 1)
+        ],
+        "portal_url": f"{base}/portal/notices/{notice.reference}/",
+        "ack_url": f"{base}/portal/one-click/{one_click_token(notice, 'acknowledge')}/",
+        "removed_url": f"{base}/portal/one-click/{one_click_token(notice, 'removed')}/",
+        "api_url": f"{base}/api/v1/provider/notices/{notice.reference}/",
+        "now": now,
+    }
+
+
+def _template(language: str, suffix: str):
+    return select_template([f"notices/mail/notice.{language}.{suffix}", f"notices/mail/notice.en.{suffix}"])
+
+
+def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> EmailMultiAlternatives:
+    """The complete notice mail with a stable Message-ID (a resend after a crash is the same mail)."""
+    context = notice_context(notice, now=now)
+    with translation.override(notice.language):
+        text = _template(notice.language, "txt").render(context)
+        html = _template(notice.language, "html").render(context)
+    subject = f"[{notice.reference}] {notice.get_notice_type_display()}: child sexual abuse material on your network"
+    domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        headers={
+            "Message-ID": make_msgid(idstring=notice.reference, domain=domain),
+            "X-Notice-Reference": notice.reference,
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    _attach_reports(message, notice, now)
+    return message
+
+
+def _attach_reports(message: EmailMultiAlternatives, notice: Notice, now: datetime) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["reference", "url_id", "url", "classification", "ip"])
+    items = notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
+    for n, item in enumerate(items, 1):
+        report = xarf_report(notice=notice, url=item.url, now=now)
+        message.attach(f"xarf-{notice.reference}-{n}.json", json.dumps(report, indent=2), "application/json")
+        writer.writerow([notice.reference, item.url_id, item.url.canonical, report["classification"],
+                         report["source_identifier"]])  # fmt: skip
+    message.attach(f"urls-{notice.reference}.csv", buffer.getvalue(), "text/csv")

@@ -1,0 +1,41 @@
+"""X-ARF v4 reports (category `content`, type `csam`), one per URL. Never a person, never evidence."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+
+from notices.models import Notice, Url
+
+XARF_VERSION = "4.2.0"
+
+
+def _hotline_party() -> dict:
+    domain = settings.HOTLINE_EMAIL.rpartition("@")[2]
+    return {"org": settings.HOTLINE_NAME, "contact": settings.HOTLINE_EMAIL, "domain": domain}
+
+
+def xarf_report(*, notice: Notice, url: Url, now: datetime) -> dict:
+    """The X-ARF report for one URL of a notice. `report_id` is stable for (notice, url)."""
+    assessment = url.current_assessment
+    trace = url.current_trace
+    report = {
+        "xarf_version": XARF_VERSION,
+        "report_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{notice.reference}/{url.pk}")),
+        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reporter": _hotline_party(),
+        "sender": _hotline_party(),
+        "source_identifier": (trace.ip if trace and trace.ip else url.host),
+        "category": "content",
+        "type": "csam",
+        "url": url.canonical,
+        "domain": url.host.strip("[]"),
+        "classification": (assessment.classification if assessment else "") or "baseline",
+        "detection_method": assessment.detection_method if assessment else "manual_review",
+        "tags": [f"notice:{notice.reference}"],
+    }
+    if assessment and assessment.media_type:
+        report["media_type"] = assessment.media_type
+    return report

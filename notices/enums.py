@@ -1,0 +1,102 @@
+"""State and vocabulary enums. They are published in the OpenAPI schema; values never change meaning."""
+
+from django.db import models
+
+
+class UrlStatus(models.TextChoices):
+    NEW = "new", "Awaiting assessment"
+    ASSESSED = "assessed", "Assessed illegal, awaiting notice"
+    NOT_ILLEGAL = "not_illegal", "Assessed not illegal (closed)"
+    NOTIFIED = "notified", "Notice sent, awaiting removal"
+    REMOVED = "removed", "Removal confirmed"
+    GONE_BEFORE_NOTICE = "gone_before_notice", "Gone before any notice"
+
+
+class Legality(models.TextChoices):
+    ILLEGAL_INTERNATIONAL = "illegal_international", "Illegal internationally (baseline)"
+    ILLEGAL_NATIONAL = "illegal_national", "Illegal nationally only"
+    NOT_ILLEGAL = "not_illegal", "Not illegal"
+
+
+class Classification(models.TextChoices):
+    """X-ARF v4 `csam` classification."""
+
+    BASELINE = "baseline", "Baseline (illegal everywhere)"
+    A1 = "A1", "A1"
+    A2 = "A2", "A2"
+    B1 = "B1", "B1"
+    B2 = "B2", "B2"
+
+
+class DetectionMethod(models.TextChoices):
+    """X-ARF v4 `csam` detection_method."""
+
+    MANUAL_REVIEW = "manual_review", "Manual review by an analyst"
+    USER_REPORT = "user_report", "Report from the public"
+    HASH_MATCH = "hash_match", "Hash match"
+    AI_DETECTION = "ai_detection", "Classifier"
+    AUTOMATED_SCAN = "automated_scan", "Automated scan"
+
+
+class MediaType(models.TextChoices):
+    IMAGE = "image", "Image"
+    VIDEO = "video", "Video"
+    AUDIO = "audio", "Audio"
+    TEXT = "text", "Text"
+    MIXED = "mixed", "Mixed"
+
+
+class NoticeType(models.TextChoices):
+    HOTLINE_NOTICE = "hotline_notice", "Hotline notice"
+    TRUSTED_FLAGGER = "trusted_flagger", "DSA Art. 16 trusted-flagger notice"
+    REMOVAL_ORDER = "removal_order", "Removal order"
+
+
+class NoticeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    QUEUED = "queued", "Queued for delivery"
+    SENT = "sent", "Sent"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    DISPUTED = "disputed", "Disputed"
+    CLOSED = "closed", "Closed (all URLs removed)"
+    FAILED = "failed", "Delivery failed"
+
+
+class ItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    REPORTED_REMOVED = "reported_removed", "Provider says removed, verifying"
+    REMOVED = "removed", "Removal confirmed"
+    DISPUTED = "disputed", "Disputed by provider"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed permanently"
+
+
+class ResponseAction(models.TextChoices):
+    ACKNOWLEDGE = "acknowledge", "Acknowledge"
+    REMOVED = "removed", "Removed"
+    NOT_OUR_CUSTOMER = "not_our_customer", "Not our customer"
+    NEED_INFO = "need_info", "Need more information"
+    REFUSED = "refused", "Refused"
+
+
+class CheckOutcome(models.TextChoices):
+    LIVE = "live", "Live"
+    GONE = "gone", "Gone"
+    BLOCKED = "blocked", "Blocked (401/403)"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class KeyScope(models.TextChoices):
+    PARTNER = "partner", "Partner (intake)"
+    PROVIDER = "provider", "Hosting provider"
+    USER = "user", "Staff user"
+
+
+class ContactChannel(models.TextChoices):
+    EMAIL = "email", "E-mail to abuse contacts"
+    API_ONLY = "api_only", "Portal / API pickup only"

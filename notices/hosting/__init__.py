@@ -1,0 +1,1 @@
+"""Hosting trace: DNS → routing/registry prefixes → provider, ASN, country, abuse contact."""

@@ -1,0 +1,81 @@
+"""API keys (stored hashed) and the audit log."""
+
+from django.conf import settings
+from django.db import models
+
+from notices.enums import KeyScope
+
+
+class ApiKey(models.Model):
+    """A bearer key. Only its SHA-256 is stored; the prefix finds the row, the hash proves the key."""
+
+    name = models.CharField(max_length=200, blank=True)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=10, choices=KeyScope.choices)
+    partner = models.ForeignKey("notices.Partner", null=True, blank=True, on_delete=models.CASCADE)
+    provider = models.ForeignKey("notices.HostingProvider", null=True, blank=True, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="apikey_owner_matches_scope",
+                condition=(
+                    models.Q(scope="partner", partner__isnull=False, provider__isnull=True, user__isnull=True)
+                    | models.Q(
+                        scope="provider", provider__isnull=False, partner__isnull=True, user__isnull=True
+                    )
+                    | models.Q(scope="user", user__isnull=False, partner__isnull=True, provider__isnull=True)
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.scope})"
+
+
+class Event(models.Model):
+    """Timeline row written by every state change (one service function per transition)."""
+
+    kind = models.CharField(max_length=40)
+    at = models.DateTimeField()
+    url = models.ForeignKey(
+        "notices.Url", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    notice = models.ForeignKey(
+        "notices.Notice", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    actor = models.CharField(max_length=200, blank=True, help_text="user:NAME, key:PREFIX, or system.")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            # Timelines on the URL and notice pages.
+            models.Index(fields=["url", "at"], name="event_url_idx"),
+            models.Index(fields=["notice", "at"], name="event_notice_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditEvent(models.Model):
+    """Who read or did what sensitive thing (notice views, responses, exports)."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=64)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.object_type}:{self.object_id}"

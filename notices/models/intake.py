@@ -1,0 +1,127 @@
+"""Intake: partners, reports and the URL case they name."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from notices.enums import UrlStatus
+
+
+class Partner(models.Model):
+    """A partner hotline or reporting system that submits reports through the API with a key."""
+
+    name = models.CharField(max_length=200, unique=True)
+    country = models.CharField(max_length=2, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Url(models.Model):
+    """One case: one canonical URL, however many reports name it.
+
+    Timestamps stamp each stage; the removal interval and TTR bounds are written when removal is confirmed.
+    """
+
+    original = models.TextField(help_text="The URL as first reported.")
+    canonical = models.TextField()
+    canonical_hash = models.BinaryField(max_length=32, unique=True, editable=False)  # dedupe on intake
+    host = models.CharField(max_length=255)
+    status = models.CharField(max_length=24, choices=UrlStatus.choices, default=UrlStatus.NEW)
+
+    current_assessment = models.ForeignKey(
+        "notices.Assessment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    current_trace = models.ForeignKey(
+        "notices.HostingTrace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    provider = models.ForeignKey(
+        "notices.HostingProvider", null=True, blank=True, on_delete=models.SET_NULL, related_name="urls"
+    )
+    # Recorded when the first notice is sent: statistics group by who hosted it then (INTERFACES.md).
+    provider_at_notice = models.ForeignKey(
+        "notices.HostingProvider", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    asn_at_notice = models.BigIntegerField(null=True, blank=True)
+    country_at_notice = models.CharField(max_length=2, blank=True)
+    notice_type_at_notice = models.CharField(max_length=24, blank=True)
+
+    first_reported_at = models.DateTimeField()
+    assessed_at = models.DateTimeField(null=True, blank=True)
+    traced_at = models.DateTimeField(null=True, blank=True)
+    first_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    last_live_at = models.DateTimeField(null=True, blank=True)
+    first_gone_at = models.DateTimeField(null=True, blank=True, help_text="First gone of the current run.")
+    last_gone_at = models.DateTimeField(null=True, blank=True, help_text="Last gone counted in the run.")
+    consecutive_gone = models.PositiveIntegerField(default=0)
+    removal_confirmed_at = models.DateTimeField(null=True, blank=True)
+    removed_low = models.DateTimeField(null=True, blank=True, help_text="Last live observation.")
+    removed_high = models.DateTimeField(null=True, blank=True, help_text="First gone observation of the run.")
+    ttr_low = models.BigIntegerField(
+        null=True, blank=True, help_text="Seconds: last live − first notice sent."
+    )
+    ttr_high = models.BigIntegerField(
+        null=True, blank=True, help_text="Seconds: first gone − first notice sent."
+    )
+    reappearance_count = models.PositiveIntegerField(default=0)
+
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    check_claimed_until = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # Due-check sweep: WHERE next_check_at <= now ORDER BY next_check_at (partial: only scheduled rows).
+            models.Index(
+                fields=["next_check_at"],
+                name="url_due_check_idx",
+                condition=models.Q(next_check_at__isnull=False),
+            ),
+            # URL list filtered by status, newest first (admin queue, GET /api/v1/urls/?status=).
+            models.Index(fields=["status", "-id"], name="url_status_idx"),
+            # GET /api/v1/urls/?provider= and per-provider views.
+            models.Index(fields=["provider", "-id"], name="url_provider_idx"),
+            # TTR statistics: removed cases grouped by provider at notice time.
+            models.Index(
+                fields=["provider_at_notice", "first_notice_sent_at"], name="url_stats_provider_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from notices.canonical import defang
+
+        return defang(self.canonical)
+
+
+class Report(models.Model):
+    """One report naming a URL. Reporter identity is never stored beyond the submitting partner/user."""
+
+    url = models.ForeignKey(Url, on_delete=models.CASCADE, related_name="reports")
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="reports"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    original_url = models.TextField()
+    reported_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    external_ref = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+    hashes = models.JSONField(default=list, blank=True)
+    receipt = models.CharField(max_length=40, unique=True)  # partners quote it later
+    duplicate = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # URL detail: reports of one URL in order.
+            models.Index(fields=["url", "received_at"], name="report_url_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt

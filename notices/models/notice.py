@@ -1,0 +1,127 @@
+"""Notices to providers, their URLs, the outbox, provider responses and escalations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from notices.enums import ItemStatus, NoticeStatus, NoticeType, OutboxStatus, ResponseAction
+
+
+class Notice(models.Model):
+    """One notice to one provider, naming one or more URLs."""
+
+    reference = models.CharField(max_length=32, unique=True)  # TN-YYYY-NNNNNN
+    provider = models.ForeignKey("notices.HostingProvider", on_delete=models.PROTECT, related_name="notices")
+    notice_type = models.CharField(
+        max_length=24, choices=NoticeType.choices, default=NoticeType.HOTLINE_NOTICE
+    )
+    status = models.CharField(max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.DRAFT)
+    language = models.CharField(max_length=8, default="en")
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="Accepted by SMTP or made available.")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    provider_ticket = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [
+            # Provider portal / provider API: one provider's notices, newest first.
+            models.Index(fields=["provider", "-id"], name="notice_provider_idx"),
+            # Analyst list filtered by status.
+            models.Index(fields=["status", "-id"], name="notice_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class NoticeItem(models.Model):
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="items")
+    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="notice_items")
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.OPEN)
+    provider_id_copy = models.BigIntegerField(
+        editable=False, help_text="Provider of the notice (constraint)."
+    )
+    is_open = models.BooleanField(default=True, editable=False)
+    reported_removed_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "url"], name="item_unique_url"),
+            # One URL never in two open notices to the same provider.
+            models.UniqueConstraint(
+                fields=["url", "provider_id_copy"],
+                condition=models.Q(is_open=True),
+                name="item_one_open_notice_per_provider",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id}/{self.url_id}"
+
+
+class OutgoingMessage(models.Model):
+    """Transactional outbox: written with the notice; a beat sweep claims and sends it."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="messages")
+    message_id = models.CharField(max_length=200, unique=True)  # stable Message-ID: a resend is the same mail
+    recipients = models.JSONField()
+    subject = models.CharField(max_length=300)
+    mime = models.BinaryField(help_text="The complete message as sent.")
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Outbox sweep: WHERE status = 'pending' AND next_attempt_at <= now.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="outbox_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class ProviderResponse(models.Model):
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="responses")
+    action = models.CharField(max_length=20, choices=ResponseAction.choices)
+    urls = models.ManyToManyField("notices.Url", blank=True, related_name="+")
+    message = models.TextField(blank=True)
+    statement_of_reasons = models.JSONField(default=dict, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    api_key = models.ForeignKey("notices.ApiKey", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.notice_id}: {self.action}"
+
+
+class Escalation(models.Model):
+    """An escalation step of a URL's case; one row per level, never twice."""
+
+    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="escalations")
+    notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.SET_NULL)
+    level = models.PositiveSmallIntegerField()
+    reason = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["url", "level"], name="escalation_unique_level")]
+
+    def __str__(self) -> str:
+        return f"{self.url_id} level {self.level}"

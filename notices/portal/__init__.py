@@ -1,0 +1,1 @@
+"""The provider response portal: a provider's users see and answer only their own notices."""

@@ -1,0 +1,1 @@
+"""Selectors: every read the views, API and tasks share."""

@@ -1,0 +1,75 @@
+"""Assessment: an analyst decides whether the content is illegal, and how it is classified."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from notices.enums import Classification, Legality, UrlStatus
+from notices.models import Assessment, Url
+from notices.services.events import actor_label, record_event
+
+ACTIONABLE = {Legality.ILLEGAL_INTERNATIONAL, Legality.ILLEGAL_NATIONAL}
+
+
+class AssessmentError(ValueError):
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def assess_url(
+    *,
+    url: Url,
+    analyst,
+    legality: str,
+    now: datetime,
+    classification: str = "",
+    detection_method: str = "manual_review",
+    media_type: str = "",
+    severity: int | None = None,
+    legal_basis: str = "",
+    notes: str = "",
+) -> Assessment:
+    """Record an assessment and make it the URL's current one.
+
+    Side effects: a new URL becomes `assessed` (illegal) or `not_illegal`; a URL already in a notice keeps its
+    status. An illegal URL that was never traced gets a trace task queued after commit. Writes `url.assessed`.
+    Raises AssessmentError when illegal content has no classification.
+    """
+    if legality in ACTIONABLE and not classification:
+        raise AssessmentError({"classification": ["Required when the content is illegal."]})
+    if legality == Legality.ILLEGAL_INTERNATIONAL and classification and classification not in Classification:
+        raise AssessmentError({"classification": [f"Unknown classification {classification!r}."]})
+    with transaction.atomic():
+        url = Url.objects.select_for_update().get(pk=url.pk)
+        assessment = Assessment.objects.create(
+            url=url,
+            analyst=analyst if getattr(analyst, "is_authenticated", False) else None,
+            legality=legality,
+            classification=classification,
+            detection_method=detection_method,
+            media_type=media_type,
+            severity=severity,
+            legal_basis=legal_basis,
+            notes=notes,
+            created_at=now,
+        )
+        url.current_assessment = assessment
+        url.assessed_at = url.assessed_at or now
+        if url.status in {UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}:
+            url.status = UrlStatus.ASSESSED if legality in ACTIONABLE else UrlStatus.NOT_ILLEGAL
+        url.save(update_fields=["current_assessment", "assessed_at", "status"])
+        record_event(
+            "url.assessed",
+            at=now,
+            url=url,
+            actor=actor_label(user=analyst),
+            data={"legality": legality, "classification": classification},
+        )
+        if legality in ACTIONABLE and url.current_trace_id is None:
+            from notices.tasks import trace_url_task
+
+            transaction.on_commit(lambda: trace_url_task.delay(url.pk))
+    return assessment

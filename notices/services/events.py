@@ -1,0 +1,42 @@
+"""Timeline events and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from notices.models import AuditEvent, Event
+
+
+def actor_label(*, user=None, api_key=None) -> str:
+    """A short, stable description of who acted: `user:NAME`, `key:PREFIX` or `system`."""
+    if api_key is not None:
+        return f"key:{api_key.prefix}"
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.get_username()}"
+    return "system"
+
+
+def record_event(
+    kind: str,
+    *,
+    at: datetime,
+    url=None,
+    notice=None,
+    actor: str = "system",
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """Write one timeline row. Called by every state-changing service."""
+    return Event.objects.create(kind=kind, at=at, url=url, notice=notice, actor=actor, data=data or {})
+
+
+def audit(*, actor: str, action: str, obj, ip: str | None = None, data: dict[str, Any] | None = None) -> None:
+    """Record a sensitive read or action (safety rule 4)."""
+    AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        object_type=obj.__class__.__name__.lower(),
+        object_id=str(getattr(obj, "reference", None) or obj.pk),
+        ip=ip,
+        data=data or {},
+    )

@@ -1,0 +1,95 @@
+"""Provider responses to a notice: acknowledge, removed, disputes. Portal and API call the same function."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from notices.enums import ItemStatus, NoticeStatus, ResponseAction
+from notices.models import Notice, NoticeItem, ProviderResponse, Url
+from notices.services.events import actor_label, record_event
+from notices.services.notices import NoticeError
+
+RESPONDABLE = {NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED}
+DISPUTES = {ResponseAction.NOT_OUR_CUSTOMER, ResponseAction.REFUSED}
+
+
+def record_response(
+    *,
+    notice: Notice,
+    action: str,
+    now: datetime,
+    url_ids: list[int] | None = None,
+    message: str = "",
+    statement_of_reasons: dict | None = None,
+    user=None,
+    api_key=None,
+) -> ProviderResponse:
+    """Record a provider's answer to a notice it received.
+
+    Side effects: `acknowledge` (and any first answer) stamps acknowledged_at on the notice and its URLs;
+    `removed` marks the items as reported removed and makes their URLs due for an immediate verification check
+    (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items disputed
+    and the notice `disputed` (back to the analyst queue); `need_info` only records the message. Writes
+    `notice.response`. Raises NoticeError for URLs outside the notice or a notice not yet sent.
+    """
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        if notice.status not in RESPONDABLE:
+            raise NoticeError(
+                {"detail": [f"Notice {notice.reference} cannot be answered while {notice.status}."]}
+            )
+        items = _items(notice, url_ids)
+        response = ProviderResponse.objects.create(
+            notice=notice,
+            action=action,
+            message=message,
+            statement_of_reasons=statement_of_reasons or {},
+            user=user if getattr(user, "is_authenticated", False) else None,
+            api_key=api_key,
+            created_at=now,
+        )
+        response.urls.set([item.url_id for item in items])
+        _apply(notice, action, items, now)
+        record_event(
+            "notice.response",
+            at=now,
+            notice=notice,
+            actor=actor_label(user=user, api_key=api_key),
+            data={"action": action, "urls": [item.url_id for item in items], "message": message[:500]},
+        )
+    return response
+
+
+def _items(notice: Notice, url_ids: list[int] | None) -> list[NoticeItem]:
+    items = list(notice.items.all())
+    if not url_ids:
+        return items
+    by_url = {item.url_id: item for item in items}
+    unknown = sorted(set(url_ids) - set(by_url))
+    if unknown:
+        raise NoticeError({"urls": [f"URL {pk} is not in notice {notice.reference}." for pk in unknown]})
+    return [by_url[pk] for pk in dict.fromkeys(url_ids)]
+
+
+def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) -> None:
+    url_ids = [item.url_id for item in items]
+    if notice.acknowledged_at is None:
+        notice.acknowledged_at = now
+        Url.objects.filter(pk__in=url_ids, acknowledged_at__isnull=True).update(acknowledged_at=now)
+    if notice.status == NoticeStatus.SENT:
+        notice.status = NoticeStatus.ACKNOWLEDGED
+    open_ids = [item.pk for item in items if item.is_open]
+    if action == ResponseAction.REMOVED:
+        NoticeItem.objects.filter(pk__in=open_ids).update(
+            status=ItemStatus.REPORTED_REMOVED, reported_removed_at=now
+        )
+        Url.objects.filter(pk__in=url_ids, removal_confirmed_at__isnull=True).update(next_check_at=now)
+        from notices.tasks import check_urls_now
+
+        transaction.on_commit(lambda: check_urls_now.delay(url_ids))
+    elif action in DISPUTES:
+        NoticeItem.objects.filter(pk__in=open_ids).update(status=ItemStatus.DISPUTED)
+        notice.status = NoticeStatus.DISPUTED
+    notice.save(update_fields=["acknowledged_at", "status"])

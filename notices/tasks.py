@@ -1,0 +1,107 @@
+"""Celery tasks: thin wrappers that load ids, call a service and log. Names are stable — never rename."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="notices.trace_url", acks_late=True)
+def trace_url_task(url_id: int) -> str:
+    """Trace one URL (DNS → prefixes → provider) and store the trace."""
+    from notices.hosting.tracer import trace_url
+    from notices.models import Url
+
+    url = Url.objects.filter(pk=url_id).first()
+    if url is None:
+        return "missing"
+    trace = trace_url(url=url, now=timezone.now())
+    logger.info("traced url %s: ip=%s provider=%s error=%s", url_id, trace.ip, trace.provider_id, trace.error)
+    return trace.error or "ok"
+
+
+def checker_config(**overrides):
+    from notices.checks.engine import CheckConfig
+
+    values = {
+        "user_agent": settings.CHECKER_USER_AGENT,
+        "connect_timeout": settings.CHECKER_CONNECT_TIMEOUT,
+        "read_timeout": settings.CHECKER_READ_TIMEOUT,
+        "total_timeout": settings.CHECKER_TOTAL_TIMEOUT,
+        "max_bytes": settings.CHECKER_MAX_BYTES,
+        "max_redirects": settings.CHECKER_MAX_REDIRECTS,
+        "concurrency": settings.CHECKER_CONCURRENCY,
+        "per_host": settings.CHECKER_PER_HOST,
+        "resolver": settings.DNS_RESOLVER,
+        "dns_timeout": settings.DNS_TIMEOUT,
+        "allow_private": settings.CHECKER_ALLOW_PRIVATE_TARGETS,
+        "connect_to": settings.CHECKER_CONNECT_TO,
+    }
+    values.update(overrides)
+    return CheckConfig(**values)
+
+
+def run_checks(*, now, limit: int, url_ids: list[int] | None = None) -> int:
+    """Claim due URLs, check them concurrently, record the observations in bulk. Returns URLs checked."""
+    from notices.checks.engine import CheckTarget, check_batch
+    from notices.checks.recording import record_observations
+    from notices.checks.scheduling import claim_due
+    from notices.models import HostingProvider
+
+    claimed = claim_due(now=now, limit=limit, url_ids=url_ids)
+    if not claimed:
+        return 0
+    rules = _removed_page_rules(HostingProvider, {c.provider_id for c in claimed})
+    targets = [CheckTarget(key=c.url_id, url=c.canonical, removed_page_rules=rules.get(c.provider_id, ()))
+               for c in claimed]  # fmt: skip
+    observations = check_batch(targets, checker_config())
+    removals = record_observations(observations, now=timezone.now())
+    logger.info("checked %d urls, %d removals confirmed", len(observations), removals)
+    return len(observations)
+
+
+def _removed_page_rules(model, provider_ids) -> dict:
+    providers = model.objects.filter(pk__in=[p for p in provider_ids if p]).values_list(
+        "pk", "removed_page_rules"
+    )
+    return {
+        pk: tuple((r.get("status"), r.get("final_url", "")) for r in rules or ()) for pk, rules in providers
+    }
+
+
+@shared_task(name="notices.sweep_due_checks", acks_late=True)
+def sweep_due_checks() -> int:
+    """Beat: claim and check one bounded batch of due URLs."""
+    return run_checks(now=timezone.now(), limit=settings.CHECK_BATCH_SIZE)
+
+
+@shared_task(name="notices.check_urls_now", acks_late=True)
+def check_urls_now(url_ids: list[int]) -> int:
+    """Check these URLs at once (provider said "removed", analyst asked), if no other worker holds them."""
+    return run_checks(now=timezone.now(), limit=len(url_ids), url_ids=url_ids)
+
+
+@shared_task(name="notices.sweep_outbox", acks_late=True)
+def sweep_outbox() -> int:
+    """Beat: send outbox messages that are due (first attempts missed, retries, expired claims)."""
+    from notices.delivery.outbox import claim_due_messages, send_claimed
+
+    ids = claim_due_messages(now=timezone.now(), limit=settings.OUTBOX_BATCH_SIZE)
+    for message_id in ids:
+        send_claimed(message_id)
+    return len(ids)
+
+
+@shared_task(name="notices.deliver_message", acks_late=True)
+def deliver_message_task(message_id: int) -> str:
+    """Send one outbox message right after its notice was committed (beat covers anything missed)."""
+    from notices.delivery.outbox import claim_due_messages, send_claimed
+
+    if not claim_due_messages(now=timezone.now(), limit=1, message_ids=[message_id]):
+        return "not-due"
+    return send_claimed(message_id)

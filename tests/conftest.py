@@ -1,0 +1,147 @@
+"""Test fixtures: real PostgreSQL (embedded unless DATABASE_URL is set), a real Redis broker (embedded unless
+CELERY_BROKER_URL is set), real Celery workers, a real SMTP sink, real DNS and HTTP servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_VAR = ROOT / "var" / "test"
+
+
+@pytest.fixture(scope="session")
+def _embedded_postgres_url():
+    if os.environ.get("DATABASE_URL"):
+        yield None
+        return
+    from tracker.embedded import postgres
+
+    server, url = postgres.start(TEST_VAR / "pg", dbname="postgres")
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(_embedded_postgres_url):
+    """Point Django at the embedded server before pytest-django creates the test database."""
+    if _embedded_postgres_url:
+        import dj_database_url
+
+        parsed = dj_database_url.parse(_embedded_postgres_url)
+        for key in ("HOST", "PORT", "USER", "PASSWORD"):
+            settings.DATABASES["default"][key] = parsed[key]
+
+
+def database_url_for_children() -> str:
+    """The URL of the *test* database, for worker processes started by tests."""
+    db = settings.DATABASES["default"]
+    name = db["NAME"]
+    host = db.get("HOST") or ""
+    if host.startswith("/"):
+        return f"postgresql://{db.get('USER') or 'postgres'}@/{name}?host={quote(host)}"
+    port = db.get("PORT") or 5432
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    return f"postgresql://{db.get('USER') or 'postgres'}{password}@{host or '127.0.0.1'}:{port}/{name}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_url():
+    """A real broker for every test: embedded Redis on a Unix socket, unless CELERY_BROKER_URL is set."""
+    from tracker.celery import app
+
+    external = os.environ.get("CELERY_BROKER_URL")
+    proc = None
+    if external:
+        url = external
+    else:
+        from tracker.embedded import redis
+
+        directory = TEST_VAR / "redis"
+        shutil.rmtree(directory, ignore_errors=True)
+        proc, url = redis.start(directory)
+    settings.CELERY_BROKER_URL = url
+    app.conf.broker_url = url
+    yield url
+    if proc is not None:
+        from tracker.embedded import redis
+
+        redis.stop(proc)
+
+
+@pytest.fixture
+def start_worker(broker_url, transactional_db):
+    """Factory: start a real Celery worker process on the test database and broker with extra env settings."""
+    started: list[subprocess.Popen] = []
+
+    def _start(**env_overrides: str) -> subprocess.Popen:
+        env = {**os.environ, "DATABASE_URL": database_url_for_children(), "CELERY_BROKER_URL": broker_url,
+               "DB_CONN_MAX_AGE": "0", **{k: str(v) for k, v in env_overrides.items()}}  # fmt: skip
+        log = open(TEST_VAR / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "solo", "-l", "info",
+             "--without-heartbeat", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        proc.log_file = log
+        started.append(proc)
+        _wait_for_worker(proc, TEST_VAR / f"worker-{len(started) - 1}.log")
+        return proc
+
+    TEST_VAR.mkdir(parents=True, exist_ok=True)
+    yield _start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        proc.log_file.close()
+
+
+def _wait_for_worker(proc: subprocess.Popen, log_path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-3000:]}")
+        if b"ready." in log_path.read_bytes():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"worker not ready in {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def smtp_sink(tmp_path, settings):
+    """A real SMTP server writing .eml files; Django's mail settings point at it."""
+    from tracker.embedded.smtp import SmtpSink
+
+    sink = SmtpSink(tmp_path / "mail")
+    port = sink.start()
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def dns_server(settings):
+    """A real authoritative DNS server for reserved names; DNS_RESOLVER points at it."""
+    from notices.demo.dns import DemoDnsServer
+
+    server = DemoDnsServer({})
+    server.start()
+    settings.DNS_RESOLVER = server.address
+    yield server
+    server.stop()

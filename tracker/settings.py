@@ -1,0 +1,277 @@
+"""Settings, read only from environment variables (README lists every one with its default)."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+
+from tracker.embedded.postgres import socket_dir_of, url_for
+from tracker.env import (
+    BASE_DIR,
+    VAR_DIR,
+    env_bool,
+    env_int,
+    env_list,
+    env_seconds,
+    env_str,
+)
+
+# --- Core -------------------------------------------------------------------------------------------------
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in var/ for local use."""
+    configured = env_str("SECRET_KEY", "")
+    if configured:
+        return configured
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+PORT = env_int("PORT", 8000, minimum=1)
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "notices",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tracker.urls"
+WSGI_APPLICATION = "tracker.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------------
+# DATABASE_URL, else the embedded PostgreSQL that `make run` owns under var/pg (found by its postmaster.pid).
+EMBEDDED_PGDATA = VAR_DIR / "pg"
+
+
+def _database_url() -> str:
+    configured = env_str("DATABASE_URL", "")
+    if configured:
+        return configured
+    socket_dir = socket_dir_of(EMBEDDED_PGDATA) or EMBEDDED_PGDATA
+    return url_for(socket_dir)
+
+
+DATABASE_URL = _database_url()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_tracker")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth, i18n, static -----------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/portal/login/"
+LOGIN_REDIRECT_URL = "/portal/"
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("nl", "Nederlands"), ("fr", "Français")]
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- Mail -------------------------------------------------------------------------------------------------
+# EMAIL_URL (smtp://user:pass@host:port, smtps:// or smtp+tls:// for TLS) or the EMAIL_* variables.
+# Default: the local SMTP sink that `make run` starts, which writes each mail to var/mail/*.eml.
+
+
+def _email_settings() -> dict:
+    url = env_str("EMAIL_URL", "")
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps", "smtp+tls"} or not parts.hostname:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(f"EMAIL_URL={url!r}: use smtp://, smtps:// or smtp+tls://host:port")
+        return {
+            "HOST": parts.hostname,
+            "PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "USE_SSL": parts.scheme == "smtps",
+            "USE_TLS": parts.scheme == "smtp+tls",
+        }
+    return {
+        "HOST": env_str("EMAIL_HOST", "127.0.0.1"),
+        "PORT": env_int("EMAIL_PORT", 8025, minimum=1),
+        "USER": env_str("EMAIL_HOST_USER", ""),
+        "PASSWORD": env_str("EMAIL_HOST_PASSWORD", ""),
+        "USE_SSL": env_bool("EMAIL_USE_SSL", False),
+        "USE_TLS": env_bool("EMAIL_USE_TLS", False),
+    }
+
+
+_email = _email_settings()
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = _email["HOST"]
+EMAIL_PORT = _email["PORT"]
+EMAIL_HOST_USER = _email["USER"]
+EMAIL_HOST_PASSWORD = _email["PASSWORD"]
+EMAIL_USE_SSL = _email["USE_SSL"]
+EMAIL_USE_TLS = _email["USE_TLS"]
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Demo Hotline <notices@hotline.example>")
+MAIL_SINK_DIR = VAR_DIR / "mail"
+
+# --- The hotline ------------------------------------------------------------------------------------------
+HOTLINE_NAME = env_str("HOTLINE_NAME", "Demo Hotline")
+HOTLINE_COUNTRY = env_str("HOTLINE_COUNTRY", "DE").upper()
+HOTLINE_EMAIL = env_str("HOTLINE_EMAIL", "notices@hotline.example")
+HOTLINE_TRUSTED_FLAGGER = env_str("HOTLINE_TRUSTED_FLAGGER", "")  # e.g. the DSC's designation reference
+
+# --- Celery -----------------------------------------------------------------------------------------------
+# CELERY_BROKER_URL, else the embedded Redis on a Unix socket under var/ (started by `make run`).
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"redis+socket://{VAR_DIR / 'redis.sock'}")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# How often beat runs each sweep (seconds). Each sweep claims a bounded batch of due rows.
+CHECK_SWEEP_INTERVAL = env_seconds("CHECK_SWEEP_INTERVAL", 30)
+OUTBOX_SWEEP_INTERVAL = env_seconds("OUTBOX_SWEEP_INTERVAL", 15)
+TRACE_SWEEP_INTERVAL = env_seconds("TRACE_SWEEP_INTERVAL", 60)
+CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 500, minimum=1)
+CHECK_CLAIM_TIMEOUT = env_seconds("CHECK_CLAIM_TIMEOUT", 900)
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1)
+OUTBOX_CLAIM_TIMEOUT = env_seconds("OUTBOX_CLAIM_TIMEOUT", 600)
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
+OUTBOX_RETRY_BASE = env_seconds("OUTBOX_RETRY_BASE", 60)
+
+# --- Checker and removal (INTERFACES.md "Definitions") ----------------------------------------------------
+REMOVAL_CONFIRMATIONS = env_int("REMOVAL_CONFIRMATIONS", 2, minimum=1)  # K
+REMOVAL_MIN_SPACING = env_seconds("REMOVAL_MIN_SPACING", 600)  # M
+CHECK_INTERVAL_FIRST_DAY = env_seconds("CHECK_INTERVAL_FIRST_DAY", 600)
+CHECK_INTERVAL_FIRST_WEEK = env_seconds("CHECK_INTERVAL_FIRST_WEEK", 3600)
+CHECK_INTERVAL_LATER = env_seconds("CHECK_INTERVAL_LATER", 6 * 3600)
+CHECK_INTERVAL_AFTER_REMOVAL = env_seconds("CHECK_INTERVAL_AFTER_REMOVAL", 24 * 3600)
+REAPPEARANCE_WATCH = env_seconds("REAPPEARANCE_WATCH", 30 * 86400)
+CHECKER_ALLOW_PRIVATE_TARGETS = env_bool("CHECKER_ALLOW_PRIVATE_TARGETS", False)
+CHECKER_CONNECT_TO = env_str("CHECKER_CONNECT_TO", "")
+CHECKER_USER_AGENT = env_str(
+    "CHECKER_USER_AGENT", f"TakedownTracker/0.1 (+{PUBLIC_BASE_URL}; hotline availability check)"
+)
+CHECKER_CONNECT_TIMEOUT = env_seconds("CHECKER_CONNECT_TIMEOUT", 10)
+CHECKER_READ_TIMEOUT = env_seconds("CHECKER_READ_TIMEOUT", 15)
+CHECKER_TOTAL_TIMEOUT = env_seconds("CHECKER_TOTAL_TIMEOUT", 30)
+CHECKER_MAX_BYTES = env_int("CHECKER_MAX_BYTES", 4096, minimum=0)
+CHECKER_MAX_REDIRECTS = env_int("CHECKER_MAX_REDIRECTS", 5, minimum=0)
+CHECKER_CONCURRENCY = env_int("CHECKER_CONCURRENCY", 100, minimum=1)
+CHECKER_PER_HOST = env_int("CHECKER_PER_HOST", 2, minimum=1)
+DNS_RESOLVER = env_str("DNS_RESOLVER", "")  # host[:port], IPv6 as [addr]:port; empty = system resolver
+DNS_TIMEOUT = env_seconds("DNS_TIMEOUT", 5)
+
+# --- Notices ----------------------------------------------------------------------------------------------
+DEADLINE_HOTLINE_NOTICE = env_seconds("DEADLINE_HOTLINE_NOTICE", 24 * 3600)
+DEADLINE_TRUSTED_FLAGGER_NOTICE = env_seconds("DEADLINE_TRUSTED_FLAGGER_NOTICE", 24 * 3600)
+DEADLINE_REMOVAL_ORDER = env_seconds("DEADLINE_REMOVAL_ORDER", 3600)
+ONE_CLICK_LINK_MAX_AGE = env_seconds("ONE_CLICK_LINK_MAX_AGE", 14 * 86400)
+
+# --- API --------------------------------------------------------------------------------------------------
+API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)
+API_BULK_MAX_BYTES = env_int("API_BULK_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_BULK_MAX_BYTES
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "6000/min")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["notices.api.auth.BearerKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "notices.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "notices.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["notices.api.auth.KeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"key": API_THROTTLE_RATE},
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Takedown notice tracker API",
+    "DESCRIPTION": "Reports, URLs, hosting traces, notices, provider responses and time-to-removal statistics.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+BASE_DIR = BASE_DIR
+
+# --- Demo only --------------------------------------------------------------------------------------------
+# Control port of the demo web host (`make run`): portal "removed" answers take demo pages down for real.
+DEMO_WEB_CONTROL_URL = env_str("DEMO_WEB_CONTROL_URL", "")

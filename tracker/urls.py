@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from notices import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("notices.api.urls")),
+    path("portal/", include("notices.portal.urls")),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", health.home, name="home"),
+]
