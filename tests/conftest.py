@@ -48,7 +48,7 @@ def database_url_for_children() -> str:
     name = db["NAME"]
     host = db.get("HOST") or ""
     if host.startswith("/"):
-        return f"postgresql://{db.get('USER') or 'postgres'}@/{name}?host={quote(host)}"
+        return f"postgresql://{db.get('USER') or 'postgres'}@{quote(host, safe='')}/{name}"
     port = db.get("PORT") or 5432
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
     return f"postgresql://{db.get('USER') or 'postgres'}{password}@{host or '127.0.0.1'}:{port}/{name}"
@@ -66,7 +66,7 @@ def broker_url():
     else:
         from tracker.embedded import redis
 
-        directory = TEST_VAR / "redis"
+        directory = TEST_VAR / f"redis-{os.getpid()}"  # concurrent test runs never share a broker
         shutil.rmtree(directory, ignore_errors=True)
         proc, url = redis.start(directory)
     settings.CELERY_BROKER_URL = url
@@ -76,6 +76,7 @@ def broker_url():
         from tracker.embedded import redis
 
         redis.stop(proc)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture
@@ -86,7 +87,7 @@ def start_worker(broker_url, transactional_db):
     def _start(**env_overrides: str) -> subprocess.Popen:
         env = {**os.environ, "DATABASE_URL": database_url_for_children(), "CELERY_BROKER_URL": broker_url,
                "DB_CONN_MAX_AGE": "0", **{k: str(v) for k, v in env_overrides.items()}}  # fmt: skip
-        log = open(TEST_VAR / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(TEST_VAR / f"worker-{os.getpid()}-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "solo", "-l", "info",
              "--without-heartbeat", "--without-gossip", "--without-mingle"],
@@ -94,7 +95,7 @@ def start_worker(broker_url, transactional_db):
         )  # fmt: skip
         proc.log_file = log
         started.append(proc)
-        _wait_for_worker(proc, TEST_VAR / f"worker-{len(started) - 1}.log")
+        _wait_for_worker(proc, Path(log.name))
         return proc
 
     TEST_VAR.mkdir(parents=True, exist_ok=True)
@@ -145,3 +146,119 @@ def dns_server(settings):
     settings.DNS_RESOLVER = server.address
     yield server
     server.stop()
+
+
+# --- Domain objects -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@pytest.fixture
+def make_provider(db):
+    """Factory for hosting providers with one abuse contact and a registry prefix (documentation ranges)."""
+    from notices.models import HostingProvider, ProviderContact, RoutingPrefix
+
+    def _make(slug="polder", *, country="NL", prefix="198.51.100.0/25", asn=64500, language="en", **extra):
+        provider = HostingProvider.objects.create(
+            slug=slug,
+            name=extra.pop("name", slug.title() + " Hosting"),
+            country=country,
+            language=language,
+            **extra,
+        )
+        ProviderContact.objects.create(provider=provider, email=f"abuse@{slug}.example")
+        if prefix:
+            RoutingPrefix.objects.create(
+                prefix=prefix,
+                source="registry",
+                asn=asn,
+                org_name=provider.name,
+                country=country,
+                provider=provider,
+            )
+        return provider
+
+    return _make
+
+
+@pytest.fixture
+def provider(make_provider):
+    return make_provider()
+
+
+@pytest.fixture
+def other_provider(make_provider):
+    return make_provider("balkan", country="BG", prefix="198.51.100.128/25", asn=64501)
+
+
+@pytest.fixture
+def analyst(db, django_user_model):
+    return django_user_model.objects.create_user("analyst", password="analyst-pass-123", is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+def _key_client(**kwargs):
+    from rest_framework.test import APIClient
+
+    from notices.services.keys import create_api_key
+
+    key, plaintext = create_api_key(**kwargs)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
+    client.key = key
+    return client
+
+
+@pytest.fixture
+def staff_api(analyst):
+    return _key_client(scope="user", user=analyst)
+
+
+@pytest.fixture
+def partner_api(db):
+    from notices.models import Partner
+
+    return _key_client(scope="partner", partner=Partner.objects.create(name="Partner Hotline"))
+
+
+@pytest.fixture
+def provider_api(provider):
+    return _key_client(scope="provider", provider=provider)
+
+
+@pytest.fixture
+def other_provider_api(other_provider):
+    return _key_client(scope="provider", provider=other_provider)
+
+
+@pytest.fixture
+def make_case(db, analyst):
+    """Factory: a reported, assessed (baseline), traced-to-`provider` URL, without going through DNS."""
+    from notices.models import HostingTrace, Url
+    from notices.services.assessment import assess_url
+    from notices.services.intake import ReportInput, submit_report
+
+    def _make(url="http://files.polder.example/a.html", *, provider, when):
+        result = submit_report(item=ReportInput(url=url), now=when)
+        case = Url.objects.get(pk=result.url_id)
+        assess_url(url=case, analyst=analyst, legality="illegal_international", classification="A1", now=when)
+        trace = HostingTrace.objects.create(
+            url=case, traced_at=when, host=case.host, ips=["198.51.100.10"], ip="198.51.100.10",
+            provider=provider, country=provider.country, asn=64500, sources=[],
+        )  # fmt: skip
+        Url.objects.filter(pk=case.pk).update(current_trace=trace, provider=provider)
+        case.refresh_from_db()
+        return case
+
+    return _make

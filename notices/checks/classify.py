@@ -3,6 +3,7 @@
 `error_class` values are short stable names that end up in the database and in statistics; never rename one.
 """
 
+import errno
 import logging
 import re
 import ssl
@@ -71,6 +72,9 @@ def redirect_target(current: URL, location: str) -> URL:
     return url
 
 
+# aiohttp reports a reset while reading the response as ClientOSError(ECONNRESET), not ConnectionResetError.
+_RESET_ERRNOS = frozenset({errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE})
+
 # First match wins; the order matters because aiohttp's exception classes inherit from one another.
 _ERROR_CLASSES: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
     ((BlockedTarget,), "blocked_target"),
@@ -96,6 +100,8 @@ def classify_error(exc: Exception) -> tuple[Outcome, str]:
         return Outcome.UNKNOWN, exc.error_class
     if _is_refused(exc):
         return Outcome.GONE, "connection_refused"
+    if isinstance(exc, OSError) and exc.errno in _RESET_ERRNOS:
+        return Outcome.UNKNOWN, "reset"
     for types, error_class in _ERROR_CLASSES:
         if isinstance(exc, types):
             return Outcome.UNKNOWN, error_class

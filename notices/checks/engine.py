@@ -14,7 +14,8 @@ import ipaddress
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,6 +52,7 @@ class CheckConfig:
     concurrency: int = 100
     per_host: int = 2
     per_host_per_minute: int = 60
+    rate_window: float = 60  # seconds the per_host_per_minute count runs over (tests shorten it)
     resolver: str = ""  # DNS_RESOLVER: host[:port] / [v6]:port; empty = system configuration
     dns_timeout: float = 5
     allow_private: bool = False  # CHECKER_ALLOW_PRIVATE_TARGETS (tests and demo only)
@@ -129,7 +131,7 @@ class _Checker:
         self.config = config
         self.guard = Guard.from_spec(config.connect_to, allow_private=config.allow_private)
         self.dns = HostResolver(make_resolver(config.resolver, config.dns_timeout))
-        self.limiter = HostLimiter(config.per_host, config.per_host_per_minute)
+        self.limiter = HostLimiter(config.per_host, config.per_host_per_minute, config.rate_window)
         self.proxy = URL(config.proxy) if config.proxy else None
         self.vantage = f"{self.proxy.host_subcomponent}:{self.proxy.port}" if self.proxy else "direct"
         self.session: aiohttp.ClientSession | None = None
@@ -201,9 +203,7 @@ class _Checker:
         progress.ip = str(ip)
         self.guard.check(ip)
         request_url, options = self._route(url, ip)
-        waiting_since = time.monotonic()
-        async with self.limiter.slot(url.raw_host):
-            self._forgive_wait(progress, time.monotonic() - waiting_since)
+        async with self._politely(url.raw_host, progress):
             async with self.session.get(request_url, allow_redirects=False, **options) as response:
                 progress.status = response.status
                 await self._drain(response, progress.deadline)
@@ -237,12 +237,18 @@ class _Checker:
             options["server_hostname"] = url.raw_host
         return request_url, options
 
-    def _forgive_wait(self, progress: _Progress, waited: float) -> None:
-        """Politeness waits are ours, not the site's: push the check's deadline back by the time waited."""
-        if waited > 0.001:
+    @asynccontextmanager
+    async def _politely(self, host: str, progress: _Progress) -> AsyncIterator[None]:
+        """Hold a HostLimiter slot. Politeness waits are ours, not the site's: the check's timeout is paused."""
+        deadline = progress.timeout.when()
+        progress.timeout.reschedule(None)
+        waiting_since = time.monotonic()
+        async with self.limiter.slot(host):
+            waited = time.monotonic() - waiting_since
             progress.waited += waited
             progress.deadline += waited
-            progress.timeout.reschedule(progress.timeout.when() + waited)
+            progress.timeout.reschedule(deadline + waited)
+            yield
 
     async def _drain(self, response: aiohttp.ClientResponse, deadline: float) -> None:
         """Read at most max_bytes and drop them; a slow or broken body doesn't matter, the status is known."""

@@ -36,7 +36,9 @@ def record_observations(observations: Sequence[Observation], *, now: datetime) -
     with transaction.atomic():
         Check.objects.bulk_create([_check_row(obs) for obs in observations], batch_size=1000)
         urls = (
-            Url.objects.select_for_update().select_related("provider").in_bulk([o.key for o in observations])
+            Url.objects.select_for_update(of=("self",))
+            .select_related("provider")
+            .in_bulk([o.key for o in observations])
         )
         for obs in sorted(observations, key=lambda o: o.checked_at):
             url = urls.get(obs.key)

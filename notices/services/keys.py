@@ -38,7 +38,7 @@ def create_api_key(
 
 def find_api_key(plaintext: str) -> ApiKey | None:
     """The live key matching `plaintext`, or None. Constant-time hash comparison."""
-    parts = plaintext.split("_")
+    parts = plaintext.split("_", 2)
     if len(parts) != 3 or parts[0] != "tt" or len(parts[1]) != KEY_PREFIX_LEN:
         return None
     key = (

@@ -118,7 +118,7 @@ def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Not
     from notices.delivery.outbox import enqueue_notice_message
 
     with transaction.atomic():
-        notice = Notice.objects.select_for_update().select_related("provider").get(pk=notice.pk)
+        notice = Notice.objects.select_for_update(of=("self",)).select_related("provider").get(pk=notice.pk)
         if notice.status != NoticeStatus.DRAFT:
             raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
         notice.status = NoticeStatus.QUEUED
@@ -130,6 +130,7 @@ def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Not
             mark_notice_sent(notice=notice, at=now)
         else:
             enqueue_notice_message(notice=notice, now=now)
+    notice.refresh_from_db()
     return notice
 
 
@@ -147,7 +148,7 @@ def mark_notice_sent(*, notice: Notice, at: datetime) -> None:
         if not updated:
             return
         urls = (
-            Url.objects.select_for_update()
+            Url.objects.select_for_update(of=("self",))
             .select_related("current_trace")
             .filter(notice_items__notice=notice)
         )

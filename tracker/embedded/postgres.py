@@ -31,7 +31,8 @@ def socket_dir_of(pgdata: Path) -> Path | None:
 
 
 def url_for(socket_dir: Path, dbname: str = DEFAULT_DB_NAME) -> str:
-    return f"postgresql://postgres@/{dbname}?host={quote(str(socket_dir))}"
+    """A libpq URL for a Unix-socket server: the socket directory, percent-encoded, is the host."""
+    return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/{dbname}"
 
 
 def start(pgdata: Path, *, dbname: str = DEFAULT_DB_NAME, cleanup_mode: str = "stop"):
