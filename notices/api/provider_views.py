@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notices.api import serializers as s
 from notices.api.auth import IsProvider
+from notices.api.parsers import JsonParser
 from notices.models import Notice
 from notices.selectors.notices import notices_for_provider
 from notices.services.events import actor_label, audit
@@ -62,6 +63,7 @@ class ProviderNoticeDetailView(generics.RetrieveAPIView):
 
 class ProviderResponseCreateView(APIView):
     permission_classes = [IsProvider]
+    parser_classes = [JsonParser]
 
     @extend_schema(request=s.ResponseCreateSerializer, responses={201: s.ResponseSerializer})
     def post(self, request: Request, reference: str) -> Response:

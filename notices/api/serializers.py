@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -25,6 +26,8 @@ from notices.enums import (
 )
 from notices.models import Check, HostingProvider, HostingTrace, Notice, ProviderResponse, Url
 
+# What a jsonb string cannot hold: NUL and lone UTF-16 surrogates (valid in JSON text, invalid in PostgreSQL).
+_JSONB_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
 
 
@@ -39,8 +42,17 @@ class HashSerializer(serializers.Serializer):
         return attrs
 
 
+class StringField(serializers.CharField):
+    """A CharField that takes only JSON strings (DRF's own turns the number 123 into the URL "123")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ReportCreateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=4096, trim_whitespace=False)
+    url = StringField(max_length=4096, trim_whitespace=False)
     reported_at = serializers.DateTimeField(required=False)
     external_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
@@ -249,6 +261,32 @@ class ResponseCreateSerializer(serializers.Serializer):
         ):
             raise serializers.ValidationError({"message": ["Say why (a reason or what you need)."]})
         return attrs
+
+    def validate_statement_of_reasons(self, value: dict) -> dict:
+        problem = _unstorable_json(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+def _unstorable_json(value) -> str | None:
+    """Why PostgreSQL's jsonb would reject `value` (a 500 if it reached the database), or None.
+
+    jsonb stores no NUL character, no lone UTF-16 surrogate and no Infinity/NaN; the parser bounds the depth.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "Numbers must be finite."
+        elif isinstance(item, str) and _JSONB_BAD_CHARS.search(item):
+            return "Text must not contain NUL or surrogate characters."
+    return None
 
 
 class StatsQuerySerializer(serializers.Serializer):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from notices.api import serializers as s
 from notices.api.auth import IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
-from notices.api.parsers import CsvParser
+from notices.api.parsers import CsvParser, JsonParser
 from notices.models import HostingProvider, Notice, Url
 from notices.selectors.stats import ttr_stats
 from notices.services.assessment import assess_url
@@ -44,6 +44,14 @@ def _report_input(data: dict) -> ReportInput:
     )
 
 
+def _content_length(request: Request) -> int:
+    """The declared body size; a malformed header counts as none (as Django itself reads it)."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _result(r) -> dict:
     return {"id": r.report_id, "receipt": r.receipt, "duplicate": r.duplicate,
             "url": {"id": r.url_id, "canonical": r.canonical, "status": r.status}}  # fmt: skip
@@ -51,6 +59,7 @@ def _result(r) -> dict:
 
 class ReportCreateView(APIView):
     permission_classes = [IsPartnerOrStaff]
+    parser_classes = [JsonParser]
 
     @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportResultSerializer})
     def post(self, request: Request) -> Response:
@@ -67,12 +76,12 @@ class ReportBulkView(APIView):
     invalid one gets its field errors in the result at its index."""
 
     permission_classes = [IsPartnerOrStaff]
-    parser_classes = [JSONParser, CsvParser]
+    parser_classes = [JsonParser, CsvParser]
 
     @extend_schema(request=s.ReportCreateSerializer(many=True), responses={200: s.BulkResultSerializer})
     def post(self, request: Request) -> Response:
         max_items, max_bytes = s.bulk_limits()
-        if int(request.META.get("CONTENT_LENGTH") or 0) > max_bytes:
+        if _content_length(request) > max_bytes:
             raise PayloadTooLarge(f"Body larger than {max_bytes} bytes; split the batch.")
         rows = request.data
         if not isinstance(rows, list):
@@ -83,7 +92,7 @@ class ReportBulkView(APIView):
             raise PayloadTooLarge(f"At most {max_items} reports per request; got {len(rows)}.")
         valid, results = [], [None] * len(rows)
         for index, row in enumerate(rows):
-            serializer = s.ReportCreateSerializer(data=row if isinstance(row, dict) else {"url": None})
+            serializer = s.ReportCreateSerializer(data=row)
             if serializer.is_valid():
                 valid.append((index, _report_input(serializer.validated_data)))
             else:
@@ -131,6 +140,7 @@ class UrlDetailView(generics.RetrieveAPIView):
 
 class UrlAssessView(APIView):
     permission_classes = [IsStaff]
+    parser_classes = [JsonParser]
 
     @extend_schema(request=s.AssessmentSerializer, responses={201: s.AssessmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -157,6 +167,7 @@ class UrlTraceView(APIView):
 
 class NoticeListCreateView(generics.ListAPIView):
     permission_classes = [IsStaff]
+    parser_classes = [JsonParser]
     serializer_class = s.NoticeSerializer
 
     @extend_schema(parameters=[s.NoticeListQuerySerializer])
@@ -186,11 +197,16 @@ class NoticeListCreateView(generics.ListAPIView):
         if missing:
             return Response({"urls": [f"URL {pk} does not exist." for pk in missing]}, status=400)
         now = timezone.now()
+        with transaction.atomic():  # with "send", a notice that cannot be queued is not created either
+            notices = self._create(request, urls, data, now)
+        return Response(s.NoticeSerializer(notices, many=True).data, status=status.HTTP_201_CREATED)
+
+    def _create(self, request: Request, urls: list[Url], data: dict, now) -> list[Notice]:
         notices = create_notices(urls=urls, notice_type=data["notice_type"], now=now, created_by=request.user.user,
                                  deadline_at=data.get("deadline_at"))  # fmt: skip
         if data["send"]:
             notices = [queue_notice(notice=n, now=now, actor=f"key:{request.auth.prefix}") for n in notices]
-        return Response(s.NoticeSerializer(notices, many=True).data, status=status.HTTP_201_CREATED)
+        return notices
 
 
 class NoticeDetailView(generics.RetrieveAPIView):

@@ -42,9 +42,8 @@ def classify_response(
     rules: Iterable[tuple[int | None, str]], original: URL, final: URL, status: int, redirects: int
 ) -> tuple[Outcome, str]:
     """Outcome of a final (non-redirect) response: removed-page rules, then soft 404, then the status."""
-    final_text = str(final)
     for rule_status, pattern in rules:
-        if (rule_status is None or rule_status == status) and re.search(pattern, final_text):
+        if (rule_status is None or rule_status == status) and re.search(pattern, str(final)):
             return Outcome.GONE, "removed_page_rule"
     if 200 <= status < 300:
         if redirects and _is_root(final) and not _is_root(original):

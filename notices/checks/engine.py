@@ -10,14 +10,15 @@ targets lazily from the input, so memory stays O(concurrency) however many targe
 """
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import aiohttp
 from yarl import URL
@@ -31,7 +32,7 @@ from notices.checks.classify import (
     redirect_target,
 )
 from notices.checks.politeness import HostLimiter, Scheduler
-from notices.checks.resolving import HostResolver, make_resolver
+from notices.checks.resolving import DnsFailure, HostResolver, make_resolver
 from notices.checks.ssrf import Guard, IPAddress
 
 # WHATWG URL parsing reads a host whose last label is a number ("127.1", "0x7f000001") as IPv4; browsers
@@ -58,6 +59,14 @@ class CheckConfig:
     allow_private: bool = False  # CHECKER_ALLOW_PRIVATE_TARGETS (tests and demo only)
     connect_to: str = ""  # CHECKER_CONNECT_TO (tests and demo only)
     proxy: str = ""  # http://host:port of a vantage point; empty = direct
+
+    def __post_init__(self) -> None:
+        # Fail loudly: e.g. concurrency=0 would start no worker and silently check nothing.
+        for name in ("concurrency", "per_host", "per_host_per_minute"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"CheckConfig.{name} must be at least 1")
+        if self.max_bytes < 0 or self.max_redirects < 0:
+            raise ValueError("CheckConfig.max_bytes and max_redirects must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +106,18 @@ class _Progress:
 
     __slots__ = ("deadline", "ip", "redirects", "status", "timeout", "url", "waited")
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | URL) -> None:
         self.url, self.status, self.ip, self.redirects, self.waited = url, None, "", 0, 0.0
         self.timeout: asyncio.Timeout | None = None
         self.deadline = 0.0
 
     def enter(self, url: URL) -> None:
-        self.url, self.status, self.ip = str(url), None, ""
+        self.url, self.status, self.ip = url, None, ""
+
+
+class _Route(NamedTuple):
+    ip: str  # the checked address, as text
+    base: str | None  # "scheme://host:port" the socket really goes to; None = send the URL to the proxy as is
 
 
 class _ProxyOnlyResolver(aiohttp.abc.AbstractResolver):
@@ -116,7 +130,10 @@ class _ProxyOnlyResolver(aiohttp.abc.AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[aiohttp.abc.ResolveResult]:
         if host != self._proxy_host:
             raise OSError(f"refusing to resolve {host!r}: the checker resolves targets itself")
-        ip = await self._dns.resolve(host)
+        try:
+            ip = await self._dns.resolve(host)
+        except DnsFailure as exc:  # the proxy's own name failing says nothing about the target
+            raise OSError(f"proxy {host}: {exc.error_class}") from None
         family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
         return [{"hostname": host, "host": str(ip), "port": port, "family": family, "proto": 0, "flags": 0}]
 
@@ -135,6 +152,7 @@ class _Checker:
         self.proxy = URL(config.proxy) if config.proxy else None
         self.vantage = f"{self.proxy.host_subcomponent}:{self.proxy.port}" if self.proxy else "direct"
         self.session: aiohttp.ClientSession | None = None
+        self._routes: dict[tuple[IPAddress, int, str], _Route] = {}
 
     async def __aenter__(self) -> "_Checker":
         connector = aiohttp.TCPConnector(
@@ -171,7 +189,7 @@ class _Checker:
             key=job.target.key,
             outcome=outcome,
             status_code=progress.status,
-            final_url=progress.url,
+            final_url=str(progress.url),
             error_class=error_class,
             resolved_ip=progress.ip,
             redirects=progress.redirects,
@@ -199,73 +217,102 @@ class _Checker:
 
     async def _fetch(self, url: URL, progress: _Progress) -> tuple[int, str | None]:
         """One request to `url` through the checked address; returns (status, Location header)."""
-        ip = await self._address(url.raw_host)
-        progress.ip = str(ip)
-        self.guard.check(ip)
-        request_url, options = self._route(url, ip)
-        async with self._politely(url.raw_host, progress):
+        host = url.raw_host
+        ip = await self._address(host)
+        route = self._routes.get((ip, url.port, url.scheme)) or self._new_route(ip, url, progress)
+        progress.ip = route.ip
+        request_url, options = self._request(url, route)
+        if self.limiter.would_wait(host):
+            await self._wait_politely(host, progress)
+        else:
+            await self.limiter.acquire(host)
+        try:
             async with self.session.get(request_url, allow_redirects=False, **options) as response:
                 progress.status = response.status
                 await self._drain(response, progress.deadline)
                 return response.status, response.headers.get("Location")
+        finally:
+            self.limiter.release(host)
 
     async def _address(self, host: str) -> IPAddress:
         """IP literals as they are; names through the batch's DNS cache (raises DnsFailure)."""
-        try:
-            return ipaddress.ip_address(host)
-        except ValueError:
-            pass
-        if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rpartition(".")[2]):
+        literal, numeric = _parse_host(host)
+        if literal is not None:
+            return literal
+        if numeric:
             raise StopCheck("bad_url")
         return await self.dns.resolve(host)
 
-    def _route(self, url: URL, ip: IPAddress) -> tuple[URL, dict]:
-        """Request URL and options so the socket goes to `ip` (or its connect_to mapping) while Host/SNI stay.
+    def _new_route(self, ip: IPAddress, url: URL, progress: _Progress) -> _Route:
+        """Check `ip` with the Guard and work out where its socket goes; cached per (ip, port, scheme).
 
         Through a proxy the original URL is sent, so the vantage point resolves it itself; only when the demo
         connect_to map applies is the rewritten URL sent to the proxy too.
         """
+        progress.ip = str(ip)
+        self.guard.check(ip)
         port = url.port
         host, connect_port = self.guard.connect_address(ip, port)
-        mapped = (host, connect_port) != (str(ip), port)
-        if self.proxy is not None and not mapped:
-            return url, {"proxy": self.proxy}
-        netloc = f"[{host}]" if ":" in host else host
-        request_url = URL(f"{url.scheme}://{netloc}:{connect_port}{url.raw_path_qs}", encoded=True)
+        if self.proxy is not None and (host, connect_port) == (progress.ip, port):
+            route = _Route(progress.ip, None)
+        else:
+            route = _Route(
+                progress.ip, f"{url.scheme}://{f'[{host}]' if ':' in host else host}:{connect_port}"
+            )
+        if len(self._routes) >= 4096:
+            self._routes.clear()
+        self._routes[(ip, port, url.scheme)] = route
+        return route
+
+    def _request(self, url: URL, route: _Route) -> tuple[URL, dict]:
+        """Request URL and options: the socket goes to the route's address, Host header and TLS SNI stay."""
+        if route.base is None:
+            return url.with_user(None), {"proxy": self.proxy}  # never send a reported URL's credentials
         options = {"headers": {"Host": url.host_port_subcomponent}, "proxy": self.proxy}
         if url.scheme == "https":
             options["server_hostname"] = url.raw_host
-        return request_url, options
+        return URL(route.base + url.raw_path_qs, encoded=True), options
 
-    @asynccontextmanager
-    async def _politely(self, host: str, progress: _Progress) -> AsyncIterator[None]:
-        """Hold a HostLimiter slot. Politeness waits are ours, not the site's: the check's timeout is paused."""
+    async def _wait_politely(self, host: str, progress: _Progress) -> None:
+        """Acquire a HostLimiter slot; the wait is ours, not the site's, so the check's timeout is paused."""
         deadline = progress.timeout.when()
         progress.timeout.reschedule(None)
         waiting_since = time.monotonic()
-        async with self.limiter.slot(host):
-            waited = time.monotonic() - waiting_since
-            progress.waited += waited
-            progress.deadline += waited
-            progress.timeout.reschedule(deadline + waited)
-            yield
+        await self.limiter.acquire(host)
+        waited = time.monotonic() - waiting_since
+        progress.waited += waited
+        progress.deadline += waited
+        progress.timeout.reschedule(deadline + waited)
 
     async def _drain(self, response: aiohttp.ClientResponse, deadline: float) -> None:
         """Read at most max_bytes and drop them; a slow or broken body doesn't matter, the status is known."""
-        loop = asyncio.get_running_loop()
-        budget = min(self.config.read_timeout, deadline - loop.time() - 0.01)
-        remaining = self.config.max_bytes
-        if budget <= 0 or remaining <= 0:
-            return
+        content, remaining = response.content, self.config.max_bytes
         try:
+            while remaining > 0 and content.is_eof():  # fast path: the body is already buffered
+                chunk = content.read_nowait(remaining)
+                if not chunk:
+                    return
+                remaining -= len(chunk)
+            budget = min(self.config.read_timeout, deadline - asyncio.get_running_loop().time() - 0.01)
+            if remaining <= 0 or budget <= 0:
+                return
             async with asyncio.timeout(budget):
                 while remaining > 0:
-                    chunk = await response.content.read(remaining)
+                    chunk = await content.read(remaining)
                     if not chunk:
                         return
                     remaining -= len(chunk)
         except (TimeoutError, aiohttp.ClientError, OSError):
             pass  # the unread rest makes aiohttp close (not reuse) the connection
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_host(host: str) -> tuple[IPAddress | None, bool]:
+    """(address if `host` is an IP literal, whether its last label is numeric); cached, hosts repeat a lot."""
+    try:
+        return ipaddress.ip_address(host), False
+    except ValueError:
+        return None, bool(_NUMERIC_LABEL.fullmatch(host.rstrip(".").rpartition(".")[2]))
 
 
 def _job(target: CheckTarget) -> _Job:

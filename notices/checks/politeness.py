@@ -25,7 +25,10 @@ class _Host:
 
 
 class HostLimiter:
-    """Concurrency and start-rate limits per host name; memory holds only hosts used in the last window."""
+    """Concurrency and start-rate limits per host name; memory holds only hosts used in the last window.
+
+    `acquire`/`release` rather than a context manager: this sits on the hot path of every request.
+    """
 
     def __init__(self, per_host: int, per_window: int, window: float = 60.0) -> None:
         self.per_host = per_host
@@ -34,34 +37,63 @@ class HostLimiter:
         self._hosts: dict[str, _Host] = {}
         self._releases = 0
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """Hold one of `host`'s request slots; waits for a free slot and for the start-rate window."""
+    def would_wait(self, host: str) -> bool:
+        """True when `acquire(host)` cannot start right now (slot or rate budget used up)."""
+        entry = self._hosts.get(host)
+        if entry is None:
+            return False
+        self._prune(entry, time.monotonic())
+        return entry.semaphore.locked() or len(entry.starts) >= self.per_window
+
+    async def acquire(self, host: str) -> None:
+        """Take one of `host`'s slots, waiting for a free slot and for the start-rate window."""
         entry = self._hosts.get(host)
         if entry is None:
             entry = self._hosts[host] = _Host(asyncio.Semaphore(self.per_host))
         entry.users += 1
         try:
-            async with entry.semaphore:
-                await self._pace(entry)
-                yield
-        finally:
+            await entry.semaphore.acquire()
+        except BaseException:
             entry.users -= 1
-            self._releases += 1
-            if self._releases % 4096 == 0:
-                self._forget_idle()
+            raise
+        try:
+            await self._pace(entry)
+        except BaseException:
+            self.release(host)
+            raise
+
+    def release(self, host: str) -> None:
+        """Give back a slot taken by `acquire`."""
+        entry = self._hosts[host]
+        entry.semaphore.release()
+        entry.users -= 1
+        self._releases += 1
+        if self._releases % 4096 == 0:
+            self._forget_idle()
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """`acquire` … `release` as a context manager, for callers off the hot path."""
+        await self.acquire(host)
+        try:
+            yield
+        finally:
+            self.release(host)
+
+    def _prune(self, entry: _Host, now: float) -> None:
+        starts = entry.starts
+        while starts and now - starts[0] >= self.window:
+            starts.popleft()
 
     async def _pace(self, entry: _Host) -> None:
         """Sliding window: wait until fewer than `per_window` starts happened in the last `window` seconds."""
-        starts = entry.starts
         while True:
             now = time.monotonic()
-            while starts and now - starts[0] >= self.window:
-                starts.popleft()
-            if len(starts) < self.per_window:
-                starts.append(now)
+            self._prune(entry, now)
+            if len(entry.starts) < self.per_window:
+                entry.starts.append(now)
                 return
-            await asyncio.sleep(starts[0] + self.window - now)
+            await asyncio.sleep(entry.starts[0] + self.window - now)
 
     def _forget_idle(self) -> None:
         """Drop hosts nobody waits for and without starts in the window: memory follows recent hosts only."""

@@ -132,6 +132,8 @@ def _parse_host_port(text: str) -> tuple[str, int]:
     else:
         host, _, port = text.rpartition(":")
     try:
+        if ":" in host and not text.startswith("["):
+            raise ValueError("unbracketed IPv6")  # "::1:8080" is itself an address; don't guess
         ipaddress.ip_address(host)
     except ValueError:
         raise ValueError(f"target {text!r} must be IP:PORT (IPv6 as [addr]:PORT)") from None

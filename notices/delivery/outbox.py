@@ -43,7 +43,7 @@ def enqueue_notice_message(*, notice: Notice, now: datetime) -> OutgoingMessage:
         message_id=message.extra_headers["Message-ID"],
         recipients=recipients,
         subject=message.subject,
-        mime=message.message().as_bytes(),
+        mime=message.message().as_bytes(linesep="\r\n"),  # SMTP wants CRLF; bytes are sent as they are
         next_attempt_at=now,
         created_at=now,
     )
@@ -80,7 +80,10 @@ def send_claimed(message_id: int) -> str:
         _smtp_send(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
-        return _failed(message, f"recipients refused: {exc.recipients}", permanent=min(codes) >= 500)
+        permanent = min(codes) >= 500
+        return _failed(
+            message, f"recipients refused: {exc.recipients}", permanent=permanent, bad_contacts=permanent
+        )
     except smtplib.SMTPResponseException as exc:
         return _failed(message, f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
@@ -108,7 +111,12 @@ def _sent(message: OutgoingMessage, at: datetime) -> str:
     return OutboxStatus.SENT
 
 
-def _failed(message: OutgoingMessage, error: str, *, permanent: bool) -> str:
+def _failed(message: OutgoingMessage, error: str, *, permanent: bool, bad_contacts: bool = False) -> str:
+    """Record a failed attempt: retry later with backoff, or give up (permanent error or attempts used up).
+
+    Only a recipient refused permanently marks the provider's contacts as failing; a message the server
+    rejects for its content fails the notice alone.
+    """
     now = timezone.now()
     give_up = permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
     backoff = timedelta(seconds=settings.OUTBOX_RETRY_BASE * 2 ** max(message.attempts - 1, 0))
@@ -121,7 +129,7 @@ def _failed(message: OutgoingMessage, error: str, *, permanent: bool) -> str:
         )
         if give_up:
             Notice.objects.filter(pk=message.notice_id).update(status=NoticeStatus.FAILED)
-            if permanent:
+            if bad_contacts:
                 ProviderContact.objects.filter(
                     provider=message.notice.provider, email__in=message.recipients
                 ).update(failing=True, failure_reason=error[:500], failed_at=now)

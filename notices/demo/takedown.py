@@ -12,10 +12,10 @@ def take_down_after_random_delay(
     control_url: str, urls: list[str], *, low: float = 5.0, high: float = 20.0
 ) -> None:
     """Ask the demo web host to answer 404 for each URL after a short random delay (so TTRs are real)."""
-    from notices.demo.web import control_take_down
+    from notices.demo.web import DemoWebError, control_take_down
 
     for url in urls:
         try:
             control_take_down(control_url, url, status=404, after=round(random.uniform(low, high), 1))
-        except Exception as exc:  # the demo web host may be down; the portal answer must still succeed
+        except DemoWebError as exc:  # the demo web host may be down; the answer must still succeed
             logger.warning("demo take-down of %s failed: %s", url, exc)

@@ -88,6 +88,8 @@ class DemoWeb:
         self.port = port
         self.control_port = control_port
         self._pages: dict[tuple[str, str], Page] = {}
+        # Hosts where every path without a page of its own is live (the demo's hosting customers).
+        self.live_hosts: set[str] = set()
         self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -105,11 +107,13 @@ class DemoWeb:
             self._pages[_key(host, path)] = Page(_checked_status(status), location)
 
     def take_down(self, host: str, path: str, status: int = 404, after: float = 0.0) -> None:
-        """Make the page answer `status` once `after` seconds have passed (an unknown page already 404s)."""
+        """Make the page answer `status` once `after` seconds have passed (an unknown page already 404s,
+        unless its host is one of the `live_hosts`, where it stays live until then)."""
         if after < 0:
             raise ValueError(f"after must be >= 0 seconds, got {after}")
+        key = _key(host, path)
         with self._lock:
-            page = self._pages.setdefault(_key(host, path), Page(status=404))
+            page = self._pages.setdefault(key, Page(status=200 if key[0] in self.live_hosts else 404))
             page.down_status = _checked_status(status)
             page.down_at = time.monotonic() + after
 
@@ -132,7 +136,9 @@ class DemoWeb:
         key = _key(host, path)
         with self._lock:
             page = self._pages.get(key) or self._pages.get((key[0], key[1].split("?", 1)[0]))
-        return page.current(time.monotonic()) if page else (404, None)
+        if page is not None:
+            return page.current(time.monotonic())
+        return (200, None) if key[0] in self.live_hosts else (404, None)
 
     def requests(self) -> list[LoggedRequest]:
         """The last 10,000 requests the virtual hosts received, oldest first."""

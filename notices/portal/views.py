@@ -83,7 +83,6 @@ def _respond(request, notice, action, message, *, user=None, actor=None) -> None
         return
     audit(actor=actor or actor_label(user=user), action=f"notice.respond.{action}", obj=notice,
           ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
-    _demo_take_down(notice, action)
     messages.success(request, _confirmation(action))
 
 
@@ -91,16 +90,6 @@ def _confirmation(action: str) -> str:
     if action == ResponseAction.REMOVED:
         return "Thank you. We are verifying the removal now; the result appears below within a minute."
     return "Thank you, your response has been recorded."
-
-
-def _demo_take_down(notice: Notice, action: str) -> None:
-    """Demo only: the demo web host really takes the page down a little later (DEMO_WEB_CONTROL_URL)."""
-    control = getattr(settings, "DEMO_WEB_CONTROL_URL", "")
-    if not control or action != ResponseAction.REMOVED:
-        return
-    from notices.demo.takedown import take_down_after_random_delay
-
-    take_down_after_random_delay(control, [item.url.canonical for item in notice.items.select_related("url")])
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 
 from notices.enums import ItemStatus, NoticeStatus, ResponseAction
@@ -89,6 +90,11 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
         from notices.tasks import check_urls_now
 
         transaction.on_commit(lambda: check_urls_now.delay(url_ids))
+        if settings.DEMO_WEB_CONTROL_URL:  # demo only: the demo web host really takes the pages down
+            from notices.demo.takedown import take_down_after_random_delay
+
+            urls = list(Url.objects.filter(pk__in=url_ids).values_list("canonical", flat=True))
+            transaction.on_commit(lambda: take_down_after_random_delay(settings.DEMO_WEB_CONTROL_URL, urls))
     elif action in DISPUTES:
         NoticeItem.objects.filter(pk__in=open_ids).update(status=ItemStatus.DISPUTED)
         notice.status = NoticeStatus.DISPUTED

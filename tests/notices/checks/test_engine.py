@@ -384,12 +384,19 @@ def test_check_loopback_literal_is_reached_when_private_allowed(net):
     assert observation.resolved_ip == "127.0.0.1"
 
 
-def test_check_documentation_literal_goes_through_connect_to(net):
-    observation = net.check("http://198.51.100.99/live")
+@pytest.mark.parametrize(
+    ("url", "address", "host_header"),
+    [
+        ("http://198.51.100.99/live", "198.51.100.99", "198.51.100.99"),
+        ("http://[2001:db8::99]:8080/live", "2001:db8::99", "[2001:db8::99]:8080"),
+    ],
+)
+def test_check_documentation_literal_goes_through_connect_to(net, url, address, host_header):
+    observation = net.check(url)
 
     assert outcome_of(observation) == (Outcome.LIVE, 200, "")
-    assert observation.resolved_ip == "198.51.100.99"
-    assert net.web.hosts[-1][:2] == ("/live", "198.51.100.99")
+    assert observation.resolved_ip == address
+    assert net.web.hosts[-1][:2] == ("/live", host_header)
 
 
 @pytest.mark.parametrize(
@@ -537,6 +544,12 @@ def test_check_via_proxy_still_blocks_private_targets(net):
 
     assert outcome_of(observation) == (Outcome.UNKNOWN, None, "blocked_target")
     assert seen == []
+
+
+@pytest.mark.parametrize("field", ["concurrency", "per_host", "per_host_per_minute"])
+def test_check_config_rejects_zero_limits(field):
+    with pytest.raises(ValueError, match=f"CheckConfig.{field} must be at least 1"):
+        CheckConfig(user_agent="tracker-test/1.0", **{field: 0})
 
 
 def test_host_limiter_limits_starts_per_window():

@@ -168,3 +168,14 @@ def test_web_cli_serves_pages_until_sigterm(tmp_path):
         assert proc.wait(timeout=5) == 0
 
     assert answer == (200, "demo page\n", None)
+
+
+def test_web_live_host_serves_every_path_until_taken_down(demo_web):
+    demo_web.live_hosts.add("files.provider.example")
+
+    assert _fetch(demo_web.port, "files.provider.example", "/any/path?id=1")[0] == 200
+    demo_web.take_down("files.provider.example", "/any/path?id=1", after=0.3)
+    assert _fetch(demo_web.port, "files.provider.example", "/any/path?id=1")[0] == 200
+    time.sleep(0.4)
+    assert _fetch(demo_web.port, "files.provider.example", "/any/path?id=1")[0] == 404
+    assert _fetch(demo_web.port, "files.provider.example", "/other")[0] == 200

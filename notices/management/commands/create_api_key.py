@@ -1,0 +1,39 @@
+"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME)`: prints only the key."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from notices.enums import KeyScope
+from notices.models import HostingProvider, Partner
+from notices.services.keys import create_api_key
+
+
+class Command(BaseCommand):
+    help = "Create an API key and print it (once) on stdout. The key is stored hashed."
+
+    def add_arguments(self, parser) -> None:
+        owner = parser.add_mutually_exclusive_group(required=True)
+        owner.add_argument("--partner", help="Partner (intake client) name; created if it does not exist.")
+        owner.add_argument("--provider", help="Hosting provider slug (as GET /api/v1/providers/ lists it).")
+        owner.add_argument("--user", help="Username of an active staff user.")
+        parser.add_argument("--name", default="", help="A label for the key.")
+
+    def handle(self, *args, **options) -> None:
+        if options["partner"]:
+            partner, created = Partner.objects.get_or_create(name=options["partner"])
+            if created:
+                self.stderr.write(f"Created partner {partner.name!r}.")
+            owner = {"scope": KeyScope.PARTNER, "partner": partner}
+        elif options["provider"]:
+            provider = HostingProvider.objects.filter(slug=options["provider"]).first()
+            if provider is None:
+                raise CommandError(f"No hosting provider with slug {options['provider']!r}.")
+            owner = {"scope": KeyScope.PROVIDER, "provider": provider}
+        else:
+            user = get_user_model().objects.filter(username=options["user"]).first()
+            if user is None or not user.is_active or not user.is_staff:
+                raise CommandError(f"No active staff user {options['user']!r}.")
+            owner = {"scope": KeyScope.USER, "user": user}
+        key, plaintext = create_api_key(name=options["name"], **owner)
+        self.stderr.write(f"Created {key.scope} key {key.prefix}… (shown once).")
+        self.stdout.write(plaintext)
