@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +136,21 @@ def start_processes(stack: Stack) -> None:
     )
 
 
+def wait_for_web(stack: Stack, timeout: float = 60) -> None:
+    """The banner only appears once the web process answers /healthz."""
+    url = f"http://127.0.0.1:{stack.env.get('PORT', '8000')}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.children["web"].poll() is not None:
+            return  # watch() reports the exit
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    _say(f"! the web process did not answer {url} within {timeout:.0f} s; see {stack.log_dir / 'web.log'}")
+
+
 def banner(stack: Stack, partner_key: str) -> None:
     from notices.demo.network import USERS
 
@@ -215,6 +231,7 @@ def main() -> int:
             stack, "create_api_key", "--partner", "Demo Partner Hotline", "--name", "make run", capture=True
         )
         start_processes(stack)
+        wait_for_web(stack)
         banner(stack, key)
         code = watch(stack)
     except KeyboardInterrupt:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from notices.admin.common import ReadOnlyInline, badge, defanged
+from notices.admin.forms import AssessmentForm
 from notices.enums import NoticeType
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
+from notices.services.assessment import assess_url
+from notices.services.events import audit
 from notices.services.notices import NoticeError, create_notices
 
 
@@ -63,8 +69,36 @@ class UrlAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
 
+    change_form_template = "admin/notices/url/change_form.html"
+
     def has_add_permission(self, request) -> bool:
         return False  # URLs come in as reports (API or the report form)
+
+    def get_urls(self):
+        assess = self.admin_site.admin_view(self.assess_view)
+        return [path("<int:pk>/assess/", assess, name="notices_url_assess"), *super().get_urls()]
+
+    def assess_view(self, request, pk: int):
+        """Assess a URL: legality and classification go through the assessment service."""
+        url = get_object_or_404(Url, pk=pk)
+        if not self.has_change_permission(request, url):
+            return redirect("admin:notices_url_change", pk)
+        form = AssessmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            assess_url(url=url, analyst=request.user, now=timezone.now(), **form.cleaned_data)
+            self.message_user(request, "Assessment recorded." + (
+                " A hosting trace is queued." if url.current_trace_id is None else ""))  # fmt: skip
+            return redirect("admin:notices_url_change", pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": url,
+                   "form": form, "title": "Assess URL", "url_defanged": defanged(url.canonical)}  # fmt: skip
+        return TemplateResponse(request, "admin/notices/url/assess.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        url = self.get_object(request, object_id)
+        if url is not None:
+            audit(actor=f"user:{request.user.get_username()}", action="url.view", obj=url,
+                  ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:

@@ -9,8 +9,7 @@ go ahead, so a batch with 5,000 URLs on one site does not hold up the 50 other s
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -70,15 +69,6 @@ class HostLimiter:
         self._releases += 1
         if self._releases % 4096 == 0:
             self._forget_idle()
-
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        """`acquire` … `release` as a context manager, for callers off the hot path."""
-        await self.acquire(host)
-        try:
-            yield
-        finally:
-            self.release(host)
 
     def _prune(self, entry: _Host, now: float) -> None:
         starts = entry.starts

@@ -556,8 +556,9 @@ def test_host_limiter_limits_starts_per_window():
     async def three_starts() -> list[float]:
         limiter, starts = HostLimiter(per_host=5, per_window=2, window=0.3), []
         for _ in range(3):
-            async with limiter.slot("a.example"):
-                starts.append(time.monotonic())
+            await limiter.acquire("a.example")
+            starts.append(time.monotonic())
+            limiter.release("a.example")
         return starts
 
     starts = asyncio.run(three_starts())

@@ -1,0 +1,29 @@
+"""Forms the analyst admin uses for state changes (each submits to a service function)."""
+
+from django import forms
+
+from notices.enums import Classification, DetectionMethod, Legality, MediaType
+
+
+class AssessmentForm(forms.Form):
+    legality = forms.ChoiceField(choices=Legality.choices, widget=forms.RadioSelect)
+    classification = forms.ChoiceField(
+        choices=[("", "—"), *Classification.choices],
+        required=False,
+        help_text="Required when illegal (X-ARF).",
+    )
+    detection_method = forms.ChoiceField(
+        choices=DetectionMethod.choices, initial=DetectionMethod.MANUAL_REVIEW
+    )
+    media_type = forms.ChoiceField(choices=[("", "—"), *MediaType.choices], required=False)
+    severity = forms.IntegerField(min_value=1, max_value=5, required=False)
+    legal_basis = forms.CharField(
+        required=False, max_length=2000, help_text="Provisions the content infringes."
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("legality") != Legality.NOT_ILLEGAL and not data.get("classification"):
+            self.add_error("classification", "Required when the content is illegal.")
+        return data
