@@ -66,11 +66,14 @@ def run_checks(*, now, limit: int, url_ids: list[int] | None = None) -> int:
 
 
 def _removed_page_rules(model, provider_ids) -> dict:
+    """Provider "removed page" rules as the engine takes them; a rule without a URL pattern is ignored
+    (an empty pattern would match every URL and turn every check into "gone")."""
     providers = model.objects.filter(pk__in=[p for p in provider_ids if p]).values_list(
         "pk", "removed_page_rules"
     )
     return {
-        pk: tuple((r.get("status"), r.get("final_url", "")) for r in rules or ()) for pk, rules in providers
+        pk: tuple((rule.get("status"), rule["final_url"]) for rule in rules or () if rule.get("final_url"))
+        for pk, rules in providers
     }
 
 

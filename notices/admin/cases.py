@@ -17,6 +17,15 @@ from notices.services.events import audit
 from notices.services.notices import NoticeError, create_notices
 
 
+def _hours(seconds: int) -> str:
+    """Seconds as the unit a reader expects: s under two minutes, min under two hours, else h."""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 class ReportInline(ReadOnlyInline, admin.TabularInline):
     model = Report
     fields = ["receipt", "partner", "reported_at", "received_at", "external_ref", "duplicate"]
@@ -52,24 +61,28 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
 @admin.register(Url)
 class UrlAdmin(admin.ModelAdmin):
-    list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "first_notice_sent_at",
-                    "last_outcome", "ttr_display"]  # fmt: skip
+    list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "ttr_display"]
     list_filter = ["status", "provider", "last_outcome"]
     search_fields = ["canonical", "host"]
-    readonly_fields = ["url_defanged", "host", "status", "current_assessment", "current_trace", "provider",
-                       "first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at", "acknowledged_at",
-                       "last_live_at", "first_gone_at", "consecutive_gone", "removal_confirmed_at", "removed_low",
-                       "removed_high", "ttr_low", "ttr_high", "reappearance_count", "next_check_at",
-                       "last_checked_at", "last_outcome", "provider_at_notice", "asn_at_notice",
-                       "country_at_notice"]  # fmt: skip
-    exclude = ["original", "canonical", "canonical_hash", "check_claimed_until", "last_gone_at",
-               "notice_type_at_notice"]  # fmt: skip
+    fieldsets = [
+        ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace", "provider"]}),
+        ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
+                                 "acknowledged_at"]}),
+        ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
+                                "removal_confirmed_at", "reappearance_count"]}),
+        ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at"]}),
+        ("Counted against (at first notice)", {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
+    ]  # fmt: skip
+    readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
     inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
     actions = ["trace_now", "check_now", "create_hotline_notices"]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
 
     change_form_template = "admin/notices/url/change_form.html"
+
+    class Media:
+        css = {"all": ["notices/admin.css"]}
 
     def has_add_permission(self, request) -> bool:
         return False  # URLs come in as reports (API or the report form)
@@ -108,11 +121,20 @@ class UrlAdmin(admin.ModelAdmin):
     def status_badge(self, obj: Url) -> str:
         return badge(obj.status, obj.get_status_display())
 
+    @admin.display(description="Time to removal")
+    def removal_summary(self, obj: Url) -> str:
+        if obj.ttr_high is None:
+            return "not removed yet" if obj.first_notice_sent_at else "no notice sent yet"
+        return (
+            f"{_hours(obj.ttr_low)} – {_hours(obj.ttr_high)} after the first notice "
+            f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and {obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+
     @admin.display(description="TTR")
     def ttr_display(self, obj: Url) -> str:
         if obj.ttr_high is None:
             return "—"
-        return f"{obj.ttr_low / 3600:.1f}–{obj.ttr_high / 3600:.1f} h"
+        return f"{_hours(obj.ttr_low)} – {_hours(obj.ttr_high)}"
 
     @admin.action(description="Trace the hosting now")
     def trace_now(self, request, queryset) -> None:

@@ -57,6 +57,10 @@ class NoticeAdmin(admin.ModelAdmin):
                        "sent_at", "acknowledged_at", "closed_at"]  # fmt: skip
     inlines = [NoticeItemInline, MessageInline, ResponseInline, NoticeEventInline]
     actions = ["send_notices"]
+
+    class Media:
+        css = {"all": ["notices/admin.css"]}
+
     show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from notices.enums import KeyScope
@@ -64,6 +65,16 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="api"'
+
+
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    """Publishes the key scheme in the OpenAPI schema, so /api/docs/ can send a key ("Authorize")."""
+
+    target_class = BearerKeyAuthentication
+    name = "bearerKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "An API key: `Authorization: Bearer KEY`."}
 
 
 class _ScopePermission(permissions.BasePermission):

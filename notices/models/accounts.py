@@ -21,6 +21,7 @@ class ApiKey(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "API key"
         constraints = [
             models.CheckConstraint(
                 name="apikey_owner_matches_scope",

@@ -75,6 +75,8 @@ class Url(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "URL"
+        verbose_name_plural = "URLs"
         indexes = [
             # Due-check sweep: WHERE next_check_at <= now ORDER BY next_check_at (partial: only scheduled rows).
             models.Index(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from notices.models import HostingProvider, Notice
 from notices.selectors.notices import notices_for_provider
@@ -28,7 +30,8 @@ def provider_required(view):
         if provider is None:
             raise PermissionDenied("This account does not belong to a hosting provider.")
         request.provider = provider
-        return view(request, *args, **kwargs)
+        with timezone.override(ZoneInfo(provider.time_zone or "UTC")):  # times in the provider's zone
+            return view(request, *args, **kwargs)
 
     return wrapper
 

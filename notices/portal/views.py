@@ -19,7 +19,7 @@ from notices.models import Notice
 from notices.portal.access import provider_required, scoped_notices
 from notices.services.events import actor_label, audit
 from notices.services.notices import NoticeError
-from notices.services.responses import record_response
+from notices.services.responses import RESPONDABLE, record_response
 
 
 class ResponseForm(forms.Form):
@@ -53,6 +53,7 @@ def _notice_page(request: HttpRequest, notice: Notice, form: ResponseForm) -> Ht
              "checks": item.url.checks.order_by("-checked_at")[:5]} for item in items]  # fmt: skip
     return render(request, "notices/portal/detail.html",
                   {"notice": notice, "rows": rows, "form": form, "provider": request.provider,
+                   "can_respond": notice.status in RESPONDABLE, "time_zone": request.provider.time_zone,
                    "responses": notice.responses.order_by("-created_at")})  # fmt: skip
 
 

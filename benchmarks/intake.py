@@ -1,0 +1,262 @@
+"""P1 — bulk intake rows/s: `submit_reports` against raw COPY and against a naive ORM loop.
+
+Every measurement starts from empty tables and ends with the same rows a real bulk intake writes: one Url per
+canonical URL, one Report per reported URL and one `url.created` Event per new Url. Counting the events in
+both baselines keeps the comparison fair: the project path writes them, so a baseline that skipped them would
+be doing less work.
+
+The reported URLs are synthetic and use reserved names only (`*.example`); about 10 % repeat an earlier URL,
+half of them spelled differently (upper case, default port, dot segment, fragment), so both dedupe and
+canonicalisation are exercised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from benchmarks.harness import Result, Stopwatch, log, progress, reset_database
+
+# SCALE → (reported URLs through the project path and raw COPY, sample for the naive loop).
+SIZES = {"small": (100_000, 2_000), "full": (1_000_000, 5_000)}
+SEED = 1729
+DUPLICATE_SHARE = 0.10
+HOSTS = 5_000
+
+
+# --- Synthetic input ---------------------------------------------------------------------------------------
+
+
+def _url(i: int) -> str:
+    return f"http://host{i % HOSTS}.example/path/{i}?q={i}"
+
+
+def _respelled(i: int, rng: random.Random) -> str:
+    """URL `i` as a reporter might send it again: exactly, or in a form that canonicalises to the same."""
+    host = f"host{i % HOSTS}.example"
+    spellings = (
+        _url(i),
+        f"HTTP://{host.upper()}/path/{i}?q={i}",
+        f"http://{host}:80/path/./{i}?q={i}#seen-{i}",
+        f"  http://{host}//path/{i}?q={i}\n",
+    )
+    return spellings[0] if rng.random() < 0.5 else rng.choice(spellings[1:])
+
+
+def synthetic_urls(n: int, *, seed: int = SEED) -> list[str]:
+    """`n` reported URLs, ~10 % of them repeats of an earlier one; the same list for a given seed."""
+    rng = random.Random(seed)
+    originals: list[int] = []
+    urls: list[str] = []
+    for i in range(n):
+        if originals and rng.random() < DUPLICATE_SHARE:
+            urls.append(_respelled(rng.choice(originals), rng))
+        else:
+            originals.append(i)
+            urls.append(_url(i))
+    return urls
+
+
+def new_partner():
+    """The submitting partner; recreated after every reset (reports reference it)."""
+    from notices.models import Partner
+
+    return Partner.objects.create(name="bench partner")
+
+
+def table_counts() -> tuple[int, int, int]:
+    """(urls, reports, events) now in the database, to check that every path wrote the same rows."""
+    from notices.models import Event, Report, Url
+
+    return Url.objects.count(), Report.objects.count(), Event.objects.count()
+
+
+# --- Project path ------------------------------------------------------------------------------------------
+
+
+def measure_project(urls: Sequence[str], *, now: datetime) -> float:
+    """Seconds for `submit_reports` over all URLs in API-sized chunks, end to end.
+
+    Includes building the ReportInput objects (the API does that too) and canonicalisation inside
+    submit_reports.
+    """
+    from django.conf import settings
+
+    from notices.services.intake import ReportInput, submit_reports
+
+    chunk = settings.API_BULK_MAX_ITEMS
+    partner = new_partner()
+    with Stopwatch() as sw:
+        for start in progress(range(0, len(urls), chunk), total=-(-len(urls) // chunk), desc="project path"):
+            items = [ReportInput(url=raw) for raw in urls[start : start + chunk]]
+            submit_reports(items=items, now=now, partner=partner)
+    return sw.seconds
+
+
+# --- Baseline 1: raw COPY ----------------------------------------------------------------------------------
+
+URL_COLUMNS = (
+    "id, original, canonical, canonical_hash, host, status, first_reported_at, created_at, consecutive_gone, "
+    "reappearance_count, country_at_notice, notice_type_at_notice, last_outcome"
+)
+REPORT_COLUMNS = "url_id, partner_id, original_url, reported_at, received_at, external_ref, notes, hashes, receipt, duplicate"
+EVENT_COLUMNS = "kind, at, url_id, actor, data"
+
+
+@dataclass
+class CopyInput:
+    """CSV text for the three COPY statements, built before the clock starts."""
+
+    urls: str
+    reports: str
+    events: str
+    url_count: int
+
+
+def prepare_copy(urls: Sequence[str], *, partner_id: int, now: datetime) -> CopyInput:
+    """Compute outside the timing exactly what the project path derives from the input, as COPY CSV.
+
+    Url rows: the first spelling as `original`, canonical string, SHA-256 of it, host, status `new`, both
+    timestamps and the same zero/empty defaults the project's INSERT writes; ids are assigned here (1, 2, …,
+    matching RESTART IDENTITY). Report rows: url id, partner, original URL, timestamps, empty ref/notes, `[]`
+    hashes, a fresh receipt and the duplicate flag. Event rows: one `url.created` per Url.
+    """
+    from notices.canonical import canonicalize
+    from notices.enums import UrlStatus
+    from notices.services.intake import new_receipt
+
+    ids: dict[bytes, int] = {}
+    buffers = {name: io.StringIO() for name in ("urls", "reports", "events")}
+    writers = {name: csv.writer(buf, quoting=csv.QUOTE_ALL) for name, buf in buffers.items()}
+    at = now.isoformat()
+    for raw in progress(urls, total=len(urls), desc="preparing COPY data", unit="url"):
+        canon = canonicalize(raw)
+        digest = canon.hash
+        url_id = ids.get(digest)
+        duplicate = url_id is not None
+        if url_id is None:
+            url_id = ids[digest] = len(ids) + 1
+            hash_text = "\\x" + digest.hex()  # bytea hex input
+            url_row = [url_id, raw, canon.canonical, hash_text, canon.host, UrlStatus.NEW.value, at, at]
+            writers["urls"].writerow([*url_row, 0, 0, "", "", ""])
+            writers["events"].writerow(["url.created", at, url_id, "system", "{}"])
+        writers["reports"].writerow(
+            [url_id, partner_id, raw, at, at, "", "", "[]", new_receipt(), "t" if duplicate else "f"]
+        )
+    return CopyInput(**{name: buf.getvalue() for name, buf in buffers.items()}, url_count=len(ids))
+
+
+def measure_copy(urls: Sequence[str], *, now: datetime) -> float:
+    """Seconds to COPY the prepared Url, Report and Event rows into the real (empty, indexed) tables.
+
+    The real tables carry the same unique indexes, foreign keys and secondary indexes the project path has to
+    maintain, so only the client-side work differs. One transaction, like one bulk chunk; the id sequence is
+    moved past the explicit ids as the last step.
+    """
+    from django.db import connection, transaction
+
+    from notices.models import Event, Report, Url
+
+    copy_input = prepare_copy(urls, partner_id=new_partner().pk, now=now)
+    statements = [
+        (Url._meta.db_table, URL_COLUMNS, copy_input.urls),
+        (Report._meta.db_table, REPORT_COLUMNS, copy_input.reports),
+        (Event._meta.db_table, EVENT_COLUMNS, copy_input.events),
+    ]
+    log("copying")
+    with Stopwatch() as sw, transaction.atomic(), connection.cursor() as cursor:
+        for table, columns, text in statements:
+            cursor.cursor.copy_expert(
+                f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", io.StringIO(text)
+            )
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [Url._meta.db_table, copy_input.url_count]
+        )
+    return sw.seconds
+
+
+# --- Baseline 2: naive ORM loop ----------------------------------------------------------------------------
+
+
+def measure_naive(urls: Sequence[str], *, now: datetime) -> float:
+    """Seconds for the obvious per-row ORM code: canonicalise, get_or_create the Url, create the Report.
+
+    Autocommit per statement (no surrounding transaction), and the `url.created` event for a new Url, as the
+    project writes it.
+    """
+    from notices.canonical import canonicalize
+    from notices.enums import UrlStatus
+    from notices.models import Event, Report, Url
+    from notices.services.intake import new_receipt
+
+    partner = new_partner()
+    with Stopwatch() as sw:
+        for raw in progress(urls, total=len(urls), desc="naive ORM loop", unit="row"):
+            canon = canonicalize(raw)
+            url, created = Url.objects.get_or_create(
+                canonical_hash=canon.hash,
+                defaults={
+                    "original": raw,
+                    "canonical": canon.canonical,
+                    "host": canon.host,
+                    "status": UrlStatus.NEW,
+                    "first_reported_at": now,
+                },
+            )
+            Report.objects.create(
+                url=url,
+                partner=partner,
+                original_url=raw,
+                reported_at=now,
+                received_at=now,
+                receipt=new_receipt(),
+                duplicate=not created,
+            )
+            if created:
+                Event.objects.create(kind="url.created", at=now, url=url, actor="system")
+    return sw.seconds
+
+
+# --- Entry point -------------------------------------------------------------------------------------------
+
+
+def _measure(
+    label: str, measure, urls: Sequence[str], *, now: datetime
+) -> tuple[float, tuple[int, int, int]]:
+    """Run one measurement on empty tables; return its rate and the rows it left, then empty the tables."""
+    reset_database()
+    seconds = measure(urls, now=now)
+    counts = table_counts()
+    rate = len(urls) / seconds
+    log(
+        f"{label}: {len(urls):,} rows in {seconds:.2f} s = {rate:,.0f} rows/s (urls, reports, events = {counts})"
+    )
+    reset_database()
+    return rate, counts
+
+
+def run(scale: str) -> list[Result]:
+    """Measure the project path, raw COPY and the naive loop on the same synthetic reports."""
+    from django.utils import timezone
+
+    n, sample = SIZES[scale]
+    urls = synthetic_urls(n)
+    now = timezone.now()
+    project, project_rows = _measure("project path", measure_project, urls, now=now)
+    copy, copy_rows = _measure("raw COPY", measure_copy, urls, now=now)
+    if copy_rows != project_rows:
+        raise RuntimeError(f"raw COPY wrote {copy_rows} rows but the project path {project_rows}")
+    naive, _ = _measure("naive ORM loop", measure_naive, urls[:sample], now=now)
+    common = {"id": "P1", "name": "bulk intake rows/s", "unit": "rows/s", "better": "higher", "scale": scale}
+    return [
+        Result.compare(
+            value=project, baseline="raw COPY", baseline_value=copy, target="≥ 0.5×", n=n, **common
+        ),
+        Result.compare(
+            value=project, baseline="naive ORM loop", baseline_value=naive, target="≥ 20×", n=n, **common
+        ),
+    ]
