@@ -42,6 +42,7 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip(
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
 
 INSTALLED_APPS = [
+    "notices",  # first, so its templates (admin index with the dashboard link) win over Django's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -51,7 +52,6 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
-    "notices",
 ]
 
 MIDDLEWARE = [
@@ -193,7 +193,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat runs each sweep (seconds). Each sweep claims a bounded batch of due rows.
 CHECK_SWEEP_INTERVAL = env_seconds("CHECK_SWEEP_INTERVAL", 30)
 OUTBOX_SWEEP_INTERVAL = env_seconds("OUTBOX_SWEEP_INTERVAL", 15)
-TRACE_SWEEP_INTERVAL = env_seconds("TRACE_SWEEP_INTERVAL", 60)
 CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 500, minimum=1)
 CHECK_CLAIM_TIMEOUT = env_seconds("CHECK_CLAIM_TIMEOUT", 900)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1)

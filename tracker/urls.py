@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from notices import health
+from notices.admin.dashboard import dashboard_view
 
 urlpatterns = [
+    path("admin/dashboard/", dashboard_view, name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/", include("notices.api.urls")),
     path("portal/", include("notices.portal.urls")),

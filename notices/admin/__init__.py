@@ -1,3 +1,3 @@
 """The analyst web admin: every model registered, with the actions analysts need."""
 
-from notices.admin import cases, operations, providers  # noqa: F401
+from notices.admin import cases, dashboard, operations, providers  # noqa: F401

@@ -15,15 +15,7 @@ from notices.models import Assessment, Check, Event, HostingTrace, Partner, Repo
 from notices.services.assessment import assess_url
 from notices.services.events import audit
 from notices.services.notices import NoticeError, create_notices
-
-
-def _hours(seconds: int) -> str:
-    """Seconds as the unit a reader expects: s under two minutes, min under two hours, else h."""
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+from notices.templatetags.tracker import seconds
 
 
 class ReportInline(ReadOnlyInline, admin.TabularInline):
@@ -126,7 +118,7 @@ class UrlAdmin(admin.ModelAdmin):
         if obj.ttr_high is None:
             return "not removed yet" if obj.first_notice_sent_at else "no notice sent yet"
         return (
-            f"{_hours(obj.ttr_low)} – {_hours(obj.ttr_high)} after the first notice "
+            f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)} after the first notice "
             f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and {obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
         )
 
@@ -134,7 +126,7 @@ class UrlAdmin(admin.ModelAdmin):
     def ttr_display(self, obj: Url) -> str:
         if obj.ttr_high is None:
             return "—"
-        return f"{_hours(obj.ttr_low)} – {_hours(obj.ttr_high)}"
+        return f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)}"
 
     @admin.action(description="Trace the hosting now")
     def trace_now(self, request, queryset) -> None:

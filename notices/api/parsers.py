@@ -1,44 +1,50 @@
-"""Request body parsers: JSON that cannot crash on deep nesting, and CSV for bulk intake (`text/csv`)."""
+"""Request body parsers: JSON that cannot crash the views, and CSV for bulk intake (`text/csv`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import BaseParser, JSONParser
 
 CSV_COLUMNS = {"url", "reported_at", "external_ref", "notes"}
 MAX_JSON_DEPTH = 32
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class JsonParser(JSONParser):
-    """DRF's JSON parser with a nesting limit: no request shape needs more than a few levels, and deeper
-    bodies would crash the decoder, error messages or the database encoder (a 500) instead of a 400."""
+    """DRF's JSON parser, refusing what valid JSON text can carry but nothing downstream can handle: nesting
+    deeper than any request needs (it crashes the decoder, error messages and the database encoder) and lone
+    UTF-16 surrogates (`"\\ud800"`: not Unicode, so neither UTF-8 output nor PostgreSQL can hold them). Both
+    would be 500s; they are 400s here, before any serializer sees them."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            data = None
+            problem = f"nested deeper than {MAX_JSON_DEPTH} levels"
         else:
-            if _depth_within(data, MAX_JSON_DEPTH):
-                return data
-        raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
+            problem = _problem(data)
+        if problem:
+            raise ParseError(f"JSON parse error - {problem}.")
+        return data
 
 
-def _depth_within(data, limit: int) -> bool:
-    """True when no array or object in `data` lies more than `limit` levels deep (iterative: no recursion)."""
+def _problem(data) -> str | None:
+    """What makes parsed JSON unusable, or None. Iterative, so that it cannot recurse too deeply itself."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        for child in children:
-            if isinstance(child, dict | list):
-                if depth >= limit:
-                    return False
-                stack.append((child, depth + 1))
-    return True
+        if isinstance(value, str) and _SURROGATE.search(value):
+            return "text contains a lone UTF-16 surrogate"
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"nested deeper than {MAX_JSON_DEPTH} levels"
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 class CsvParser(BaseParser):

@@ -26,8 +26,6 @@ from notices.enums import (
 )
 from notices.models import Check, HostingProvider, HostingTrace, Notice, ProviderResponse, Url
 
-# What a jsonb string cannot hold: NUL and lone UTF-16 surrogates (valid in JSON text, invalid in PostgreSQL).
-_JSONB_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
 
 
@@ -272,7 +270,7 @@ class ResponseCreateSerializer(serializers.Serializer):
 def _unstorable_json(value) -> str | None:
     """Why PostgreSQL's jsonb would reject `value` (a 500 if it reached the database), or None.
 
-    jsonb stores no NUL character, no lone UTF-16 surrogate and no Infinity/NaN; the parser bounds the depth.
+    jsonb stores no NUL character and no Infinity/NaN (JsonParser already refuses lone surrogates and depth).
     """
     stack = [value]
     while stack:
@@ -284,8 +282,8 @@ def _unstorable_json(value) -> str | None:
             stack.extend(item)
         elif isinstance(item, float) and not math.isfinite(item):
             return "Numbers must be finite."
-        elif isinstance(item, str) and _JSONB_BAD_CHARS.search(item):
-            return "Text must not contain NUL or surrogate characters."
+        elif isinstance(item, str) and "\x00" in item:
+            return "Text must not contain NUL characters."
     return None
 
 

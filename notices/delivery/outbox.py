@@ -77,45 +77,66 @@ def send_claimed(message_id: int) -> str:
     if message.status != OutboxStatus.SENDING:
         return message.status
     try:
-        _smtp_send(message)
+        refused = _smtp_send(message)
     except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        permanent = min(codes) >= 500
+        permanent = min(code for code, _ in exc.recipients.values()) >= 500
         return _failed(
-            message, f"recipients refused: {exc.recipients}", permanent=permanent, bad_contacts=permanent
-        )
+            message, f"recipients refused: {exc.recipients}", permanent=permanent,
+            refused=exc.recipients if permanent else None,
+        )  # fmt: skip
     except smtplib.SMTPResponseException as exc:
         return _failed(message, f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         return _failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False)
-    return _sent(message, timezone.now())
+    return _sent(message, timezone.now(), refused=refused)
 
 
-def _smtp_send(message: OutgoingMessage) -> None:
+def _smtp_send(message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+    """Send the stored bytes; returns the recipients the server refused while it accepted the others."""
     backend = get_connection(fail_silently=False)
     backend.open()
     try:
-        backend.connection.sendmail(settings.DEFAULT_FROM_EMAIL, message.recipients, bytes(message.mime))
+        return backend.connection.sendmail(
+            settings.DEFAULT_FROM_EMAIL, message.recipients, bytes(message.mime)
+        )
     finally:
         backend.close()
 
 
-def _sent(message: OutgoingMessage, at: datetime) -> str:
+def _sent(message: OutgoingMessage, at: datetime, *, refused: dict[str, tuple[int, bytes]]) -> str:
     from notices.services.notices import mark_notice_sent
 
     with transaction.atomic():
         OutgoingMessage.objects.filter(pk=message.pk).update(
             status=OutboxStatus.SENT, sent_at=at, last_error=""
         )
+        _mark_refused_contacts(message, refused, at)
         mark_notice_sent(notice=message.notice, at=at)
     return OutboxStatus.SENT
 
 
-def _failed(message: OutgoingMessage, error: str, *, permanent: bool, bad_contacts: bool = False) -> str:
+def _mark_refused_contacts(
+    message: OutgoingMessage, refused: dict[str, tuple[int, bytes]], at: datetime
+) -> None:
+    """A recipient refused permanently (5xx) is a bounce: its contact is marked failing, with the reply."""
+    for email, (code, reply) in refused.items():
+        if code >= 500:
+            ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(
+                failing=True, failure_reason=f"{code} {reply.decode(errors='replace')}"[:500], failed_at=at
+            )
+
+
+def _failed(
+    message: OutgoingMessage,
+    error: str,
+    *,
+    permanent: bool,
+    refused: dict[str, tuple[int, bytes]] | None = None,
+) -> str:
     """Record a failed attempt: retry later with backoff, or give up (permanent error or attempts used up).
 
-    Only a recipient refused permanently marks the provider's contacts as failing; a message the server
-    rejects for its content fails the notice alone.
+    Only a recipient refused permanently (`refused`) marks the provider's contacts as failing; a message the
+    server rejects for its content fails the notice alone.
     """
     now = timezone.now()
     give_up = permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
@@ -129,10 +150,7 @@ def _failed(message: OutgoingMessage, error: str, *, permanent: bool, bad_contac
         )
         if give_up:
             Notice.objects.filter(pk=message.notice_id).update(status=NoticeStatus.FAILED)
-            if bad_contacts:
-                ProviderContact.objects.filter(
-                    provider=message.notice.provider, email__in=message.recipients
-                ).update(failing=True, failure_reason=error[:500], failed_at=now)
+            _mark_refused_contacts(message, refused or {}, now)
         record_event(
             "notice.delivery_failed" if give_up else "notice.delivery_retry",
             at=now,

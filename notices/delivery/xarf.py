@@ -34,7 +34,7 @@ def xarf_report(*, notice: Notice, url: Url, now: datetime) -> dict:
         "domain": url.host.strip("[]"),
         "classification": (assessment.classification if assessment else "") or "baseline",
         "detection_method": assessment.detection_method if assessment else "manual_review",
-        "tags": [f"notice:{notice.reference}"],
+        "tags": [f"notice:{notice.reference.lower()}"],  # X-ARF tags are lower-case `namespace:predicate`
     }
     if assessment and assessment.media_type:
         report["media_type"] = assessment.media_type

@@ -76,9 +76,10 @@ def _items(notice: Notice, url_ids: list[int] | None) -> list[NoticeItem]:
 
 def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) -> None:
     url_ids = [item.url_id for item in items]
-    if notice.acknowledged_at is None:
+    if notice.acknowledged_at is None:  # the first answer, whichever URLs it names, acknowledges the notice
         notice.acknowledged_at = now
-        Url.objects.filter(pk__in=url_ids, acknowledged_at__isnull=True).update(acknowledged_at=now)
+        notice_url_ids = notice.items.values_list("url_id", flat=True)
+        Url.objects.filter(pk__in=notice_url_ids, acknowledged_at__isnull=True).update(acknowledged_at=now)
     if notice.status == NoticeStatus.SENT:
         notice.status = NoticeStatus.ACKNOWLEDGED
     open_ids = [item.pk for item in items if item.is_open]

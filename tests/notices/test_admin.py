@@ -84,3 +84,27 @@ def test_admin_create_and_send_notice_actions(staff_client, make_case, provider,
     notice.refresh_from_db()
     assert notice.status == "queued"
     assert OutgoingMessage.objects.filter(notice=notice, recipients=["abuse@polder.example"]).count() == 1
+
+
+@pytest.mark.django_db
+def test_admin_dashboard_shows_queues_and_provider_ttr(staff_client, make_case, provider, now):
+    from datetime import timedelta
+
+    case = make_case(provider=provider, when=now - timedelta(hours=3))
+    Url.objects.filter(pk=case.pk).update(
+        status="removed", first_notice_sent_at=now - timedelta(hours=2), provider_at_notice=provider,
+        removal_confirmed_at=now, ttr_low=3600, ttr_high=4000, country_at_notice="NL",
+    )  # fmt: skip
+    submit_report(item=ReportInput(url="http://files.polder.example/new.html"), now=now)
+    page = staff_client.get(reverse("dashboard")).content.decode()
+    assert "awaiting assessment" in page
+    assert "60 min – 67 min" in page
+    assert provider.name in page
+    assert "Open the dashboard" in staff_client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.django_db
+def test_admin_dashboard_needs_staff(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

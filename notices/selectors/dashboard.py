@@ -1,0 +1,53 @@
+"""What the analyst dashboard shows: queues, open cases, delivery problems, time-to-removal per provider."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+
+from notices.enums import NoticeStatus, OutboxStatus, UrlStatus
+from notices.models import Event, HostingProvider, Notice, OutgoingMessage, ProviderContact, Url
+from notices.selectors.stats import ttr_stats
+
+
+def queue_counts(*, now: datetime) -> dict[str, int]:
+    """Counts that tell an analyst what needs doing next (one aggregate query)."""
+    week_ago = now - timedelta(days=7)
+    counts = Url.objects.aggregate(
+        new=Count("pk", filter=Q(status=UrlStatus.NEW)),
+        assessed=Count("pk", filter=Q(status=UrlStatus.ASSESSED)),
+        untraced=Count("pk", filter=Q(status=UrlStatus.ASSESSED, provider__isnull=True)),
+        open=Count("pk", filter=Q(status=UrlStatus.NOTIFIED)),
+        overdue=Count("pk", filter=Q(status=UrlStatus.NOTIFIED, first_notice_sent_at__lt=week_ago)),
+        removed_30d=Count("pk", filter=Q(removal_confirmed_at__gte=now - timedelta(days=30))),
+    )
+    counts["drafts"] = Notice.objects.filter(status=NoticeStatus.DRAFT).count()
+    counts["disputed"] = Notice.objects.filter(status=NoticeStatus.DISPUTED).count()
+    counts["failed_mail"] = OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).count()
+    counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
+    return counts
+
+
+def provider_rows(*, now: datetime, since: datetime | None = None) -> list[dict]:
+    """Per provider: TTR figures {low, high} and counts, slowest (highest median high bound) first."""
+    groups = [g for g in ttr_stats(group_by="provider", now=now, since=since) if g["key"]]
+    names = dict(HostingProvider.objects.values_list("slug", "name"))
+    countries = dict(HostingProvider.objects.values_list("slug", "country"))
+    longest = max([_bar(g) for g in groups] or [1]) or 1
+    rows = []
+    for group in groups:
+        rows.append({**group, "name": names.get(group["key"], group["key"]), "country": countries.get(group["key"]),
+                     "bar_low": 100 * (group["median"]["low"] or 0) / longest,
+                     "bar_high": 100 * _bar(group) / longest, "unbounded": group["median"]["high"] is None})  # fmt: skip
+    return sorted(rows, key=lambda r: (not r["unbounded"], -_bar(r)))
+
+
+def _bar(group: dict) -> int:
+    """Length of the bar: the median's high bound, or its low bound when still-up cases make it unbounded."""
+    median = group["median"]
+    return median["high"] if median["high"] is not None else (median["low"] or 0)
+
+
+def recent_events(limit: int = 15) -> list[Event]:
+    return list(Event.objects.select_related("url", "notice").order_by("-at", "-id")[:limit])
