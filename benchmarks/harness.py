@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -280,6 +281,8 @@ def main(argv: list[str]) -> int:
     """`python -m benchmarks [name ...]`: run, print the table, write bench-results.json."""
     names = selected(argv)
     scale = scale_from_env()
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells); harmless for the embedded server.
+    warnings.filterwarnings("ignore", category=UserWarning, module="platformdirs")
     server = setup_django()
     try:
         results = run_benchmarks(names, scale)

@@ -43,3 +43,21 @@ def readyz(request: HttpRequest) -> JsonResponse:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "notices/home.html")
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404 as JSON under /api/ (API clients parse errors), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 as JSON under /api/; a plain page elsewhere. Never the traceback."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal error; it has been logged."}, status=500)
+    from django.views.defaults import server_error as default_server_error
+
+    return default_server_error(request)

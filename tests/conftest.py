@@ -153,6 +153,12 @@ def dns_server(settings):
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Fixtures hash passwords per test; the production hasher costs ~0.3 s each time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 # --- Domain objects -----------------------------------------------------------------------------------------
 
 

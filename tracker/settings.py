@@ -241,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "notices.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["notices.api.parsers.JsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "notices.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["notices.api.auth.KeyRateThrottle"],
@@ -256,7 +256,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "UrlStatusEnum": "notices.enums.UrlStatus",
+        "NoticeStatusEnum": "notices.enums.NoticeStatus",
+        "ItemStatusEnum": "notices.enums.ItemStatus",
+        "ResponseActionEnum": "notices.enums.ResponseAction",
+        "CheckOutcomeEnum": "notices.enums.CheckOutcome",
+        "NoticeTypeEnum": "notices.enums.NoticeType",
+        "LegalityEnum": "notices.enums.Legality",
+        "ClassificationEnum": "notices.enums.Classification",
+        "DetectionMethodEnum": "notices.enums.DetectionMethod",
+        "MediaTypeEnum": "notices.enums.MediaType",
+        "ContactChannelEnum": "notices.enums.ContactChannel",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -13,3 +13,6 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", health.home, name="home"),
 ]
+
+handler404 = "notices.health.not_found"
+handler500 = "notices.health.server_error"

@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 
 from notices.api import serializers as s
 from notices.api.auth import IsProvider
-from notices.api.parsers import JsonParser
 from notices.models import Notice
 from notices.selectors.notices import notices_for_provider
 from notices.services.events import actor_label, audit
@@ -27,6 +26,13 @@ def _scoped(request: Request) -> QuerySet[Notice]:
 class ProviderNoticeListView(generics.ListAPIView):
     permission_classes = [IsProvider]
     serializer_class = s.NoticeSerializer
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        references = [notice["reference"] for notice in response.data["results"]]
+        audit(actor=actor_label(api_key=request.auth), action="notice.list", obj=request.user.provider,
+              ip=request.META.get("REMOTE_ADDR"), data={"references": references})  # fmt: skip
+        return response
 
     @extend_schema(parameters=[s.NoticeListQuerySerializer])
     def get(self, request, *args, **kwargs):
@@ -63,7 +69,6 @@ class ProviderNoticeDetailView(generics.RetrieveAPIView):
 
 class ProviderResponseCreateView(APIView):
     permission_classes = [IsProvider]
-    parser_classes = [JsonParser]
 
     @extend_schema(request=s.ResponseCreateSerializer, responses={201: s.ResponseSerializer})
     def post(self, request: Request, reference: str) -> Response:

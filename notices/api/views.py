@@ -59,7 +59,6 @@ def _result(r) -> dict:
 
 class ReportCreateView(APIView):
     permission_classes = [IsPartnerOrStaff]
-    parser_classes = [JsonParser]
 
     @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportResultSerializer})
     def post(self, request: Request) -> Response:
@@ -140,7 +139,6 @@ class UrlDetailView(generics.RetrieveAPIView):
 
 class UrlAssessView(APIView):
     permission_classes = [IsStaff]
-    parser_classes = [JsonParser]
 
     @extend_schema(request=s.AssessmentSerializer, responses={201: s.AssessmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -167,7 +165,6 @@ class UrlTraceView(APIView):
 
 class NoticeListCreateView(generics.ListAPIView):
     permission_classes = [IsStaff]
-    parser_classes = [JsonParser]
     serializer_class = s.NoticeSerializer
 
     @extend_schema(parameters=[s.NoticeListQuerySerializer])

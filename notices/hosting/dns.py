@@ -10,6 +10,8 @@ import dns.rdatatype
 import dns.resolver
 from django.conf import settings
 
+from notices.checks.resolving import parse_resolver as parse_resolver_spec
+
 
 @dataclass
 class Resolution:
@@ -19,18 +21,14 @@ class Resolution:
 
 
 def parse_resolver(spec: str) -> tuple[str, int]:
-    """`host[:port]`, IPv6 as `[addr]:port` → (address, port). Port defaults to 53."""
-    spec = spec.strip()
-    if spec.startswith("["):
-        host, _, rest = spec[1:].partition("]")
-        port = int(rest[1:]) if rest.startswith(":") else 53
-    elif spec.count(":") == 1:
-        host, port_text = spec.split(":")
-        port = int(port_text)
-    else:
-        host, port = spec, 53
-    ipaddress.ip_address(host)
-    return host, port
+    """`host[:port]`, IPv6 as `[addr]:port` → (address, port). Port defaults to 53.
+
+    The checker's parser, so DNS_RESOLVER means the same to the tracer and the checker (ports 1–65535 only).
+    """
+    address = parse_resolver_spec(spec)
+    if address is None:
+        raise ValueError("DNS resolver: empty; expected IP[:PORT] (IPv6 as [addr]:PORT)")
+    return address
 
 
 def make_resolver(spec: str | None = None) -> dns.resolver.Resolver:

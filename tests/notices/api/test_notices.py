@@ -48,7 +48,12 @@ def test_notice_create_one_per_provider(staff_api, two_provider_cases, provider,
     assert [i["url_id"] for i in by_slug["balkan"]["items"]] == [c.pk]
     polder = by_slug["polder"]
     assert (polder["status"], polder["notice_type"], polder["language"]) == ("draft", "hotline_notice", "en")
-    assert (polder["queued_at"], polder["sent_at"], polder["deadline_at"], polder["responses"]) == (None, None, None, [])
+    assert (polder["queued_at"], polder["sent_at"], polder["deadline_at"], polder["responses"]) == (
+        None,
+        None,
+        None,
+        [],
+    )
     assert polder["provider"] == {
         "id": provider.pk,
         "slug": "polder",
@@ -87,6 +92,14 @@ def test_notice_create_with_send_queues_each(staff_api, two_provider_cases, othe
     assert OutgoingMessage.objects.count() == 1
 
 
+def test_notice_create_with_send_that_cannot_queue_writes_nothing(staff_api, two_provider_cases, provider):
+    provider.contacts.all().delete()
+    response = _create(staff_api, {"urls": [two_provider_cases[0].pk], "send": True})
+    assert response.status_code == 409
+    assert response.json() == {"detail": "Polder Hosting has no working abuse contact; add one first."}
+    assert _rows() == (0, 0, 0)
+
+
 def test_notice_create_removal_order_needs_deadline(staff_api, two_provider_cases):
     response = _create(staff_api, {"urls": [two_provider_cases[0].pk], "notice_type": "removal_order"})
     assert response.status_code == 400
@@ -95,7 +108,11 @@ def test_notice_create_removal_order_needs_deadline(staff_api, two_provider_case
 
 
 def test_notice_create_removal_order_with_deadline(staff_api, two_provider_cases):
-    body = {"urls": [two_provider_cases[0].pk], "notice_type": "removal_order", "deadline_at": "2030-01-01T00:00:00Z"}
+    body = {
+        "urls": [two_provider_cases[0].pk],
+        "notice_type": "removal_order",
+        "deadline_at": "2030-01-01T00:00:00Z",
+    }
     response = _create(staff_api, body)
     assert response.status_code == 201
     assert response.json()[0]["deadline_at"] == "2030-01-01T00:00:00Z"
@@ -125,7 +142,9 @@ def test_notice_create_url_without_provider_is_400(staff_api, two_provider_cases
     Url.objects.filter(pk=case.pk).update(provider=None)
     response = _create(staff_api, {"urls": [case.pk, two_provider_cases[2].pk]})
     assert response.status_code == 400
-    assert response.json() == {"urls": [f"URL {case.pk} has no hosting provider yet (trace it or set the provider)."]}
+    assert response.json() == {
+        "urls": [f"URL {case.pk} has no hosting provider yet (trace it or set the provider)."]
+    }
     assert _rows() == (0, 0, 0)
 
 
@@ -169,7 +188,14 @@ def test_notice_create_several_problems_listed(staff_api, two_provider_cases, no
         ({"urls": [0]}, {"urls": {"0": ["Ensure this value is greater than or equal to 1."]}}),
         ({"urls": ["one"]}, {"urls": {"0": ["A valid integer is required."]}}),
         ({"urls": [1], "notice_type": "letter"}, {"notice_type": ['"letter" is not a valid choice.']}),
-        ({"urls": [1], "deadline_at": "soon"}, {"deadline_at": ["Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]}),
+        (
+            {"urls": [1], "deadline_at": "soon"},
+            {
+                "deadline_at": [
+                    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                ]
+            },
+        ),
         ({"urls": [1], "send": "maybe"}, {"send": ["Must be a valid boolean."]}),
     ],
 )
@@ -193,12 +219,19 @@ def test_notice_send_email_provider_queues_outbox(staff_api, make_case, make_not
     assert body["queued_at"] is not None
     assert body["deadline_at"] is not None
     message = OutgoingMessage.objects.get()
-    assert (message.notice_id, message.status, message.recipients) == (notice.pk, "pending", ["abuse@polder.example"])
+    assert (message.notice_id, message.status, message.recipients) == (
+        notice.pk,
+        "pending",
+        ["abuse@polder.example"],
+    )
     notice.refresh_from_db()
     assert (notice.status, notice.sent_at) == ("queued", None)
     case.refresh_from_db()
     assert (case.status, case.first_notice_sent_at) == ("assessed", None)
-    assert Event.objects.filter(kind="notice.queued", notice=notice, actor=f"key:{staff_api.key.prefix}").count() == 1
+    assert (
+        Event.objects.filter(kind="notice.queued", notice=notice, actor=f"key:{staff_api.key.prefix}").count()
+        == 1
+    )
 
 
 def test_notice_send_api_only_provider_is_sent(staff_api, make_case, make_notice, api_only, now):
@@ -254,8 +287,14 @@ def test_notice_detail_by_reference(staff_api, sent_notice):
     response = staff_api.get(f"/api/v1/notices/{sent_notice.reference}/")
     assert response.status_code == 200
     body = response.json()
-    assert (body["reference"], body["status"], body["provider"]["slug"]) == (sent_notice.reference, "sent", "polder")
-    assert sorted(i["url_id"] for i in body["items"]) == sorted(sent_notice.items.values_list("url_id", flat=True))
+    assert (body["reference"], body["status"], body["provider"]["slug"]) == (
+        sent_notice.reference,
+        "sent",
+        "polder",
+    )
+    assert sorted(i["url_id"] for i in body["items"]) == sorted(
+        sent_notice.items.values_list("url_id", flat=True)
+    )
 
 
 @pytest.mark.parametrize("reference", ["TN-2099-999999", "tn-2026-000001", "%00"])
@@ -267,7 +306,9 @@ def test_notice_detail_unknown_reference_is_404(staff_api, sent_notice, referenc
 
 def test_notice_list_filters(staff_api, make_case, make_notice, api_only, other_provider, now):
     sent = make_notice(make_case("http://files.polder.example/1", provider=api_only, when=now), now=now)
-    draft = make_notice(make_case("http://cdn.balkan.example/2", provider=other_provider, when=now), now=now, send=False)
+    draft = make_notice(
+        make_case("http://cdn.balkan.example/2", provider=other_provider, when=now), now=now, send=False
+    )
 
     def refs(query=""):
         response = staff_api.get(f"/api/v1/notices/{query}")

@@ -54,7 +54,9 @@ def test_schema_lists_the_fixed_paths(schema):
     assert set(schema["paths"]["/api/v1/notices/"]) == {"get", "post"}
 
 
-@pytest.mark.parametrize("enum", [UrlStatus, NoticeStatus, ResponseAction, CheckOutcome], ids=lambda e: e.__name__)
+@pytest.mark.parametrize(
+    "enum", [UrlStatus, NoticeStatus, ResponseAction, CheckOutcome], ids=lambda e: e.__name__
+)
 def test_schema_publishes_state_enum(schema, enum):
     assert [e for e in _enums(schema) if set(e) - {"", None} == set(enum.values)] != []
 

@@ -99,7 +99,14 @@ def test_stats_since_filters_by_first_notice(staff_api, removed_cases, now):
     ("query", "errors"),
     [
         ("group_by=city", {"group_by": ['"city" is not a valid choice.']}),
-        ("since=last-week", {"since": ["Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]}),
+        (
+            "since=last-week",
+            {
+                "since": [
+                    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                ]
+            },
+        ),
         ("notice_type=letter", {"notice_type": ['"letter" is not a valid choice.']}),
     ],
 )

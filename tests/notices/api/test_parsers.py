@@ -1,0 +1,69 @@
+"""Request body parsers (notices/api/parsers.py), called directly."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rest_framework.exceptions import ParseError
+
+from notices.api.parsers import MAX_JSON_DEPTH, CsvParser, JsonParser
+
+
+def _json(text: str):
+    return JsonParser().parse(
+        io.BytesIO(text.encode("utf-8", "surrogatepass")), parser_context={"encoding": "utf-8"}
+    )
+
+
+def _csv(text: str):
+    return CsvParser().parse(io.BytesIO(text.encode()))
+
+
+def test_json_parser_depth_at_limit_parses():
+    text = "[" * MAX_JSON_DEPTH + "1" + "]" * MAX_JSON_DEPTH
+    assert _json(text) == json.loads(text)
+
+
+def test_json_parser_depth_over_limit_is_parse_error():
+    with pytest.raises(ParseError) as exc:
+        _json('{"a": ' + "[" * MAX_JSON_DEPTH + "1" + "]" * MAX_JSON_DEPTH + "}")
+    assert str(exc.value.detail) == f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+
+
+def test_json_parser_deeper_than_recursion_limit_is_parse_error():
+    with pytest.raises(ParseError) as exc:
+        _json("[" * 200_000 + "]" * 200_000)
+    assert str(exc.value.detail) == f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '{"\\udc00": 1}', '[1, {"a": ["ok", "x\\udfffy"]}]'])
+def test_json_parser_lone_surrogate_is_parse_error(text):
+    with pytest.raises(ParseError) as exc:
+        _json(text)
+    assert str(exc.value.detail) == "JSON parse error - text contains a lone UTF-16 surrogate."
+
+
+def test_json_parser_keeps_real_unicode_and_nul():
+    assert _json('{"a": "\\ud83d\\udca5 例え \\u0000"}') == {"a": "💥 例え \x00"}
+
+
+def test_csv_parser_rows_drop_empty_cells():
+    assert _csv('url,notes,external_ref\nhttp://a.example/,"x, y",\nhttp://b.example/,,r\n') == [
+        {"url": "http://a.example/", "notes": "x, y"},
+        {"url": "http://b.example/", "external_ref": "r"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("notes\nx\n", "CSV needs a header row with at least a 'url' column."),
+        ("url,colour,size\nhttp://a.example/,r,s\n", "Unknown CSV column(s): colour, size."),
+    ],
+)
+def test_csv_parser_bad_header_is_parse_error(text, detail):
+    with pytest.raises(ParseError) as exc:
+        _csv(text)
+    assert str(exc.value.detail) == detail
