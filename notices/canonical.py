@@ -16,6 +16,7 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import unquote_to_bytes
 
 import idna
@@ -77,7 +78,7 @@ class CanonicalUrl:
     path: str
     query: str | None
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
         """SHA-256 of the canonical string: a fixed-size key for the unique index and for partners' lists."""
         return hashlib.sha256(self.canonical.encode("utf-8")).digest()

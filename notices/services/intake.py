@@ -1,19 +1,22 @@
-"""Intake: a report names a URL; one canonical URL is one case however many reports name it."""
+"""Intake: a report names a URL; one canonical URL is one case however many reports name it.
+
+The bulk path is set-based: one statement upserts the batch's URLs (and writes their `url.created` events),
+one reads back ids and statuses, one inserts the reports — array parameters with `unnest`, no per-row ORM.
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from psycopg2.extras import execute_values
 
-from notices.canonical import CanonicalUrl, InvalidUrl, canonicalize
+from notices.canonical import InvalidUrl, canonicalize
 from notices.enums import UrlStatus
-from notices.models import Report, Url
-from notices.services.events import record_event
+from notices.models import Event, Report, Url
 
 
 @dataclass(frozen=True)
@@ -43,112 +46,116 @@ def new_receipt() -> str:
 
 
 def submit_report(*, item: ReportInput, now: datetime, partner=None, user=None) -> IntakeResult:
-    """Record one report and its URL case.
-
-    Side effects: inserts the URL if its canonical form is new (status `new`, event `url.created`), always
-    inserts a Report; a known URL gets `duplicate=True`. Raises InvalidUrl for a URL that cannot be tracked.
-    """
+    """Record one report and its URL case (see `submit_reports`)."""
     return submit_reports(items=[item], now=now, partner=partner, user=user)[0]
 
 
 def submit_reports(
     *, items: Sequence[ReportInput], now: datetime, partner=None, user=None
 ) -> list[IntakeResult]:
-    """Record many reports in one transaction (the bulk path: set-based SQL, no per-row ORM saves).
+    """Record many reports in one transaction.
 
-    All items must be valid (callers validate with `canonicalize` first); raises InvalidUrl otherwise and
-    writes nothing. Returns one result per item, in order.
+    Side effects: each canonical URL not yet known is inserted (status `new`) with a `url.created` event; every
+    item becomes a Report (`duplicate` when its URL was already known, or named earlier in the same batch).
+    Raises InvalidUrl if any URL cannot be tracked — callers validate first — and then writes nothing.
+    Returns one result per item, in order.
     """
     parsed = [canonicalize(item.url) for item in items]
-    with transaction.atomic():
-        url_ids, created = _upsert_urls(parsed, items, now)
-        results = _insert_reports(items, parsed, url_ids, created, now=now, partner=partner, user=user)
-        _record_created_events(created, url_ids, now)
-    return results
-
-
-def _upsert_urls(
-    parsed: Sequence[CanonicalUrl], items: Sequence[ReportInput], now: datetime
-) -> tuple[dict[bytes, int], set[bytes]]:
-    """INSERT … ON CONFLICT DO NOTHING, then read back every id. Returns (hash → id, hashes created now)."""
-    rows, seen = [], set()
-    for canon, item in zip(parsed, items, strict=True):
-        if canon.hash in seen:
-            continue
-        seen.add(canon.hash)
-        reported = item.reported_at or now
-        rows.append((item.url, canon.canonical, canon.hash, canon.host, UrlStatus.NEW.value, reported, now))
-    table = Url._meta.db_table
-    with connection.cursor() as cursor:
-        inserted = execute_values(
-            cursor.cursor,
-            f"""INSERT INTO {table} (original, canonical, canonical_hash, host, status, first_reported_at,
-                  created_at, consecutive_gone, reappearance_count, asn_at_notice, country_at_notice,
-                  notice_type_at_notice, last_outcome)
-                SELECT v.o, v.c, v.h, v.host, v.s, v.r::timestamptz, v.n::timestamptz, 0, 0, NULL, '', '', ''
-                FROM (VALUES %s) AS v(o, c, h, host, s, r, n)
-                ON CONFLICT (canonical_hash) DO NOTHING RETURNING canonical_hash""",
-            rows,
-            page_size=1000,
-            fetch=True,
-        )
-        created = {bytes(row[0]) for row in inserted}
-        cursor.execute(
-            f"SELECT canonical_hash, id FROM {table} WHERE canonical_hash = ANY(%s)",
-            [[row[2] for row in rows]],
-        )
-        ids = {bytes(h): pk for h, pk in cursor.fetchall()}
-    return ids, created
-
-
-def _insert_reports(items, parsed, url_ids, created, *, now, partner, user) -> list[IntakeResult]:
-    first_seen: set[bytes] = set()
-    reports = []
-    for item, canon in zip(items, parsed, strict=True):
-        duplicate = canon.hash not in created or canon.hash in first_seen
-        first_seen.add(canon.hash)
-        reports.append(
-            Report(
-                url_id=url_ids[canon.hash],
-                partner=partner,
-                submitted_by=user if getattr(user, "is_authenticated", False) else None,
-                original_url=item.url,
-                reported_at=item.reported_at or now,
-                received_at=now,
-                external_ref=item.external_ref,
-                notes=item.notes,
-                hashes=list(item.hashes),
-                receipt=new_receipt(),
-                duplicate=duplicate,
-            )
-        )
-    Report.objects.bulk_create(reports, batch_size=1000)
-    statuses = dict(Url.objects.filter(id__in=set(url_ids.values())).values_list("id", "status"))
+    hashes = [canon.hash for canon in parsed]
+    first_index = {}
+    for index, digest in enumerate(hashes):
+        first_index.setdefault(digest, index)
+    with transaction.atomic(), connection.cursor() as cursor:
+        created = _insert_new_urls(cursor, [(items[i], parsed[i]) for i in first_index.values()], now)
+        known = _ids_and_statuses(cursor, list(first_index))
+        duplicates = _duplicate_flags(hashes, known, created)
+        rows = _insert_reports(cursor, items, [known[h][0] for h in hashes], duplicates, now, partner, user)
     return [
-        IntakeResult(
-            report_id=r.pk,
-            receipt=r.receipt,
-            duplicate=r.duplicate,
-            url_id=r.url_id,
-            canonical=canon.canonical,
-            status=statuses[r.url_id],
-        )
-        for r, canon in zip(reports, parsed, strict=True)
-    ]
+        IntakeResult(report_id=report_id, receipt=receipt, duplicate=duplicate, url_id=known[digest][0],
+                     canonical=canon.canonical, status=known[digest][1])
+        for (report_id, receipt), duplicate, digest, canon in zip(rows, duplicates, hashes, parsed, strict=True)
+    ]  # fmt: skip
 
 
-def _record_created_events(created: Iterable[bytes], url_ids: dict[bytes, int], now: datetime) -> None:
-    from notices.models import Event
-
-    Event.objects.bulk_create(
-        [Event(kind="url.created", at=now, url_id=url_ids[h], actor="system") for h in created],
-        batch_size=1000,
+def _insert_new_urls(cursor, pairs, now: datetime) -> set[int]:
+    """INSERT … ON CONFLICT DO NOTHING for the batch's distinct URLs, and an event per URL actually created.
+    Returns the ids created by this statement."""
+    url_table, event_table = Url._meta.db_table, Event._meta.db_table
+    cursor.execute(
+        f"""WITH created AS (
+                INSERT INTO {url_table} (original, canonical, canonical_hash, host, status, first_reported_at,
+                    created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
+                    last_outcome)
+                SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', ''
+                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[], %(r)s::timestamptz[])
+                     AS v(o, c, h, host, r)
+                ON CONFLICT (canonical_hash) DO NOTHING
+                RETURNING id)
+            INSERT INTO {event_table} (kind, at, url_id, actor, data)
+            SELECT 'url.created', %(now)s, id, 'system', '{{}}' FROM created RETURNING url_id""",
+        {
+            "status": UrlStatus.NEW.value,
+            "now": now,
+            "o": [item.url for item, _ in pairs],
+            "c": [canon.canonical for _, canon in pairs],
+            "h": [canon.hash for _, canon in pairs],
+            "host": [canon.host for _, canon in pairs],
+            "r": [item.reported_at or now for item, _ in pairs],
+        },
     )
+    return {row[0] for row in cursor.fetchall()}
 
 
-def validate_url(raw: str) -> CanonicalUrl:
+def _ids_and_statuses(cursor, digests: list[bytes]) -> dict[bytes, tuple[int, str]]:
+    """Every batch URL's id and status, including rows other sessions committed meanwhile."""
+    cursor.execute(
+        f"SELECT canonical_hash, id, status FROM {Url._meta.db_table} WHERE canonical_hash = ANY(%s)",
+        [digests],
+    )
+    return {bytes(digest): (pk, status) for digest, pk, status in cursor.fetchall()}
+
+
+def _duplicate_flags(hashes: list[bytes], known: dict, created: set[int]) -> list[bool]:
+    """A report is a duplicate when its URL existed before the batch or appeared earlier in it."""
+    seen: set[bytes] = set()
+    flags = []
+    for digest in hashes:
+        flags.append(known[digest][0] not in created or digest in seen)
+        seen.add(digest)
+    return flags
+
+
+def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> list[tuple[int, str]]:
+    """One INSERT for all reports; returns (id, receipt) in item order (matched by receipt, not row order)."""
+    receipts = [new_receipt() for _ in items]
+    cursor.execute(
+        f"""INSERT INTO {Report._meta.db_table} (url_id, partner_id, submitted_by_id, original_url, reported_at,
+                received_at, external_ref, notes, hashes, receipt, duplicate)
+            SELECT u, %(partner)s, %(user)s, o, r, %(now)s, e, n, hs::jsonb, rc, d
+            FROM unnest(%(u)s::bigint[], %(o)s::text[], %(r)s::timestamptz[], %(e)s::text[], %(n)s::text[],
+                        %(hs)s::text[], %(rc)s::text[], %(d)s::bool[]) AS v(u, o, r, e, n, hs, rc, d)
+            RETURNING id, receipt""",
+        {
+            "partner": getattr(partner, "pk", None),
+            "user": user.pk if getattr(user, "is_authenticated", False) else None,
+            "now": now,
+            "u": url_ids,
+            "o": [item.url for item in items],
+            "r": [item.reported_at or now for item in items],
+            "e": [item.external_ref for item in items],
+            "n": [item.notes for item in items],
+            "hs": [json.dumps(list(item.hashes)) for item in items],
+            "rc": receipts,
+            "d": duplicates,
+        },
+    )
+    ids = {receipt: pk for pk, receipt in cursor.fetchall()}
+    return [(ids[receipt], receipt) for receipt in receipts]
+
+
+def validate_url(raw: str):
     """Canonicalise or raise InvalidUrl; used by serializers to give a field-level error."""
     return canonicalize(raw)
 
 
-__all__ = ["IntakeResult", "InvalidUrl", "ReportInput", "record_event", "submit_report", "submit_reports"]
+__all__ = ["IntakeResult", "InvalidUrl", "ReportInput", "submit_report", "submit_reports"]
