@@ -134,6 +134,8 @@ def smtp_sink(tmp_path, settings):
 
     sink = SmtpSink(tmp_path / "mail")
     port = sink.start()
+    # pytest-django swaps in the locmem backend; the outbox speaks SMTP (reply codes, raw MIME bytes)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""

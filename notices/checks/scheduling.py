@@ -23,18 +23,21 @@ def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) ->
 
     `FOR UPDATE SKIP LOCKED` lets any number of workers claim concurrently without blocking or overlap;
     the claim pushes `next_check_at` out by CHECK_CLAIM_TIMEOUT, so a claim a crashed worker never finished
-    becomes due again by itself. Recording the observation sets the real next time.
+    becomes due again by itself. Recording the observation sets the real next time. The due rows are picked
+    in a MATERIALIZED CTE, run exactly once: as a plain subquery the planner may rescan it per joined row, and
+    each rescan skips the rows this statement just claimed and locks `limit` more.
     """
     table = Url._meta.db_table
     until = now + timedelta(seconds=settings.CHECK_CLAIM_TIMEOUT)
     only = "AND id = ANY(%(ids)s)" if url_ids is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {table} AS u SET check_claimed_until = %(until)s, next_check_at = %(until)s
-                FROM (SELECT id FROM {table}
-                      WHERE next_check_at IS NOT NULL AND next_check_at <= %(now)s {only}
-                      ORDER BY next_check_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS due
-                WHERE u.id = due.id
+            f"""WITH due AS MATERIALIZED (
+                    SELECT id FROM {table}
+                    WHERE next_check_at IS NOT NULL AND next_check_at <= %(now)s {only}
+                    ORDER BY next_check_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                UPDATE {table} AS u SET check_claimed_until = %(until)s, next_check_at = %(until)s
+                FROM due WHERE u.id = due.id
                 RETURNING u.id, u.canonical, u.provider_id""",
             {"until": until, "now": now, "limit": limit, "ids": url_ids or []},
         )

@@ -54,17 +54,21 @@ def enqueue_notice_message(*, notice: Notice, now: datetime) -> OutgoingMessage:
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
-    """Claim pending messages that are due, and stale `sending` claims. Returns claimed ids."""
+    """Claim pending messages that are due, and stale `sending` claims. Returns claimed ids.
+
+    The due rows are picked in a MATERIALIZED CTE, run exactly once (see `claim_due` for why).
+    """
     table = OutgoingMessage._meta.db_table
     only = "AND id = ANY(%(ids)s)" if message_ids is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {table} AS m SET status = 'sending', claimed_until = %(until)s, attempts = m.attempts + 1
-                FROM (SELECT id FROM {table}
-                      WHERE ((status = 'pending' AND next_attempt_at <= %(now)s)
-                             OR (status = 'sending' AND claimed_until < %(now)s)) {only}
-                      ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED) AS due
-                WHERE m.id = due.id RETURNING m.id""",
+            f"""WITH due AS MATERIALIZED (
+                    SELECT id FROM {table}
+                    WHERE ((status = 'pending' AND next_attempt_at <= %(now)s)
+                           OR (status = 'sending' AND claimed_until < %(now)s)) {only}
+                    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                UPDATE {table} AS m SET status = 'sending', claimed_until = %(until)s, attempts = m.attempts + 1
+                FROM due WHERE m.id = due.id RETURNING m.id""",
             {"now": now, "until": now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT), "limit": limit,
              "ids": message_ids or []},
         )  # fmt: skip

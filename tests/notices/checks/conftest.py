@@ -5,12 +5,6 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The analyst fixture hashes a password per test; the production hasher costs ~0.3 s each time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def removal_settings(settings):
     """The documented defaults, stated so the tests read on their own: K = 2 gone at least M = 10 min apart;

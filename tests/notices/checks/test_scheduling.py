@@ -72,6 +72,18 @@ def test_claim_due_is_bounded_by_limit_in_due_order(db, now):
     assert claim_due(now=now, limit=2) == []
 
 
+def test_claim_due_is_bounded_by_limit_whatever_the_plan(db, now):
+    """Statistics taken while the table was nearly empty make PostgreSQL put the LIMIT … SKIP LOCKED subquery on
+    the inner side of a nested loop and run it again per row: the claim must still take `limit` rows only."""
+    make_urls(1, now=now, due_from=now - timedelta(minutes=5))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Url._meta.db_table}")
+    make_urls(5, now=now, due_from=now - timedelta(minutes=4))
+
+    assert len(claim_due(now=now, limit=3)) == 3
+    assert Url.objects.filter(check_claimed_until__isnull=False).count() == 3
+
+
 def test_claim_due_claimed_row_waits_for_the_claim_timeout(db, now):
     (url_id,) = make_urls(1, now=now, due_from=now)
 

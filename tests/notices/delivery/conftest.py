@@ -6,19 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The analyst fixture hashes a password per test; the production hasher costs ~0.3 s each time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _smtp_backend(settings):
-    """pytest-django swaps in the locmem mail backend; the outbox speaks SMTP (reply codes, raw MIME bytes), as
-    tracker/settings.py configures it, so the tests put the SMTP backend back (it talks to `smtp_sink`)."""
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-
-
-@pytest.fixture(autouse=True)
 def outbox_settings(settings):
     """The documented defaults, stated: retries after 60 s, 120 s, …; a claim lasts 10 min; 12 attempts."""
     settings.OUTBOX_RETRY_BASE = 60

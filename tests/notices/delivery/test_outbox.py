@@ -10,6 +10,7 @@ import smtplib
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
@@ -482,6 +483,40 @@ def test_send_claimed_unclaimed_message_is_not_sent(smtp_sink, queued):
     assert send_claimed(message.pk) == "pending"
 
     assert smtp_sink.messages() == []
+
+
+def test_claim_due_messages_restricts_to_message_ids_and_limit(make_case, provider, queue, now):
+    messages = [
+        queue(make_case(f"http://files.polder.example/{n}.html", provider=provider, when=now), now=now)
+        .messages.get()
+        .pk
+        for n in range(3)
+    ]
+
+    assert claim_due_messages(now=now, limit=10, message_ids=[messages[1]]) == [messages[1]]
+    assert claim_due_messages(now=now, limit=10, message_ids=[]) == []
+    assert len(claim_due_messages(now=now, limit=1)) == 1
+    assert sorted(OutgoingMessage.objects.values_list("status", "attempts", "claimed_until")) == [
+        ("pending", 0, None),
+        ("sending", 1, now + timedelta(seconds=600)),
+        ("sending", 1, now + timedelta(seconds=600)),
+    ]
+
+
+def test_claim_due_messages_is_bounded_by_limit_whatever_the_plan(make_case, provider, queue, now):
+    """As for URL claims: stale statistics must not let a rescanned subquery claim more than `limit`."""
+    queue(make_case("http://files.polder.example/0.html", provider=provider, when=now), now=now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {OutgoingMessage._meta.db_table}")
+    for n in range(1, 6):
+        queue(make_case(f"http://files.polder.example/{n}.html", provider=provider, when=now), now=now)
+
+    assert len(claim_due_messages(now=now, limit=3)) == 3
+    assert OutgoingMessage.objects.filter(status="sending").count() == 3
+
+
+def test_claim_due_messages_not_due_before_queue_time(queued, now):
+    assert claim_due_messages(now=now - timedelta(seconds=1), limit=10) == []
 
 
 # --- the mail ---------------------------------------------------------------------------------------------

@@ -6,12 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """The analyst fixture hashes a password per test; the production hasher costs ~0.3 s each time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _hotline_country(settings):
     """The hotline works under German law; `provider` is Dutch, so it is abroad."""
     settings.HOTLINE_COUNTRY = "DE"
