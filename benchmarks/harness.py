@@ -28,12 +28,18 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_PATH = ROOT / "bench-results.json"
-BENCH_DB_NAME = "tracker_bench"
+BENCH_DB_NAME = os.environ.get("BENCH_DATABASE_NAME", "tracker_bench")  # two runs on one server: set it
 SCALES = ("small", "full")
 
 # Benchmark name (as given on the command line) → module exposing `run(scale) -> list[Result]`.
 BENCHMARKS: dict[str, str] = {
     "intake": "benchmarks.intake",
+    "portal": "benchmarks.portal",
+    "stats": "benchmarks.stats",
+    "checks": "benchmarks.checks",
+    "lookup": "benchmarks.lookup",
+    "ripe_import": "benchmarks.ripe_import",
+    "tracing": "benchmarks.tracing",
 }
 
 T = TypeVar("T")

@@ -1,6 +1,7 @@
 """State and vocabulary enums. They are published in the OpenAPI schema; values never change meaning."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UrlStatus(models.TextChoices):
@@ -47,26 +48,26 @@ class MediaType(models.TextChoices):
 
 
 class NoticeType(models.TextChoices):
-    HOTLINE_NOTICE = "hotline_notice", "Hotline notice"
-    TRUSTED_FLAGGER = "trusted_flagger", "DSA Art. 16 trusted-flagger notice"
-    REMOVAL_ORDER = "removal_order", "Removal order"
+    HOTLINE_NOTICE = "hotline_notice", _("Hotline notice")
+    TRUSTED_FLAGGER = "trusted_flagger", _("DSA Art. 16 trusted-flagger notice")
+    REMOVAL_ORDER = "removal_order", _("Removal order")
 
 
 class NoticeStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    QUEUED = "queued", "Queued for delivery"
-    SENT = "sent", "Sent"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    DISPUTED = "disputed", "Disputed"
-    CLOSED = "closed", "Closed (all URLs removed)"
-    FAILED = "failed", "Delivery failed"
+    DRAFT = "draft", _("Draft")
+    QUEUED = "queued", _("Queued for delivery")
+    SENT = "sent", _("Sent")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    DISPUTED = "disputed", _("Disputed")
+    CLOSED = "closed", _("Closed (all URLs removed)")
+    FAILED = "failed", _("Delivery failed")
 
 
 class ItemStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    REPORTED_REMOVED = "reported_removed", "Provider says removed, verifying"
-    REMOVED = "removed", "Removal confirmed"
-    DISPUTED = "disputed", "Disputed by provider"
+    OPEN = "open", _("Open")
+    REPORTED_REMOVED = "reported_removed", _("Provider says removed, verifying")
+    REMOVED = "removed", _("Removal confirmed")
+    DISPUTED = "disputed", _("Disputed by provider")
 
 
 class OutboxStatus(models.TextChoices):
@@ -77,18 +78,18 @@ class OutboxStatus(models.TextChoices):
 
 
 class ResponseAction(models.TextChoices):
-    ACKNOWLEDGE = "acknowledge", "Acknowledge"
-    REMOVED = "removed", "Removed"
-    NOT_OUR_CUSTOMER = "not_our_customer", "Not our customer"
-    NEED_INFO = "need_info", "Need more information"
-    REFUSED = "refused", "Refused"
+    ACKNOWLEDGE = "acknowledge", _("Acknowledge")
+    REMOVED = "removed", _("Removed")
+    NOT_OUR_CUSTOMER = "not_our_customer", _("Not our customer")
+    NEED_INFO = "need_info", _("Need more information")
+    REFUSED = "refused", _("Refused")
 
 
 class CheckOutcome(models.TextChoices):
-    LIVE = "live", "Live"
-    GONE = "gone", "Gone"
-    BLOCKED = "blocked", "Blocked (401/403)"
-    UNKNOWN = "unknown", "Unknown"
+    LIVE = "live", _("Live")
+    GONE = "gone", _("Gone")
+    BLOCKED = "blocked", _("Blocked (401/403)")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 class KeyScope(models.TextChoices):

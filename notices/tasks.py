@@ -37,6 +37,7 @@ def checker_config(**overrides):
         "max_redirects": settings.CHECKER_MAX_REDIRECTS,
         "concurrency": settings.CHECKER_CONCURRENCY,
         "per_host": settings.CHECKER_PER_HOST,
+        "per_host_per_minute": settings.CHECKER_PER_HOST_PER_MINUTE,
         "resolver": settings.DNS_RESOLVER,
         "dns_timeout": settings.DNS_TIMEOUT,
         "allow_private": settings.CHECKER_ALLOW_PRIVATE_TARGETS,
@@ -46,23 +47,42 @@ def checker_config(**overrides):
     return CheckConfig(**values)
 
 
-def run_checks(*, now, limit: int, url_ids: list[int] | None = None) -> int:
-    """Claim due URLs, check them concurrently, record the observations in bulk. Returns URLs checked."""
-    from notices.checks.engine import CheckTarget, check_batch
-    from notices.checks.recording import record_observations
+def run_checks(*, now, limit: int, url_ids: list[int] | None = None, on_full_batch=None) -> int:
+    """Claim due URLs, check them concurrently, record the observations in bulk. Returns URLs checked.
+
+    `on_full_batch` is called when the claim came back full (more is probably due), before checking, so
+    another worker can start on the next batch meanwhile.
+    """
+    from notices.checks.engine import CheckTarget
+    from notices.checks.pipeline import check_and_record
     from notices.checks.scheduling import claim_due
     from notices.models import HostingProvider
 
     claimed = claim_due(now=now, limit=limit, url_ids=url_ids)
     if not claimed:
         return 0
+    if on_full_batch is not None and len(claimed) == limit:
+        on_full_batch()
     rules = _removed_page_rules(HostingProvider, {c.provider_id for c in claimed})
-    targets = [CheckTarget(key=c.url_id, url=c.canonical, removed_page_rules=rules.get(c.provider_id, ()))
-               for c in claimed]  # fmt: skip
-    observations = check_batch(targets, checker_config())
-    removals = record_observations(observations, now=timezone.now())
-    logger.info("checked %d urls, %d removals confirmed", len(observations), removals)
-    return len(observations)
+    batches = [
+        (checker_config(proxy="" if vantage == "direct" else vantage),
+         [CheckTarget(key=c.url_id, url=c.canonical, removed_page_rules=rules.get(c.provider_id, ())) for c in group])
+        for vantage, group in _by_vantage(claimed).items()
+    ]  # fmt: skip
+    checked, removals = check_and_record(batches)
+    logger.info("checked %d urls, %d removals confirmed", checked, removals)
+    return checked
+
+
+def _by_vantage(claimed) -> dict[str, list]:
+    """Spread checks over the configured vantage points; a URL in a gone run goes to another vantage point
+    than its first gone, so the confirmation comes from a second network."""
+    vantages = settings.CHECKER_VANTAGE_POINTS or ["direct"]
+    groups: dict[str, list] = {}
+    for claim in claimed:
+        choices = [v for v in vantages if v != claim.first_gone_vantage] or vantages
+        groups.setdefault(choices[claim.url_id % len(choices)], []).append(claim)
+    return groups
 
 
 def _removed_page_rules(model, provider_ids) -> dict:
@@ -79,8 +99,11 @@ def _removed_page_rules(model, provider_ids) -> dict:
 
 @shared_task(name="notices.sweep_due_checks", acks_late=True)
 def sweep_due_checks() -> int:
-    """Beat: claim and check one bounded batch of due URLs."""
-    return run_checks(now=timezone.now(), limit=settings.CHECK_BATCH_SIZE)
+    """Beat: claim and check one bounded batch of due URLs; a full batch enqueues the next sweep at once, so
+    a backlog spreads over every worker instead of waiting for the next beat tick."""
+    return run_checks(
+        now=timezone.now(), limit=settings.CHECK_BATCH_SIZE, on_full_batch=lambda: sweep_due_checks.delay()
+    )
 
 
 @shared_task(name="notices.check_urls_now", acks_late=True)
@@ -108,3 +131,27 @@ def deliver_message_task(message_id: int) -> str:
     if not claim_due_messages(now=timezone.now(), limit=1, message_ids=[message_id]):
         return "not-due"
     return send_claimed(message_id)
+
+
+@shared_task(name="notices.sweep_webhooks", acks_late=True)
+def sweep_webhooks() -> int:
+    """Beat: write deliveries for notices new to a provider's webhook, then send the due ones (retries too)."""
+    from notices.delivery.webhooks import claim_due_deliveries, deliver, enqueue_new_deliveries
+
+    now = timezone.now()
+    enqueue_new_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
+    ids = claim_due_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
+    for delivery_id in ids:
+        outcome = deliver(delivery_id)
+        logger.info("webhook delivery %s: %s", delivery_id, outcome)
+    return len(ids)
+
+
+@shared_task(name="notices.refresh_stats", acks_late=True)
+def refresh_stats() -> dict:
+    """Beat: recompute the statistics snapshots (one per grouping)."""
+    from notices.selectors.stats import refresh_snapshots
+
+    durations = refresh_snapshots(now=timezone.now())
+    logger.info("statistics refreshed: %s ms", durations)
+    return durations

@@ -156,6 +156,13 @@ def dns_server(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_internet_rdap(settings):
+    """Tests never leave the machine: RDAP is off unless a test points it at a local server."""
+    settings.RDAP_BASE_URL = ""
+    settings.RDAP_BOOTSTRAP_FILE = ""
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Fixtures hash passwords per test; the production hasher costs ~0.3 s each time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -72,3 +72,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_intermediaries(name: str, default: list[str]) -> list[str]:
+    """A list of ASNs (`AS13335`) and CIDR prefixes; anything else stops the start."""
+    import ipaddress
+
+    items = env_list(name, default)
+    for item in items:
+        if item.upper().startswith("AS") and item[2:].isdigit():
+            continue
+        try:
+            ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is neither an ASN (AS123) nor a CIDR prefix"
+            ) from None
+    return [item.upper() if item.upper().startswith("AS") else item for item in items]

@@ -17,4 +17,14 @@ def beat_schedule() -> dict:
             "task": "notices.sweep_outbox",
             "schedule": settings.OUTBOX_SWEEP_INTERVAL,
         },
+        # Offer new notices to providers' webhooks and retry failed deliveries (notices/delivery/webhooks.py).
+        "webhooks-sweep": {
+            "task": "notices.sweep_webhooks",
+            "schedule": settings.WEBHOOK_SWEEP_INTERVAL,
+        },
+        # Recompute the time-to-removal statistics the API and dashboard serve (raw queries take seconds at scale).
+        "stats-refresh": {
+            "task": "notices.refresh_stats",
+            "schedule": settings.STATS_REFRESH_INTERVAL,
+        },
     }

@@ -13,6 +13,7 @@ from tracker.env import (
     VAR_DIR,
     env_bool,
     env_int,
+    env_intermediaries,
     env_list,
     env_seconds,
     env_str,
@@ -193,7 +194,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often beat runs each sweep (seconds). Each sweep claims a bounded batch of due rows.
 CHECK_SWEEP_INTERVAL = env_seconds("CHECK_SWEEP_INTERVAL", 30)
 OUTBOX_SWEEP_INTERVAL = env_seconds("OUTBOX_SWEEP_INTERVAL", 15)
-CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 500, minimum=1)
+CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 1000, minimum=1)
 CHECK_CLAIM_TIMEOUT = env_seconds("CHECK_CLAIM_TIMEOUT", 900)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1)
 OUTBOX_CLAIM_TIMEOUT = env_seconds("OUTBOX_CLAIM_TIMEOUT", 600)
@@ -206,8 +207,12 @@ REMOVAL_MIN_SPACING = env_seconds("REMOVAL_MIN_SPACING", 600)  # M
 CHECK_INTERVAL_FIRST_DAY = env_seconds("CHECK_INTERVAL_FIRST_DAY", 600)
 CHECK_INTERVAL_FIRST_WEEK = env_seconds("CHECK_INTERVAL_FIRST_WEEK", 3600)
 CHECK_INTERVAL_LATER = env_seconds("CHECK_INTERVAL_LATER", 6 * 3600)
+CHECK_INTERVAL_BEFORE_NOTICE = env_seconds("CHECK_INTERVAL_BEFORE_NOTICE", 3600)
 CHECK_INTERVAL_AFTER_REMOVAL = env_seconds("CHECK_INTERVAL_AFTER_REMOVAL", 24 * 3600)
 REAPPEARANCE_WATCH = env_seconds("REAPPEARANCE_WATCH", 30 * 86400)
+# Outbound HTTP proxies to check from (other networks/countries); "direct" = no proxy. With two or more, a
+# removal is confirmed only when the confirming check comes from another vantage point than the first gone.
+CHECKER_VANTAGE_POINTS = env_list("CHECKER_VANTAGE_POINTS", ["direct"])
 CHECKER_ALLOW_PRIVATE_TARGETS = env_bool("CHECKER_ALLOW_PRIVATE_TARGETS", False)
 CHECKER_CONNECT_TO = env_str("CHECKER_CONNECT_TO", "")
 CHECKER_USER_AGENT = env_str(
@@ -220,14 +225,48 @@ CHECKER_MAX_BYTES = env_int("CHECKER_MAX_BYTES", 4096, minimum=0)
 CHECKER_MAX_REDIRECTS = env_int("CHECKER_MAX_REDIRECTS", 5, minimum=0)
 CHECKER_CONCURRENCY = env_int("CHECKER_CONCURRENCY", 100, minimum=1)
 CHECKER_PER_HOST = env_int("CHECKER_PER_HOST", 2, minimum=1)
+CHECKER_PER_HOST_PER_MINUTE = env_int("CHECKER_PER_HOST_PER_MINUTE", 60, minimum=1)
 DNS_RESOLVER = env_str("DNS_RESOLVER", "")  # host[:port], IPv6 as [addr]:port; empty = system resolver
 DNS_TIMEOUT = env_seconds("DNS_TIMEOUT", 5)
+
+# --- Hosting trace (README "Hosting trace") ---------------------------------------------------------------
+# RDAP for addresses outside the imported data. Only these servers are ever contacted (and redirects only to
+# them): the base URL, and the servers of the IANA bootstrap file if one is given. Empty base: no RDAP.
+RDAP_BASE_URL = env_str("RDAP_BASE_URL", "https://rdap.db.ripe.net/")
+RDAP_BOOTSTRAP_FILE = env_str("RDAP_BOOTSTRAP_FILE", "")
+RDAP_TIMEOUT = env_seconds("RDAP_TIMEOUT", 5)
+# Addresses that are no one's abuse desk (an RIR's own, dummies); `@domain` skips a whole domain.
+HOSTING_PLACEHOLDER_CONTACTS = [
+    address.lower()
+    for address in env_list(
+        "HOSTING_PLACEHOLDER_CONTACTS",
+        ["unread@ripe.net", "abuse@ripe.net", "hostmaster@ripe.net", "helpdesk@apnic.net", "abuse@apnic.net",
+         "hostmaster@arin.net", "abuse@arin.net", "abuse@lacnic.net", "abuse@afrinic.net"],
+    )
+]  # fmt: skip
+# RIPE NCC's maintainers: the abuse-c climb stops at an object they maintain (as RIPE's whois does).
+HOSTING_RS_MAINTAINERS = [m.upper() for m in env_list(
+    "HOSTING_RS_MAINTAINERS", ["RIPE-NCC-HM-MNT", "RIPE-NCC-END-MNT", "RIPE-NCC-LEGACY-MNT"])]  # fmt: skip
+# CDNs and reverse proxies (ASNs as AS123, prefixes as CIDR): the origin behind them is unknown.
+HOSTING_INTERMEDIARIES = env_intermediaries(
+    "HOSTING_INTERMEDIARIES",
+    ["AS13335", "AS209242", "AS54113", "AS19551", "AS30148", "AS57724", "AS20940", "AS16625"],
+)
+# How often a process checks whether its in-memory lookup index is stale (a new import became active).
+HOSTING_INDEX_RECHECK = env_seconds("HOSTING_INDEX_RECHECK", 60)
 
 # --- Notices ----------------------------------------------------------------------------------------------
 DEADLINE_HOTLINE_NOTICE = env_seconds("DEADLINE_HOTLINE_NOTICE", 24 * 3600)
 DEADLINE_TRUSTED_FLAGGER_NOTICE = env_seconds("DEADLINE_TRUSTED_FLAGGER_NOTICE", 24 * 3600)
 DEADLINE_REMOVAL_ORDER = env_seconds("DEADLINE_REMOVAL_ORDER", 3600)
 ONE_CLICK_LINK_MAX_AGE = env_seconds("ONE_CLICK_LINK_MAX_AGE", 14 * 86400)
+
+# --- Statistics -------------------------------------------------------------------------------------------
+STATS_WORK_MEM = env_str("STATS_WORK_MEM", "256MB")  # PostgreSQL work_mem for the statistics queries
+# Beat recomputes the unfiltered statistics this often; the API serves that snapshot while it is younger than
+# STATS_SNAPSHOT_MAX_AGE (filters, `fresh=true` or an old snapshot compute live).
+STATS_REFRESH_INTERVAL = env_seconds("STATS_REFRESH_INTERVAL", 300)
+STATS_SNAPSHOT_MAX_AGE = env_seconds("STATS_SNAPSHOT_MAX_AGE", 900)
 
 # --- API --------------------------------------------------------------------------------------------------
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)
@@ -283,6 +322,23 @@ LOGGING = {
 }
 
 BASE_DIR = BASE_DIR
+
+# --- Provider portal (README "Provider portal") -----------------------------------------------------------
+# Sign-in: failures per client address in the window → 429; consecutive failures of one account → locked.
+PORTAL_LOGIN_RATE_LIMIT = env_int("PORTAL_LOGIN_RATE_LIMIT", 20, minimum=1)
+PORTAL_LOGIN_RATE_WINDOW = env_seconds("PORTAL_LOGIN_RATE_WINDOW", 300)
+PORTAL_LOCKOUT_THRESHOLD = env_int("PORTAL_LOCKOUT_THRESHOLD", 5, minimum=1)
+PORTAL_LOCKOUT_DURATION = env_seconds("PORTAL_LOCKOUT_DURATION", 900)
+PORTAL_INVITATION_MAX_AGE = env_seconds("PORTAL_INVITATION_MAX_AGE", 7 * 86400)
+PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50, minimum=1)
+PASSWORD_RESET_TIMEOUT = int(env_seconds("PASSWORD_RESET_TIMEOUT", 86400))
+# Webhooks: new notices POSTed as signed JSON; retries kept in the database, swept by beat.
+WEBHOOK_SWEEP_INTERVAL = env_seconds("WEBHOOK_SWEEP_INTERVAL", 15)
+WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 100, minimum=1)
+WEBHOOK_TIMEOUT = env_seconds("WEBHOOK_TIMEOUT", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+WEBHOOK_RETRY_BASE = env_seconds("WEBHOOK_RETRY_BASE", 60)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only
 
 # --- Demo only --------------------------------------------------------------------------------------------
 # Control port of the demo web host (`make run`): portal "removed" answers take demo pages down for real.

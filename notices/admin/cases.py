@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from notices.admin.common import ReadOnlyInline, badge, defanged
 from notices.admin.forms import AssessmentForm
+from notices.admin.hosting import override_view, trace_chain_html
 from notices.enums import NoticeType
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
 from notices.services.assessment import assess_url
@@ -32,7 +33,8 @@ class AssessmentInline(ReadOnlyInline, admin.TabularInline):
 
 class TraceInline(ReadOnlyInline, admin.TabularInline):
     model = HostingTrace
-    fields = ["traced_at", "ip", "prefix", "asn", "provider", "country", "abuse_emails", "error", "is_hop"]
+    fields = ["traced_at", "ip", "prefix", "asn", "provider", "country", "intermediary", "origin_unknown",
+              "abuse_emails", "error", "is_hop"]  # fmt: skip
     readonly_fields = fields
     ordering = ["-traced_at"]
 
@@ -58,6 +60,7 @@ class UrlAdmin(admin.ModelAdmin):
     search_fields = ["canonical", "host"]
     fieldsets = [
         ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace", "provider"]}),
+        ("Hosting trace", {"fields": ["trace_chain"]}),
         ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
                                  "acknowledged_at"]}),
         ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
@@ -81,7 +84,9 @@ class UrlAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         assess = self.admin_site.admin_view(self.assess_view)
-        return [path("<int:pk>/assess/", assess, name="notices_url_assess"), *super().get_urls()]
+        override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
+        return [path("<int:pk>/assess/", assess, name="notices_url_assess"),
+                path("<int:pk>/override/", override, name="notices_url_override"), *super().get_urls()]  # fmt: skip
 
     def assess_view(self, request, pk: int):
         """Assess a URL: legality and classification go through the assessment service."""
@@ -108,6 +113,10 @@ class UrlAdmin(admin.ModelAdmin):
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:
         return defanged(obj.canonical)
+
+    @admin.display(description="Trace chain (each source, in order)")
+    def trace_chain(self, obj: Url) -> str:
+        return trace_chain_html(obj.current_trace)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Url) -> str:

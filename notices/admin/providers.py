@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from notices.admin.hosting import merge_selected_providers
 from notices.models import HostingProvider, ProviderContact, ProviderMembership, RoutingPrefix
 
 
@@ -26,6 +27,9 @@ class HostingProviderAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ContactInline, MembershipInline]
+    actions = [
+        merge_selected_providers
+    ]  # splitting: move an org handle out; the next trace creates its provider
 
     @admin.display(boolean=True, description="EU")
     def is_eu(self, obj: HostingProvider) -> bool:

@@ -117,11 +117,13 @@ class ProviderSerializer(serializers.ModelSerializer):
 
 class TraceSerializer(serializers.ModelSerializer):
     provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    intermediary = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 
     class Meta:
         model = HostingTrace
         fields = ["id", "traced_at", "host", "ips", "cnames", "ip", "prefix", "asn", "provider", "country",
-                  "is_eu", "abuse_emails", "sources", "error", "is_hop"]  # fmt: skip
+                  "is_eu", "abuse_emails", "sources", "error", "is_hop", "org_handle", "allocation_holder",
+                  "origin_as_org", "country_source", "intermediary", "origin_unknown", "override"]  # fmt: skip
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -292,6 +294,9 @@ class StatsQuerySerializer(serializers.Serializer):
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
     notice_type = serializers.ChoiceField(choices=NoticeType.choices, required=False)
+    fresh = serializers.BooleanField(
+        default=False, help_text="Compute now instead of serving the scheduled snapshot (slow at scale)."
+    )
 
 
 class ListQuerySerializer(serializers.Serializer):

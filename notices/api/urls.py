@@ -26,6 +26,11 @@ v1 = [
         provider_views.ProviderResponseCreateView.as_view(),
         name="provider-response-create",
     ),
+    path(
+        "provider/notices/<str:reference>/statements/",
+        provider_views.ProviderStatementsView.as_view(),
+        name="provider-statements",
+    ),
 ]
 
 urlpatterns = [

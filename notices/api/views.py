@@ -17,7 +17,7 @@ from notices.api.auth import IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, JsonParser
 from notices.models import HostingProvider, Notice, Url
-from notices.selectors.stats import ttr_stats
+from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_reports
 from notices.services.notices import create_notices, queue_notice
@@ -235,7 +235,5 @@ class TtrStatsView(APIView):
     @extend_schema(parameters=[s.StatsQuerySerializer], responses={200: None})
     def get(self, request: Request) -> Response:
         q = _query(s.StatsQuerySerializer, request)
-        now = timezone.now()
-        groups = ttr_stats(group_by=q["group_by"], now=now, since=q.get("since"), until=q.get("until"),
-                           notice_type=q.get("notice_type"))  # fmt: skip
-        return Response({"group_by": q["group_by"], "unit": "seconds", "computed_at": now, "groups": groups})
+        result = time_to_removal(now=timezone.now(), **q)
+        return Response({"group_by": q["group_by"], "unit": "seconds", **result})

@@ -1,5 +1,8 @@
 """Recording observations and deciding removal (INTERFACES.md "Definitions").
 
+A URL is checked from its assessment on: before its first notice (so content already gone counts as "gone before
+notice", outside TTR statistics), while noticed, and for REAPPEARANCE_WATCH after removal.
+
 Removal is confirmed when K (REMOVAL_CONFIRMATIONS) consecutive counted outcomes are gone, each at least M
 (REMOVAL_MIN_SPACING) after the previous counted one, with no live in between. Unknown outcomes never count
 and never break a run. The removal interval is [last live, first gone of the run]; TTR bounds are measured
@@ -12,12 +15,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from notices.checks.engine import Observation
 from notices.checks.scheduling import cadence
 from notices.enums import CheckOutcome, UrlStatus
-from notices.models import Check, Url
+from notices.models import Check, RemovalCycle, Url
+from notices.services.bulk import bulk_set
 from notices.services.events import record_event
 from notices.services.notices import close_item_removed
 
@@ -27,57 +31,78 @@ def record_observations(observations: Sequence[Observation], *, now: datetime) -
 
     Side effects: one Check row per observation (status, final URL, error class, timing, IP — never a body);
     URL fields last_live_at / first_gone_at / consecutive_gone / next_check_at; on confirmation the removal
-    interval, TTR bounds, status `removed`, closed notice items and a `url.removed` event; a removed URL seen
-    live again is reopened (`url.reappeared`).
+    interval, TTR bounds, status `removed` (or `gone_before_notice`), closed notice items and an event; a removed
+    URL seen live again is reopened for a new notice cycle (`url.reappeared`, the finished cycle kept as a
+    RemovalCycle); an address the last trace did not list queues a re-trace (which records the hop).
     """
     if not observations:
         return 0
     removals = 0
     with transaction.atomic():
-        Check.objects.bulk_create([_check_row(obs) for obs in observations], batch_size=1000)
+        _insert_checks(observations)
         urls = (
             Url.objects.select_for_update(of=("self",))
-            .select_related("provider")
+            .select_related("provider", "current_trace")
             .in_bulk([o.key for o in observations])
         )
         for obs in sorted(observations, key=lambda o: o.checked_at):
             url = urls.get(obs.key)
-            if url is not None:
+            if url is not None and (url.last_checked_at is None or obs.checked_at >= url.last_checked_at):
                 removals += _apply(url, obs, now)
-        Url.objects.bulk_update(list(urls.values()), UPDATE_FIELDS, batch_size=500)
+        bulk_set(Url, list(urls.values()), UPDATE_FIELDS)
+        _retrace_moved(urls, observations)
     return removals
 
 
 UPDATE_FIELDS = [
-    "status", "last_live_at", "first_gone_at", "last_gone_at", "consecutive_gone", "removal_confirmed_at",
-    "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count", "next_check_at",
-    "check_claimed_until", "last_checked_at", "last_outcome",
+    "status", "last_live_at", "first_gone_at", "last_gone_at", "first_gone_vantage", "consecutive_gone",
+    "removal_confirmed_at", "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count",
+    "next_check_at", "check_claimed_until", "last_checked_at", "last_outcome", "first_notice_sent_at",
+    "provider_at_notice", "asn_at_notice", "country_at_notice", "notice_type_at_notice",
 ]  # fmt: skip
 
 
-def _check_row(obs: Observation) -> Check:
-    return Check(
-        url_id=obs.key,
-        checked_at=obs.checked_at,
-        outcome=obs.outcome.value,
-        status_code=obs.status_code,
-        final_url=obs.final_url[:2000],
-        error_class=obs.error_class,
-        resolved_ip=obs.resolved_ip or None,
-        elapsed_ms=obs.elapsed_ms,
-        redirects=obs.redirects,
-        vantage=obs.vantage,
-    )
+def _insert_checks(observations: Sequence[Observation]) -> None:
+    """One INSERT … SELECT FROM unnest for the batch's Check rows (no ORM objects: this is the hot path)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Check._meta.db_table} (url_id, checked_at, outcome, status_code, final_url,
+                    error_class, resolved_ip, elapsed_ms, redirects, vantage)
+                SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::int[], %s::text[],
+                                     %s::text[], %s::inet[], %s::int[], %s::int[], %s::text[])""",
+            [
+                [obs.key for obs in observations],
+                [obs.checked_at for obs in observations],
+                [obs.outcome.value for obs in observations],
+                [obs.status_code for obs in observations],
+                [obs.final_url[:2000] for obs in observations],
+                [obs.error_class for obs in observations],
+                [obs.resolved_ip or None for obs in observations],
+                [obs.elapsed_ms for obs in observations],
+                [obs.redirects for obs in observations],
+                [obs.vantage for obs in observations],
+            ],
+        )
+
+
+def _retrace_moved(urls: dict[int, Url], observations: Sequence[Observation]) -> None:
+    """A URL answering from an address its current trace does not list has moved: re-trace it (after commit)."""
+    from notices.tasks import trace_url_task
+
+    moved = sorted({
+        obs.key for obs in observations
+        if obs.resolved_ip and (url := urls.get(obs.key)) and url.current_trace
+        and obs.resolved_ip not in (url.current_trace.ips or [])
+    })  # fmt: skip
+    for url_id in moved:
+        transaction.on_commit(lambda pk=url_id: trace_url_task.delay(pk))
 
 
 def effective_outcome(url: Url, obs: Observation) -> str:
     """401/403 count as gone only where the provider's policy says so; otherwise unknown."""
     if obs.outcome == CheckOutcome.BLOCKED:
-        return (
-            CheckOutcome.GONE
-            if url.provider and url.provider.blocked_counts_as_gone
-            else CheckOutcome.UNKNOWN
-        )
+        blocked_is_gone = url.provider is not None and url.provider.blocked_counts_as_gone
+        return CheckOutcome.GONE if blocked_is_gone else CheckOutcome.UNKNOWN
     return obs.outcome.value
 
 
@@ -98,43 +123,83 @@ def _apply(url: Url, obs: Observation, now: datetime) -> int:
 def _on_live(url: Url, obs: Observation) -> None:
     url.last_live_at = obs.checked_at
     url.first_gone_at = url.last_gone_at = None
+    url.first_gone_vantage = ""
     url.consecutive_gone = 0
     if url.status == UrlStatus.REMOVED:
-        url.status = UrlStatus.NOTIFIED
-        url.reappearance_count += 1
-        previous = {"removed_low": str(url.removed_low), "removed_high": str(url.removed_high)}
-        url.removal_confirmed_at = url.removed_low = url.removed_high = None
-        url.ttr_low = url.ttr_high = None
-        record_event("url.reappeared", at=obs.checked_at, url=url, data=previous)
+        _reopen(url, obs.checked_at)
+
+
+def _reopen(url: Url, at: datetime) -> None:
+    """The content is back: keep the finished cycle for statistics and start a new notice cycle.
+
+    The URL returns to `assessed` (awaiting a new notice); its cycle fields are cleared so the next notice sent
+    starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle.
+    """
+    RemovalCycle.objects.create(
+        url=url, provider_at_notice_id=url.provider_at_notice_id, asn_at_notice=url.asn_at_notice,
+        country_at_notice=url.country_at_notice, notice_type_at_notice=url.notice_type_at_notice,
+        first_notice_sent_at=url.first_notice_sent_at, removal_confirmed_at=url.removal_confirmed_at,
+        removed_low=url.removed_low, removed_high=url.removed_high, ttr_low=url.ttr_low, ttr_high=url.ttr_high,
+        reappeared_at=at,
+    )  # fmt: skip
+    previous = {"removed_low": str(url.removed_low), "removed_high": str(url.removed_high),
+                "ttr_low": url.ttr_low, "ttr_high": url.ttr_high}  # fmt: skip
+    url.status = UrlStatus.ASSESSED
+    url.reappearance_count += 1
+    url.removal_confirmed_at = url.removed_low = url.removed_high = url.first_notice_sent_at = None
+    url.ttr_low = url.ttr_high = url.asn_at_notice = url.provider_at_notice = None
+    url.country_at_notice = url.notice_type_at_notice = ""
+    record_event("url.reappeared", at=at, url=url, data=previous)
 
 
 def _on_gone(url: Url, obs: Observation) -> int:
+    """Count this gone toward the run if it is at least M after the last counted one; confirm at K.
+
+    Where several vantage points are configured, the confirming observation must come from another vantage
+    point than the run's first gone (cloaking and geo-blocking must not fake a removal).
+    """
     spacing = timedelta(seconds=settings.REMOVAL_MIN_SPACING)
     if url.consecutive_gone == 0:
         url.first_gone_at = url.last_gone_at = obs.checked_at
+        url.first_gone_vantage = obs.vantage
         url.consecutive_gone = 1
-    elif obs.checked_at - url.last_gone_at >= spacing:
+    elif obs.checked_at - url.last_gone_at >= spacing and _may_count(url, obs):
         url.last_gone_at = obs.checked_at
         url.consecutive_gone += 1
-    if url.status == UrlStatus.NOTIFIED and url.consecutive_gone >= settings.REMOVAL_CONFIRMATIONS:
+    if url.consecutive_gone < settings.REMOVAL_CONFIRMATIONS:
+        return 0
+    if url.status == UrlStatus.NOTIFIED:
         _confirm_removal(url, obs.checked_at)
         return 1
+    if url.status == UrlStatus.ASSESSED:
+        _gone_before_notice(url, obs.checked_at)
     return 0
+
+
+def _may_count(url: Url, obs: Observation) -> bool:
+    """The K-th gone needs a second vantage point when more than one is configured."""
+    completes_run = url.consecutive_gone + 1 >= settings.REMOVAL_CONFIRMATIONS
+    several = len(settings.CHECKER_VANTAGE_POINTS) > 1
+    return not (completes_run and several and obs.vantage == url.first_gone_vantage)
 
 
 def _confirm_removal(url: Url, at: datetime) -> None:
     """[last live, first gone] becomes the removal interval; TTR is measured from the first notice sent.
 
     With no live observation since the notice, the notice time itself is the lower bound (the content was
-    assessed live when the notice went out), so ttr_low is 0.
+    assessed live when the notice went out), so ttr_low is 0. A run that began before the notice was sent means
+    the content was gone before the notice: that is not a time to removal.
     """
     sent = url.first_notice_sent_at
-    low = url.last_live_at if url.last_live_at and sent and url.last_live_at >= sent else sent
+    if sent is None or url.first_gone_at < sent:
+        _gone_before_notice(url, at)
+        return
+    low = url.last_live_at if url.last_live_at and url.last_live_at >= sent else sent
     url.status = UrlStatus.REMOVED
     url.removal_confirmed_at = at
     url.removed_low, url.removed_high = low, url.first_gone_at
-    url.ttr_low = int((low - sent).total_seconds()) if sent else None
-    url.ttr_high = int((url.first_gone_at - sent).total_seconds()) if sent else None
+    url.ttr_low = int((low - sent).total_seconds())
+    url.ttr_high = int((url.first_gone_at - sent).total_seconds())
     close_item_removed(url=url, at=at)
     record_event(
         "url.removed",
@@ -145,14 +210,25 @@ def _confirm_removal(url: Url, at: datetime) -> None:
     )  # fmt: skip
 
 
+def _gone_before_notice(url: Url, at: datetime) -> None:
+    url.status = UrlStatus.GONE_BEFORE_NOTICE
+    url.removal_confirmed_at = at
+    url.removed_high = url.first_gone_at
+    close_item_removed(url=url, at=at)
+    record_event("url.gone_before_notice", at=at, url=url, data={"first_gone": url.first_gone_at.isoformat()})
+
+
 def _next_check(url: Url, checked_at: datetime) -> datetime | None:
     if url.status == UrlStatus.REMOVED:
         watch_end = url.removal_confirmed_at + timedelta(seconds=settings.REAPPEARANCE_WATCH)
         following = checked_at + timedelta(seconds=settings.CHECK_INTERVAL_AFTER_REMOVAL)
         return following if following <= watch_end else None
-    if url.status != UrlStatus.NOTIFIED:
+    if url.status == UrlStatus.ASSESSED:
+        routine = checked_at + timedelta(seconds=settings.CHECK_INTERVAL_BEFORE_NOTICE)
+    elif url.status == UrlStatus.NOTIFIED:
+        routine = checked_at + cadence(first_notice_sent_at=url.first_notice_sent_at, now=checked_at)
+    else:
         return None
-    routine = checked_at + cadence(first_notice_sent_at=url.first_notice_sent_at, now=checked_at)
     if url.consecutive_gone:
         return min(routine, url.last_gone_at + timedelta(seconds=settings.REMOVAL_MIN_SPACING))
     return routine

@@ -16,6 +16,7 @@ class ClaimedUrl:
     url_id: int
     canonical: str
     provider_id: int | None
+    first_gone_vantage: str = ""
 
 
 def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) -> list[ClaimedUrl]:
@@ -38,7 +39,7 @@ def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) ->
                     ORDER BY next_check_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
                 UPDATE {table} AS u SET check_claimed_until = %(until)s, next_check_at = %(until)s
                 FROM due WHERE u.id = due.id
-                RETURNING u.id, u.canonical, u.provider_id""",
+                RETURNING u.id, u.canonical, u.provider_id, u.first_gone_vantage""",
             {"until": until, "now": now, "limit": limit, "ids": url_ids or []},
         )
         return [ClaimedUrl(*row) for row in cursor.fetchall()]

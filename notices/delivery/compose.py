@@ -20,7 +20,7 @@ from django.utils import translation
 
 from notices.canonical import defang
 from notices.delivery.xarf import xarf_report
-from notices.models import Notice
+from notices.models import Notice, NoticeItem
 
 ONE_CLICK_SALT = "notices.one-click"
 
@@ -84,14 +84,26 @@ def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> Em
     return message
 
 
-def _attach_reports(message: EmailMultiAlternatives, notice: Notice, now: datetime) -> None:
+def notice_reports(notice: Notice, *, now: datetime) -> list[tuple[int, NoticeItem, dict]]:
+    """(n, item, X-ARF report) for each URL of the notice, in URL order: the mail's attachments and the
+    portal's downloads are built from this one list."""
+    items = notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
+    return [(n, item, xarf_report(notice=notice, url=item.url, now=now)) for n, item in enumerate(items, 1)]
+
+
+def notice_csv(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> str:
+    """The CSV of all the notice's URLs (exact URLs: it travels as an attachment or a download, never shown)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["reference", "url_id", "url", "classification", "ip"])
-    items = notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
-    for n, item in enumerate(items, 1):
-        report = xarf_report(notice=notice, url=item.url, now=now)
-        message.attach(f"xarf-{notice.reference}-{n}.json", json.dumps(report, indent=2), "application/json")
+    for _n, item, report in reports:
         writer.writerow([notice.reference, item.url_id, item.url.canonical, report["classification"],
                          report["source_identifier"]])  # fmt: skip
-    message.attach(f"urls-{notice.reference}.csv", buffer.getvalue(), "text/csv")
+    return buffer.getvalue()
+
+
+def _attach_reports(message: EmailMultiAlternatives, notice: Notice, now: datetime) -> None:
+    reports = notice_reports(notice, now=now)
+    for n, _item, report in reports:
+        message.attach(f"xarf-{notice.reference}-{n}.json", json.dumps(report, indent=2), "application/json")
+    message.attach(f"urls-{notice.reference}.csv", notice_csv(notice, reports), "text/csv")

@@ -1,99 +1,289 @@
-"""Tracing a URL to its hosting provider and storing the trace with every source consulted."""
+"""Tracing a URL to its hosting provider and storing the trace with every source consulted.
+
+The trace, step by step (each step appends what it asked and what it got to `sources`):
+1. DNS: A and AAAA with the CNAME chain (DNS_RESOLVER); the first address is traced.
+2. Hand-entered and demo prefixes (RoutingPrefix) containing the address.
+3. Routing: longest-prefix match in the active pyasn / MMDB ASN data → announced prefix and origin AS.
+4. Registry: every imported inetnum/inet6num containing the address, most specific first.
+5. No registry object at all (imported or hand-entered): RDAP, live (notices.hosting.rdap).
+6. Provider: the organisation of the most specific object that names one (created as a HostingProvider on
+   first sight); the allocation holder (LIR) and the origin AS's organisation are recorded beside it.
+7. Country: override > most specific registry object > RIR delegated stats > MMDB > the provider's country
+   ("EU" and the like mean unknown).
+8. Abuse contact by RIPE's rule (notices.hosting.abuse); the provider's own abuse contacts if none.
+9. CDN / reverse proxy (HOSTING_INTERMEDIARIES): the network is marked as the intermediary and the origin is
+   unknown — until an analyst enters it as a URL or host override.
+10. Overrides (URL > host > prefix > ASN) win over everything above.
+A trace whose provider or address differs from the URL's previous trace is a hop.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import F, Func, IntegerField
 
+from notices.hosting import rdap, registry
+from notices.hosting.abuse import find_abuse_contact
 from notices.hosting.dns import resolve_host
-from notices.models import HostingTrace, RoutingPrefix, Url
+from notices.hosting.overrides import describe, matching_override
+from notices.hosting.providers import provider_for_org
+from notices.hosting.rules import country_code, intermediary_reason, real_contacts
+from notices.hosting.state import Network, TraceState, organisation
+from notices.models import HostingOverride, HostingProvider, HostingTrace, RoutingPrefix, Url
 from notices.services.events import record_event
 
-# An override beats registry data, registry data beats routing data, at any prefix length.
-SOURCE_RANK = {
-    RoutingPrefix.Source.OVERRIDE: 0,
-    RoutingPrefix.Source.REGISTRY: 1,
-    RoutingPrefix.Source.DEMO: 1,
-    RoutingPrefix.Source.ROUTING: 2,
-}
+LOCAL_NETWORK_SOURCES = (RoutingPrefix.Source.REGISTRY, RoutingPrefix.Source.DEMO)
 
 
-def matching_prefixes(ip: str) -> list[RoutingPrefix]:
-    """Every stored prefix containing `ip`, most specific first (GiST index on prefix)."""
-    return list(
-        RoutingPrefix.objects.filter(prefix__net_contains=ip)
-        .annotate(masklen=Func(F("prefix"), function="masklen", output_field=IntegerField()))
+def _masklen(name: str) -> Func:
+    return Func(F(name), function="masklen", output_field=IntegerField())
+
+
+# --- Steps 2–5: gather --------------------------------------------------------------------------------------
+
+
+def local_prefixes(state: TraceState) -> None:
+    """Step 2: hand-entered and demo prefixes, most specific first."""
+    rows = (
+        RoutingPrefix.objects.filter(prefix__net_contains=state.ip)
+        .annotate(masklen=_masklen("prefix"))
         .select_related("provider")
         .order_by("-masklen")
     )
+    for row in rows:
+        state.note(row.source, str(row.prefix), {
+            "asn": row.asn, "org_handle": row.org_handle, "org_name": row.org_name, "country": row.country,
+            "provider": row.provider.slug if row.provider else None, "abuse_emails": row.abuse_emails,
+        })  # fmt: skip
+        if row.asn and row.masklen > state.asn_specificity:
+            state.asn, state.asn_specificity, state.announced = row.asn, row.masklen, str(row.prefix)
+        if row.source in LOCAL_NETWORK_SOURCES:
+            state.networks.append(Network(
+                (row.masklen, 1), str(row.prefix), row.org_handle, row.org_name, row.provider, row.country,
+                list(row.abuse_emails),
+            ))  # fmt: skip
+        else:
+            state.local_routing.append(row)
 
 
-def _answer(prefixes: list[RoutingPrefix]) -> dict:
-    """Pick provider, country, ASN and abuse addresses from the matches (most specific wins per source rank)."""
-    ranked = sorted(prefixes, key=lambda p: (SOURCE_RANK[p.source], -p.masklen))
-    with_provider = next((p for p in ranked if p.provider_id), None)
-    provider = with_provider.provider if with_provider else None
-    country = next((p.country for p in ranked if p.country), "") or (provider.country if provider else "")
-    asn = next((p.asn for p in prefixes if p.asn), None)
-    emails = next((p.abuse_emails for p in ranked if p.abuse_emails), [])
-    if not emails and provider:
-        emails = list(provider.contacts.filter(is_abuse=True, failing=False).values_list("email", flat=True))
-    prefix = str(with_provider.prefix) if with_provider else (str(prefixes[0].prefix) if prefixes else "")
-    return {"provider": provider, "country": country, "asn": asn, "abuse_emails": emails, "prefix": prefix}
+def routing(state: TraceState) -> None:
+    """Step 3: the announced prefix and origin AS; the origin AS's organisation from aut-num."""
+    found = registry.announced_prefix(state.ip, state.generations)
+    if found is not None:
+        dataset, row = found
+        state.note(dataset, str(row.prefix), {"asn": row.asn, "as_org": row.as_org})
+        if row.masklen > state.asn_specificity:
+            state.asn, state.asn_specificity, state.announced = row.asn, row.masklen, str(row.prefix)
+    autnum = registry.aut_num(state.asn, state.generations)
+    if autnum is not None:
+        state.origin_as_org = autnum.org
+        state.note("ripe-aut-num", f"AS{autnum.asn}", {"as_name": autnum.as_name, "org": autnum.org})
 
 
-def _source_entry(prefix: RoutingPrefix) -> dict:
-    return {
-        "source": prefix.source,
-        "query": str(prefix.prefix),
-        "answer": {
-            "asn": prefix.asn,
-            "org_handle": prefix.org_handle,
-            "org_name": prefix.org_name,
-            "country": prefix.country,
-            "provider": prefix.provider.slug if prefix.provider else None,
-            "abuse_emails": prefix.abuse_emails,
-        },
-    }
+def imported_registry(state: TraceState) -> None:
+    """Step 4: imported inetnum/inet6num objects containing the address, most specific first."""
+    for obj in registry.inetnum_chain(state.ip, state.generations):
+        state.note("ripe-inetnum", obj.range_text, {
+            "netname": obj.netname, "country": obj.country, "org": obj.org, "abuse_c": obj.abuse_c,
+            "status": obj.status, "mnt_by": obj.mnt_by.split(),
+        })  # fmt: skip
+        state.networks.append(
+            Network((obj.masklen, 0), str(obj.cidr), obj.org, country=obj.country, inetnum=obj)
+        )
+
+
+def rdap_fallback(state: TraceState) -> None:
+    """Step 5: nothing known about the network locally → ask RDAP (never fatal)."""
+    answer = rdap.lookup(state.ip)
+    state.note("rdap", state.ip, answer)
+    if answer.get("error"):
+        return
+    prefix = answer["cidrs"][0] if answer["cidrs"] else answer["range"]
+    length = int(prefix.rsplit("/", 1)[1]) if "/" in prefix else 0
+    state.networks.append(Network(
+        (length, 0), prefix, answer["org_handle"], answer["org_name"], country=answer["country"],
+        abuse_emails=answer["abuse_emails"],
+    ))  # fmt: skip
+
+
+# --- Steps 6–8: decide --------------------------------------------------------------------------------------
+
+
+def provider_of(state: TraceState, network: Network, abuse_emails: list[str]) -> HostingProvider:
+    if network.provider is not None:
+        return network.provider
+    org = organisation(state, network.org_handle)
+    return provider_for_org(handle=network.org_handle, name=org.name if org else network.org_name,
+                            country=org.country if org else "", abuse_emails=abuse_emails)  # fmt: skip
+
+
+def allocation_holder(state: TraceState) -> str:
+    """The LIR: the org of the allocation (status ALLOCATED …, not RIPE NCC's own ALLOCATED UNSPECIFIED)."""
+    for network in state.networks:
+        status = network.inetnum.status if network.inetnum else ""
+        if status.startswith("ALLOCATED") and status != "ALLOCATED UNSPECIFIED" and network.org_handle:
+            return network.org_handle
+    return ""
+
+
+def country(state: TraceState, provider: HostingProvider | None) -> tuple[str, str]:
+    """Step 7 without the override: (country, which source gave it)."""
+    for network in state.networks:
+        if code := country_code(network.country):
+            return code, "registry"
+    for dataset in ("delegated", "mmdb-country"):
+        block = registry.country_block(state.ip, dataset, state.generations)
+        if block is not None:
+            state.note(dataset, str(block.prefix), {"country": block.country, "registry": block.registry})
+            if code := country_code(block.country):
+                return code, dataset.split("-")[0]
+    for row in state.local_routing:
+        if code := country_code(row.country):
+            return code, "routing"
+    return (provider.country, "provider") if provider is not None and provider.country else ("", "")
+
+
+@dataclass
+class Answer:
+    prefix: str = ""
+    provider: HostingProvider | None = None
+    org_handle: str = ""
+    country: str = ""
+    country_source: str = ""
+    abuse_emails: list[str] = field(default_factory=list)
+    intermediary: HostingProvider | None = None
+    origin_unknown: bool = False
+    override: HostingOverride | None = None
+
+
+def decide(state: TraceState) -> Answer:
+    """Steps 6–10 over what was gathered."""
+    state.networks.sort(key=lambda n: n.specificity, reverse=True)
+    emails = find_abuse_contact(state)
+    named = next((n for n in state.networks if n.provider is not None or n.org_handle), None)
+    answer = Answer(prefix=named.prefix if named else _most_specific_prefix(state))
+    if named is not None:
+        answer.provider = provider_of(state, named, emails)
+        answer.org_handle = named.org_handle or (
+            named.provider.org_handles[0] if named.provider.org_handles else ""
+        )
+    answer.country, answer.country_source = country(state, answer.provider)
+    answer.abuse_emails = emails or _provider_contacts(answer.provider)
+    mark_intermediary(state, answer)
+    apply_override(state, answer)
+    return answer
+
+
+def _most_specific_prefix(state: TraceState) -> str:
+    return state.networks[0].prefix if state.networks else state.announced
+
+
+def _provider_contacts(provider: HostingProvider | None) -> list[str]:
+    if provider is None:
+        return []
+    return list(provider.contacts.filter(is_abuse=True, failing=False).values_list("email", flat=True))
+
+
+def mark_intermediary(state: TraceState, answer: Answer) -> None:
+    """Step 9: a CDN's network names the CDN, not the host; the origin is unknown (country too)."""
+    reason = intermediary_reason(state.ip, state.asn)
+    if not reason:
+        return
+    state.note("intermediary", reason, {"provider": answer.provider.slug if answer.provider else None})
+    answer.intermediary, answer.provider = answer.provider, None
+    answer.origin_unknown, answer.country, answer.country_source = True, "", ""
+
+
+def apply_override(state: TraceState, answer: Answer) -> None:
+    """Step 10: an analyst's override wins. Behind a CDN only a URL or host override names the origin."""
+    scopes = ("url", "host") if answer.origin_unknown else ("url", "host", "prefix", "asn")
+    override = matching_override(url=state.url, ip=state.ip, asn=state.asn, scopes=scopes)
+    if override is None:
+        return
+    state.note("override", override.scope, describe(override))
+    answer.override, answer.origin_unknown = override, False
+    if override.prefix is not None:
+        answer.prefix = str(override.prefix)
+    if override.provider is not None:
+        answer.provider = override.provider
+        answer.abuse_emails = _provider_contacts(override.provider) or answer.abuse_emails
+    if override.abuse_emails:
+        answer.abuse_emails = real_contacts(list(override.abuse_emails))
+    if override.country:
+        answer.country, answer.country_source = override.country, "override"
+
+
+# --- The trace ------------------------------------------------------------------------------------------------
+
+
+def gather(state: TraceState) -> None:
+    """Steps 2–5."""
+    local_prefixes(state)
+    routing(state)
+    imported_registry(state)
+    if not state.networks and (settings.RDAP_BASE_URL or settings.RDAP_BOOTSTRAP_FILE):
+        rdap_fallback(state)
 
 
 def trace_url(*, url: Url, now: datetime) -> HostingTrace:
-    """Resolve the URL's host and look up who hosts it; store the trace and make it current.
+    """Resolve the URL's host and work out who hosts it; store the trace and make it current.
 
-    Side effects: a HostingTrace row (inputs, sources, answer); the URL's current trace, provider and traced_at;
+    Side effects: a HostingTrace row (inputs, sources, answer); a HostingProvider (with its registry abuse
+    contacts) for an organisation seen for the first time; the URL's current trace, provider and traced_at;
     `is_hop` and a `url.hopped` event when provider or address differ from the previous trace; `url.traced`.
     """
     resolution = resolve_host(url.host)
-    sources = [{"source": "dns", "query": url.host, "answer": {"ips": resolution.ips, "cnames": resolution.cnames,
-                                                               "error": resolution.error}}]  # fmt: skip
-    ip = resolution.ips[0] if resolution.ips else None
-    prefixes = matching_prefixes(ip) if ip else []
-    sources += [_source_entry(p) for p in prefixes]
-    answer = _answer(prefixes)
-    if ip is None:
-        error = resolution.error or "no address"
-    else:
-        error = "" if prefixes else "no registry data for this address"
+    state = TraceState(url=url)
+    state.note(
+        "dns", url.host, {"ips": resolution.ips, "cnames": resolution.cnames, "error": resolution.error}
+    )
+    state.ip = resolution.ips[0] if resolution.ips else None
+    answer = Answer()
+    if state.ip is not None:
+        gather(state)
+        answer = decide(state)
+    error = _error(state, resolution.error)
+    return _store(url, now, resolution, state, answer, error)
+
+
+def _error(state: TraceState, dns_error: str) -> str:
+    if state.ip is None:
+        return dns_error or "no address"
+    known = state.networks or state.announced or state.local_routing
+    return "" if known else "no registry data for this address"
+
+
+def _store(
+    url: Url, now: datetime, resolution, state: TraceState, answer: Answer, error: str
+) -> HostingTrace:
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # A trace can always be taken again: not waiting for the WAL flush on commit saves a disk flush per
+            # trace (P11); a crash loses at most the last fraction of a second of traces, never consistency.
+            cursor.execute("SET LOCAL synchronous_commit = off")
         url = Url.objects.select_for_update().get(pk=url.pk)
         previous = HostingTrace.objects.filter(url=url).order_by("-traced_at", "-id").first()
+        provider_id = answer.provider.pk if answer.provider else None
         trace = HostingTrace.objects.create(
-            url=url, traced_at=now, host=url.host, ips=resolution.ips, cnames=resolution.cnames, ip=ip,
-            prefix=answer["prefix"], asn=answer["asn"], provider=answer["provider"], country=answer["country"],
-            abuse_emails=answer["abuse_emails"], sources=sources, error=error,
-            is_hop=previous is not None and (previous.provider_id, previous.ip) != (
-                answer["provider"].pk if answer["provider"] else None, ip),
+            url=url, traced_at=now, host=url.host, ips=resolution.ips, cnames=resolution.cnames, ip=state.ip,
+            prefix=answer.prefix, asn=state.asn, provider=answer.provider, country=answer.country,
+            abuse_emails=answer.abuse_emails, sources=state.sources, error=error, org_handle=answer.org_handle,
+            allocation_holder=allocation_holder(state), origin_as_org=state.origin_as_org,
+            country_source=answer.country_source, intermediary=answer.intermediary,
+            origin_unknown=answer.origin_unknown, override=answer.override,
+            is_hop=previous is not None and (previous.provider_id, previous.ip) != (provider_id, state.ip),
         )  # fmt: skip
-        url.current_trace = trace
-        url.traced_at = now
+        url.current_trace, url.traced_at = trace, now
         if trace.provider_id or not url.provider_id:
             url.provider_id = trace.provider_id
         url.save(update_fields=["current_trace", "traced_at", "provider"])
         record_event(
-            "url.traced", at=now, url=url, data={"ip": ip, "provider": trace.provider_id, "error": error}
+            "url.traced", at=now, url=url, data={"ip": state.ip, "provider": provider_id, "error": error}
         )
         if trace.is_hop:
-            record_event("url.hopped", at=now, url=url, data={"from_ip": previous.ip, "to_ip": ip})
+            record_event("url.hopped", at=now, url=url, data={"from_ip": previous.ip, "to_ip": state.ip})
     return trace

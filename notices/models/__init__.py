@@ -1,8 +1,9 @@
 from notices.models.accounts import ApiKey, AuditEvent, Event
 from notices.models.assessment import Assessment
-from notices.models.checks import Check
+from notices.models.checks import Check, RemovalCycle
 from notices.models.hosting import (
     EU_COUNTRIES,
+    HostingOverride,
     HostingProvider,
     HostingTrace,
     ProviderContact,
@@ -11,25 +12,63 @@ from notices.models.hosting import (
 )
 from notices.models.intake import Partner, Report, Url
 from notices.models.notice import Escalation, Notice, NoticeItem, OutgoingMessage, ProviderResponse
+from notices.models.portal import (
+    AnalystReply,
+    Invitation,
+    LoginAttempt,
+    PortalAccount,
+    ProviderQuestion,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from notices.models.registry import (
+    AutNum,
+    CountryBlock,
+    Inetnum,
+    Organisation,
+    RegistryImport,
+    Role,
+    RoutedPrefix,
+    RouteObject,
+)
+from notices.models.stats import StatsSnapshot
 
 __all__ = [
     "EU_COUNTRIES",
+    "AnalystReply",
     "ApiKey",
     "Assessment",
     "AuditEvent",
+    "AutNum",
     "Check",
+    "CountryBlock",
     "Escalation",
     "Event",
+    "HostingOverride",
     "HostingProvider",
     "HostingTrace",
+    "Inetnum",
+    "Invitation",
+    "LoginAttempt",
     "Notice",
     "NoticeItem",
+    "Organisation",
     "OutgoingMessage",
     "Partner",
+    "PortalAccount",
     "ProviderContact",
     "ProviderMembership",
+    "ProviderQuestion",
     "ProviderResponse",
+    "RegistryImport",
+    "RemovalCycle",
     "Report",
+    "Role",
+    "RouteObject",
+    "RoutedPrefix",
     "RoutingPrefix",
+    "StatsSnapshot",
     "Url",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -25,3 +25,37 @@ class Check(models.Model):
 
     def __str__(self) -> str:
         return f"{self.url_id} {self.outcome} @ {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RemovalCycle(models.Model):
+    """A finished notice cycle of a URL whose content came back (reappearance).
+
+    The URL's own fields hold its current cycle; when a removed URL is seen live again, the cycle it closed is
+    kept here so statistics still count its time to removal — and count the reappearance against the provider.
+    """
+
+    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="past_cycles")
+    provider_at_notice = models.ForeignKey(
+        "notices.HostingProvider", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    asn_at_notice = models.BigIntegerField(null=True, blank=True)
+    country_at_notice = models.CharField(max_length=2, blank=True)
+    notice_type_at_notice = models.CharField(max_length=24, blank=True)
+    first_notice_sent_at = models.DateTimeField()
+    removal_confirmed_at = models.DateTimeField()
+    removed_low = models.DateTimeField()
+    removed_high = models.DateTimeField()
+    ttr_low = models.BigIntegerField()
+    ttr_high = models.BigIntegerField()
+    reappeared_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # TTR statistics by provider include past cycles.
+            models.Index(
+                fields=["provider_at_notice", "first_notice_sent_at"], name="cycle_stats_provider_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.url_id}: removed {self.removed_high:%Y-%m-%d}, back {self.reappeared_at:%Y-%m-%d}"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GistIndex, OpClass
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.db import models
 
 from notices.enums import ContactChannel
@@ -62,6 +63,10 @@ class HostingProvider(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # Imported organisation → provider: WHERE org_handles @> '["ORG-…"]' (trace, lookup index).
+            GinIndex(OpClass("org_handles", name="jsonb_path_ops"), name="provider_org_handles_gin"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -99,13 +104,17 @@ class ProviderMembership(models.Model):
 
 
 class RoutingPrefix(models.Model):
-    """A network prefix with what registry data says about it (announced prefix, inetnum, or override)."""
+    """A hand-entered (or demo) prefix with what is known about it, consulted beside the imported data.
+
+    Imported registry and routing data live in notices.models.registry, one generation per import; these rows
+    are never touched by an import. A `registry`/`demo` row competes with imported inetnums on specificity, a
+    `routing` row with imported announced prefixes. Overrides that must win are `HostingOverride` rows.
+    """
 
     class Source(models.TextChoices):
-        ROUTING = "routing", "Routing table (pyasn / MMDB)"
-        REGISTRY = "registry", "Registry object (inetnum / inet6num)"
+        ROUTING = "routing", "Routing (announced prefix, origin AS)"
+        REGISTRY = "registry", "Registry (network and its holder)"
         DEMO = "demo", "Demo data"
-        OVERRIDE = "override", "Manual override"
 
     prefix = CidrField()
     source = models.CharField(max_length=10, choices=Source.choices)
@@ -127,6 +136,63 @@ class RoutingPrefix(models.Model):
         return f"{self.prefix} ({self.get_source_display()})"
 
 
+class HostingOverride(models.Model):
+    """An analyst's correction: for this URL, host, prefix or ASN the hosting provider (and contact) is …
+
+    Overrides win over imported and looked-up data and live apart from it, so re-imports never touch them.
+    Precedence when several match: URL, then host, then the most specific prefix, then ASN.
+    """
+
+    class Scope(models.TextChoices):
+        URL = "url", "URL"
+        HOST = "host", "Host"
+        PREFIX = "prefix", "Prefix"
+        ASN = "asn", "ASN"
+
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    url = models.ForeignKey(
+        "notices.Url", null=True, blank=True, on_delete=models.CASCADE, related_name="hosting_overrides"
+    )
+    host = models.CharField(max_length=255, blank=True, help_text="Lower-case host name, as in the URL.")
+    prefix = CidrField(null=True, blank=True)
+    asn = models.BigIntegerField(null=True, blank=True)
+    provider = models.ForeignKey(
+        HostingProvider, null=True, blank=True, on_delete=models.CASCADE, related_name="overrides"
+    )
+    country = models.CharField(max_length=2, blank=True, help_text="Hosting country (ISO 3166-1 alpha-2).")
+    abuse_emails = models.JSONField(
+        default=list, blank=True, help_text="Where to write; empty: the provider's abuse contacts."
+    )
+    note = models.TextField(blank=True, help_text="Why (e.g. origin behind the CDN confirmed by the CDN).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Exactly the field of the scope is set, so matching never has to guess.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="url", url__isnull=False, host="", prefix__isnull=True, asn__isnull=True)
+                    | models.Q(scope="host", url__isnull=True, prefix__isnull=True, asn__isnull=True)
+                    & ~models.Q(host="")
+                    | models.Q(
+                        scope="prefix", url__isnull=True, host="", prefix__isnull=False, asn__isnull=True
+                    )
+                    | models.Q(scope="asn", url__isnull=True, host="", prefix__isnull=True, asn__isnull=False)
+                ),
+                name="override_scope_field_set",
+            ),
+        ]
+        indexes = [
+            # The trace's override look-up by host: WHERE host = %s (URL overrides go through the url FK).
+            models.Index(fields=["host"], name="override_host_idx", condition=~models.Q(host="")),
+        ]
+
+    def __str__(self) -> str:
+        target = {"url": self.url_id, "host": self.host, "prefix": self.prefix, "asn": self.asn}[self.scope]
+        return f"{self.get_scope_display()} {target} → {self.provider or 'contact only'}"
+
+
 class HostingTrace(models.Model):
     """One trace of a URL: inputs, every source consulted and what it said, and the answer."""
 
@@ -142,6 +208,18 @@ class HostingTrace(models.Model):
     country = models.CharField(max_length=2, blank=True)
     abuse_emails = models.JSONField(default=list, blank=True)
     sources = models.JSONField(default=list, help_text="[{source, query, answer}] in the order consulted.")
+    org_handle = models.CharField(max_length=64, blank=True, help_text="Organisation naming the provider.")
+    allocation_holder = models.CharField(max_length=64, blank=True, help_text="Org of the allocation (LIR).")
+    origin_as_org = models.CharField(max_length=64, blank=True, help_text="Org of the origin AS.")
+    country_source = models.CharField(max_length=20, blank=True, help_text="Which source gave the country.")
+    intermediary = models.ForeignKey(
+        HostingProvider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="CDN / reverse proxy in front of the origin.",
+    )  # fmt: skip
+    origin_unknown = models.BooleanField(
+        default=False, help_text="Behind an intermediary; origin not entered."
+    )
+    override = models.ForeignKey(HostingOverride, null=True, blank=True, on_delete=models.SET_NULL)
     error = models.CharField(max_length=200, blank=True)
     is_hop = models.BooleanField(default=False, help_text="Differs from the previous trace of this URL.")
 

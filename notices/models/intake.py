@@ -56,6 +56,9 @@ class Url(models.Model):
     last_live_at = models.DateTimeField(null=True, blank=True)
     first_gone_at = models.DateTimeField(null=True, blank=True, help_text="First gone of the current run.")
     last_gone_at = models.DateTimeField(null=True, blank=True, help_text="Last gone counted in the run.")
+    first_gone_vantage = models.CharField(
+        max_length=100, blank=True, help_text="Vantage point of the run's first gone."
+    )
     consecutive_gone = models.PositiveIntegerField(default=0)
     removal_confirmed_at = models.DateTimeField(null=True, blank=True)
     removed_low = models.DateTimeField(null=True, blank=True, help_text="Last live observation.")

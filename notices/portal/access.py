@@ -6,12 +6,14 @@ from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notices.models import HostingProvider, Notice
 from notices.selectors.notices import notices_for_provider
+
+PORTAL_LANGUAGES = ("en", "de", "nl", "fr")
 
 
 def provider_of(user) -> HostingProvider | None:
@@ -19,8 +21,24 @@ def provider_of(user) -> HostingProvider | None:
     return membership.provider if membership else None
 
 
+def portal_language(user, provider: HostingProvider) -> str:
+    """The user's own choice, else the provider's language, else English."""
+    try:
+        chosen = user.portal_account.language
+    except (ObjectDoesNotExist, AttributeError):
+        chosen = ""
+    for language in (chosen, provider.language):
+        if language in PORTAL_LANGUAGES:
+            return language
+    return "en"
+
+
 def provider_required(view):
-    """Signed-in provider users only; everyone else is sent to the login page (staff get a 403)."""
+    """Signed-in provider users only; everyone else is sent to the login page (staff get a 403).
+
+    Sets `request.provider` and `request.is_provider_admin`, and runs the view in the user's language and the
+    provider's time zone.
+    """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -30,8 +48,24 @@ def provider_required(view):
         if provider is None:
             raise PermissionDenied("This account does not belong to a hosting provider.")
         request.provider = provider
-        with timezone.override(ZoneInfo(provider.time_zone or "UTC")):  # times in the provider's zone
+        request.is_provider_admin = request.user.provider_membership.is_admin
+        language = portal_language(request.user, provider)
+        with translation.override(language), timezone.override(ZoneInfo(provider.time_zone or "UTC")):
+            request.LANGUAGE_CODE = language
             return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def provider_admin_required(view):
+    """Provider users marked admin: they manage colleagues, API keys and the webhook."""
+
+    @provider_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.is_provider_admin:
+            raise PermissionDenied("Only your organisation's portal admins can do this.")
+        return view(request, *args, **kwargs)
 
     return wrapper
 

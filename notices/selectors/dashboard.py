@@ -8,7 +8,7 @@ from django.db.models import Count, Q
 
 from notices.enums import NoticeStatus, OutboxStatus, UrlStatus
 from notices.models import Event, HostingProvider, Notice, OutgoingMessage, ProviderContact, Url
-from notices.selectors.stats import ttr_stats
+from notices.selectors.stats import time_to_removal
 
 
 def queue_counts(*, now: datetime) -> dict[str, int]:
@@ -31,7 +31,7 @@ def queue_counts(*, now: datetime) -> dict[str, int]:
 
 def provider_rows(*, now: datetime, since: datetime | None = None) -> list[dict]:
     """Per provider: TTR figures {low, high} and counts, slowest (highest median high bound) first."""
-    groups = [g for g in ttr_stats(group_by="provider", now=now, since=since) if g["key"]]
+    groups = [g for g in time_to_removal(group_by="provider", now=now, since=since)["groups"] if g["key"]]
     names = dict(HostingProvider.objects.values_list("slug", "name"))
     countries = dict(HostingProvider.objects.values_list("slug", "country"))
     longest = max([_bar(g) for g in groups] or [1]) or 1

@@ -1,9 +1,14 @@
-"""Time-to-removal statistics, computed in PostgreSQL.
+"""Time-to-removal statistics, computed in PostgreSQL (INTERFACES.md "Statistics").
 
 Every figure is a pair {low, high} from the two TTR bounds. Cases still up are never dropped: a case noticed
 `age` seconds ago and not yet removed has TTR > age, so it enters the low series as `age` and the high series
 as +infinity. A percentile whose high bound lands on a still-up case is therefore `null` (unbounded) — slow
-providers are not flattered. Cases gone before their first notice are outside TTR statistics.
+providers are not flattered. With every group goes a Kaplan–Meier survival curve (still-up cases censored at
+their age), once from the low and once from the high bounds.
+
+A case is one notice cycle of a URL: the URL's current cycle, plus the finished cycles of URLs whose content
+came back (RemovalCycle), which also count as reappearances against their provider. Cases gone before their
+first notice are outside TTR statistics.
 """
 
 from __future__ import annotations
@@ -11,18 +16,20 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 
-from notices.models import HostingProvider, Url
+from notices.models import HostingProvider, RemovalCycle, Url
 
 GROUPS = {
-    "provider": "u.provider_at_notice_id",
-    "asn": "u.asn_at_notice",
-    "country": "u.country_at_notice",
-    "month": "to_char(date_trunc('month', u.first_notice_sent_at AT TIME ZONE 'UTC'), 'YYYY-MM')",
+    "provider": "provider_at_notice_id",
+    "asn": "asn_at_notice",
+    "country": "country_at_notice",
+    "month": "to_char(date_trunc('month', first_notice_sent_at AT TIME ZONE 'UTC'), 'YYYY-MM')",
 }
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 DAY = 86400
+SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
 
 
 def _finite(value):
@@ -31,75 +38,163 @@ def _finite(value):
     return int(value)
 
 
+def _cases_sql(key: str, where: str) -> str:
+    """One row per case (k, removed, lo, hi, age, reappeared) from current and finished cycles."""
+    columns = f"""{key} AS k, removal_confirmed_at IS NOT NULL AS removed,
+        COALESCE(ttr_low::float8, EXTRACT(EPOCH FROM (%(now)s - first_notice_sent_at))::float8) AS lo,
+        COALESCE(ttr_high::float8, 'Infinity'::float8) AS hi,
+        EXTRACT(EPOCH FROM (%(now)s - first_notice_sent_at))::float8 AS age"""
+    return f"""
+        SELECT {columns}, false AS reappeared FROM {Url._meta.db_table}
+        WHERE first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice' {where}
+        UNION ALL
+        SELECT {columns}, true FROM {RemovalCycle._meta.db_table} WHERE true {where}"""
+
+
 def ttr_stats(
     *, group_by: str, now: datetime, since: datetime | None = None, until: datetime | None = None,
     notice_type: str | None = None,
 ) -> list[dict]:  # fmt: skip
-    """One dict per group: count, removed, still_up, median/p75/p90/max as {low, high}, shares, still-up counts."""
-    key = GROUPS[group_by]
-    pct = ", ".join(
-        f"percentile_disc({q}) WITHIN GROUP (ORDER BY lo) AS {name}_low, "
-        f"percentile_disc({q}) WITHIN GROUP (ORDER BY hi) AS {name}_high"
-        for name, q in PERCENTILES.items()
-    )
+    """One dict per group: count, removed, still_up, reappeared, median/p75/p90/max as {low, high}, shares,
+    still-up counts after 1/3/7/30 days and a survival curve."""
     where, params = _filters(since, until, notice_type)
-    sql = f"""
-        WITH cases AS (
-            SELECT {key} AS k,
-                   u.removal_confirmed_at IS NOT NULL AS removed,
-                   COALESCE(u.ttr_low, EXTRACT(EPOCH FROM (%(now)s - u.first_notice_sent_at)))::float8 AS lo,
-                   COALESCE(u.ttr_high::float8, 'Infinity'::float8) AS hi,
-                   EXTRACT(EPOCH FROM (%(now)s - u.first_notice_sent_at))::float8 AS age
-            FROM {Url._meta.db_table} u
-            WHERE u.first_notice_sent_at IS NOT NULL AND u.status <> 'gone_before_notice' {where}
-        )
-        SELECT k, count(*), count(*) FILTER (WHERE removed), {pct},
+    params["now"] = now
+    cases = _cases_sql(GROUPS[group_by], where)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The percentiles and the survival curve sort every case; give the sorts memory instead of disk.
+        cursor.execute(f"SET LOCAL work_mem = '{settings.STATS_WORK_MEM}'")
+        cursor.execute(_figures_sql(cases), params)
+        rows = cursor.fetchall()
+        cursor.execute(_survival_sql(cases), {**params, "points": SURVIVAL_POINTS})
+        curves = _curves(cursor.fetchall())
+    names = _provider_slugs([row[0] for row in rows]) if group_by == "provider" else {}
+    return [_group(row, curves.get(row[0], []), names) for row in rows]
+
+
+def _figures_sql(cases: str) -> str:
+    pct = ", ".join(
+        f"percentile_disc({q}) WITHIN GROUP (ORDER BY lo), percentile_disc({q}) WITHIN GROUP (ORDER BY hi)"
+        for q in PERCENTILES.values()
+    )
+    still_up = ", ".join(f"count(*) FILTER (WHERE NOT removed AND age > {d} * {DAY})" for d in (1, 3, 7, 30))
+    return f"""
+        WITH cases AS ({cases})
+        SELECT k, count(*), count(*) FILTER (WHERE removed), count(*) FILTER (WHERE reappeared), {pct},
                max(lo), max(hi),
                avg((hi < {DAY})::int), avg((lo < {DAY})::int),
                avg((hi < 3 * {DAY})::int), avg((lo < 3 * {DAY})::int),
                avg((lo > 7 * {DAY})::int), avg((hi > 7 * {DAY})::int),
-               {", ".join(f"count(*) FILTER (WHERE NOT removed AND age > {d} * {DAY})" for d in (1, 3, 7, 30))}
+               {still_up}
         FROM cases GROUP BY k ORDER BY k NULLS LAST"""
-    params["now"] = now
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [_group(row, group_by) for row in rows]
+
+
+def _survival_sql(cases: str) -> str:
+    """Kaplan–Meier S(t) at fixed points, per group and bound: S(t) = Π (1 − d_i / n_i) over event times t_i ≤ t,
+    with n_i the cases whose time (removal bound, or age if still up) is ≥ t_i.
+
+    Set-based: each event time's log-factor goes to the first point at or after it (width_bucket), sums per
+    point are accumulated along the points — no per-point subquery, one sort per group and bound.
+    """
+    return f"""
+        WITH cases AS ({cases}),
+        obs AS (
+            SELECT k, 'low' AS b, CASE WHEN removed THEN lo ELSE age END AS t, removed AS ev FROM cases
+            UNION ALL
+            SELECT k, 'high', CASE WHEN removed THEN hi ELSE age END, removed FROM cases),
+        times AS (SELECT k, b, t, count(*) FILTER (WHERE ev) AS d, count(*) AS c FROM obs GROUP BY k, b, t),
+        risk AS (SELECT k, b, t, d, sum(c) OVER (PARTITION BY k, b ORDER BY t DESC) AS n FROM times),
+        factors AS (
+            SELECT k, b, width_bucket(t - 0.5, %(points)s::float8[]) + 1 AS first_point,
+                   sum(CASE WHEN d < n THEN ln(1 - d::float8 / n) ELSE 0 END) AS log_s, bool_or(d = n) AS emptied
+            FROM risk WHERE d > 0 GROUP BY 1, 2, 3),
+        grid AS (
+            SELECT g.k, g.b, p.i, p.point FROM (SELECT DISTINCT k, b FROM obs) g
+            CROSS JOIN unnest(%(points)s::float8[]) WITH ORDINALITY AS p(point, i))
+        SELECT grid.k, grid.b, grid.point,
+               CASE WHEN bool_or(f.emptied) OVER w THEN 0
+                    ELSE exp(COALESCE(sum(f.log_s) OVER w, 0)) END
+        FROM grid LEFT JOIN factors f
+             ON f.k IS NOT DISTINCT FROM grid.k AND f.b = grid.b AND f.first_point = grid.i
+        WINDOW w AS (PARTITION BY grid.k, grid.b ORDER BY grid.i)
+        ORDER BY 1, 3"""
+
+
+def _curves(rows) -> dict:
+    """{k: [{"t", "low", "high"}]}: "low" is S(t) from the low bounds (removal as early as it can have been)."""
+    points: dict = {}
+    for k, bound, t, survival in rows:
+        point = points.setdefault(k, {}).setdefault(int(t), {"t": int(t)})
+        point[bound] = round(float(survival), 4)
+    return {k: list(by_t.values()) for k, by_t in points.items()}
 
 
 def _filters(since, until, notice_type) -> tuple[str, dict]:
     clauses, params = [], {}
     if since:
-        clauses.append("u.first_notice_sent_at >= %(since)s")
+        clauses.append("first_notice_sent_at >= %(since)s")
         params["since"] = since
     if until:
-        clauses.append("u.first_notice_sent_at < %(until)s")
+        clauses.append("first_notice_sent_at < %(until)s")
         params["until"] = until
     if notice_type:
-        clauses.append("u.notice_type_at_notice = %(notice_type)s")
+        clauses.append("notice_type_at_notice = %(notice_type)s")
         params["notice_type"] = notice_type
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def _group(row, group_by: str) -> dict:
-    k, count, removed = row[0], row[1], row[2]
-    figures = row[3:9]
-    result = {"key": k, "count": count, "removed": removed, "still_up": count - removed}
+def _group(row, survival: list, names: dict) -> dict:
+    k, count, removed, reappeared = row[0], row[1], row[2], row[3]
+    figures = row[4:10]
+    result = {"key": names.get(k, k), "count": count, "removed": removed, "still_up": count - removed,
+              "reappeared": reappeared}  # fmt: skip
     for i, name in enumerate(PERCENTILES):
         result[name] = {"low": _finite(figures[2 * i]), "high": _finite(figures[2 * i + 1])}
-    result["max"] = {"low": _finite(row[9]), "high": _finite(row[10])}
+    result["max"] = {"low": _finite(row[10]), "high": _finite(row[11])}
     # A share is bounded the other way round: the low bound of "removed < 24 h" uses the high TTRs.
-    result["share_under_24h"] = {"low": float(row[11]), "high": float(row[12])}
-    result["share_under_72h"] = {"low": float(row[13]), "high": float(row[14])}
-    result["share_over_7d"] = {"low": float(row[15]), "high": float(row[16])}
-    result["still_up_after_days"] = dict(zip(("1", "3", "7", "30"), row[17:21], strict=True))
-    if group_by == "provider":
-        result["key"] = _provider_key(k)
+    result["share_under_24h"] = {"low": float(row[12]), "high": float(row[13])}
+    result["share_under_72h"] = {"low": float(row[14]), "high": float(row[15])}
+    result["share_over_7d"] = {"low": float(row[16]), "high": float(row[17])}
+    result["still_up_after_days"] = dict(zip(("1", "3", "7", "30"), row[18:22], strict=True))
+    result["survival"] = survival
     return result
 
 
-def _provider_key(pk):
-    if pk is None:
-        return None
-    provider = HostingProvider.objects.filter(pk=pk).values("slug", "name", "country").first()
-    return provider["slug"] if provider else str(pk)
+def _provider_slugs(pks) -> dict:
+    return dict(HostingProvider.objects.filter(pk__in=[pk for pk in pks if pk]).values_list("pk", "slug"))
+
+
+def refresh_snapshots(*, now: datetime) -> dict[str, int]:
+    """Recompute the unfiltered statistics for every grouping and store them (the scheduled rollup).
+
+    Side effects: one StatsSnapshot row per grouping, replaced. Returns the milliseconds each took.
+    """
+    import time
+
+    from notices.models import StatsSnapshot
+
+    durations = {}
+    for group_by in GROUPS:
+        started = time.perf_counter()
+        groups = ttr_stats(group_by=group_by, now=now)
+        durations[group_by] = int((time.perf_counter() - started) * 1000)
+        StatsSnapshot.objects.update_or_create(
+            group_by=group_by,
+            defaults={"computed_at": now, "duration_ms": durations[group_by], "groups": groups},
+        )
+    return durations
+
+
+def time_to_removal(
+    *, group_by: str, now: datetime, since=None, until=None, notice_type=None, fresh: bool = False
+) -> dict:
+    """What the API and the dashboard show: the latest snapshot when the question is the unfiltered one and the
+    snapshot is recent (STATS_SNAPSHOT_MAX_AGE), else a live computation. Says which it is and as of when."""
+    from notices.models import StatsSnapshot
+
+    unfiltered = not (since or until or notice_type or fresh)
+    if unfiltered:
+        snapshot = StatsSnapshot.objects.filter(group_by=group_by).first()
+        if snapshot and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:
+            return {"computed_at": snapshot.computed_at, "source": "snapshot", "groups": snapshot.groups}
+    groups = ttr_stats(group_by=group_by, now=now, since=since, until=until, notice_type=notice_type)
+    return {"computed_at": now, "source": "live", "groups": groups}

@@ -35,7 +35,8 @@ def assess_url(
     """Record an assessment and make it the URL's current one.
 
     Side effects: a new URL becomes `assessed` (illegal) or `not_illegal`; a URL already in a notice keeps its
-    status. An illegal URL that was never traced gets a trace task queued after commit. Writes `url.assessed`.
+    status. An illegal URL is due for its first check at once, and one never traced gets a trace task queued
+    after commit. Writes `url.assessed`.
     Raises AssessmentError when illegal content has no classification.
     """
     if legality in ACTIONABLE and not classification:
@@ -60,7 +61,9 @@ def assess_url(
         url.assessed_at = url.assessed_at or now
         if url.status in {UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}:
             url.status = UrlStatus.ASSESSED if legality in ACTIONABLE else UrlStatus.NOT_ILLEGAL
-        url.save(update_fields=["current_assessment", "assessed_at", "status"])
+        if legality in ACTIONABLE and url.next_check_at is None and url.status == UrlStatus.ASSESSED:
+            url.next_check_at = now  # checked before any notice: content already gone is not a removal
+        url.save(update_fields=["current_assessment", "assessed_at", "status", "next_check_at"])
         record_event(
             "url.assessed",
             at=now,

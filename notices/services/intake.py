@@ -85,8 +85,8 @@ def _insert_new_urls(cursor, pairs, now: datetime) -> set[int]:
         f"""WITH created AS (
                 INSERT INTO {url_table} (original, canonical, canonical_hash, host, status, first_reported_at,
                     created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
-                    last_outcome)
-                SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', ''
+                    last_outcome, first_gone_vantage)
+                SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
                 FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[], %(r)s::timestamptz[])
                      AS v(o, c, h, host, r)
                 ON CONFLICT (canonical_hash) DO NOTHING

@@ -168,8 +168,9 @@ def _stamp_first_notice(url: Url, notice: Notice, at: datetime) -> None:
         url.notice_type_at_notice = notice.notice_type
         fields += ["first_notice_sent_at", "provider_at_notice", "asn_at_notice", "country_at_notice"]
         fields += ["notice_type_at_notice"]
-    url.status = UrlStatus.NOTIFIED
-    url.next_check_at = at
+    if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
+        url.status = UrlStatus.NOTIFIED
+        url.next_check_at = at
     url.save(update_fields=fields)
     record_event("url.notified", at=at, url=url, notice=notice)
 

@@ -11,6 +11,7 @@ from notices.enums import ItemStatus, NoticeStatus, ResponseAction
 from notices.models import Notice, NoticeItem, ProviderResponse, Url
 from notices.services.events import actor_label, record_event
 from notices.services.notices import NoticeError
+from notices.services.sor import StatementError, validate_statement
 
 RESPONDABLE = {NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED}
 DISPUTES = {ResponseAction.NOT_OUR_CUSTOMER, ResponseAction.REFUSED}
@@ -26,15 +27,25 @@ def record_response(
     statement_of_reasons: dict | None = None,
     user=None,
     api_key=None,
+    suggested_provider: str = "",
 ) -> ProviderResponse:
     """Record a provider's answer to a notice it received.
 
     Side effects: `acknowledge` (and any first answer) stamps acknowledged_at on the notice and its URLs;
     `removed` marks the items as reported removed and makes their URLs due for an immediate verification check
     (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items disputed
-    and the notice `disputed` (back to the analyst queue); `need_info` only records the message. Writes
-    `notice.response`. Raises NoticeError for URLs outside the notice or a notice not yet sent.
+    and the notice `disputed` (back to the analyst queue; `suggested_provider`, free text, goes into the event
+    for the analyst); `need_info` only records the message, which opens the notice's thread with the analyst.
+    A statement of reasons given with `removed` must be valid in the DSA Transparency Database vocabulary
+    (notices/services/sor.py) and is stored normalised; with other actions it is stored as given. Writes
+    `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an invalid
+    statement (`{"statement_of_reasons": {field: [messages]}}`).
     """
+    if action == ResponseAction.REMOVED and statement_of_reasons:
+        try:
+            statement_of_reasons = validate_statement(statement_of_reasons)
+        except StatementError as exc:
+            raise NoticeError({"statement_of_reasons": exc.errors}) from None
     with transaction.atomic():
         notice = Notice.objects.select_for_update().get(pk=notice.pk)
         if notice.status not in RESPONDABLE:
@@ -53,13 +64,11 @@ def record_response(
         )
         response.urls.set([item.url_id for item in items])
         _apply(notice, action, items, now)
-        record_event(
-            "notice.response",
-            at=now,
-            notice=notice,
-            actor=actor_label(user=user, api_key=api_key),
-            data={"action": action, "urls": [item.url_id for item in items], "message": message[:500]},
-        )
+        data = {"action": action, "urls": [item.url_id for item in items], "message": message[:500]}
+        if suggested_provider and action == ResponseAction.NOT_OUR_CUSTOMER:
+            data["suggested_provider"] = suggested_provider[:200]
+        record_event("notice.response", at=now, notice=notice, actor=actor_label(user=user, api_key=api_key),
+                     data=data)  # fmt: skip
     return response
 
 

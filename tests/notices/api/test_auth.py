@@ -34,6 +34,7 @@ ENDPOINTS = [
     ("provider-notice-list", "get", "/api/v1/provider/notices/", "provider"),
     ("provider-notice-detail", "get", "/api/v1/provider/notices/TN-2026-000001/", "provider"),
     ("provider-response-create", "post", "/api/v1/provider/notices/TN-2026-000001/responses/", "provider"),
+    ("provider-statements", "get", "/api/v1/provider/notices/TN-2026-000001/statements/", "provider"),
 ]
 ENDPOINT_IDS = [f"{method} {name}" for name, method, _, _ in ENDPOINTS]
 WRONG_SCOPES = {

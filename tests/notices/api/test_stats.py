@@ -32,7 +32,8 @@ def _groups(client, query):
     response = client.get(f"/api/v1/stats/time-to-removal/?{query}")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["unit"], set(body)) == ("seconds", {"group_by", "unit", "computed_at", "groups"})
+    assert (body["unit"], set(body)) == ("seconds", {"group_by", "unit", "computed_at", "source", "groups"})
+    assert body["source"] == "live"  # no snapshot yet
     return body["groups"]
 
 
@@ -114,3 +115,19 @@ def test_stats_invalid_query_is_400(staff_api, query, errors):
     response = staff_api.get(f"/api/v1/stats/time-to-removal/?{query}")
     assert response.status_code == 400
     assert response.json() == errors
+
+
+def test_stats_serves_the_recent_snapshot_unless_filtered_or_fresh(staff_api, settings):
+    from django.utils import timezone
+
+    from notices.selectors.stats import refresh_snapshots
+
+    refresh_snapshots(now=timezone.now())
+    body = staff_api.get("/api/v1/stats/time-to-removal/?group_by=country").json()
+    assert body["source"] == "snapshot"
+    fresh = staff_api.get("/api/v1/stats/time-to-removal/?group_by=country&fresh=true").json()
+    assert fresh["source"] == "live"
+    filtered = staff_api.get("/api/v1/stats/time-to-removal/?group_by=country&notice_type=removal_order").json()
+    assert filtered["source"] == "live"
+    settings.STATS_SNAPSHOT_MAX_AGE = 0
+    assert staff_api.get("/api/v1/stats/time-to-removal/?group_by=country").json()["source"] == "live"

@@ -69,7 +69,7 @@ def test_url_list_row_fields(staff_api, three_cases):
         "reappearance_count": 0,
         "last_checked_at": None,
         "last_outcome": "",
-        "next_check_at": None,
+        "next_check_at": iso(polder.next_check_at),  # due for its pre-notice check since its assessment
     }
 
 
@@ -216,6 +216,13 @@ def test_url_detail_shows_the_whole_case(staff_api, full_case, analyst, now):
         "sources": [{"source": "dns", "query": "files.polder.example A", "answer": ["198.51.100.10"]}],
         "error": "",
         "is_hop": False,
+        "org_handle": "",
+        "allocation_holder": "",
+        "origin_as_org": "",
+        "country_source": "",
+        "intermediary": None,
+        "origin_unknown": False,
+        "override": None,
     }
     assert [h["id"] for h in body["hops"]] == [hop.pk]
     assert body["hops"][0]["ip"] == "198.51.100.20"

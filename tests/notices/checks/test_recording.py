@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.recording import record_observations
-from notices.models import Check, Event, Notice, NoticeItem, Url
+from notices.models import Check, Event, Notice, NoticeItem, RemovalCycle, Url
 
 pytestmark = pytest.mark.usefixtures("removal_settings")
 
@@ -346,40 +347,45 @@ def test_record_observations_live_after_removal_reopens_the_case(notified_case, 
 
     assert record(case, ("live", minutes(120)), start=now) == 0
 
-    assert removal_state(case) == ("notified", None, None, None, None, None)
+    # A new notice cycle starts: awaiting a new notice, cycle fields cleared, checked before that notice.
+    assert removal_state(case) == ("assessed", None, None, None, None, None)
+    assert (case.first_notice_sent_at, case.provider_at_notice_id, case.country_at_notice) == (None, None, "")
     assert (case.reappearance_count, case.last_live_at, case.consecutive_gone, case.first_gone_at) == (
         1,
         now + minutes(120),
         0,
         None,
     )
-    assert case.next_check_at == now + minutes(130)
+    assert case.next_check_at == now + minutes(120) + timedelta(seconds=settings.CHECK_INTERVAL_BEFORE_NOTICE)
     event = Event.objects.get(kind="url.reappeared")
     assert (event.url_id, event.at) == (case.pk, now + minutes(120))
-    assert event.data == {"removed_low": str(now + minutes(5)), "removed_high": str(now + minutes(20))}
+    assert event.data == {"removed_low": str(now + minutes(5)), "removed_high": str(now + minutes(20)),
+                          "ttr_low": 300, "ttr_high": 1200}  # fmt: skip
+    # The finished cycle is kept for statistics, counted against the provider it was noticed to.
+    (cycle,) = RemovalCycle.objects.filter(url=case)
+    assert (cycle.ttr_low, cycle.ttr_high, cycle.reappeared_at) == (300, 1200, now + minutes(120))
+    assert cycle.provider_at_notice_id is not None
 
 
-def test_record_observations_reopened_case_can_be_confirmed_removed_again(notified_case, now):
+def test_record_observations_reopened_case_needs_a_new_notice_then_measures_from_it(
+    notified_case, notify, now
+):
     case = notified_case()
-    record(
-        case,
-        ("live", minutes(5)),
-        ("gone", minutes(20)),
-        ("gone", minutes(30)),
-        ("live", minutes(120)),
-        start=now,
-    )
+    record(case, ("live", minutes(5)), ("gone", minutes(20)), ("gone", minutes(30)), ("live", minutes(120)),
+           start=now)  # fmt: skip
+    notify(case, at=now + minutes(130))
+    case.refresh_from_db()
 
     assert record(case, ("gone", minutes(140)), ("gone", minutes(150)), start=now) == 1
 
-    # TTR still runs from the first notice; the interval is [the reappearance's last live, the new first gone].
+    # TTR runs from the new cycle's first notice; the interval is [the reappearance's last live, new first gone].
     assert removal_state(case) == (
         "removed",
         now + minutes(150),
-        now + minutes(120),
+        now + minutes(130),
         now + minutes(140),
-        7200,
-        8400,
+        0,
+        600,
     )
     assert (case.reappearance_count, Event.objects.filter(kind="url.removed").count()) == (1, 2)
 
@@ -445,13 +451,15 @@ def test_record_observations_next_check_after_removal_watches_for_reappearance(n
     assert case.next_check_at is None  # another day would end past the 36-hour watch
 
 
-def test_record_observations_case_never_noticed_gets_no_next_check(make_case, provider, now):
+def test_record_observations_gone_before_any_notice_is_not_a_removal(make_case, provider, now):
     case = make_case(provider=provider, when=now)
 
     assert record(case, ("gone", minutes(20)), ("gone", minutes(30)), start=now) == 0
 
-    assert (case.status, case.next_check_at, case.consecutive_gone) == ("assessed", None, 2)
+    assert (case.status, case.next_check_at, case.consecutive_gone) == ("gone_before_notice", None, 2)
+    assert (case.ttr_low, case.ttr_high) == (None, None)
     assert Check.objects.filter(url=case).count() == 2
+    assert Event.objects.filter(url=case, kind="url.gone_before_notice").count() == 1
 
 
 def test_record_observations_clears_the_check_claim(notified_case, now):

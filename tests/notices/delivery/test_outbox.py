@@ -130,7 +130,9 @@ def test_queue_notice_writes_the_outbox_message_with_the_notice(queued, provider
         ("notice.queued", now),
     ]
     case.refresh_from_db()
-    assert (case.status, case.first_notice_sent_at, case.next_check_at) == ("assessed", None, None)
+    # Not sent yet: still assessed, never noticed; only its pre-notice check is scheduled (since assessment).
+    assert (case.status, case.first_notice_sent_at) == ("assessed", None)
+    assert case.next_check_at == case.assessed_at
 
 
 def test_queue_notice_sends_only_to_working_abuse_contacts(make_case, provider, queue, now):

@@ -8,7 +8,7 @@ import pytest
 
 from notices.hosting.dns import Resolution, make_resolver, parse_resolver, resolve_host
 from notices.hosting.tracer import trace_url
-from notices.models import Event, HostingTrace, Url
+from notices.models import Event, HostingOverride, HostingTrace, Url
 
 HOST = "files.polder.example"
 
@@ -258,7 +258,8 @@ def test_trace_url_override_beats_a_more_specific_registry_prefix(
     roemer = make_provider("roemer", country="RO", prefix=None)
     reseller = make_provider("reseller", country="DE", prefix=None)
     make_prefix("203.0.113.0/26", provider=roemer, country="RO", asn=64512)
-    make_prefix("203.0.113.0/24", source="override", provider=reseller, country="DE")
+    # Overrides are HostingOverride rows now (were RoutingPrefix rows with source "override").
+    HostingOverride.objects.create(scope="prefix", prefix="203.0.113.0/24", provider=reseller, country="DE")
     dns_server.set_record(HOST, "A", ["203.0.113.10"])
 
     trace = trace_url(url=make_url(HOST), now=now)
@@ -272,7 +273,7 @@ def test_trace_url_override_without_country_keeps_the_registry_country(
     roemer = make_provider("roemer", country="RO", prefix=None)
     reseller = make_provider("reseller", country="DE", prefix=None)
     make_prefix("203.0.113.0/26", provider=roemer, country="RO")
-    make_prefix("203.0.113.0/24", source="override", provider=reseller)
+    HostingOverride.objects.create(scope="prefix", prefix="203.0.113.0/24", provider=reseller)
     dns_server.set_record(HOST, "A", ["203.0.113.10"])
 
     trace = trace_url(url=make_url(HOST), now=now)

@@ -99,6 +99,15 @@ def test_ttr_stats_by_provider_gives_every_figure_as_low_high(cases):
         "share_under_72h": {"low": 0.75, "high": 1.0},
         "share_over_7d": {"low": 0.0, "high": 0.25},
         "still_up_after_days": {"1": 1, "3": 0, "7": 0, "30": 0},
+        "reappeared": 0,
+        # Kaplan–Meier with the still-up case censored at 172,800 s: low from the low bounds, high from the high.
+        "survival": [
+            {"t": t, "low": low, "high": high}
+            for t, low, high in [
+                (3600, 0.75, 1.0), (21600, 0.5, 0.5), (86400, 0.5, 0.5), (259200, 0.25, 0.0),
+                (604800, 0.25, 0.0), (1209600, 0.25, 0.0), (2592000, 0.25, 0.0),
+            ]
+        ],
     }
 
 
@@ -178,3 +187,23 @@ def test_ttr_stats_notice_type_filter(cases):
     assert [(g["key"], g["count"], g["median"]) for g in groups] == [
         ("balkan", 1, {"low": 600, "high": 1200})
     ]
+
+
+def test_ttr_stats_counts_a_finished_cycle_and_its_reappearance(cases, polder):
+    from notices.models import RemovalCycle
+
+    url = Url.objects.filter(provider_at_notice=polder, status="removed").first()
+    RemovalCycle.objects.create(
+        url=url, provider_at_notice=polder, asn_at_notice=64500, country_at_notice="NL",
+        notice_type_at_notice="hotline_notice", first_notice_sent_at=datetime(2025, 1, 1, tzinfo=UTC),
+        removal_confirmed_at=datetime(2025, 1, 2, tzinfo=UTC), removed_low=datetime(2025, 1, 1, 1, tzinfo=UTC),
+        removed_high=datetime(2025, 1, 1, 2, tzinfo=UTC), ttr_low=300, ttr_high=400,
+        reappeared_at=datetime(2025, 1, 20, tzinfo=UTC),
+    )  # fmt: skip
+
+    polder_stats = by_key(ttr_stats(group_by="provider", now=NOW))["polder"]
+
+    # lo = [300, 3600, 10000, 100000, 172800]: the finished cycle is a fifth case and a reappearance.
+    assert (polder_stats["count"], polder_stats["removed"], polder_stats["reappeared"]) == (5, 4, 1)
+    assert polder_stats["median"] == {"low": 10_000, "high": 20_000}
+    assert polder_stats["max"] == {"low": 172_800, "high": None}

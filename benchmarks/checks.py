@@ -1,0 +1,241 @@
+"""P4, P7, P8: the checker at scale.
+
+- P4: checks/s through the project's path (claim → check → record, as the sweep task runs it) against a local
+  HTTP server, versus a plain aiohttp loop hitting the same server with the same concurrency, in the same run.
+- P7: one due-claim sweep (claim a batch) with 1,000,000 open items, versus the same sweep with 10,000 open:
+  the ratio shows the cost grows with the batch, not with the open cases. The plan goes to the log.
+- P8: peak RSS of the checking process over many checks, versus its RSS before checking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import threading
+
+import psutil
+
+from benchmarks.harness import Result, Stopwatch, log, reset_database
+
+SIZES = {"small": {"p4": 20_000, "p7": 100_000, "p8": 50_000}, "full": {"p4": 100_000, "p7": 1_000_000,
+                                                                         "p8": 1_000_000}}  # fmt: skip
+HOSTS = 250  # 198.51.100.1–250: documentation addresses, connected to the local server by CHECKER_CONNECT_TO
+BATCH = 5000
+
+
+class HttpTarget:
+    """The local HTTP server in its own process."""
+
+    def __enter__(self) -> HttpTarget:
+        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.http_target"], stdout=subprocess.PIPE,
+                                     text=True)  # fmt: skip
+        self.port = int(self.proc.stdout.readline())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def _configure_checker(port: int) -> None:
+    from django.conf import settings
+
+    settings.CHECKER_CONNECT_TO = f"198.51.100.0/24=127.0.0.1:{port}"
+    settings.CHECKER_CONCURRENCY = 100
+    settings.CHECKER_PER_HOST = 2
+    settings.CHECKER_PER_HOST_PER_MINUTE = (
+        10**9
+    )  # politeness limits are for real sites, not this loopback server
+    settings.CHECK_BATCH_SIZE = BATCH
+
+
+def insert_open_items(n: int, *, due: int) -> None:
+    """n noticed URLs on documentation addresses; the first `due` are due now, the rest spread over a week."""
+    from django.db import connection
+
+    from notices.models import Url
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
+                    first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
+                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at, next_check_at)
+                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, '', 'hotline_notice', '', '',
+                       now(), CASE WHEN g <= %(due)s THEN now() - interval '1 second'
+                                   ELSE now() + (g %% 604800) * interval '1 second' END
+                FROM generate_series(1, %(n)s) AS g,
+                     LATERAL (SELECT '198.51.100.' || (1 + g %% {HOSTS})) AS a(h),
+                     LATERAL (SELECT 'http://' || h || '/c/' || g) AS x(u)""",
+            {"n": n, "due": due},
+        )
+        cursor.execute(f"ANALYZE {Url._meta.db_table}")
+
+
+def make_all_due() -> None:
+    from django.db import connection
+
+    from notices.models import Url
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Url._meta.db_table} SET next_check_at = now() - interval '1 second'")
+
+
+def project_checks(n: int) -> float:
+    """Run the sweep's body until nothing is due; checks/s."""
+    from django.utils import timezone
+
+    from notices.tasks import run_checks
+
+    checked = 0
+    with Stopwatch() as sw:
+        while done := run_checks(now=timezone.now(), limit=BATCH):
+            checked += done
+    if checked != n:
+        raise RuntimeError(f"checked {checked}, expected {n}")
+    return n / sw.seconds
+
+
+async def _plain_loop(port: int, n: int, concurrency: int = 100) -> None:
+    import aiohttp
+
+    urls = iter(range(n))
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        for i in urls:
+            headers = {"Host": f"198.51.100.{1 + i % HOSTS}"}
+            async with session.get(f"http://127.0.0.1:{port}/c/{i}", headers=headers) as response:
+                await response.content.read(4096)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+
+
+def plain_checks(port: int, n: int) -> float:
+    with Stopwatch() as sw:
+        asyncio.run(_plain_loop(port, n))
+    return n / sw.seconds
+
+
+def p4(scale: str, port: int) -> list[Result]:
+    n = SIZES[scale]["p4"]
+    reset_database()
+    insert_open_items(n, due=n)
+    rates, plain = [], []
+    for _ in range(2):
+        make_all_due()
+        rates.append(project_checks(n))
+        plain.append(plain_checks(port, n))
+    project, baseline = statistics.median(rates), statistics.median(plain)
+    log(f"P4: project {project:,.0f} checks/s, plain aiohttp loop {baseline:,.0f} req/s")
+    common = {"id": "P4", "name": "checks/s, claim → check → record", "unit": "checks/s", "better": "higher",
+              "scale": scale, "n": n}  # fmt: skip
+    return [
+        Result.compare(
+            value=project, baseline="plain aiohttp loop", baseline_value=baseline, target="≥ 0.5×", **common
+        ),
+        Result.compare(value=project, baseline=None, baseline_value=None, target="≥ 1,000/s", **common),
+    ]
+
+
+def _claim_ms(repeats: int = 7) -> float:
+    from django.db import transaction
+    from django.utils import timezone
+
+    from notices.checks.scheduling import claim_due
+
+    times = []
+    for _ in range(repeats):
+        with Stopwatch() as sw, transaction.atomic():
+            claimed = claim_due(now=timezone.now(), limit=BATCH)
+        if len(claimed) != BATCH:
+            raise RuntimeError(f"claimed {len(claimed)}, expected {BATCH}")
+        times.append(sw.seconds * 1000)
+    return statistics.median(times)
+
+
+def _log_plan() -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from notices.models import Url
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM {Url._meta.db_table}
+                WHERE next_check_at IS NOT NULL AND next_check_at <= %s ORDER BY next_check_at LIMIT {BATCH}
+                FOR UPDATE SKIP LOCKED""",
+            [timezone.now()],
+        )
+        log("P7 plan of the due-claim:\n  " + "\n  ".join(row[0] for row in cursor.fetchall()))
+
+
+def p7(scale: str) -> list[Result]:
+    n = SIZES[scale]["p7"]
+    timings = {}
+    for open_items in (10_000, n):
+        reset_database()
+        insert_open_items(open_items, due=10 * BATCH)
+        timings[open_items] = _claim_ms()
+        log(f"P7: claim of {BATCH} due with {open_items:,} open: {timings[open_items]:.1f} ms")
+    _log_plan()
+    reset_database()
+    return [Result.compare(
+        id="P7", name="due-claim sweep (ms)", value=timings[n], unit="ms", better="lower", target="< 1,000 ms",
+        baseline="same claim with 10,000 open", baseline_value=timings[10_000], scale=scale, n=n,
+    )]  # fmt: skip
+
+
+def p8(scale: str) -> list[Result]:
+    """Check `total` URLs in rounds of `round_size` items (made due again each round), sampling RSS."""
+    total = SIZES[scale]["p8"]
+    round_size = min(total, 50_000)
+    reset_database()
+    insert_open_items(round_size, due=round_size)
+    process = psutil.Process(os.getpid())
+    before = process.memory_info().rss
+    peak = [before]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.2):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for done in range(0, total, round_size):
+        make_all_due()
+        project_checks(round_size)
+        log(f"P8: {done + round_size:,}/{total:,} checked, peak RSS {peak[0] / 2**20:.0f} MB")
+        _trim_checks()
+    stop.set()
+    sampler.join()
+    reset_database()
+    mb = 2**20
+    return [Result.compare(
+        id="P8", name="worker RSS over many checks (MB)", value=peak[0] / mb, unit="MB", better="lower",
+        target="< 300 MB", baseline="RSS before checking", baseline_value=before / mb, scale=scale, n=total,
+    )]  # fmt: skip
+
+
+def _trim_checks() -> None:
+    """Keep the check table small between rounds; P8 measures the process, not the table."""
+    from django.db import connection
+
+    from notices.models import Check
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Check._meta.db_table}")
+
+
+def run(scale: str) -> list[Result]:
+    results = []
+    with HttpTarget() as target:
+        _configure_checker(target.port)
+        results += p4(scale, target.port)
+        results += p7(scale)
+        results += p8(scale)
+    return results

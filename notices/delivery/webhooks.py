@@ -1,0 +1,224 @@
+"""Provider webhooks: each new notice is POSTed as signed JSON to the URL the provider registered.
+
+Like the outbox, a delivery row is written before sending and retries live in the database
+(`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any number
+of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own network), so
+every address it resolves to passes the checker's `Guard` and the connection goes to exactly that address;
+redirects are not followed.
+
+Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
+receiver recomputes it with its secret and rejects old timestamps (replay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import secrets
+import socket
+import ssl
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import dns.exception
+import dns.resolver
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notices.checks.resolving import parse_resolver
+from notices.checks.ssrf import BlockedTarget, Guard
+from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
+from notices.selectors.notices import HIDDEN_FROM_PROVIDER
+
+USER_AGENT = "TakedownTracker-Webhook/1"
+MAX_RESPONSE_BYTES = 1024
+
+
+class WebhookError(ValueError):
+    """A URL the portal refuses to register; the message is shown to the provider."""
+
+
+def validate_webhook_url(url: str) -> str:
+    """An absolute http(s) URL with a host and no credentials; IP literals must be allowed addresses."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise WebhookError("Use an absolute http:// or https:// URL.")
+    if parts.username or parts.password:
+        raise WebhookError("Credentials in the URL are not accepted; use the signature to authenticate us.")
+    try:
+        ip = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return url.strip()
+    try:
+        _guard().check(ip)
+    except BlockedTarget:
+        raise WebhookError("This address is private or reserved.") from None
+    return url.strip()
+
+
+def register_webhook(*, provider: HostingProvider, url: str, created_by, now: datetime) -> WebhookEndpoint:
+    """Make `url` the provider's one active endpoint with a new signing secret (shown to the provider).
+
+    Earlier endpoints are deactivated; notices sent from now on are delivered to the new one.
+    """
+    url = validate_webhook_url(url)
+    with transaction.atomic():
+        WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
+        return WebhookEndpoint.objects.create(
+            provider=provider, url=url, secret=f"whsec_{secrets.token_urlsafe(32)}", created_at=now,
+            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        )  # fmt: skip
+
+
+def disable_webhooks(*, provider: HostingProvider) -> None:
+    WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
+
+
+def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
+    """Write a pending delivery for every visible notice sent to a provider since it registered its endpoint.
+
+    One INSERT … SELECT; the unique (endpoint, notice) constraint makes a second sweep a no-op.
+    """
+    hidden = [str(s) for s in HIDDEN_FROM_PROVIDER]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {WebhookDelivery._meta.db_table}
+                    (endpoint_id, notice_id, status, attempts, next_attempt_at, created_at, last_error)
+                SELECT e.id, n.id, 'pending', 0, %(now)s, %(now)s, ''
+                FROM {WebhookEndpoint._meta.db_table} e
+                JOIN {Notice._meta.db_table} n ON n.provider_id = e.provider_id
+                WHERE e.is_active AND n.sent_at >= e.created_at AND NOT (n.status = ANY(%(hidden)s))
+                  AND NOT EXISTS (SELECT 1 FROM {WebhookDelivery._meta.db_table} d
+                                  WHERE d.endpoint_id = e.id AND d.notice_id = n.id)
+                ORDER BY n.id LIMIT %(limit)s
+                ON CONFLICT DO NOTHING""",
+            {"now": now, "hidden": hidden, "limit": limit},
+        )  # fmt: skip
+        return cursor.rowcount
+
+
+def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
+    """Claim pending deliveries that are due, and stale `sending` claims; returns their ids."""
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH due AS MATERIALIZED (
+                    SELECT id FROM {table}
+                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
+                       OR (status = 'sending' AND claimed_until < %(now)s)
+                    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+                UPDATE {table} AS w SET status = 'sending', claimed_until = %(until)s, attempts = w.attempts + 1
+                FROM due WHERE w.id = due.id RETURNING w.id""",
+            {"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60), "limit": limit},
+        )  # fmt: skip
+        return [row[0] for row in cursor.fetchall()]
+
+
+def payload(notice: Notice) -> dict:
+    """What the provider receives: the notice exactly as `GET /api/v1/provider/notices/{reference}/` shows it."""
+    from notices.api.serializers import NoticeSerializer
+
+    return {"event": "notice.created", "notice": NoticeSerializer(notice).data}
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def deliver(delivery_id: int) -> str:
+    """Send one claimed delivery and record the outcome (2xx delivered; else retry with backoff, then fail)."""
+    delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider").get(pk=delivery_id)
+    if delivery.status != WebhookDelivery.Status.SENDING:
+        return delivery.status
+    body = json.dumps(payload(delivery.notice), separators=(",", ":"), default=str).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Takedown-Event": "notice.created",
+        "X-Takedown-Delivery": str(delivery.pk),
+        "X-Takedown-Signature": sign(delivery.endpoint.secret, body, int(timezone.now().timestamp())),
+    }
+    try:
+        status = post(delivery.endpoint.url, body, headers)
+    except (BlockedTarget, OSError, http.client.HTTPException, dns.exception.DNSException, ValueError) as exc:
+        return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}")
+    if 200 <= status < 300:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(), last_status_code=status,
+            last_error="", claimed_until=None,
+        )  # fmt: skip
+        return WebhookDelivery.Status.DELIVERED
+    return _failed(delivery, status, f"HTTP {status}")
+
+
+def _failed(delivery: WebhookDelivery, status: int | None, error: str) -> str:
+    give_up = delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+    backoff = timedelta(seconds=settings.WEBHOOK_RETRY_BASE * 2 ** max(delivery.attempts - 1, 0))
+    new_status = WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=new_status, next_attempt_at=None if give_up else timezone.now() + backoff, claimed_until=None,
+        last_status_code=status, last_error=error[:500],
+    )  # fmt: skip
+    return new_status
+
+
+def _guard() -> Guard:
+    return Guard(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS)
+
+
+def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The host's addresses (an IP literal is itself), through DNS_RESOLVER like the tracer and the checker."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    address = parse_resolver(settings.DNS_RESOLVER)
+    resolver = dns.resolver.Resolver(configure=address is None)
+    if address is not None:
+        resolver.nameservers, resolver.port = [address[0]], address[1]
+    resolver.lifetime = settings.DNS_TIMEOUT
+    found = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            found += [ipaddress.ip_address(r.address) for r in resolver.resolve(host, rdtype)]
+        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
+            continue
+    if not found:
+        raise ValueError(f"{host} has no address")
+    return found
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST `body` to `url` over a connection pinned to a Guard-checked address; returns the status code."""
+    parts = urlsplit(url)
+    guard = _guard()
+    addresses = resolve(parts.hostname)
+    for ip in addresses:
+        guard.check(ip)  # every answer must be allowed: an attacker picks the order
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    conn = _PinnedConnection(parts.hostname, port, str(addresses[0]), tls=parts.scheme == "https")
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read(MAX_RESPONSE_BYTES)  # never kept; read a little so the server sees a clean close
+        return response.status
+    finally:
+        conn.close()
+
+
+class _PinnedConnection(http.client.HTTPSConnection):
+    """HTTP(S) to `host` (Host header, TLS name) over a socket to the checked `ip`, so DNS cannot move it."""
+
+    def __init__(self, host: str, port: int, ip: str, *, tls: bool) -> None:
+        super().__init__(host, port, timeout=settings.WEBHOOK_TIMEOUT, context=ssl.create_default_context())
+        self._ip, self._tls = ip, tls
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._ip, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self._tls else sock

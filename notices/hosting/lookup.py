@@ -1,0 +1,207 @@
+"""An in-process radix tree over the active generations: address → (ASN, provider, country) in a microsecond.
+
+For bulk questions (every check's resolved address, statistics, re-grouping millions of URLs) a database
+round trip per address is too slow. `build_index()` reads the active data once and precomputes, for every
+prefix in the union of all layers, the answer the trace would give for addresses whose longest match it is:
+
+1. collect entries from each layer (announced prefixes, country blocks, inetnums, hand-entered prefixes,
+   prefix overrides, intermediary prefixes), each as (version, network, length, layer, …);
+2. sort them so every prefix comes after the prefixes containing it (and, within one prefix, in the order
+   the trace ranks them: imported before hand-entered, wider ranges before narrower);
+3. sweep with a stack of enclosing prefixes; each node inherits its parent's state and lets its own entries
+   replace what they know (most specific wins, per field — as the trace's rules in notices.hosting.rules);
+4. insert a node into the tree only if its answer differs from its parent's (most nodes don't).
+A lookup is then one longest-prefix match in pytricia (C) and returns a shared, precomputed tuple.
+
+URL and host overrides are not per address and are not in the index; the trace applies them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import namedtuple
+
+import pytricia
+from django.conf import settings
+from django.db import connection
+
+from notices.hosting import ipnet
+from notices.hosting.registry import active_generations
+from notices.hosting.rules import country_code, intermediaries
+from notices.models import HostingOverride, HostingProvider, RegistryImport, RoutingPrefix
+
+IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermediary")
+
+# Layers in the order they apply within one prefix (later wins a tie).
+ROUTED, LOCAL_ROUTING, DELEGATED, MMDB, INETNUM, LOCAL_NETWORK, OVERRIDE, INTERMEDIARY = range(8)
+# Node state: what is known at a prefix from it and everything containing it.
+State = namedtuple("State", "asn namer net_country delegated mmdb routing_country override intermediary")
+EMPTY = State(None, None, "", "", "", "", None, False)
+
+
+class IpIndex:
+    """`lookup(ip)` → IpAnswer or None. `lookup` is pytricia's own `get`, bound: no Python frame per call."""
+
+    def __init__(
+        self, tree: pytricia.PyTricia, generations: dict[str, int], nodes: int, seconds: float
+    ) -> None:
+        self.lookup = tree.get
+        self.generations, self.nodes, self.build_seconds = generations, nodes, seconds
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _entries(generations: dict[str, int]) -> list[tuple]:
+    """Step 1: (version, network, length, layer, tiebreak, payload) for every prefix of every layer."""
+    entries = []
+
+    def add(cidr: str, layer: int, payload, tiebreak=(0, 0)) -> None:
+        version, network, length = ipnet.parse_cidr(cidr)
+        entries.append((version, network, length, layer, tiebreak, payload))
+
+    for dataset in ("pyasn", "mmdb-asn"):
+        if dataset in generations:
+            for cidr, asn in _rows("SELECT prefix, asn FROM notices_routedprefix WHERE generation_id = %s",
+                                   [generations[dataset]]):  # fmt: skip
+                add(cidr, ROUTED, asn)
+    for dataset, layer in (("delegated", DELEGATED), ("mmdb-country", MMDB)):
+        if dataset in generations:
+            for cidr, country in _rows("SELECT prefix, country FROM notices_countryblock WHERE generation_id = %s",
+                                       [generations[dataset]]):  # fmt: skip
+                add(cidr, layer, country_code(country))
+    if "ripe" in generations:
+        sql = "SELECT cidr, first_ip, last_ip, org, country FROM notices_inetnum WHERE generation_id = %s"
+        for cidr, first, last, org, country in _rows(sql, [generations["ripe"]]):
+            tiebreak = (ipnet.parse_ip(first)[1], -ipnet.parse_ip(last)[1])
+            add(cidr, INETNUM, (("org", org) if org else None, country_code(country)), tiebreak)
+    _local_entries(add)
+    return entries
+
+
+def _local_entries(add) -> None:
+    for row in RoutingPrefix.objects.all():
+        network = row.source != RoutingPrefix.Source.ROUTING
+        namer = ("provider", row.provider_id) if network and row.provider_id else None
+        add(
+            str(row.prefix),
+            LOCAL_NETWORK if network else LOCAL_ROUTING,
+            (row.asn, namer, country_code(row.country)),
+        )
+    for override in HostingOverride.objects.filter(scope="prefix"):
+        add(str(override.prefix), OVERRIDE, (override.provider_id, country_code(override.country)))
+    for network in intermediaries(tuple(settings.HOSTING_INTERMEDIARIES))[1]:
+        add(str(network), INTERMEDIARY, True)
+
+
+def _apply(state: State, layer: int, payload) -> State:
+    """Step 3 for one entry: what a more specific entry of this layer replaces."""
+    if layer == ROUTED:
+        return state._replace(asn=payload)
+    if layer in (DELEGATED, MMDB):
+        return (
+            state._replace(**{"delegated" if layer == DELEGATED else "mmdb": payload}) if payload else state
+        )
+    if layer == INETNUM:
+        namer, country = payload
+        return state._replace(namer=namer or state.namer, net_country=country or state.net_country)
+    if layer in (LOCAL_NETWORK, LOCAL_ROUTING):
+        asn, namer, country = payload
+        state = state._replace(asn=asn or state.asn, namer=namer or state.namer)
+        if layer == LOCAL_ROUTING:
+            return state._replace(routing_country=state.routing_country or country)
+        return state._replace(net_country=country or state.net_country)
+    if layer == OVERRIDE:
+        return state._replace(override=payload)
+    return state._replace(intermediary=True)
+
+
+class _Answers:
+    """Step 3's answer of a node, from its state, with the provider tables the trace would use."""
+
+    def __init__(self) -> None:
+        self.by_handle, self.countries, self.handles = {}, {}, {}
+        for pk, handles, country in HostingProvider.objects.values_list("pk", "org_handles", "country"):
+            self.countries[pk], self.handles[pk] = country, handles[0] if handles else ""
+            for handle in handles:
+                self.by_handle.setdefault(handle, pk)
+        self.asn_overrides = {o.asn: (o.provider_id, country_code(o.country))
+                              for o in HostingOverride.objects.filter(scope="asn").order_by("pk")}  # fmt: skip
+        self.intermediary_asns = intermediaries(tuple(settings.HOSTING_INTERMEDIARIES))[0]
+        self.shared: dict[IpAnswer, IpAnswer] = {}
+
+    def __call__(self, s: State) -> IpAnswer:
+        kind, value = s.namer or (None, None)
+        provider = value if kind == "provider" else self.by_handle.get(value)
+        org = value if kind == "org" else self.handles.get(provider, "")
+        if s.intermediary or s.asn in self.intermediary_asns:
+            answer = IpAnswer(s.asn, None, "", org, True)
+        else:
+            country = (
+                s.net_country
+                or s.delegated
+                or s.mmdb
+                or s.routing_country
+                or self.countries.get(provider, "")
+            )
+            override = s.override or self.asn_overrides.get(s.asn)
+            if override is not None:
+                provider, country = override[0] or provider, override[1] or country
+            answer = IpAnswer(s.asn, provider, country, org, False)
+        return self.shared.setdefault(answer, answer)
+
+
+def build_index() -> IpIndex:
+    """Read the active generations and build the tree (steps 2–4)."""
+    started = time.perf_counter()
+    generations = active_generations()
+    entries = _entries(generations)
+    entries.sort(key=lambda e: e[:5])
+    tree, answer_of = pytricia.PyTricia(128), _Answers()
+    stack: list[tuple[int, int, int, State, IpAnswer | None]] = []  # (version, network, last, state, answer)
+    i = 0
+    while i < len(entries):
+        version, network, length = entries[i][:3]
+        bits = ipnet.BITS[version]
+        while stack and not (stack[-1][0] == version and stack[-1][1] <= network <= stack[-1][2]):
+            stack.pop()
+        state, parent_answer = (stack[-1][3], stack[-1][4]) if stack else (EMPTY, None)
+        while i < len(entries) and entries[i][:3] == (version, network, length):
+            state = _apply(state, entries[i][3], entries[i][5])
+            i += 1
+        answer = answer_of(state)
+        if answer != parent_answer:
+            tree[ipnet.cidr_text(version, network, length)] = answer
+        stack.append((version, network, network | ((1 << (bits - length)) - 1), state, answer))
+    return IpIndex(tree, generations, len(tree), time.perf_counter() - started)
+
+
+_cache: dict[str, object] = {"index": None, "checked": 0.0}
+_lock = threading.Lock()
+
+
+def get_index(*, now: float | None = None) -> IpIndex:
+    """This process's index, rebuilt when another import became active (checked every HOSTING_INDEX_RECHECK s).
+
+    Hand-entered prefixes and overrides changed since the build show after the next rebuild; call
+    `invalidate()` to force one.
+    """
+    now = time.monotonic() if now is None else now
+    with _lock:
+        index = _cache["index"]
+        if index is not None and now - _cache["checked"] < settings.HOSTING_INDEX_RECHECK:
+            return index
+        current = dict(RegistryImport.objects.filter(status="active").values_list("dataset", "pk"))
+        if index is None or current != index.generations:
+            index = _cache["index"] = build_index()
+        _cache["checked"] = now
+        return index
+
+
+def invalidate() -> None:
+    with _lock:
+        _cache["index"] = None

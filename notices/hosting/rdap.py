@@ -1,0 +1,143 @@
+"""RDAP (RFC 9083) look-up for addresses outside the imported data: network, holder, country, abuse contact.
+
+Only configured servers are contacted (SSRF-safe): RDAP_BASE_URL, or the server an IANA bootstrap file
+(RDAP_BOOTSTRAP_FILE) names for the address; a redirect is followed only to one of those. Every failure —
+timeout, refused connection, HTTP error, bad JSON, a redirect elsewhere — comes back as an `error` in the
+answer, never as an exception: the trace records it and goes on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import urllib.error
+import urllib.request
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+
+from notices.hosting.importers.rpsl import EMAIL
+from notices.hosting.rules import country_code
+
+MAX_BYTES = 1 << 20
+MAX_REDIRECTS = 3
+ACCEPT = "application/rdap+json, application/json;q=0.9"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # redirects are followed by hand, only to allowed servers
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+@lru_cache(maxsize=4)
+def _bootstrap(path: str) -> list[tuple[ipaddress._BaseNetwork, str]]:
+    """(network, server) pairs from an IANA bootstrap file, most specific first; https preferred."""
+    if not path:
+        return []
+    services = json.loads(Path(path).read_text()).get("services", [])
+    pairs = []
+    for networks, urls in services:
+        server = next((u for u in urls if u.startswith("https://")), urls[0] if urls else "")
+        pairs += [(ipaddress.ip_network(n), server) for n in networks if server]
+    return sorted(pairs, key=lambda pair: -pair[0].prefixlen)
+
+
+def servers_for(ip: str) -> tuple[str, set]:
+    """The server to ask about `ip` and the set of allowed origins (scheme, host, port)."""
+    bootstrap = _bootstrap(settings.RDAP_BOOTSTRAP_FILE)
+    allowed = {_origin(settings.RDAP_BASE_URL)} if settings.RDAP_BASE_URL else set()
+    allowed |= {_origin(server) for _, server in bootstrap}
+    address = ipaddress.ip_address(ip)
+    server = next((s for n, s in bootstrap if n.version == address.version and address in n), "")
+    return server or settings.RDAP_BASE_URL, allowed
+
+
+def lookup(ip: str) -> dict:
+    """Ask RDAP about `ip`. Returns the trace's `answer` dict: network, org, country, abuse_emails, or error."""
+    server, allowed = servers_for(ip)
+    if not server:
+        return {"error": "no RDAP server configured"}
+    url = urljoin(server if server.endswith("/") else server + "/", f"ip/{ip}")
+    try:
+        data = _fetch(url, allowed)
+    except RdapError as exc:
+        return {"url": url, "error": str(exc)}
+    return {"url": url, **parse_network(data)}
+
+
+class RdapError(Exception):
+    pass
+
+
+def _fetch(url: str, allowed: set) -> dict:
+    for _ in range(MAX_REDIRECTS + 1):
+        if _origin(url) not in allowed:
+            raise RdapError(f"refused: {urlsplit(url).netloc} is not a configured RDAP server")
+        request = urllib.request.Request(url, headers={"Accept": ACCEPT})  # noqa: S310 - scheme/host checked
+        try:
+            with _OPENER.open(request, timeout=settings.RDAP_TIMEOUT) as response:
+                body = response.read(MAX_BYTES + 1)
+        except urllib.error.HTTPError as exc:
+            if exc.code in (301, 302, 303, 307, 308) and exc.headers.get("Location"):
+                url = urljoin(url, exc.headers["Location"])
+                continue
+            raise RdapError(f"HTTP {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RdapError(f"unreachable: {reason}") from None
+        if len(body) > MAX_BYTES:
+            raise RdapError("response too large")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise RdapError("not JSON") from None
+    raise RdapError("too many redirects")
+
+
+def parse_network(data: dict) -> dict:
+    """The parts of an RDAP `ip network` the trace uses; the abuse entity may be nested in another entity."""
+    if not isinstance(data, dict) or data.get("objectClassName") != "ip network":
+        return {"error": "not an RDAP ip network object"}
+    entities = list(_entities(data.get("entities") or []))
+    abuse = [e for e in entities if "abuse" in (e.get("roles") or [])]
+    holder = next((e for e in entities if "registrant" in (e.get("roles") or []) and
+                   not str(e.get("handle", "")).upper().endswith("-MNT")), None)  # fmt: skip
+    cidrs = [
+        f"{c.get('v4prefix') or c.get('v6prefix')}/{c.get('length')}" for c in data.get("cidr0_cidrs") or []
+    ]
+    return {
+        "handle": str(data.get("handle", "")),
+        "name": str(data.get("name", "")),
+        "range": f"{data.get('startAddress', '')} - {data.get('endAddress', '')}",
+        "cidrs": cidrs,
+        "country": country_code(str(data.get("country", ""))),
+        "org_handle": str(holder.get("handle", "")).upper() if holder else "",
+        "org_name": _vcard(holder, "fn")[0] if holder and _vcard(holder, "fn") else "",
+        "abuse_emails": list(
+            dict.fromkeys(a.lower() for e in abuse for a in _vcard(e, "email") if EMAIL.fullmatch(a))
+        ),
+    }
+
+
+def _entities(entities: list):
+    for entity in entities:
+        if isinstance(entity, dict):
+            yield entity
+            yield from _entities(entity.get("entities") or [])
+
+
+def _vcard(entity: dict, name: str) -> list[str]:
+    card = entity.get("vcardArray")
+    if not (isinstance(card, list) and len(card) == 2 and isinstance(card[1], list)):
+        return []
+    return [str(item[3]) for item in card[1] if isinstance(item, list) and len(item) >= 4 and item[0] == name]

@@ -1,0 +1,161 @@
+"""Provider portal: accounts (lockout, TOTP, language), invitations, the analyst's replies, webhooks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from notices.models.notice import ProviderResponse
+
+
+class PortalAccount(models.Model):
+    """Portal-only state of a provider user: failed logins, lockout, TOTP and language preference."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_account"
+    )
+    failed_logins = models.PositiveIntegerField(default=0, help_text="Consecutive failed logins.")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    totp_secret = models.CharField(max_length=64, blank=True, help_text="Base32; set while enrolling.")
+    totp_enabled_at = models.DateTimeField(null=True, blank=True)
+    totp_last_step = models.BigIntegerField(
+        null=True, blank=True, help_text="Last accepted time step (replay)."
+    )
+    language = models.CharField(max_length=8, blank=True, help_text="Empty: the provider's language.")
+
+    def __str__(self) -> str:
+        return f"portal account of {self.user}"
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+
+class LoginAttempt(models.Model):
+    """Every portal sign-in attempt: the rate limit counts recent failures per client address."""
+
+    at = models.DateTimeField()
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # Rate limit: failures from one address in the window (WHERE ip = %s AND at >= %s AND NOT succeeded).
+            models.Index(
+                fields=["ip", "at"], name="login_attempt_ip_idx", condition=models.Q(succeeded=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {'ok' if self.succeeded else 'failed'} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class Invitation(models.Model):
+    """An e-mailed invitation to join a provider's portal; the link sets the password on first visit."""
+
+    provider = models.ForeignKey(
+        "notices.HostingProvider", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    is_admin = models.BooleanField(default=False, help_text="May invite colleagues and manage API keys.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)  # SHA-256 of the link's token
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Team page: a provider's invitations, newest first.
+            models.Index(fields=["provider", "-created_at"], name="invitation_provider_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.provider}"
+
+
+class AnalystReply(models.Model):
+    """The hotline's answer in a notice's message thread ("need more information" and follow-ups)."""
+
+    notice = models.ForeignKey("notices.Notice", on_delete=models.CASCADE, related_name="analyst_replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "analyst replies"
+        indexes = [models.Index(fields=["notice", "created_at"], name="analyst_reply_notice_idx")]  # thread
+
+    def __str__(self) -> str:
+        return f"reply on {self.notice_id} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookEndpoint(models.Model):
+    """A provider's URL that receives each new notice as signed JSON (HMAC-SHA256 with `secret`)."""
+
+    provider = models.ForeignKey("notices.HostingProvider", on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=2000)
+    secret = models.CharField(max_length=100, help_text="Signing key; the provider verifies with it.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"webhook of {self.provider}"
+
+
+class WebhookDelivery(models.Model):
+    """One notice to one endpoint. Written before sending; retries live here (`next_attempt_at`), not in the
+    broker; the unique constraint means a notice is offered to an endpoint once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed permanently"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    notice = models.ForeignKey("notices.Notice", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "notice"], name="webhook_delivery_once"),
+        ]
+        indexes = [
+            # Delivery sweep: WHERE status = 'pending' AND next_attempt_at <= now.
+            models.Index(
+                fields=["next_attempt_at"], name="webhook_due_idx", condition=models.Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} → {self.endpoint_id} ({self.status})"
+
+
+class ProviderQuestion(ProviderResponse):
+    """The "need more information" answers: the analysts' queue of provider questions (admin)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "provider question"
+
+    def __str__(self) -> str:
+        return f"question on {self.notice}"

@@ -1,0 +1,1 @@
+"""Portal views: notices (list, page, responses, downloads, one-click links), accounts, organisation."""

@@ -1,0 +1,41 @@
+"""Set-based writes the ORM does slowly: updating many rows with different values in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection
+
+PLAIN_TYPES = {
+    "CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
+    "SmallIntegerField", "BooleanField", "DateTimeField", "ForeignKey", "BigAutoField", "AutoField",
+}  # fmt: skip
+
+
+def bulk_set(model, objs: Sequence, field_names: Sequence[str]) -> int:
+    """`UPDATE table SET f = v.f, … FROM unnest(arrays) AS v WHERE table.id = v.id` for `objs`.
+
+    Django's bulk_update builds one CASE WHEN per field with a branch per row, which PostgreSQL evaluates per
+    row: quadratic, seconds for a thousand rows. Arrays of each column keep it linear.
+    """
+    if not objs:
+        return 0
+    fields = [model._meta.get_field(name) for name in field_names]
+    pk = model._meta.pk
+    arrays = [[getattr(obj, pk.attname) for obj in objs]]
+    arrays += [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in fields
+    ]
+    types = [pk.db_type(connection), *(field.db_type(connection) for field in fields)]
+    names = [pk.column, *(field.column for field in fields)]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    unnest = ", ".join(f"%s::{db_type}[]" for db_type in types)
+    assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest({unnest}) AS v({', '.join(map(quote, names))}) "
+            f"WHERE {table}.{quote(pk.column)} = v.{quote(pk.column)}",
+            arrays,
+        )
+        return cursor.rowcount

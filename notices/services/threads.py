@@ -1,0 +1,90 @@
+"""A notice's message thread: the provider asks ("need more information"), the analyst replies."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from notices.enums import ResponseAction
+from notices.models import AnalystReply, Notice, ProviderMembership
+from notices.services.events import actor_label, record_event
+
+logger = logging.getLogger(__name__)
+
+
+class ThreadError(ValueError):
+    pass
+
+
+@dataclass
+class ThreadEntry:
+    """One message of the thread, whoever wrote it."""
+
+    at: datetime
+    from_provider: bool
+    author: str
+    body: str
+
+
+def reply_to_provider(*, notice: Notice, author, body: str, now: datetime) -> AnalystReply:
+    """Record the analyst's answer in the notice's thread.
+
+    Side effects: an AnalystReply row, a `notice.reply` event and, after commit, a short mail (no URLs) to the
+    provider's portal users saying there is a reply in the portal. Raises ThreadError for an empty body.
+    """
+    body = body.strip()
+    if not body:
+        raise ThreadError("A reply needs a text.")
+    with transaction.atomic():
+        reply = AnalystReply.objects.create(notice=notice, author=author, body=body, created_at=now)
+        record_event("notice.reply", at=now, notice=notice, actor=actor_label(user=author),
+                     data={"message": body[:500]})  # fmt: skip
+        transaction.on_commit(lambda: _mail_provider_users(notice))
+    return reply
+
+
+def _mail_provider_users(notice: Notice) -> None:
+    """Best effort: the reply is in the portal whether or not this mail arrives."""
+    recipients = list(
+        ProviderMembership.objects.filter(provider=notice.provider_id)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if not recipients:
+        return
+    context = {"notice": notice, "link": f"{settings.PUBLIC_BASE_URL}/portal/notices/{notice.reference}/",
+               "hotline": settings.HOTLINE_NAME}  # fmt: skip
+    with translation.override(notice.provider.language):
+        subject = render_to_string("notices/portal/mail/reply_subject.txt", context).strip()
+        body = render_to_string("notices/portal/mail/reply.txt", context)
+    try:
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except OSError:
+        logger.exception("could not mail the reply notification for %s", notice.reference)
+
+
+def notice_thread(notice: Notice) -> list[ThreadEntry]:
+    """The thread in time order: the provider's "need more information" messages and the analyst's replies."""
+    asks = notice.responses.filter(action=ResponseAction.NEED_INFO).select_related("user", "api_key")
+    entries = [
+        ThreadEntry(r.created_at, True, r.user.get_username() if r.user else actor_label(api_key=r.api_key),
+                    r.message)
+        for r in asks
+    ]  # fmt: skip
+    entries += [
+        ThreadEntry(r.created_at, False, settings.HOTLINE_NAME, r.body) for r in notice.analyst_replies.all()
+    ]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def awaiting_reply(notice: Notice) -> bool:
+    """True when the provider's last question has no analyst reply after it (the analyst's queue)."""
+    thread = notice_thread(notice)
+    return bool(thread) and thread[-1].from_provider

@@ -1,0 +1,86 @@
+"""The in-process lookup index gives, per address, the same provider, ASN and country as the trace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from notices.hosting import lookup
+from notices.hosting.lookup import IpAnswer, build_index, get_index
+from notices.hosting.tracer import trace_url
+from notices.models import HostingOverride, HostingProvider
+
+from .conftest import dump, inetnum, organisation, role
+from .test_trace_registry import LOWLAND
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+ADDRESSES = ["198.51.100.5", "198.51.100.20", "198.51.100.70", "198.51.100.130", "198.51.100.250",
+             "192.0.2.10", "192.0.2.200", "203.0.113.7", "203.0.113.70", "2001:db8::5", "2001:db8:1::9"]  # fmt: skip
+
+
+@pytest.fixture
+def world(write_file, import_data, make_provider, make_prefix, settings):
+    """Imported RIPE, pyasn and delegated data, hand-entered prefixes, overrides and a CDN, all overlapping."""
+    settings.HOSTING_INTERMEDIARIES = ["AS64510"]
+    import_data("ripe", write_file("ripe.db", dump(
+        *LOWLAND,
+        inetnum("192.0.2.0 - 192.0.2.255", country="EU", org="ORG-EW1-TEST"),
+        inetnum("192.0.2.0 - 192.0.2.127", country="BG"),
+        organisation("ORG-EW1-TEST", "Euro Wide Ltd", country="GB"),
+        inetnum("203.0.113.0 - 203.0.113.63", org="ORG-EC1-TEST", country="US"),
+        organisation("ORG-EC1-TEST", "Edge CDN Inc.", abuse_c="EC1-TEST"), role("EC1-TEST", "abuse@edge.example"),
+        inetnum("2001:db8::/32", country="DE", org="ORG-SX1-TEST", cls="inet6num"),
+        organisation("ORG-SX1-TEST", "Sechs GmbH", country="DE"),
+    )), as_of=T0)  # fmt: skip
+    import_data("pyasn", write_file("ipasn.dat", "198.51.100.0/24\t64500\n198.51.100.128/25\t64501\n"
+                "203.0.113.0/24\t64510\n2001:db8::/32\t64520\n"), as_of=T0)  # fmt: skip
+    import_data("delegated", write_file("delegated", "2|ripencc|1|2|19830705|20260301|+0100\n"
+                "ripencc|DE|ipv4|192.0.2.0|256|20100712|allocated\n"), as_of=T0)  # fmt: skip
+    local = make_provider("local", country="AT", prefix=None)
+    make_prefix("198.51.100.64/26", provider=local, country="AT")
+    make_prefix("203.0.113.64/26", source="routing", asn=64530, country="FR")
+    HostingOverride.objects.create(scope="prefix", prefix="198.51.100.240/28", provider=local, country="SI")
+    HostingOverride.objects.create(scope="asn", asn=64520, country="LU")
+
+
+def test_lookup_index_agrees_with_the_trace(dns_server, make_url, world, now):
+    traces = {}
+    for i, address in enumerate(ADDRESSES):
+        dns_server.set_record(f"h{i}.example", "A" if ":" not in address else "AAAA", [address])
+        traces[address] = trace_url(url=make_url(f"h{i}.example"), now=now)
+
+    index = build_index()
+
+    answers = {a: index.lookup(a) for a in ADDRESSES}
+    expected = {a: IpAnswer(t.asn, t.provider_id, t.country, t.org_handle or (t.intermediary.org_handles[0]
+                if t.intermediary else ""), t.origin_unknown) for a, t in traces.items()}  # fmt: skip
+    assert answers == expected
+
+
+def test_lookup_index_answers_known_values(world):
+    index = build_index()
+    provider = {p.name: p.pk for p in HostingProvider.objects.all()}
+
+    assert index.lookup("198.51.100.70") == IpAnswer(64500, provider["Local Hosting"], "AT", "", False)
+    assert index.lookup("198.51.100.245") == IpAnswer(
+        64501, provider["Local Hosting"], "SI", "ORG-LT1-TEST", False
+    )
+    assert index.lookup("192.0.2.200") == IpAnswer(None, None, "DE", "ORG-EW1-TEST", False)
+    assert index.lookup("203.0.113.7") == IpAnswer(64510, None, "", "ORG-EC1-TEST", True)
+    assert index.lookup("2001:db8::5") == IpAnswer(64520, None, "LU", "ORG-SX1-TEST", False)
+    assert index.lookup("100.64.0.1") is None
+
+
+def test_lookup_index_is_rebuilt_when_a_new_import_becomes_active(world, write_file, import_data, settings):
+    settings.HOSTING_INDEX_RECHECK = 60
+    lookup.invalidate()
+    first = get_index(now=1000.0)
+    import_data("pyasn", write_file("newer.dat", "198.51.100.0/24\t64999\n"), as_of=T0 + timedelta(days=1))
+
+    cached = get_index(now=1030.0)
+    rebuilt = get_index(now=1061.0)
+
+    assert (cached is first, rebuilt is first) == (True, False)
+    assert (first.lookup("198.51.100.5").asn, rebuilt.lookup("198.51.100.5").asn) == (64500, 64999)
+    lookup.invalidate()
