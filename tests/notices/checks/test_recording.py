@@ -519,3 +519,34 @@ def test_record_observations_leaves_other_notices_open(make_case, api_provider, 
     record(first, ("gone", minutes(20)), ("gone", minutes(30)), start=now)
 
     assert dict(Notice.objects.values_list("pk", "status")) == {notice.pk: "closed", other_notice.pk: "sent"}
+
+
+def test_record_observations_second_vantage_point_required_to_confirm(notified_case, now, settings):
+    settings.CHECKER_VANTAGE_POINTS = ["direct", "http://proxy.example:3128"]
+    case = notified_case()
+    first = observation(case, "gone", now + minutes(20))
+    same = observation(case, "gone", now + minutes(30))
+    other = observation(case, "gone", now + minutes(40), vantage="proxy.example:3128")
+
+    assert record_observations([first], now=now + minutes(20)) == 0
+    assert record_observations([same], now=now + minutes(30)) == 0  # same vantage point: not the K-th gone
+    case.refresh_from_db()
+    assert (case.status, case.consecutive_gone, case.first_gone_vantage) == ("notified", 1, "direct")
+    assert record_observations([other], now=now + minutes(40)) == 1
+    case.refresh_from_db()
+    assert (case.status, case.removed_high) == ("removed", now + minutes(20))
+
+
+def test_record_observations_new_address_queues_a_retrace(
+    notified_case, now, django_capture_on_commit_callbacks
+):
+    case = notified_case()
+    moved = observation(case, "live", now + minutes(5), resolved_ip="203.0.113.9")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        record_observations([moved], now=now + minutes(5))
+    assert len(callbacks) == 1  # the trace task for this URL
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        record_observations([observation(case, "live", now + minutes(15))], now=now + minutes(15))
+    assert callbacks == []
