@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import select_template
+from django.template.loader import get_template, select_template
 from django.utils import translation
 
 from notices.canonical import defang
@@ -65,8 +65,8 @@ def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> Em
     context = notice_context(notice, now=now)
     with translation.override(notice.language):
         text = _template(notice.language, "txt").render(context)
-        html = _template(notice.language, "html").render(context)
-    subject = f"[{notice.reference}] {notice.get_notice_type_display()}: child sexual abuse material on your network"
+        subject = " ".join(_template(notice.language, "subject.txt").render(context).split())
+        html = get_template("notices/mail/notice.html").render({**context, "text": text})
     domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
     message = EmailMultiAlternatives(
         subject=subject,

@@ -127,7 +127,9 @@ def test_stats_serves_the_recent_snapshot_unless_filtered_or_fresh(staff_api, se
     assert body["source"] == "snapshot"
     fresh = staff_api.get("/api/v1/stats/time-to-removal/?group_by=country&fresh=true").json()
     assert fresh["source"] == "live"
-    filtered = staff_api.get("/api/v1/stats/time-to-removal/?group_by=country&notice_type=removal_order").json()
+    filtered = staff_api.get(
+        "/api/v1/stats/time-to-removal/?group_by=country&notice_type=removal_order"
+    ).json()
     assert filtered["source"] == "live"
     settings.STATS_SNAPSHOT_MAX_AGE = 0
     assert staff_api.get("/api/v1/stats/time-to-removal/?group_by=country").json()["source"] == "live"

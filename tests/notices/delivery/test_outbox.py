@@ -626,3 +626,31 @@ def test_send_claimed_records_sent_time_between_send_and_now(smtp_sink, queued, 
 
     message.refresh_from_db()
     assert before <= message.sent_at <= after
+
+
+@pytest.mark.parametrize(
+    ("language", "subject_words", "body_words"),
+    [
+        ("en", "child sexual abuse material on your network", "Good-faith statement"),
+        ("de", "Darstellungen sexuellen Kindesmissbrauchs", "Erklärung des guten Glaubens"),
+        ("nl", "materiaal van seksueel misbruik van kinderen", "Verklaring van goede trouw"),
+        ("fr", "matériel d'abus sexuel sur enfants", "Déclaration de bonne foi"),
+    ],
+)
+def test_build_message_speaks_the_provider_language(make_provider, make_case, now, language, subject_words,
+                                                    body_words):  # fmt: skip
+    from notices.delivery.compose import build_message
+    from notices.services.notices import create_notices
+
+    provider = make_provider(f"lang-{language}", language=language, prefix=None)
+    case = make_case(f"http://files.lang-{language}.example/a.html", provider=provider, when=now)
+    (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now)
+    message = build_message(notice, ["abuse@lang.example"], now=now)
+
+    assert subject_words in message.subject
+    assert message.subject.startswith(f"[{notice.reference}]")
+    assert body_words in message.body
+    html = message.alternatives[0][0]
+    assert f'<a href="http://127.0.0.1:8000/portal/notices/{notice.reference}/">' in html
+    assert "hxxp://files[.]lang-" in html
+    assert "http://files.lang-" not in html + message.body
