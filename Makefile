@@ -10,11 +10,16 @@ SCALE ?= full
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Benchmarks also need pyasn and pytricia, which compile from source.
+$(VENV)/.bench-installed: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench,fast]'
+	touch $@
 
 run: $(STAMP)
 	$(PY) -m tracker.supervisor
@@ -23,7 +28,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(VENV)/.bench-installed
 	SCALE=$(SCALE) $(PY) -m benchmarks
 
 lint: $(STAMP)

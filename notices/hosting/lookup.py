@@ -11,7 +11,8 @@ prefix in the union of all layers, the answer the trace would give for addresses
 3. sweep with a stack of enclosing prefixes; each node inherits its parent's state and lets its own entries
    replace what they know (most specific wins, per field — as the trace's rules in notices.hosting.rules);
 4. insert a node into the tree only if its answer differs from its parent's (most nodes don't).
-A lookup is then one longest-prefix match in pytricia (C) and returns a shared, precomputed tuple.
+A lookup is then one longest-prefix match in pytricia (C, the `fast` extra) and returns a shared,
+precomputed tuple; without pytricia a pure-Python table answers the same, more slowly.
 
 URL and host overrides are not per address and are not in the index; the trace applies them.
 """
@@ -22,7 +23,6 @@ import threading
 import time
 from collections import namedtuple
 
-import pytricia
 from django.conf import settings
 from django.db import connection
 
@@ -40,12 +40,48 @@ State = namedtuple("State", "asn namer net_country delegated mmdb routing_countr
 EMPTY = State(None, None, "", "", "", "", None, False)
 
 
-class IpIndex:
-    """`lookup(ip)` → IpAnswer or None. `lookup` is pytricia's own `get`, bound: no Python frame per call."""
+class PrefixTable:
+    """Longest-prefix match in pure Python (one dict per prefix length): the stand-in for pytricia when that C
+    extension is not installed (it needs a compiler; it comes with the `fast` extra)."""
 
-    def __init__(
-        self, tree: pytricia.PyTricia, generations: dict[str, int], nodes: int, seconds: float
-    ) -> None:
+    def __init__(self) -> None:
+        self._tables: dict[tuple[int, int], dict[int, object]] = {}
+        self._lengths: dict[int, list[int]] = {4: [], 6: []}
+
+    def __setitem__(self, cidr: str, value: object) -> None:
+        version, network, length = ipnet.parse_cidr(cidr)
+        if (version, length) not in self._tables:
+            self._tables[(version, length)] = {}
+            self._lengths[version] = sorted({*self._lengths[version], length}, reverse=True)
+        self._tables[(version, length)][network] = value
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self._tables.values())
+
+    def get(self, ip: str, default=None):
+        version, address = ipnet.parse_ip(ip)
+        bits = ipnet.BITS[version]
+        for length in self._lengths[version]:
+            network = address >> (bits - length) << (bits - length)
+            found = self._tables[(version, length)].get(network)
+            if found is not None:
+                return found
+        return default
+
+
+def _new_tree():
+    try:
+        import pytricia
+    except ImportError:
+        return PrefixTable()
+    return pytricia.PyTricia(128)
+
+
+class IpIndex:
+    """`lookup(ip)` → IpAnswer or None. With pytricia `lookup` is its own `get`, bound: no Python frame per
+    call."""
+
+    def __init__(self, tree, generations: dict[str, int], nodes: int, seconds: float) -> None:
         self.lookup = tree.get
         self.generations, self.nodes, self.build_seconds = generations, nodes, seconds
 
@@ -161,7 +197,7 @@ def build_index() -> IpIndex:
     generations = active_generations()
     entries = _entries(generations)
     entries.sort(key=lambda e: e[:5])
-    tree, answer_of = pytricia.PyTricia(128), _Answers()
+    tree, answer_of = _new_tree(), _Answers()
     stack: list[tuple[int, int, int, State, IpAnswer | None]] = []  # (version, network, last, state, answer)
     i = 0
     while i < len(entries):

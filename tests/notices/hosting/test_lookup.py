@@ -84,3 +84,34 @@ def test_lookup_index_is_rebuilt_when_a_new_import_becomes_active(world, write_f
     assert (cached is first, rebuilt is first) == (True, False)
     assert (first.lookup("198.51.100.5").asn, rebuilt.lookup("198.51.100.5").asn) == (64500, 64999)
     lookup.invalidate()
+
+
+def test_prefix_table_matches_a_brute_force_longest_prefix_match():
+    import ipaddress
+    import random
+
+    from notices.hosting.lookup import PrefixTable
+
+    rng = random.Random(7)
+    table, networks = PrefixTable(), []
+    for i in range(300):
+        length = rng.choice([8, 12, 16, 20, 24, 28, 32])
+        network = ipaddress.ip_network(f"240.{rng.randrange(4)}.{rng.randrange(256)}.{rng.randrange(256)}/{length}",
+                                       strict=False)  # fmt: skip
+        table[str(network)] = i
+        networks.append((network, i))
+    table["2001:db8::/32"] = "v6"
+    table["2001:db8:1::/48"] = "v6-48"
+    latest = {}
+    for network, value in networks:
+        latest[network] = value  # a prefix set twice answers its last value
+    for _ in range(2000):
+        ip = ipaddress.ip_address(f"240.{rng.randrange(4)}.{rng.randrange(256)}.{rng.randrange(256)}")
+        matches = [n for n in latest if ip in n]
+        expected = latest[max(matches, key=lambda n: n.prefixlen)] if matches else None
+        assert table.get(str(ip)) == expected
+    assert (table.get("2001:db8:1::5"), table.get("2001:db8:2::5"), table.get("2001:db9::1")) == (
+        "v6-48",
+        "v6",
+        None,
+    )
