@@ -104,7 +104,7 @@ def measure_project(urls: Sequence[str], *, now: datetime) -> float:
 
 URL_COLUMNS = (
     "id, original, canonical, canonical_hash, host, status, first_reported_at, created_at, consecutive_gone, "
-    "reappearance_count, country_at_notice, notice_type_at_notice, last_outcome"
+    "reappearance_count, country_at_notice, notice_type_at_notice, last_outcome, first_gone_vantage"
 )
 REPORT_COLUMNS = "url_id, partner_id, original_url, reported_at, received_at, external_ref, notes, hashes, receipt, duplicate"
 EVENT_COLUMNS = "kind, at, url_id, actor, data"
@@ -146,7 +146,7 @@ def prepare_copy(urls: Sequence[str], *, partner_id: int, now: datetime) -> Copy
             url_id = ids[digest] = len(ids) + 1
             hash_text = "\\x" + digest.hex()  # bytea hex input
             url_row = [url_id, raw, canon.canonical, hash_text, canon.host, UrlStatus.NEW.value, at, at]
-            writers["urls"].writerow([*url_row, 0, 0, "", "", ""])
+            writers["urls"].writerow([*url_row, 0, 0, "", "", "", ""])
             writers["events"].writerow(["url.created", at, url_id, "system", "{}"])
         writers["reports"].writerow(
             [url_id, partner_id, raw, at, at, "", "", "[]", new_receipt(), "t" if duplicate else "f"]
