@@ -225,34 +225,34 @@ def totp_start(request: HttpRequest) -> HttpResponse:
     return redirect("portal:account")
 
 
-@provider_required
-@require_POST
-def totp_confirm(request: HttpRequest) -> HttpResponse:
+def _totp_change(request: HttpRequest, change, success: str) -> HttpResponse:
+    """Turn two-factor sign-in on or off: both need a current code from the authenticator app."""
     form = forms.CodeForm(request.POST)
     try:
         if not form.is_valid():
             raise accounts.AccountError(_("Enter the 6-digit code."))
-        accounts.confirm_totp(request.user, form.cleaned_data["code"], now=timezone.now())
+        change(request.user, form.cleaned_data["code"], now=timezone.now())
     except accounts.AccountError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("Two-factor sign-in is on. From now on you will be asked for a code."))
+        messages.success(request, success)
     return redirect("portal:account")
+
+
+@provider_required
+@require_POST
+def totp_confirm(request: HttpRequest) -> HttpResponse:
+    return _totp_change(
+        request,
+        accounts.confirm_totp,
+        _("Two-factor sign-in is on. From now on you will be asked for a code."),
+    )
 
 
 @provider_required
 @require_POST
 def totp_disable(request: HttpRequest) -> HttpResponse:
-    form = forms.CodeForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise accounts.AccountError(_("Enter the 6-digit code."))
-        accounts.disable_totp(request.user, form.cleaned_data["code"], now=timezone.now())
-    except accounts.AccountError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, _("Two-factor sign-in is off."))
-    return redirect("portal:account")
+    return _totp_change(request, accounts.disable_totp, _("Two-factor sign-in is off."))
 
 
 # --- Language -----------------------------------------------------------------------------------------------
