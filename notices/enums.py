@@ -101,3 +101,12 @@ class KeyScope(models.TextChoices):
 class ContactChannel(models.TextChoices):
     EMAIL = "email", "E-mail to abuse contacts"
     API_ONLY = "api_only", "Portal / API pickup only"
+
+
+class DispatchMode(models.TextChoices):
+    """When assessed URLs of a provider go out as a notice without an analyst creating it."""
+
+    MANUAL = "manual", "Manual (analysts create notices)"
+    IMMEDIATE = "immediate", "At the next dispatch sweep"
+    INTERVAL = "interval", "Every N minutes (batched)"
+    DIGEST = "digest", "Daily digest at a set hour (provider's time zone)"

@@ -155,3 +155,14 @@ def refresh_stats() -> dict:
     durations = refresh_snapshots(now=timezone.now())
     logger.info("statistics refreshed: %s ms", durations)
     return durations
+
+
+@shared_task(name="notices.dispatch_notices", acks_late=True)
+def dispatch_notices() -> int:
+    """Beat: run the providers' dispatch cycles that are due (batch assessed URLs into notices, queue them)."""
+    from notices.services.dispatch import dispatch_due
+
+    notices = dispatch_due(now=timezone.now())
+    if notices:
+        logger.info("dispatched %s", ", ".join(n.reference for n in notices))
+    return len(notices)

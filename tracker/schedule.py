@@ -22,6 +22,11 @@ def beat_schedule() -> dict:
             "task": "notices.sweep_webhooks",
             "schedule": settings.WEBHOOK_SWEEP_INTERVAL,
         },
+        # Batch providers' assessed URLs into notices when their dispatch cycle comes round.
+        "notices-dispatch": {
+            "task": "notices.dispatch_notices",
+            "schedule": settings.NOTICE_DISPATCH_SWEEP_INTERVAL,
+        },
         # Recompute the time-to-removal statistics the API and dashboard serve (raw queries take seconds at scale).
         "stats-refresh": {
             "task": "notices.refresh_stats",

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
 from django.db import models
 
-from notices.enums import ContactChannel
+from notices.enums import ContactChannel, DispatchMode
 from notices.models.fields import CidrField
 
 # EU member states (ISO 3166-1 alpha-2; Greece is GR). Our own list: registry data marks some non-members EU.
@@ -59,6 +59,17 @@ class HostingProvider(models.Model):
         blank=True,
         help_text='[{"status": 200, "final_url": "regex"}] — pages meaning "removed".',
     )
+    dispatch = models.CharField(
+        max_length=10, choices=DispatchMode.choices, default=DispatchMode.MANUAL,
+        help_text="Batch this provider's assessed URLs into notices automatically.",
+    )  # fmt: skip
+    dispatch_interval = models.PositiveIntegerField(
+        default=60, help_text="Minutes between batches (interval)."
+    )
+    dispatch_hour = models.PositiveSmallIntegerField(
+        default=9, help_text="Local hour of the daily digest (0–23)."
+    )
+    last_dispatch_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
