@@ -70,7 +70,7 @@ class UrlAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
     inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
-    actions = ["trace_now", "check_now", "create_hotline_notices"]
+    actions = ["trace_now", "check_now", "create_hotline_notices", "refer_to_police", "hand_off_to_partner"]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
 
@@ -154,6 +154,32 @@ class UrlAdmin(admin.ModelAdmin):
         queryset.filter(pk__in=ids).update(next_check_at=timezone.now())
         check_urls_now.delay(ids)
         self.message_user(request, f"Queued a check for {len(ids)} URL(s) under watch.")
+
+    @admin.action(description="Record referral to law enforcement (own-country hosting)")
+    def refer_to_police(self, request, queryset) -> None:
+        from notices.services.routing import refer_to_law_enforcement
+
+        for url in queryset:
+            refer_to_law_enforcement(url=url, now=timezone.now(), user=request.user)
+        self.message_user(request, f"Recorded the law-enforcement referral of {queryset.count()} URL(s).")
+
+    @admin.action(description="Hand off to the partner hotline of the hosting country")
+    def hand_off_to_partner(self, request, queryset) -> None:
+        from notices.services.routing import hand_off, handoff_partner, hosting_country
+
+        for url in queryset.select_related("current_trace", "provider"):
+            partner = handoff_partner(hosting_country(url))
+            if partner is None:
+                self.message_user(
+                    request, f"URL {url.pk}: no partner hotline for its country.", level=messages.ERROR
+                )
+                continue
+            try:
+                hand_off(url=url, partner=partner, now=timezone.now(), user=request.user)
+                self.message_user(request, f"URL {url.pk} handed off to {partner}.")
+            except NoticeError as exc:
+                problems = [message for messages_ in exc.errors.values() for message in messages_]
+                self.message_user(request, "; ".join(problems), level=messages.ERROR)
 
     @admin.action(description="Create hotline notices (one per provider)")
     def create_hotline_notices(self, request, queryset) -> None:

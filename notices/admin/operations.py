@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from notices.admin.common import ReadOnlyInline, badge, defanged
+from notices.admin.inbound import InboundMessageInline
 from notices.models import (
     ApiKey,
     AuditEvent,
@@ -55,7 +56,7 @@ class NoticeAdmin(admin.ModelAdmin):
     search_fields = ["reference", "provider_ticket"]
     readonly_fields = ["reference", "provider", "status", "language", "created_by", "created_at", "queued_at",
                        "sent_at", "acknowledged_at", "closed_at"]  # fmt: skip
-    inlines = [NoticeItemInline, MessageInline, ResponseInline, NoticeEventInline]
+    inlines = [NoticeItemInline, MessageInline, InboundMessageInline, ResponseInline, NoticeEventInline]
     actions = ["send_notices"]
 
     class Media:

@@ -10,6 +10,7 @@ from notices.models.hosting import (
     ProviderMembership,
     RoutingPrefix,
 )
+from notices.models.inbound import InboundMessage
 from notices.models.intake import Partner, Report, Url
 from notices.models.notice import Escalation, Notice, NoticeItem, OutgoingMessage, ProviderResponse
 from notices.models.portal import (
@@ -47,6 +48,7 @@ __all__ = [
     "HostingOverride",
     "HostingProvider",
     "HostingTrace",
+    "InboundMessage",
     "Inetnum",
     "Invitation",
     "LoginAttempt",

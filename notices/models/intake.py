@@ -13,6 +13,10 @@ class Partner(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     country = models.CharField(max_length=2, blank=True)
+    receives_handoffs = models.BooleanField(
+        default=False, help_text="A partner hotline that takes over content hosted in its country (routing)."
+    )
+    handoff_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -70,6 +74,15 @@ class Url(models.Model):
         null=True, blank=True, help_text="Seconds: first gone − first notice sent."
     )
     reappearance_count = models.PositiveIntegerField(default=0)
+    le_referred_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Referred to law enforcement (content hosted in the hotline's country).",
+    )
+    handed_off_to = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs",
+        help_text="Partner hotline the case was handed off to (its country's hotline).",
+    )  # fmt: skip
 
     next_check_at = models.DateTimeField(null=True, blank=True)
     check_claimed_until = models.DateTimeField(null=True, blank=True)

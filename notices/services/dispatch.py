@@ -76,7 +76,12 @@ def dispatch_due(*, now: datetime, limit: int = 1000) -> list[Notice]:
 
 def _dispatch_one(provider: HostingProvider, *, now: datetime, limit: int) -> list[Notice]:
     HostingProvider.objects.filter(pk=provider.pk).update(last_dispatch_at=now)
-    urls = list(pending_urls(provider)[:limit])
+    from notices.services.routing import notice_blocker
+
+    candidates = pending_urls(provider).select_related("current_trace", "provider")[:limit]
+    urls = [
+        url for url in candidates if notice_blocker(url) is None
+    ]  # law enforcement / hand-off go elsewhere
     if not urls:
         return []
     try:

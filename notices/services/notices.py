@@ -52,7 +52,9 @@ def _url_problem(url: Url, open_pairs: set[tuple[int, int]]) -> str | None:
         return "is illegal only nationally and is hosted abroad: no CSAM notice may go abroad"
     if (url.pk, url.provider_id) in open_pairs:
         return "is already in an open notice to this provider"
-    return None
+    from notices.services.routing import notice_blocker
+
+    return notice_blocker(url)
 
 
 def create_notices(
@@ -66,7 +68,9 @@ def create_notices(
     if notice_type == NoticeType.REMOVAL_ORDER and deadline_at is None:
         raise NoticeError({"deadline_at": ["A removal order needs its own deadline."]})
     urls = list(
-        Url.objects.filter(pk__in=[u.pk for u in urls]).select_related("current_assessment", "provider")
+        Url.objects.filter(pk__in=[u.pk for u in urls]).select_related(
+            "current_assessment", "provider", "current_trace"
+        )
     )
     open_pairs = set(
         NoticeItem.objects.filter(url__in=urls, is_open=True).values_list("url_id", "provider_id_copy")

@@ -108,3 +108,19 @@ def test_admin_dashboard_needs_staff(client):
     response = client.get(reverse("dashboard"))
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_admin_routing_actions_refer_and_hand_off(staff_client, make_case, other_provider, now):
+    from notices.models import Partner
+
+    partner = Partner.objects.create(name="Bulgarian Hotline", country="BG", receives_handoffs=True)
+    case = make_case("http://cdn.balkan.example/x.jpg", provider=other_provider, when=now)
+    changelist = reverse("admin:notices_url_changelist")
+
+    staff_client.post(changelist, {"action": "refer_to_police", "_selected_action": [case.pk]})
+    staff_client.post(changelist, {"action": "hand_off_to_partner", "_selected_action": [case.pk]})
+
+    case.refresh_from_db()
+    assert case.le_referred_at is not None
+    assert (case.handed_off_to, case.status) == (partner, "notified")

@@ -11,6 +11,7 @@ from notices.models import Event, Notice, NoticeItem, Url
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_report
 from notices.services.notices import NoticeError, create_notices
+from notices.services.routing import refer_to_law_enforcement
 
 REFERENCE = re.compile(r"^TN-\d{4}-\d{6,}$")
 
@@ -169,6 +170,7 @@ def test_create_notices_nationally_illegal_hosted_at_home_is_allowed(make_case, 
     home = make_provider("heimat", country="DE", prefix=None)
     case = make_case(provider=home, when=now)
     assess_url(url=case, analyst=analyst, legality="illegal_national", classification="B2", now=now)
+    case = refer_to_law_enforcement(url=case, now=now)  # own country: law enforcement first (routing)
 
     (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now, created_by=analyst)
 

@@ -1,0 +1,102 @@
+"""Routing a case (PRODUCT.md "The flow"): hosted in the hotline's own country → law enforcement first, then a
+notice; hosted in a country with a partner hotline → hand-off to that hotline (recorded, and still measured);
+otherwise a notice straight to the provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from notices.enums import UrlStatus
+from notices.models import Partner, Url
+from notices.services.events import actor_label, record_event
+from notices.services.notices import NoticeError
+
+ROUTE_LAW_ENFORCEMENT = "law_enforcement"
+ROUTE_HANDOFF = "handoff"
+ROUTE_PROVIDER = "provider"
+
+
+def handoff_partner(country: str) -> Partner | None:
+    """The partner hotline that takes over content hosted in `country`, if any."""
+    if not country:
+        return None
+    return Partner.objects.filter(receives_handoffs=True, country=country.upper()).order_by("pk").first()
+
+
+def hosting_country(url: Url) -> str:
+    trace = url.current_trace
+    return (trace.country if trace and trace.country else "") or (
+        url.provider.country if url.provider else ""
+    )
+
+
+def route_for(url: Url) -> str:
+    """Where this case goes next: law enforcement, a partner hotline, or the provider."""
+    country = hosting_country(url)
+    if country == settings.HOTLINE_COUNTRY and settings.LAW_ENFORCEMENT_FIRST and url.le_referred_at is None:
+        return ROUTE_LAW_ENFORCEMENT
+    if country != settings.HOTLINE_COUNTRY and handoff_partner(country) is not None:
+        return ROUTE_HANDOFF
+    return ROUTE_PROVIDER
+
+
+def notice_blocker(url: Url) -> str | None:
+    """Why routing forbids a notice to the provider now (None when a notice is the next step)."""
+    route = route_for(url)
+    if route == ROUTE_LAW_ENFORCEMENT:
+        return "is hosted in the hotline's own country: refer it to law enforcement first"
+    if route == ROUTE_HANDOFF:
+        partner = handoff_partner(hosting_country(url))
+        return f"is hosted in {hosting_country(url)}, where {partner} takes hand-offs: hand it off instead"
+    return None
+
+
+def refer_to_law_enforcement(*, url: Url, now: datetime, user=None, reference: str = "") -> Url:
+    """Record that the case went to law enforcement (own-country hosting); a notice may follow.
+
+    Side effects: stamps `le_referred_at` once; writes `url.le_referred` (with the agency's reference if given).
+    """
+    with transaction.atomic():
+        url = Url.objects.select_for_update().get(pk=url.pk)
+        if url.le_referred_at is None:
+            url.le_referred_at = now
+            url.save(update_fields=["le_referred_at"])
+        record_event(
+            "url.le_referred", at=now, url=url, actor=actor_label(user=user), data={"reference": reference}
+        )
+    return url
+
+
+def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
+    """Hand the case to the partner hotline of its hosting country. The hand-off time counts as the first notice
+    sent (INTERFACES.md), so the case is still checked and its time to removal measured.
+
+    Side effects: `handed_off_to`, first-notice fields (provider, ASN, country at that time), status `notified`,
+    an immediate first check, and a `url.handed_off` event. Raises NoticeError if the case is not assessed illegal
+    and awaiting its notice, or the partner takes no hand-offs.
+    """
+    if not partner.receives_handoffs:
+        raise NoticeError({"partner": [f"{partner} takes no hand-offs."]})
+    with transaction.atomic():
+        url = Url.objects.select_for_update(of=("self",)).select_related("current_trace").get(pk=url.pk)
+        if url.status != UrlStatus.ASSESSED:
+            raise NoticeError(
+                {"urls": [f"URL {url.pk} has status {url.status}; only assessed cases are handed off."]}
+            )
+        trace = url.current_trace
+        url.handed_off_to = partner
+        url.first_notice_sent_at = now
+        url.provider_at_notice_id = url.provider_id
+        url.asn_at_notice = trace.asn if trace else None
+        url.country_at_notice = hosting_country(url)
+        url.notice_type_at_notice = "handoff"
+        url.status = UrlStatus.NOTIFIED
+        url.next_check_at = now
+        url.save()
+        record_event(
+            "url.handed_off", at=now, url=url, actor=actor_label(user=user), data={"partner": partner.name}
+        )
+    return url
