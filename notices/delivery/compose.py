@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from datetime import datetime
 from email.utils import make_msgid
 from zoneinfo import ZoneInfo
@@ -15,14 +16,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
+from django.template import Context, Template, TemplateSyntaxError
 from django.template.loader import get_template, select_template
 from django.utils import translation
 
 from notices.canonical import defang
 from notices.delivery.xarf import xarf_report
-from notices.models import Notice, NoticeItem
+from notices.models import Notice, NoticeItem, NoticeTemplate
 
 ONE_CLICK_SALT = "notices.one-click"
+logger = logging.getLogger(__name__)
 
 
 def one_click_token(notice: Notice, action: str) -> str:
@@ -30,10 +33,13 @@ def one_click_token(notice: Notice, action: str) -> str:
     return signing.dumps({"n": notice.reference, "a": action}, salt=ONE_CLICK_SALT, compress=True)
 
 
-def notice_context(notice: Notice, *, now: datetime) -> dict:
-    items = list(
-        notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
-    )
+def notice_context(notice: Notice, *, now: datetime, items: list[NoticeItem] | None = None) -> dict:
+    """What every notice template sees. `items` defaults to the notice's own (the admin preview passes a
+    sample notice's items, built in memory)."""
+    if items is None:
+        items = list(
+            notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
+        )
     tz = ZoneInfo(notice.provider.time_zone or "UTC")
     base = settings.PUBLIC_BASE_URL
     return {
@@ -60,13 +66,42 @@ def _template(language: str, suffix: str):
     return select_template([f"notices/mail/notice.{language}.{suffix}", f"notices/mail/notice.en.{suffix}"])
 
 
+def active_template(language: str, notice_type: str) -> NoticeTemplate | None:
+    """The most specific active admin-edited template: language + type, then language + any type."""
+    candidates = NoticeTemplate.objects.filter(
+        language=language, notice_type__in=[notice_type, ""], active=True
+    )
+    return max(candidates, key=lambda t: t.notice_type != "", default=None)
+
+
+def render_db_template(source: str, context: dict) -> str:
+    """Render admin-edited template text as plain text (no HTML escaping, as the file templates)."""
+    return Template(source).render(Context(context, autoescape=False))
+
+
+def render_notice(notice: Notice, context: dict, *, template: NoticeTemplate | None) -> tuple[str, str, str]:
+    """(subject, text, HTML) of a notice: from `template` when given, else from the file templates."""
+    with translation.override(notice.language):
+        if template is not None:
+            text = render_db_template(template.body, context)
+            subject = render_db_template(template.subject, context)
+        else:
+            text = _template(notice.language, "txt").render(context)
+            subject = _template(notice.language, "subject.txt").render(context)
+        html = get_template("notices/mail/notice.html").render({**context, "text": text})
+    return " ".join(subject.split()), text, html
+
+
 def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> EmailMultiAlternatives:
     """The complete notice mail with a stable Message-ID (a resend after a crash is the same mail)."""
+    template = active_template(notice.language, notice.notice_type)
     context = notice_context(notice, now=now)
-    with translation.override(notice.language):
-        text = _template(notice.language, "txt").render(context)
-        subject = " ".join(_template(notice.language, "subject.txt").render(context).split())
-        html = get_template("notices/mail/notice.html").render({**context, "text": text})
+    try:
+        subject, text, html = render_notice(notice, context, template=template)
+    except TemplateSyntaxError:
+        # Saved past the admin's check (shell, fixture): the file templates still make a sound mail.
+        logger.exception("notice template %s does not compile; using the file templates", template)
+        subject, text, html = render_notice(notice, context, template=None)
     domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
     message = EmailMultiAlternatives(
         subject=subject,

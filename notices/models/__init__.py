@@ -33,6 +33,7 @@ from notices.models.registry import (
     RouteObject,
 )
 from notices.models.stats import StatsSnapshot
+from notices.models.templates import NoticeTemplate
 
 __all__ = [
     "EU_COUNTRIES",
@@ -54,6 +55,7 @@ __all__ = [
     "LoginAttempt",
     "Notice",
     "NoticeItem",
+    "NoticeTemplate",
     "Organisation",
     "OutgoingMessage",
     "Partner",

@@ -1,0 +1,105 @@
+"""Notice templates: a supervisor edits subject and body per language and type, checked and previewed here.
+
+A template is compiled and rendered against a sample notice (reserved names only, built in memory, never saved)
+before it is stored, so a syntax error is a field error on the form and never a broken mail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.contrib import admin
+from django.shortcuts import get_object_or_404
+from django.template import TemplateSyntaxError
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+
+from notices.delivery.compose import notice_context, render_db_template, render_notice
+from notices.enums import Classification, NoticeType
+from notices.models import Assessment, HostingProvider, Notice, NoticeItem, NoticeTemplate, Url
+from notices.services.notices import deadline_for
+
+# Reserved names and documentation addresses only (safety rule 5).
+SAMPLE_URLS = ["http://files.example.example/gallery/1.html", "https://203.0.113.7/img/2.jpg"]
+
+
+def sample_notice(*, language: str, notice_type: str, now: datetime) -> tuple[Notice, list[NoticeItem]]:
+    """A notice to "Example Hosting" naming two URLs, with its items; nothing is written to the database."""
+    notice_type = notice_type or NoticeType.HOTLINE_NOTICE
+    provider = HostingProvider(name="Example Hosting", slug="example-hosting", country="NL", language=language,
+                               time_zone="Europe/Amsterdam")  # fmt: skip
+    notice = Notice(reference=f"TN-{now.year}-000000", provider=provider, notice_type=notice_type,
+                    language=language, created_at=now, deadline_at=deadline_for(notice_type, now))  # fmt: skip
+    assessment = Assessment(classification=Classification.A1, legal_basis="Sample: § 184b StGB")
+    items = [
+        NoticeItem(notice=notice, url=Url(canonical=u, current_assessment=assessment)) for u in SAMPLE_URLS
+    ]
+    return notice, items
+
+
+def render_sample(template: NoticeTemplate, *, now: datetime) -> tuple[str, str, str]:
+    """(subject, text, HTML) of the sample notice rendered with `template`."""
+    notice, items = sample_notice(language=template.language, notice_type=template.notice_type, now=now)
+    return render_notice(notice, notice_context(notice, now=now, items=items), template=template)
+
+
+def template_problem(source: str, *, language: str, notice_type: str, now: datetime) -> str | None:
+    """Why `source` cannot be used as a notice template, or None: it must compile, render against the sample
+    notice, and never show a reported URL as it is (only `item.defanged`)."""
+    notice, items = sample_notice(language=language, notice_type=notice_type, now=now)
+    try:
+        rendered = render_db_template(source, notice_context(notice, now=now, items=items))
+    except TemplateSyntaxError as exc:
+        return f"Template syntax error: {exc}"
+    except Exception as exc:  # any failure to render is the supervisor's to fix, shown as such
+        return f"The template does not render: {exc.__class__.__name__}: {exc}"
+    if any(url in rendered for url in SAMPLE_URLS):
+        return "The template shows a reported URL as it is; use {{ item.defanged }} (safety rule 2)."
+    return None
+
+
+class NoticeTemplateForm(forms.ModelForm):
+    class Meta:
+        model = NoticeTemplate
+        fields = ["language", "notice_type", "subject", "body", "active"]
+        widgets = {"subject": forms.TextInput(attrs={"size": 100}), "body": forms.Textarea(attrs={"rows": 30,
+                                                                                                  "cols": 110})}  # fmt: skip
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for field in ("subject", "body"):
+            if data.get(field):
+                problem = template_problem(data[field], language=data.get("language") or "en",
+                                           notice_type=data.get("notice_type") or "", now=timezone.now())  # fmt: skip
+                if problem:
+                    self.add_error(field, problem)
+        return data
+
+
+@admin.register(NoticeTemplate)
+class NoticeTemplateAdmin(admin.ModelAdmin):
+    form = NoticeTemplateForm
+    list_display = ["__str__", "language", "notice_type", "active", "updated_at", "updated_by"]
+    list_filter = ["language", "notice_type", "active"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def save_model(self, request, obj: NoticeTemplate, form, change: bool) -> None:
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("<int:pk>/preview/", preview, name="notices_noticetemplate_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk: int):
+        """The sample notice rendered with this template: subject, plain text and the HTML part."""
+        template = get_object_or_404(NoticeTemplate, pk=pk)
+        subject, text, html = render_sample(template, now=timezone.now())
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": template,
+                   "title": f"Preview: {template}", "subject": subject, "text": text, "html": html}  # fmt: skip
+        return TemplateResponse(request, "admin/notices/noticetemplate/preview.html", context)
