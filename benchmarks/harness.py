@@ -40,6 +40,7 @@ BENCHMARKS: dict[str, str] = {
     "lookup": "benchmarks.lookup",
     "ripe_import": "benchmarks.ripe_import",
     "tracing": "benchmarks.tracing",
+    "notices": "benchmarks.notices",
 }
 
 T = TypeVar("T")

@@ -166,3 +166,11 @@ def dispatch_notices() -> int:
     if notices:
         logger.info("dispatched %s", ", ".join(n.reference for n in notices))
     return len(notices)
+
+
+@shared_task(name="notices.sweep_escalations", acks_late=True)
+def sweep_escalations() -> int:
+    """Beat: take the due escalation steps of overdue cases (one bounded batch)."""
+    from notices.services.escalation import sweep
+
+    return sweep(now=timezone.now())

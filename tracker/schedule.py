@@ -27,6 +27,11 @@ def beat_schedule() -> dict:
             "task": "notices.dispatch_notices",
             "schedule": settings.NOTICE_DISPATCH_SWEEP_INTERVAL,
         },
+        # Escalate cases still up past their notice deadline (reminder, analyst attention, beyond the provider).
+        "escalation-sweep": {
+            "task": "notices.sweep_escalations",
+            "schedule": settings.ESCALATION_SWEEP_INTERVAL,
+        },
         # Recompute the time-to-removal statistics the API and dashboard serve (raw queries take seconds at scale).
         "stats-refresh": {
             "task": "notices.refresh_stats",

@@ -17,6 +17,7 @@ from tracker.env import (
     env_list,
     env_seconds,
     env_str,
+    parse_duration,
 )
 
 # --- Core -------------------------------------------------------------------------------------------------
@@ -259,6 +260,11 @@ HOSTING_INDEX_RECHECK = env_seconds("HOSTING_INDEX_RECHECK", 60)
 DEADLINE_HOTLINE_NOTICE = env_seconds("DEADLINE_HOTLINE_NOTICE", 24 * 3600)
 DEADLINE_TRUSTED_FLAGGER_NOTICE = env_seconds("DEADLINE_TRUSTED_FLAGGER_NOTICE", 24 * 3600)
 DEADLINE_REMOVAL_ORDER = env_seconds("DEADLINE_REMOVAL_ORDER", 3600)
+# Escalation ladder, as offsets after the notice deadline: reminder, analyst attention, beyond the provider.
+ESCALATION_STEPS = [
+    parse_duration(step, name="ESCALATION_STEPS") for step in env_list("ESCALATION_STEPS", ["0", "72h", "7d"])
+]
+ESCALATION_SWEEP_INTERVAL = env_seconds("ESCALATION_SWEEP_INTERVAL", 60)
 # Content hosted in HOTLINE_COUNTRY goes to law enforcement before any notice to the provider.
 LAW_ENFORCEMENT_FIRST = env_bool("LAW_ENFORCEMENT_FIRST", True)
 NOTICE_DISPATCH_SWEEP_INTERVAL = env_seconds("NOTICE_DISPATCH_SWEEP_INTERVAL", 60)

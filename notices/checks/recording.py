@@ -58,7 +58,7 @@ UPDATE_FIELDS = [
     "status", "last_live_at", "first_gone_at", "last_gone_at", "first_gone_vantage", "consecutive_gone",
     "removal_confirmed_at", "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count",
     "next_check_at", "check_claimed_until", "last_checked_at", "last_outcome", "first_notice_sent_at",
-    "provider_at_notice", "asn_at_notice", "country_at_notice", "notice_type_at_notice",
+    "provider_at_notice", "asn_at_notice", "country_at_notice", "notice_type_at_notice", "next_escalation_at",
 ]  # fmt: skip
 
 
@@ -196,6 +196,7 @@ def _confirm_removal(url: Url, at: datetime) -> None:
         return
     low = url.last_live_at if url.last_live_at and url.last_live_at >= sent else sent
     url.status = UrlStatus.REMOVED
+    url.next_escalation_at = None
     url.removal_confirmed_at = at
     url.removed_low, url.removed_high = low, url.first_gone_at
     url.ttr_low = int((low - sent).total_seconds())
@@ -212,6 +213,7 @@ def _confirm_removal(url: Url, at: datetime) -> None:
 
 def _gone_before_notice(url: Url, at: datetime) -> None:
     url.status = UrlStatus.GONE_BEFORE_NOTICE
+    url.next_escalation_at = None
     url.removal_confirmed_at = at
     url.removed_high = url.first_gone_at
     close_item_removed(url=url, at=at)

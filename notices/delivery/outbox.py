@@ -26,7 +26,7 @@ class NoContactError(ValueError):
     pass
 
 
-def enqueue_notice_message(*, notice: Notice, now: datetime) -> OutgoingMessage:
+def enqueue_notice_message(*, notice: Notice, now: datetime, reminder: bool = False) -> OutgoingMessage:
     """Write the notice's mail into the outbox (caller holds the transaction) and send it after commit."""
     recipients = list(
         ProviderContact.objects.filter(provider=notice.provider, is_abuse=True, failing=False)
@@ -38,6 +38,8 @@ def enqueue_notice_message(*, notice: Notice, now: datetime) -> OutgoingMessage:
 
         raise NoticeError({"detail": [f"{notice.provider} has no working abuse contact; add one first."]})
     message = build_message(notice, recipients, now=now)
+    if reminder:  # a repeat of the notice: its own Message-ID, the same reference
+        message.subject = f"Reminder: {message.subject}"
     row = OutgoingMessage.objects.create(
         notice=notice,
         message_id=message.extra_headers["Message-ID"],

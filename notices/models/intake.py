@@ -85,6 +85,9 @@ class Url(models.Model):
     )  # fmt: skip
 
     next_check_at = models.DateTimeField(null=True, blank=True)
+    next_escalation_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next escalation step is due."
+    )
     check_claimed_until = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=10, blank=True)
@@ -99,6 +102,12 @@ class Url(models.Model):
                 fields=["next_check_at"],
                 name="url_due_check_idx",
                 condition=models.Q(next_check_at__isnull=False),
+            ),
+            # Escalation sweep: WHERE next_escalation_at <= now (partial: only cases with a step ahead).
+            models.Index(
+                fields=["next_escalation_at"],
+                name="url_due_escalation_idx",
+                condition=models.Q(next_escalation_at__isnull=False),
             ),
             # URL list filtered by status, newest first (admin queue, GET /api/v1/urls/?status=).
             models.Index(fields=["status", "-id"], name="url_status_idx"),

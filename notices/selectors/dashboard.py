@@ -26,6 +26,9 @@ def queue_counts(*, now: datetime) -> dict[str, int]:
     counts["disputed"] = Notice.objects.filter(status=NoticeStatus.DISPUTED).count()
     counts["failed_mail"] = OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).count()
     counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
+    counts["escalated"] = (
+        Url.objects.filter(status=UrlStatus.NOTIFIED, escalations__level__gte=2).distinct().count()
+    )
     return counts
 
 

@@ -173,8 +173,12 @@ def _stamp_first_notice(url: Url, notice: Notice, at: datetime) -> None:
         fields += ["first_notice_sent_at", "provider_at_notice", "asn_at_notice", "country_at_notice"]
         fields += ["notice_type_at_notice"]
     if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
+        from notices.services.escalation import first_escalation_at
+
         url.status = UrlStatus.NOTIFIED
         url.next_check_at = at
+        url.next_escalation_at = url.next_escalation_at or first_escalation_at(notice.deadline_at)
+        fields.append("next_escalation_at")
     url.save(update_fields=fields)
     record_event("url.notified", at=at, url=url, notice=notice)
 

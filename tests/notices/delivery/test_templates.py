@@ -51,8 +51,8 @@ def test_build_message_language_and_type_template_wins(compose):
     notice, message = compose()
 
     assert message.subject == f"[{notice.reference}] hotline"
-    assert message.body == "Body hotline for Tpl-En Hosting:\nhxxp://files[.]tpl-en.example/a.html\n"
-    assert "hxxp://files[.]tpl-en.example/a.html" in message.alternatives[0][0]
+    assert message.body == "Body hotline for Tpl-En Hosting:\nhxxp://files[.]tpl-en[.]example/a.html\n"
+    assert "hxxp://files[.]tpl-en[.]example/a.html" in message.alternatives[0][0]
 
 
 def test_build_message_any_type_template_when_no_type_template(compose):
@@ -120,12 +120,32 @@ def test_admin_template_unknown_filter_in_subject_is_a_field_error(staff_client)
 
 
 def test_admin_template_showing_a_url_undefanged_is_refused(staff_client):
-    response = _post(staff_client, body="{% for item in items %}{{ item.assessment }}{% endfor %}"
-                     "{{ items.0.defanged|cut:'x'|cut:'['|cut:']' }}")  # fmt: skip
+    response = _post(staff_client, body='htt{{ items.0.defanged|cut:"["|cut:"]"|slice:"3:" }}')
 
     assert response.status_code == 200
     assert "shows a reported URL as it is" in response.context["adminform"].form.errors["body"][0]
     assert NoticeTemplate.objects.count() == 0
+
+
+def test_admin_template_reading_the_notice_items_is_refused(staff_client):
+    """The items a template may show are `items` (defanged); the notice's own rows carry the exact URLs."""
+    response = _post(staff_client, body="{% for i in notice.items.all %}{{ i.url.canonical }}{% endfor %}")
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["body"][0].startswith("The template does not render:")
+    assert NoticeTemplate.objects.count() == 0
+
+
+def test_admin_preview_escapes_markup_in_the_template(staff_client):
+    _post(staff_client, subject="<b>bold</b> {{ notice.reference }}", body="<script>x()</script>")
+
+    page = staff_client.get(
+        reverse("admin:notices_noticetemplate_preview", args=[NoticeTemplate.objects.get().pk])
+    ).content.decode()
+
+    assert "<script>x()" not in page
+    assert "<b>bold" not in page
+    assert "&lt;b&gt;bold&lt;/b&gt; TN-" in page
 
 
 def test_admin_template_saved_with_editor_and_preview_renders_sample(staff_client):
@@ -144,9 +164,11 @@ def test_admin_template_saved_with_editor_and_preview_renders_sample(staff_clien
     assert response.status_code == 200
     assert response.context["subject"].endswith("] Notice")
     assert response.context["subject"].startswith("[TN-")
-    assert response.context["text"].startswith("Body  for Example Hosting:\nhxxp://files.example[.]example/")
+    assert response.context["text"].startswith(
+        "Body  for Example Hosting:\nhxxp://files[.]example[.]example/"
+    )
     page = response.content.decode()
-    assert "hxxps://203.0.113[.]7/img/2.jpg" in page
+    assert "hxxps://203[.]0[.]113[.]7/img/2.jpg" in page
     assert "http://files.example.example" not in page
     assert "https://203.0.113.7" not in page
-    assert 'srcdoc="&lt;!doctype html&gt;' in page
+    assert 'srcdoc="&lt;!doctype html&gt;\n&lt;html lang=&quot;en&quot;&gt;' in page

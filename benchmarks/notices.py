@@ -1,0 +1,193 @@
+"""P9 and P10: notices rendered and queued, then delivered from the outbox to a local SMTP sink.
+
+- P9: notices/s through the project's path — `create_notices` + `queue_notice` per provider batch, writing the
+  notice, its items, events and the outbox row with the complete MIME message (text, HTML, X-ARF per URL, CSV) —
+  versus a bare loop rendering the same templates (subject, text, HTML) for the same notices the same number of
+  times, with their contexts built beforehand. The after-commit task hand-off goes to Celery's in-memory
+  transport: the benchmark measures the project, not a broker.
+- P10: outbox messages/s delivered to the SMTP sink (`tracker.embedded.smtp` in its own process) by 1 and by 2
+  worker processes (`benchmarks.outbox_worker`), each looping claim_due_messages + send_claimed until nothing is
+  due. Half of the queued messages go to each run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from benchmarks.harness import Result, Stopwatch, log, progress, reset_database
+
+SIZES = {"small": (1_000, 10_000), "full": (10_000, 100_000)}  # notices, items
+LANGUAGES = ["en", "de", "nl", "fr"]
+COUNTRIES = ["NL", "FR", "BG", "RO", "SE", "US"]  # never the hotline's own (routing would stop the notice)
+
+
+def load_assessed_items(notices: int, items: int) -> dict[int, list[int]]:
+    """`notices` providers (one abuse contact each, languages in turn) with `items / notices` assessed URLs
+    each, written with SQL; returns the URL ids per provider (the batches)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from notices.models import Assessment, HostingProvider, ProviderContact, Url
+
+    countries = [c for c in COUNTRIES if c != settings.HOTLINE_COUNTRY]
+    providers = HostingProvider.objects.bulk_create(
+        [HostingProvider(slug=f"bench-{i}", name=f"Bench Hosting {i}", country=countries[i % len(countries)],
+                         language=LANGUAGES[i % 4], time_zone="Europe/Amsterdam") for i in range(notices)]
+    )  # fmt: skip
+    ProviderContact.objects.bulk_create(
+        [ProviderContact(provider=p, email=f"abuse@{p.slug}.example") for p in providers]
+    )
+    urls, assessments = Url._meta.db_table, Assessment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {urls} (original, canonical, canonical_hash, host, status, first_reported_at,
+                    assessed_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
+                    notice_type_at_notice, last_outcome, first_gone_vantage, provider_id)
+                SELECT u, u, sha256(u::bytea), h, 'assessed', now(), now(), now(), 0, 0, '', '', '', '',
+                       (%(providers)s::bigint[])[1 + (g - 1) / %(per)s]
+                FROM generate_series(1, %(n)s) AS g,
+                     LATERAL (SELECT 'files' || g || '.bench-' || ((g - 1) / %(per)s) || '.example') AS a(h),
+                     LATERAL (SELECT 'http://' || h || '/gallery/' || g || '.html') AS x(u)""",
+            {"providers": [p.pk for p in providers], "per": items // notices, "n": items},
+        )
+        cursor.execute(
+            f"""INSERT INTO {assessments} (url_id, legality, classification, detection_method, media_type,
+                    legal_basis, notes, created_at)
+                SELECT id, 'illegal_international', 'A1', 'manual_review', 'image', '§ 184b StGB', '', now()
+                FROM {urls}"""
+        )
+        cursor.execute(
+            f"UPDATE {urls} AS u SET current_assessment_id = a.id FROM {assessments} AS a WHERE a.url_id = u.id"
+        )
+        cursor.execute(f"ANALYZE {urls}")
+    batches: dict[int, list[int]] = {}
+    for url_id, provider_id in Url.objects.order_by("pk").values_list("pk", "provider_id"):
+        batches.setdefault(provider_id, []).append(url_id)
+    return batches
+
+
+def queue_all(batches: dict[int, list[int]]) -> list[int]:
+    """The project's path: one notice per provider batch, created and queued (outbox row with full MIME)."""
+    from django.utils import timezone
+
+    from notices.models import Url
+    from notices.services.notices import create_notices, queue_notice
+
+    notice_ids = []
+    for ids in progress(batches.values(), total=len(batches), desc="P9 queue", unit="notice"):
+        now = timezone.now()
+        (notice,) = create_notices(urls=[Url(pk=i) for i in ids], notice_type="hotline_notice", now=now)
+        notice_ids.append(queue_notice(notice=notice, now=now).pk)
+    return notice_ids
+
+
+def render_loop(notice_ids: list[int]) -> float:
+    """The baseline: render subject, text and HTML of each notice from contexts built before the clock starts."""
+    from django.utils import timezone
+
+    from notices.delivery.compose import notice_context, render_notice
+    from notices.models import Notice
+
+    now = timezone.now()
+    notices = Notice.objects.select_related("provider").filter(pk__in=notice_ids)
+    contexts = [(notice, notice_context(notice, now=now)) for notice in notices]
+    with Stopwatch() as sw:
+        for notice, context in contexts:
+            render_notice(notice, context, template=None)
+    return sw.seconds
+
+
+def measure_p9(scale: str) -> tuple[list[Result], list[int]]:
+    from tracker.celery import app
+
+    app.conf.broker_url = "memory://"
+    n_notices, n_items = SIZES[scale]
+    log(f"P9: loading {n_items:,} assessed URLs for {n_notices:,} providers")
+    batches = load_assessed_items(n_notices, n_items)
+    with Stopwatch() as sw:
+        notice_ids = queue_all(batches)
+    project = len(notice_ids) / sw.seconds
+    bare = len(notice_ids) / render_loop(notice_ids)
+    log(f"P9: {project:,.0f} notices/s queued, bare render loop {bare:,.0f} notices/s")
+    result = Result.compare(
+        id="P9", name=f"notices rendered and queued ({n_items:,} items)", value=project, unit="notices/s",
+        better="higher", target="≥ 0.5×", baseline="bare template-render loop", baseline_value=bare,
+        scale=scale, n=len(notice_ids),
+    )  # fmt: skip
+    return [result], notice_ids
+
+
+class SmtpSinkProcess:
+    """The local SMTP sink in its own process, writing .eml files to a temporary directory."""
+
+    def __enter__(self) -> SmtpSinkProcess:
+        self.dir = tempfile.TemporaryDirectory(prefix="bench-mail-")
+        self.proc = subprocess.Popen([sys.executable, "-m", "tracker.embedded.smtp", "--port", "0", "--dir",
+                                      self.dir.name], stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.port = int(self.proc.stdout.readline().split(":")[1].split(",")[0])
+        return self
+
+    def count(self) -> int:
+        return len(list(Path(self.dir.name).glob("*.eml")))
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.dir.cleanup()
+
+
+def deliver(workers: int, port: int) -> float:
+    """Start `workers` outbox workers, let them go at once, wait until each finds nothing due; seconds."""
+    env = {**os.environ, "EMAIL_URL": "", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
+    procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.outbox_worker"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=env) for _ in range(workers)]  # fmt: skip
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready"
+    with Stopwatch() as sw:
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            proc.wait()
+    return sw.seconds
+
+
+def measure_p10(scale: str, notice_ids: list[int]) -> list[Result]:
+    """Half the messages are due for the 1-worker run, the other half for the 2-worker run."""
+    from django.utils import timezone
+
+    from notices.enums import OutboxStatus
+    from notices.models import OutgoingMessage
+
+    halves = [notice_ids[: len(notice_ids) // 2], notice_ids[len(notice_ids) // 2 :]]
+    OutgoingMessage.objects.update(next_attempt_at=timezone.now() + timedelta(days=1))
+    results, baseline = [], None
+    with SmtpSinkProcess() as sink:
+        for workers, half in zip((1, 2), halves, strict=True):
+            OutgoingMessage.objects.filter(notice_id__in=half).update(next_attempt_at=timezone.now())
+            seconds = deliver(workers, sink.port)
+            sent = OutgoingMessage.objects.filter(notice_id__in=half, status=OutboxStatus.SENT).count()
+            rate = sent / seconds
+            log(f"P10: {workers} worker(s): {sent:,} of {len(half):,} sent in {seconds:.1f} s ({rate:,.0f}/s); "
+                f"sink holds {sink.count():,} mails")  # fmt: skip
+            baseline = baseline or rate
+            results.append(Result.compare(
+                id="P10", name=f"outbox messages/s to the local SMTP sink, {workers} worker(s)", value=rate,
+                unit="messages/s", better="higher", target="report",
+                baseline=None if workers == 1 else "1 worker", baseline_value=None if workers == 1 else baseline,
+                scale=scale, n=sent,
+            ))  # fmt: skip
+    return results
+
+
+def run(scale: str) -> list[Result]:
+    reset_database()
+    p9, notice_ids = measure_p9(scale)
+    p10 = measure_p10(scale, notice_ids)
+    reset_database()
+    return p9 + p10
