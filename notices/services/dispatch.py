@@ -75,13 +75,13 @@ def dispatch_due(*, now: datetime, limit: int = 1000) -> list[Notice]:
 
 
 def _dispatch_one(provider: HostingProvider, *, now: datetime, limit: int) -> list[Notice]:
-    HostingProvider.objects.filter(pk=provider.pk).update(last_dispatch_at=now)
-    from notices.services.routing import notice_blocker
+    from notices.services.routing import handoff_countries, notice_blocker
 
+    HostingProvider.objects.filter(pk=provider.pk).update(last_dispatch_at=now)
     candidates = pending_urls(provider).select_related("current_trace", "provider")[:limit]
-    urls = [
-        url for url in candidates if notice_blocker(url) is None
-    ]  # law enforcement / hand-off go elsewhere
+    countries = handoff_countries()
+    # Cases for law enforcement or a partner hotline are routed elsewhere, not noticed here.
+    urls = [url for url in candidates if notice_blocker(url, countries) is None]
     if not urls:
         return []
     try:

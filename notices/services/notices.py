@@ -40,7 +40,7 @@ def deadline_for(notice_type: str, start: datetime) -> datetime:
     return start + timedelta(seconds=seconds)
 
 
-def _url_problem(url: Url, open_pairs: set[tuple[int, int]]) -> str | None:
+def _url_problem(url: Url, open_pairs: set[tuple[int, int]], countries: set[str]) -> str | None:
     assessment = url.current_assessment
     if assessment is None or assessment.legality == Legality.NOT_ILLEGAL:
         return "is not assessed as illegal"
@@ -54,7 +54,7 @@ def _url_problem(url: Url, open_pairs: set[tuple[int, int]]) -> str | None:
         return "is already in an open notice to this provider"
     from notices.services.routing import notice_blocker
 
-    return notice_blocker(url)
+    return notice_blocker(url, countries)
 
 
 def create_notices(
@@ -75,7 +75,10 @@ def create_notices(
     open_pairs = set(
         NoticeItem.objects.filter(url__in=urls, is_open=True).values_list("url_id", "provider_id_copy")
     )
-    problems = [f"URL {u.pk} {p}." for u in urls if (p := _url_problem(u, open_pairs))]
+    from notices.services.routing import handoff_countries
+
+    countries = handoff_countries()
+    problems = [f"URL {u.pk} {p}." for u in urls if (p := _url_problem(u, open_pairs, countries))]
     if problems:
         raise NoticeError({"urls": problems})
     by_provider: dict[int, list[Url]] = defaultdict(list)

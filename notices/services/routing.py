@@ -33,19 +33,26 @@ def hosting_country(url: Url) -> str:
     )
 
 
-def route_for(url: Url) -> str:
-    """Where this case goes next: law enforcement, a partner hotline, or the provider."""
+def handoff_countries() -> set[str]:
+    """Countries whose partner hotline takes hand-offs (one query for a whole batch of URLs)."""
+    return set(Partner.objects.filter(receives_handoffs=True).values_list("country", flat=True))
+
+
+def route_for(url: Url, countries: set[str] | None = None) -> str:
+    """Where this case goes next: law enforcement, a partner hotline, or the provider. Pass `countries`
+    (handoff_countries()) when routing many URLs."""
     country = hosting_country(url)
     if country == settings.HOTLINE_COUNTRY and settings.LAW_ENFORCEMENT_FIRST and url.le_referred_at is None:
         return ROUTE_LAW_ENFORCEMENT
-    if country != settings.HOTLINE_COUNTRY and handoff_partner(country) is not None:
+    countries = handoff_countries() if countries is None else countries
+    if country != settings.HOTLINE_COUNTRY and country in countries:
         return ROUTE_HANDOFF
     return ROUTE_PROVIDER
 
 
-def notice_blocker(url: Url) -> str | None:
+def notice_blocker(url: Url, countries: set[str] | None = None) -> str | None:
     """Why routing forbids a notice to the provider now (None when a notice is the next step)."""
-    route = route_for(url)
+    route = route_for(url, countries)
     if route == ROUTE_LAW_ENFORCEMENT:
         return "is hosted in the hotline's own country: refer it to law enforcement first"
     if route == ROUTE_HANDOFF:
