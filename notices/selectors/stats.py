@@ -14,6 +14,7 @@ first notice are outside TTR statistics.
 from __future__ import annotations
 
 import math
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -168,8 +169,6 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
 
     Side effects: one StatsSnapshot row per grouping, replaced. Returns the milliseconds each took.
     """
-    import time
-
     from notices.models import StatsSnapshot
 
     durations = {}
