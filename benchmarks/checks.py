@@ -55,25 +55,29 @@ def _configure_checker(port: int) -> None:
 
 
 def insert_open_items(n: int, *, due: int) -> None:
-    """n noticed URLs on documentation addresses; the first `due` are due now, the rest spread over a week."""
+    """n noticed URLs on documentation addresses; the first `due` are due now (check and escalation step), the
+    rest spread over a week."""
     from django.db import connection
 
-    from notices.models import Url
+    from notices.models import DueCheck, Url
 
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
                     first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
-                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at, next_check_at)
+                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at, next_check_at,
+                    next_escalation_at)
                 SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, '', 'hotline_notice', '', '',
-                       now(), CASE WHEN g <= %(due)s THEN now() - interval '1 second'
-                                   ELSE now() + (g %% 604800) * interval '1 second' END
+                       now(), d, d
                 FROM generate_series(1, %(n)s) AS g,
+                     LATERAL (SELECT CASE WHEN g <= %(due)s THEN now() - interval '1 second'
+                                          ELSE now() + (g %% 604800) * interval '1 second' END) AS t(d),
                      LATERAL (SELECT '198.51.100.' || (1 + g %% {HOSTS})) AS a(h),
                      LATERAL (SELECT 'http://' || h || '/c/' || g) AS x(u)""",
             {"n": n, "due": due},
         )
         cursor.execute(f"ANALYZE {Url._meta.db_table}")
+        cursor.execute(f"ANALYZE {DueCheck._meta.db_table}")
 
 
 def make_all_due() -> None:
@@ -143,16 +147,15 @@ def p4(scale: str, port: int) -> list[Result]:
     ]
 
 
-def _claim_ms(repeats: int = CLAIM_REPEATS) -> float:
+def _claim_ms(claim, repeats: int = CLAIM_REPEATS) -> float:
+    """Median ms of `claim(now=…, limit=CLAIM_BATCH)`, each in its own transaction, each claiming a full batch."""
     from django.db import transaction
     from django.utils import timezone
-
-    from notices.checks.scheduling import claim_due
 
     times = []
     for _ in range(repeats):
         with Stopwatch() as sw, transaction.atomic():
-            claimed = claim_due(now=timezone.now(), limit=CLAIM_BATCH)
+            claimed = claim(now=timezone.now(), limit=CLAIM_BATCH)
         if len(claimed) != CLAIM_BATCH:
             raise RuntimeError(f"claimed {len(claimed)}, expected {CLAIM_BATCH}")
         times.append(sw.seconds * 1000)
@@ -163,32 +166,41 @@ def _log_plan() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from notices.models import Url
+    from notices.models import DueCheck
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""EXPLAIN (ANALYZE, COSTS OFF) SELECT id FROM {Url._meta.db_table}
-                WHERE next_check_at IS NOT NULL AND next_check_at <= %s ORDER BY next_check_at LIMIT {CLAIM_BATCH}
-                FOR UPDATE SKIP LOCKED""",
+            f"""EXPLAIN (ANALYZE, COSTS OFF) SELECT url_id FROM {DueCheck._meta.db_table}
+                WHERE due_at <= %s ORDER BY due_at LIMIT {CLAIM_BATCH} FOR UPDATE SKIP LOCKED""",
             [timezone.now()],
         )
         log("P7 plan of the due-claim:\n  " + "\n  ".join(row[0] for row in cursor.fetchall()))
 
 
 def p7(scale: str) -> list[Result]:
+    """The due-check claim and the escalation sweep's claim, each with 10,000 and with `n` open items."""
+    from notices.checks.scheduling import claim_due
+    from notices.services import escalation
+
     n = SIZES[scale]["p7"]
-    timings = {}
+    checks, steps = {}, {}
     for open_items in (10_000, n):
         reset_database()
         insert_open_items(open_items, due=CLAIM_REPEATS * CLAIM_BATCH)
-        timings[open_items] = _claim_ms()
-        log(f"P7: claim of {CLAIM_BATCH} due with {open_items:,} open: {timings[open_items]:.1f} ms")
+        checks[open_items] = _claim_ms(claim_due)
+        steps[open_items] = _claim_ms(escalation.claim_due)
+        log(f"P7: claim of {CLAIM_BATCH} due with {open_items:,} open: checks {checks[open_items]:.1f} ms, "
+            f"escalation steps {steps[open_items]:.1f} ms")  # fmt: skip
     _log_plan()
     reset_database()
-    return [Result.compare(
-        id="P7", name="due-claim sweep (ms)", value=timings[n], unit="ms", better="lower", target="< 1,000 ms",
-        baseline="same claim with 10,000 open", baseline_value=timings[10_000], scale=scale, n=n,
-    )]  # fmt: skip
+    common = {"id": "P7", "unit": "ms", "better": "lower", "target": "< 1,000 ms",
+              "baseline": "same claim with 10,000 open", "scale": scale, "n": n}  # fmt: skip
+    return [
+        Result.compare(name="due-check claim (ms)", value=checks[n], baseline_value=checks[10_000], **common),
+        Result.compare(
+            name="escalation sweep claim (ms)", value=steps[n], baseline_value=steps[10_000], **common
+        ),
+    ]
 
 
 def p8(scale: str) -> list[Result]:

@@ -11,6 +11,7 @@ from the first notice sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from notices.checks.engine import Observation
-from notices.checks.scheduling import cadence
+from notices.checks.scheduling import cadence, release_claims
 from notices.enums import CheckOutcome, UrlStatus
 from notices.models import Check, RemovalCycle, Url
 from notices.services.bulk import bulk_set
@@ -40,16 +41,13 @@ def record_observations(observations: Sequence[Observation], *, now: datetime) -
     removals = 0
     with transaction.atomic():
         _insert_checks(observations)
-        urls = (
-            Url.objects.select_for_update(of=("self",))
-            .select_related("provider", "current_trace")
-            .in_bulk([o.key for o in observations])
-        )
+        urls = _lock_states([o.key for o in observations])
         for obs in sorted(observations, key=lambda o: o.checked_at):
             url = urls.get(obs.key)
             if url is not None and (url.last_checked_at is None or obs.checked_at >= url.last_checked_at):
                 removals += _apply(url, obs, now)
         bulk_set(Url, list(urls.values()), UPDATE_FIELDS)
+        release_claims(list(urls))
         _retrace_moved(urls, observations)
     return removals
 
@@ -57,9 +55,53 @@ def record_observations(observations: Sequence[Observation], *, now: datetime) -
 UPDATE_FIELDS = [
     "status", "last_live_at", "first_gone_at", "last_gone_at", "first_gone_vantage", "consecutive_gone",
     "removal_confirmed_at", "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count",
-    "next_check_at", "check_claimed_until", "last_checked_at", "last_outcome", "first_notice_sent_at",
+    "next_check_at", "last_checked_at", "last_outcome", "first_notice_sent_at",
     "provider_at_notice", "asn_at_notice", "country_at_notice", "notice_type_at_notice", "next_escalation_at",
 ]  # fmt: skip
+_ATTNAMES = tuple(Url._meta.get_field(name).attname for name in UPDATE_FIELDS)
+
+
+class UrlState:
+    """The columns of one URL that recording reads and writes, under Url's attribute names (so `bulk_set`
+    writes them back), plus its provider's 401/403 policy and its current trace's addresses.
+
+    Not model instances: building 5,000 Url objects per batch cost more than the checks. Filled from a row in
+    one step (`__dict__` from the column names).
+    """
+
+    NAMES = ("id", *_ATTNAMES, "blocked_counts_as_gone", "trace_ips")
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    def as_url(self) -> Url:
+        """A reference for foreign keys (events, notice items, cycles): only the primary key is set."""
+        return Url(pk=self.id)
+
+
+def _lock_states(url_ids: list[int]) -> dict[int, UrlState]:
+    """One `SELECT … FOR UPDATE OF u` for the batch's URLs (locks them against concurrent writers)."""
+    columns = ", ".join(f"u.{Url._meta.get_field(name).column}" for name in UPDATE_FIELDS)
+    provider, trace = Url._meta.get_field("provider"), Url._meta.get_field("current_trace")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT u.id, {columns}, p.blocked_counts_as_gone, t.ips
+                FROM {Url._meta.db_table} AS u
+                LEFT JOIN {provider.related_model._meta.db_table} AS p ON p.id = u.{provider.column}
+                LEFT JOIN {trace.related_model._meta.db_table} AS t ON t.id = u.{trace.column}
+                WHERE u.id = ANY(%s) FOR UPDATE OF u""",
+            [url_ids],
+        )
+        rows = cursor.fetchall()
+    states = {}
+    for row in rows:
+        state = UrlState()
+        state.__dict__ = dict(zip(UrlState.NAMES, row, strict=True))
+        if isinstance(state.trace_ips, str):  # jsonb arrives as text
+            state.trace_ips = json.loads(state.trace_ips)
+        states[state.id] = state
+    return states
 
 
 def _insert_checks(observations: Sequence[Observation]) -> None:
@@ -85,32 +127,30 @@ def _insert_checks(observations: Sequence[Observation]) -> None:
         )
 
 
-def _retrace_moved(urls: dict[int, Url], observations: Sequence[Observation]) -> None:
+def _retrace_moved(urls: dict[int, UrlState], observations: Sequence[Observation]) -> None:
     """A URL answering from an address its current trace does not list has moved: re-trace it (after commit)."""
     from notices.tasks import trace_url_task
 
     moved = sorted({
         obs.key for obs in observations
-        if obs.resolved_ip and (url := urls.get(obs.key)) and url.current_trace
-        and obs.resolved_ip not in (url.current_trace.ips or [])
+        if obs.resolved_ip and (url := urls.get(obs.key)) and url.trace_ips is not None
+        and obs.resolved_ip not in url.trace_ips
     })  # fmt: skip
     for url_id in moved:
         transaction.on_commit(lambda pk=url_id: trace_url_task.delay(pk))
 
 
-def effective_outcome(url: Url, obs: Observation) -> str:
+def effective_outcome(url: UrlState, obs: Observation) -> str:
     """401/403 count as gone only where the provider's policy says so; otherwise unknown."""
     if obs.outcome == CheckOutcome.BLOCKED:
-        blocked_is_gone = url.provider is not None and url.provider.blocked_counts_as_gone
-        return CheckOutcome.GONE if blocked_is_gone else CheckOutcome.UNKNOWN
+        return CheckOutcome.GONE if url.blocked_counts_as_gone else CheckOutcome.UNKNOWN
     return obs.outcome.value
 
 
-def _apply(url: Url, obs: Observation, now: datetime) -> int:
+def _apply(url: UrlState, obs: Observation, now: datetime) -> int:
     outcome = effective_outcome(url, obs)
     url.last_checked_at = obs.checked_at
     url.last_outcome = obs.outcome.value
-    url.check_claimed_until = None
     confirmed = 0
     if outcome == CheckOutcome.LIVE:
         _on_live(url, obs)
@@ -120,7 +160,7 @@ def _apply(url: Url, obs: Observation, now: datetime) -> int:
     return confirmed
 
 
-def _on_live(url: Url, obs: Observation) -> None:
+def _on_live(url: UrlState, obs: Observation) -> None:
     url.last_live_at = obs.checked_at
     url.first_gone_at = url.last_gone_at = None
     url.first_gone_vantage = ""
@@ -129,14 +169,14 @@ def _on_live(url: Url, obs: Observation) -> None:
         _reopen(url, obs.checked_at)
 
 
-def _reopen(url: Url, at: datetime) -> None:
+def _reopen(url: UrlState, at: datetime) -> None:
     """The content is back: keep the finished cycle for statistics and start a new notice cycle.
 
     The URL returns to `assessed` (awaiting a new notice); its cycle fields are cleared so the next notice sent
     starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle.
     """
     RemovalCycle.objects.create(
-        url=url, provider_at_notice_id=url.provider_at_notice_id, asn_at_notice=url.asn_at_notice,
+        url_id=url.pk, provider_at_notice_id=url.provider_at_notice_id, asn_at_notice=url.asn_at_notice,
         country_at_notice=url.country_at_notice, notice_type_at_notice=url.notice_type_at_notice,
         first_notice_sent_at=url.first_notice_sent_at, removal_confirmed_at=url.removal_confirmed_at,
         removed_low=url.removed_low, removed_high=url.removed_high, ttr_low=url.ttr_low, ttr_high=url.ttr_high,
@@ -147,12 +187,12 @@ def _reopen(url: Url, at: datetime) -> None:
     url.status = UrlStatus.ASSESSED
     url.reappearance_count += 1
     url.removal_confirmed_at = url.removed_low = url.removed_high = url.first_notice_sent_at = None
-    url.ttr_low = url.ttr_high = url.asn_at_notice = url.provider_at_notice = None
+    url.ttr_low = url.ttr_high = url.asn_at_notice = url.provider_at_notice_id = None
     url.country_at_notice = url.notice_type_at_notice = ""
-    record_event("url.reappeared", at=at, url=url, data=previous)
+    record_event("url.reappeared", at=at, url=url.as_url(), data=previous)
 
 
-def _on_gone(url: Url, obs: Observation) -> int:
+def _on_gone(url: UrlState, obs: Observation) -> int:
     """Count this gone toward the run if it is at least M after the last counted one; confirm at K.
 
     Where several vantage points are configured, the confirming observation must come from another vantage
@@ -176,14 +216,14 @@ def _on_gone(url: Url, obs: Observation) -> int:
     return 0
 
 
-def _may_count(url: Url, obs: Observation) -> bool:
+def _may_count(url: UrlState, obs: Observation) -> bool:
     """The K-th gone needs a second vantage point when more than one is configured."""
     completes_run = url.consecutive_gone + 1 >= settings.REMOVAL_CONFIRMATIONS
     several = len(settings.CHECKER_VANTAGE_POINTS) > 1
     return not (completes_run and several and obs.vantage == url.first_gone_vantage)
 
 
-def _confirm_removal(url: Url, at: datetime) -> None:
+def _confirm_removal(url: UrlState, at: datetime) -> None:
     """[last live, first gone] becomes the removal interval; TTR is measured from the first notice sent.
 
     With no live observation since the notice, the notice time itself is the lower bound (the content was
@@ -201,26 +241,28 @@ def _confirm_removal(url: Url, at: datetime) -> None:
     url.removed_low, url.removed_high = low, url.first_gone_at
     url.ttr_low = int((low - sent).total_seconds())
     url.ttr_high = int((url.first_gone_at - sent).total_seconds())
-    close_item_removed(url=url, at=at)
+    close_item_removed(url=url.as_url(), at=at)
     record_event(
         "url.removed",
         at=at,
-        url=url,
+        url=url.as_url(),
         data={"removed_low": low.isoformat(), "removed_high": url.first_gone_at.isoformat(),
               "ttr_low": url.ttr_low, "ttr_high": url.ttr_high},
     )  # fmt: skip
 
 
-def _gone_before_notice(url: Url, at: datetime) -> None:
+def _gone_before_notice(url: UrlState, at: datetime) -> None:
     url.status = UrlStatus.GONE_BEFORE_NOTICE
     url.next_escalation_at = None
     url.removal_confirmed_at = at
     url.removed_high = url.first_gone_at
-    close_item_removed(url=url, at=at)
-    record_event("url.gone_before_notice", at=at, url=url, data={"first_gone": url.first_gone_at.isoformat()})
+    close_item_removed(url=url.as_url(), at=at)
+    record_event(
+        "url.gone_before_notice", at=at, url=url.as_url(), data={"first_gone": url.first_gone_at.isoformat()}
+    )
 
 
-def _next_check(url: Url, checked_at: datetime) -> datetime | None:
+def _next_check(url: UrlState, checked_at: datetime) -> datetime | None:
     if url.status == UrlStatus.REMOVED:
         watch_end = url.removal_confirmed_at + timedelta(seconds=settings.REAPPEARANCE_WATCH)
         following = checked_at + timedelta(seconds=settings.CHECK_INTERVAL_AFTER_REMOVAL)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
-from notices.models import Url
+from notices.models import DueCheck, Url
 
 
 @dataclass(frozen=True)
@@ -22,27 +22,44 @@ class ClaimedUrl:
 def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) -> list[ClaimedUrl]:
     """Claim up to `limit` due URLs (or exactly `url_ids` if given and due) with a conditional UPDATE.
 
-    `FOR UPDATE SKIP LOCKED` lets any number of workers claim concurrently without blocking or overlap;
-    the claim pushes `next_check_at` out by CHECK_CLAIM_TIMEOUT, so a claim a crashed worker never finished
-    becomes due again by itself. Recording the observation sets the real next time. The due rows are picked
-    in a MATERIALIZED CTE, run exactly once: as a plain subquery the planner may rescan it per joined row, and
-    each rescan skips the rows this statement just claimed and locks `limit` more.
+    Reads and writes only the narrow due-check queue (DueCheck), never the URL rows. `FOR UPDATE SKIP
+    LOCKED` lets any number of workers claim concurrently without blocking or overlap; the claim pushes the
+    queue's `due_at` out by CHECK_CLAIM_TIMEOUT, so a claim a crashed worker never finished becomes due again by
+    itself. Recording the observation sets `Url.next_check_at` and releases the claim (`release_claims`). The due
+    rows are picked in a MATERIALIZED CTE, run exactly once: as a plain subquery the planner may rescan it per
+    joined row, and each rescan skips the rows this statement just claimed and locks `limit` more.
     """
-    table = Url._meta.db_table
     until = now + timedelta(seconds=settings.CHECK_CLAIM_TIMEOUT)
-    only = "AND id = ANY(%(ids)s)" if url_ids is not None else ""
+    only = "AND url_id = ANY(%(ids)s)" if url_ids is not None else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table}
-                    WHERE next_check_at IS NOT NULL AND next_check_at <= %(now)s {only}
-                    ORDER BY next_check_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                UPDATE {table} AS u SET check_claimed_until = %(until)s, next_check_at = %(until)s
-                FROM due WHERE u.id = due.id
-                RETURNING u.id, u.canonical, u.provider_id, u.first_gone_vantage""",
+                    SELECT url_id FROM {DueCheck._meta.db_table}
+                    WHERE due_at <= %(now)s {only}
+                    ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED),
+                claimed AS (
+                    UPDATE {DueCheck._meta.db_table} AS d SET claimed_until = %(until)s, due_at = %(until)s
+                    FROM due WHERE d.url_id = due.url_id RETURNING d.url_id)
+                SELECT u.id, u.canonical, u.provider_id, u.first_gone_vantage
+                FROM claimed JOIN {Url._meta.db_table} AS u ON u.id = claimed.url_id""",
             {"until": until, "now": now, "limit": limit, "ids": url_ids or []},
         )
         return [ClaimedUrl(*row) for row in cursor.fetchall()]
+
+
+def release_claims(url_ids: list[int]) -> None:
+    """The checks of `url_ids` are recorded: their queue rows go back to `Url.next_check_at`.
+
+    The mirror trigger has already done so for every URL whose next time changed; this catches the rest (a
+    recorded check whose next time equals the old one), touching only rows still claimed.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {DueCheck._meta.db_table} AS d SET due_at = u.next_check_at, claimed_until = NULL
+                FROM {Url._meta.db_table} AS u
+                WHERE d.url_id = ANY(%s) AND d.claimed_until IS NOT NULL AND u.id = d.url_id""",
+            [url_ids],
+        )
 
 
 def cadence(*, first_notice_sent_at: datetime | None, now: datetime) -> timedelta:

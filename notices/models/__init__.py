@@ -1,6 +1,6 @@
 from notices.models.accounts import ApiKey, AuditEvent, Event
 from notices.models.assessment import Assessment
-from notices.models.checks import Check, RemovalCycle
+from notices.models.checks import Check, DueCheck, RemovalCycle
 from notices.models.hosting import (
     EU_COUNTRIES,
     HostingOverride,
@@ -44,6 +44,7 @@ __all__ = [
     "AutNum",
     "Check",
     "CountryBlock",
+    "DueCheck",
     "Escalation",
     "Event",
     "HostingOverride",

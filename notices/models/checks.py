@@ -6,7 +6,8 @@ from notices.enums import CheckOutcome
 
 
 class Check(models.Model):
-    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="checks")
+    # No index of its own: check_url_idx (url, -checked_at) serves every lookup by URL.
+    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="checks", db_index=False)
     checked_at = models.DateTimeField()
     outcome = models.CharField(max_length=10, choices=CheckOutcome.choices)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -25,6 +26,33 @@ class Check(models.Model):
 
     def __str__(self) -> str:
         return f"{self.url_id} {self.outcome} @ {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DueCheck(models.Model):
+    """The due-check queue: one narrow row per URL with a next check planned (`Url.next_check_at` not null).
+
+    Maintained by database triggers on `Url.next_check_at` (migration 0015): a new value upserts the row here
+    (clearing any claim), null deletes it, so every writer — services, bulk SQL, the admin — keeps the queue
+    right without knowing of it. Recording a check releases its claim explicitly (`release_claims`), since
+    the next time it computes may equal the old one. Claims (`checks.scheduling.claim_due`) lock and update only
+    these rows: a claim costs an update of a three-column row with two indexes instead of one of the wide URL
+    row with all its indexes, and the queue holds only open items however many URLs are stored.
+    """
+
+    url = models.OneToOneField("notices.Url", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    due_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="Set by a claim; the claim also pushes due_at to this time."
+    )
+
+    class Meta:
+        indexes = [
+            # The sweep: WHERE due_at <= now ORDER BY due_at LIMIT n FOR UPDATE SKIP LOCKED.
+            models.Index(fields=["due_at"], name="duecheck_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.url_id} due {self.due_at:%Y-%m-%d %H:%M:%S}"
 
 
 class RemovalCycle(models.Model):

@@ -84,11 +84,14 @@ class Url(models.Model):
         help_text="Partner hotline the case was handed off to (its country's hotline).",
     )  # fmt: skip
 
-    next_check_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the checker should look next (mirrored into the due-check queue).",
+    )
     next_escalation_at = models.DateTimeField(
         null=True, blank=True, help_text="When the next escalation step is due."
     )
-    check_claimed_until = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -97,12 +100,9 @@ class Url(models.Model):
         verbose_name = "URL"
         verbose_name_plural = "URLs"
         indexes = [
-            # Due-check sweep: WHERE next_check_at <= now ORDER BY next_check_at (partial: only scheduled rows).
-            models.Index(
-                fields=["next_check_at"],
-                name="url_due_check_idx",
-                condition=models.Q(next_check_at__isnull=False),
-            ),
+            # No index on next_check_at: the due-check sweep reads DueCheck (a trigger mirrors the column
+            # there), so recording a check changes no indexed column here and PostgreSQL updates the row in
+            # place (HOT) instead of adding an entry to every index of this wide table.
             # Escalation sweep: WHERE next_escalation_at <= now (partial: only cases with a step ahead).
             models.Index(
                 fields=["next_escalation_at"],

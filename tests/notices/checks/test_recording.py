@@ -10,7 +10,8 @@ from django.conf import settings
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.recording import record_observations
-from notices.models import Check, Event, Notice, NoticeItem, RemovalCycle, Url
+from notices.checks.scheduling import claim_due
+from notices.models import Check, DueCheck, Event, Notice, NoticeItem, RemovalCycle, Url
 
 pytestmark = pytest.mark.usefixtures("removal_settings")
 
@@ -464,13 +465,13 @@ def test_record_observations_gone_before_any_notice_is_not_a_removal(make_case, 
 
 def test_record_observations_clears_the_check_claim(notified_case, now):
     case = notified_case()
-    Url.objects.filter(pk=case.pk).update(
-        check_claimed_until=now + minutes(15), next_check_at=now + minutes(15)
-    )
+    Url.objects.filter(pk=case.pk).update(next_check_at=now)
+    assert [c.url_id for c in claim_due(now=now, limit=10)] == [case.pk]
 
     record(case, ("live", minutes(1)), start=now)
 
-    assert (case.check_claimed_until, case.next_check_at) == (None, now + minutes(11))
+    assert case.next_check_at == now + minutes(11)
+    assert DueCheck.objects.values_list("due_at", "claimed_until").get(url=case) == (now + minutes(11), None)
 
 
 def test_record_observations_closes_items_and_the_notice_when_all_removed(

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
-from notices.checks.scheduling import ClaimedUrl, cadence, claim_due
-from notices.models import Url
+from notices.checks.scheduling import ClaimedUrl, cadence, claim_due, release_claims
+from notices.models import DueCheck, Url
 from notices.services.intake import ReportInput, submit_report
 
 pytestmark = pytest.mark.usefixtures("removal_settings")
@@ -45,12 +45,48 @@ def test_claim_due_returns_only_due_rows_oldest_first(db, now):
 
     assert ids_of(claim_due(now=now, limit=10)) == [overdue, due_now]
 
-    assert dict(Url.objects.values_list("pk", "next_check_at")) == {
+    # The queue mirrors next_check_at (an unscheduled URL has no row); claimed rows wait for the timeout.
+    assert dict(DueCheck.objects.values_list("url_id", "due_at")) == {
         overdue: now + timedelta(seconds=900),
         due_now: now + timedelta(seconds=900),
         later: now + timedelta(minutes=1),
-        unscheduled: None,
     }
+
+
+def test_due_queue_follows_next_check_at_however_it_is_written(db, now):
+    """Triggers keep DueCheck right for ORM saves, queryset updates and raw SQL alike."""
+    (url_id,) = make_urls(1, now=now, due_from=now)
+    assert DueCheck.objects.get(url_id=url_id).due_at == now
+
+    url = Url.objects.get(pk=url_id)
+    url.next_check_at = now + timedelta(hours=2)
+    url.save(update_fields=["next_check_at"])
+    assert DueCheck.objects.get(url_id=url_id).due_at == now + timedelta(hours=2)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Url._meta.db_table} SET next_check_at = NULL WHERE id = %s", [url_id])
+    assert not DueCheck.objects.filter(url_id=url_id).exists()
+    assert claim_due(now=now + timedelta(days=1), limit=10) == []
+
+    Url.objects.filter(pk=url_id).update(next_check_at=now - timedelta(minutes=1))
+    assert ids_of(claim_due(now=now, limit=10)) == [url_id]
+    # Writing an equal time leaves the claim; release_claims frees it; a new time replaces a claim.
+    Url.objects.filter(pk=url_id).update(next_check_at=now - timedelta(minutes=1))
+    assert DueCheck.objects.get(url_id=url_id).claimed_until == now + timedelta(seconds=900)
+    release_claims([url_id])
+    assert DueCheck.objects.values_list("due_at", "claimed_until").get(url_id=url_id) == (
+        now - timedelta(minutes=1),
+        None,
+    )
+    assert ids_of(claim_due(now=now, limit=10)) == [url_id]
+    Url.objects.filter(pk=url_id).update(next_check_at=now + timedelta(minutes=7))
+    assert DueCheck.objects.values_list("due_at", "claimed_until").get(url_id=url_id) == (
+        now + timedelta(minutes=7),
+        None,
+    )
+
+    Url.objects.filter(pk=url_id).delete()
+    assert not DueCheck.objects.exists()
 
 
 def test_claim_due_returns_canonical_and_provider(db, make_case, provider, now):
@@ -81,17 +117,19 @@ def test_claim_due_is_bounded_by_limit_whatever_the_plan(db, now):
     make_urls(5, now=now, due_from=now - timedelta(minutes=4))
 
     assert len(claim_due(now=now, limit=3)) == 3
-    assert Url.objects.filter(check_claimed_until__isnull=False).count() == 3
+    assert DueCheck.objects.filter(claimed_until__isnull=False).count() == 3
 
 
 def test_claim_due_claimed_row_waits_for_the_claim_timeout(db, now):
     (url_id,) = make_urls(1, now=now, due_from=now)
 
     assert ids_of(claim_due(now=now, limit=1)) == [url_id]
-    assert Url.objects.values_list("check_claimed_until", "next_check_at").get(pk=url_id) == (
+    assert DueCheck.objects.values_list("claimed_until", "due_at").get(url_id=url_id) == (
         now + timedelta(seconds=900),
         now + timedelta(seconds=900),
     )
+    # The URL row itself is not written by a claim (its planned time stays as it was).
+    assert Url.objects.get(pk=url_id).next_check_at == now
     assert claim_due(now=now + timedelta(seconds=899), limit=1) == []
     # The worker holding the claim died: the row becomes due again by itself.
     assert ids_of(claim_due(now=now + timedelta(seconds=900), limit=1)) == [url_id]
@@ -109,7 +147,7 @@ def test_claim_due_empty_url_ids_claims_nothing(db, now):
     make_urls(2, now=now, due_from=now)
 
     assert claim_due(now=now, limit=10, url_ids=[]) == []
-    assert Url.objects.filter(check_claimed_until__isnull=False).count() == 0
+    assert DueCheck.objects.filter(claimed_until__isnull=False).count() == 0
 
 
 def test_claim_due_second_connection_skips_rows_the_first_holds(transactional_db, now):
