@@ -96,6 +96,7 @@ class KeyScope(models.TextChoices):
     PARTNER = "partner", "Partner (intake)"
     PROVIDER = "provider", "Hosting provider"
     USER = "user", "Staff user"
+    INBOUND = "inbound", "Inbound mail (staff-owned, for an MTA pipe)"
 
 
 class ContactChannel(models.TextChoices):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 
 from celery import shared_task
 from django.conf import settings
@@ -174,3 +175,23 @@ def sweep_escalations() -> int:
     from notices.services.escalation import sweep
 
     return sweep(now=timezone.now())
+
+
+@shared_task(name="notices.send_analyst_alert", bind=True, acks_late=True)
+def send_analyst_alert_task(self, event_id: int) -> str:
+    """Mail one analyst alert; SMTP errors retry with backoff (ANALYST_ALERT_RETRY_BASE × 2ⁿ, at most
+    ANALYST_ALERT_MAX_RETRIES times). The event on the timeline stands either way."""
+    try:
+        from notices.services.alerts import send_alert
+
+        outcome = send_alert(event_id=event_id, now=timezone.now())
+    except (smtplib.SMTPException, OSError) as exc:
+        retries = self.request.retries
+        logger.warning("analyst alert %s: %s (retry %d)", event_id, exc, retries + 1)
+        raise self.retry(
+            exc=exc,
+            countdown=settings.ANALYST_ALERT_RETRY_BASE * 2**retries,
+            max_retries=settings.ANALYST_ALERT_MAX_RETRIES,
+        ) from exc
+    logger.info("analyst alert %s: %s", event_id, outcome)
+    return outcome

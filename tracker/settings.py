@@ -172,6 +172,20 @@ EMAIL_USE_TLS = _email["USE_TLS"]
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Demo Hotline <notices@hotline.example>")
 MAIL_SINK_DIR = VAR_DIR / "mail"
+# Signing at send time (README "Signing, alerts and inbound mail"); empty = off. Files are PEM or DER.
+NOTICE_SMIME_CERT = env_str("NOTICE_SMIME_CERT", "")  # the hotline's signing certificate
+NOTICE_SMIME_KEY = env_str("NOTICE_SMIME_KEY", "")  # its private key (unencrypted; protect the file)
+NOTICE_SMIME_CHAIN = env_str("NOTICE_SMIME_CHAIN", "")  # intermediate certificates to send along
+DKIM_PRIVATE_KEY = env_str("DKIM_PRIVATE_KEY", "")  # RSA key file; with DKIM_SELECTOR and DKIM_DOMAIN
+DKIM_SELECTOR = env_str("DKIM_SELECTOR", "")
+DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
+# Analysts are mailed when a notice cannot be delivered (outbox gave up, or a bounce). Empty: every active
+# staff user with an e-mail address.
+ANALYST_ALERT_EMAILS = env_list("ANALYST_ALERT_EMAILS", [])
+ANALYST_ALERT_MAX_RETRIES = env_int("ANALYST_ALERT_MAX_RETRIES", 5, minimum=0)
+ANALYST_ALERT_RETRY_BASE = env_seconds("ANALYST_ALERT_RETRY_BASE", 60)
+# Raw mail POSTed by an MTA to /api/v1/inbound/mail/ (413 beyond).
+INBOUND_MAIL_MAX_BYTES = env_int("INBOUND_MAIL_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
 # --- The hotline ------------------------------------------------------------------------------------------
 HOTLINE_NAME = env_str("HOTLINE_NAME", "Demo Hotline")

@@ -101,6 +101,11 @@ class IsProvider(_ScopePermission):
     message = "This endpoint needs a provider API key."
 
 
+class IsInboundMail(_ScopePermission):
+    scopes = frozenset({KeyScope.INBOUND})
+    message = "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
+
+
 class KeyRateThrottle(throttling.SimpleRateThrottle):
     """Requests per key (per client address when unauthenticated)."""
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from notices.api import provider_views, views
+from notices.api import inbound_views, provider_views, views
 
 v1 = [
     path("reports/", views.ReportCreateView.as_view(), name="report-create"),
@@ -15,6 +15,7 @@ v1 = [
     path("notices/<str:reference>/send/", views.NoticeSendView.as_view(), name="notice-send"),
     path("providers/", views.ProviderListView.as_view(), name="provider-list"),
     path("stats/time-to-removal/", views.TtrStatsView.as_view(), name="stats-ttr"),
+    path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(
         "provider/notices/<str:reference>/",

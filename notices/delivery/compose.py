@@ -1,31 +1,46 @@
 """Composing a notice mail: plain text + HTML body, X-ARF JSON per URL and a CSV of all URLs.
 
 Bodies show URLs defanged only (safety rule 2); the exact URLs travel in the attachments.
+
+Mails are composed in batches (`compose_notice_mails`): the templates are looked up once per (language, notice
+type) and the MIME bytes come from a small builder of our own (`NoticeMail.as_bytes`) rather than Python's
+`email` package, which costs more than rendering the templates. The builder writes the structure the `email`
+package would (multipart/mixed: multipart/alternative text + HTML, one X-ARF JSON per URL, one CSV), with CRLF
+line endings, folded and RFC 2047-encoded headers where needed, and boundaries derived from the Message-ID that
+never occur in the content. The bytes are stored in the outbox and sent as they are, so a resend is the same
+mail, byte for byte (and a DKIM signature over them stays valid).
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 import json
 import logging
+import quopri
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from email.utils import make_msgid
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Template, TemplateSyntaxError
 from django.template.loader import get_template, select_template
 from django.utils import translation
 
 from notices.canonical import defang
 from notices.delivery.xarf import xarf_report
-from notices.models import Notice, NoticeItem, NoticeTemplate
+from notices.models import Notice, NoticeItem, NoticeTemplate, Url
 
 ONE_CLICK_SALT = "notices.one-click"
 logger = logging.getLogger(__name__)
+CRLF = "\r\n"
+MAX_LINE = 998  # RFC 5322: longer lines must be encoded (quoted-printable)
 
 
 def one_click_token(notice: Notice, action: str) -> str:
@@ -33,13 +48,24 @@ def one_click_token(notice: Notice, action: str) -> str:
     return signing.dumps({"n": notice.reference, "a": action}, salt=ONE_CLICK_SALT, compress=True)
 
 
+class MailItem(NamedTuple):
+    """What a mail needs of a notice item, for batches that have the URLs loaded but no item rows in memory."""
+
+    url_id: int
+    url: Url
+
+
+def notice_items(notice: Notice) -> list[NoticeItem]:
+    """The notice's items in URL order, with what the mail shows of each URL (one query)."""
+    return list(
+        notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
+    )
+
+
 def notice_context(notice: Notice, *, now: datetime, items: list[NoticeItem] | None = None) -> dict:
-    """What every notice template sees. `items` defaults to the notice's own (the admin preview passes a
-    sample notice's items, built in memory)."""
-    if items is None:
-        items = list(
-            notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
-        )
+    """What every notice template sees. `items` defaults to the notice's own (batches pass them loaded; the
+    admin preview passes a sample notice's items, built in memory)."""
+    items = notice_items(notice) if items is None else items
     tz = ZoneInfo(notice.provider.time_zone or "UTC")
     base = settings.PUBLIC_BASE_URL
     return {
@@ -62,8 +88,19 @@ def notice_context(notice: Notice, *, now: datetime, items: list[NoticeItem] | N
     }
 
 
-def _template(language: str, suffix: str):
-    return select_template([f"notices/mail/notice.{language}.{suffix}", f"notices/mail/notice.en.{suffix}"])
+class _DbTemplate:
+    """Admin-edited template text, compiled once, rendered as plain text (no HTML escaping, as the files)."""
+
+    def __init__(self, source: str):
+        self.template = Template(source)
+
+    def render(self, context: dict) -> str:
+        return self.template.render(Context(context, autoescape=False))
+
+
+def render_db_template(source: str, context: dict) -> str:
+    """Render admin-edited template text as plain text (no HTML escaping, as the file templates)."""
+    return _DbTemplate(source).render(context)
 
 
 def active_template(language: str, notice_type: str) -> NoticeTemplate | None:
@@ -74,55 +111,116 @@ def active_template(language: str, notice_type: str) -> NoticeTemplate | None:
     return max(candidates, key=lambda t: t.notice_type != "", default=None)
 
 
-def render_db_template(source: str, context: dict) -> str:
-    """Render admin-edited template text as plain text (no HTML escaping, as the file templates)."""
-    return Template(source).render(Context(context, autoescape=False))
+def _file_templates(language: str) -> tuple:
+    """(subject, text, HTML) file templates in `language`, English where a language has none."""
+    names = [f"notices/mail/notice.{language}.subject.txt", "notices/mail/notice.en.subject.txt"]
+    subject = select_template(names)
+    text = select_template([f"notices/mail/notice.{language}.txt", "notices/mail/notice.en.txt"])
+    return subject, text, get_template("notices/mail/notice.html")
 
 
-def render_notice(notice: Notice, context: dict, *, template: NoticeTemplate | None) -> tuple[str, str, str]:
-    """(subject, text, HTML) of a notice: from `template` when given, else from the file templates."""
-    with translation.override(notice.language):
-        if template is not None:
-            text = render_db_template(template.body, context)
-            subject = render_db_template(template.subject, context)
-        else:
-            text = _template(notice.language, "txt").render(context)
-            subject = _template(notice.language, "subject.txt").render(context)
-        html = get_template("notices/mail/notice.html").render({**context, "text": text})
-    return " ".join(subject.split()), text, html
-
-
-def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> EmailMultiAlternatives:
-    """The complete notice mail with a stable Message-ID (a resend after a crash is the same mail)."""
-    template = active_template(notice.language, notice.notice_type)
-    context = notice_context(notice, now=now)
+def _mail_templates(language: str, notice_type: str) -> tuple:
+    """(subject, text, HTML) for a notice: the active admin template's subject and body when there is one and it
+    compiles, else the files; the HTML always wraps the text."""
+    files = _file_templates(language)
+    template = active_template(language, notice_type)
+    if template is None:
+        return files
     try:
-        subject, text, html = render_notice(notice, context, template=template)
+        return _DbTemplate(template.subject), _DbTemplate(template.body), files[2]
     except TemplateSyntaxError:
         # Saved past the admin's check (shell, fixture): the file templates still make a sound mail.
         logger.exception("notice template %s does not compile; using the file templates", template)
-        subject, text, html = render_notice(notice, context, template=None)
+        return files
+
+
+def render_notice(
+    notice: Notice, context: dict, *, template: NoticeTemplate | None, templates: tuple | None = None
+) -> tuple[str, str, str]:
+    """(subject, text, HTML) of a notice: from `template` when given, else from the file templates.
+    `templates` (from `_mail_templates`, looked up once per batch) overrides both."""
+    if templates is None:
+        files = _file_templates(notice.language)
+        db = (
+            (_DbTemplate(template.subject), _DbTemplate(template.body)) if template is not None else files[:2]
+        )
+        templates = (*db, files[2])
+    subject_template, text_template, html_template = templates
+    with translation.override(notice.language):
+        text = text_template.render(context)
+        subject = subject_template.render(context)
+        html = html_template.render({**context, "text": text})
+    return " ".join(subject.split()), text, html
+
+
+@dataclass
+class NoticeMail:
+    """A composed notice mail; `as_bytes` is what the outbox stores and sends."""
+
+    message_id: str
+    reference: str
+    subject: str
+    text: str
+    html: str
+    attachments: list[tuple[str, str, str]]  # (file name, content type, content)
+    recipients: list[str]
+    date: datetime
+
+    def as_bytes(self) -> bytes:
+        """The complete MIME message with CRLF line endings (see the module docstring)."""
+        return _mime(self)
+
+
+def compose_notice_mails(
+    notices: Sequence[Notice],
+    *,
+    now: datetime,
+    recipients: dict[int, list[str]],
+    items: dict[int, list[NoticeItem | MailItem]] | None = None,
+) -> list[NoticeMail]:
+    """The mails of many notices: `recipients` per provider id; `items` per notice id (loaded with their URLs,
+    assessments and traces, as `notice_items`) saves a query per notice. Templates are looked up once per
+    (language, notice type)."""
+    looked_up: dict[tuple[str, str], tuple] = {}
+    mails = []
+    for notice in notices:
+        key = (notice.language, notice.notice_type)
+        if key not in looked_up:
+            looked_up[key] = _mail_templates(*key)
+        notice_items_ = items[notice.pk] if items is not None else notice_items(notice)
+        context = notice_context(notice, now=now, items=notice_items_)
+        subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
+        mails.append(
+            _notice_mail(notice, notice_items_, subject, text, html, recipients[notice.provider_id], now)
+        )
+    return mails
+
+
+def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> NoticeMail:
+    """The complete notice mail with a stable Message-ID (a resend after a crash is the same mail)."""
+    return compose_notice_mails([notice], now=now, recipients={notice.provider_id: recipients})[0]
+
+
+def _notice_mail(notice, items, subject, text, html, recipients, now) -> NoticeMail:
     domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=recipients,
-        headers={
-            "Message-ID": make_msgid(idstring=notice.reference, domain=domain),
-            "X-Notice-Reference": notice.reference,
-            "Auto-Submitted": "auto-generated",
-        },
-    )
-    message.attach_alternative(html, "text/html")
-    _attach_reports(message, notice, now)
-    return message
+    reports = notice_reports(notice, now=now, items=items)
+    attachments = [
+        (f"xarf-{notice.reference}-{n}.json", "application/json", json.dumps(report))
+        for n, _item, report in reports
+    ]
+    attachments.append((f"urls-{notice.reference}.csv", "text/csv", notice_csv(notice, reports)))
+    return NoticeMail(
+        message_id=make_msgid(idstring=notice.reference, domain=domain), reference=notice.reference,
+        subject=subject, text=text, html=html, attachments=attachments, recipients=recipients, date=now,
+    )  # fmt: skip
 
 
-def notice_reports(notice: Notice, *, now: datetime) -> list[tuple[int, NoticeItem, dict]]:
+def notice_reports(
+    notice: Notice, *, now: datetime, items: list[NoticeItem] | None = None
+) -> list[tuple[int, NoticeItem, dict]]:
     """(n, item, X-ARF report) for each URL of the notice, in URL order: the mail's attachments and the
     portal's downloads are built from this one list."""
-    items = notice.items.select_related("url__current_assessment", "url__current_trace").order_by("url_id")
+    items = notice_items(notice) if items is None else items
     return [(n, item, xarf_report(notice=notice, url=item.url, now=now)) for n, item in enumerate(items, 1)]
 
 
@@ -137,8 +235,90 @@ def notice_csv(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> s
     return buffer.getvalue()
 
 
-def _attach_reports(message: EmailMultiAlternatives, notice: Notice, now: datetime) -> None:
-    reports = notice_reports(notice, now=now)
-    for n, _item, report in reports:
-        message.attach(f"xarf-{notice.reference}-{n}.json", json.dumps(report, indent=2), "application/json")
-    message.attach(f"urls-{notice.reference}.csv", notice_csv(notice, reports), "text/csv")
+# --- The MIME builder ---------------------------------------------------------------------------------------
+
+
+def _header(name: str, value: str) -> str:
+    """`Name: value`, folded at spaces to 78 columns where the words allow (RFC 5322 2.2.3); a value that is not
+    ASCII becomes UTF-8 encoded words (RFC 2047), one per line."""
+    if not value.isascii():
+        return f"{name}: " + f"{CRLF} ".join(_encoded_words(value))
+    lines = [f"{name}:"]
+    for word in value.split(" "):
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1]:
+            if lines[-1] == f"{name}:":  # a word too long for the first line: `Name: ` as the `email` package
+                lines[-1] += " "
+            lines.append("")
+        lines[-1] += f" {word}"
+    return CRLF.join(lines)
+
+
+def _encoded_words(value: str) -> list[str]:
+    """`=?utf-8?b?…?=` words of 68 characters (a line of 78 with the header name), never splitting a character."""
+    chunks, size = [""], 0
+    for char in value:
+        length = len(char.encode())
+        if size + length > 42:
+            chunks.append("")
+            size = 0
+        chunks[-1] += char
+        size += length
+    return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
+
+
+def _crlf(content: str) -> str:
+    return content.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
+
+
+def _text_part(content: str, content_type: str, filename: str | None = None) -> list[str]:
+    """A text part: 7bit/8bit as it is, quoted-printable only when a line is too long for SMTP. Text types are
+    UTF-8 (as Django sends them); the X-ARF JSON is ASCII (escaped by `json.dumps`), so it needs no base64."""
+    data = content.encode()
+    if max(map(len, data.split(b"\n"))) > MAX_LINE:
+        encoding, body = "quoted-printable", quopri.encodestring(data).decode("ascii")
+    else:
+        encoding, body = ("7bit" if content.isascii() else "8bit"), content
+    charset = '; charset="utf-8"' if content_type.startswith("text/") else ""
+    headers = [f"Content-Type: {content_type}{charset}", "MIME-Version: 1.0",
+               f"Content-Transfer-Encoding: {encoding}"]  # fmt: skip
+    if filename:
+        headers.append(f'Content-Disposition: attachment; filename="{filename}"')
+    return [*headers, "", _crlf(body)]
+
+
+def _multipart(subtype: str, boundary: str, parts: list[list[str]], headers: list[str]) -> list[str]:
+    lines = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"', "MIME-Version: 1.0", *headers, ""]
+    for part in parts:
+        lines += [f"--{boundary}", *part]
+    return [*lines, f"--{boundary}--", ""]
+
+
+def _boundaries(mail: NoticeMail, parts: list[list[str]]) -> tuple[str, str]:
+    """Two boundaries derived from the Message-ID (stable), salted until no part contains them."""
+    salt = 0
+    while True:
+        token = hashlib.blake2b(f"{mail.message_id}/{salt}".encode(), digest_size=12).hexdigest()
+        mixed, alternative = f"=_mixed_{token}", f"=_alt_{token}"
+        if not any(mixed in line or alternative in line for part in parts for line in part):
+            return mixed, alternative
+        salt += 1
+
+
+def _mime(mail: NoticeMail) -> bytes:
+    bodies = [_text_part(mail.text, "text/plain"), _text_part(mail.html, "text/html")]
+    attachments = [
+        _text_part(content, content_type, name) for name, content_type, content in mail.attachments
+    ]
+    mixed, alternative = _boundaries(mail, bodies + attachments)
+    headers = [
+        _header("Subject", mail.subject),
+        _header("From", formataddr(parseaddr(settings.DEFAULT_FROM_EMAIL), charset="utf-8")),
+        _header("To", ", ".join(mail.recipients)),
+        f"Date: {formatdate(mail.date.timestamp())}",
+        _header("Message-ID", mail.message_id),
+        _header("X-Notice-Reference", mail.reference),
+        "Auto-Submitted: auto-generated",
+    ]
+    body = _multipart("alternative", alternative, bodies, [])
+    message = _multipart("mixed", mixed, [body, *attachments], headers)
+    return CRLF.join(message).encode()

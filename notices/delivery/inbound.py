@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy
+from email import errors, policy
 from email.message import EmailMessage
 from email.parser import BytesParser, HeaderParser
 from html.parser import HTMLParser
@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 
 from notices.models import InboundMessage, Notice, OutgoingMessage, ProviderContact
 from notices.models.inbound import INBOUND_TEXT_LIMIT
+from notices.services.alerts import alert_delivery_failed
 from notices.services.events import record_event
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def ingest_message(raw: bytes, *, now: datetime) -> InboundMessage:
 
     Side effects, for a message matched to a notice: an event `notice.reply`, `notice.auto_reply` or (a DSN
     with failed recipients) `notice.bounced`; a provider ticket number found in the subject is stored on the
-    notice if it has none; a bounce marks the notice provider's contacts that failed (5.x.x) as failing.
+    notice if it has none; a bounce marks the notice provider's contacts that failed (5.x.x) as failing and
+    alerts the analysts (`notices.services.alerts`: an event, a mail after commit).
     Idempotent on Message-ID (a message without one is identified by a hash of its bytes).
     """
     mail = _parse(raw)
@@ -116,6 +118,7 @@ def _act_on_notice(mail: ParsedMail, notice: Notice, row: InboundMessage, *, now
             recipients=mail.bounced, status=mail.bounce_status, diagnostic=mail.bounce_diagnostic[:500]
         )
         record_event("notice.bounced", at=now, notice=notice, data=data)
+        alert_delivery_failed(notice=notice, contacts=mail.bounced, error=reason, now=now, reason="bounced")
         return
     record_event(f"notice.{mail.kind}", at=now, notice=notice, data=data)
 
@@ -141,6 +144,23 @@ def _match_notice(mail: ParsedMail) -> Notice | None:
 
 
 # --- Parsing (pure; never raises) --------------------------------------------------------------------------
+
+
+def mail_problem(raw: bytes) -> str | None:
+    """Why `raw` is not a mail message worth ingesting, or None. For callers that can refuse input (the HTTP
+    endpoint); `ingest_message` itself stores whatever it is given. A message needs a header block with a
+    From field (RFC 5322 requires one; MTAs put one on every bounce)."""
+    if not raw.strip():
+        return "The body is empty; send the raw message (RFC 5322) as it was received."
+    try:
+        msg = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+    except Exception:
+        return "The body could not be parsed as a mail message."
+    if not msg.keys() or any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
+        return "The body does not start with a mail header block (Name: value lines, then a blank line)."
+    if not _header(msg, "From").strip():
+        return "The message has no From header."
+    return None
 
 
 def _parse(raw: bytes) -> ParsedMail:

@@ -9,16 +9,18 @@ backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the 
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.delivery.compose import build_message
+from notices.delivery.compose import compose_notice_mails
 from notices.enums import NoticeStatus, OutboxStatus
-from notices.models import Notice, OutgoingMessage, ProviderContact
+from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
 from notices.services.events import record_event
 
 
@@ -26,33 +28,76 @@ class NoContactError(ValueError):
     pass
 
 
-def enqueue_notice_message(*, notice: Notice, now: datetime, reminder: bool = False) -> OutgoingMessage:
-    """Write the notice's mail into the outbox (caller holds the transaction) and send it after commit."""
-    recipients = list(
-        ProviderContact.objects.filter(provider=notice.provider, is_abuse=True, failing=False)
+def abuse_recipients(provider_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The working abuse addresses of each provider (one query); a provider without any is missing."""
+    recipients: dict[int, list[str]] = {}
+    for provider_id, email in (
+        ProviderContact.objects.filter(provider_id__in=set(provider_ids), is_abuse=True, failing=False)
         .order_by("pk")
-        .values_list("email", flat=True)
-    )
+        .values_list("provider_id", "email")
+    ):
+        recipients.setdefault(provider_id, []).append(email)
+    return recipients
+
+
+def no_contact_error(provider) -> dict[str, list[str]]:
+    return {"detail": [f"{provider} has no working abuse contact; add one first."]}
+
+
+def enqueue_notice_message(*, notice: Notice, now: datetime, reminder: bool = False) -> OutgoingMessage:
+    """Write the notice's mail into the outbox (caller holds the transaction) and send it after commit.
+
+    Raises NoticeError when the provider has no working abuse contact. A reminder is a repeat of the notice:
+    its own Message-ID, the same reference, "Reminder:" before the subject.
+    """
+    recipients = abuse_recipients([notice.provider_id])
     if not recipients:
         from notices.services.notices import NoticeError
 
-        raise NoticeError({"detail": [f"{notice.provider} has no working abuse contact; add one first."]})
-    message = build_message(notice, recipients, now=now)
-    if reminder:  # a repeat of the notice: its own Message-ID, the same reference
-        message.subject = f"Reminder: {message.subject}"
-    row = OutgoingMessage.objects.create(
-        notice=notice,
-        message_id=message.extra_headers["Message-ID"],
-        recipients=recipients,
-        subject=message.subject,
-        mime=message.message().as_bytes(linesep="\r\n"),  # SMTP wants CRLF; bytes are sent as they are
-        next_attempt_at=now,
-        created_at=now,
-    )
-    from notices.tasks import deliver_message_task
-
-    transaction.on_commit(lambda: deliver_message_task.delay(row.pk))
+        raise NoticeError(no_contact_error(notice.provider))
+    (row,) = enqueue_notice_messages(notices=[notice], now=now, recipients=recipients, reminder=reminder)
     return row
+
+
+def enqueue_notice_messages(
+    *,
+    notices: Sequence[Notice],
+    now: datetime,
+    recipients: dict[int, list[str]],
+    items: dict[int, list[NoticeItem]] | None = None,
+    reminder: bool = False,
+) -> list[OutgoingMessage]:
+    """Write the mails of many notices into the outbox in one INSERT (caller holds the transaction; every
+    provider has its `recipients`, see `abuse_recipients`) and hand each to a delivery task after commit.
+
+    The complete MIME bytes are stored (`compose.NoticeMail.as_bytes`) and sent as they are, so a message sent
+    again after a crash is byte-identical, Message-ID included. `items` per notice id saves a query per notice.
+    """
+    mails = compose_notice_mails(notices, now=now, recipients=recipients, items=items)
+    rows = []
+    for notice, mail in zip(notices, mails, strict=True):
+        if reminder:
+            mail.subject = f"Reminder: {mail.subject}"
+        rows.append(OutgoingMessage(
+            notice=notice, message_id=mail.message_id, recipients=mail.recipients, subject=mail.subject,
+            mime=mail.as_bytes(), next_attempt_at=now, created_at=now,
+        ))  # fmt: skip
+    rows = OutgoingMessage.objects.bulk_create(rows)
+    transaction.on_commit(partial(_hand_off, [row.pk for row in rows]))
+    return rows
+
+
+def _hand_off(message_ids: list[int]) -> None:
+    """After commit: one message goes to its own delivery task; a batch goes to one outbox sweep per
+    `OUTBOX_BATCH_SIZE` messages, which the workers share (claims never overlap). Beat's sweep covers a lost one.
+    """
+    from notices.tasks import deliver_message_task, sweep_outbox
+
+    if len(message_ids) == 1:
+        deliver_message_task.delay(message_ids[0])
+        return
+    for _ in range(0, len(message_ids), settings.OUTBOX_BATCH_SIZE):
+        sweep_outbox.delay()
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
@@ -98,13 +143,17 @@ def send_claimed(message_id: int) -> str:
 
 
 def _smtp_send(message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
-    """Send the stored bytes; returns the recipients the server refused while it accepted the others."""
+    """Send the stored bytes, signed now if signing is configured (the stored copy stays unsigned, so a re-send
+    keeps its Message-ID); returns the recipients the server refused while it accepted the others.
+
+    A signing failure raises `SigningError` (an OSError) before any connection: retried, never sent unsigned."""
+    from notices.delivery.signing import sign_for_sending
+
+    data = sign_for_sending(bytes(message.mime))
     backend = get_connection(fail_silently=False)
     backend.open()
     try:
-        return backend.connection.sendmail(
-            settings.DEFAULT_FROM_EMAIL, message.recipients, bytes(message.mime)
-        )
+        return backend.connection.sendmail(settings.DEFAULT_FROM_EMAIL, message.recipients, data)
     finally:
         backend.close()
 
@@ -142,7 +191,8 @@ def _failed(
     """Record a failed attempt: retry later with backoff, or give up (permanent error or attempts used up).
 
     Only a recipient refused permanently (`refused`) marks the provider's contacts as failing; a message the
-    server rejects for its content fails the notice alone.
+    server rejects for its content fails the notice alone. Giving up alerts the analysts (an event now, a mail
+    after commit: `notices.services.alerts`).
     """
     now = timezone.now()
     give_up = permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
@@ -163,4 +213,10 @@ def _failed(
             notice=message.notice,
             data={"error": error[:500], "attempt": message.attempts},
         )
+        if give_up:
+            from notices.services.alerts import alert_delivery_failed
+
+            alert_delivery_failed(
+                notice=message.notice, contacts=list(refused or message.recipients), error=error, now=now
+            )
     return OutboxStatus.FAILED if give_up else OutboxStatus.PENDING

@@ -30,7 +30,12 @@ class ApiKey(models.Model):
                     | models.Q(
                         scope="provider", provider__isnull=False, partner__isnull=True, user__isnull=True
                     )
-                    | models.Q(scope="user", user__isnull=False, partner__isnull=True, provider__isnull=True)
+                    | models.Q(
+                        scope__in=["user", "inbound"],
+                        user__isnull=False,
+                        partner__isnull=True,
+                        provider__isnull=True,
+                    )
                 ),
             )
         ]

@@ -9,14 +9,16 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 
 from notices.enums import DispatchMode, Legality, NoticeType, UrlStatus
-from notices.models import HostingProvider, Notice, Url
-from notices.services.events import record_event
-from notices.services.notices import NoticeError, create_notices, queue_notice
+from notices.models import HostingProvider, Notice, NoticeItem, Url
+from notices.services.events import new_event, record_events
+from notices.services.notices import create_notice_batches
 
 logger = logging.getLogger(__name__)
+DISPATCH_CHUNK = 500  # providers per transaction: bounds the locks held and the memory of one batch
 
 
 def cycle_due(provider: HostingProvider, *, now: datetime) -> bool:
@@ -35,60 +37,75 @@ def cycle_due(provider: HostingProvider, *, now: datetime) -> bool:
     return False
 
 
-def pending_urls(provider: HostingProvider) -> QuerySet[Url]:
-    """Assessed URLs of this provider that may go in a notice to it and are in no open notice to it.
+def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, list[Url]]:
+    """Per provider id, up to `limit` assessed URLs (oldest first) of that provider that may go in a notice to
+    it and are in no open notice to it, in one query (with trace and provider loaded).
 
     Content illegal only nationally goes only to a provider in the hotline's own country.
     """
-    legal = [Legality.ILLEGAL_INTERNATIONAL]
-    if provider.country == settings.HOTLINE_COUNTRY:
-        legal.append(Legality.ILLEGAL_NATIONAL)
-    return (
-        Url.objects.filter(
-            provider=provider, status=UrlStatus.ASSESSED, current_assessment__legality__in=legal
-        )
-        .exclude(notice_items__is_open=True, notice_items__provider_id_copy=provider.pk)
-        .order_by("pk")
+    legal = Q(current_assessment__legality=Legality.ILLEGAL_INTERNATIONAL) | Q(
+        current_assessment__legality=Legality.ILLEGAL_NATIONAL, provider__country=settings.HOTLINE_COUNTRY
     )
+    open_item = NoticeItem.objects.filter(
+        url=OuterRef("pk"), is_open=True, provider_id_copy=OuterRef("provider_id")
+    )
+    urls = (
+        Url.objects.filter(legal, provider__in=providers, status=UrlStatus.ASSESSED)
+        .exclude(Exists(open_item))
+        .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"), order_by=F("pk").asc()))
+        .filter(rank__lte=limit)
+        .select_related("current_trace", "provider")
+        .order_by("provider_id", "pk")
+    )
+    pending: dict[int, list[Url]] = {}
+    for url in urls:
+        pending.setdefault(url.provider_id, []).append(url)
+    return pending
 
 
 def dispatch_due(*, now: datetime, limit: int = 1000) -> list[Notice]:
     """Run every provider's dispatch cycle that is due: batch its pending URLs into one notice and queue it.
 
-    Side effects per provider: `last_dispatch_at` stamped (whether or not anything was pending); a notice created
-    and queued (outbox) for up to `limit` URLs; if the notice cannot be made or sent (e.g. no working abuse
-    contact), nothing is written for that provider but a `dispatch.failed` event the analysts see, and the
-    URLs stay pending for the next cycle. Providers are locked with SKIP LOCKED, so sweeps never overlap.
+    Providers are taken `DISPATCH_CHUNK` at a time, locked with SKIP LOCKED (so sweeps never overlap), and their
+    notices made in one `create_notice_batches` call per chunk. Side effects per provider: `last_dispatch_at`
+    stamped (whether or not anything was pending); a notice created and queued (outbox) for up to `limit` URLs;
+    if the notice cannot be made or sent (e.g. no working abuse contact), nothing is written for that provider
+    but a `dispatch.failed` event the analysts see, and the URLs stay pending for the next cycle.
     """
     sent = []
-    for provider_id in HostingProvider.objects.exclude(dispatch=DispatchMode.MANUAL).values_list(
-        "pk", flat=True
-    ):
+    ids = list(
+        HostingProvider.objects.exclude(dispatch=DispatchMode.MANUAL)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(ids), DISPATCH_CHUNK):
         with transaction.atomic():
-            provider = (
-                HostingProvider.objects.select_for_update(skip_locked=True).filter(pk=provider_id).first()
+            locked = HostingProvider.objects.select_for_update(skip_locked=True).filter(
+                pk__in=ids[start : start + DISPATCH_CHUNK]
             )
-            if provider is None or not cycle_due(provider, now=now):
-                continue
-            sent += _dispatch_one(provider, now=now, limit=limit)
+            sent += dispatch_providers([p for p in locked.order_by("pk") if cycle_due(p, now=now)], now=now,
+                                       limit=limit)  # fmt: skip
     return sent
 
 
-def _dispatch_one(provider: HostingProvider, *, now: datetime, limit: int) -> list[Notice]:
+def dispatch_providers(providers: list[HostingProvider], *, now: datetime, limit: int) -> list[Notice]:
+    """One dispatch cycle for these providers (locked by the caller): see `dispatch_due`."""
     from notices.services.routing import handoff_countries, notice_blocker
 
-    HostingProvider.objects.filter(pk=provider.pk).update(last_dispatch_at=now)
-    candidates = pending_urls(provider).select_related("current_trace", "provider")[:limit]
+    HostingProvider.objects.filter(pk__in=[p.pk for p in providers]).update(last_dispatch_at=now)
     countries = handoff_countries()
-    # Cases for law enforcement or a partner hotline are routed elsewhere, not noticed here.
-    urls = [url for url in candidates if notice_blocker(url, countries) is None]
-    if not urls:
-        return []
-    try:
-        with transaction.atomic():
-            notices = create_notices(urls=urls, notice_type=NoticeType.HOTLINE_NOTICE, now=now)
-            return [queue_notice(notice=notice, now=now, actor="dispatch") for notice in notices]
-    except NoticeError as exc:
-        logger.warning("dispatch to %s failed: %s", provider.slug, exc.errors)
-        record_event("dispatch.failed", at=now, data={"provider": provider.slug, "errors": exc.errors})
-        return []
+    batches = []
+    for urls in pending_urls(providers, limit=limit).values():
+        # Cases for law enforcement or a partner hotline are routed elsewhere, not noticed here.
+        if urls := [url for url in urls if notice_blocker(url, countries) is None]:
+            batches.append(urls)
+    made = create_notice_batches(
+        batches=batches, notice_type=NoticeType.HOTLINE_NOTICE, now=now, queue_as="dispatch"
+    )
+    failures = []
+    for index, errors in made.errors.items():
+        slug = batches[index][0].provider.slug
+        logger.warning("dispatch to %s failed: %s", slug, errors)
+        failures.append(new_event("dispatch.failed", at=now, data={"provider": slug, "errors": errors}))
+    record_events(failures)
+    return made.notices

@@ -40,3 +40,21 @@ def audit(*, actor: str, action: str, obj, ip: str | None = None, data: dict[str
         ip=ip,
         data=data or {},
     )
+
+
+def new_event(
+    kind: str,
+    *,
+    at: datetime,
+    url=None,
+    notice=None,
+    actor: str = "system",
+    data: dict[str, Any] | None = None,
+) -> Event:
+    """An unsaved timeline row, as `record_event` would write it; batch services pass many to `record_events`."""
+    return Event(kind=kind, at=at, url=url, notice=notice, actor=actor, data=data or {})
+
+
+def record_events(events: list[Event]) -> None:
+    """Write many timeline rows (from `new_event`) in one INSERT."""
+    Event.objects.bulk_create(events)

@@ -12,6 +12,7 @@ from notices.enums import KeyScope
 from notices.models import ApiKey
 
 KEY_PREFIX_LEN = 8
+STAFF_SCOPES = (KeyScope.USER, KeyScope.INBOUND)  # keys owned by a staff user, dead once they are not staff
 
 
 def _hash(secret: str) -> str:
@@ -31,7 +32,7 @@ def create_api_key(
         scope=scope,
         partner=partner if scope == KeyScope.PARTNER else None,
         provider=provider if scope == KeyScope.PROVIDER else None,
-        user=user if scope == KeyScope.USER else None,
+        user=user if scope in STAFF_SCOPES else None,
     )
     return key, plaintext
 
@@ -48,7 +49,7 @@ def find_api_key(plaintext: str) -> ApiKey | None:
     )
     if key is None or not hmac.compare_digest(key.key_hash, _hash(plaintext)):
         return None
-    if key.scope == KeyScope.USER and not (key.user.is_active and key.user.is_staff):
+    if key.scope in STAFF_SCOPES and not (key.user.is_active and key.user.is_staff):
         return None
     return key
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 
+from notices.delivery.compose import MailItem
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
-from notices.models import Notice, NoticeItem, Url
-from notices.services.events import actor_label, record_event
+from notices.models import HostingProvider, Notice, NoticeItem, Url
+from notices.services.events import actor_label, new_event, record_event, record_events
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
 
@@ -25,10 +29,15 @@ class NoticeError(ValueError):
 
 def next_reference(now: datetime) -> str:
     """`TN-YYYY-NNNNNN` from a database sequence: unique across workers, never reused."""
+    return next_references(now, 1)[0]
+
+
+def next_references(now: datetime, count: int) -> list[str]:
+    """`count` references from the sequence in one query, in ascending order."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT nextval('{REFERENCE_SEQUENCE}')")
-        (number,) = cursor.fetchone()
-    return f"TN-{now.year}-{number:06d}"
+        cursor.execute(f"SELECT nextval('{REFERENCE_SEQUENCE}') FROM generate_series(1, %s)", [count])
+        numbers = sorted(number for (number,) in cursor.fetchall())
+    return [f"TN-{now.year}-{number:06d}" for number in numbers]
 
 
 def deadline_for(notice_type: str, start: datetime) -> datetime:
@@ -57,6 +66,15 @@ def _url_problem(url: Url, open_pairs: set[tuple[int, int]], countries: set[str]
     return notice_blocker(url, countries)
 
 
+@dataclass
+class NoticeBatches:
+    """What `create_notice_batches` made: the notices in batch order, and the field errors of each batch (by its
+    index) that wrote nothing."""
+
+    notices: list[Notice] = field(default_factory=list)
+    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+
+
 def create_notices(
     *, urls: list[Url], notice_type: str, now: datetime, created_by=None, deadline_at: datetime | None = None
 ) -> list[Notice]:
@@ -65,107 +83,248 @@ def create_notices(
     Raises NoticeError naming each URL that cannot go in a notice (nothing is written then). Writes
     `notice.created` per notice. `deadline_at` is required for removal orders (set per order).
     """
+    made = create_notice_batches(
+        batches=[urls], notice_type=notice_type, now=now, created_by=created_by, deadline_at=deadline_at
+    )
+    if made.errors:
+        raise NoticeError(made.errors[0])
+    return made.notices
+
+
+def create_notice_batches(
+    *,
+    batches: Sequence[Sequence[Url | int]],
+    notice_type: str,
+    now: datetime,
+    created_by=None,
+    deadline_at: datetime | None = None,
+    queue_as: str | None = None,
+) -> NoticeBatches:
+    """Create one notice per hosting provider in each batch of URLs (or URL ids), for many batches at once; with `queue_as`
+    (the actor), queue them at once as `queue_notices` does.
+
+    A batch naming a URL that cannot go in a notice (or, when queuing, a provider without a working abuse
+    contact) writes nothing and gets its field errors in `errors[index]`; the other batches go ahead. Raises
+    NoticeError only for a removal order without `deadline_at`. The number of queries does not grow with the
+    number of notices: the URLs (with assessment, provider, trace), their open notices, the hand-off countries,
+    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts.
+
+    Side effects: notices (with their references from the sequence), items, `notice.created` per notice; when
+    queuing, everything `queue_notices` writes.
+    """
     if notice_type == NoticeType.REMOVAL_ORDER and deadline_at is None:
         raise NoticeError({"deadline_at": ["A removal order needs its own deadline."]})
-    urls = list(
-        Url.objects.filter(pk__in=[u.pk for u in urls]).select_related(
-            "current_assessment", "provider", "current_trace"
+    made = NoticeBatches()
+    groups = _valid_groups(batches, made.errors)
+    if queue_as is not None:
+        providers = [(index, [urls[0].provider for urls in group]) for index, group in groups]
+        recipients = _recipients_or_errors(providers, made.errors)
+    groups = [group for index, group in groups if index not in made.errors]
+    if not groups:
+        return made
+    with transaction.atomic():
+        made.notices, items = _write_notices(
+            groups, notice_type, now, created_by, deadline_at, queued=queue_as
         )
-    )
+        if queue_as is not None:
+            _queue_written(made.notices, items, now=now, actor=queue_as, recipients=recipients)
+    return made
+
+
+# What validation, routing and the mail read of each URL; loading no more keeps a batch of 100,000 URLs cheap.
+URL_FIELDS = ["canonical", "host", "status", "provider_id", "le_referred_at", "current_assessment__legality",
+              "current_assessment__classification", "current_assessment__detection_method",
+              "current_assessment__media_type", "current_assessment__legal_basis", "current_trace__ip",
+              "current_trace__asn", "current_trace__country"]  # fmt: skip
+
+
+def _load_urls(ids: set[int]) -> dict[int, Url]:
+    """The URLs with assessment, trace and provider in two queries (each provider loaded once, not per URL)."""
+    urls = Url.objects.select_related("current_assessment", "current_trace").only(*URL_FIELDS).in_bulk(ids)
+    providers = HostingProvider.objects.in_bulk({url.provider_id for url in urls.values()} - {None})
+    for url in urls.values():
+        if url.provider_id is not None:
+            url.provider = providers[url.provider_id]
+    return urls
+
+
+def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[Url]]]]:
+    """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
+    problems of a failing batch go to `errors`."""
+    batches = [[getattr(url, "pk", url) for url in batch] for batch in batches]
+    wanted = {pk for batch in batches for pk in batch}
+    loaded = _load_urls(wanted)
     open_pairs = set(
-        NoticeItem.objects.filter(url__in=urls, is_open=True).values_list("url_id", "provider_id_copy")
+        NoticeItem.objects.filter(url__in=wanted, is_open=True).values_list("url_id", "provider_id_copy")
     )
     from notices.services.routing import handoff_countries
 
     countries = handoff_countries()
-    problems = [f"URL {u.pk} {p}." for u in urls if (p := _url_problem(u, open_pairs, countries))]
-    if problems:
-        raise NoticeError({"urls": problems})
-    by_provider: dict[int, list[Url]] = defaultdict(list)
-    for url in urls:
-        by_provider[url.provider_id].append(url)
-    with transaction.atomic():
-        return [
-            _create_one(provider_urls, notice_type, now, created_by, deadline_at)
-            for provider_urls in by_provider.values()
+    groups = []
+    for index, batch in enumerate(batches):
+        urls = [loaded[pk] for pk in dict.fromkeys(batch) if pk in loaded]
+        problems = [f"URL {u.pk} {p}." for u in urls if (p := _url_problem(u, open_pairs, countries))]
+        if problems:
+            errors[index] = {"urls": problems}
+            continue
+        open_pairs.update((u.pk, u.provider_id) for u in urls)  # a later batch may not name them again
+        by_provider: dict[int, list[Url]] = defaultdict(list)
+        for url in urls:
+            by_provider[url.provider_id].append(url)
+        groups.append((index, list(by_provider.values())))
+    return groups
+
+
+def _recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> dict[int, list[str]]:
+    """The abuse addresses of the e-mail providers of each (batch index, providers); a batch naming an e-mail
+    provider without any gets its error in `errors`."""
+    from notices.delivery.outbox import abuse_recipients, no_contact_error
+
+    by_mail = {p.pk for _index, group in providers for p in group if p.channel != ContactChannel.API_ONLY}
+    recipients = abuse_recipients(by_mail)
+    for index, group in providers:
+        missing = [p for p in group if p.pk in by_mail and p.pk not in recipients]
+        if missing:
+            errors[index] = no_contact_error(missing[0])
+    return recipients
+
+
+def _write_notices(groups, notice_type, now, created_by, deadline_at, *, queued: str | None):
+    """Insert the notices (queued at once when `queued`), their items and `notice.created` events."""
+    per_notice = [urls for group in groups for urls in group]
+    user = created_by if getattr(created_by, "is_authenticated", False) else None
+    notices = Notice.objects.bulk_create(
+        [
+            Notice(
+                reference=reference, provider=urls[0].provider, notice_type=notice_type,
+                language=urls[0].provider.language, created_by=user, created_at=now,
+                status=NoticeStatus.QUEUED if queued else NoticeStatus.DRAFT, queued_at=now if queued else None,
+                deadline_at=deadline_at or (deadline_for(notice_type, now) if queued else None),
+            )
+            for reference, urls in zip(next_references(now, len(per_notice)), per_notice, strict=True)
         ]
+    )  # fmt: skip
+    items = {
+        notice.pk: [MailItem(url.pk, url) for url in sorted(urls, key=lambda u: u.pk)]
+        for notice, urls in zip(notices, per_notice, strict=True)
+    }
+    _insert_items(notices, items)
+    actor = actor_label(user=created_by)
+    record_events(
+        [new_event("notice.created", at=now, notice=notice, actor=actor, data={"urls": [u.pk for u in urls]})
+         for notice, urls in zip(notices, per_notice, strict=True)]
+    )  # fmt: skip
+    return notices, items
 
 
-def _create_one(urls: list[Url], notice_type, now, created_by, deadline_at) -> Notice:
-    provider = urls[0].provider
-    notice = Notice.objects.create(
-        reference=next_reference(now),
-        provider=provider,
-        notice_type=notice_type,
-        language=provider.language,
-        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
-        created_at=now,
-        deadline_at=deadline_at,
-    )
-    NoticeItem.objects.bulk_create(
-        [NoticeItem(notice=notice, url=u, provider_id_copy=provider.pk) for u in urls]
-    )
-    record_event(
-        "notice.created",
-        at=now,
-        notice=notice,
-        actor=actor_label(user=created_by),
-        data={"urls": [u.pk for u in urls]},
-    )
-    return notice
+def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]]) -> None:
+    """The notices' items in one INSERT from arrays (10,000 NoticeItem objects cost more than the SQL)."""
+    rows = [(notice, item.url_id) for notice in notices for item in items[notice.pk]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
+                SELECT n, u, p, %s, true FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(n, u, p)""",
+            [
+                ItemStatus.OPEN,
+                [n.pk for n, _ in rows],
+                [u for _, u in rows],
+                [n.provider_id for n, _ in rows],
+            ],
+        )
 
 
 def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Notice:
-    """Queue a draft notice for delivery.
-
-    Side effects: e-mail providers get an OutgoingMessage in the same transaction (the outbox; a task sends
-    it after commit, beat retries); API-only providers have the notice made available at once, which counts
-    as sent. Sets the deadline from now unless the notice carries its own. Writes `notice.queued`.
-    """
-    from notices.delivery.outbox import enqueue_notice_message
-
-    with transaction.atomic():
-        notice = Notice.objects.select_for_update(of=("self",)).select_related("provider").get(pk=notice.pk)
-        if notice.status != NoticeStatus.DRAFT:
-            raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
-        notice.status = NoticeStatus.QUEUED
-        notice.queued_at = now
-        notice.deadline_at = notice.deadline_at or deadline_for(notice.notice_type, now)
-        notice.save(update_fields=["status", "queued_at", "deadline_at"])
-        record_event("notice.queued", at=now, notice=notice, actor=actor)
-        if notice.provider.channel == ContactChannel.API_ONLY:
-            mark_notice_sent(notice=notice, at=now)
-        else:
-            enqueue_notice_message(notice=notice, now=now)
+    """Queue a draft notice for delivery (see `queue_notices`)."""
+    (notice,) = queue_notices(notices=[notice], now=now, actor=actor)
     notice.refresh_from_db()
     return notice
 
 
-def mark_notice_sent(*, notice: Notice, at: datetime) -> None:
-    """The notice reached the provider (SMTP accepted it, or it was made available for API pickup).
+def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "system") -> list[Notice]:
+    """Queue draft notices for delivery, all or none.
 
-    Side effects: stamps `sent_at` once; every URL in it gets its first-notice time and the provider, ASN and
-    country it is counted against (if not already noticed), status `notified`, and an immediate first check.
-    Writes `notice.sent`.
+    Side effects: e-mail providers get an OutgoingMessage in the same transaction (the outbox; a task sends
+    it after commit, beat retries); API-only providers have the notice made available at once, which counts
+    as sent. Sets the deadline from now unless the notice carries its own. Writes `notice.queued`. Raises
+    NoticeError when a notice is not a draft or its provider has no working abuse contact.
     """
     with transaction.atomic():
-        updated = Notice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
-            sent_at=at, status=NoticeStatus.SENT
+        locked = list(
+            Notice.objects.select_for_update(of=("self",)).select_related("provider")
+            .filter(pk__in=[n.pk for n in notices]).order_by("pk")
+        )  # fmt: skip
+        for notice in locked:
+            if notice.status != NoticeStatus.DRAFT:
+                raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
+        recipients = _recipients_or_errors([(0, [n.provider for n in locked])], errors := {})
+        if errors:
+            raise NoticeError(errors[0])
+        for notice in locked:
+            notice.status, notice.queued_at = NoticeStatus.QUEUED, now
+            notice.deadline_at = notice.deadline_at or deadline_for(notice.notice_type, now)
+        Notice.objects.bulk_update(locked, ["status", "queued_at", "deadline_at"])
+        items: dict[int, list[NoticeItem]] = defaultdict(list)
+        for item in NoticeItem.objects.filter(notice__in=locked).select_related(
+            "url__current_assessment", "url__current_trace"
+        ).order_by("url_id"):  # fmt: skip
+            items[item.notice_id].append(item)
+        _queue_written(locked, items, now=now, actor=actor, recipients=recipients)
+    return locked
+
+
+def _queue_written(notices, items, *, now: datetime, actor: str, recipients: dict[int, list[str]]) -> None:
+    """Queued notices (status and deadline written): events, then API pickup or the outbox."""
+    from notices.delivery.outbox import enqueue_notice_messages
+
+    record_events([new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices])
+    api_only = [n for n in notices if n.provider.channel == ContactChannel.API_ONLY]
+    if api_only:
+        mark_notices_sent(notices=api_only, at=now)
+    by_mail = [n for n in notices if n.provider.channel != ContactChannel.API_ONLY]
+    if by_mail:
+        enqueue_notice_messages(notices=by_mail, now=now, recipients=recipients, items=items)
+
+
+def mark_notice_sent(*, notice: Notice, at: datetime) -> None:
+    """The notice reached the provider (see `mark_notices_sent`)."""
+    mark_notices_sent(notices=[notice], at=at)
+
+
+def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
+    """The notices reached their providers (SMTP accepted them, or they were made available for API pickup).
+
+    Side effects: stamps `sent_at` once per notice; every URL in them gets its first-notice time and the
+    provider, ASN and country it is counted against (if not already noticed), status `notified`, and an
+    immediate first check. Writes `url.notified` per URL and notice and `notice.sent` per notice. A fixed number
+    of queries, however many notices.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Notice._meta.db_table} SET sent_at = %s, status = %s
+                WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id""",
+            [at, NoticeStatus.SENT, [n.pk for n in notices]],
         )
-        if not updated:
+        sent = {notice_id for (notice_id,) in cursor.fetchall()}
+        if not sent:
             return
-        urls = (
-            Url.objects.select_for_update(of=("self",))
-            .select_related("current_trace")
-            .filter(notice_items__notice=notice)
-        )
-        for url in urls:
-            _stamp_first_notice(url, notice, at)
-        record_event("notice.sent", at=at, notice=notice)
+        notices = {n.pk: n for n in Notice.objects.select_related("provider").filter(pk__in=sent)}
+        pairs = (
+            Url.objects.select_for_update(of=("self",)).select_related("current_trace")
+            .filter(notice_items__notice__in=sent).annotate(notice_pk=F("notice_items__notice_id"))
+            .order_by("notice_items__notice_id", "pk")
+        )  # fmt: skip
+        urls: dict[int, Url] = {}
+        events = []
+        for pair in pairs:
+            url = urls.setdefault(pair.pk, pair)  # a URL in two of the notices: stamped by the first
+            _stamp_first_notice(url, notices[pair.notice_pk], at)
+            events.append(new_event("url.notified", at=at, url=url, notice=notices[pair.notice_pk]))
+        _write_stamps(cursor, list(urls.values()))
+        events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]
+        record_events(events)
 
 
 def _stamp_first_notice(url: Url, notice: Notice, at: datetime) -> None:
-    fields = ["status", "next_check_at"]
     if url.first_notice_sent_at is None:
         trace = url.current_trace
         url.first_notice_sent_at = at
@@ -173,17 +332,28 @@ def _stamp_first_notice(url: Url, notice: Notice, at: datetime) -> None:
         url.asn_at_notice = trace.asn if trace else None
         url.country_at_notice = (trace.country if trace else "") or notice.provider.country
         url.notice_type_at_notice = notice.notice_type
-        fields += ["first_notice_sent_at", "provider_at_notice", "asn_at_notice", "country_at_notice"]
-        fields += ["notice_type_at_notice"]
     if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
         from notices.services.escalation import first_escalation_at
 
         url.status = UrlStatus.NOTIFIED
         url.next_check_at = at
         url.next_escalation_at = url.next_escalation_at or first_escalation_at(notice.deadline_at)
-        fields.append("next_escalation_at")
-    url.save(update_fields=fields)
-    record_event("url.notified", at=at, url=url, notice=notice)
+
+
+STAMP_FIELDS = ["status", "next_check_at", "next_escalation_at", "first_notice_sent_at", "provider_at_notice_id",
+                "asn_at_notice", "country_at_notice", "notice_type_at_notice"]  # fmt: skip
+
+
+def _write_stamps(cursor, urls: list[Url]) -> None:
+    """Write the stamped fields of many URLs in one UPDATE (their rows are locked by the caller)."""
+    types = ["text", "timestamptz", "timestamptz", "timestamptz", "bigint", "bigint", "text", "text"]
+    columns = ", ".join(f"{name} = v.{name}" for name in STAMP_FIELDS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in ["bigint", *types])
+    cursor.execute(
+        f"""UPDATE {Url._meta.db_table} AS u SET {columns}
+            FROM unnest({arrays}) AS v(id, {", ".join(STAMP_FIELDS)}) WHERE u.id = v.id""",
+        [[u.pk for u in urls], *([getattr(u, name) for u in urls] for name in STAMP_FIELDS)],
+    )
 
 
 def close_item_removed(*, url: Url, at: datetime) -> None:

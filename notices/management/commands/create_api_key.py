@@ -1,4 +1,5 @@
-"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME)`: prints only the key."""
+"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])`: prints only
+the key."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -17,8 +18,14 @@ class Command(BaseCommand):
         owner.add_argument("--provider", help="Hosting provider slug (as GET /api/v1/providers/ lists it).")
         owner.add_argument("--user", help="Username of an active staff user.")
         parser.add_argument("--name", default="", help="A label for the key.")
+        parser.add_argument(
+            "--inbound-mail", action="store_true",
+            help="With --user: a key that can only POST mail to /api/v1/inbound/mail/ (for an MTA pipe).",
+        )  # fmt: skip
 
     def handle(self, *args, **options) -> None:
+        if options["inbound_mail"] and not options["user"]:
+            raise CommandError("--inbound-mail needs --user (the staff user who owns the key).")
         if options["partner"]:
             partner, created = Partner.objects.get_or_create(name=options["partner"])
             if created:
@@ -33,7 +40,7 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None or not user.is_active or not user.is_staff:
                 raise CommandError(f"No active staff user {options['user']!r}.")
-            owner = {"scope": KeyScope.USER, "user": user}
+            owner = {"scope": KeyScope.INBOUND if options["inbound_mail"] else KeyScope.USER, "user": user}
         key, plaintext = create_api_key(name=options["name"], **owner)
         self.stderr.write(f"Created {key.scope} key {key.prefix}… (shown once).")
         self.stdout.write(plaintext)

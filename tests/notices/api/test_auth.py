@@ -15,6 +15,9 @@ NEEDS = {
     "staff": {"detail": "This endpoint needs a staff (user) API key."},
     "partner_or_staff": {"detail": "This endpoint needs a partner or staff API key."},
     "provider": {"detail": "This endpoint needs a provider API key."},
+    "inbound": {
+        "detail": "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
+    },
 }
 
 # Every route of notices/api/urls.py `v1`: (route name, method, path, who may call it).
@@ -35,12 +38,14 @@ ENDPOINTS = [
     ("provider-notice-detail", "get", "/api/v1/provider/notices/TN-2026-000001/", "provider"),
     ("provider-response-create", "post", "/api/v1/provider/notices/TN-2026-000001/responses/", "provider"),
     ("provider-statements", "get", "/api/v1/provider/notices/TN-2026-000001/statements/", "provider"),
+    ("inbound-mail", "post", "/api/v1/inbound/mail/", "inbound"),
 ]
 ENDPOINT_IDS = [f"{method} {name}" for name, method, _, _ in ENDPOINTS]
 WRONG_SCOPES = {
     "staff": ["partner", "provider"],
     "partner_or_staff": ["provider"],
     "provider": ["partner", "staff"],
+    "inbound": ["partner", "provider", "staff"],
 }
 
 
@@ -57,11 +62,12 @@ def clients(key_client, analyst, provider):
         "partner": key_client(scope="partner", partner=Partner.objects.create(name="Partner Hotline")),
         "provider": key_client(scope="provider", provider=provider),
         "staff": key_client(scope="user", user=analyst),
+        "inbound": key_client(scope="inbound", user=analyst),
     }
 
 
 def _right_scope(allowed: str) -> str:
-    return "provider" if allowed == "provider" else "staff"
+    return allowed if allowed in {"provider", "inbound"} else "staff"
 
 
 def test_endpoint_table_covers_every_route():

@@ -51,8 +51,8 @@ def test_build_message_language_and_type_template_wins(compose):
     notice, message = compose()
 
     assert message.subject == f"[{notice.reference}] hotline"
-    assert message.body == "Body hotline for Tpl-En Hosting:\nhxxp://files[.]tpl-en[.]example/a.html\n"
-    assert "hxxp://files[.]tpl-en[.]example/a.html" in message.alternatives[0][0]
+    assert message.text == "Body hotline for Tpl-En Hosting:\nhxxp://files[.]tpl-en[.]example/a.html\n"
+    assert "hxxp://files[.]tpl-en[.]example/a.html" in message.html
 
 
 def test_build_message_any_type_template_when_no_type_template(compose):
@@ -72,7 +72,7 @@ def test_build_message_other_language_template_falls_back_to_the_files(compose):
 
     assert message.subject.startswith(f"[{notice.reference}] Hotline")
     assert "Darstellungen sexuellen Kindesmissbrauchs" in message.subject
-    assert "Erklärung des guten Glaubens" in message.body
+    assert "Erklärung des guten Glaubens" in message.text
 
 
 def test_build_message_inactive_template_is_not_used(compose):
@@ -89,7 +89,7 @@ def test_build_message_template_broken_outside_the_admin_falls_back_to_the_files
     _notice, message = compose()
 
     assert "child sexual abuse material on your network" in message.subject
-    assert "Good-faith statement" in message.body
+    assert "Good-faith statement" in message.text
     assert "does not compile" in caplog.text
 
 

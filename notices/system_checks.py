@@ -1,0 +1,40 @@
+"""Django system checks: configuration that must stop `manage.py migrate` / `check` rather than misbehave later.
+
+Registered from `NoticesConfig.ready()`. `make run` migrates on every start, so a broken setting stops it there.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+
+@checks.register()
+def check_mail_signing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """notices.E001: S/MIME or DKIM signing is configured but cannot work (a file missing or unreadable, not a
+    key or certificate, the key not the certificate's, half the settings). Notices would otherwise go out
+    unsigned or not at all."""
+    from notices.delivery.signing import configuration_errors
+
+    return [
+        checks.Error(message, hint='See README, "Signing, alerts and inbound mail".', id="notices.E001")
+        for message in configuration_errors()
+    ]
+
+
+@checks.register()
+def check_analyst_alert_emails(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """notices.E002: an address in ANALYST_ALERT_EMAILS that is not an e-mail address."""
+    errors = []
+    for address in settings.ANALYST_ALERT_EMAILS:
+        try:
+            validate_email(address)
+        except ValidationError:
+            errors.append(
+                checks.Error(
+                    f"ANALYST_ALERT_EMAILS: {address!r} is not an e-mail address.", id="notices.E002"
+                )
+            )
+    return errors

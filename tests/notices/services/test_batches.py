@@ -1,0 +1,171 @@
+"""create_notice_batches: many providers' notices created and queued at once, with a bounded number of queries,
+each batch all or nothing, and mails that still parse as text + HTML, X-ARF per URL and a CSV."""
+
+from __future__ import annotations
+
+import csv
+import email
+import io
+import json
+from email import policy
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from notices.models import Event, Notice, NoticeItem, OutgoingMessage
+from notices.services.notices import NoticeError, create_notice_batches, create_notices
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def batch_of(make_provider, make_case, now):
+    """Factory: `count` providers (the last `api_only` of them API-only), each with `per` assessed URLs."""
+
+    def _make(count: int, *, per: int = 2, api_only: int = 0, start: int = 0):
+        batches = []
+        for i in range(start, start + count):
+            channel = "api_only" if i >= start + count - api_only else "email"
+            provider = make_provider(f"batch-{i}", prefix=None, channel=channel, language=["en", "de"][i % 2])
+            batches.append([make_case(f"http://files.batch-{i}.example/{n}.html", provider=provider, when=now)
+                            for n in range(per)])  # fmt: skip
+        return batches
+
+    return _make
+
+
+def test_batches_several_providers_one_queued_notice_each(batch_of, now):
+    batches = batch_of(3, api_only=1)
+
+    made = create_notice_batches(batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch")
+
+    assert made.errors == {}
+    assert [n.provider_id for n in made.notices] == [batch[0].provider_id for batch in batches]
+    for notice, batch in zip(made.notices, batches, strict=True):
+        assert sorted(notice.items.values_list("url_id", flat=True)) == sorted(u.pk for u in batch)
+    numbers = [int(n.reference.rpartition("-")[2]) for n in made.notices]
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    email_notices, api_notice = made.notices[:2], made.notices[2]
+    assert list(
+        Notice.objects.filter(pk__in=[n.pk for n in email_notices]).values_list("status", flat=True)
+    ) == [
+        "queued",
+        "queued",
+    ]
+    assert sorted(OutgoingMessage.objects.values_list("notice_id", flat=True)) == [
+        n.pk for n in email_notices
+    ]
+    api_notice.refresh_from_db()
+    assert (api_notice.status, api_notice.sent_at, api_notice.queued_at) == ("sent", now, now)
+    assert sorted(Event.objects.filter(notice=api_notice).values_list("kind", flat=True)) == sorted(
+        ["notice.created", "notice.queued", "url.notified", "url.notified", "notice.sent"]
+    )
+    for url in batches[2]:
+        url.refresh_from_db()
+        assert (url.status, url.first_notice_sent_at, url.provider_at_notice_id) == (
+            "notified",
+            now,
+            api_notice.provider_id,
+        )
+    assert Event.objects.filter(kind="notice.queued", actor="dispatch").count() == 3
+
+
+def test_batches_bad_url_rejects_its_batch_with_field_errors_and_writes_nothing_for_it(batch_of, now):
+    good, bad = batch_of(2)
+    bad[1].status = "removed"
+    bad[1].save(update_fields=["status"])
+
+    made = create_notice_batches(
+        batches=[good, bad], notice_type="hotline_notice", now=now, queue_as="dispatch"
+    )
+
+    assert made.errors == {1: {"urls": [f"URL {bad[1].pk} has status removed."]}}
+    assert [n.provider_id for n in made.notices] == [good[0].provider_id]
+    assert NoticeItem.objects.filter(url__in=bad).count() == 0
+    assert OutgoingMessage.objects.count() == 1
+
+
+def test_create_notices_bad_url_in_one_batch_writes_nothing(batch_of, now):
+    good, bad = batch_of(2)
+    bad[0].status = "removed"
+    bad[0].save(update_fields=["status"])
+
+    with pytest.raises(NoticeError) as raised:
+        create_notices(urls=good + bad, notice_type="hotline_notice", now=now)
+
+    assert raised.value.errors == {"urls": [f"URL {bad[0].pk} has status removed."]}
+    assert (
+        Notice.objects.count(),
+        NoticeItem.objects.count(),
+        Event.objects.filter(notice__isnull=False).count(),
+    ) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_batches_provider_without_contact_fails_only_its_batch(batch_of, now):
+    first, second = batch_of(2)
+    second[0].provider.contacts.update(failing=True)
+
+    made = create_notice_batches(batches=[first, second], notice_type="hotline_notice", now=now, queue_as="x")
+
+    assert made.errors == {1: {"detail": ["Batch-1 Hosting has no working abuse contact; add one first."]}}
+    assert [n.provider_id for n in made.notices] == [first[0].provider_id]
+
+
+def _queries(batches, now) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        made = create_notice_batches(
+            batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch"
+        )
+    assert made.errors == {}
+    return len(queries)
+
+
+def test_batches_query_count_does_not_grow_with_the_number_of_notices(
+    batch_of, now, django_assert_max_num_queries
+):
+    small = _queries(batch_of(3, per=1, api_only=1), now)  # both languages: one template look-up each
+    large = batch_of(12, per=3, api_only=4, start=3)
+
+    with django_assert_max_num_queries(small):
+        create_notice_batches(batches=large, notice_type="hotline_notice", now=now, queue_as="dispatch")
+
+    assert Notice.objects.count() == 15
+
+
+def test_batches_mail_parses_with_text_html_xarf_per_url_and_csv(batch_of, now):
+    (urls,) = batch_of(1, per=3)
+
+    (notice,) = create_notice_batches(
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
+    ).notices
+
+    row = OutgoingMessage.objects.get(notice=notice)
+    raw = bytes(row.mime)
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    # A long Message-ID is folded onto the next header line (legal); the parser keeps the fold's space.
+    assert (mail["Message-ID"].strip(), mail["X-Notice-Reference"], mail["To"]) == (
+        row.message_id,
+        notice.reference,
+        "abuse@batch-0.example",
+    )
+    assert mail["Subject"] == row.subject
+    assert mail.get_content_type() == "multipart/mixed"
+    body, *attachments = mail.iter_parts()
+    assert [p.get_content_type() for p in body.iter_parts()] == ["text/plain", "text/html"]
+    assert "Good-faith statement" in body.get_body(("plain",)).get_content()
+    assert "hxxp://files[.]batch-0[.]example/0.html" in body.get_body(("html",)).get_content()
+    names = [p.get_filename() for p in attachments]
+    assert names == [f"xarf-{notice.reference}-{n}.json" for n in (1, 2, 3)] + [
+        f"urls-{notice.reference}.csv"
+    ]
+    reports = [json.loads(p.get_payload(decode=True)) for p in attachments[:3]]
+    assert [r["url"] for r in reports] == [u.canonical for u in sorted(urls, key=lambda u: u.pk)]
+    rows = list(csv.reader(io.StringIO(attachments[3].get_payload(decode=True).decode())))
+    assert [r[2] for r in rows[1:]] == [u.canonical for u in sorted(urls, key=lambda u: u.pk)]
+    assert mail.defects == [] and all(p.defects == [] for p in mail.walk())
