@@ -12,12 +12,14 @@ from the first notice sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 
+from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.scheduling import cadence, release_claims
 from notices.enums import CheckOutcome, UrlStatus
@@ -27,7 +29,7 @@ from notices.services.events import record_event
 from notices.services.notices import close_item_removed
 
 
-def record_observations(observations: Sequence[Observation], *, now: datetime) -> int:
+def record_observations(observations: Sequence[Observation], *, now: datetime, set_based: bool = True) -> int:
     """Store observations in bulk and apply each to its URL's removal state. Returns removals confirmed.
 
     Side effects: one Check row per observation (status, final URL, error class, timing, IP — never a body);
@@ -35,21 +37,71 @@ def record_observations(observations: Sequence[Observation], *, now: datetime) -
     interval, TTR bounds, status `removed` (or `gone_before_notice`), closed notice items and an event; a removed
     URL seen live again is reopened for a new notice cycle (`url.reappeared`, the finished cycle kept as a
     RemovalCycle); an address the last trace did not list queues a re-trace (which records the hop).
+
+    The commonest observation — content still live on an assessed or noticed URL — is applied by one UPDATE in
+    PostgreSQL (`_record_live`); everything else goes through the rules below, URL by URL. `set_based=False`
+    sends every observation through the rules: the reference the set-based path is tested against.
     """
     if not observations:
         return 0
     removals = 0
     with transaction.atomic():
         _insert_checks(observations)
-        urls = _lock_states([o.key for o in observations])
-        for obs in sorted(observations, key=lambda o: o.checked_at):
+        done = _record_live(observations) if set_based else set()
+        rest = [obs for obs in observations if obs.key not in done]
+        urls = _lock_states([o.key for o in rest]) if rest else {}
+        loaded = {pk: dict(state.__dict__) for pk, state in urls.items()}
+        for obs in sorted(rest, key=lambda o: o.checked_at):
             url = urls.get(obs.key)
             if url is not None and (url.last_checked_at is None or obs.checked_at >= url.last_checked_at):
                 removals += _apply(url, obs, now)
-        bulk_set(Url, list(urls.values()), UPDATE_FIELDS)
-        release_claims(list(urls))
-        _retrace_moved(urls, observations)
+        _write_changes(urls, loaded)
+        release_claims(sorted({obs.key for obs in observations}))
+        _retrace_moved(urls, rest)
     return removals
+
+
+def _record_live(observations: Sequence[Observation]) -> set[int]:
+    """Apply, in one statement, each live observation that is its URL's only one in the batch, on a URL that is
+    assessed or noticed and not already checked later: the same result as `_apply` → `_on_live` (live time,
+    gone run cleared, next check by the cadence). Returns the URLs done; re-traces the ones that moved."""
+    counts = Counter(obs.key for obs in observations)
+    live = [obs for obs in observations if obs.outcome == Outcome.LIVE and counts[obs.key] == 1]
+    if not live:
+        return set()
+    trace = Url._meta.get_field("current_trace").related_model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH updated AS (
+                    UPDATE {Url._meta.db_table} AS u
+                    SET last_live_at = o.checked_at, first_gone_at = NULL, last_gone_at = NULL,
+                        first_gone_vantage = '', consecutive_gone = 0, last_checked_at = o.checked_at,
+                        last_outcome = 'live',
+                        next_check_at = o.checked_at + CASE
+                            WHEN u.status = 'assessed' THEN %(before_notice)s
+                            WHEN o.checked_at - coalesce(u.first_notice_sent_at, o.checked_at) < interval '1 day'
+                                THEN %(first_day)s
+                            WHEN o.checked_at - u.first_notice_sent_at < interval '7 days' THEN %(first_week)s
+                            ELSE %(later)s END
+                    FROM unnest(%(ids)s::bigint[], %(at)s::timestamptz[], %(ips)s::text[]) AS o(id, checked_at, ip)
+                    WHERE u.id = o.id AND u.status IN ('assessed', 'notified')
+                          AND (u.last_checked_at IS NULL OR o.checked_at >= u.last_checked_at)
+                    RETURNING u.id, u.current_trace_id, o.ip)
+                SELECT d.id, t.ips IS NOT NULL AND d.ip <> '' AND NOT (t.ips ? d.ip)
+                FROM updated AS d LEFT JOIN {trace} AS t ON t.id = d.current_trace_id""",
+            {
+                "ids": [obs.key for obs in live],
+                "at": [obs.checked_at for obs in live],
+                "ips": [obs.resolved_ip for obs in live],
+                "before_notice": timedelta(seconds=settings.CHECK_INTERVAL_BEFORE_NOTICE),
+                "first_day": timedelta(seconds=settings.CHECK_INTERVAL_FIRST_DAY),
+                "first_week": timedelta(seconds=settings.CHECK_INTERVAL_FIRST_WEEK),
+                "later": timedelta(seconds=settings.CHECK_INTERVAL_LATER),
+            },
+        )
+        rows = cursor.fetchall()
+    _queue_retraces(url_id for url_id, moved in rows if moved)
+    return {url_id for url_id, _ in rows}
 
 
 UPDATE_FIELDS = [
@@ -104,6 +156,22 @@ def _lock_states(url_ids: list[int]) -> dict[int, UrlState]:
     return states
 
 
+def _write_changes(urls: dict[int, UrlState], loaded: dict[int, dict]) -> None:
+    """One UPDATE for the URLs that changed, of only the columns that changed in any of them (usually the four
+    a live check moves: last live, last checked, outcome, next check)."""
+    changed_urls, changed_attnames = [], set()
+    for pk, state in urls.items():
+        before = loaded[pk]
+        changed = {name for name, value in state.__dict__.items() if before[name] != value}
+        if changed:
+            changed_urls.append(state)
+            changed_attnames |= changed
+    fields = [
+        name for name, attname in zip(UPDATE_FIELDS, _ATTNAMES, strict=True) if attname in changed_attnames
+    ]
+    bulk_set(Url, changed_urls, fields)
+
+
 def _insert_checks(observations: Sequence[Observation]) -> None:
     """One INSERT … SELECT FROM unnest for the batch's Check rows (no ORM objects: this is the hot path)."""
     with connection.cursor() as cursor:
@@ -129,14 +197,17 @@ def _insert_checks(observations: Sequence[Observation]) -> None:
 
 def _retrace_moved(urls: dict[int, UrlState], observations: Sequence[Observation]) -> None:
     """A URL answering from an address its current trace does not list has moved: re-trace it (after commit)."""
-    from notices.tasks import trace_url_task
-
-    moved = sorted({
+    _queue_retraces({
         obs.key for obs in observations
         if obs.resolved_ip and (url := urls.get(obs.key)) and url.trace_ips is not None
         and obs.resolved_ip not in url.trace_ips
     })  # fmt: skip
-    for url_id in moved:
+
+
+def _queue_retraces(url_ids: Iterable[int]) -> None:
+    from notices.tasks import trace_url_task
+
+    for url_id in sorted(set(url_ids)):
         transaction.on_commit(lambda pk=url_id: trace_url_task.delay(pk))
 
 

@@ -26,7 +26,7 @@ def bulk_set(model, objs: Sequence, field_names: Sequence[str]) -> int:
     Django's bulk_update builds one CASE WHEN per field with a branch per row, which PostgreSQL evaluates per
     row: quadratic, seconds for a thousand rows. Arrays of each column keep it linear.
     """
-    if not objs:
+    if not objs or not field_names:
         return 0
     fields = [model._meta.get_field(name) for name in field_names]
     pk = model._meta.pk
