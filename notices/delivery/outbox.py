@@ -8,6 +8,7 @@ backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the 
 
 from __future__ import annotations
 
+import json
 import smtplib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -82,9 +83,37 @@ def enqueue_notice_messages(
             notice=notice, message_id=mail.message_id, recipients=mail.recipients, subject=mail.subject,
             mime=mail.as_bytes(), next_attempt_at=now, created_at=now,
         ))  # fmt: skip
-    rows = OutgoingMessage.objects.bulk_create(rows)
+    _insert_messages(rows)
     transaction.on_commit(partial(_hand_off, [row.pk for row in rows]))
     return rows
+
+
+def _insert_messages(rows: list[OutgoingMessage]) -> None:
+    """INSERT … SELECT FROM unnest for the new outbox rows, setting their ids (a batch writes thousands of ~15 KB
+    rows; bulk_create's per-value preparation cost as much again as the SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {OutgoingMessage._meta.db_table} (notice_id, message_id, recipients, subject, mime,
+                    status, attempts, next_attempt_at, last_error, created_at)
+                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::jsonb[], %s::text[], %s::bytea[], %s::text[],
+                                     %s::int[], %s::timestamptz[], %s::text[], %s::timestamptz[])
+                RETURNING message_id, id""",
+            [
+                [row.notice_id for row in rows],
+                [row.message_id for row in rows],
+                [json.dumps(row.recipients) for row in rows],
+                [row.subject for row in rows],
+                [row.mime for row in rows],
+                [row.status for row in rows],
+                [row.attempts for row in rows],
+                [row.next_attempt_at for row in rows],
+                [row.last_error for row in rows],
+                [row.created_at for row in rows],
+            ],
+        )
+        ids = dict(cursor.fetchall())
+    for row in rows:
+        row.pk = ids[row.message_id]
 
 
 def _hand_off(message_ids: list[int]) -> None:

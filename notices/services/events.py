@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
+
+from django.db import connection
 
 from notices.models import AuditEvent, Event
 
@@ -56,5 +59,21 @@ def new_event(
 
 
 def record_events(events: list[Event]) -> None:
-    """Write many timeline rows (from `new_event`) in one INSERT."""
-    Event.objects.bulk_create(events)
+    """Write many timeline rows (from `new_event`) in one INSERT … SELECT FROM unnest: the batch services write
+    thousands at once, and bulk_create's per-value preparation costs more than the SQL."""
+    if not events:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Event._meta.db_table} (kind, at, url_id, notice_id, actor, data)
+                SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[],
+                                     %s::jsonb[])""",
+            [
+                [event.kind for event in events],
+                [event.at for event in events],
+                [event.url_id for event in events],
+                [event.notice_id for event in events],
+                [event.actor for event in events],
+                [json.dumps(event.data) for event in events],
+            ],
+        )

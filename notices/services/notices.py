@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -13,7 +14,7 @@ from django.db.models import F
 
 from notices.delivery.compose import MailItem
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
-from notices.models import HostingProvider, Notice, NoticeItem, Url
+from notices.models import Assessment, HostingProvider, HostingTrace, Notice, NoticeItem, Url
 from notices.services.events import actor_label, new_event, record_event, record_events
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
@@ -49,7 +50,7 @@ def deadline_for(notice_type: str, start: datetime) -> datetime:
     return start + timedelta(seconds=seconds)
 
 
-def _url_problem(url: Url, open_pairs: set[tuple[int, int]], countries: set[str]) -> str | None:
+def _url_problem(url: BatchUrl, open_pairs: set[tuple[int, int]], countries: set[str]) -> str | None:
     assessment = url.current_assessment
     if assessment is None or assessment.legality == Legality.NOT_ILLEGAL:
         return "is not assessed as illegal"
@@ -131,34 +132,84 @@ def create_notice_batches(
     return made
 
 
-# What validation, routing and the mail read of each URL; loading no more keeps a batch of 100,000 URLs cheap.
-URL_FIELDS = ["canonical", "host", "status", "provider_id", "le_referred_at", "current_assessment__legality",
-              "current_assessment__classification", "current_assessment__detection_method",
-              "current_assessment__media_type", "current_assessment__legal_basis", "current_trace__ip",
-              "current_trace__asn", "current_trace__country"]  # fmt: skip
+class AssessmentFacts(NamedTuple):
+    """What validation and the mail read of a URL's current assessment."""
+
+    legality: str
+    classification: str
+    detection_method: str
+    media_type: str
+    legal_basis: str
 
 
-def _load_urls(ids: set[int]) -> dict[int, Url]:
-    """The URLs with assessment, trace and provider in two queries (each provider loaded once, not per URL)."""
-    urls = Url.objects.select_related("current_assessment", "current_trace").only(*URL_FIELDS).in_bulk(ids)
-    providers = HostingProvider.objects.in_bulk({url.provider_id for url in urls.values()} - {None})
-    for url in urls.values():
-        if url.provider_id is not None:
-            url.provider = providers[url.provider_id]
-    return urls
+class TraceFacts(NamedTuple):
+    """What routing and the X-ARF reports read of a URL's current trace."""
+
+    ip: str | None
+    asn: int | None
+    country: str
 
 
-def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[Url]]]]:
+class BatchUrl(NamedTuple):
+    """A URL as a batch reads it: the fields validation, routing, the templates and X-ARF use, with the same
+    names as on `Url`. Tuples, not model instances: building 20,000 of those cost more than the rest of
+    validation."""
+
+    pk: int
+    canonical: str
+    host: str
+    status: str
+    provider_id: int | None
+    le_referred_at: datetime | None
+    current_assessment: AssessmentFacts | None
+    current_trace: TraceFacts | None
+    provider: HostingProvider | None
+
+
+def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
+    """The URLs with assessment and trace in one query, and their providers in another (each loaded once)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT u.id, u.canonical, u.host, u.status, u.provider_id, u.le_referred_at,
+                       a.id IS NOT NULL, a.legality, a.classification, a.detection_method, a.media_type,
+                       a.legal_basis, t.id IS NOT NULL, t.ip, t.asn, t.country
+                FROM {Url._meta.db_table} AS u
+                LEFT JOIN {Assessment._meta.db_table} AS a ON a.id = u.current_assessment_id
+                LEFT JOIN {HostingTrace._meta.db_table} AS t ON t.id = u.current_trace_id
+                WHERE u.id = ANY(%s)""",
+            [list(ids)],
+        )
+        rows = cursor.fetchall()
+    providers = HostingProvider.objects.in_bulk({row[4] for row in rows} - {None})
+    return {
+        row[0]: BatchUrl(
+            *row[:6], AssessmentFacts(*row[7:12]) if row[6] else None, TraceFacts(*row[13:16]) if row[12] else None,
+            providers.get(row[4]),
+        )
+        for row in rows
+    }  # fmt: skip
+
+
+def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
+    """(URL, provider) of the open notice items of these URLs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT url_id, provider_id_copy FROM {NoticeItem._meta.db_table}
+                WHERE url_id = ANY(%s) AND is_open""",
+            [list(url_ids)],
+        )
+        return set(cursor.fetchall())
+
+
+def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
     """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
     problems of a failing batch go to `errors`."""
+    from notices.services.routing import handoff_countries
+
     batches = [[getattr(url, "pk", url) for url in batch] for batch in batches]
     wanted = {pk for batch in batches for pk in batch}
     loaded = _load_urls(wanted)
-    open_pairs = set(
-        NoticeItem.objects.filter(url__in=wanted, is_open=True).values_list("url_id", "provider_id_copy")
-    )
-    from notices.services.routing import handoff_countries
-
+    open_pairs = _open_pairs(wanted)
     countries = handoff_countries()
     groups = []
     for index, batch in enumerate(batches):
@@ -168,7 +219,7 @@ def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[Url]]]]:
             errors[index] = {"urls": problems}
             continue
         open_pairs.update((u.pk, u.provider_id) for u in urls)  # a later batch may not name them again
-        by_provider: dict[int, list[Url]] = defaultdict(list)
+        by_provider: dict[int, list[BatchUrl]] = defaultdict(list)
         for url in urls:
             by_provider[url.provider_id].append(url)
         groups.append((index, list(by_provider.values())))
