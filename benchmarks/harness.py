@@ -34,6 +34,7 @@ SCALES = ("small", "full")
 # Benchmark name (as given on the command line) → module exposing `run(scale) -> list[Result]`.
 BENCHMARKS: dict[str, str] = {
     "intake": "benchmarks.intake",
+    "api": "benchmarks.api",
     "portal": "benchmarks.portal",
     "stats": "benchmarks.stats",
     "checks": "benchmarks.checks",
