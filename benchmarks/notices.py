@@ -2,9 +2,9 @@
 
 - P9: notices/s through the project's path — `create_notice_batches(..., queue_as=...)` over the providers'
   batches, `DISPATCH_CHUNK` providers per call and transaction, as `dispatch_due` does: set-based validation of
-  every URL, references from the sequence, bulk inserts of the notices, items, events and outbox rows, each row
-  with the complete MIME message (text, HTML, X-ARF per URL, CSV) composed with the templates looked up once per
-  language — versus a bare loop rendering the same templates (subject, text, HTML) for the same notices the same number of
+  every URL (read as tuples, not model instances), references from the sequence, one INSERT … SELECT FROM unnest
+  each for the notices, items, events and outbox rows, each outbox row with the complete MIME message (text,
+  HTML, X-ARF per URL, CSV) composed with the templates looked up once per language — versus a bare loop rendering the same templates (subject, text, HTML) for the same notices the same number of
   times, with their contexts built beforehand. The after-commit task hand-off goes to Celery's in-memory
   transport: the benchmark measures the project, not a broker.
 - P10: outbox messages/s delivered to the SMTP sink (`tracker.embedded.smtp` in its own process) by 1 and by 2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -34,7 +35,7 @@ from django.template.loader import get_template, select_template
 from django.utils import translation
 
 from notices.canonical import defang
-from notices.delivery.xarf import xarf_report
+from notices.delivery.xarf import xarf_reports
 from notices.models import Notice, NoticeItem, NoticeTemplate, Url
 
 ONE_CLICK_SALT = "notices.one-click"
@@ -193,17 +194,22 @@ def compose_notice_mails(
     assessments and traces, as `notice_items`) saves a query per notice. Templates are looked up once per
     (language, notice type)."""
     looked_up: dict[tuple[str, str], tuple] = {}
+    shared = shared_context(now)
+    domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
     mails = []
     for notice in notices:
         key = (notice.language, notice.notice_type)
         if key not in looked_up:
             looked_up[key] = _mail_templates(*key)
         notice_items_ = items[notice.pk] if items is not None else notice_items(notice)
-        context = notice_context(notice, now=now, items=notice_items_)
+        context = notice_context(notice, now=now, items=notice_items_, shared=shared)
         subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
-        mails.append(
-            _notice_mail(notice, notice_items_, subject, text, html, recipients[notice.provider_id], now)
-        )
+        reports = notice_reports(notice, now=now, items=notice_items_)
+        mails.append(NoticeMail(
+            message_id=make_msgid(idstring=notice.reference, domain=domain), reference=notice.reference,
+            subject=subject, text=text, html=html, attachments=_attachments(notice, reports),
+            recipients=recipients[notice.provider_id], date=now,
+        ))  # fmt: skip
     return mails
 
 
@@ -212,18 +218,14 @@ def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> No
     return compose_notice_mails([notice], now=now, recipients={notice.provider_id: recipients})[0]
 
 
-def _notice_mail(notice, items, subject, text, html, recipients, now) -> NoticeMail:
-    domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
-    reports = notice_reports(notice, now=now, items=items)
+def _attachments(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> list[tuple[str, str, str]]:
+    """One X-ARF JSON per URL, then the CSV of all URLs."""
     attachments = [
         (f"xarf-{notice.reference}-{n}.json", "application/json", json.dumps(report))
         for n, _item, report in reports
     ]
     attachments.append((f"urls-{notice.reference}.csv", "text/csv", notice_csv(notice, reports)))
-    return NoticeMail(
-        message_id=make_msgid(idstring=notice.reference, domain=domain), reference=notice.reference,
-        subject=subject, text=text, html=html, attachments=attachments, recipients=recipients, date=now,
-    )  # fmt: skip
+    return attachments
 
 
 def notice_reports(
@@ -232,7 +234,8 @@ def notice_reports(
     """(n, item, X-ARF report) for each URL of the notice, in URL order: the mail's attachments and the
     portal's downloads are built from this one list."""
     items = notice_items(notice) if items is None else items
-    return [(n, item, xarf_report(notice=notice, url=item.url, now=now)) for n, item in enumerate(items, 1)]
+    reports = xarf_reports(notice=notice, urls=[item.url for item in items], now=now)
+    return [(n, item, report) for n, (item, report) in enumerate(zip(items, reports, strict=True), 1)]
 
 
 def notice_csv(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> str:
@@ -278,14 +281,16 @@ def _encoded_words(value: str) -> list[str]:
 
 
 def _crlf(content: str) -> str:
-    return content.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
+    if "\r" in content:
+        content = content.replace("\r\n", "\n").replace("\r", "\n")
+    return content.replace("\n", CRLF)
 
 
 def _text_part(content: str, content_type: str, filename: str | None = None) -> list[str]:
     """A text part: 7bit/8bit as it is, quoted-printable only when a line is too long for SMTP. Text types are
     UTF-8 (as Django sends them); the X-ARF JSON is ASCII (escaped by `json.dumps`), so it needs no base64."""
     data = content.encode()
-    if max(map(len, data.split(b"\n"))) > MAX_LINE:
+    if len(data) > MAX_LINE and max(map(len, data.split(b"\n"))) > MAX_LINE:
         encoding, body = "quoted-printable", quopri.encodestring(data).decode("ascii")
     else:
         encoding, body = ("7bit" if content.isascii() else "8bit"), content
@@ -315,6 +320,12 @@ def _boundaries(mail: NoticeMail, parts: list[list[str]]) -> tuple[str, str]:
         salt += 1
 
 
+@functools.lru_cache(maxsize=4)
+def _from_header(address: str) -> str:
+    """The From header of `address` (the same for every mail of a batch; parsing it cost more than the rest)."""
+    return _header("From", formataddr(parseaddr(address), charset="utf-8"))
+
+
 def _mime(mail: NoticeMail) -> bytes:
     bodies = [_text_part(mail.text, "text/plain"), _text_part(mail.html, "text/html")]
     attachments = [
@@ -323,7 +334,7 @@ def _mime(mail: NoticeMail) -> bytes:
     mixed, alternative = _boundaries(mail, bodies + attachments)
     headers = [
         _header("Subject", mail.subject),
-        _header("From", formataddr(parseaddr(settings.DEFAULT_FROM_EMAIL), charset="utf-8")),
+        _from_header(settings.DEFAULT_FROM_EMAIL),
         _header("To", ", ".join(mail.recipients)),
         f"Date: {formatdate(mail.date.timestamp())}",
         _header("Message-ID", mail.message_id),

@@ -89,21 +89,26 @@ def enqueue_notice_messages(
 
 
 def _insert_messages(rows: list[OutgoingMessage]) -> None:
-    """INSERT … SELECT FROM unnest for the new outbox rows, setting their ids (a batch writes thousands of ~15 KB
-    rows; bulk_create's per-value preparation cost as much again as the SQL)."""
+    """One INSERT … SELECT FROM unnest for the new outbox rows, setting their ids.
+
+    A batch writes thousands of ~15 KB messages. bulk_create's per-value preparation cost as much again as the
+    SQL, and a bytea parameter travels hex-encoded (twice its size) for the server to parse; the message is UTF-8
+    text (`compose.NoticeMail.as_bytes`), so it travels as text and `convert_to` makes the same bytes of it.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {OutgoingMessage._meta.db_table} (notice_id, message_id, recipients, subject, mime,
                     status, attempts, next_attempt_at, last_error, created_at)
-                SELECT * FROM unnest(%s::bigint[], %s::text[], %s::jsonb[], %s::text[], %s::bytea[], %s::text[],
-                                     %s::int[], %s::timestamptz[], %s::text[], %s::timestamptz[])
+                SELECT n, m, r, s, convert_to(b, 'UTF8'), st, at, na, e, c
+                FROM unnest(%s::bigint[], %s::text[], %s::jsonb[], %s::text[], %s::text[], %s::text[], %s::int[],
+                            %s::timestamptz[], %s::text[], %s::timestamptz[]) AS v(n, m, r, s, b, st, at, na, e, c)
                 RETURNING message_id, id""",
             [
                 [row.notice_id for row in rows],
                 [row.message_id for row in rows],
                 [json.dumps(row.recipients) for row in rows],
                 [row.subject for row in rows],
-                [row.mime for row in rows],
+                [row.mime.decode() for row in rows],
                 [row.status for row in rows],
                 [row.attempts for row in rows],
                 [row.next_attempt_at for row in rows],
@@ -114,6 +119,7 @@ def _insert_messages(rows: list[OutgoingMessage]) -> None:
         ids = dict(cursor.fetchall())
     for row in rows:
         row.pk = ids[row.message_id]
+        row._state.adding, row._state.db = False, connection.alias  # saved, as bulk_create leaves them
 
 
 def _hand_off(message_ids: list[int]) -> None:

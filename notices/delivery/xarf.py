@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -19,23 +20,35 @@ def _hotline_party() -> dict:
 
 def xarf_report(*, notice: Notice, url: Url, now: datetime) -> dict:
     """The X-ARF report for one URL of a notice. `report_id` is stable for (notice, url)."""
-    assessment = url.current_assessment
-    trace = url.current_trace
-    report = {
-        "xarf_version": XARF_VERSION,
-        "report_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{notice.reference}/{url.pk}")),
-        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "reporter": _hotline_party(),
-        "sender": _hotline_party(),
-        "source_identifier": (trace.ip if trace and trace.ip else url.host),
-        "category": "content",
-        "type": "csam",
-        "url": url.canonical,
-        "domain": url.host.strip("[]"),
-        "classification": (assessment.classification if assessment else "") or "baseline",
-        "detection_method": assessment.detection_method if assessment else "manual_review",
-        "tags": [f"notice:{notice.reference.lower()}"],  # X-ARF tags are lower-case `namespace:predicate`
-    }
-    if assessment and assessment.media_type:
-        report["media_type"] = assessment.media_type
-    return report
+    return xarf_reports(notice=notice, urls=[url], now=now)[0]
+
+
+def xarf_reports(*, notice: Notice, urls: Sequence[Url], now: datetime) -> list[dict]:
+    """The X-ARF reports of the notice's `urls`, in their order (see `xarf_report`); what the reports share (the
+    hotline, the time, the tag) is built once per notice."""
+    party = _hotline_party()  # reporter and sender: the hotline itself
+    timestamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    reference = notice.reference
+    reports = []
+    for url in urls:
+        assessment = url.current_assessment
+        trace = url.current_trace
+        report = {
+            "xarf_version": XARF_VERSION,
+            "report_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{reference}/{url.pk}")),
+            "timestamp": timestamp,
+            "reporter": party,
+            "sender": party,
+            "source_identifier": (trace.ip if trace and trace.ip else url.host),
+            "category": "content",
+            "type": "csam",
+            "url": url.canonical,
+            "domain": url.host.strip("[]"),
+            "classification": (assessment.classification if assessment else "") or "baseline",
+            "detection_method": assessment.detection_method if assessment else "manual_review",
+            "tags": [f"notice:{reference.lower()}"],  # X-ARF tags are lower-case `namespace:predicate`
+        }
+        if assessment and assessment.media_type:
+            report["media_type"] = assessment.media_type
+        reports.append(report)
+    return reports

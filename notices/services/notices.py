@@ -132,16 +132,6 @@ def create_notice_batches(
     return made
 
 
-class AssessmentFacts(NamedTuple):
-    """What validation and the mail read of a URL's current assessment."""
-
-    legality: str
-    classification: str
-    detection_method: str
-    media_type: str
-    legal_basis: str
-
-
 class TraceFacts(NamedTuple):
     """What routing and the X-ARF reports read of a URL's current trace."""
 
@@ -152,8 +142,9 @@ class TraceFacts(NamedTuple):
 
 class BatchUrl(NamedTuple):
     """A URL as a batch reads it: the fields validation, routing, the templates and X-ARF use, with the same
-    names as on `Url`. Tuples, not model instances: building 20,000 of those cost more than the rest of
-    validation."""
+    names as on `Url`. A tuple, not a model instance: building 20,000 of those cost more than the rest of
+    validation. The assessment stays a model instance (with the fields below loaded, the others deferred): the
+    templates see it, and an admin-edited template may use any of its fields."""
 
     pk: int
     canonical: str
@@ -161,9 +152,12 @@ class BatchUrl(NamedTuple):
     status: str
     provider_id: int | None
     le_referred_at: datetime | None
-    current_assessment: AssessmentFacts | None
+    current_assessment: Assessment | None
     current_trace: TraceFacts | None
     provider: HostingProvider | None
+
+
+ASSESSMENT_FIELDS = ["id", "legality", "classification", "detection_method", "media_type", "legal_basis"]
 
 
 def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
@@ -171,8 +165,8 @@ def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT u.id, u.canonical, u.host, u.status, u.provider_id, u.le_referred_at,
-                       a.id IS NOT NULL, a.legality, a.classification, a.detection_method, a.media_type,
-                       a.legal_basis, t.id IS NOT NULL, t.ip, t.asn, t.country
+                       a.id, a.legality, a.classification, a.detection_method, a.media_type, a.legal_basis,
+                       t.id IS NOT NULL, t.ip, t.asn, t.country
                 FROM {Url._meta.db_table} AS u
                 LEFT JOIN {Assessment._meta.db_table} AS a ON a.id = u.current_assessment_id
                 LEFT JOIN {HostingTrace._meta.db_table} AS t ON t.id = u.current_trace_id
@@ -181,13 +175,16 @@ def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
         )
         rows = cursor.fetchall()
     providers = HostingProvider.objects.in_bulk({row[4] for row in rows} - {None})
+    alias = connection.alias
     return {
         row[0]: BatchUrl(
-            *row[:6], AssessmentFacts(*row[7:12]) if row[6] else None, TraceFacts(*row[13:16]) if row[12] else None,
+            *row[:6],
+            None if row[6] is None else Assessment.from_db(alias, ASSESSMENT_FIELDS, row[6:12]),
+            TraceFacts(*row[13:16]) if row[12] else None,
             providers.get(row[4]),
         )
         for row in rows
-    }  # fmt: skip
+    }
 
 
 def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
@@ -244,17 +241,16 @@ def _write_notices(groups, notice_type, now, created_by, deadline_at, *, queued:
     """Insert the notices (queued at once when `queued`), their items and `notice.created` events."""
     per_notice = [urls for group in groups for urls in group]
     user = created_by if getattr(created_by, "is_authenticated", False) else None
-    notices = Notice.objects.bulk_create(
-        [
-            Notice(
-                reference=reference, provider=urls[0].provider, notice_type=notice_type,
-                language=urls[0].provider.language, created_by=user, created_at=now,
-                status=NoticeStatus.QUEUED if queued else NoticeStatus.DRAFT, queued_at=now if queued else None,
-                deadline_at=deadline_at or (deadline_for(notice_type, now) if queued else None),
-            )
-            for reference, urls in zip(next_references(now, len(per_notice)), per_notice, strict=True)
-        ]
-    )  # fmt: skip
+    notices = [
+        Notice(
+            reference=reference, provider=urls[0].provider, notice_type=notice_type,
+            language=urls[0].provider.language, created_by=user, created_at=now,
+            status=NoticeStatus.QUEUED if queued else NoticeStatus.DRAFT, queued_at=now if queued else None,
+            deadline_at=deadline_at or (deadline_for(notice_type, now) if queued else None),
+        )
+        for reference, urls in zip(next_references(now, len(per_notice)), per_notice, strict=True)
+    ]  # fmt: skip
+    _insert_notices(notices)
     items = {
         notice.pk: [MailItem(url.pk, url) for url in sorted(urls, key=lambda u: u.pk)]
         for notice, urls in zip(notices, per_notice, strict=True)
@@ -266,6 +262,28 @@ def _write_notices(groups, notice_type, now, created_by, deadline_at, *, queued:
          for notice, urls in zip(notices, per_notice, strict=True)]
     )  # fmt: skip
     return notices, items
+
+
+def _insert_notices(notices: list[Notice]) -> None:
+    """The new notices in one INSERT from arrays, setting their ids (bulk_create's per-value preparation of
+    thousands of notices cost more than the SQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Notice._meta.db_table} (reference, provider_id, notice_type, status, language,
+                    deadline_at, created_by_id, created_at, queued_at, provider_ticket)
+                SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+                                     %s::timestamptz[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[])
+                RETURNING reference, id""",
+            [[getattr(notice, name) for notice in notices] for name in NOTICE_COLUMNS],
+        )
+        ids = dict(cursor.fetchall())
+    for notice in notices:
+        notice.pk = ids[notice.reference]
+        notice._state.adding, notice._state.db = False, connection.alias  # saved, as bulk_create leaves them
+
+
+NOTICE_COLUMNS = ["reference", "provider_id", "notice_type", "status", "language", "deadline_at", "created_by_id",
+                  "created_at", "queued_at", "provider_ticket"]  # fmt: skip
 
 
 def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]]) -> None:

@@ -532,6 +532,16 @@ def test_outbox_mime_has_crlf_line_endings(queued):
     assert raw.count(b"\r") == raw.count(b"\r\n")
 
 
+def test_outbox_mime_is_stored_uncompressed(db):
+    """Migration 0016: compressing ~15 KB per message cost more than the rest of the INSERT."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT attstorage FROM pg_attribute
+               WHERE attrelid = 'notices_outgoingmessage'::regclass AND attname = 'mime'"""
+        )
+        assert cursor.fetchone() == ("e",)
+
+
 @pytest.fixture
 def sent_mail(smtp_sink, make_case, provider, queue, now):
     """A notice naming two URLs (one with a query), sent through the sink: (notice, [cases], received mail)."""

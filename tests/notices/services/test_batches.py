@@ -7,13 +7,15 @@ import csv
 import email
 import io
 import json
+import re
 from email import policy
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notices.models import Event, Notice, NoticeItem, OutgoingMessage
+from notices.delivery.compose import build_message
+from notices.models import Assessment, Event, Notice, NoticeItem, NoticeTemplate, OutgoingMessage, Url
 from notices.services.notices import NoticeError, create_notice_batches, create_notices
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +171,57 @@ def test_batches_mail_parses_with_text_html_xarf_per_url_and_csv(batch_of, now):
     rows = list(csv.reader(io.StringIO(attachments[3].get_payload(decode=True).decode())))
     assert [r[2] for r in rows[1:]] == [u.canonical for u in sorted(urls, key=lambda u: u.pk)]
     assert mail.defects == [] and all(p.defects == [] for p in mail.walk())
+
+
+def _leaf_parts(raw: bytes) -> list[tuple]:
+    """(type, file name, content) of each non-multipart part, one-click tokens masked (they carry the second)."""
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    return [
+        (
+            part.get_content_type(),
+            part.get_filename(),
+            re.sub(r"/one-click/[^/]+/", "/one-click/…/", part.get_payload(decode=True).decode()),
+        )
+        for part in mail.walk()
+        if not part.is_multipart()
+    ]
+
+
+def test_batches_mail_says_what_a_mail_built_from_the_stored_notice_says(batch_of, now):
+    """The batch composes from the URL rows it read for validation; the mail built again from the stored notice
+    and items (the reminder's way) has the same bodies, X-ARF reports and CSV, for URLs with and without a trace."""
+    (urls,) = batch_of(1, per=3)
+    Url.objects.filter(pk=urls[1].pk).update(current_trace=None)
+
+    (notice,) = create_notice_batches(
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
+    ).notices
+
+    stored = bytes(OutgoingMessage.objects.get(notice=notice).mime)
+    again = build_message(Notice.objects.get(pk=notice.pk), ["abuse@batch-0.example"], now=now).as_bytes()
+    assert _leaf_parts(stored) == _leaf_parts(again)
+    reports = [
+        json.loads(content) for kind, _name, content in _leaf_parts(stored) if kind == "application/json"
+    ]
+    assert [r["source_identifier"] for r in reports] == ["198.51.100.10", urls[1].host, "198.51.100.10"]
+
+
+def test_batches_admin_template_sees_every_assessment_field(batch_of, now):
+    """The batch loads a few assessment fields for itself; a supervisor's template may use any of them."""
+    (urls,) = batch_of(1, per=1)
+    Assessment.objects.filter(url=urls[0]).update(severity=4, classification="baseline")
+    NoticeTemplate.objects.create(
+        language="en", subject="Notice {{ notice.reference }}",
+        body="{% for item in items %}{{ item.assessment.get_classification_display }}/{{ item.assessment.severity }}"
+             "{% endfor %}",
+    )  # fmt: skip
+
+    (notice,) = create_notice_batches(
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
+    ).notices
+
+    mail = email.message_from_bytes(
+        bytes(OutgoingMessage.objects.get(notice=notice).mime), policy=policy.default
+    )
+    text = mail.get_body(("plain",)).get_content()
+    assert text.strip() == "Baseline (illegal everywhere)/4"
