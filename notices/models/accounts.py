@@ -49,11 +49,17 @@ class Event(models.Model):
 
     kind = models.CharField(max_length=40)
     at = models.DateTimeField()
+    # No single-column indexes: event_url_idx (url, at) and event_notice_idx (notice, at) serve every lookup.
     url = models.ForeignKey(
-        "notices.Url", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "notices.Url", null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
     )
     notice = models.ForeignKey(
-        "notices.Notice", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "notices.Notice",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     actor = models.CharField(max_length=200, blank=True, help_text="user:NAME, key:PREFIX, or system.")
     data = models.JSONField(default=dict, blank=True)

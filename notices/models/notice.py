@@ -42,7 +42,8 @@ class Notice(models.Model):
 
 
 class NoticeItem(models.Model):
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: the unique (notice, url) constraint leads with the notice.
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="items", db_index=False)
     url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="notice_items")
     status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.OPEN)
     provider_id_copy = models.BigIntegerField(
