@@ -144,42 +144,9 @@ def other_client(other_desk):
 
 
 @pytest.fixture
-def make_notice(analyst):
-    """Factory: one notice for `cases` (all of one provider), queued (API-only providers: sent at once)."""
-    from notices.services.notices import create_notices, queue_notice
-
-    def _make(*cases, now, notice_type="hotline_notice"):
-        (notice,) = create_notices(urls=list(cases), notice_type=notice_type, now=now, created_by=analyst)
-        return queue_notice(notice=notice, now=now)
-
-    return _make
-
-
-@pytest.fixture
 def api_only(provider):
+    """The root fixture's API-only `provider`, in the Amsterdam time zone (the portal shows local deadlines)."""
     provider.channel = "api_only"
     provider.time_zone = "Europe/Amsterdam"
     provider.save(update_fields=["channel", "time_zone"])
     return provider
-
-
-@pytest.fixture
-def other_api_only(other_provider):
-    other_provider.channel = "api_only"
-    other_provider.save(update_fields=["channel"])
-    return other_provider
-
-
-@pytest.fixture
-def sent_notice(api_only, make_case, make_notice, now):
-    """A notice to polder naming two URLs, sent."""
-    first = make_case("http://files.polder.example/a.html", provider=api_only, when=now)
-    second = make_case("http://files.polder.example/b.html", provider=api_only, when=now)
-    return make_notice(first, second, now=now)
-
-
-@pytest.fixture
-def other_notice(other_api_only, make_case, make_notice, now):
-    """A notice to balkan, sent."""
-    case = make_case("http://cdn.balkan.example/x.jpg", provider=other_api_only, when=now)
-    return make_notice(case, now=now)

@@ -182,7 +182,7 @@ def test_api_keys_page_shows_new_key_once(browse, screenshot, desk):
     assert key.startswith("tt_") and key not in later
 
 
-def test_second_provider_sees_nothing_of_the_first(browse, other_desk, sent_notice, other_notice):
+def test_second_provider_sees_nothing_of_the_first(browse, other_desk, sent_notice, other_sent_notice):
     def scenario(page):
         sign_in(page, username="balkan-desk")
         page.wait_for_url(page.base + "/portal/")
@@ -192,7 +192,7 @@ def test_second_provider_sees_nothing_of_the_first(browse, other_desk, sent_noti
         return listed, statuses
 
     listed, statuses = browse(scenario)
-    assert other_notice.reference in listed and sent_notice.reference not in listed
+    assert other_sent_notice.reference in listed and sent_notice.reference not in listed
     assert statuses == [404] * 5
 
 

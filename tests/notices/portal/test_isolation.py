@@ -38,11 +38,11 @@ def _fill(route: str, notice) -> str:
 
 @pytest.mark.parametrize("route", GET_ROUTES)
 def test_portal_get_of_other_providers_notice_is_404_like_unknown(
-    other_client, sent_notice, other_notice, route
+    other_client, sent_notice, other_sent_notice, route
 ):
     stranger = other_client.get(_fill(route, sent_notice))
     unknown = other_client.get(route.format(ref="TN-2099-999999", url_id=1))
-    own = other_client.get(_fill(route, other_notice))
+    own = other_client.get(_fill(route, other_sent_notice))
     assert (stranger.status_code, unknown.status_code, own.status_code) == (404, 404, 200)
     assert not AuditEvent.objects.filter(object_id=sent_notice.reference).exists()
 
@@ -56,35 +56,37 @@ def test_portal_post_to_other_providers_notice_is_404(other_client, sent_notice,
     assert (sent_notice.status, sent_notice.acknowledged_at) == ("sent", None)
 
 
-def test_portal_url_id_of_other_notice_under_own_reference_is_404(other_client, sent_notice, other_notice):
+def test_portal_url_id_of_other_notice_under_own_reference_is_404(
+    other_client, sent_notice, other_sent_notice
+):
     stranger_url = sent_notice.items.values_list("url_id", flat=True)[0]
-    response = other_client.get(f"/portal/notices/{other_notice.reference}/xarf/{stranger_url}.json")
+    response = other_client.get(f"/portal/notices/{other_sent_notice.reference}/xarf/{stranger_url}.json")
     assert response.status_code == 404
 
 
-def test_portal_removed_naming_other_providers_url_is_refused(other_client, sent_notice, other_notice):
+def test_portal_removed_naming_other_providers_url_is_refused(other_client, sent_notice, other_sent_notice):
     stranger_url = sent_notice.items.values_list("url_id", flat=True)[0]
-    response = other_client.post(f"/portal/notices/{other_notice.reference}/respond/removed/",
+    response = other_client.post(f"/portal/notices/{other_sent_notice.reference}/respond/removed/",
                                  {"urls": [str(stranger_url)]})  # fmt: skip
     assert response.status_code == 400
     assert ProviderResponse.objects.count() == 0
 
 
-def test_portal_guessed_references_find_only_own(other_client, sent_notice, other_notice):
+def test_portal_guessed_references_find_only_own(other_client, sent_notice, other_sent_notice):
     year, number = sent_notice.reference.split("-")[1], int(sent_notice.reference.rsplit("-", 1)[1])
     found = []
     for n in range(max(number - 5, 1), number + 6):
         for reference in (f"TN-{year}-{n:06d}", f"tn-{year}-{n:06d}", f"TN-{year}-{n}"):
             if other_client.get(f"/portal/notices/{reference}/").status_code == 200:
                 found.append(reference)
-    assert found == [other_notice.reference]
+    assert found == [other_sent_notice.reference]
 
 
 @pytest.mark.parametrize(
     "query",
     ["", "?view=all", "?view=past", "?status=sent", "?q=TN-", "?notice_type=hotline_notice", "?page=2"],
 )
-def test_portal_list_filters_never_widen(other_client, sent_notice, other_notice, query):
+def test_portal_list_filters_never_widen(other_client, sent_notice, other_sent_notice, query):
     body = other_client.get(f"/portal/{query}").content.decode()
     assert sent_notice.reference not in body
 
@@ -118,16 +120,16 @@ def test_portal_webhook_deliveries_stay_with_their_provider(other_client, sent_n
 
 
 @pytest.mark.parametrize("route", API_GET_ROUTES)
-def test_api_get_of_other_providers_notice_is_404(other_api_only, sent_notice, other_notice, route):
+def test_api_get_of_other_providers_notice_is_404(other_api_only, sent_notice, other_sent_notice, route):
     from rest_framework.test import APIClient
 
     _, plaintext = create_api_key(scope="provider", provider=other_api_only)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
     assert api.get(_fill(route, sent_notice)).status_code == 404
-    assert api.get(_fill(route, other_notice)).status_code == 200
+    assert api.get(_fill(route, other_sent_notice)).status_code == 200
     listed = [n["reference"] for n in api.get("/api/v1/provider/notices/?status=sent").json()["results"]]
-    assert listed == [other_notice.reference]
+    assert listed == [other_sent_notice.reference]
 
 
 def test_portal_user_of_no_provider_and_anonymous_get_nothing(client, django_user_model, sent_notice):

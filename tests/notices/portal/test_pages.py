@@ -19,13 +19,13 @@ def _audit_rows(**filters) -> list[tuple]:
     )
 
 
-def test_notice_list_shows_own_open_notices_with_counts(desk_client, sent_notice, other_notice):
+def test_notice_list_shows_own_open_notices_with_counts(desk_client, sent_notice, other_sent_notice):
     Url.objects.filter(notice_items__notice=sent_notice).update(last_outcome="live")
     response = desk_client.get("/portal/")
     body = response.content.decode()
     assert response.status_code == 200
     assert sent_notice.reference in body
-    assert other_notice.reference not in body
+    assert other_sent_notice.reference not in body
     assert response.context["rows"][0]["counts"] == {"urls": 2, "live": 2, "verifying": 0}
     assert response.context["counts"] == {"open": 1, "past": 0, "all": 1}
     assert _audit_rows(action="notice.list") == [

@@ -64,7 +64,7 @@ def _sweep(now) -> list[str]:
     return [deliver(pk) for pk in claim_due_deliveries(now=now, limit=100)]
 
 
-def test_webhook_delivers_signed_notice_once(receiver, provider, sent_notice, other_notice, now):
+def test_webhook_delivers_signed_notice_once(receiver, provider, sent_notice, other_sent_notice, now):
     endpoint = register_webhook(
         provider=provider, url=receiver.url, created_by=None, now=sent_notice.created_at
     )
@@ -74,7 +74,7 @@ def test_webhook_delivers_signed_notice_once(receiver, provider, sent_notice, ot
     assert path == "/hooks/tracker"
     payload = json.loads(body)
     assert (payload["event"], payload["notice"]["reference"]) == ("notice.created", sent_notice.reference)
-    assert other_notice.reference not in body.decode()
+    assert other_sent_notice.reference not in body.decode()
     timestamp, signature = (part.split("=", 1)[1] for part in headers["X-Takedown-Signature"].split(","))
     expected = hmac.new(endpoint.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(signature, expected)
