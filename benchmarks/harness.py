@@ -143,6 +143,9 @@ def setup_django() -> object | None:
     django.setup()
     log("migrating the benchmark database")
     call_command("migrate", verbosity=0)
+    from tracker.runtime import freeze_start_up_objects
+
+    freeze_start_up_objects()  # as every Celery worker process does after start-up (tracker/celery.py)
     return server
 
 

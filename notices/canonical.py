@@ -301,6 +301,36 @@ def defang(url: str) -> str:
     "http"/"https" become "hxxp"/"hxxps" and every dot in the host becomes "[.]"; path and query are kept so
     an analyst can still read them. Works on raw reported URLs too, and defanging twice changes nothing.
     """
+    fast = _defang_plain_http(url)
+    if fast is not None:
+        return fast
+    return _defang_parts(url)
+
+
+_HOST_END = re.compile(r"[/\\?#]")
+
+
+def _defang_plain_http(url: str) -> str | None:
+    """`defang` of the URLs notices show by the ten thousand: canonical ones, `http://` or `https://` in lower
+    case, no tab, CR or LF, a host without brackets. None for anything else, which `_defang_parts` takes.
+    A test holds both paths to the same output over random input."""
+    if url.startswith("http://"):
+        start = 7
+    elif url.startswith("https://"):
+        start = 8
+    else:
+        return None
+    if url[start : start + 1] in ("/", "\\", "") or "\t" in url or "\r" in url or "\n" in url:
+        return None
+    end = _HOST_END.search(url, start)
+    end = len(url) if end is None else end.start()
+    host = url[start:end]
+    if "[" in host or "]" in host:
+        return None
+    return "hxxp" + url[4:start] + host.replace(".", "[.]") + url[end:]
+
+
+def _defang_parts(url: str) -> str:
     # Tab/CR/LF are dropped first, as canonicalize() does, so "ht<TAB>tp://" cannot slip past as no scheme.
     parts = _DEFANG_PARTS.fullmatch(url.translate(_TAB_CR_LF))
     assert parts is not None  # every part of the pattern may be empty, so any string matches

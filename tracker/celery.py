@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
@@ -16,3 +17,13 @@ def _install_schedule(sender: Celery, **kwargs) -> None:
     from tracker.schedule import beat_schedule
 
     sender.conf.beat_schedule = beat_schedule()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _freeze_start_up_objects(**kwargs) -> None:
+    """In the worker (solo pool, or the prefork parent before it forks) and in each prefork child: see
+    `tracker.runtime.freeze_start_up_objects`."""
+    from tracker.runtime import freeze_start_up_objects
+
+    freeze_start_up_objects()

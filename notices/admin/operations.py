@@ -91,9 +91,9 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     list_display = ["message_id", "notice", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
     list_filter = ["status"]
     search_fields = ["message_id", "notice__reference"]
-    exclude = ["mime"]
-    readonly_fields = ["notice", "message_id", "recipients", "subject", "status", "attempts", "next_attempt_at",
-                       "claimed_until", "last_error", "created_at", "sent_at"]  # fmt: skip
+    exclude = ["mime", "html"]  # the text body says what the HTML part says
+    readonly_fields = ["notice", "message_id", "recipients", "subject", "text", "status", "attempts",
+                       "next_attempt_at", "claimed_until", "last_error", "created_at", "sent_at"]  # fmt: skip
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -2,13 +2,18 @@
 
 Bodies show URLs defanged only (safety rule 2); the exact URLs travel in the attachments.
 
-Mails are composed in batches (`compose_notice_mails`): the templates are looked up once per (language, notice
-type) and the MIME bytes come from a small builder of our own (`NoticeMail.as_bytes`) rather than Python's
-`email` package, which costs more than rendering the templates. The builder writes the structure the `email`
-package would (multipart/mixed: multipart/alternative text + HTML, one X-ARF JSON per URL, one CSV), with CRLF
-line endings, folded and RFC 2047-encoded headers where needed, and boundaries derived from the Message-ID that
-never occur in the content. The bytes are stored in the outbox and sent as they are, so a resend is the same
-mail, byte for byte (and a DKIM signature over them stays valid).
+A mail is made in two steps. Queuing renders it (`render_notice_mails`): subject, text and HTML, with the
+templates looked up once per (language, notice type); the outbox stores those with the Message-ID and the
+recipients, in the notice's transaction. The delivery worker's first attempt completes it
+(`attach_reports`, `NoticeMail.as_bytes`): the X-ARF reports and the CSV are built from the notice's items and
+the MIME bytes are stored before the first SMTP conversation, then sent as they are, so a resend is the same
+mail, byte for byte (and a DKIM signature over them stays valid). A dispatch cycle that queues thousands of
+notices in one transaction so spends its time on what only it can do, and the delivery workers share the rest.
+
+The MIME bytes come from a small builder of our own rather than Python's `email` package, which costs more than
+rendering the templates. The builder writes the structure the `email` package would (multipart/mixed:
+multipart/alternative text + HTML, one X-ARF JSON per URL, one CSV), with CRLF line endings, folded and RFC
+2047-encoded headers where needed, and boundaries derived from the Message-ID that never occur in the content.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ import io
 import json
 import logging
 import quopri
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import NamedTuple
@@ -45,9 +50,16 @@ MAX_LINE = 998  # RFC 5322: longer lines must be encoded (quoted-printable)
 
 
 def one_click_token(notice: Notice, action: str) -> str:
-    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open)."""
+    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open): what
+    `signing.dumps(…, salt=ONE_CLICK_SALT)` makes, with the signer made once per secret key (making it cost as
+    much as signing)."""
     # Not compressed: zlib makes a payload this short no shorter, so the token is the same, without the work.
-    return signing.dumps({"n": notice.reference, "a": action}, salt=ONE_CLICK_SALT)
+    return _one_click_signer(settings.SECRET_KEY).sign_object({"n": notice.reference, "a": action})
+
+
+@functools.lru_cache(maxsize=2)
+def _one_click_signer(secret_key: str) -> signing.TimestampSigner:
+    return signing.TimestampSigner(key=secret_key, salt=ONE_CLICK_SALT)
 
 
 class MailItem(NamedTuple):
@@ -117,9 +129,15 @@ def render_db_template(source: str, context: dict) -> str:
 
 def active_template(language: str, notice_type: str) -> NoticeTemplate | None:
     """The most specific active admin-edited template: language + type, then language + any type."""
-    candidates = NoticeTemplate.objects.filter(
-        language=language, notice_type__in=[notice_type, ""], active=True
+    return _most_specific(
+        NoticeTemplate.objects.filter(language=language, notice_type__in=[notice_type, ""], active=True),
+        language,
+        notice_type,
     )
+
+
+def _most_specific(active, language: str, notice_type: str) -> NoticeTemplate | None:
+    candidates = [t for t in active if t.language == language and t.notice_type in (notice_type, "")]
     return max(candidates, key=lambda t: t.notice_type != "", default=None)
 
 
@@ -131,11 +149,22 @@ def _file_templates(language: str) -> tuple:
     return subject, text, get_template("notices/mail/notice.html")
 
 
-def _mail_templates(language: str, notice_type: str) -> tuple:
-    """(subject, text, HTML) for a notice: the active admin template's subject and body when there is one and it
-    compiles, else the files; the HTML always wraps the text."""
+def mail_templates(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple]:
+    """(subject, text, HTML) per (language, notice type), with one query for the admin templates: the active
+    admin template's subject and body when there is one and it compiles, else the files; the HTML always wraps
+    the text."""
+    keys = set(keys)
+    active = list(
+        NoticeTemplate.objects.filter(active=True, language__in={language for language, _ in keys}).order_by(
+            "pk"
+        )
+    )
+    return {key: _mail_templates(*key, active) for key in keys}
+
+
+def _mail_templates(language: str, notice_type: str, active: list[NoticeTemplate]) -> tuple:
     files = _file_templates(language)
-    template = active_template(language, notice_type)
+    template = _most_specific(active, language, notice_type)
     if template is None:
         return files
     try:
@@ -150,7 +179,7 @@ def render_notice(
     notice: Notice, context: dict, *, template: NoticeTemplate | None, templates: tuple | None = None
 ) -> tuple[str, str, str]:
     """(subject, text, HTML) of a notice: from `template` when given, else from the file templates.
-    `templates` (from `_mail_templates`, looked up once per batch) overrides both."""
+    `templates` (from `mail_templates`, looked up once per batch) overrides both."""
     if templates is None:
         files = _file_templates(notice.language)
         db = (
@@ -167,55 +196,64 @@ def render_notice(
 
 @dataclass
 class NoticeMail:
-    """A composed notice mail; `as_bytes` is what the outbox stores and sends."""
+    """A notice mail: rendered when queued, its attachments added (`attach_reports`) when it is first sent;
+    `as_bytes` is what the outbox stores and sends."""
 
     message_id: str
     reference: str
     subject: str
     text: str
     html: str
-    attachments: list[tuple[str, str, str]]  # (file name, content type, content)
     recipients: list[str]
     date: datetime
+    # (file name, content type, content)
+    attachments: list[tuple[str, str, str]] = field(default_factory=list)
 
     def as_bytes(self) -> bytes:
         """The complete MIME message with CRLF line endings (see the module docstring)."""
         return _mime(self)
 
 
-def compose_notice_mails(
+def render_notice_mails(
     notices: Sequence[Notice],
     *,
     now: datetime,
     recipients: dict[int, list[str]],
     items: dict[int, list[NoticeItem | MailItem]] | None = None,
+    templates: dict[tuple[str, str], tuple] | None = None,
 ) -> list[NoticeMail]:
-    """The mails of many notices: `recipients` per provider id; `items` per notice id (loaded with their URLs,
-    assessments and traces, as `notice_items`) saves a query per notice. Templates are looked up once per
-    (language, notice type)."""
-    looked_up: dict[tuple[str, str], tuple] = {}
+    """The rendered mails of many notices, without attachments: `recipients` per provider id; `items` per
+    notice id (loaded with their URLs, assessments and traces, as `notice_items`) saves a query per notice.
+    `templates` (from `mail_templates`) defaults to those of the notices' languages and types, looked up once."""
+    looked_up = templates or mail_templates((n.language, n.notice_type) for n in notices)
     shared = shared_context(now)
     domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
     mails = []
     for notice in notices:
         key = (notice.language, notice.notice_type)
-        if key not in looked_up:
-            looked_up[key] = _mail_templates(*key)
-        notice_items_ = items[notice.pk] if items is not None else notice_items(notice)
-        context = notice_context(notice, now=now, items=notice_items_, shared=shared)
+        context = notice_context(
+            notice, now=now, items=items[notice.pk] if items is not None else None, shared=shared
+        )
         subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
-        reports = notice_reports(notice, now=now, items=notice_items_)
         mails.append(NoticeMail(
             message_id=make_msgid(idstring=notice.reference, domain=domain), reference=notice.reference,
-            subject=subject, text=text, html=html, attachments=_attachments(notice, reports),
-            recipients=recipients[notice.provider_id], date=now,
+            subject=subject, text=text, html=html, recipients=recipients[notice.provider_id], date=now,
         ))  # fmt: skip
     return mails
 
 
+def attach_reports(mail: NoticeMail, notice: Notice, items: list[NoticeItem] | None = None) -> NoticeMail:
+    """Add the attachments (an X-ARF report per URL, dated like the mail, and the CSV) to a rendered mail."""
+    mail.attachments = _attachments(notice, notice_reports(notice, now=mail.date, items=items))
+    return mail
+
+
 def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> NoticeMail:
-    """The complete notice mail with a stable Message-ID (a resend after a crash is the same mail)."""
-    return compose_notice_mails([notice], now=now, recipients={notice.provider_id: recipients})[0]
+    """The complete notice mail, attachments included (previews, and what a queued mail becomes when sent)."""
+    items = notice_items(notice)
+    (mail,) = render_notice_mails([notice], now=now, recipients={notice.provider_id: recipients},
+                                  items={notice.pk: items})  # fmt: skip
+    return attach_reports(mail, notice, items)
 
 
 def _attachments(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> list[tuple[str, str, str]]:

@@ -9,20 +9,25 @@ backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the 
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.delivery.compose import compose_notice_mails
+from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
 from notices.enums import NoticeStatus, OutboxStatus
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
 from notices.services.events import record_event
+from notices.services.write_behind import WriteBehind, allocate_ids, run
+
+logger = logging.getLogger(__name__)
 
 
 class NoContactError(ValueError):
@@ -67,59 +72,111 @@ def enqueue_notice_messages(
     recipients: dict[int, list[str]],
     items: dict[int, list[NoticeItem]] | None = None,
     reminder: bool = False,
+    writes: WriteBehind | None = None,
+    plan: OutboxPlan | None = None,
 ) -> list[OutgoingMessage]:
-    """Write the mails of many notices into the outbox in one INSERT (caller holds the transaction; every
-    provider has its `recipients`, see `abuse_recipients`) and hand each to a delivery task after commit.
+    """Write the mails of many notices into the outbox (caller holds the transaction; every provider has its
+    `recipients`, see `abuse_recipients`) and hand each to a delivery task after commit.
 
-    The complete MIME bytes are stored (`compose.NoticeMail.as_bytes`) and sent as they are, so a message sent
-    again after a crash is byte-identical, Message-ID included. `items` per notice id saves a query per notice.
+    A row holds the rendered mail (subject, text, HTML), its Message-ID and recipients; the first delivery attempt
+    adds the attachments and stores the complete MIME bytes before it talks to SMTP (`message_bytes`), so a
+    message sent again after a crash is byte-identical, Message-ID included. `items` per notice id saves a
+    query per notice. With `writes`, the rows are inserted `RENDER_SLICE` at a time while the next are rendered;
+    `plan` (from `plan_messages`, made before the caller queued its own writes) saves waiting for them.
     """
-    mails = compose_notice_mails(notices, now=now, recipients=recipients, items=items)
+    plan = plan or plan_messages(notices)
+    ids = iter(plan.ids)
     rows = []
-    for notice, mail in zip(notices, mails, strict=True):
-        if reminder:
-            mail.subject = f"Reminder: {mail.subject}"
-        rows.append(OutgoingMessage(
-            notice=notice, message_id=mail.message_id, recipients=mail.recipients, subject=mail.subject,
-            mime=mail.as_bytes(), next_attempt_at=now, created_at=now,
-        ))  # fmt: skip
-    _insert_messages(rows)
+    for start in range(0, len(notices), RENDER_SLICE):
+        part = notices[start : start + RENDER_SLICE]
+        written = []
+        mails = render_notice_mails(
+            part, now=now, recipients=recipients, items=items, templates=plan.templates
+        )
+        for notice, mail in zip(part, mails, strict=True):
+            if reminder:
+                mail.subject = f"Reminder: {mail.subject}"
+            written.append(OutgoingMessage(
+                pk=next(ids), notice=notice, message_id=mail.message_id, recipients=mail.recipients,
+                subject=mail.subject, text=mail.text, html=mail.html, next_attempt_at=now, created_at=now,
+            ))  # fmt: skip
+        _insert_messages(written, writes)
+        rows += written
     transaction.on_commit(partial(_hand_off, [row.pk for row in rows]))
     return rows
 
 
-def _insert_messages(rows: list[OutgoingMessage]) -> None:
-    """One INSERT … SELECT FROM unnest for the new outbox rows, setting their ids.
+RENDER_SLICE = 100  # mails rendered between two outbox INSERTs
 
-    A batch writes thousands of ~15 KB messages. bulk_create's per-value preparation cost as much again as the
-    SQL, and a bytea parameter travels hex-encoded (twice its size) for the server to parse; the message is UTF-8
-    text (`compose.NoticeMail.as_bytes`), so it travels as text and `convert_to` makes the same bytes of it.
-    """
+
+class OutboxPlan(NamedTuple):
+    """What queuing mails reads before it writes anything: the rows' ids and the templates."""
+
+    ids: list[int]
+    templates: dict[tuple[str, str], tuple]
+
+
+def plan_messages(notices: Sequence[Notice]) -> OutboxPlan:
+    return OutboxPlan(
+        allocate_ids(OutgoingMessage, len(notices)),
+        mail_templates((n.language, n.notice_type) for n in notices),
+    )
+
+
+def _insert_messages(rows: list[OutgoingMessage], writes: WriteBehind | None) -> None:
+    """One INSERT … SELECT FROM unnest for new outbox rows (ids allocated; bulk_create's per-value preparation
+    of thousands of rows cost as much again as the SQL)."""
+    run(
+        f"""INSERT INTO {OutgoingMessage._meta.db_table} (id, notice_id, message_id, recipients, subject, text,
+                html, status, attempts, next_attempt_at, last_error, created_at)
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::jsonb[], %s::text[], %s::text[],
+                                 %s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[],
+                                 %s::timestamptz[])""",
+        [
+            [row.pk for row in rows],
+            [row.notice_id for row in rows],
+            [row.message_id for row in rows],
+            [json.dumps(row.recipients) for row in rows],
+            [row.subject for row in rows],
+            [row.text for row in rows],
+            [row.html for row in rows],
+            [row.status for row in rows],
+            [row.attempts for row in rows],
+            [row.next_attempt_at for row in rows],
+            [row.last_error for row in rows],
+            [row.created_at for row in rows],
+        ],
+        writes,
+    )
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias  # saved, as bulk_create leaves them
+
+
+def message_bytes(message: OutgoingMessage) -> bytes:
+    """The complete MIME message of an outbox row: stored ones as they are; otherwise (its first delivery
+    attempt) the rendered mail with its attachments, from the notice's items, stored before it is returned.
+
+    The row is written only where no bytes are stored yet, and committed at once unless the caller holds a
+    transaction: whatever is sent, and sent again, is what the row holds."""
+    if message.mime is not None:
+        return bytes(message.mime)
+    notice = message.notice
+    mail = NoticeMail(
+        message_id=message.message_id, reference=notice.reference, subject=message.subject, text=message.text,
+        html=message.html, recipients=message.recipients, date=message.created_at,
+    )  # fmt: skip
+    data = attach_reports(mail, notice).as_bytes()
+    table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {OutgoingMessage._meta.db_table} (notice_id, message_id, recipients, subject, mime,
-                    status, attempts, next_attempt_at, last_error, created_at)
-                SELECT n, m, r, s, convert_to(b, 'UTF8'), st, at, na, e, c
-                FROM unnest(%s::bigint[], %s::text[], %s::jsonb[], %s::text[], %s::text[], %s::text[], %s::int[],
-                            %s::timestamptz[], %s::text[], %s::timestamptz[]) AS v(n, m, r, s, b, st, at, na, e, c)
-                RETURNING message_id, id""",
-            [
-                [row.notice_id for row in rows],
-                [row.message_id for row in rows],
-                [json.dumps(row.recipients) for row in rows],
-                [row.subject for row in rows],
-                [row.mime.decode() for row in rows],
-                [row.status for row in rows],
-                [row.attempts for row in rows],
-                [row.next_attempt_at for row in rows],
-                [row.last_error for row in rows],
-                [row.created_at for row in rows],
-            ],
+            f"""UPDATE {table} SET mime = %s WHERE id = %s AND mime IS NULL RETURNING id""",
+            [data, message.pk],
         )
-        ids = dict(cursor.fetchall())
-    for row in rows:
-        row.pk = ids[row.message_id]
-        row._state.adding, row._state.db = False, connection.alias  # saved, as bulk_create leaves them
+        if cursor.fetchone() is None:  # stored meanwhile (a worker whose claim expired): that copy counts
+            cursor.execute(f"SELECT mime FROM {table} WHERE id = %s", [message.pk])
+            data = bytes(cursor.fetchone()[0])
+    message.mime = data
+    return data
 
 
 def _hand_off(message_ids: list[int]) -> None:
@@ -131,8 +188,9 @@ def _hand_off(message_ids: list[int]) -> None:
     if len(message_ids) == 1:
         deliver_message_task.delay(message_ids[0])
         return
-    for _ in range(0, len(message_ids), settings.OUTBOX_BATCH_SIZE):
-        sweep_outbox.delay()
+    with sweep_outbox.app.producer_or_acquire() as producer:  # one broker connection for all of them
+        for _ in range(0, len(message_ids), settings.OUTBOX_BATCH_SIZE):
+            sweep_outbox.apply_async(producer=producer)
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
@@ -163,7 +221,12 @@ def send_claimed(message_id: int) -> str:
     if message.status != OutboxStatus.SENDING:
         return message.status
     try:
-        refused = _smtp_send(message)
+        data = message_bytes(message)
+    except Exception as exc:  # a mail that cannot be put together is retried, then given up on visibly
+        logger.exception("outbox message %s: building the mail failed", message.pk)
+        return _failed(message, f"building the mail failed: {exc.__class__.__name__}: {exc}", permanent=False)
+    try:
+        refused = _smtp_send(message, data)
     except smtplib.SMTPRecipientsRefused as exc:
         permanent = min(code for code, _ in exc.recipients.values()) >= 500
         return _failed(
@@ -177,14 +240,14 @@ def send_claimed(message_id: int) -> str:
     return _sent(message, timezone.now(), refused=refused)
 
 
-def _smtp_send(message: OutgoingMessage) -> dict[str, tuple[int, bytes]]:
+def _smtp_send(message: OutgoingMessage, stored: bytes) -> dict[str, tuple[int, bytes]]:
     """Send the stored bytes, signed now if signing is configured (the stored copy stays unsigned, so a re-send
     keeps its Message-ID); returns the recipients the server refused while it accepted the others.
 
     A signing failure raises `SigningError` (an OSError) before any connection: retried, never sent unsigned."""
     from notices.delivery.signing import sign_for_sending
 
-    data = sign_for_sending(bytes(message.mime))
+    data = sign_for_sending(stored)
     backend = get_connection(fail_silently=False)
     backend.open()
     try:

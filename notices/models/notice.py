@@ -75,7 +75,13 @@ class OutgoingMessage(models.Model):
     message_id = models.CharField(max_length=200, unique=True)  # stable Message-ID: a resend is the same mail
     recipients = models.JSONField()
     subject = models.CharField(max_length=300)
-    mime = models.BinaryField(help_text="The complete message as sent.")
+    text = models.TextField(blank=True, help_text="The rendered plain-text body.")
+    html = models.TextField(blank=True, help_text="The rendered HTML body.")
+    mime = models.BinaryField(
+        null=True, blank=True,
+        help_text="The complete message as sent: assembled (attachments included) and stored at the first "
+                  "delivery attempt, then sent as it is.",
+    )  # fmt: skip
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

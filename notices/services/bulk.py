@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection
+from django.db.models.base import ModelState
 
 PLAIN_TYPES = {
     "CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
@@ -45,3 +46,16 @@ def bulk_set(model, objs: Sequence, field_names: Sequence[str]) -> int:
             arrays,
         )
         return cursor.rowcount
+
+
+def loaded_instance(model, alias: str, attnames: Sequence[str], values: Sequence):
+    """A model instance of a database row read by hand, as `Model.from_db` makes it (saved, fields not given
+    deferred and loaded on first access), without running `__init__`: a batch builds ten thousand of these,
+    and `__init__`'s per-field work cost more than the query that read them. Models with init signals (file and
+    image fields) need `from_db`."""
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding, state.db = False, alias
+    obj._state = state
+    obj.__dict__.update(zip(attnames, values, strict=True))
+    return obj

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-
-from django.db import connection
+from typing import Any, NamedTuple
 
 from notices.models import AuditEvent, Event
+from notices.services.write_behind import WriteBehind, run
 
 
 def actor_label(*, user=None, api_key=None) -> str:
@@ -45,6 +44,18 @@ def audit(*, actor: str, action: str, obj, ip: str | None = None, data: dict[str
     )
 
 
+class NewEvent(NamedTuple):
+    """A timeline row to write (`new_event`): the columns only. Batch services make thousands, and a model
+    instance each cost more than writing them."""
+
+    kind: str
+    at: datetime
+    url_id: int | None
+    notice_id: int | None
+    actor: str
+    data: dict[str, Any]
+
+
 def new_event(
     kind: str,
     *,
@@ -53,27 +64,30 @@ def new_event(
     notice=None,
     actor: str = "system",
     data: dict[str, Any] | None = None,
-) -> Event:
-    """An unsaved timeline row, as `record_event` would write it; batch services pass many to `record_events`."""
-    return Event(kind=kind, at=at, url=url, notice=notice, actor=actor, data=data or {})
+) -> NewEvent:
+    """A timeline row as `record_event` would write it; batch services pass many to `record_events`."""
+    return NewEvent(
+        kind, at, None if url is None else url.pk, None if notice is None else notice.pk, actor, data or {}
+    )
 
 
-def record_events(events: list[Event]) -> None:
+def record_events(events: list[NewEvent], *, writes: WriteBehind | None = None) -> None:
     """Write many timeline rows (from `new_event`) in one INSERT … SELECT FROM unnest: the batch services write
-    thousands at once, and bulk_create's per-value preparation costs more than the SQL."""
+    thousands at once, and bulk_create's per-value preparation costs more than the SQL. With `writes`, the
+    INSERT is queued there (see `write_behind`)."""
     if not events:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {Event._meta.db_table} (kind, at, url_id, notice_id, actor, data)
-                SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[],
-                                     %s::jsonb[])""",
-            [
-                [event.kind for event in events],
-                [event.at for event in events],
-                [event.url_id for event in events],
-                [event.notice_id for event in events],
-                [event.actor for event in events],
-                [json.dumps(event.data) for event in events],
-            ],
-        )
+    run(
+        f"""INSERT INTO {Event._meta.db_table} (kind, at, url_id, notice_id, actor, data)
+            SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[],
+                                 %s::jsonb[])""",
+        [
+            [event.kind for event in events],
+            [event.at for event in events],
+            [event.url_id for event in events],
+            [event.notice_id for event in events],
+            [event.actor for event in events],
+            [json.dumps(event.data) for event in events],
+        ],
+        writes,
+    )

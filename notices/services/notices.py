@@ -15,7 +15,9 @@ from django.db.models import F
 from notices.delivery.compose import MailItem
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
 from notices.models import Assessment, HostingProvider, HostingTrace, Notice, NoticeItem, Url
+from notices.services.bulk import loaded_instance
 from notices.services.events import actor_label, new_event, record_event, record_events
+from notices.services.write_behind import WriteBehind, allocate_ids, run
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
 
@@ -108,7 +110,8 @@ def create_notice_batches(
     contact) writes nothing and gets its field errors in `errors[index]`; the other batches go ahead. Raises
     NoticeError only for a removal order without `deadline_at`. The number of queries does not grow with the
     number of notices: the URLs (with assessment, provider, trace), their open notices, the hand-off countries,
-    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts.
+    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts,
+    run by a `WriteBehind` while the mails are rendered.
 
     Side effects: notices (with their references from the sequence), items, `notice.created` per notice; when
     queuing, everything `queue_notices` writes.
@@ -123,13 +126,23 @@ def create_notice_batches(
     groups = [group for index, group in groups if index not in made.errors]
     if not groups:
         return made
-    with transaction.atomic():
-        made.notices, items = _write_notices(
-            groups, notice_type, now, created_by, deadline_at, queued=queue_as
-        )
+    with transaction.atomic(), WriteBehind() as writes:
+        # Reads first (references, ids, templates): a read waits for the writes queued before it.
+        per_notice = [urls for group in groups for urls in group]
+        made.notices = _new_notices(per_notice, notice_type, now, created_by, deadline_at, queued=queue_as)
+        plan = _outbox_plan(made.notices) if queue_as is not None else None
+        items = _write_notices(made.notices, per_notice, now, created_by, writes=writes)
         if queue_as is not None:
-            _queue_written(made.notices, items, now=now, actor=queue_as, recipients=recipients)
+            _queue_written(
+                made.notices, items, now=now, actor=queue_as, recipients=recipients, writes=writes, plan=plan
+            )
     return made
+
+
+def _outbox_plan(notices: list[Notice]):
+    from notices.delivery.outbox import plan_messages
+
+    return plan_messages([n for n in notices if n.provider.channel != ContactChannel.API_ONLY])
 
 
 class TraceFacts(NamedTuple):
@@ -179,7 +192,7 @@ def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
     return {
         row[0]: BatchUrl(
             *row[:6],
-            None if row[6] is None else Assessment.from_db(alias, ASSESSMENT_FIELDS, row[6:12]),
+            None if row[6] is None else loaded_instance(Assessment, alias, ASSESSMENT_FIELDS, row[6:12]),
             TraceFacts(*row[13:16]) if row[12] else None,
             providers.get(row[4]),
         )
@@ -237,69 +250,67 @@ def _recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> di
     return recipients
 
 
-def _write_notices(groups, notice_type, now, created_by, deadline_at, *, queued: str | None):
-    """Insert the notices (queued at once when `queued`), their items and `notice.created` events."""
-    per_notice = [urls for group in groups for urls in group]
+def _new_notices(
+    per_notice, notice_type, now, created_by, deadline_at, *, queued: str | None
+) -> list[Notice]:
+    """A notice (queued at once when `queued`) for each list of URLs, with its id and reference allocated."""
     user = created_by if getattr(created_by, "is_authenticated", False) else None
-    notices = [
+    references = next_references(now, len(per_notice))
+    return [
         Notice(
-            reference=reference, provider=urls[0].provider, notice_type=notice_type,
+            pk=pk, reference=reference, provider=urls[0].provider, notice_type=notice_type,
             language=urls[0].provider.language, created_by=user, created_at=now,
             status=NoticeStatus.QUEUED if queued else NoticeStatus.DRAFT, queued_at=now if queued else None,
             deadline_at=deadline_at or (deadline_for(notice_type, now) if queued else None),
         )
-        for reference, urls in zip(next_references(now, len(per_notice)), per_notice, strict=True)
+        for pk, reference, urls in zip(allocate_ids(Notice, len(per_notice)), references, per_notice, strict=True)
     ]  # fmt: skip
-    _insert_notices(notices)
+
+
+def _write_notices(notices, per_notice, now, created_by, *, writes: WriteBehind) -> dict[int, list[MailItem]]:
+    """Insert the notices, their items and `notice.created` events; returns the items per notice id."""
+    _insert_notices(notices, writes)
     items = {
         notice.pk: [MailItem(url.pk, url) for url in sorted(urls, key=lambda u: u.pk)]
         for notice, urls in zip(notices, per_notice, strict=True)
     }
-    _insert_items(notices, items)
+    _insert_items(notices, items, writes)
     actor = actor_label(user=created_by)
     record_events(
         [new_event("notice.created", at=now, notice=notice, actor=actor, data={"urls": [u.pk for u in urls]})
-         for notice, urls in zip(notices, per_notice, strict=True)]
+         for notice, urls in zip(notices, per_notice, strict=True)],
+        writes=writes,
     )  # fmt: skip
-    return notices, items
+    return items
 
 
-def _insert_notices(notices: list[Notice]) -> None:
-    """The new notices in one INSERT from arrays, setting their ids (bulk_create's per-value preparation of
+def _insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
+    """The new notices (ids allocated) in one INSERT from arrays (bulk_create's per-value preparation of
     thousands of notices cost more than the SQL)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {Notice._meta.db_table} (reference, provider_id, notice_type, status, language,
-                    deadline_at, created_by_id, created_at, queued_at, provider_ticket)
-                SELECT * FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
-                                     %s::timestamptz[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[])
-                RETURNING reference, id""",
-            [[getattr(notice, name) for notice in notices] for name in NOTICE_COLUMNS],
-        )
-        ids = dict(cursor.fetchall())
+    run(
+        f"""INSERT INTO {Notice._meta.db_table} ({", ".join(NOTICE_COLUMNS)})
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
+                                 %s::timestamptz[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[])""",
+        [[getattr(notice, name) for notice in notices] for name in NOTICE_COLUMNS],
+        writes,
+    )
     for notice in notices:
-        notice.pk = ids[notice.reference]
         notice._state.adding, notice._state.db = False, connection.alias  # saved, as bulk_create leaves them
 
 
-NOTICE_COLUMNS = ["reference", "provider_id", "notice_type", "status", "language", "deadline_at", "created_by_id",
-                  "created_at", "queued_at", "provider_ticket"]  # fmt: skip
+NOTICE_COLUMNS = ["id", "reference", "provider_id", "notice_type", "status", "language", "deadline_at",
+                  "created_by_id", "created_at", "queued_at", "provider_ticket"]  # fmt: skip
 
 
-def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]]) -> None:
+def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]], writes: WriteBehind) -> None:
     """The notices' items in one INSERT from arrays (10,000 NoticeItem objects cost more than the SQL)."""
     rows = [(notice, item.url_id) for notice in notices for item in items[notice.pk]]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
-                SELECT n, u, p, %s, true FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(n, u, p)""",
-            [
-                ItemStatus.OPEN,
-                [n.pk for n, _ in rows],
-                [u for _, u in rows],
-                [n.provider_id for n, _ in rows],
-            ],
-        )
+    run(
+        f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
+            SELECT n, u, p, %s, true FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(n, u, p)""",
+        [ItemStatus.OPEN, [n.pk for n, _ in rows], [u for _, u in rows], [n.provider_id for n, _ in rows]],
+        writes,
+    )
 
 
 def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Notice:
@@ -341,17 +352,32 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
     return locked
 
 
-def _queue_written(notices, items, *, now: datetime, actor: str, recipients: dict[int, list[str]]) -> None:
-    """Queued notices (status and deadline written): events, then API pickup or the outbox."""
+def _queue_written(
+    notices,
+    items,
+    *,
+    now: datetime,
+    actor: str,
+    recipients: dict[int, list[str]],
+    writes: WriteBehind | None = None,
+    plan=None,
+) -> None:
+    """Queued notices (status and deadline written): events, then the outbox (`plan`: see `plan_messages`),
+    then API pickup."""
     from notices.delivery.outbox import enqueue_notice_messages
 
-    record_events([new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices])
-    api_only = [n for n in notices if n.provider.channel == ContactChannel.API_ONLY]
-    if api_only:
-        mark_notices_sent(notices=api_only, at=now)
+    record_events([new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices],
+                  writes=writes)  # fmt: skip
     by_mail = [n for n in notices if n.provider.channel != ContactChannel.API_ONLY]
     if by_mail:
-        enqueue_notice_messages(notices=by_mail, now=now, recipients=recipients, items=items)
+        enqueue_notice_messages(
+            notices=by_mail, now=now, recipients=recipients, items=items, writes=writes, plan=plan
+        )
+    api_only = [n for n in notices if n.provider.channel == ContactChannel.API_ONLY]
+    if api_only:
+        if writes is not None:
+            writes.wait()  # marking them sent reads their items
+        mark_notices_sent(notices=api_only, at=now)
 
 
 def mark_notice_sent(*, notice: Notice, at: datetime) -> None:

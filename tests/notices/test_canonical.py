@@ -1,3 +1,4 @@
+import contextlib
 import hashlib
 import random
 import re
@@ -367,3 +368,23 @@ def test_canonicalize_random_input_only_invalid_url():
         assert canonicalize(url.canonical) == url, raw
         assert url.canonical.isascii(), raw
     assert accepted >= 200
+
+
+def test_defang_fast_path_says_what_the_general_path_says():
+    """`defang` takes a short cut for plain http(s) URLs; over random input, and over the canonical form of what
+    canonicalize accepts, the short cut (where it applies) gives exactly the general path's output."""
+    from notices.canonical import _defang_parts, _defang_plain_http
+
+    rng = random.Random(20261128)
+    took_short_cut = 0
+    for _ in range(4000):
+        raw = _fuzz_string(rng)
+        candidates = [raw, "http://" + raw, "https://" + raw]
+        with contextlib.suppress(InvalidUrl):
+            candidates.append(canonicalize(raw).canonical)
+        for url in candidates:
+            fast = _defang_plain_http(url)
+            if fast is not None:
+                took_short_cut += 1
+                assert fast == _defang_parts(url), url
+    assert took_short_cut > 2000

@@ -4,10 +4,12 @@ mail itself (CRLF MIME, X-ARF per URL, CSV, defanged bodies)."""
 from __future__ import annotations
 
 import csv
+import email
 import io
 import json
 import smtplib
 from datetime import timedelta
+from email import policy
 
 import pytest
 from django.db import connection
@@ -15,8 +17,9 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from notices.canonical import defang
-from notices.delivery.outbox import claim_due_messages, send_claimed
-from notices.models import Event, Notice, OutgoingMessage, ProviderContact, Url
+from notices.delivery.compose import build_message
+from notices.delivery.outbox import claim_due_messages, message_bytes, send_claimed
+from notices.models import Assessment, Event, Notice, OutgoingMessage, ProviderContact, Url
 from notices.services.notices import NoticeError, queue_notice
 
 # X-ARF v4, category `content`, type `csam`: the core fields, the content base (`url`) and the csam type's own
@@ -452,11 +455,12 @@ def test_send_claimed_hanging_server_times_out_and_retries(smtp_sink, queued, no
 
 def test_send_claimed_after_expired_claim_resends_the_same_message_id(smtp_sink, queued, now):
     notice, message, _ = queued
-    # A worker claims the message, hands it to SMTP and dies before it can record that it was sent.
+    # A worker claims the message, completes and stores it, hands it to SMTP and dies before it can record that
+    # it was sent.
     assert claim_due_messages(now=now, limit=10) == [message.pk]
     message.refresh_from_db()
     with smtplib.SMTP("127.0.0.1", smtp_sink.port, timeout=5) as smtp:
-        smtp.sendmail("notices@hotline.example", message.recipients, bytes(message.mime))
+        smtp.sendmail("notices@hotline.example", message.recipients, message_bytes(message))
 
     assert claim_due_messages(now=now + timedelta(seconds=599), limit=10) == []  # the claim still holds
     assert claim_due_messages(now=now + timedelta(seconds=601), limit=10) == [message.pk]
@@ -526,7 +530,7 @@ def test_claim_due_messages_not_due_before_queue_time(queued, now):
 
 def test_outbox_mime_has_crlf_line_endings(queued):
     _, message, _ = queued
-    raw = bytes(message.mime)
+    raw = message_bytes(message)
 
     assert raw.count(b"\n") == raw.count(b"\r\n") > 50
     assert raw.count(b"\r") == raw.count(b"\r\n")
@@ -540,6 +544,104 @@ def test_outbox_mime_is_stored_uncompressed(db):
                WHERE attrelid = 'notices_outgoingmessage'::regclass AND attname = 'mime'"""
         )
         assert cursor.fetchone() == ("e",)
+
+
+def xarf_classifications(raw: bytes) -> list[str]:
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    return [json.loads(p.get_content())["classification"] for p in mail.iter_attachments()
+            if p.get_content_type() == "application/json"]  # fmt: skip
+
+
+def test_message_bytes_first_call_completes_and_stores_the_mail(queued):
+    notice, message, case = queued
+    assert OutgoingMessage.objects.get(pk=message.pk).mime is None  # queuing stores the rendered parts only
+    assert defang(case.canonical) in message.text
+    assert defang(case.canonical) in message.html
+
+    data = message_bytes(message)
+
+    assert bytes(OutgoingMessage.objects.get(pk=message.pk).mime) == data
+    mail = email.message_from_bytes(data, policy=policy.default)
+    assert (mail["Message-ID"].strip(), mail["Subject"]) == (message.message_id, message.subject)
+    assert [p.get_filename() for p in mail.iter_attachments()] == [
+        f"xarf-{notice.reference}-1.json",
+        f"urls-{notice.reference}.csv",
+    ]
+    assert xarf_classifications(data) == ["A1"]
+
+
+def test_message_bytes_again_returns_the_stored_bytes_without_rebuilding(queued, now, monkeypatch):
+    notice, message, case = queued
+    first = message_bytes(OutgoingMessage.objects.get(pk=message.pk))
+    Assessment.objects.filter(url=case).update(classification="A2")
+    # A mail built now would say A2…
+    rebuilt = build_message(Notice.objects.get(pk=notice.pk), message.recipients, now=now).as_bytes()
+    assert xarf_classifications(rebuilt) == ["A2"]
+    monkeypatch.setattr("notices.delivery.outbox.attach_reports", None)  # …and is not built again
+
+    again = message_bytes(OutgoingMessage.objects.get(pk=message.pk))
+
+    assert again == first
+    assert xarf_classifications(again) == ["A1"]
+
+
+def test_message_bytes_of_a_stale_copy_returns_what_was_stored_meanwhile(queued):
+    """A worker whose claim expired read the row before another stored the mail: it sends the stored copy."""
+    _, message, case = queued
+    stale = OutgoingMessage.objects.get(pk=message.pk)
+    first = message_bytes(OutgoingMessage.objects.get(pk=message.pk))
+    Assessment.objects.filter(url=case).update(classification="A2")
+
+    assert stale.mime is None
+    assert message_bytes(stale) == first
+    assert bytes(OutgoingMessage.objects.get(pk=message.pk).mime) == first
+
+
+def test_first_attempt_stores_the_mail_before_smtp_and_the_retry_sends_it_unchanged(smtp_sink, queued, now):
+    _, message, case = queued
+    smtp_sink.mode = "tempfail"
+    assert claim_and_send(now) == ["pending"]
+    message.refresh_from_db()
+    stored = bytes(message.mime)  # nothing was delivered, the mail is stored all the same
+    Assessment.objects.filter(url=case).update(classification="A2")
+    smtp_sink.mode = "accept"
+
+    assert claim_and_send(message.next_attempt_at) == ["sent"]
+
+    (mail,) = smtp_sink.wait_for(1)
+    received = mail.as_bytes(policy=mail.policy.clone(linesep="\n")).split(b"\n", 2)[2]
+    assert received == stored.replace(b"\r\n", b"\n")
+    assert xarf_classifications(stored) == ["A1"]
+    message.refresh_from_db()
+    assert bytes(message.mime) == stored
+
+
+def test_sent_mail_has_the_rendered_bodies_one_xarf_per_url_and_the_csv(smtp_sink, make_case, provider, queue,
+                                                                       now):  # fmt: skip
+    cases = [
+        make_case(f"http://files.polder.example/{name}.html", provider=provider, when=now) for name in "abc"
+    ]
+    notice = queue(*cases, now=now)
+    row = notice.messages.get()
+    assert row.mime is None
+
+    assert claim_and_send(now) == ["sent"]
+
+    (mail,) = smtp_sink.wait_for(1)
+    assert [p.get_content_type() for p in mail.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+        "application/json", "application/json", "application/json", "text/csv",
+    ]  # fmt: skip
+    assert mail.get_body(("plain",)).get_content().strip() == row.text.strip()
+    assert mail.get_body(("html",)).get_content().strip() == row.html.strip()
+    ref = notice.reference
+    attachments = list(mail.iter_attachments())
+    assert [p.get_filename() for p in attachments] == [f"xarf-{ref}-{n}.json" for n in (1, 2, 3)] + [
+        f"urls-{ref}.csv"
+    ]
+    assert [json.loads(p.get_content())["url"] for p in attachments[:3]] == [c.canonical for c in cases]
+    rows = list(csv.reader(io.StringIO(attachments[3].get_content())))
+    assert [r[2] for r in rows[1:]] == [c.canonical for c in cases]
 
 
 @pytest.fixture
@@ -664,3 +766,30 @@ def test_build_message_speaks_the_provider_language(make_provider, make_case, no
     assert f'<a href="http://127.0.0.1:8000/portal/notices/{notice.reference}/">' in html
     assert "hxxp://files[.]lang-" in html
     assert "http://files.lang-" not in html + message.text
+
+
+def test_mail_that_cannot_be_put_together_is_retried_visibly_and_nothing_is_sent(
+    smtp_sink, queued, now, monkeypatch
+):
+    """Building the attachments fails (a bug, a broken row): the attempt is recorded as a retry with the error,
+    nothing reaches SMTP, nothing is stored; the next attempt builds and sends the mail."""
+    import notices.delivery.outbox as outbox
+
+    notice, message, _ = queued
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no reports today")
+
+    monkeypatch.setattr(outbox, "attach_reports", broken)
+    assert claim_and_send(now) == ["pending"]
+
+    refreshed(notice, message)
+    assert (message.status, message.attempts, message.mime) == ("pending", 1, None)
+    assert "building the mail failed: RuntimeError: no reports today" in message.last_error
+    event = Event.objects.get(kind="notice.delivery_retry", notice=notice)
+    assert "no reports today" in event.data["error"]
+    assert smtp_sink.messages() == []
+
+    monkeypatch.undo()
+    assert claim_and_send(message.next_attempt_at) == ["sent"]
+    assert len(smtp_sink.wait_for(1)) == 1

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from notices.delivery.outbox import claim_due_messages, send_claimed
+from notices.delivery.outbox import claim_due_messages, message_bytes, send_claimed
 from notices.delivery.signing import sign_for_sending
 from notices.system_checks import check_mail_signing
 
@@ -198,21 +198,25 @@ def test_smime_tampered_content_fails_verification(smtp_sink, smime, queued, now
 
 def test_smime_outbox_keeps_the_unsigned_message(smtp_sink, smime, queued, now):
     _, message, _ = queued
-    stored = bytes(message.mime)
+    assert message.mime is None  # completed and stored by the first delivery attempt
 
     claim_and_send(now)
 
+    (mail,) = smtp_sink.messages()
+    assert mail.get_content_type() == "multipart/signed"
     message.refresh_from_db()
-    assert bytes(message.mime) == stored
+    stored = bytes(message.mime)
+    assert message.message_id.encode() in stored
     assert b"multipart/signed" not in stored
     assert b"pkcs7" not in stored
+    assert message_bytes(message) == stored
 
 
 def test_smime_eight_bit_text_is_signed_as_quoted_printable(smtp_sink, smime, make_provider, make_case, queue,
                                                             now, tmp_path):  # fmt: skip
     provider = make_provider("umlaut", language="de", prefix=None)
     notice = queue(make_case("http://files.umlaut.example/a.html", provider=provider, when=now), now=now)
-    stored = bytes(notice.messages.get().mime)
+    stored = message_bytes(notice.messages.get())
     assert b"Content-Transfer-Encoding: 8bit" in stored  # Django sends non-ASCII text as 8bit
 
     claim_and_send(now)
@@ -293,11 +297,14 @@ def test_smime_and_dkim_both_verify(smtp_sink, smime, dkim_key, queued, now, tmp
 
 def test_signing_off_sends_the_stored_bytes(smtp_sink, queued, now):
     _, message, _ = queued
-    assert sign_for_sending(bytes(message.mime)) == bytes(message.mime)
+    stored = message_bytes(message)
+    assert sign_for_sending(stored) == stored
 
     claim_and_send(now)
 
-    assert received_raw(smtp_sink) == bytes(message.mime)
+    assert received_raw(smtp_sink) == stored
+    message.refresh_from_db()
+    assert bytes(message.mime) == stored
     assert check_mail_signing() == []
 
 

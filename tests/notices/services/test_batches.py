@@ -8,15 +8,20 @@ import email
 import io
 import json
 import re
+import time
 from email import policy
 
+import psycopg2.extensions
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from notices.delivery.compose import build_message
+from notices.delivery.outbox import message_bytes
 from notices.models import Assessment, Event, Notice, NoticeItem, NoticeTemplate, OutgoingMessage, Url
+from notices.services import notices as notice_services
 from notices.services.notices import NoticeError, create_notice_batches, create_notices
+from notices.services.write_behind import WriteBehind
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +123,87 @@ def test_batches_provider_without_contact_fails_only_its_batch(batch_of, now):
     assert [n.provider_id for n in made.notices] == [first[0].provider_id]
 
 
+def test_batches_url_put_in_an_open_notice_meanwhile_raises_and_writes_nothing(
+    batch_of, now, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Validation saw no open notice; another transaction then put a URL of the second batch in an open notice to
+    the same provider. The unique index refuses the item (on the write-behind thread) and the call raises, leaving
+    nothing of any batch: no notice, item, event or outbox row, no delivery hand-off."""
+    first, second = batch_of(2)
+    taken = second[1]
+    validate = notice_services._valid_groups
+
+    def validated_then_taken(batches, errors):
+        groups = validate(batches, errors)
+        other = Notice.objects.create(
+            reference="TN-CONCURRENT-1", provider=taken.provider, status="sent", created_at=now
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
+                    VALUES (%s, %s, %s, 'open', true)""",
+                [other.pk, taken.pk, taken.provider_id],
+            )
+        return groups
+
+    monkeypatch.setattr(notice_services, "_valid_groups", validated_then_taken)
+
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(IntegrityError, match="item_one_open_notice_per_provider"),
+    ):
+        create_notice_batches(
+            batches=[first, second], notice_type="hotline_notice", now=now, queue_as="dispatch"
+        )
+
+    assert list(Notice.objects.values_list("reference", flat=True)) == ["TN-CONCURRENT-1"]
+    assert list(NoticeItem.objects.values_list("notice__reference", "url_id")) == [
+        ("TN-CONCURRENT-1", taken.pk)
+    ]
+    assert (Event.objects.filter(notice__isnull=False).count(), OutgoingMessage.objects.count()) == (0, 0)
+    assert callbacks == []
+
+
+class SlowParameter:
+    """A statement parameter whose adaptation (on the write-behind thread, before the statement is sent) takes a
+    while: what the batch queued after it is written late."""
+
+    def __conform__(self, protocol):
+        time.sleep(0.5)
+        return psycopg2.extensions.AsIs("1")
+
+
+def test_batches_api_only_notice_is_marked_sent_once_its_items_are_written(batch_of, now, monkeypatch):
+    """Marking API-only notices sent reads the notices and their items, which the write-behind inserts: it waits
+    for them, however slow the writes are."""
+    email_urls, api_urls = batch_of(2, api_only=1)
+    insert_items = notice_services._insert_items
+
+    def slow_insert_items(notices, items, writes):
+        writes.execute("SELECT %s", [SlowParameter()])
+        insert_items(notices, items, writes)
+
+    monkeypatch.setattr(notice_services, "_insert_items", slow_insert_items)
+
+    made = create_notice_batches(
+        batches=[email_urls, api_urls], notice_type="hotline_notice", now=now, queue_as="dispatch"
+    )
+
+    by_mail, api_notice = made.notices
+    assert list(Notice.objects.order_by("pk").values_list("pk", "status", "sent_at")) == [
+        (by_mail.pk, "queued", None),
+        (api_notice.pk, "sent", now),
+    ]
+    assert sorted(Event.objects.filter(kind="url.notified").values_list("notice_id", "url_id")) == [
+        (api_notice.pk, url.pk) for url in sorted(api_urls, key=lambda u: u.pk)
+    ]
+    assert list(Url.objects.filter(pk__in=[u.pk for u in api_urls]).values_list("status", flat=True)) == [
+        "notified",
+        "notified",
+    ]
+    assert list(OutgoingMessage.objects.values_list("notice_id", flat=True)) == [by_mail.pk]
+
+
 def _queries(batches, now) -> int:
     with CaptureQueriesContext(connection) as queries:
         made = create_notice_batches(
@@ -127,15 +213,33 @@ def _queries(batches, now) -> int:
     return len(queries)
 
 
+@pytest.fixture
+def write_behind_statements(monkeypatch):
+    """The statements handed to a WriteBehind: its helper thread runs them on the raw connection, which
+    CaptureQueriesContext does not see."""
+    statements = []
+    execute = WriteBehind.execute
+
+    def counted(self, sql, params=None):
+        statements.append(sql)
+        execute(self, sql, params)
+
+    monkeypatch.setattr(WriteBehind, "execute", counted)
+    return statements
+
+
 def test_batches_query_count_does_not_grow_with_the_number_of_notices(
-    batch_of, now, django_assert_max_num_queries
+    batch_of, now, django_assert_max_num_queries, write_behind_statements
 ):
     small = _queries(batch_of(3, per=1, api_only=1), now)  # both languages: one template look-up each
+    small_writes = len(write_behind_statements)
     large = batch_of(12, per=3, api_only=4, start=3)
+    write_behind_statements.clear()
 
     with django_assert_max_num_queries(small):
         create_notice_batches(batches=large, notice_type="hotline_notice", now=now, queue_as="dispatch")
 
+    assert len(write_behind_statements) == small_writes > 0
     assert Notice.objects.count() == 15
 
 
@@ -147,7 +251,7 @@ def test_batches_mail_parses_with_text_html_xarf_per_url_and_csv(batch_of, now):
     ).notices
 
     row = OutgoingMessage.objects.get(notice=notice)
-    raw = bytes(row.mime)
+    raw = message_bytes(row)  # what the first delivery attempt stores and sends
     assert b"\n" not in raw.replace(b"\r\n", b"")
     mail = email.message_from_bytes(raw, policy=policy.default)
     # A long Message-ID is folded onto the next header line (legal); the parser keeps the fold's space.
@@ -188,8 +292,9 @@ def _leaf_parts(raw: bytes) -> list[tuple]:
 
 
 def test_batches_mail_says_what_a_mail_built_from_the_stored_notice_says(batch_of, now):
-    """The batch composes from the URL rows it read for validation; the mail built again from the stored notice
-    and items (the reminder's way) has the same bodies, X-ARF reports and CSV, for URLs with and without a trace."""
+    """The batch renders the bodies from the URL rows it read for validation; the mail built again from the stored
+    notice and items (the reminder's way) has the same bodies, X-ARF reports and CSV, for URLs with and without a
+    trace."""
     (urls,) = batch_of(1, per=3)
     Url.objects.filter(pk=urls[1].pk).update(current_trace=None)
 
@@ -197,7 +302,7 @@ def test_batches_mail_says_what_a_mail_built_from_the_stored_notice_says(batch_o
         batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
     ).notices
 
-    stored = bytes(OutgoingMessage.objects.get(notice=notice).mime)
+    stored = message_bytes(OutgoingMessage.objects.get(notice=notice))
     again = build_message(Notice.objects.get(pk=notice.pk), ["abuse@batch-0.example"], now=now).as_bytes()
     assert _leaf_parts(stored) == _leaf_parts(again)
     reports = [
@@ -220,8 +325,8 @@ def test_batches_admin_template_sees_every_assessment_field(batch_of, now):
         batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
     ).notices
 
-    mail = email.message_from_bytes(
-        bytes(OutgoingMessage.objects.get(notice=notice).mime), policy=policy.default
-    )
+    row = OutgoingMessage.objects.get(notice=notice)
+    assert row.text.strip() == "Baseline (illegal everywhere)/4"  # rendered when queued
+    mail = email.message_from_bytes(message_bytes(row), policy=policy.default)
     text = mail.get_body(("plain",)).get_content()
     assert text.strip() == "Baseline (illegal everywhere)/4"

@@ -1,0 +1,19 @@
+"""Process-level tuning shared by the Celery workers and the benchmarks that stand in for them."""
+
+from __future__ import annotations
+
+import gc
+
+
+def freeze_start_up_objects() -> int:
+    """Take everything alive now (modules, settings, URL and template machinery, the app registry) out of the
+    garbage collector's full passes; returns how many objects that is.
+
+    A worker's batches build objects by the hundred thousand (a dispatch cycle of 500 notices: the URLs, their
+    assessments, contexts and rendered mails), and each full pass they trigger would otherwise walk all of Django
+    again: about a fifth of a dispatch cycle's time. Frozen objects are still freed by reference counting; only
+    cycles among them are no longer collected, which start-up objects do not form in numbers. Called once per
+    worker process, after start-up (`gc.freeze`)."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
