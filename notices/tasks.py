@@ -116,11 +116,12 @@ def check_urls_now(url_ids: list[int]) -> int:
 @shared_task(name="notices.sweep_outbox", acks_late=True)
 def sweep_outbox() -> int:
     """Beat: send outbox messages that are due (first attempts missed, retries, expired claims)."""
-    from notices.delivery.outbox import claim_due_messages, send_claimed
+    from notices.delivery.outbox import SmtpSession, claim_due_messages, send_claimed
 
     ids = claim_due_messages(now=timezone.now(), limit=settings.OUTBOX_BATCH_SIZE)
-    for message_id in ids:
-        send_claimed(message_id)
+    with SmtpSession() as smtp:  # one connection for the sweep
+        for message_id in ids:
+            send_claimed(message_id, smtp=smtp)
     return len(ids)
 
 

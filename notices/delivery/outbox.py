@@ -8,6 +8,7 @@ backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import smtplib
@@ -165,7 +166,9 @@ def message_bytes(message: OutgoingMessage) -> bytes:
         message_id=message.message_id, reference=notice.reference, subject=message.subject, text=message.text,
         html=message.html, recipients=message.recipients, date=message.created_at,
     )  # fmt: skip
-    data = attach_reports(mail, notice).as_bytes()
+    from notices.services.notices import notice_mail_items
+
+    data = attach_reports(mail, notice, notice_mail_items(notice)).as_bytes()
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -215,8 +218,45 @@ def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | No
         return [row[0] for row in cursor.fetchall()]
 
 
-def send_claimed(message_id: int) -> str:
-    """Send one claimed message and record the result. Returns the new status."""
+class SmtpSession:
+    """One SMTP connection for a run of messages (an outbox sweep), opened at the first message that needs it.
+    Any failure closes it and the next message opens a new one, so a refusal or a broken conversation never
+    carries over to the next message. `with SmtpSession() as smtp: send_claimed(id, smtp=smtp)`."""
+
+    def __init__(self) -> None:
+        self._backend = None
+
+    def sendmail(self, recipients: list[str], data: bytes) -> dict[str, tuple[int, bytes]]:
+        if self._backend is None:
+            backend = get_connection(fail_silently=False)
+            backend.open()
+            self._backend = backend
+        try:
+            return self._backend.connection.sendmail(settings.DEFAULT_FROM_EMAIL, recipients, data)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """QUIT, or drop the connection: what was accepted stays accepted, so closing never fails a send."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                backend.close()
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
+    """Send one claimed message and record the result. Returns the new status. `smtp` (a sweep's session)
+    reuses its connection; without it the message gets a connection of its own."""
+    if smtp is None:
+        with SmtpSession() as own:
+            return send_claimed(message_id, smtp=own)
     message = OutgoingMessage.objects.select_related("notice").get(pk=message_id)
     if message.status != OutboxStatus.SENDING:
         return message.status
@@ -226,7 +266,7 @@ def send_claimed(message_id: int) -> str:
         logger.exception("outbox message %s: building the mail failed", message.pk)
         return _failed(message, f"building the mail failed: {exc.__class__.__name__}: {exc}", permanent=False)
     try:
-        refused = _smtp_send(message, data)
+        refused = _smtp_send(message, data, smtp)
     except smtplib.SMTPRecipientsRefused as exc:
         permanent = min(code for code, _ in exc.recipients.values()) >= 500
         return _failed(
@@ -240,20 +280,14 @@ def send_claimed(message_id: int) -> str:
     return _sent(message, timezone.now(), refused=refused)
 
 
-def _smtp_send(message: OutgoingMessage, stored: bytes) -> dict[str, tuple[int, bytes]]:
+def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> dict[str, tuple[int, bytes]]:
     """Send the stored bytes, signed now if signing is configured (the stored copy stays unsigned, so a re-send
     keeps its Message-ID); returns the recipients the server refused while it accepted the others.
 
     A signing failure raises `SigningError` (an OSError) before any connection: retried, never sent unsigned."""
     from notices.delivery.signing import sign_for_sending
 
-    data = sign_for_sending(stored)
-    backend = get_connection(fail_silently=False)
-    backend.open()
-    try:
-        return backend.connection.sendmail(settings.DEFAULT_FROM_EMAIL, message.recipients, data)
-    finally:
-        backend.close()
+    return smtp.sendmail(message.recipients, sign_for_sending(stored))
 
 
 def _sent(message: OutgoingMessage, at: datetime, *, refused: dict[str, tuple[int, bytes]]) -> str:

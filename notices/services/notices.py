@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 
 from notices.delivery.compose import MailItem
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
@@ -198,6 +197,19 @@ def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
         )
         for row in rows
     }
+
+
+def notice_mail_items(notice: Notice) -> list[MailItem]:
+    """The notice's items in URL order, with what its mail's attachments read of each URL (as a batch loads
+    them: two plain queries, no querysets to compile; a delivery worker runs this once per mail)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT url_id FROM {NoticeItem._meta.db_table} WHERE notice_id = %s ORDER BY url_id",
+            [notice.pk],
+        )
+        ids = [url_id for (url_id,) in cursor.fetchall()]
+    loaded = _load_urls(set(ids))
+    return [MailItem(url_id, loaded[url_id]) for url_id in ids]
 
 
 def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
@@ -403,29 +415,51 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
         if not sent:
             return
         notices = {n.pk: n for n in Notice.objects.select_related("provider").filter(pk__in=sent)}
-        pairs = (
-            Url.objects.select_for_update(of=("self",)).select_related("current_trace")
-            .filter(notice_items__notice__in=sent).annotate(notice_pk=F("notice_items__notice_id"))
-            .order_by("notice_items__notice_id", "pk")
-        )  # fmt: skip
-        urls: dict[int, Url] = {}
+        cursor.execute(
+            f"""SELECT i.notice_id, u.id, {", ".join(f"u.{name}" for name in STAMP_FIELDS)}, t.asn, t.country
+                FROM {NoticeItem._meta.db_table} AS i
+                JOIN {Url._meta.db_table} AS u ON u.id = i.url_id
+                LEFT JOIN {HostingTrace._meta.db_table} AS t ON t.id = u.current_trace_id
+                WHERE i.notice_id = ANY(%s) ORDER BY i.notice_id, u.id FOR UPDATE OF u""",
+            [list(sent)],
+        )  # one statement, not a queryset: a delivery worker runs this once per mail
+        urls: dict[int, UrlStamp] = {}
         events = []
-        for pair in pairs:
-            url = urls.setdefault(pair.pk, pair)  # a URL in two of the notices: stamped by the first
-            _stamp_first_notice(url, notices[pair.notice_pk], at)
-            events.append(new_event("url.notified", at=at, url=url, notice=notices[pair.notice_pk]))
+        for notice_id, url_id, *values in cursor.fetchall():
+            url = urls.setdefault(
+                url_id, UrlStamp(url_id, *values)
+            )  # in two of the notices: the first stamps
+            _stamp_first_notice(url, notices[notice_id], at)
+            events.append(new_event("url.notified", at=at, url=url, notice=notices[notice_id]))
         _write_stamps(cursor, list(urls.values()))
         events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]
         record_events(events)
 
 
-def _stamp_first_notice(url: Url, notice: Notice, at: datetime) -> None:
+@dataclass
+class UrlStamp:
+    """What marking a notice sent reads and writes of one of its URLs (`STAMP_FIELDS`), with its trace's ASN and
+    country (None without a trace)."""
+
+    pk: int
+    status: str
+    next_check_at: datetime | None
+    next_escalation_at: datetime | None
+    first_notice_sent_at: datetime | None
+    provider_at_notice_id: int | None
+    asn_at_notice: int | None
+    country_at_notice: str
+    notice_type_at_notice: str
+    trace_asn: int | None
+    trace_country: str | None
+
+
+def _stamp_first_notice(url: UrlStamp, notice: Notice, at: datetime) -> None:
     if url.first_notice_sent_at is None:
-        trace = url.current_trace
         url.first_notice_sent_at = at
         url.provider_at_notice_id = notice.provider_id
-        url.asn_at_notice = trace.asn if trace else None
-        url.country_at_notice = (trace.country if trace else "") or notice.provider.country
+        url.asn_at_notice = url.trace_asn
+        url.country_at_notice = url.trace_country or notice.provider.country
         url.notice_type_at_notice = notice.notice_type
     if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
         from notices.services.escalation import first_escalation_at
@@ -439,7 +473,7 @@ STAMP_FIELDS = ["status", "next_check_at", "next_escalation_at", "first_notice_s
                 "asn_at_notice", "country_at_notice", "notice_type_at_notice"]  # fmt: skip
 
 
-def _write_stamps(cursor, urls: list[Url]) -> None:
+def _write_stamps(cursor, urls: list[UrlStamp]) -> None:
     """Write the stamped fields of many URLs in one UPDATE (their rows are locked by the caller)."""
     types = ["text", "timestamptz", "timestamptz", "timestamptz", "bigint", "bigint", "text", "text"]
     columns = ", ".join(f"{name} = v.{name}" for name in STAMP_FIELDS)

@@ -793,3 +793,32 @@ def test_mail_that_cannot_be_put_together_is_retried_visibly_and_nothing_is_sent
     monkeypatch.undo()
     assert claim_and_send(message.next_attempt_at) == ["sent"]
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_sweep_sends_a_batch_over_one_connection_and_reconnects_after_a_refusal(
+    smtp_sink, make_provider, make_case, queue, now, monkeypatch
+):
+    """The outbox sweep keeps one SMTP connection for its batch; a recipient refused for good closes it, and the
+    next message opens a new one and is delivered."""
+    import notices.delivery.outbox as outbox
+    from notices.tasks import sweep_outbox
+
+    notices = []
+    for slug in ("first", "refused", "third"):
+        provider = make_provider(slug, prefix=None)
+        notices.append(
+            queue(make_case(f"http://files.{slug}.example/a.html", provider=provider, when=now), now=now)
+        )
+    for seconds, notice in zip((3, 2, 1), notices, strict=True):  # claimed in this order
+        notice.messages.update(next_attempt_at=now - timedelta(seconds=seconds))
+    smtp_sink.rules = {"abuse@refused.example": "permfail"}
+    opened = []
+    real = outbox.get_connection
+    monkeypatch.setattr(outbox, "get_connection", lambda **kw: opened.append(1) or real(**kw))
+
+    assert sweep_outbox() == 3
+
+    statuses = [n.messages.get().status for n in notices]
+    assert statuses == ["sent", "failed", "sent"]
+    assert sorted(m["To"] for m in smtp_sink.wait_for(2)) == ["abuse@first.example", "abuse@third.example"]
+    assert len(opened) == 2  # first + refused share one; the refusal closed it; third opened another
