@@ -127,15 +127,6 @@ def render_db_template(source: str, context: dict) -> str:
     return _DbTemplate(source).render(context)
 
 
-def active_template(language: str, notice_type: str) -> NoticeTemplate | None:
-    """The most specific active admin-edited template: language + type, then language + any type."""
-    return _most_specific(
-        NoticeTemplate.objects.filter(language=language, notice_type__in=[notice_type, ""], active=True),
-        language,
-        notice_type,
-    )
-
-
 def _most_specific(active, language: str, notice_type: str) -> NoticeTemplate | None:
     candidates = [t for t in active if t.language == language and t.notice_type in (notice_type, "")]
     return max(candidates, key=lambda t: t.notice_type != "", default=None)
