@@ -25,6 +25,7 @@ from django.utils import timezone
 from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
 from notices.enums import NoticeStatus, OutboxStatus
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
+from notices.services.bulk import array_literal, field_defaults, new_instance, text_array
 from notices.services.events import record_event
 from notices.services.write_behind import WriteBehind, allocate_ids, run
 
@@ -87,6 +88,7 @@ def enqueue_notice_messages(
     """
     plan = plan or plan_messages(notices)
     ids = iter(plan.ids)
+    defaults, alias = field_defaults(OutgoingMessage), connection.alias
     rows = []
     for start in range(0, len(notices), RENDER_SLICE):
         part = notices[start : start + RENDER_SLICE]
@@ -97,10 +99,11 @@ def enqueue_notice_messages(
         for notice, mail in zip(part, mails, strict=True):
             if reminder:
                 mail.subject = f"Reminder: {mail.subject}"
-            written.append(OutgoingMessage(
-                pk=next(ids), notice=notice, message_id=mail.message_id, recipients=mail.recipients,
-                subject=mail.subject, text=mail.text, html=mail.html, next_attempt_at=now, created_at=now,
-            ))  # fmt: skip
+            written.append(new_instance(OutgoingMessage, alias, {
+                "id": next(ids), "notice_id": notice.pk, "message_id": mail.message_id,
+                "recipients": mail.recipients, "subject": mail.subject, "text": mail.text, "html": mail.html,
+                "next_attempt_at": now, "created_at": now,
+            }, defaults=defaults, related={"notice": notice}))  # fmt: skip
         _insert_messages(written, writes)
         rows += written
     transaction.on_commit(partial(_hand_off, [row.pk for row in rows]))
@@ -125,32 +128,25 @@ def plan_messages(notices: Sequence[Notice]) -> OutboxPlan:
 
 
 def _insert_messages(rows: list[OutgoingMessage], writes: WriteBehind | None) -> None:
-    """One INSERT … SELECT FROM unnest for new outbox rows (ids allocated; bulk_create's per-value preparation
-    of thousands of rows cost as much again as the SQL)."""
+    """One INSERT … SELECT FROM unnest of array literals for new outbox rows (ids allocated, made saved by the
+    caller; bulk_create's per-value preparation of thousands of rows cost as much again as the SQL)."""
     run(
-        f"""INSERT INTO {OutgoingMessage._meta.db_table} (id, notice_id, message_id, recipients, subject, text,
-                html, status, attempts, next_attempt_at, last_error, created_at)
-            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::jsonb[], %s::text[], %s::text[],
-                                 %s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[],
-                                 %s::timestamptz[])""",
+        f"""INSERT INTO {OutgoingMessage._meta.db_table} ({", ".join(MESSAGE_COLUMNS)})
+            SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in MESSAGE_COLUMNS.values())})""",
         [
-            [row.pk for row in rows],
-            [row.notice_id for row in rows],
-            [row.message_id for row in rows],
-            [json.dumps(row.recipients) for row in rows],
-            [row.subject for row in rows],
-            [row.text for row in rows],
-            [row.html for row in rows],
-            [row.status for row in rows],
-            [row.attempts for row in rows],
-            [row.next_attempt_at for row in rows],
-            [row.last_error for row in rows],
-            [row.created_at for row in rows],
+            text_array([json.dumps(row.recipients) for row in rows]) if name == "recipients"
+            else array_literal(kind, [getattr(row, name) for row in rows])
+            for name, kind in MESSAGE_COLUMNS.items()
         ],
         writes,
-    )
-    for row in rows:
-        row._state.adding, row._state.db = False, connection.alias  # saved, as bulk_create leaves them
+    )  # fmt: skip
+
+
+MESSAGE_COLUMNS = {
+    "id": "bigint", "notice_id": "bigint", "message_id": "text", "recipients": "jsonb", "subject": "text",
+    "text": "text", "html": "text", "status": "text", "attempts": "int", "next_attempt_at": "timestamptz",
+    "last_error": "text", "created_at": "timestamptz",
+}  # fmt: skip
 
 
 def message_bytes(message: OutgoingMessage) -> bytes:

@@ -1,8 +1,10 @@
-"""Set-based writes the ORM does slowly: updating many rows with different values in one statement."""
+"""Set-based writes the ORM does slowly: updating many rows with different values in one statement, arrays for
+INSERT … SELECT FROM unnest, and model instances built without `__init__`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import connection
 from django.db.models.base import ModelState
@@ -59,3 +61,98 @@ def loaded_instance(model, alias: str, attnames: Sequence[str], values: Sequence
     obj._state = state
     obj.__dict__.update(zip(attnames, values, strict=True))
     return obj
+
+
+def load_instances(model, pks: Iterable[int]) -> dict:
+    """`model.objects.in_bulk(pks)`, read with one plain statement and built by `loaded_instance` (with each
+    field's `from_db_value`, as the ORM converts them): for a batch's hundreds of providers the queryset's
+    compilation and per-row construction cost several times the query."""
+    fields = model._meta.concrete_fields
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(quote(f.column) for f in fields)} FROM {quote(model._meta.db_table)} "
+            f"WHERE {quote(model._meta.pk.column)} = ANY(%s)",
+            [list(pks)],
+        )
+        rows = cursor.fetchall()
+    converters = [(i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
+    attnames = [f.attname for f in fields]
+    pk_index = attnames.index(model._meta.pk.attname)
+    instances = {}
+    for row in rows:
+        if converters:
+            row = list(row)
+            for i, convert in converters:
+                row[i] = convert(row[i], None, connection)
+        instances[row[pk_index]] = loaded_instance(model, connection.alias, attnames, row)
+    return instances
+
+
+def new_instance(model, alias: str, values: dict, *, defaults: dict, related: dict | None = None):
+    """A model instance of a row a batch writes itself, as `Model(**values, **related)` would be once saved,
+    without running `__init__` (a batch makes thousands, and `__init__`'s per-field work costs more than writing
+    them): `values` by attribute name (`provider_id`), `defaults` (from `field_defaults`, made once per batch) for
+    the fields not named, and `related` objects (by field name) cached as a select_related would."""
+    obj = model.__new__(model)
+    state = ModelState()
+    state.adding, state.db = False, alias
+    obj._state = state
+    obj.__dict__.update(defaults)
+    obj.__dict__.update(values)
+    if related:
+        state.fields_cache.update(related)
+    return obj
+
+
+def field_defaults(model) -> dict:
+    """Each concrete field's default by attribute name (what `__init__` would set), for `new_instance`. Made once,
+    so the instances share them: a field with a mutable default (`default=dict`) goes in `values` instead."""
+    return {field.attname: field.get_default() for field in model._meta.concrete_fields}
+
+
+# --- Array literals -------------------------------------------------------------------------------------------
+# The driver adapts a list parameter element by element (an adapter object, a quoted string, a cast each); for the
+# tens of thousands of values a batch writes, that costs more than PostgreSQL's work on them, and it runs with the
+# interpreter lock held. The same array as one literal string (`'{1,2,3}'`, cast in the SQL: `%s::bigint[]`) is
+# built by a join and quoted once.
+
+
+def int_array(values: Iterable[int | None]) -> str:
+    """`{1,2,NULL}`: the literal of an integer array."""
+    return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
+
+
+def text_array(values: Iterable[str | None]) -> str:
+    """`{"a","b \\"c\\"",NULL}`: the literal of a text array, every element quoted (backslashes and double
+    quotes escaped), so any text survives, blanks and the word NULL included."""
+    return "{" + ",".join("NULL" if value is None else _quoted(value) for value in values) + "}"
+
+
+def _quoted(value: str) -> str:
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if '"' in value:
+        value = value.replace('"', '\\"')
+    return f'"{value}"'
+
+
+def array_literal(db_type: str, values: Iterable) -> str:
+    """The literal of an array of `db_type` ("bigint", "int", "text", "timestamptz")."""
+    if db_type in ("bigint", "int", "integer"):
+        return int_array(values)
+    if db_type == "timestamptz":
+        return timestamp_array(values)
+    if db_type == "text":
+        return text_array(values)
+    raise ValueError(f"no array literal for {db_type}")
+
+
+def timestamp_array(values: Iterable[datetime | None]) -> str:
+    """The literal of a timestamptz array (aware datetimes, ISO 8601); a batch's rows share a few instants, so each
+    distinct one is formatted once."""
+    formatted: dict[datetime, str] = {}
+    return text_array(
+        None if value is None else formatted.get(value) or formatted.setdefault(value, value.isoformat())
+        for value in values
+    )

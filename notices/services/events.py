@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from notices.models import AuditEvent, Event
+from notices.services.bulk import int_array, text_array, timestamp_array
 from notices.services.write_behind import WriteBehind, run
 
 
@@ -44,6 +45,9 @@ def audit(*, actor: str, action: str, obj, ip: str | None = None, data: dict[str
     )
 
 
+_EMPTY = "{}"
+
+
 class NewEvent(NamedTuple):
     """A timeline row to write (`new_event`): the columns only. Batch services make thousands, and a model
     instance each cost more than writing them."""
@@ -72,9 +76,9 @@ def new_event(
 
 
 def record_events(events: list[NewEvent], *, writes: WriteBehind | None = None) -> None:
-    """Write many timeline rows (from `new_event`) in one INSERT … SELECT FROM unnest: the batch services write
-    thousands at once, and bulk_create's per-value preparation costs more than the SQL. With `writes`, the
-    INSERT is queued there (see `write_behind`)."""
+    """Write many timeline rows (from `new_event`) in one INSERT … SELECT FROM unnest of array literals: the
+    batch services write thousands at once, and bulk_create's per-value preparation costs more than the SQL. With
+    `writes`, the INSERT is queued there (see `write_behind`)."""
     if not events:
         return
     run(
@@ -82,12 +86,12 @@ def record_events(events: list[NewEvent], *, writes: WriteBehind | None = None) 
             SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[],
                                  %s::jsonb[])""",
         [
-            [event.kind for event in events],
-            [event.at for event in events],
-            [event.url_id for event in events],
-            [event.notice_id for event in events],
-            [event.actor for event in events],
-            [json.dumps(event.data) for event in events],
+            text_array([event.kind for event in events]),
+            timestamp_array([event.at for event in events]),
+            int_array([event.url_id for event in events]),
+            int_array([event.notice_id for event in events]),
+            text_array([event.actor for event in events]),
+            text_array([_EMPTY if not event.data else json.dumps(event.data) for event in events]),
         ],
         writes,
     )

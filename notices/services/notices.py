@@ -14,9 +14,17 @@ from django.db import connection, transaction
 from notices.delivery.compose import MailItem
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
 from notices.models import Assessment, HostingProvider, HostingTrace, Notice, NoticeItem, Url
-from notices.services.bulk import loaded_instance
+from notices.services.bulk import (
+    array_literal,
+    field_defaults,
+    int_array,
+    load_instances,
+    loaded_instance,
+    new_instance,
+)
 from notices.services.events import actor_label, new_event, record_event, record_events
 from notices.services.write_behind import WriteBehind, allocate_ids, run
+from tracker.runtime import collector_paused
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
 
@@ -55,17 +63,26 @@ def _url_problem(url: BatchUrl, open_pairs: set[tuple[int, int]], countries: set
     assessment = url.current_assessment
     if assessment is None or assessment.legality == Legality.NOT_ILLEGAL:
         return "is not assessed as illegal"
-    if url.status not in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:
+    if url.status not in NOTICEABLE:
         return f"has status {url.status}"
-    if url.provider_id is None:
+    provider = url.provider
+    if provider is None:
         return "has no hosting provider yet (trace it or set the provider)"
-    if assessment.legality == Legality.ILLEGAL_NATIONAL and url.provider.country != settings.HOTLINE_COUNTRY:
+    home = settings.HOTLINE_COUNTRY
+    if assessment.legality == Legality.ILLEGAL_NATIONAL and provider.country != home:
         return "is illegal only nationally and is hosted abroad: no CSAM notice may go abroad"
     if (url.pk, url.provider_id) in open_pairs:
         return "is already in an open notice to this provider"
+    trace = url.current_trace
+    country = (trace.country if trace is not None and trace.country else "") or provider.country
+    if country != home and country not in countries:
+        return None  # routing's plain case, the provider (`route_for`), decided without calling it
     from notices.services.routing import notice_blocker
 
     return notice_blocker(url, countries)
+
+
+NOTICEABLE = frozenset({UrlStatus.ASSESSED, UrlStatus.NOTIFIED})
 
 
 @dataclass
@@ -93,6 +110,7 @@ def create_notices(
     return made.notices
 
 
+@collector_paused()
 def create_notice_batches(
     *,
     batches: Sequence[Sequence[Url | int]],
@@ -154,9 +172,10 @@ class TraceFacts(NamedTuple):
 
 class BatchUrl(NamedTuple):
     """A URL as a batch reads it: the fields validation, routing, the templates and X-ARF use, with the same
-    names as on `Url`. A tuple, not a model instance: building 20,000 of those cost more than the rest of
-    validation. The assessment stays a model instance (with the fields below loaded, the others deferred): the
-    templates see it, and an admin-edited template may use any of its fields."""
+    names as on `Url`. A tuple, not a model instance:
+    building 20,000 of those cost more than the rest of validation. The assessment and the provider stay model
+    instances (the assessment with the fields below loaded, the others deferred): the templates see them, and an
+    admin-edited template may use any of their fields."""
 
     pk: int
     canonical: str
@@ -186,7 +205,7 @@ def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
             [list(ids)],
         )
         rows = cursor.fetchall()
-    providers = HostingProvider.objects.in_bulk({row[4] for row in rows} - {None})
+    providers = load_instances(HostingProvider, {row[4] for row in rows} - {None})
     alias = connection.alias
     return {
         row[0]: BatchUrl(
@@ -268,13 +287,15 @@ def _new_notices(
     """A notice (queued at once when `queued`) for each list of URLs, with its id and reference allocated."""
     user = created_by if getattr(created_by, "is_authenticated", False) else None
     references = next_references(now, len(per_notice))
+    status, queued_at = (NoticeStatus.QUEUED, now) if queued else (NoticeStatus.DRAFT, None)
+    deadline_at = deadline_at or (deadline_for(notice_type, now) if queued else None)
+    defaults, alias = field_defaults(Notice), connection.alias
     return [
-        Notice(
-            pk=pk, reference=reference, provider=urls[0].provider, notice_type=notice_type,
-            language=urls[0].provider.language, created_by=user, created_at=now,
-            status=NoticeStatus.QUEUED if queued else NoticeStatus.DRAFT, queued_at=now if queued else None,
-            deadline_at=deadline_at or (deadline_for(notice_type, now) if queued else None),
-        )
+        new_instance(Notice, alias, {
+            "id": pk, "reference": reference, "provider_id": urls[0].provider_id, "notice_type": notice_type,
+            "language": urls[0].provider.language, "created_by_id": user and user.pk, "created_at": now,
+            "status": status, "queued_at": queued_at, "deadline_at": deadline_at,
+        }, defaults=defaults, related={"provider": urls[0].provider, "created_by": user})
         for pk, reference, urls in zip(allocate_ids(Notice, len(per_notice)), references, per_notice, strict=True)
     ]  # fmt: skip
 
@@ -297,32 +318,33 @@ def _write_notices(notices, per_notice, now, created_by, *, writes: WriteBehind)
 
 
 def _insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
-    """The new notices (ids allocated) in one INSERT from arrays (bulk_create's per-value preparation of
-    thousands of notices cost more than the SQL)."""
+    """The new notices (ids allocated, made saved by `_new_notices`) in one INSERT from array literals
+    (bulk_create's per-value preparation of thousands of notices cost more than the SQL)."""
     run(
         f"""INSERT INTO {Notice._meta.db_table} ({", ".join(NOTICE_COLUMNS)})
-            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[],
-                                 %s::timestamptz[], %s::int[], %s::timestamptz[], %s::timestamptz[], %s::text[])""",
-        [[getattr(notice, name) for notice in notices] for name in NOTICE_COLUMNS],
+            SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in NOTICE_COLUMNS.values())})""",
+        [array_literal(kind, [getattr(n, name) for n in notices]) for name, kind in NOTICE_COLUMNS.items()],
         writes,
     )
-    for notice in notices:
-        notice._state.adding, notice._state.db = False, connection.alias  # saved, as bulk_create leaves them
 
 
-NOTICE_COLUMNS = ["id", "reference", "provider_id", "notice_type", "status", "language", "deadline_at",
-                  "created_by_id", "created_at", "queued_at", "provider_ticket"]  # fmt: skip
+NOTICE_COLUMNS = {
+    "id": "bigint", "reference": "text", "provider_id": "bigint", "notice_type": "text", "status": "text",
+    "language": "text", "deadline_at": "timestamptz", "created_by_id": "int", "created_at": "timestamptz",
+    "queued_at": "timestamptz", "provider_ticket": "text",
+}  # fmt: skip
 
 
 def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]], writes: WriteBehind) -> None:
-    """The notices' items in one INSERT from arrays (10,000 NoticeItem objects cost more than the SQL)."""
+    """The notices' items in one INSERT from array literals (10,000 NoticeItem objects cost more than the SQL)."""
     rows = [(notice, item.url_id) for notice in notices for item in items[notice.pk]]
     run(
         f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
             SELECT n, u, p, %s, true FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(n, u, p)""",
-        [ItemStatus.OPEN, [n.pk for n, _ in rows], [u for _, u in rows], [n.provider_id for n, _ in rows]],
+        [ItemStatus.OPEN, int_array(n.pk for n, _ in rows), int_array(u for _, u in rows),
+         int_array(n.provider_id for n, _ in rows)],
         writes,
-    )
+    )  # fmt: skip
 
 
 def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Notice:
