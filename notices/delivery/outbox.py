@@ -83,15 +83,16 @@ def enqueue_notice_messages(
     A row holds the rendered mail (subject, text, HTML), its Message-ID and recipients; the first delivery attempt
     adds the attachments and stores the complete MIME bytes before it talks to SMTP (`message_bytes`), so a
     message sent again after a crash is byte-identical, Message-ID included. `items` per notice id saves a
-    query per notice. With `writes`, the rows are inserted `RENDER_SLICE` at a time while the next are rendered;
+    query per notice. With `writes`, the rows are inserted a slice at a time (`render_slices`) while the next are
+    rendered;
     `plan` (from `plan_messages`, made before the caller queued its own writes) saves waiting for them.
     """
     plan = plan or plan_messages(notices)
     ids = iter(plan.ids)
     defaults, alias = field_defaults(OutgoingMessage), connection.alias
     rows = []
-    for start in range(0, len(notices), RENDER_SLICE):
-        part = notices[start : start + RENDER_SLICE]
+    for start, stop in render_slices(len(notices)):
+        part = notices[start:stop]
         written = []
         mails = render_notice_mails(
             part, now=now, recipients=recipients, items=items, templates=plan.templates
@@ -111,6 +112,20 @@ def enqueue_notice_messages(
 
 
 RENDER_SLICE = 100  # mails rendered between two outbox INSERTs
+LAST_SLICE = 8  # rows of the final INSERT, the one nothing is rendered behind
+
+
+def render_slices(count: int) -> list[tuple[int, int]]:
+    """(start, stop) of the slices of `count` mails: `RENDER_SLICE` each, then halving towards the end, so the
+    INSERT the transaction waits for at its end (nothing left to render behind it) is a few rows, not a hundred:
+    100, 100, …, 50, 25, 12, 8, 5 for 500."""
+    slices, start = [], 0
+    while start < count:
+        remaining = count - start
+        size = RENDER_SLICE if remaining >= 2 * RENDER_SLICE else max(LAST_SLICE, remaining // 2)
+        slices.append((start, min(count, start + size)))
+        start += size
+    return slices
 
 
 class OutboxPlan(NamedTuple):

@@ -822,3 +822,16 @@ def test_sweep_sends_a_batch_over_one_connection_and_reconnects_after_a_refusal(
     assert statuses == ["sent", "failed", "sent"]
     assert sorted(m["To"] for m in smtp_sink.wait_for(2)) == ["abuse@first.example", "abuse@third.example"]
     assert len(opened) == 2  # first + refused share one; the refusal closed it; third opened another
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 8, 9, 99, 100, 101, 199, 200, 201, 500, 1001])
+def test_render_slices_cover_every_mail_once_and_end_small(count):
+    from notices.delivery.outbox import LAST_SLICE, RENDER_SLICE, render_slices
+
+    slices = render_slices(count)
+    assert [i for start, stop in slices for i in range(start, stop)] == list(range(count))
+    assert all(0 < stop - start <= RENDER_SLICE for start, stop in slices)
+    if count:
+        start, stop = slices[-1]
+        assert stop - start <= LAST_SLICE  # what the transaction waits for at its end
+    assert len(slices) <= count // RENDER_SLICE + 8  # no storm of tiny INSERTs
