@@ -28,7 +28,9 @@ def collector_paused() -> Iterator[None]:
     A dispatch chunk allocates a few hundred thousand objects that live until it ends (URLs, assessments,
     contexts, mails); each allocation burst triggers collections that walk all of them again and again without
     finding anything to free, a few per cent of the chunk's time. Reference counting still frees everything as
-    usual; whatever cycles the batch leaves are collected by the first automatic pass after it."""
+    usual; whatever cycles the batch leaves are collected by the first automatic pass after it. The collector is
+    the process's: in a threaded web worker the other threads go without it for the batch too (more memory for
+    a moment, never a leak)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -68,14 +68,16 @@ class OneClickSigner:
     def __init__(self, secret_key: str):
         key = hashlib.sha256(f"{ONE_CLICK_SALT}signer{secret_key}".encode()).digest()
         self._hmac = hmac.new(key, digestmod=hashlib.sha256)
-        self._second: int | None = None
-        self._stamp = ""
+        # (second, its base-62 text): one attribute, read and replaced whole, so a thread never pairs one
+        # second with another's text (web workers sign from several threads).
+        self._stamp: tuple[int | None, str] = (None, "")
 
     def dumps(self, obj: dict) -> str:
         payload = signing.b64_encode(_COMPACT_JSON(obj).encode("latin-1")).decode()
-        if (second := int(time.time())) != self._second:
-            self._second, self._stamp = second, signing.b62_encode(second)
-        value = f"{payload}:{self._stamp}"
+        stamp = self._stamp
+        if (second := int(time.time())) != stamp[0]:
+            stamp = self._stamp = (second, signing.b62_encode(second))
+        value = f"{payload}:{stamp[1]}"
         mac = self._hmac.copy()
         mac.update(value.encode())
         return f"{value}:{signing.b64_encode(mac.digest()).decode()}"

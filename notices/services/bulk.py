@@ -76,15 +76,20 @@ def load_instances(model, pks: Iterable[int]) -> dict:
             [list(pks)],
         )
         rows = cursor.fetchall()
-    converters = [(i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
+    converters = [
+        (i, convert, field.cached_col)
+        for i, field in enumerate(fields)
+        for convert in connection.ops.get_db_converters(field.cached_col)
+        + field.get_db_converters(connection)
+    ]
     attnames = [f.attname for f in fields]
     pk_index = attnames.index(model._meta.pk.attname)
     instances = {}
     for row in rows:
         if converters:
             row = list(row)
-            for i, convert in converters:
-                row[i] = convert(row[i], None, connection)
+            for i, convert, expression in converters:
+                row[i] = convert(row[i], expression, connection)
         instances[row[pk_index]] = loaded_instance(model, connection.alias, attnames, row)
     return instances
 
@@ -107,7 +112,13 @@ def new_instance(model, alias: str, values: dict, *, defaults: dict, related: di
 
 def field_defaults(model) -> dict:
     """Each concrete field's default by attribute name (what `__init__` would set), for `new_instance`. Made once,
-    so the instances share them: a field with a mutable default (`default=dict`) goes in `values` instead."""
+    so the instances share them: a model with a callable default (`default=dict`, `default=timezone.now`) would
+    share one value among all its instances, so it is refused."""
+    made = [f.name for f in model._meta.concrete_fields if f.has_default() and callable(f.default)]
+    if made:
+        raise ValueError(
+            f"{model.__name__} has callable defaults ({', '.join(made)}): build it with __init__"
+        )
     return {field.attname: field.get_default() for field in model._meta.concrete_fields}
 
 
@@ -120,7 +131,7 @@ def field_defaults(model) -> dict:
 
 def int_array(values: Iterable[int | None]) -> str:
     """`{1,2,NULL}`: the literal of an integer array."""
-    return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
+    return "{" + ",".join("NULL" if value is None else str(value) for value in values) + "}"
 
 
 def text_array(values: Iterable[str | None]) -> str:
@@ -150,9 +161,12 @@ def array_literal(db_type: str, values: Iterable) -> str:
 
 def timestamp_array(values: Iterable[datetime | None]) -> str:
     """The literal of a timestamptz array (aware datetimes, ISO 8601); a batch's rows share a few instants, so each
-    distinct one is formatted once."""
-    formatted: dict[datetime, str] = {}
-    return text_array(
-        None if value is None else formatted.get(value) or formatted.setdefault(value, value.isoformat())
-        for value in values
-    )
+    distinct one is formatted once (keyed with its UTC offset too: two wall-clock-equal times in one zone either
+    side of a clock change compare equal, yet are an hour apart)."""
+    formatted: dict[tuple, str] = {}
+
+    def iso(value: datetime) -> str:
+        key = (value, value.utcoffset())
+        return formatted.get(key) or formatted.setdefault(key, value.isoformat())
+
+    return text_array(None if value is None else iso(value) for value in values)

@@ -78,6 +78,27 @@ def test_timestamp_array_keeps_the_instant_in_any_zone():
     assert round_trip(timestamp_array(stamps), "timestamptz") == stamps
 
 
+def test_timestamp_array_keeps_both_sides_of_a_clock_change_apart():
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    summer = datetime(2026, 10, 25, 2, 30, tzinfo=berlin)  # 02:30 CEST, fold 0
+    winter = summer.replace(fold=1)  # 02:30 CET, an hour later
+    assert summer == winter and winter - summer == timedelta(0)  # Python's wall-clock comparison
+    assert round_trip(timestamp_array([summer, winter]), "timestamptz") == [
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),
+    ]
+
+
+def test_field_defaults_refuses_models_with_callable_defaults():
+    from notices.models import ProviderResponse
+
+    with pytest.raises(ValueError, match="statement_of_reasons"):
+        field_defaults(ProviderResponse)
+    assert field_defaults(Notice)["status"] == "draft"
+
+
 def test_array_literal_dispatches_on_type_and_refuses_others():
     assert array_literal("bigint", [1, None]) == "{1,NULL}"
     assert array_literal("text", ["a"]) == '{"a"}'
@@ -119,7 +140,11 @@ def test_collector_paused_restores_the_previous_state():
 
     from tracker.runtime import collector_paused
 
-    assert gc.isenabled()
+    gc.disable()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert not gc.isenabled()  # was off before: stays off
+    gc.enable()
     with collector_paused():
         assert not gc.isenabled()
         with collector_paused():
