@@ -9,7 +9,6 @@ backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import smtplib
 from collections.abc import Iterable, Sequence
@@ -25,7 +24,7 @@ from django.utils import timezone
 from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
 from notices.enums import NoticeStatus, OutboxStatus
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
-from notices.services.bulk import array_literal, field_defaults, new_instance, text_array
+from notices.services.bulk import array_literal, field_defaults, new_instance
 from notices.services.events import record_event
 from notices.services.write_behind import WriteBehind, allocate_ids, run
 
@@ -84,8 +83,7 @@ def enqueue_notice_messages(
     adds the attachments and stores the complete MIME bytes before it talks to SMTP (`message_bytes`), so a
     message sent again after a crash is byte-identical, Message-ID included. `items` per notice id saves a
     query per notice. With `writes`, the rows are inserted a slice at a time (`render_slices`) while the next are
-    rendered;
-    `plan` (from `plan_messages`, made before the caller queued its own writes) saves waiting for them.
+    rendered; `plan` (from `plan_messages`, made before the caller queued its own writes) saves waiting for them.
     """
     plan = plan or plan_messages(notices)
     ids = iter(plan.ids)
@@ -148,13 +146,9 @@ def _insert_messages(rows: list[OutgoingMessage], writes: WriteBehind | None) ->
     run(
         f"""INSERT INTO {OutgoingMessage._meta.db_table} ({", ".join(MESSAGE_COLUMNS)})
             SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in MESSAGE_COLUMNS.values())})""",
-        [
-            text_array([json.dumps(row.recipients) for row in rows]) if name == "recipients"
-            else array_literal(kind, [getattr(row, name) for row in rows])
-            for name, kind in MESSAGE_COLUMNS.items()
-        ],
+        [array_literal(kind, [getattr(row, name) for row in rows]) for name, kind in MESSAGE_COLUMNS.items()],
         writes,
-    )  # fmt: skip
+    )
 
 
 MESSAGE_COLUMNS = {

@@ -3,6 +3,7 @@ INSERT … SELECT FROM unnest, and model instances built without `__init__`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -64,8 +65,8 @@ def loaded_instance(model, alias: str, attnames: Sequence[str], values: Sequence
 
 
 def load_instances(model, pks: Iterable[int]) -> dict:
-    """`model.objects.in_bulk(pks)`, read with one plain statement and built by `loaded_instance` (with each
-    field's `from_db_value`, as the ORM converts them): for a batch's hundreds of providers the queryset's
+    """`model.objects.in_bulk(pks)`, read with one plain statement and built by `loaded_instance` (each value
+    through the converters the ORM applies, e.g. JSON decoding): for a batch's hundreds of providers the queryset's
     compilation and per-row construction cost several times the query."""
     fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
@@ -149,13 +150,16 @@ def _quoted(value: str) -> str:
 
 
 def array_literal(db_type: str, values: Iterable) -> str:
-    """The literal of an array of `db_type` ("bigint", "int", "text", "timestamptz")."""
+    """The literal of an array of `db_type` ("bigint", "int", "text", "timestamptz", or "jsonb" of JSON-able
+    values)."""
     if db_type in ("bigint", "int", "integer"):
         return int_array(values)
     if db_type == "timestamptz":
         return timestamp_array(values)
     if db_type == "text":
         return text_array(values)
+    if db_type == "jsonb":
+        return text_array(json.dumps(value) for value in values)
     raise ValueError(f"no array literal for {db_type}")
 
 

@@ -173,8 +173,9 @@ class TraceFacts(NamedTuple):
 class BatchUrl(NamedTuple):
     """A URL as a batch reads it: the fields validation, routing, the templates and X-ARF use, with the same
     names as on `Url`. A tuple, not a model instance: building 20,000 of those cost more than the rest of
-    validation. The assessment and the provider stay model instances (the assessment with the fields below loaded, the others deferred): the templates see them, and an
-    admin-edited template may use any of their fields."""
+    validation. The assessment and the provider stay model instances (the assessment with the fields below
+    loaded, the others deferred): the templates see them, and an admin-edited template may use any of their
+    fields."""
 
     pk: int
     canonical: str

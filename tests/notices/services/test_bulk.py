@@ -102,8 +102,9 @@ def test_field_defaults_refuses_models_with_callable_defaults():
 def test_array_literal_dispatches_on_type_and_refuses_others():
     assert array_literal("bigint", [1, None]) == "{1,NULL}"
     assert array_literal("text", ["a"]) == '{"a"}'
-    with pytest.raises(ValueError, match="jsonb"):
-        array_literal("jsonb", [])
+    assert array_literal("jsonb", [["abuse@one.example"], {}]) == '{"[\\"abuse@one.example\\"]","{}"}'
+    with pytest.raises(ValueError, match="bytea"):
+        array_literal("bytea", [])
 
 
 def test_new_instance_is_a_saved_instance_with_its_relations_cached(provider, django_assert_num_queries):
