@@ -108,6 +108,26 @@ def classify_error(exc: Exception) -> tuple[Outcome, str]:
     return Outcome.UNKNOWN, "error"
 
 
+def classify_failure(
+    exc: Exception, original: URL | None, current: URL | str, redirects: int
+) -> tuple[Outcome, str]:
+    """(outcome, error_class) for a check that `exc` ended while requesting `current`, `redirects` hops in.
+
+    NXDOMAIN and a refused connection mean gone only for the reported URL's own host. After a redirect the
+    reported site chose the target, so a target that does not resolve or refuses says nothing about the
+    content, and a site could fake a removal that way: such a hop is UNKNOWN (`redirect_nxdomain`,
+    `redirect_connection_refused`). The exception is the outcome table's soft 404: a redirect from a page to
+    a root (the site's or another host's) is gone whether or not that root then answers. A transient failure
+    (timeout, SERVFAIL, reset) stays UNKNOWN with its own class wherever it happens.
+    """
+    outcome, error_class = classify_error(exc)
+    if outcome is not Outcome.GONE or not redirects:
+        return outcome, error_class
+    if original is not None and isinstance(current, URL) and _is_root(current) and not _is_root(original):
+        return Outcome.GONE, "soft_404"
+    return Outcome.UNKNOWN, f"redirect_{error_class}"
+
+
 def _is_refused(exc: Exception) -> bool:
     """Connection refused by the target itself (gone), not by a proxy (the vantage point's problem)."""
     return (

@@ -27,7 +27,7 @@ from notices.checks.classify import (
     REDIRECT_STATUSES,
     Outcome,
     StopCheck,
-    classify_error,
+    classify_failure,
     classify_response,
     redirect_target,
 )
@@ -184,7 +184,7 @@ class _Checker:
                 progress.deadline = asyncio.get_running_loop().time() + self.config.total_timeout
                 outcome, error_class = await self._follow(job, progress)
         except Exception as exc:
-            outcome, error_class = classify_error(exc)
+            outcome, error_class = classify_failure(exc, job.url, progress.url, progress.redirects)
         return Observation(
             key=job.target.key,
             outcome=outcome,

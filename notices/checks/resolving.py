@@ -19,7 +19,8 @@ from notices.checks.ssrf import IPAddress
 
 
 class DnsFailure(Exception):
-    """A lookup that produced no address; `gone` only for NXDOMAIN (INTERFACES.md outcome table)."""
+    """A lookup that produced no address; `gone` only for NXDOMAIN (INTERFACES.md outcome table), and only
+    when the host is the reported URL's own (a redirect target's NXDOMAIN: classify.classify_failure)."""
 
     def __init__(self, error_class: str, *, gone: bool = False) -> None:
         super().__init__(error_class)

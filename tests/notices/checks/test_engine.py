@@ -35,6 +35,7 @@ DNS_RECORDS = {
     "v6.example.": [("AAAA", "2001:db8::7")],
     "refused.example.": [("A", "203.0.113.9")],
     "slowdns.example.": [("A", "198.51.100.7")],
+    "nodata.example.": [],  # the name exists, with neither A nor AAAA (NODATA)
 }
 
 
@@ -152,6 +153,10 @@ def build_web_app(state: WebState) -> web.Application:
     app.router.add_get("/redir-ftp", redirect("ftp://site.example/file"))
     app.router.add_get("/redir-chain/{n}", chain)
     app.router.add_get("/redir-noloc", no_location)
+    app.router.add_get(
+        "/redir-to/{host}/{tail:.*}",
+        redirect(lambda r: f"http://{r.match_info['host']}/{r.match_info['tail']}"),
+    )
     app.router.add_get("/private-only", ok)
     return app
 
@@ -436,6 +441,42 @@ def test_check_refused_connection_is_gone(net):
 
     assert outcome_of(observation) == (Outcome.GONE, None, "connection_refused")
     assert observation.resolved_ip == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    ("host", "error_class"),
+    [
+        ("missing.example", "redirect_nxdomain"),
+        ("nodata.example", "no_address"),
+        ("servfail.example", "servfail"),
+        ("slowdns.example", "dns_timeout"),
+        ("refused.example", "redirect_connection_refused"),
+    ],
+)
+def test_check_redirect_to_page_of_unreachable_host_is_unknown(net, host, error_class):
+    """The reported site chose the redirect target: a target that does not resolve or refuses is no removal."""
+    observation = net.check(f"http://site.example/redir-to/{host}/content/page.html", dns_timeout=0.3)
+
+    assert outcome_of(observation) == (Outcome.UNKNOWN, None, error_class)
+    assert (observation.final_url, observation.redirects) == (f"http://{host}/content/page.html", 1)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("missing.example", (Outcome.GONE, None, "soft_404")),
+        ("refused.example", (Outcome.GONE, None, "soft_404")),
+        ("nodata.example", (Outcome.UNKNOWN, None, "no_address")),
+        ("servfail.example", (Outcome.UNKNOWN, None, "servfail")),
+        ("slowdns.example", (Outcome.UNKNOWN, None, "dns_timeout")),
+    ],
+)
+def test_check_redirect_to_root_of_unreachable_host(net, host, expected):
+    """A page redirected to a root is the outcome table's soft 404, whether or not that root answers; a
+    transient failure stays unknown."""
+    observation = net.check(f"http://site.example/redir-to/{host}/", dns_timeout=0.3)
+
+    assert outcome_of(observation) == expected
 
 
 def test_check_tls_failure_is_unknown(net):
