@@ -7,7 +7,14 @@ scheme, a non-default port and the query are kept. Internationalised hosts becom
 is plain ASCII and the same whichever form a report used.
 
 The work is done on UTF-8 bytes after the URL is split into its parts, so that an escaped "/" in the host or
-an escaped "?" in the path cannot move text from one part into another.
+an escaped "?" in the path cannot move text from one part into another. Before the split, a backslash before
+the query is a slash, as browsers read http and https URLs (WHATWG URL Standard, "special" schemes).
+
+A case must name something on the public internet that the hosting trace can resolve, so the host is an IP
+address (IPv4 in any notation, bracketed IPv6) or a host name that DNS can hold: labels of letters, digits and
+hyphens (not at either end, at most 63 characters, the name at most 253), every "xn--" label valid punycode of
+an IDNA label, at least two labels, and a top-level label of letters or "xn--". Single-label names
+("localhost", "intranet", a bare word) and an empty authority ("http:///path") are refused.
 
 This module is pure Python on purpose: the API, the importers and the benchmarks call it without Django.
 """
@@ -25,6 +32,11 @@ MAX_URL_LENGTH = 4096
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BAD_HOST = "host is not a valid domain name or IP address"
+_BAD_IDN = "host has an xn-- label that is not valid IDNA (punycode)"
+_NOT_FQDN = (
+    "host needs a dot and a top-level domain of letters (such as files.example.test), or an IP address"
+)
+_NO_HOST = "URL has no host"
 
 # C0 controls, Unicode spaces and zero-width characters that come along when a URL is pasted from a document.
 _EDGE_CHARS = (
@@ -34,12 +46,15 @@ _EDGE_CHARS = (
 _TAB_CR_LF = str.maketrans("", "", "\t\r\n")
 _SCHEME = re.compile(rb"([A-Za-z][A-Za-z0-9+.\-]*):")
 # "example.test:8080/a" has no scheme: what looks like one is a host followed by a port.
-_HOST_PORT = re.compile(rb"[0-9]+(?:[/?]|\Z)")
-_AUTHORITY_END = re.compile(rb"[/?]")
+_HOST_PORT = re.compile(rb"[0-9]+(?:[/\\?]|\Z)")
+_AUTHORITY_END = re.compile(rb"/")
 # Label separators that UTS 46 maps to "." (ideographic, full-width and half-width full stops).
 _UNICODE_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _DOT_RUN = re.compile(r"\.{2,}")
-_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
+# RFC 1123 host name label: letters, digits and inner hyphens, 1-63 characters.
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_TOP_LABEL = re.compile(r"[a-z]{2,63}")
+_ACE_PREFIX = "xn--"
 # A host whose last label is a number is an IPv4 address or nothing (as in browsers).
 _NUMBER_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _IPV4_PART = re.compile(r"0x(?P<hex>[0-9a-f]*)|0(?P<oct>[0-7]+)|(?P<dec>0|[1-9][0-9]*)")
@@ -59,12 +74,18 @@ def _escape_table(extra: bytes) -> list[str]:
 
 
 _QUERY_ESCAPES = _escape_table(b"")
-# A '?' unescaped from the path must stay escaped, or the canonical string would read back with a query.
-_PATH_ESCAPES = _escape_table(b"?")
+# A '?' unescaped from the path must stay escaped, or the canonical string would read back with a query; a
+# '\\' likewise, or it would read back as a slash.
+_PATH_ESCAPES = _escape_table(b"?\\")
 
 
 class InvalidUrl(ValueError):
-    """A URL that cannot become a case; the message is shown to the person who sent it."""
+    """A URL that cannot become a case. `message` says why, for the person who sent it: every caller turns it
+    into a field error on `url` (API, bulk JSON and CSV rows)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -139,12 +160,19 @@ def _split_scheme(data: bytes) -> tuple[str, bytes]:
 
 
 def _split_rest(rest: bytes) -> tuple[bytes, bytes, bytes | None]:
-    """Split what follows the scheme into authority, path and query (None when there is no '?')."""
-    rest = rest.lstrip(b"/\\")
-    match = _AUTHORITY_END.search(rest)
-    end = match.start() if match else len(rest)
-    path, question_mark, query = rest[end:].partition(b"?")
-    return rest[:end], path, (query if question_mark else None)
+    """Split what follows the scheme into authority, path and query (None when there is no '?').
+
+    Up to two slashes may lead to the authority (browsers take "http:example.test" and "http:/example.test"
+    too); a third means the authority is empty ("http:///path"), which names no host.
+    """
+    before_query, question_mark, query = rest.partition(b"?")
+    before_query = before_query.replace(b"\\", b"/")
+    authority_start = before_query.lstrip(b"/")
+    if len(before_query) - len(authority_start) > 2:
+        raise InvalidUrl(_NO_HOST)
+    match = _AUTHORITY_END.search(authority_start)
+    end = match.start() if match else len(authority_start)
+    return authority_start[:end], authority_start[end:], (query if question_mark else None)
 
 
 def _split_authority(authority: bytes) -> tuple[bytes, int | None]:
@@ -189,15 +217,42 @@ def _canonical_host(raw_host: bytes) -> str:
         raise InvalidUrl(_BAD_HOST) from None
     host = _collapse_dots(text.translate(_UNICODE_DOTS))
     if not host:
-        raise InvalidUrl("URL has no host")
+        raise InvalidUrl(_NO_HOST)
     if not host.isascii():
         host = _collapse_dots(_punycode(host))
     host = host.lower()
     if _NUMBER_LABEL.fullmatch(host.rpartition(".")[2]):
         return _ipv4_host(host)
-    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in host.split(".")):
-        raise InvalidUrl(_BAD_HOST)
+    _check_host_name(host)
     return host
+
+
+def _check_host_name(host: str) -> None:
+    """Raise InvalidUrl unless `host` (lower-case ASCII) is a host name DNS can hold and the public internet
+    can reach: RFC 1123 labels, valid punycode, two labels or more, a top-level label of letters or xn--."""
+    labels = host.split(".")
+    if not all(_valid_ace_label(label) for label in labels if label.startswith(_ACE_PREFIX)):
+        raise InvalidUrl(_BAD_IDN)
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise InvalidUrl(_BAD_HOST)
+    top = labels[-1]
+    if len(labels) < 2 or not (_TOP_LABEL.fullmatch(top) or top.startswith(_ACE_PREFIX)):
+        raise InvalidUrl(_NOT_FQDN)
+
+
+def _valid_ace_label(label: str) -> bool:
+    """An "xn--" label is valid when its punycode decodes to a non-ASCII label that encodes back to exactly
+    this label (so "xn--", undecodable tails, upper-case or unmapped forms are not)."""
+    try:
+        decoded = label[len(_ACE_PREFIX) :].encode("ascii").decode("punycode")
+    except UnicodeError:
+        return False
+    if decoded.isascii():
+        return False
+    try:
+        return _punycode(decoded) == label
+    except InvalidUrl:
+        return False
 
 
 def _collapse_dots(host: str) -> str:
