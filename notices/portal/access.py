@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import wraps
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -22,7 +23,8 @@ def provider_of(user) -> HostingProvider | None:
 
 
 def portal_language(user, provider: HostingProvider) -> str:
-    """The user's own choice, else the provider's language, else English."""
+    """The user's own choice, else the provider's language, else English (a stored value that is not a portal
+    language counts as none)."""
     try:
         chosen = user.portal_account.language
     except (ObjectDoesNotExist, AttributeError):
@@ -31,6 +33,26 @@ def portal_language(user, provider: HostingProvider) -> str:
         if language in PORTAL_LANGUAGES:
             return language
     return "en"
+
+
+def provider_language(provider: HostingProvider) -> str:
+    """The provider's language if the portal speaks it, else English."""
+    return provider.language if provider.language in PORTAL_LANGUAGES else "en"
+
+
+def provider_zone(provider: HostingProvider) -> ZoneInfo:
+    """The provider's time zone; UTC when the stored name is empty or not a time zone."""
+    try:
+        return ZoneInfo(provider.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        return ZoneInfo("UTC")
+
+
+@contextmanager
+def provider_locale(language: str, provider: HostingProvider):
+    """Run in `language` and the provider's time zone (pages, default statements, dates)."""
+    with translation.override(language), timezone.override(provider_zone(provider)):
+        yield
 
 
 def provider_required(view):
@@ -50,7 +72,7 @@ def provider_required(view):
         request.provider = provider
         request.is_provider_admin = request.user.provider_membership.is_admin
         language = portal_language(request.user, provider)
-        with translation.override(language), timezone.override(ZoneInfo(provider.time_zone or "UTC")):
+        with provider_locale(language, provider):
             request.LANGUAGE_CODE = language
             return view(request, *args, **kwargs)
 

@@ -6,19 +6,55 @@ from datetime import date
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import password_validation
+from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from notices.enums import NoticeStatus, NoticeType
+from notices.models import ApiKey, Invitation, Notice, WebhookEndpoint
 from notices.services import sor
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
+
+# HTML inputs whose value has one wire format, whatever the page's language: a browser drops a value of an
+# <input type="date"> that is not yyyy-mm-dd and always submits yyyy-mm-dd. Rendering or parsing them in the
+# locale's format (Django's default) loses the value in every language but English.
+ISO_DATE = "%Y-%m-%d"
+
+
+class IsoDateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=ISO_DATE)
+
+
+class IsoDateField(forms.DateField):
+    """A date as <input type="date"> sends and shows it (yyyy-mm-dd), independent of the active language."""
+
+    widget = IsoDateInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", [ISO_DATE])
+        super().__init__(**kwargs)
+
+
+def model_field(model, name: str, **kwargs) -> forms.Field:
+    """The form field of a model field: its max_length, choices and validators, so input the database cannot
+    hold is a form error, never a server error. `source` on the result names the model field."""
+    field = model._meta.get_field(name)
+    form_field = field.formfield(**kwargs)
+    form_field.source = field
+    return form_field
+
+
+def _text_limit(name: str) -> int:
+    return sor.TEXT_LIMITS[name]
 
 
 class LoginForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
-        max_length=150,
+        max_length=get_user_model()._meta.get_field("username").max_length,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     password = forms.CharField(
@@ -47,7 +83,9 @@ class ListFilterForm(forms.Form):
     notice_type = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("Any type")), *NoticeType.choices]
     )
-    q = forms.CharField(label=_("Reference"), required=False, max_length=40)
+    q = forms.CharField(
+        label=_("Reference"), required=False, max_length=Notice._meta.get_field("reference").max_length
+    )
 
 
 class UrlChoiceMixin:
@@ -92,7 +130,9 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
         label=_("What you did with the content"), choices=_choices(sor.DECISION_VISIBILITY),
         widget=forms.CheckboxSelectMultiple, required=False,
     )  # fmt: skip
-    decision_visibility_other = forms.CharField(label=_("Other restriction"), required=False, max_length=500)
+    decision_visibility_other = forms.CharField(
+        label=_("Other restriction"), required=False, max_length=_text_limit("decision_visibility_other")
+    )
     decision_account = forms.ChoiceField(
         label=_("The customer's account"), required=False,
         choices=[("", _("No action on the account")), *_choices(sor.DECISION_ACCOUNT)],
@@ -104,15 +144,23 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
     decision_ground = forms.ChoiceField(
         label=_("Ground"), choices=_choices(sor.DECISION_GROUND), widget=forms.RadioSelect
     )
-    illegal_content_legal_ground = forms.CharField(label=_("Legal ground"), required=False, max_length=500)
+    illegal_content_legal_ground = forms.CharField(
+        label=_("Legal ground"), required=False, max_length=_text_limit("illegal_content_legal_ground")
+    )
     illegal_content_explanation = forms.CharField(
-        label=_("Why the content is illegal"), required=False, widget=TEXTAREA, max_length=2000
+        label=_("Why the content is illegal"),
+        required=False,
+        widget=TEXTAREA,
+        max_length=_text_limit("illegal_content_explanation"),
     )
     incompatible_content_ground = forms.CharField(
-        label=_("Clause of your terms"), required=False, max_length=500
+        label=_("Clause of your terms"), required=False, max_length=_text_limit("incompatible_content_ground")
     )
     incompatible_content_explanation = forms.CharField(
-        label=_("Why it breaks your terms"), required=False, widget=TEXTAREA, max_length=2000
+        label=_("Why it breaks your terms"),
+        required=False,
+        widget=TEXTAREA,
+        max_length=_text_limit("incompatible_content_explanation"),
     )
     category = forms.ChoiceField(label=_("Category"), choices=_choices(sor.CATEGORY))
     category_specification = forms.MultipleChoiceField(
@@ -127,13 +175,11 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
         label=_("Where the restriction applies"), required=False,
         choices=[(c, c) for c in sorted(sor.EUROPEAN_COUNTRY_CODES)], widget=forms.SelectMultiple(attrs={"size": 6}),
     )  # fmt: skip
-    content_date = forms.DateField(
-        label=_("Date the content was uploaded"), widget=forms.DateInput(attrs={"type": "date"})
+    content_date = IsoDateField(label=_("Date the content was uploaded"))
+    application_date = IsoDateField(label=_("Date of your decision"))
+    decision_facts = forms.CharField(
+        label=_("Facts and circumstances"), widget=TEXTAREA, max_length=_text_limit("decision_facts")
     )
-    application_date = forms.DateField(
-        label=_("Date of your decision"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    decision_facts = forms.CharField(label=_("Facts and circumstances"), widget=TEXTAREA, max_length=5000)
     source_type = forms.ChoiceField(label=_("How you learned of it"), choices=_choices(sor.SOURCE_TYPE))
     automated_detection = forms.ChoiceField(
         label=_("Detected by automated means?"), choices=_choices(sor.YES_NO), widget=forms.RadioSelect
@@ -173,7 +219,7 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address"))
+    email = model_field(Invitation, "email", label=_("E-mail address"))
     is_admin = forms.BooleanField(
         label=_("May invite colleagues and manage API keys and the webhook"), required=False
     )
@@ -181,7 +227,7 @@ class InviteForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     username = forms.RegexField(
-        label=_("Username"), max_length=150, regex=r"^[\w.@+-]+\Z",
+        label=_("Username"), max_length=get_user_model()._meta.get_field("username").max_length, regex=r"^[\w.@+-]+\Z",
         error_messages={"invalid": _("Letters, digits and @ . + - _ only.")},
     )  # fmt: skip
     password1 = forms.CharField(
@@ -206,8 +252,8 @@ class AcceptInvitationForm(forms.Form):
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(label=_("Name (e.g. the ticket system using it)"), max_length=200)
+    name = model_field(ApiKey, "name", label=_("Name (e.g. the ticket system using it)"), required=True)
 
 
 class WebhookForm(forms.Form):
-    url = forms.URLField(label=_("Webhook URL"), max_length=2000, assume_scheme="https")
+    url = model_field(WebhookEndpoint, "url", label=_("Webhook URL"), assume_scheme="https")

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notices.portal import forms
-from notices.portal.access import PORTAL_LANGUAGES, provider_of, provider_required
+from notices.portal.access import PORTAL_LANGUAGES, provider_language, provider_of, provider_required
 from notices.services import portal_accounts as accounts
 
 PENDING_USER = "portal_2fa_user"
@@ -180,7 +180,8 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     invitation = accounts.find_invitation(token, now=timezone.now())
     if invitation is None:
         return render(request, "notices/portal/invitation.html", {"invalid": True}, status=404)
-    with translation.override(invitation.provider.language if not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    with translation.override(provider_language(invitation.provider)
+                              if not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
                               else translation.get_language()):  # fmt: skip
         form = forms.AcceptInvitationForm(request.POST or None, initial={"username": invitation.email})
         if request.method == "POST" and form.is_valid():

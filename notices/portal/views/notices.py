@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from notices.canonical import defang
 from notices.delivery.compose import ONE_CLICK_SALT, notice_csv, notice_reports
-from notices.enums import ItemStatus, NoticeType, ResponseAction
+from notices.enums import ItemStatus, ResponseAction
 from notices.models import Check, Notice, ProviderResponse
 from notices.portal import forms
-from notices.portal.access import provider_required, scoped_notices
+from notices.portal.access import provider_language, provider_locale, provider_required, scoped_notices
 from notices.selectors.portal import ListFilters, notice_list_page
 from notices.services import sor
 from notices.services.events import actor_label, audit
@@ -149,47 +149,40 @@ def _check_history(url_ids: list[int]) -> dict[int, list[Check]]:
     return history
 
 
+# The response forms share one page: each has its own id prefix, so a label, and a link in the error summary,
+# reaches its own field.
+FORM_IDS = {
+    ResponseAction.REMOVED: "id_%s",
+    ResponseAction.NOT_OUR_CUSTOMER: "id_noc_%s",
+    ResponseAction.NEED_INFO: "id_ask_%s",
+    ResponseAction.REFUSED: "id_refuse_%s",
+}
+
+
+def _response_form(action: str, data=None, **kwargs):
+    return RESPONSE_FORMS[action](data, auto_id=FORM_IDS[action], **kwargs)
+
+
 def _response_forms(request, notice: Notice, items, bound: dict) -> dict:
     choices = [(str(item.url_id), defang(item.url.canonical)) for item in items if item.is_open]
     result = {
-        ResponseAction.REMOVED: forms.RemovedForm(url_choices=choices, initial=_removed_initial(request, notice, items)),
-        ResponseAction.NOT_OUR_CUSTOMER: forms.NotOurCustomerForm(),
-        ResponseAction.NEED_INFO: forms.MessageForm(),
-        ResponseAction.REFUSED: forms.RefuseForm(),
+        ResponseAction.REMOVED: _response_form(ResponseAction.REMOVED, url_choices=choices,
+                                               initial=_removed_initial(notice, items)),
+        ResponseAction.NOT_OUR_CUSTOMER: _response_form(ResponseAction.NOT_OUR_CUSTOMER),
+        ResponseAction.NEED_INFO: _response_form(ResponseAction.NEED_INFO),
+        ResponseAction.REFUSED: _response_form(ResponseAction.REFUSED),
     }  # fmt: skip
     result.update(bound)
     return {str(action): form for action, form in result.items()}
 
 
-MEDIA_CONTENT_TYPES = {"image": "CONTENT_TYPE_IMAGE", "video": "CONTENT_TYPE_VIDEO", "audio": "CONTENT_TYPE_AUDIO",
-                       "text": "CONTENT_TYPE_TEXT"}  # fmt: skip
-
-
-def _removed_initial(request, notice: Notice, items) -> dict:
-    """A statement of reasons prefilled for CSAM removed on a hotline's notice: check it, change what differs."""
-    media = {getattr(item.url.current_assessment, "media_type", "") for item in items} - {""}
-    reported = min((item.url.first_reported_at for item in items), default=timezone.now())
-    flagger = notice.notice_type == NoticeType.TRUSTED_FLAGGER or bool(settings.HOTLINE_TRUSTED_FLAGGER)
+def _removed_initial(notice: Notice, items) -> dict:
+    """The "removed" form as it opens: every open URL ticked, the default statement of reasons prefilled
+    (check it, change what differs). The same statement a one-click "removed" stores."""
     return {
         "urls": [str(item.url_id) for item in items if item.is_open],
-        "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
-        "decision_ground": "DECISION_GROUND_ILLEGAL_CONTENT",
-        "illegal_content_legal_ground": _("Child sexual abuse material (Directive 2011/93/EU, Art. 5)"),
-        "illegal_content_explanation": _("Notified by %(hotline)s in notice %(reference)s as child sexual abuse "
-                                         "material; the notice was checked and the content removed.")
-        % {"hotline": settings.HOTLINE_NAME, "reference": notice.reference},
-        "category": "STATEMENT_CATEGORY_PROTECTION_OF_MINORS",
-        "category_specification": ["KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL"],
-        "content_type": sorted(MEDIA_CONTENT_TYPES[m] for m in media if m in MEDIA_CONTENT_TYPES) or ["CONTENT_TYPE_IMAGE"],
-        "territorial_scope": sorted(sor.EUROPEAN_COUNTRY_CODES),
-        "content_date": timezone.localdate(reported),
-        "application_date": timezone.localdate(),
-        "decision_facts": _("Removed after notice %(reference)s from %(hotline)s.")
-        % {"reference": notice.reference, "hotline": settings.HOTLINE_NAME},
-        "source_type": "SOURCE_TRUSTED_FLAGGER" if flagger else "SOURCE_ARTICLE_16",
-        "automated_detection": "No",
-        "automated_decision": "AUTOMATED_DECISION_NOT_AUTOMATED",
-    }  # fmt: skip
+        **sor.default_statement(notice, items),
+    }
 
 
 # --- Responses ----------------------------------------------------------------------------------------------
@@ -211,7 +204,7 @@ def _respond(request: HttpRequest, notice: Notice, action: str) -> HttpResponse:
     if form_class is not None:
         choices = [(str(i.url_id), "") for i in notice.items.filter(is_open=True)]
         kwargs = {"url_choices": choices} if form_class is forms.RemovedForm else {}
-        form = form_class(request.POST, **kwargs)
+        form = _response_form(action, request.POST, **kwargs)
         if not form.is_valid():
             _audit(request, "notice.view", notice)
             return _notice_page(request, notice, {action: form}, status=400)
@@ -345,10 +338,13 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
     if notice is None or action not in {ResponseAction.ACKNOWLEDGE, ResponseAction.REMOVED}:
         return _one_click_page(request, {"error": _("This link is not valid.")}, status=404)
     actor = f"one-click:{notice.provider.slug}"
-    context = {"notice": notice, "action": action, "language": notice.provider.language}
+    context = {"notice": notice, "action": action, "language": provider_language(notice.provider)}
     if request.method == "POST":
+        with provider_locale(context["language"], notice.provider):  # the statement as the portal writes it
+            statement = sor.default_statement(notice) if action == ResponseAction.REMOVED else None
         try:
-            record_response(notice=notice, action=action, now=timezone.now(), user=None)
+            record_response(notice=notice, action=action, now=timezone.now(), user=None,
+                            statement_of_reasons=statement)  # fmt: skip
         except NoticeError as exc:
             return _one_click_page(
                 request, {**context, "error": " ".join(next(iter(exc.errors.values())))}, 409
@@ -360,7 +356,7 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _one_click_page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
-    from django.utils import translation
-
-    with translation.override(context.get("language") or translation.get_language()):
+    if "notice" not in context:
+        return render(request, "notices/portal/one_click.html", context, status=status)
+    with provider_locale(context["language"], context["notice"].provider):
         return render(request, "notices/portal/one_click.html", context, status=status)
