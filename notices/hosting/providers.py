@@ -20,33 +20,80 @@ def provider_for_handle(handle: str) -> HostingProvider | None:
 def provider_for_org(*, handle: str, name: str, country: str, abuse_emails: list[str]) -> HostingProvider:
     """The provider of an organisation, created on first sight.
 
-    Side effects on creation: a HostingProvider (slug from the handle, the org's name and country) with the
-    org's real abuse addresses as its contacts. Concurrent workers seeing the same new org create it once.
+    Side effects on creation: a HostingProvider (slug from the handle, the org's name and `country`: the
+    org's, else its network's) with the org's real abuse addresses as its contacts. A provider already known
+    without a country gets `country`. Concurrent workers seeing the same new org create it once.
     """
+    return _provider_for(handle=handle, slug=slugify(handle)[:80] or "org", name=name or handle, country=country,
+                         abuse_emails=abuse_emails, contact_name="Registry abuse contact")  # fmt: skip
+
+
+# A derived provider's handle: this prefix and what names it (`abuse-c:ROLE-HDL`, `netname:NAME`, …). Real
+# organisation handles never contain a colon, so the two never meet; merging a derived provider into the real
+# one keeps its handle, so later traces of the same network find the real provider.
+DERIVED_PREFIX = "derived:"
+
+
+def is_derived(provider: HostingProvider) -> bool:
+    """Made by the trace from an abuse contact, because the registry names no organisation."""
+    return any(handle.startswith(DERIVED_PREFIX) for handle in provider.org_handles)
+
+
+def provider_for_contact(
+    *, kind: str, key: str, name: str, country: str, abuse_emails: list[str]
+) -> HostingProvider:
+    """The provider of a network whose registry data names an abuse contact but no organisation.
+
+    `kind` and `key` say what identifies it (`abuse-c` and the role's handle; else `netname` or
+    `abuse-mailbox`). Side effects on creation: a HostingProvider marked derived (its org handle is
+    `derived:<kind>:<key>`) named `name`, with `country` and the abuse addresses as its contacts, so a notice
+    can go to them; a provider already known without a country gets `country`.
+    """
+    handle = f"{DERIVED_PREFIX}{kind}:{key}"
+    return _provider_for(
+        handle=handle, slug=f"derived-{slugify(f'{kind}-{key}')}"[:80], name=name or key, country=country,
+        abuse_emails=abuse_emails,
+        contact_name=f"Registry abuse contact ({kind} {key}; the registry names no organisation)",
+    )  # fmt: skip
+
+
+def _provider_for(
+    *, handle: str, slug: str, name: str, country: str, abuse_emails: list[str], contact_name: str
+) -> HostingProvider:
     provider = provider_for_handle(handle)
     if provider is not None:
+        learn_country(provider, country)
         return provider
-    slug = slugify(handle)[:80] or "org"
     try:
         with transaction.atomic():
             provider, created = HostingProvider.objects.get_or_create(
                 slug=slug,
-                defaults={
-                    "name": (name or handle)[:200],
-                    "country": country_code(country),
-                    "org_handles": [handle],
-                },
+                defaults={"name": name[:200], "country": country_code(country), "org_handles": [handle]},
             )
     except IntegrityError:  # another worker created it between our get and create
         provider, created = HostingProvider.objects.get(slug=slug), False
     if created:
         for address in real_contacts(abuse_emails):
             ProviderContact.objects.get_or_create(provider=provider, email=address,
-                                                  defaults={"name": "Registry abuse contact"})  # fmt: skip
-    elif handle not in provider.org_handles:
+                                                  defaults={"name": contact_name[:200]})  # fmt: skip
+        return provider
+    learn_country(provider, country)
+    if handle not in provider.org_handles:
         provider.org_handles = [*provider.org_handles, handle]
         provider.save(update_fields=["org_handles"])
     return provider
+
+
+def learn_country(provider: HostingProvider, country: str) -> None:
+    """Give a provider that has no country yet the one a trace found (never replaces a country it has).
+
+    Side effect: one conditional UPDATE, so an analyst's country entered meanwhile is kept.
+    """
+    code = country_code(country)
+    if provider.country or not code:
+        return
+    if HostingProvider.objects.filter(pk=provider.pk, country="").update(country=code):
+        provider.country = code
 
 
 @transaction.atomic

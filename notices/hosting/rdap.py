@@ -126,6 +126,8 @@ def parse_network(data: dict) -> dict:
         "abuse_emails": list(
             dict.fromkeys(a.lower() for e in abuse for a in _vcard(e, "email") if EMAIL.fullmatch(a))
         ),
+        "abuse_handle": str(abuse[0].get("handle", "")).upper() if abuse else "",
+        "abuse_name": _vcard(abuse[0], "fn")[0] if abuse and _vcard(abuse[0], "fn") else "",
     }
 
 

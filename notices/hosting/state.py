@@ -20,6 +20,9 @@ class Network:
     country: str = ""
     abuse_emails: list[str] = field(default_factory=list)
     inetnum: Inetnum | None = None
+    netname: str = ""
+    abuse_handle: str = ""  # RDAP: the abuse entity's handle and name
+    abuse_name: str = ""
 
 
 @dataclass

@@ -7,7 +7,10 @@ The trace, step by step (each step appends what it asked and what it got to `sou
 4. Registry: every imported inetnum/inet6num containing the address, most specific first.
 5. No registry object at all (imported or hand-entered): RDAP, live (notices.hosting.rdap).
 6. Provider: the organisation of the most specific object that names one (created as a HostingProvider on
-   first sight); the allocation holder (LIR) and the origin AS's organisation are recorded beside it.
+   first sight, with the org's country, else its network's, else where step 7 locates the address); the
+   allocation holder (LIR) and the origin AS's organisation are recorded beside it. No object names an
+   organisation but the abuse-c climb finds a contact: a provider derived from that contact's role (else the
+   network's name, else the address), marked derived, so the notice can go.
 7. Country: override > most specific registry object > RIR delegated stats > MMDB > the provider's country
    ("EU" and the like mean unknown).
 8. Abuse contact by RIPE's rule (notices.hosting.abuse); the provider's own abuse contacts if none.
@@ -27,10 +30,10 @@ from django.db import connection, transaction
 from django.db.models import F, Func, IntegerField
 
 from notices.hosting import rdap, registry
-from notices.hosting.abuse import find_abuse_contact
+from notices.hosting.abuse import AbuseContact, find_abuse_contact
 from notices.hosting.dns import resolve_host
 from notices.hosting.overrides import describe, matching_override
-from notices.hosting.providers import provider_for_org
+from notices.hosting.providers import learn_country, provider_for_contact, provider_for_org
 from notices.hosting.rules import country_code, intermediary_reason, real_contacts
 from notices.hosting.state import Network, TraceState, organisation
 from notices.models import HostingOverride, HostingProvider, HostingTrace, RoutingPrefix, Url
@@ -92,7 +95,14 @@ def imported_registry(state: TraceState) -> None:
             "status": obj.status, "mnt_by": obj.mnt_by.split(),
         })  # fmt: skip
         state.networks.append(
-            Network((obj.masklen, 0), str(obj.cidr), obj.org, country=obj.country, inetnum=obj)
+            Network(
+                (obj.masklen, 0),
+                str(obj.cidr),
+                obj.org,
+                country=obj.country,
+                inetnum=obj,
+                netname=obj.netname,
+            )
         )
 
 
@@ -106,19 +116,48 @@ def rdap_fallback(state: TraceState) -> None:
     length = int(prefix.rsplit("/", 1)[1]) if "/" in prefix else 0
     state.networks.append(Network(
         (length, 0), prefix, answer["org_handle"], answer["org_name"], country=answer["country"],
-        abuse_emails=answer["abuse_emails"],
+        abuse_emails=answer["abuse_emails"], netname=answer["name"] or answer["handle"],
+        abuse_handle=answer["abuse_handle"], abuse_name=answer["abuse_name"],
     ))  # fmt: skip
 
 
 # --- Steps 6–8: decide --------------------------------------------------------------------------------------
 
 
-def provider_of(state: TraceState, network: Network, abuse_emails: list[str]) -> HostingProvider:
+def provider_of(
+    state: TraceState, network: Network, abuse_emails: list[str], located: str
+) -> HostingProvider:
+    """Step 6: the provider the network names. Its country: the org's, else the network's, else where the
+    trace located the address (`located`, step 7 without override) — "EU" and the like count as none."""
     if network.provider is not None:
+        learn_country(network.provider, country_code(network.country) or located)
         return network.provider
     org = organisation(state, network.org_handle)
+    country = country_code(org.country if org else "") or country_code(network.country) or located
     return provider_for_org(handle=network.org_handle, name=org.name if org else network.org_name,
-                            country=org.country if org else "", abuse_emails=abuse_emails)  # fmt: skip
+                            country=country, abuse_emails=abuse_emails)  # fmt: skip
+
+
+def derived_provider(state: TraceState, contact: AbuseContact, located: str) -> HostingProvider:
+    """Step 6 when no network names an organisation but the abuse-c climb found whom to write to: a provider
+    derived from the abuse contact's role (else the network's name, else the address), marked derived."""
+    network = contact.network
+    if contact.handle:
+        kind, key, name = "abuse-c", contact.handle, contact.name
+    elif network.netname:
+        kind, key, name = "netname", network.netname, network.netname
+    else:
+        kind, key, name = "abuse-mailbox", contact.emails[0], contact.emails[0].rpartition("@")[2]
+    if not name and network.inetnum is not None:
+        name = next(iter(network.inetnum.mnt_by.split()), "") or network.netname
+    provider = provider_for_contact(kind=kind, key=key, name=name or network.netname,
+                                    country=country_code(network.country) or located,
+                                    abuse_emails=contact.emails)  # fmt: skip
+    state.note("derived-provider", f"{kind}:{key}", {
+        "provider": provider.slug, "network": network.prefix, "abuse_emails": contact.emails,
+        "why": "the registry names no organisation for this network",
+    })  # fmt: skip
+    return provider
 
 
 def allocation_holder(state: TraceState) -> str:
@@ -130,8 +169,8 @@ def allocation_holder(state: TraceState) -> str:
     return ""
 
 
-def country(state: TraceState, provider: HostingProvider | None) -> tuple[str, str]:
-    """Step 7 without the override: (country, which source gave it)."""
+def located_country(state: TraceState) -> tuple[str, str]:
+    """Step 7 without the override and the provider's country: (country, which source gave it)."""
     for network in state.networks:
         if code := country_code(network.country):
             return code, "registry"
@@ -144,7 +183,7 @@ def country(state: TraceState, provider: HostingProvider | None) -> tuple[str, s
     for row in state.local_routing:
         if code := country_code(row.country):
             return code, "routing"
-    return (provider.country, "provider") if provider is not None and provider.country else ("", "")
+    return "", ""
 
 
 @dataclass
@@ -163,16 +202,21 @@ class Answer:
 def decide(state: TraceState) -> Answer:
     """Steps 6–10 over what was gathered."""
     state.networks.sort(key=lambda n: n.specificity, reverse=True)
-    emails = find_abuse_contact(state)
+    contact = find_abuse_contact(state)
+    located = located_country(state)
     named = next((n for n in state.networks if n.provider is not None or n.org_handle), None)
     answer = Answer(prefix=named.prefix if named else _most_specific_prefix(state))
     if named is not None:
-        answer.provider = provider_of(state, named, emails)
+        answer.provider = provider_of(state, named, contact.emails, located[0])
         answer.org_handle = named.org_handle or (
             named.provider.org_handles[0] if named.provider.org_handles else ""
         )
-    answer.country, answer.country_source = country(state, answer.provider)
-    answer.abuse_emails = emails or _provider_contacts(answer.provider)
+    elif contact.emails:
+        answer.provider, answer.prefix = derived_provider(state, contact, located[0]), contact.network.prefix
+    answer.country, answer.country_source = located
+    if not answer.country and answer.provider is not None and answer.provider.country:
+        answer.country, answer.country_source = answer.provider.country, "provider"
+    answer.abuse_emails = contact.emails or _provider_contacts(answer.provider)
     mark_intermediary(state, answer)
     apply_override(state, answer)
     return answer

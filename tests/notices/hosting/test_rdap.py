@@ -60,17 +60,22 @@ def test_rdap_nested_abuse_entity_names_contact_and_provider(dns_server, rdap_se
     assert trace.sources[1] == {"source": "rdap", "query": "192.0.2.80", "answer": {
         "url": f"{rdap_server.base_url}ip/192.0.2.80", "handle": "192.0.2.0 - 192.0.2.255", "name": "SWITCH-LAN",
         "range": "192.0.2.0 - 192.0.2.255", "cidrs": [], "country": "CH", "org_handle": "ORG-SW1-TEST",
-        "org_name": "Switch Example", "abuse_emails": ["abuse@switch.example"]}}  # fmt: skip
+        "org_name": "Switch Example", "abuse_emails": ["abuse@switch.example"], "abuse_handle": "AR1-TEST",
+        "abuse_name": "Abuse-C Role"}}  # fmt: skip
 
 
-def test_rdap_top_level_abuse_entity(dns_server, rdap_server, make_url, now):
+def test_rdap_abuse_entity_without_holder_makes_a_derived_provider(dns_server, rdap_server, make_url, now):
     rdap_server.set_json("/ip/198.51.100.1", apnic_style_network())
     dns_server.set_record(HOST, "A", ["198.51.100.1"])
 
     trace = trace_url(url=make_url(HOST), now=now)
 
-    assert (trace.provider, trace.prefix, trace.country, trace.abuse_emails) == (
-        None, "198.51.100.0/24", "AU", ["helpdesk@labs.example"])  # fmt: skip
+    provider = HostingProvider.objects.get()
+    assert (provider.slug, provider.name, provider.country, provider.org_handles) == (
+        "derived-abuse-c-irt-labs-au", "IRT-LABS-AU", "AU", ["derived:abuse-c:IRT-LABS-AU"])  # fmt: skip
+    assert list(provider.contacts.values_list("email", flat=True)) == ["helpdesk@labs.example"]
+    assert (trace.provider, trace.org_handle, trace.prefix, trace.country, trace.abuse_emails) == (
+        provider, "", "198.51.100.0/24", "AU", ["helpdesk@labs.example"])  # fmt: skip
 
 
 def test_rdap_timeout_is_recorded_not_fatal(dns_server, rdap_server, make_url, now):
