@@ -28,7 +28,7 @@ from django.db import connection
 
 from notices.hosting import ipnet
 from notices.hosting.registry import active_generations
-from notices.hosting.rules import country_code, intermediaries
+from notices.hosting.rules import DERIVED_PREFIX, country_code, intermediaries, real_contacts
 from notices.models import HostingOverride, HostingProvider, RegistryImport, RoutingPrefix
 
 IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermediary")
@@ -36,8 +36,12 @@ IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermedia
 # Layers in the order they apply within one prefix (later wins a tie).
 ROUTED, LOCAL_ROUTING, DELEGATED, MMDB, INETNUM, LOCAL_NETWORK, OVERRIDE, INTERMEDIARY = range(8)
 # Node state: what is known at a prefix from it and everything containing it.
-State = namedtuple("State", "asn namer net_country delegated mmdb routing_country override intermediary")
-EMPTY = State(None, None, "", "", "", "", None, False)
+# `derived`: handles of providers derived from abuse contacts (networks naming no organisation), most specific
+# first; used only where no network names one, as the trace does.
+State = namedtuple(
+    "State", "asn namer net_country delegated mmdb routing_country override intermediary derived"
+)
+EMPTY = State(None, None, "", "", "", "", None, False, ())
 
 
 class PrefixTable:
@@ -111,10 +115,11 @@ def _entries(generations: dict[str, int]) -> list[tuple]:
                                        [generations[dataset]]):  # fmt: skip
                 add(cidr, layer, country_code(country))
     if "ripe" in generations:
-        sql = "SELECT cidr, first_ip, last_ip, org, country FROM notices_inetnum WHERE generation_id = %s"
-        for cidr, first, last, org, country in _rows(sql, [generations["ripe"]]):
+        sql = "SELECT cidr, first_ip, last_ip, org, country, abuse_c FROM notices_inetnum WHERE generation_id = %s"
+        for cidr, first, last, org, country, abuse_c in _rows(sql, [generations["ripe"]]):
             tiebreak = (ipnet.parse_ip(first)[1], -ipnet.parse_ip(last)[1])
-            add(cidr, INETNUM, (("org", org) if org else None, country_code(country)), tiebreak)
+            derived = f"{DERIVED_PREFIX}abuse-c:{abuse_c}" if abuse_c and not org else None
+            add(cidr, INETNUM, (("org", org) if org else None, country_code(country), derived), tiebreak)
     _local_entries(add)
     return entries
 
@@ -122,11 +127,17 @@ def _entries(generations: dict[str, int]) -> list[tuple]:
 def _local_entries(add) -> None:
     for row in RoutingPrefix.objects.all():
         network = row.source != RoutingPrefix.Source.ROUTING
-        namer = ("provider", row.provider_id) if network and row.provider_id else None
+        namer = derived = None
+        if network and row.provider_id:
+            namer = ("provider", row.provider_id)
+        elif network and row.org_handle:
+            namer = ("org", row.org_handle)
+        elif network and (emails := real_contacts(list(row.abuse_emails))):
+            derived = f"{DERIVED_PREFIX}abuse-mailbox:{emails[0]}"
         add(
             str(row.prefix),
             LOCAL_NETWORK if network else LOCAL_ROUTING,
-            (row.asn, namer, country_code(row.country)),
+            (row.asn, namer, country_code(row.country), derived),
         )
     for override in HostingOverride.objects.filter(scope="prefix"):
         add(str(override.prefix), OVERRIDE, (override.provider_id, country_code(override.country)))
@@ -143,10 +154,12 @@ def _apply(state: State, layer: int, payload) -> State:
             state._replace(**{"delegated" if layer == DELEGATED else "mmdb": payload}) if payload else state
         )
     if layer == INETNUM:
-        namer, country = payload
+        namer, country, derived = payload
+        state = state._replace(derived=(derived, *state.derived)) if derived else state
         return state._replace(namer=namer or state.namer, net_country=country or state.net_country)
     if layer in (LOCAL_NETWORK, LOCAL_ROUTING):
-        asn, namer, country = payload
+        asn, namer, country, derived = payload
+        state = state._replace(derived=(derived, *state.derived)) if derived else state
         state = state._replace(asn=asn or state.asn, namer=namer or state.namer)
         if layer == LOCAL_ROUTING:
             return state._replace(routing_country=state.routing_country or country)
@@ -174,6 +187,10 @@ class _Answers:
         kind, value = s.namer or (None, None)
         provider = value if kind == "provider" else self.by_handle.get(value)
         org = value if kind == "org" else self.handles.get(provider, "")
+        if (
+            s.namer is None
+        ):  # no org: the first derived provider along the abuse-c climb, as the trace finds it
+            provider = next((self.by_handle[h] for h in s.derived if h in self.by_handle), None)
         if s.intermediary or s.asn in self.intermediary_asns:
             answer = IpAnswer(s.asn, None, "", org, True)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from notices.hosting.rules import country_code, real_contacts
+from notices.hosting.rules import DERIVED_PREFIX, country_code, real_contacts
 from notices.models import HostingProvider, ProviderContact
 from notices.services.events import audit
 
@@ -26,12 +26,6 @@ def provider_for_org(*, handle: str, name: str, country: str, abuse_emails: list
     """
     return _provider_for(handle=handle, slug=slugify(handle)[:80] or "org", name=name or handle, country=country,
                          abuse_emails=abuse_emails, contact_name="Registry abuse contact")  # fmt: skip
-
-
-# A derived provider's handle: this prefix and what names it (`abuse-c:ROLE-HDL`, `netname:NAME`, …). Real
-# organisation handles never contain a colon, so the two never meet; merging a derived provider into the real
-# one keeps its handle, so later traces of the same network find the real provider.
-DERIVED_PREFIX = "derived:"
 
 
 def is_derived(provider: HostingProvider) -> bool:

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from django.conf import settings
 
+from notices.models.choices import COUNTRIES
+
 # Registry data marks some blocks "EU" (used across Europe) or "ZZ"/"AP": no country at all for us.
 UNKNOWN_COUNTRIES = frozenset({"", "EU", "ZZ", "AP", "XX"})
 
@@ -14,11 +16,18 @@ UNKNOWN_COUNTRIES = frozenset({"", "EU", "ZZ", "AP", "XX"})
 # provider's own country is the last resort.
 COUNTRY_SOURCES = ("override", "registry", "delegated", "mmdb", "provider")
 
+# A derived provider's handle (a network naming an abuse contact but no organisation): this prefix and what
+# names it (`abuse-c:ROLE-HDL`, `netname:NAME`, `abuse-mailbox:ADDRESS`). Real organisation handles never
+# contain a colon, so the two never meet; merging a derived provider into the real one keeps its handle, so
+# later traces of the same network find the real provider.
+DERIVED_PREFIX = "derived:"
+
 
 def country_code(raw: str | None) -> str:
-    """The first token, upper-case, if it is a usable ISO 3166-1 alpha-2 code; "" for unknown ("EU")."""
+    """The first token, upper-case, if it is a usable ISO 3166-1 alpha-2 code (notices.models.choices, the
+    list the country fields' constraints allow); "" for unknown ("EU", "ZZ", codes no country has)."""
     token = (raw or "").split()[0].upper() if (raw or "").split() else ""
-    return token if len(token) == 2 and token.isalpha() and token not in UNKNOWN_COUNTRIES else ""
+    return token if token in COUNTRIES and token not in UNKNOWN_COUNTRIES else ""
 
 
 def is_placeholder(address: str) -> bool:

@@ -115,3 +115,41 @@ def test_prefix_table_matches_a_brute_force_longest_prefix_match():
         "v6",
         None,
     )
+
+
+DERIVED_ADDRESSES = [
+    "192.0.2.10",
+    "192.0.2.150",
+    "192.0.2.200",
+    "203.0.113.5",
+    "203.0.113.70",
+    "203.0.113.130",
+]
+
+
+def test_lookup_index_agrees_with_the_trace_on_providers_derived_from_abuse_contacts(
+    dns_server, make_url, write_file, import_data, make_prefix, now
+):
+    """Networks naming no organisation: an abuse-c role, a climb past a placeholder-only role, hand-entered
+    prefixes with only an abuse address or only an org handle."""
+    import_data("ripe", write_file("ripe.db", dump(
+        inetnum("192.0.2.0 - 192.0.2.255", netname="LEGACY-NET", country="RO", abuse_c="LA1-TEST"),
+        inetnum("192.0.2.128 - 192.0.2.191", netname="LEGACY-SUB", country="EU"),
+        inetnum("192.0.2.192 - 192.0.2.223", netname="PLACEHOLDER", abuse_c="PL1-TEST"),
+        role("LA1-TEST", "abuse@legacy.example", name="Legacy Abuse"), role("PL1-TEST", "abuse@ripe.net"),
+    )), as_of=T0)  # fmt: skip
+    make_prefix("203.0.113.0/26", country="MT", abuse_emails=["abuse@island.example"])
+    make_prefix("203.0.113.64/26", country="CY", org_handle="ORG-HE1-TEST", org_name="Hand Entered")
+    make_prefix("203.0.113.128/26", country="EE", abuse_emails=["abuse@ripe.net"])
+    traces = {}
+    for i, address in enumerate(DERIVED_ADDRESSES):
+        dns_server.set_record(f"d{i}.example", "A", [address])
+        traces[address] = trace_url(url=make_url(f"d{i}.example"), now=now)
+
+    index = build_index()
+
+    answers = {a: index.lookup(a) for a in DERIVED_ADDRESSES}
+    expected = {a: IpAnswer(t.asn, t.provider_id, t.country, t.org_handle, False) for a, t in traces.items()}
+    assert answers == expected
+    assert [traces[a].provider.name if traces[a].provider else None for a in DERIVED_ADDRESSES] == [
+        "Legacy Abuse", "Legacy Abuse", "Legacy Abuse", "island.example", "Hand Entered", None]  # fmt: skip
