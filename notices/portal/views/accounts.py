@@ -32,8 +32,9 @@ def _ip(request: HttpRequest) -> str | None:
 
 
 def _next(request: HttpRequest, default: str = "") -> str:
+    """A path on this site to go to next (a bare word would be taken for a view name by `redirect`)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
