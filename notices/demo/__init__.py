@@ -7,14 +7,3 @@ reserved names and addresses only (`*.example`, 192.0.2.0/24, 2001:db8::/32 ...)
 """
 
 from __future__ import annotations
-
-import signal
-import threading
-
-
-def wait_for_signal() -> None:
-    """Block the main thread until SIGTERM or SIGINT, so a server process can stop its threads cleanly."""
-    received = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: received.set())
-    received.wait()

@@ -21,7 +21,7 @@ from pathlib import Path
 from dnslib import AAAA, CNAME, QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import DNSHandler, DNSLogger, DNSServer
 
-from notices.demo import wait_for_signal
+from tracker.embedded.signals import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -196,13 +196,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--ttl", type=int, default=1)
     args = parser.parse_args(argv)
+    stop = StopSignals()  # before binding and announcing: a signal right after "listening" stops cleanly
     zone = json.loads(args.zone_json.read_text()) if args.zone_json else {}
     server = DemoDnsServer(zone, host=args.host, port=args.port, ttl=args.ttl)
     server.servfail.update(args.servfail)
     server.start()
-    print(f"demo dns listening on {server.address} (udp+tcp), {len(zone)} names", flush=True)
     try:
-        wait_for_signal()
+        print(f"demo dns listening on {server.address} (udp+tcp), {len(zone)} names", flush=True)
+        stop.wait()
     finally:
         server.stop()
     return 0

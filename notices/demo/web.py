@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from notices.demo import wait_for_signal
+from tracker.embedded.signals import StopSignals
 
 PLACEHOLDER_BODY = "demo page\n"
 REQUEST_LOG_SIZE = 10_000
@@ -356,16 +356,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pages-json", type=Path, help='[{"url": "http://site.example/a", "status": 200}, ...]'
     )
     args = parser.parse_args(argv)
+    stop = StopSignals()  # before binding and announcing: a signal right after "listening" stops cleanly
     web_host = DemoWeb(args.host, args.port, args.control_port)
     count = load_pages(web_host, args.pages_json) if args.pages_json else 0
     port, control_port = web_host.start()
-    print(
-        f"demo web listening on http://{args.host}:{port} (control http://{CONTROL_HOST}:{control_port}), "
-        f"{count} pages",
-        flush=True,
-    )
     try:
-        wait_for_signal()
+        print(
+            f"demo web listening on http://{args.host}:{port} (control http://{CONTROL_HOST}:{control_port}), "
+            f"{count} pages",
+            flush=True,
+        )
+        stop.wait()
     finally:
         web_host.stop()
     return 0

@@ -12,9 +12,7 @@ import asyncio
 import email
 import email.policy
 import os
-import signal
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -24,6 +22,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tracker.embedded.signals import StopSignals
 
 MODES = ("accept", "tempfail", "permfail", "hang")
 STAGES = ("rcpt", "data")
@@ -200,14 +200,6 @@ async def _cancel_other_tasks() -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _wait_for_signal() -> None:
-    """Block the main thread until SIGTERM or SIGINT, so the process can stop its server cleanly."""
-    received = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: received.set())
-    received.wait()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m tracker.embedded.smtp --dir var/mail --port 8025`: serve until SIGTERM/SIGINT."""
     parser = argparse.ArgumentParser(description="Local SMTP sink writing each mail as an .eml file.")
@@ -216,12 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8025, help="0 picks a free port")
     parser.add_argument("--mode", choices=MODES, default="accept")
     args = parser.parse_args(argv)
+    stop = StopSignals()  # before binding and announcing: a signal right after "listening" stops cleanly
     sink = SmtpSink(args.dir, host=args.host, port=args.port)
     sink.mode = args.mode
     port = sink.start()
-    print(f"smtp sink listening on {args.host}:{port}, writing to {args.dir}", flush=True)
     try:
-        _wait_for_signal()
+        print(f"smtp sink listening on {args.host}:{port}, writing to {args.dir}", flush=True)
+        stop.wait()
     finally:
         sink.stop()
     return 0
