@@ -150,12 +150,16 @@ def sweep_webhooks() -> int:
 
 
 @shared_task(name="notices.refresh_stats", acks_late=True)
-def refresh_stats() -> dict:
-    """Beat: recompute the statistics snapshots (one per grouping)."""
-    from notices.selectors.stats import refresh_snapshots
+def refresh_stats() -> dict | None:
+    """Beat, and debounced after a change the snapshots do not include: recompute the statistics snapshots (one
+    per grouping), unless another refresh is running (then None: that one picks up what is left)."""
+    from notices.selectors.stats import run_refresh
 
-    durations = refresh_snapshots(now=timezone.now())
-    logger.info("statistics refreshed: %s ms", durations)
+    durations = run_refresh(now=timezone.now())
+    if durations is None:
+        logger.info("statistics refresh already running; collapsed into it")
+    else:
+        logger.info("statistics refreshed: %s ms", durations)
     return durations
 
 

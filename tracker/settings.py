@@ -290,6 +290,11 @@ STATS_WORK_MEM = env_str("STATS_WORK_MEM", "256MB")  # PostgreSQL work_mem for t
 # STATS_SNAPSHOT_MAX_AGE (filters, `fresh=true` or an old snapshot compute live).
 STATS_REFRESH_INTERVAL = env_seconds("STATS_REFRESH_INTERVAL", 300)
 STATS_SNAPSHOT_MAX_AGE = env_seconds("STATS_SNAPSHOT_MAX_AGE", 900)
+# A change the snapshots do not include yet (first notice, removal, reappearance) marks them stale at once and
+# queues one refresh this long after it; changes meanwhile join that refresh. A refresh claim older than
+# STATS_REFRESH_LEASE (a worker that died mid-refresh), or a queued request older than it, no longer blocks another.
+STATS_REFRESH_DEBOUNCE = env_seconds("STATS_REFRESH_DEBOUNCE", 2)
+STATS_REFRESH_LEASE = env_seconds("STATS_REFRESH_LEASE", 600)
 
 # --- API --------------------------------------------------------------------------------------------------
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)

@@ -8,16 +8,23 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from notices.selectors.dashboard import provider_rows, queue_counts, recent_events
+from notices.selectors.stats import time_to_removal
 
 
 @staff_member_required
 def dashboard_view(request):
+    """The counts are live; the time-to-removal table says as of when it is and whether it was computed live or
+    served from the snapshot (which is served only while it includes every removal, reappearance and notice)."""
     now = timezone.now()
+    stats = time_to_removal(group_by="provider", now=now)
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
         "counts": queue_counts(now=now),
-        "providers": provider_rows(now=now),
+        "providers": provider_rows(now=now, stats=stats),
+        "stats_source": stats["source"],
+        "stats_as_of": stats["as_of"],
+        "stats_age": stats["age_seconds"],
         "events": recent_events(),
     }
     return TemplateResponse(request, "admin/notices/dashboard.html", context)

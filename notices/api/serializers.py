@@ -295,7 +295,10 @@ class StatsQuerySerializer(serializers.Serializer):
     until = serializers.DateTimeField(required=False)
     notice_type = serializers.ChoiceField(choices=NoticeType.choices, required=False)
     fresh = serializers.BooleanField(
-        default=False, help_text="Compute now instead of serving the scheduled snapshot (slow at scale)."
+        default=False,
+        help_text="Compute now instead of serving the snapshot (slow at scale). Without it the answer is the "
+        "snapshot only while it includes every change and is recent, else live; `source`, `as_of` and "
+        "`age_seconds` say which and how old.",
     )
 
 

@@ -24,6 +24,7 @@ from notices.checks.engine import Observation
 from notices.checks.scheduling import cadence, release_claims
 from notices.enums import CheckOutcome, UrlStatus
 from notices.models import Check, RemovalCycle, Url
+from notices.selectors.stats import refresh_after_commit
 from notices.services.bulk import bulk_set
 from notices.services.events import record_event
 from notices.services.notices import close_item_removed
@@ -56,6 +57,8 @@ def record_observations(observations: Sequence[Observation], *, now: datetime, s
             if url is not None and (url.last_checked_at is None or obs.checked_at >= url.last_checked_at):
                 removals += _apply(url, obs, now)
         _write_changes(urls, loaded)
+        if _changes_statistics(urls, loaded):
+            refresh_after_commit()
         release_claims(sorted({obs.key for obs in observations}))
         _retrace_moved(urls, rest)
     return removals
@@ -191,6 +194,15 @@ def _write_changes(urls: dict[int, UrlState], loaded: dict[int, dict]) -> None:
         name for name, attname in zip(UPDATE_FIELDS, _ATTNAMES, strict=True) if attname in changed_attnames
     ]
     bulk_set(Url, changed_urls, fields)
+
+
+def _changes_statistics(urls: dict[int, UrlState], loaded: dict[int, dict]) -> bool:
+    """Whether the batch confirmed a removal, reopened a removed case or took a noticed case out of the
+    statistics (gone before notice): once per batch, however many URLs did."""
+    return any(
+        loaded[pk]["status"] != state.status and loaded[pk]["first_notice_sent_at"] is not None
+        for pk, state in urls.items()
+    )
 
 
 def _retrace_moved(urls: dict[int, UrlState], observations: Sequence[Observation]) -> None:

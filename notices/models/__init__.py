@@ -32,7 +32,7 @@ from notices.models.registry import (
     RoutedPrefix,
     RouteObject,
 )
-from notices.models.stats import StatsSnapshot
+from notices.models.stats import StatsChange, StatsRefresh, StatsSnapshot
 from notices.models.templates import NoticeTemplate
 
 __all__ = [
@@ -72,6 +72,8 @@ __all__ = [
     "RouteObject",
     "RoutedPrefix",
     "RoutingPrefix",
+    "StatsChange",
+    "StatsRefresh",
     "StatsSnapshot",
     "Url",
     "WebhookDelivery",

@@ -1,4 +1,5 @@
-"""Precomputed statistics: the scheduled rollup the API and dashboard read (raw queries take seconds at scale)."""
+"""Precomputed statistics: the rollup the API and dashboard read (raw queries take seconds at scale), and what
+keeps it honest — a record of changes it does not include yet, and the claim that collapses refreshes."""
 
 from django.db import models
 
@@ -13,3 +14,33 @@ class StatsSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_by} @ {self.computed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StatsChange(models.Model):
+    """A committed change to what the statistics count (a first notice, a removal, a reappearance, a case
+    leaving the statistics), not yet in the snapshots.
+
+    Written only by database triggers on the URL and removal-cycle tables, at most one row per transaction
+    however many rows it changed. A refresh deletes the rows it has seen in the transaction that writes the
+    new snapshots, so a change committed meanwhile stays here and the snapshots stay stale until the next one.
+    """
+
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"change @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StatsRefresh(models.Model):
+    """The one row that coordinates snapshot refreshes (id 1): a queued refresh collapses further requests,
+    a running one is a claim no second worker takes, and the outcome of the last run."""
+
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="A debounced refresh is queued.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="A refresh is running (its claim).")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    refreshes = models.PositiveBigIntegerField(default=0, help_text="Recomputations done (not requests).")
+
+    def __str__(self) -> str:
+        return f"statistics refresh (last finished {self.finished_at})"

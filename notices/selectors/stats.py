@@ -9,16 +9,24 @@ their age), once from the low and once from the high bounds.
 A case is one notice cycle of a URL: the URL's current cycle, plus the finished cycles of URLs whose content
 came back (RemovalCycle), which also count as reappearances against their provider. Cases gone before their
 first notice are outside TTR statistics.
+
+The unfiltered statistics are served from snapshots (StatsSnapshot) only while they include every change:
+database triggers record a change the statistics count (StatsChange, once per transaction), the change queues
+one debounced refresh after commit (`refresh_after_commit`), and a stale snapshot is answered live meanwhile.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from notices.models import HostingProvider, RemovalCycle, Url
 
@@ -31,6 +39,8 @@ GROUPS = {
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 DAY = 86400
 SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
+
+logger = logging.getLogger(__name__)
 
 
 def _finite(value):
@@ -165,35 +175,140 @@ def _provider_slugs(pks) -> dict:
 
 
 def refresh_snapshots(*, now: datetime) -> dict[str, int]:
-    """Recompute the unfiltered statistics for every grouping and store them (the scheduled rollup).
+    """Recompute the unfiltered statistics for every grouping and store them, settling the changes they include.
 
-    Side effects: one StatsSnapshot row per grouping, replaced. Returns the milliseconds each took.
+    Side effects: one StatsSnapshot row per grouping, replaced, in one transaction that also deletes the
+    StatsChange rows visible when it starts — the computation, which runs after, includes at least those
+    changes; a change committed meanwhile keeps its row, so the snapshots stay stale until the next refresh.
+    Nothing is written if the computation fails. Returns the milliseconds each grouping took.
     """
-    from notices.models import StatsSnapshot
+    from notices.models import StatsChange, StatsSnapshot
 
     durations = {}
-    for group_by in GROUPS:
-        started = time.perf_counter()
-        groups = ttr_stats(group_by=group_by, now=now)
-        durations[group_by] = int((time.perf_counter() - started) * 1000)
-        StatsSnapshot.objects.update_or_create(
-            group_by=group_by,
-            defaults={"computed_at": now, "duration_ms": durations[group_by], "groups": groups},
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {StatsChange._meta.db_table}")
+            # The triggers mark once per transaction; a change later in this one must mark again.
+            cursor.execute("SELECT set_config('notices.stats_marked_in', '', true)")
+        for group_by in GROUPS:
+            started = time.perf_counter()
+            groups = ttr_stats(group_by=group_by, now=now)
+            durations[group_by] = int((time.perf_counter() - started) * 1000)
+            StatsSnapshot.objects.update_or_create(
+                group_by=group_by,
+                defaults={"computed_at": now, "duration_ms": durations[group_by], "groups": groups},
+            )
+    return durations
+
+
+def stale_since() -> datetime | None:
+    """When the oldest change the snapshots do not include was made; None when they include every change."""
+    from notices.models import StatsChange
+
+    return StatsChange.objects.aggregate(oldest=Min("changed_at"))["oldest"]
+
+
+def refresh_after_commit() -> None:
+    """The caller changed what the statistics count: once its transaction commits, queue a refresh (collapsed
+    into one already queued). The staleness itself is recorded by the database triggers, in the transaction."""
+    transaction.on_commit(request_refresh)
+
+
+def request_refresh() -> bool:
+    """Queue one refresh STATS_REFRESH_DEBOUNCE from now if the snapshots are stale and none is queued yet.
+    Returns whether this call queued it.
+
+    Every change during the debounce joins the queued refresh: N removals in a burst cost one or two
+    recomputations, not N. A request that has not started within STATS_REFRESH_LEASE (lost with its broker)
+    no longer blocks a new one; beat's periodic refresh covers a request that could not be queued at all.
+    """
+    from notices.models import StatsChange, StatsRefresh
+    from notices.tasks import refresh_stats
+
+    now = timezone.now()
+    table = StatsRefresh._meta.db_table
+    with connection.cursor() as cursor:  # one statement: a delivery worker may ask once per mail
+        cursor.execute(
+            f"""INSERT INTO {table} AS r (id, requested_at, refreshes, error)
+                SELECT 1, %(now)s, 0, '' WHERE EXISTS (SELECT 1 FROM {StatsChange._meta.db_table})
+                ON CONFLICT (id) DO UPDATE SET requested_at = EXCLUDED.requested_at
+                WHERE r.requested_at IS NULL OR r.requested_at < %(cutoff)s
+                RETURNING id""",
+            {"now": now, "cutoff": now - timedelta(seconds=settings.STATS_REFRESH_LEASE)},
         )
+        queued = cursor.fetchone() is not None
+    if not queued:
+        return False
+    try:
+        refresh_stats.apply_async(countdown=settings.STATS_REFRESH_DEBOUNCE)
+    except KombuOperationalError:
+        logger.warning("statistics refresh could not be queued; beat's periodic refresh will do it")
+        StatsRefresh.objects.filter(pk=1, requested_at=now).update(requested_at=None)
+        return False
+    return True
+
+
+def run_refresh(*, now: datetime) -> dict[str, int] | None:
+    """One refresh, as the task runs it: clear the queued request, take the claim, recompute, release.
+
+    Returns the milliseconds per grouping, or None when another refresh holds the claim (that one looks again
+    for changes after it released it, so none is left behind). A change that arrived during the computation
+    queues the next refresh. A failing computation records `failed_at` and `error`, leaves the snapshots stale
+    (served live meanwhile) and raises; the next request or beat's periodic refresh repairs them.
+    """
+    from notices.models import StatsRefresh
+
+    cutoff = now - timedelta(seconds=settings.STATS_REFRESH_LEASE)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {StatsRefresh._meta.db_table} (id, refreshes, error) VALUES (1, 0, '')
+                    ON CONFLICT (id) DO NOTHING"""
+            )
+        state = StatsRefresh.objects.select_for_update().get(pk=1)
+        claimed = state.started_at is None or state.started_at < cutoff
+        StatsRefresh.objects.filter(pk=1).update(
+            requested_at=None, **({"started_at": now} if claimed else {})
+        )
+    if not claimed:
+        return None
+    try:
+        durations = refresh_snapshots(now=now)
+    except Exception as exc:
+        StatsRefresh.objects.filter(pk=1).update(
+            started_at=None, failed_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    StatsRefresh.objects.filter(pk=1).update(
+        started_at=None, finished_at=timezone.now(), error="", refreshes=F("refreshes") + 1
+    )
+    request_refresh()  # only if a change came in meanwhile
     return durations
 
 
 def time_to_removal(
     *, group_by: str, now: datetime, since=None, until=None, notice_type=None, fresh: bool = False
 ) -> dict:
-    """What the API and the dashboard show: the latest snapshot when the question is the unfiltered one and the
-    snapshot is recent (STATS_SNAPSHOT_MAX_AGE), else a live computation. Says which it is and as of when."""
+    """What the API and the dashboard show: the latest snapshot when the question is the unfiltered one, the
+    snapshot includes every change made so far (nothing in StatsChange) and it is recent
+    (STATS_SNAPSHOT_MAX_AGE); else a live computation — so a removal, a reappearance or a first notice is in the
+    figures the moment it is committed. A snapshot that cannot be served asks for a refresh.
+
+    Says which it is (`source`), as of when (`as_of`, also `computed_at`) and how old (`age_seconds`).
+    """
     from notices.models import StatsSnapshot
 
     unfiltered = not (since or until or notice_type or fresh)
     if unfiltered:
         snapshot = StatsSnapshot.objects.filter(group_by=group_by).first()
-        if snapshot and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:
-            return {"computed_at": snapshot.computed_at, "source": "snapshot", "groups": snapshot.groups}
+        current = snapshot is not None and stale_since() is None
+        if current and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:
+            return _answer("snapshot", snapshot.computed_at, snapshot.groups, now=now)
+        transaction.on_commit(request_refresh)
     groups = ttr_stats(group_by=group_by, now=now, since=since, until=until, notice_type=notice_type)
-    return {"computed_at": now, "source": "live", "groups": groups}
+    return _answer("live", now, groups, now=now)
+
+
+def _answer(source: str, as_of: datetime, groups: list[dict], *, now: datetime) -> dict:
+    age = max(0, int((now - as_of).total_seconds()))
+    return {"computed_at": as_of, "as_of": as_of, "age_seconds": age, "source": source, "groups": groups}

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from notices.delivery.compose import MailItem
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
 from notices.models import Assessment, HostingProvider, HostingTrace, Notice, NoticeItem, Url
+from notices.selectors.stats import refresh_after_commit
 from notices.services.bulk import (
     array_literal,
     field_defaults,
@@ -447,13 +448,17 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
         )  # one statement, not a queryset: a delivery worker runs this once per mail
         urls: dict[int, UrlStamp] = {}
         events = []
+        first_notices = False
         for notice_id, url_id, *values in cursor.fetchall():
             url = urls.setdefault(
                 url_id, UrlStamp(url_id, *values)
             )  # in two of the notices: the first stamps
+            first_notices |= url.first_notice_sent_at is None
             _stamp_first_notice(url, notices[notice_id], at)
             events.append(new_event("url.notified", at=at, url=url, notice=notices[notice_id]))
         _write_stamps(cursor, list(urls.values()))
+        if first_notices:  # new cases in the time-to-removal statistics
+            refresh_after_commit()
         events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]
         record_events(events)
 

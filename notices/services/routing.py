@@ -11,6 +11,7 @@ from django.db import transaction
 
 from notices.enums import UrlStatus
 from notices.models import Partner, Url
+from notices.selectors.stats import refresh_after_commit
 from notices.services.events import actor_label, record_event
 from notices.services.notices import NoticeError
 
@@ -103,6 +104,7 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
         url.status = UrlStatus.NOTIFIED
         url.next_check_at = now
         url.save()
+        refresh_after_commit()  # a new case in the time-to-removal statistics
         record_event(
             "url.handed_off", at=now, url=url, actor=actor_label(user=user), data={"partner": partner.name}
         )

@@ -32,7 +32,10 @@ def _groups(client, query):
     response = client.get(f"/api/v1/stats/time-to-removal/?{query}")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["unit"], set(body)) == ("seconds", {"group_by", "unit", "computed_at", "source", "groups"})
+    assert (body["unit"], set(body)) == (
+        "seconds",
+        {"group_by", "unit", "computed_at", "as_of", "age_seconds", "source", "groups"},
+    )
     assert body["source"] == "live"  # no snapshot yet
     return body["groups"]
 
