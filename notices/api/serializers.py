@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from notices.api.parsers import has_lone_surrogate
 from notices.canonical import InvalidUrl, canonicalize, defang
 from notices.enums import (
     CheckOutcome,
@@ -25,6 +26,7 @@ from notices.enums import (
     UrlStatus,
 )
 from notices.models import Check, HostingProvider, HostingTrace, Notice, ProviderResponse, Url
+from notices.services.intake import reported_at_problem
 
 HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
 
@@ -49,23 +51,45 @@ class StringField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+LONE_SURROGATE = "Text contains a lone UTF-16 surrogate, which is not Unicode."
+
+
 class ReportCreateSerializer(serializers.Serializer):
+    """One report. Text is stored as sent (no trimming); every problem is a field error, so a bulk batch
+    fails only the items that have one."""
+
     url = StringField(max_length=4096, trim_whitespace=False)
     reported_at = serializers.DateTimeField(required=False)
-    external_ref = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
+    external_ref = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
+    notes = serializers.CharField(
+        max_length=10_000, required=False, allow_blank=True, default="", trim_whitespace=False
+    )
     hashes = HashSerializer(many=True, required=False, default=list, max_length=100)
+
+    def to_internal_value(self, data):
+        # A lone surrogate (JSON "\ud800") can be neither stored nor echoed in an error message: refuse the
+        # field holding one before any field's own validation could quote it back.
+        if isinstance(data, Mapping):
+            unstorable = {
+                name: [LONE_SURROGATE] for name in self.fields if has_lone_surrogate(data.get(name))
+            }
+            if unstorable:
+                raise serializers.ValidationError(unstorable)
+        return super().to_internal_value(data)
 
     def validate_url(self, value: str) -> str:
         try:
             canonicalize(value)
         except InvalidUrl as exc:
-            raise serializers.ValidationError(str(exc)) from None
+            raise serializers.ValidationError(exc.message) from None
         return value
 
     def validate_reported_at(self, value):
-        if value > timezone.now() + timedelta(minutes=5):
-            raise serializers.ValidationError("reported_at lies in the future.")
+        problem = reported_at_problem(value, timezone.now())
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
 
@@ -83,7 +107,12 @@ class ReportResultSerializer(serializers.Serializer):
 
 
 class BulkItemResultSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
+    index = serializers.IntegerField(
+        help_text="The item's position in the batch (the CSV data row's, from 0)."
+    )
+    line = serializers.IntegerField(
+        required=False, help_text="CSV only: the line the row starts on (header: 1)."
+    )
     id = serializers.IntegerField(required=False)
     receipt = serializers.CharField(required=False)
     duplicate = serializers.BooleanField(required=False)

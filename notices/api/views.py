@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from notices.api import serializers as s
 from notices.api.auth import IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
-from notices.api.parsers import CsvParser, JsonParser
+from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
 from notices.models import HostingProvider, Notice, Url
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
@@ -59,6 +59,7 @@ def _result(r) -> dict:
 
 class ReportCreateView(APIView):
     permission_classes = [IsPartnerOrStaff]
+    parser_classes = [ReportJsonParser]
 
     @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportResultSerializer})
     def post(self, request: Request) -> Response:
@@ -72,10 +73,10 @@ class ReportCreateView(APIView):
 
 class ReportBulkView(APIView):
     """JSON array or CSV (header row: url, reported_at, external_ref, notes). Valid items are recorded; each
-    invalid one gets its field errors in the result at its index."""
+    invalid one gets its field errors in the result at its index (a CSV row's result also has its `line`)."""
 
     permission_classes = [IsPartnerOrStaff]
-    parser_classes = [JsonParser, CsvParser]
+    parser_classes = [ReportJsonParser, CsvParser]
 
     @extend_schema(request=s.ReportCreateSerializer(many=True), responses={200: s.BulkResultSerializer})
     def post(self, request: Request) -> Response:
@@ -91,18 +92,22 @@ class ReportBulkView(APIView):
             raise PayloadTooLarge(f"At most {max_items} reports per request; got {len(rows)}.")
         valid, results = [], [None] * len(rows)
         for index, row in enumerate(rows):
+            where = {"index": index, "line": row.line} if isinstance(row, CsvRow) else {"index": index}
+            if isinstance(row, CsvRow) and row.errors:
+                results[index] = {**where, "errors": row.errors}
+                continue
             serializer = s.ReportCreateSerializer(data=row)
             if serializer.is_valid():
-                valid.append((index, _report_input(serializer.validated_data)))
+                valid.append((where, _report_input(serializer.validated_data)))
             else:
-                results[index] = {"index": index, "errors": serializer.errors}
+                results[index] = {**where, "errors": serializer.errors}
         done = (
             submit_reports(items=[i for _, i in valid], now=timezone.now(), **_intake_owner(request))
             if valid
             else []
         )
-        for (index, _), result in zip(valid, done, strict=True):
-            results[index] = {"index": index, **_result(result)}
+        for (where, _), result in zip(valid, done, strict=True):
+            results[where["index"]] = {**where, **_result(result)}
         body = {"accepted": len(valid), "rejected": len(rows) - len(valid), "results": results}
         return Response(body, status=status.HTTP_200_OK)
 

@@ -10,13 +10,30 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
 from notices.canonical import InvalidUrl, canonicalize
 from notices.enums import UrlStatus
 from notices.models import Event, Report, Url
+
+# A report cannot say it saw a page before the web existed, nor after the moment it arrives (give or take the
+# sender's clock being a little ahead).
+EARLIEST_REPORTED_AT = datetime(1990, 1, 1, tzinfo=UTC)
+REPORTED_AT_MAX_SKEW = timedelta(minutes=5)
+
+
+def reported_at_problem(value: datetime, now: datetime) -> str | None:
+    """Why `value` cannot be when a report saw its URL, or None."""
+    if value < EARLIEST_REPORTED_AT:
+        return (
+            f"reported_at lies before {EARLIEST_REPORTED_AT:%Y-%m-%d}, earlier than any report of a web page."
+        )
+    if value > now + REPORTED_AT_MAX_SKEW:
+        minutes = int(REPORTED_AT_MAX_SKEW.total_seconds() // 60)
+        return f"reported_at lies more than {minutes} minutes in the future."
+    return None
 
 
 @dataclass(frozen=True)
@@ -158,4 +175,13 @@ def validate_url(raw: str):
     return canonicalize(raw)
 
 
-__all__ = ["IntakeResult", "InvalidUrl", "ReportInput", "submit_report", "submit_reports"]
+__all__ = [
+    "EARLIEST_REPORTED_AT",
+    "REPORTED_AT_MAX_SKEW",
+    "IntakeResult",
+    "InvalidUrl",
+    "ReportInput",
+    "reported_at_problem",
+    "submit_report",
+    "submit_reports",
+]

@@ -139,6 +139,11 @@ def test_report_create_control_characters_in_path_are_escaped(partner_api):
 
 TOO_LONG = "http://files.polder.example/" + "a" * 4100
 FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+BEYOND_SKEW = (datetime.now(UTC) + timedelta(minutes=6)).isoformat()
+TOO_EARLY = "reported_at lies before 1990-01-01, earlier than any report of a web page."
+TOO_LATE = "reported_at lies more than 5 minutes in the future."
+SURROGATE = "Text contains a lone UTF-16 surrogate, which is not Unicode."
+NOT_FQDN = "host needs a dot and a top-level domain of letters (such as files.example.test), or an IP address"
 INVALID_REPORTS = [
     ("missing url", {"notes": "x"}, {"url": ["This field is required."]}),
     ("url number", {"url": 123}, {"url": ["Not a valid string."]}),
@@ -193,7 +198,71 @@ INVALID_REPORTS = [
     (
         "reported_at future",
         {"url": "http://files.polder.example/", "reported_at": FUTURE},
-        {"reported_at": ["reported_at lies in the future."]},
+        {"reported_at": [TOO_LATE]},
+    ),
+    (
+        "reported_at beyond clock skew",
+        {"url": "http://files.polder.example/", "reported_at": BEYOND_SKEW},
+        {"reported_at": [TOO_LATE]},
+    ),
+    (
+        "reported_at far future",
+        {"url": "http://files.polder.example/", "reported_at": "9999-12-31T23:59:59Z"},
+        {"reported_at": [TOO_LATE]},
+    ),
+    (
+        "reported_at before the web",
+        {"url": "http://files.polder.example/", "reported_at": "1989-12-31T23:59:59Z"},
+        {"reported_at": [TOO_EARLY]},
+    ),
+    (
+        "reported_at centuries ago",
+        {"url": "http://files.polder.example/", "reported_at": "1700-01-01T00:00:00Z"},
+        {"reported_at": [TOO_EARLY]},
+    ),
+    (
+        "reported_at year one",
+        {"url": "http://files.polder.example/", "reported_at": "0001-01-02T00:00:00Z"},
+        {"reported_at": [TOO_EARLY]},
+    ),
+    ("bare word", {"url": "hello"}, {"url": [NOT_FQDN]}),
+    ("single label", {"url": "http://localhost:8080/x"}, {"url": [NOT_FQDN]}),
+    ("empty authority", {"url": "http:///files.polder.example/a"}, {"url": ["URL has no host"]}),
+    (
+        "bare xn--",
+        {"url": "http://xn--.polder.example/"},
+        {"url": ["host has an xn-- label that is not valid IDNA (punycode)"]},
+    ),
+    (
+        "leading hyphen",
+        {"url": "http://-files.polder.example/"},
+        {"url": ["host is not a valid domain name or IP address"]},
+    ),
+    ("url lone surrogate", {"url": "http://files.polder.example/\ud800"}, {"url": [SURROGATE]}),
+    (
+        "notes lone surrogate",
+        {"url": "http://files.polder.example/", "notes": "a\udfffb"},
+        {"notes": [SURROGATE]},
+    ),
+    (
+        "external_ref lone surrogate",
+        {"url": "http://files.polder.example/", "external_ref": "\udc00"},
+        {"external_ref": [SURROGATE]},
+    ),
+    (
+        "hash algorithm lone surrogate",
+        {"url": "http://files.polder.example/", "hashes": [{"algorithm": "\ud800", "value": "a" * 32}]},
+        {"hashes": [SURROGATE]},
+    ),
+    (
+        "notes nul",
+        {"url": "http://files.polder.example/", "notes": "a\u0000b"},
+        {"notes": ["Null characters are not allowed."]},
+    ),
+    (
+        "external_ref nul",
+        {"url": "http://files.polder.example/", "external_ref": "\u0000"},
+        {"external_ref": ["Null characters are not allowed."]},
     ),
     (
         "reported_at out of range",
@@ -262,6 +331,32 @@ def test_report_create_invalid_input_is_400_and_writes_nothing(partner_api, case
     assert Event.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "reported_at",
+    [
+        "1990-01-01T00:00:00Z",
+        "1990-01-01T01:00:00+01:00",
+        (datetime.now(UTC) + timedelta(minutes=4)).isoformat(),
+    ],
+    ids=["earliest", "earliest in +01:00", "within clock skew"],
+)
+def test_report_create_reported_at_within_bounds_accepted(partner_api, reported_at):
+    response = _post(partner_api, {"url": "http://files.polder.example/a.html", "reported_at": reported_at})
+    assert response.status_code == 201, response.content
+    assert Report.objects.get().reported_at == datetime.fromisoformat(reported_at.replace("Z", "+00:00"))
+
+
+def test_report_create_text_stored_as_given(partner_api):
+    body = {
+        "url": "http://files.polder.example/a.html",
+        "external_ref": " ref 7 ",
+        "notes": "  line 1\r\n\tline 2\n",
+    }
+    assert _post(partner_api, body).status_code == 201
+    report = Report.objects.get()
+    assert (report.external_ref, report.notes) == (" ref 7 ", "  line 1\r\n\tline 2\n")
+
+
 def test_report_create_malformed_json_is_400_detail(partner_api):
     response = partner_api.post(
         "/api/v1/reports/", '{"url": "http://files.polder.example/",', content_type="application/json"
@@ -325,7 +420,7 @@ def test_report_bulk_mixed_items_records_valid_only(partner_api):
         "index": 4,
         "errors": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]},
     }
-    assert results[6] == {"index": 6, "errors": {"reported_at": ["reported_at lies in the future."]}}
+    assert results[6] == {"index": 6, "errors": {"reported_at": [TOO_LATE]}}
     ok = [results[0], results[2], results[5]]
     assert [r["duplicate"] for r in ok] == [False, False, True]
     assert results[5]["url"] == results[0]["url"]
@@ -338,6 +433,30 @@ def test_report_bulk_mixed_items_records_valid_only(partner_api):
     assert {r["receipt"] for r in ok} == set(Report.objects.values_list("receipt", flat=True))
     assert _counts() == (3, 2)
     assert Report.objects.get(pk=results[2]["id"]).external_ref == "r2"
+
+
+def test_report_bulk_unstorable_text_fails_only_its_item(partner_api):
+    body = (
+        '[{"url": "http://files.polder.example/1"},'
+        ' {"url": "http://files.polder.example/2", "notes": "bad \\ud800 text"},'
+        ' {"url": "http://files.polder.example/3\\udc00"},'
+        ' {"url": "http://files.polder.example/4", "external_ref": "nul \\u0000"},'
+        ' {"url": "http://files.polder.example/5", "notes": "fine \\ud83d\\udca5"}]'
+    )
+    response = partner_api.post("/api/v1/reports/bulk/", body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 3)
+    assert body["results"][1] == {"index": 1, "errors": {"notes": [SURROGATE]}}
+    assert body["results"][2] == {"index": 2, "errors": {"url": [SURROGATE]}}
+    assert body["results"][3] == {
+        "index": 3,
+        "errors": {"external_ref": ["Null characters are not allowed."]},
+    }
+    assert sorted(Report.objects.values_list("original_url", "notes")) == [
+        ("http://files.polder.example/1", ""),
+        ("http://files.polder.example/5", "fine \U0001f4a5"),
+    ]
 
 
 def test_report_bulk_all_invalid_writes_nothing(partner_api):
@@ -372,7 +491,12 @@ def test_report_bulk_csv_records_rows(partner_api):
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["accepted"], body["rejected"]) == (3, 1)
-    assert body["results"][3] == {"index": 3, "errors": {"url": ["only http and https URLs can be tracked"]}}
+    assert body["results"][3] == {
+        "index": 3,
+        "line": 5,
+        "errors": {"url": ["only http and https URLs can be tracked"]},
+    }
+    assert [r["line"] for r in body["results"]] == [2, 3, 4, 5]
     assert [r["url"]["canonical"] for r in body["results"][:3]] == [
         "http://files.polder.example/1",
         "http://files.polder.example/2",
@@ -419,12 +543,12 @@ def test_report_bulk_csv_bad_header_is_400(partner_api, csv_body, detail):
     assert _counts() == (0, 0)
 
 
-def test_report_bulk_csv_not_utf8_is_400(partner_api):
+def test_report_bulk_csv_header_not_utf8_is_400(partner_api):
     response = partner_api.post(
-        "/api/v1/reports/bulk/", b"url\nhttp://caf\xe9.example/\n", content_type="text/csv"
+        "/api/v1/reports/bulk/", b"url,n\xf6tes\nhttp://files.polder.example/\n", content_type="text/csv"
     )
     assert response.status_code == 400
-    assert response.json() == {"detail": "CSV body must be UTF-8."}
+    assert response.json() == {"detail": "CSV header row is not UTF-8."}
     assert _counts() == (0, 0)
 
 
