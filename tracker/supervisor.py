@@ -3,6 +3,12 @@
 It starts (or points at) PostgreSQL and the broker, the SMTP sink and the demo internet (DNS + web hosts) in
 this process, runs migrations, loads demo data on first start, then starts web, one Celery worker and Celery
 beat as child processes. Ctrl-C or SIGTERM stops every process it started; a second start reuses `var/`.
+
+It owns SIGINT and SIGTERM from its first line, whatever it inherited (a background job of a non-interactive
+shell starts with SIGINT ignored), so its children start with the default disposition again. It watches every
+process it started or depends on — web, worker, beat, the embedded PostgreSQL's postmaster and the broker —
+and when one of them dies it says so and stops everything (exit status 1). A stop (signal, a death or a failed
+start) always ends every server it started.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker.embedded.signals import StopSignals
 from tracker.env import BASE_DIR, VAR_DIR
 
 DEMO_DEFAULTS = {
@@ -29,16 +37,69 @@ DEMO_DEFAULTS = {
 }
 
 
+STOP_GRACE_SECONDS = 15
+WATCH_INTERVAL = 0.5
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived: stop starting things, stop everything."""
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
+    signals: StopSignals | None = None
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # name → () -> None while it runs, else a sentence saying how it ended; every process we depend on.
+    watched: dict[str, Callable[[], str | None]] = field(default_factory=dict)
+    services: dict[str, int] = field(default_factory=dict)  # name → pid, for supervisor.json
     stoppers: list = field(default_factory=list)
     log_dir: Path = VAR_DIR / "log"
+
+    def check_stop(self) -> None:
+        """Raise Interrupted if a stop signal has arrived (called between and inside the start-up steps)."""
+        if self.signals is not None and self.signals.received:
+            raise Interrupted
 
 
 def _say(text: str) -> None:
     print(text, flush=True)
+
+
+def _shout(text: str) -> None:
+    """A failure the person running `make run` must not miss, set apart from the rest of the output."""
+    _say(f"\n!!! {text}\n")
+
+
+def _popen_state(proc: subprocess.Popen, what: str) -> Callable[[], str | None]:
+    def state() -> str | None:
+        code = proc.poll()
+        if code is None:
+            return None
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        return f"{what} (pid {proc.pid}) {how}"
+
+    return state
+
+
+def _postmaster_state(pid: int, pgdata: Path) -> Callable[[], str | None]:
+    """The embedded postmaster is not our child (pg_ctl daemonizes it): watch its pid (a zombie counts as gone)."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        process = None
+
+    def state() -> str | None:
+        try:
+            if process is not None and process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            pass
+        return f"the embedded PostgreSQL server (postmaster pid {pid}) is gone; see {pgdata / 'log'}"
+
+    return state
 
 
 def start_database(stack: Stack) -> None:
@@ -47,10 +108,14 @@ def start_database(stack: Stack) -> None:
         return
     from tracker.embedded import postgres
 
-    server, url = postgres.start(VAR_DIR / "pg")
+    pgdata = VAR_DIR / "pg"
+    server, url = postgres.start(pgdata)
     stack.env["DATABASE_URL"] = url
     stack.stoppers.append(server.cleanup)
-    _say(f"• PostgreSQL: embedded, data in {VAR_DIR / 'pg'}")
+    pid = server.get_pid()
+    stack.watched["postgres"] = _postmaster_state(pid, pgdata)
+    stack.services["postgres"] = pid
+    _say(f"• PostgreSQL: embedded, data in {pgdata}")
 
 
 def start_broker(stack: Stack) -> None:
@@ -62,6 +127,8 @@ def start_broker(stack: Stack) -> None:
     proc, url = redis.start(VAR_DIR)
     stack.env["CELERY_BROKER_URL"] = url
     stack.stoppers.append(lambda: redis.stop(proc))
+    stack.watched["broker"] = _popen_state(proc, f"the embedded Redis broker (see {VAR_DIR / 'redis.log'})")
+    stack.services["broker"] = proc.pid
     _say(f"• Broker: embedded Redis on {VAR_DIR / 'redis.sock'}")
 
 
@@ -103,22 +170,49 @@ def start_demo_internet(stack: Stack) -> None:
 
 
 def manage(stack: Stack, *args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [sys.executable, str(BASE_DIR / "manage.py"), *args],
-        env=stack.env, cwd=BASE_DIR, check=True, text=True,
-        stdout=subprocess.PIPE if capture else None,
-    )  # fmt: skip
-    return (result.stdout or "").strip()
+    """Run a management command to its end, unless a stop signal or a dead service ends it first."""
+    argv = [sys.executable, str(BASE_DIR / "manage.py"), *args]
+    with subprocess.Popen(
+        argv, env=stack.env, cwd=BASE_DIR, text=True, stdout=subprocess.PIPE if capture else None
+    ) as proc:
+        while True:
+            try:
+                output, _ = proc.communicate(timeout=WATCH_INTERVAL)
+                break
+            except subprocess.TimeoutExpired:
+                if (stack.signals is not None and stack.signals.received) or dead_service(stack):
+                    proc.terminate()
+                    proc.wait()
+                    stack.check_stop()
+                    raise ServiceDied(dead_service(stack) or "") from None
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, argv, output)
+    return (output or "").strip()
+
+
+class ServiceDied(Exception):
+    """A process the stack depends on died."""
+
+
+def dead_service(stack: Stack) -> str | None:
+    """How the first watched process that is no longer running ended, or None while all of them run."""
+    for state in stack.watched.values():
+        ended = state()
+        if ended is not None:
+            return ended
+    return None
 
 
 def spawn(stack: Stack, name: str, argv: list[str]) -> None:
     """Start a child in its own process group (so stopping it stops its own children), logging to var/log."""
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(stack.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    stack.children[name] = subprocess.Popen(
+    proc = subprocess.Popen(
         argv, env=stack.env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     log.close()
+    stack.children[name] = proc
+    stack.watched[name] = _popen_state(proc, f"{name} (see {stack.log_dir / (name + '.log')})")
 
 
 def start_processes(stack: Stack) -> None:
@@ -131,7 +225,13 @@ def start_processes(stack: Stack) -> None:
     spawn(stack, "beat", [python, "-m", "celery", "-A", "tracker", "beat", "--loglevel", "INFO",
                           "--schedule", str(VAR_DIR / "celerybeat-schedule")])  # fmt: skip
     (VAR_DIR / "supervisor.json").write_text(
-        json.dumps({"pid": os.getpid(), "children": {n: p.pid for n, p in stack.children.items()}})
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "children": {n: p.pid for n, p in stack.children.items()},
+                "services": stack.services,
+            }
+        )
     )
 
 
@@ -140,8 +240,9 @@ def wait_for_web(stack: Stack, timeout: float = 60) -> None:
     url = f"http://127.0.0.1:{stack.env.get('PORT', '8000')}/healthz"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if stack.children["web"].poll() is not None:
-            return  # watch() reports the exit
+        stack.check_stop()
+        if dead_service(stack):
+            return  # watch() reports it
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -172,21 +273,33 @@ Takedown notice tracker is running.
 """)
 
 
+def _signal_group(pgid: int, signum: int) -> bool:
+    """Send `signum` to a child's process group; False once no process of the group is left."""
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def stop(stack: Stack) -> None:
-    """Stop children (their whole process groups), then the embedded services. A second Ctrl-C is ignored so
-    clean-up always finishes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """Stop children (their whole process groups, also when the group's leader already died), then the embedded
+    services. Further signals only note themselves (the handlers stay installed), so clean-up always finishes."""
     for proc in stack.children.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
+        _signal_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for proc in stack.children.values():
         try:
             proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
+        while _signal_group(proc.pid, 0):  # the leader is gone; its own children may not be yet
+            if time.monotonic() > deadline:
+                _signal_group(proc.pid, signal.SIGKILL)
+            time.sleep(0.05)
     for stopper in reversed(stack.stoppers):
         try:
             stopper()
@@ -195,46 +308,54 @@ def stop(stack: Stack) -> None:
     (VAR_DIR / "supervisor.json").unlink(missing_ok=True)
 
 
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def watch(stack: Stack) -> int:
-    """Wait until Ctrl-C / SIGTERM, or until a child dies (then stop everything and fail)."""
-    while True:
-        for name, proc in stack.children.items():
-            if proc.poll() is not None:
-                _say(
-                    f"! {name} exited with {proc.returncode}; see {stack.log_dir / (name + '.log')}. Stopping."
-                )
-                return 1
-        time.sleep(0.5)
+    """Wait until Ctrl-C / SIGTERM (0), or until any watched process dies (1; the caller stops everything)."""
+    assert stack.signals is not None
+    while not stack.signals.wait(WATCH_INTERVAL):
+        ended = dead_service(stack)
+        if ended is not None:
+            _shout(f"{ended}. Stopping everything.")
+            return 1
+    raise Interrupted
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # First of all: own SIGINT/SIGTERM (also when inherited as ignored); children then start with the default.
+    signals = StopSignals()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     runtime = VAR_DIR / "run"  # embedded PostgreSQL keeps its lock file here
     runtime.mkdir(mode=0o700, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-    stack = Stack(env={**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings", "PYTHONUNBUFFERED": "1"})
+    stack = Stack(
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings", "PYTHONUNBUFFERED": "1"},
+        signals=signals,
+    )
     code = 0
     try:
-        start_database(stack)
-        start_broker(stack)
-        start_mail_sink(stack)
-        start_demo_internet(stack)
+        for start in (start_database, start_broker, start_mail_sink, start_demo_internet):
+            stack.check_stop()
+            start(stack)
         manage(stack, "migrate", "--no-input", "-v", "0")
         manage(stack, "load_demo")
         key = manage(
             stack, "create_api_key", "--partner", "Demo Partner Hotline", "--name", "make run", capture=True
         )
+        stack.check_stop()
         start_processes(stack)
         wait_for_web(stack)
+        ended = dead_service(stack)
+        if ended is not None:
+            raise ServiceDied(ended)
         banner(stack, key)
         code = watch(stack)
-    except KeyboardInterrupt:
+    except Interrupted:
         _say("\nStopping…")
+    except ServiceDied as exc:
+        _shout(f"{exc}. Stopping everything.")
+        code = 1
+    except RuntimeError as exc:  # an embedded service did not start
+        _say(f"! {exc}")
+        code = 1
     except subprocess.CalledProcessError as exc:
         _say(f"! {' '.join(map(str, exc.cmd[1:3]))} failed with exit code {exc.returncode}")
         code = 1

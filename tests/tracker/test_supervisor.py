@@ -79,3 +79,117 @@ def test_supervisor_starts_stack_and_stops_everything(tmp_path):
         p for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])
     ]
     assert postgres == []
+
+
+# --- signals and deaths: the supervisor stops everything it started -----------------------------------------
+
+SIGNAL_BITS = {signal.SIGINT: 1 << (signal.SIGINT - 1), signal.SIGTERM: 1 << (signal.SIGTERM - 1)}
+
+
+@pytest.fixture(scope="module")
+def shared_var(tmp_path_factory):
+    """One var dir for the tests below: the second and later starts reuse its database (no initdb)."""
+    return tmp_path_factory.mktemp("supervisor") / "var"
+
+
+def _start_supervisor(var: Path, *, ignore_sigint: bool = False) -> tuple[subprocess.Popen, str, int]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL",
+                                                            "EMAIL_HOST", "DNS_RESOLVER", "XDG_RUNTIME_DIR"}}  # fmt: skip
+    env.update(
+        TRACKER_VAR_DIR=str(var), PORT=str(port), SMTP_SINK_PORT="0",
+        DEMO_DNS_PORT="0", DEMO_WEB_PORT="0", DEMO_WEB_CONTROL_PORT="0", PYTHONUNBUFFERED="1",
+    )  # fmt: skip
+
+    def inherit_ignored_sigint() -> None:  # what a background job of a non-interactive shell gets
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker.supervisor"], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        preexec_fn=inherit_ignored_sigint if ignore_sigint else None,
+    )  # fmt: skip
+    try:
+        output = read_until(proc, "Press Ctrl-C", timeout=180)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc, output, port
+
+
+def _started_processes(proc: subprocess.Popen, var: Path) -> tuple[dict, list[psutil.Process]]:
+    state = json.loads((var / "supervisor.json").read_text())
+    assert {"web", "worker", "beat"} == set(state["children"])
+    assert {"postgres", "broker"} == set(state["services"])
+    pids = [*state["children"].values(), *state["services"].values()]
+    processes = [psutil.Process(pid) for pid in pids]
+    processes += psutil.Process(proc.pid).children(recursive=True)
+    return state, processes
+
+
+def _ignored_signals(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no SigIgn line for {pid}")
+
+
+def _assert_everything_stopped(var: Path, processes: list[psutil.Process]) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=10)
+    assert alive == []
+    left = [
+        p.info
+        for p in psutil.process_iter(["pid", "cmdline"])
+        if str(var) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert left == []
+
+
+def _finish(proc: subprocess.Popen, timeout: float = 60) -> str:
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rest = proc.communicate()[0]
+        raise AssertionError(f"the supervisor did not stop within {timeout} s:\n{rest[-4000:]}") from None
+
+
+def test_supervisor_stops_on_sigint_even_when_sigint_was_inherited_ignored(shared_var):
+    proc, _, port = _start_supervisor(shared_var, ignore_sigint=True)
+    try:
+        state, processes = _started_processes(proc, shared_var)
+        assert _ignored_signals(proc.pid) & SIGNAL_BITS[signal.SIGINT] == 0
+        for name, pid in state["children"].items():  # the children start with the default disposition
+            assert _ignored_signals(pid) & (SIGNAL_BITS[signal.SIGINT] | SIGNAL_BITS[signal.SIGTERM]) == 0, (
+                name
+            )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = _finish(proc)
+    assert proc.returncode == 0, output
+    assert "Stopped." in output
+    _assert_everything_stopped(shared_var, processes)
+    with pytest.raises(OSError):
+        get(f"http://127.0.0.1:{port}/healthz")
+
+
+@pytest.mark.parametrize("service", ["postgres", "broker"])
+def test_supervisor_notices_a_dead_service_and_stops_everything(shared_var, service):
+    proc, _, _ = _start_supervisor(shared_var)
+    try:
+        state, processes = _started_processes(proc, shared_var)
+        os.kill(state["services"][service], signal.SIGKILL)
+        killed = time.monotonic()
+        output = read_until(proc, "Stopping everything", timeout=30)
+        noticed = time.monotonic() - killed
+    except BaseException:
+        proc.send_signal(signal.SIGTERM)
+        _finish(proc)
+        raise
+    output += _finish(proc)
+    assert noticed < 5, output
+    assert "!!!" in output and {"postgres": "PostgreSQL", "broker": "broker"}[service] in output
+    assert proc.returncode == 1, output
+    assert "Stopped." in output
+    _assert_everything_stopped(shared_var, processes)

@@ -56,6 +56,8 @@ def start(directory: Path, *, socket_name: str = "redis.sock") -> tuple[subproce
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: a Ctrl-C on the terminal reaches the owner, which stops the broker last, not first.
+        start_new_session=True,
     )
     deadline = time.monotonic() + 10
     while not socket_path.exists():
