@@ -155,7 +155,8 @@ def start_demo_internet(stack: Stack) -> None:
     dns.start()
     stack.stoppers.append(dns.stop)
     web = DemoWeb(port=int(stack.env.get("DEMO_WEB_PORT", "18080")),
-                  control_port=int(stack.env.get("DEMO_WEB_CONTROL_PORT", "18081")))  # fmt: skip
+                  control_port=int(stack.env.get("DEMO_WEB_CONTROL_PORT", "18081")),
+                  state_file=VAR_DIR / "demo-web-pages.json")  # fmt: skip
     web.live_hosts.update(LIVE_HOSTS)
     port, control = web.start()
     stack.stoppers.append(web.stop)

@@ -7,6 +7,10 @@ really answer 404 after a short delay — and the checker then measures an hones
 
 Two servers run in one background thread with its own event loop: the virtual hosts (chosen by the Host
 header, port ignored) and the control API, bound to 127.0.0.1 only.
+
+With a `state_file` (`make run`: `var/demo-web-pages.json`) the pages — taken down, pending, moved — are
+written there after every change (a temporary file, then a rename) and read back at start, so a restart does
+not bring removed pages back (which the checker would count as reappearances).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -83,11 +88,16 @@ def page_key_of(url: str) -> tuple[str, str]:
 class DemoWeb:
     """The demo "internet" web host plus its control API; pages live in memory and change at runtime."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, control_port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, control_port: int = 0, *, state_file: Path | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.control_port = control_port
+        self.state_file = Path(state_file) if state_file is not None else None
         self._pages: dict[tuple[str, str], Page] = {}
+        self._save_lock = threading.Lock()
+        self._state_loaded = False  # nothing is written before the file's pages are read (at start)
         # Hosts where every path without a page of its own is live (the demo's hosting customers).
         self.live_hosts: set[str] = set()
         self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
@@ -105,6 +115,7 @@ class DemoWeb:
             raise ValueError(f"location must be a URL string, got {location!r}")
         with self._lock:
             self._pages[_key(host, path)] = Page(_checked_status(status), location)
+        self._save()
 
     def take_down(self, host: str, path: str, status: int = 404, after: float = 0.0) -> None:
         """Make the page answer `status` once `after` seconds have passed (an unknown page already 404s,
@@ -116,6 +127,7 @@ class DemoWeb:
             page = self._pages.setdefault(key, Page(status=200 if key[0] in self.live_hosts else 404))
             page.down_status = _checked_status(status)
             page.down_at = time.monotonic() + after
+        self._save()
 
     def restore(self, host: str, path: str) -> None:
         """Undo a take-down: the page answers what set_page() last said (content that reappeared)."""
@@ -123,6 +135,7 @@ class DemoWeb:
             page = self._pages.get(_key(host, path))
             if page is not None:
                 page.down_status = page.down_at = None
+        self._save()
 
     def pages(self) -> list[dict[str, Any]]:
         """Every known page with what it answers now, as the control API's `GET /control/pages` lists them."""
@@ -145,12 +158,62 @@ class DemoWeb:
         with self._lock:
             return list(self._log)
 
+    # --- state on disk ---------------------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        """Write every page to `state_file` (temporary file + rename: a reader never sees half a file).
+
+        Take-down times are stored as wall-clock times, since the monotonic clock restarts with the process.
+        """
+        if self.state_file is None or not self._state_loaded:
+            return
+        with self._save_lock:  # the snapshot is taken inside: the last file written holds the last change
+            mono, wall = time.monotonic(), time.time()
+            with self._lock:
+                entries = [
+                    {"host": host, "path": path, "status": page.status, "location": page.location,
+                     "down_status": page.down_status,
+                     "down_at": None if page.down_at is None else wall + (page.down_at - mono)}
+                    for (host, path), page in sorted(self._pages.items())
+                ]  # fmt: skip
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
+            with open(tmp, "w") as handle:
+                json.dump({"version": 1, "pages": entries}, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.state_file)
+
+    def load_state(self) -> int:
+        """Read the pages `state_file` holds (if it exists) over the ones defined so far; count them."""
+        if self.state_file is None or not self.state_file.exists():
+            self._state_loaded = True
+            return 0
+        try:
+            entries = json.loads(self.state_file.read_text())["pages"]
+            mono, wall = time.monotonic(), time.time()
+            pages = {
+                _key(entry["host"], entry["path"]): Page(
+                    _checked_status(entry["status"]), entry.get("location"), entry.get("down_status"),
+                    None if entry.get("down_at") is None else mono + (float(entry["down_at"]) - wall),
+                )
+                for entry in entries
+            }  # fmt: skip
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"demo web state {self.state_file} is unreadable: {error}") from error
+        with self._lock:
+            self._pages.update(pages)
+        self._state_loaded = True
+        return len(pages)
+
     # --- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> tuple[int, int]:
         """Serve the virtual hosts and the control API in a background thread; return (port, control_port)."""
         if self._thread is not None:
             raise RuntimeError("demo web already running")
+        self.load_state()
+        self._save()  # pages defined before start (and the state file's own) are on disk from now on
         ready = threading.Event()
         self._error = None
         self._thread = threading.Thread(target=self._run, args=(ready,), name="demo-web")
@@ -355,9 +418,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--pages-json", type=Path, help='[{"url": "http://site.example/a", "status": 200}, ...]'
     )
+    parser.add_argument(
+        "--state-file", type=Path, help="keep the pages (take-downs too) here across restarts"
+    )
     args = parser.parse_args(argv)
     stop = StopSignals()  # before binding and announcing: a signal right after "listening" stops cleanly
-    web_host = DemoWeb(args.host, args.port, args.control_port)
+    web_host = DemoWeb(args.host, args.port, args.control_port, state_file=args.state_file)
     count = load_pages(web_host, args.pages_json) if args.pages_json else 0
     port, control_port = web_host.start()
     try:

@@ -179,3 +179,68 @@ def test_web_live_host_serves_every_path_until_taken_down(demo_web):
     time.sleep(0.4)
     assert _fetch(demo_web.port, "files.provider.example", "/any/path?id=1")[0] == 404
     assert _fetch(demo_web.port, "files.provider.example", "/other")[0] == 200
+
+
+# --- take-downs survive a restart ---------------------------------------------------------------------------
+
+
+def test_web_taken_down_page_stays_down_after_restart(tmp_path):
+    state = tmp_path / "var" / "demo-web-pages.json"
+    first = DemoWeb(state_file=state)
+    first.live_hosts.add("files.provider.example")
+    first.start()
+    try:
+        control_take_down(_control(first), "http://files.provider.example/gone", status=410)
+        control_take_down(_control(first), "http://files.provider.example/later", after=30)
+        control_set_page(
+            _control(first), "http://files.provider.example/moved", 301, "http://files.provider.example/"
+        )
+    finally:
+        first.stop()
+    assert not list(state.parent.glob(".*.tmp"))  # written atomically: nothing half-written left behind
+
+    second = DemoWeb(state_file=state)
+    second.live_hosts.add("files.provider.example")  # as `make run` configures it on every start
+    second.start()
+    try:
+        assert _fetch(second.port, "files.provider.example", "/gone")[0] == 410
+        assert _fetch(second.port, "files.provider.example", "/later")[0] == 200  # still pending
+        assert _fetch(second.port, "files.provider.example", "/moved")[:3:2] == (
+            301,
+            "http://files.provider.example/",
+        )
+        assert _fetch(second.port, "files.provider.example", "/other")[0] == 200
+        pending = next(page for page in second.pages() if page["url"].endswith("/later"))
+        assert 25 < pending["down_in"] <= 30
+    finally:
+        second.stop()
+
+
+def test_web_cli_keeps_take_downs_in_its_state_file_across_restarts(tmp_path):
+    state = tmp_path / "pages-state.json"
+    pages_file = tmp_path / "pages.json"
+    pages_file.write_text('[{"url": "http://cli.example/page", "status": 200}]')
+    command = [
+        sys.executable, "-m", "notices.demo.web", "--port", "0", "--control-port", "0",
+        "--pages-json", str(pages_file), "--state-file", str(state),
+    ]  # fmt: skip
+    statuses = []
+    for round_ in range(2):
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as proc:
+            words = proc.stdout.readline().split()
+            port = int(words[4].rsplit(":", 1)[1])
+            control = words[6].rstrip("),")
+            statuses.append(_fetch(port, "cli.example", "/page")[0])
+            if round_ == 0:
+                control_take_down(control, "http://cli.example/page")
+                statuses.append(_fetch(port, "cli.example", "/page")[0])
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+    assert statuses == [200, 404, 404]
+
+
+def test_web_unreadable_state_file_is_a_clear_error(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text('{"pages": [{"host": "x.example"}]}')
+    with pytest.raises(ValueError, match="unreadable"):
+        DemoWeb(state_file=state).start()
