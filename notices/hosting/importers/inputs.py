@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import os
-import sys
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from datetime import UTC, datetime
 from tqdm import tqdm
 
 from notices.hosting.importers.errors import ImportFailed
+from tracker.progress import progress_bar
 
 GZIP_MAGIC = b"\x1f\x8b"
 BLOCK_BYTES = 1 << 16
@@ -94,8 +94,8 @@ class InputFile:
                 stream.close()
 
     def _bar(self) -> tqdm:
-        return tqdm(total=self.size, unit="B", unit_scale=True, desc=os.path.basename(self.path), file=sys.stderr,
-                    disable=None if self.show_progress is None else not self.show_progress, leave=False)  # fmt: skip
+        return progress_bar(total=self.size, unit="B", unit_scale=True, desc=os.path.basename(self.path),
+                            enabled=self.show_progress)  # fmt: skip
 
 
 def _whole_lines(data: bytes) -> tuple[bytes, bytes]:

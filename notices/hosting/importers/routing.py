@@ -15,12 +15,12 @@ from contextlib import closing
 from datetime import UTC, datetime
 
 import maxminddb
-from tqdm import tqdm
 
 from notices.hosting import ipnet
 from notices.hosting.importers.errors import ImportFailed, Skips, skip_line
 from notices.hosting.importers.ripe import copy_text
 from notices.models import RegistryImport
+from tracker.progress import progress_bar
 
 PYASN_RIB_TIME = re.compile(r"(\d{8})\.(\d{4})")
 # MMDB trees alias IPv4 space inside IPv6 (IPv4-mapped, IPv4-compatible, 6to4, Teredo); keep the IPv4 copy only.
@@ -111,8 +111,7 @@ def load_mmdb(generation, reader: maxminddb.Reader, path: str, skips: Skips, *, 
     table, make_row = ("routed", _asn_row) if is_asn else ("country", _country_row)
     count = 0
     try:
-        for network, record in tqdm(reader, desc=path, unit=" networks", disable=None if show_progress is None else not show_progress,
-                                    leave=False):  # fmt: skip
+        for network, record in progress_bar(reader, desc=path, unit="networks", enabled=show_progress):
             if network.version == 6 and any(network.subnet_of(alias) for alias in MMDB_ALIASES):
                 continue
             count += 1
