@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from benchmarks.harness import ROOT, Result, log, reset_database
+from benchmarks.harness import ROOT, Result, log, reset_database, stop_process
 
 RATE = 200  # requests per second
 SECONDS = {"small": 10, "full": 30}
@@ -53,12 +53,7 @@ class WebServer:
         raise RuntimeError("the web process did not answer /healthz within 60 s")
 
     def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=15)  # its process group: gunicorn and its workers
 
 
 def partner_key() -> str:

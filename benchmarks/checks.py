@@ -18,7 +18,7 @@ import threading
 
 import psutil
 
-from benchmarks.harness import Result, Stopwatch, log, reset_database
+from benchmarks.harness import Result, Stopwatch, changed_settings, log, reset_database, stop_process
 
 SIZES = {"small": {"p4": 20_000, "p7": 100_000, "p8": 50_000}, "full": {"p4": 100_000, "p7": 1_000_000,
                                                                          "p8": 1_000_000}}  # fmt: skip
@@ -34,24 +34,26 @@ class HttpTarget:
     def __enter__(self) -> HttpTarget:
         self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.http_target"], stdout=subprocess.PIPE,
                                      text=True)  # fmt: skip
-        self.port = int(self.proc.stdout.readline())
+        try:
+            self.port = int(self.proc.stdout.readline())
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+        stop_process(self.proc, timeout=10)
 
 
-def _configure_checker(port: int) -> None:
-    from django.conf import settings
-
-    settings.CHECKER_CONNECT_TO = f"198.51.100.0/24=127.0.0.1:{port}"
-    settings.CHECKER_CONCURRENCY = 100
-    settings.CHECKER_PER_HOST = 2
-    settings.CHECKER_PER_HOST_PER_MINUTE = (
-        10**9
-    )  # politeness limits are for real sites, not this loopback server
-    settings.CHECK_BATCH_SIZE = BATCH
+def _checker_settings(port: int):
+    """The checker pointed at the local server, for the benchmark only (restored afterwards)."""
+    return changed_settings(
+        CHECKER_CONNECT_TO=f"198.51.100.0/24=127.0.0.1:{port}",
+        CHECKER_CONCURRENCY=100,
+        CHECKER_PER_HOST=2,
+        CHECKER_PER_HOST_PER_MINUTE=10**9,  # politeness limits are for real sites, not this loopback server
+        CHECK_BATCH_SIZE=BATCH,
+    )
 
 
 def insert_open_items(n: int, *, due: int) -> None:
@@ -247,8 +249,7 @@ def _trim_checks() -> None:
 
 def run(scale: str) -> list[Result]:
     results = []
-    with HttpTarget() as target:
-        _configure_checker(target.port)
+    with HttpTarget() as target, _checker_settings(target.port):
         results += p4(scale, target.port)
         results += p7(scale)
         results += p8(scale)

@@ -6,6 +6,12 @@ embedded PostgreSQL of their own under `var/bench-pg`.
 
 A benchmark is a module with `run(scale: str) -> list[Result]` (see `BENCHMARKS`). It may call
 `reset_database()` between its own measurements so that each one inserts into empty tables.
+
+A benchmark owns what it starts and changes, and gives it back before it returns: processes it starts stop
+(`stop_process`), settings it changes come back (`changed_settings`), and the Celery app it points at a broker
+gets its own connections, closed and pointed back afterwards (`celery_broker`), so no later benchmark talks to
+a broker, worker or server that is gone. After each benchmark the harness closes the database connections and
+stops (loudly) any child process that is still running.
 """
 
 from __future__ import annotations
@@ -15,16 +21,19 @@ import json
 import logging
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from tqdm import tqdm
+from tracker.progress import progress_bar
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_PATH = ROOT / "bench-results.json"
@@ -81,10 +90,8 @@ def log(message: str) -> None:
 def progress(
     iterable: Iterable[T], *, total: int | None = None, desc: str = "", unit: str = "it"
 ) -> Iterator[T]:
-    """A tqdm bar on stderr for the long loops (runs at full scale take minutes)."""
-    return iter(
-        tqdm(iterable, total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, smoothing=0.1)
-    )
+    """A progress bar on stderr for the long loops (runs at full scale take minutes); see tracker.progress."""
+    return iter(progress_bar(iterable, total=total, desc=desc, unit=unit, smoothing=0.1))
 
 
 class Stopwatch:
@@ -106,6 +113,100 @@ def scale_from_env() -> str:
     if scale not in SCALES:
         raise SystemExit(f"SCALE={scale!r}: use one of {', '.join(SCALES)}")
     return scale
+
+
+# --- What a benchmark starts and changes, given back ---------------------------------------------------------
+
+
+def stop_process(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
+    """Stop a process a benchmark started (its whole process group if it leads one), SIGKILL after `timeout`."""
+    if proc.poll() is None:
+        own_group = _process_group(proc.pid) == proc.pid
+        _send(proc, signal.SIGTERM, group=own_group)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _send(proc, signal.SIGKILL, group=own_group)
+            proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _process_group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def _send(proc: subprocess.Popen, signum: int, *, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def changed_settings(**values: object) -> Iterator[None]:
+    """Django settings changed for the block and restored afterwards (override_settings, outside tests)."""
+    from django.test.utils import override_settings
+
+    with override_settings(**values):
+        yield
+
+
+def _drop_celery_connections(app) -> None:
+    """Close the app's broker connection pool and forget its producer pool (both are made again on demand)."""
+    pool = app.__dict__.get("_pool")
+    if pool is not None:
+        try:
+            pool.force_close_all()
+        except Exception as exc:  # the broker may already be gone; the pool is dropped either way
+            log(f"closing Celery connections: {exc}")
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+@contextmanager
+def celery_broker(url: str) -> Iterator[object]:
+    """Point the project's Celery app at `url` for the block, with connections of its own; afterwards close
+    them and point it back, so nothing later reuses a connection to a broker this benchmark stopped."""
+    from tracker.celery import app
+
+    previous = app.conf.broker_url
+    _drop_celery_connections(app)
+    app.conf.broker_url = url
+    try:
+        yield app
+    finally:
+        _drop_celery_connections(app)
+        app.conf.broker_url = previous
+
+
+def release_leftovers(name: str) -> None:
+    """After a benchmark: close database connections, stop any child process it left running (and say so)."""
+    import psutil
+    from django.db import connections
+
+    connections.close_all()
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        try:
+            command = " ".join(child.cmdline()[:4])
+            child.terminate()
+        except psutil.Error:
+            continue
+        log(f"! benchmark {name} left process {child.pid} ({command}) running; stopping it")
+    _, alive = psutil.wait_procs(children, timeout=10)
+    for child in alive:
+        with suppress(psutil.Error):
+            child.kill()
 
 
 # --- Database ----------------------------------------------------------------------------------------------
@@ -283,7 +384,10 @@ def run_benchmarks(names: list[str], scale: str) -> list[Result]:
         reset_database()
         log(f"== {name} (SCALE={scale})")
         with Stopwatch() as sw:
-            results.extend(module.run(scale))
+            try:
+                results.extend(module.run(scale))
+            finally:
+                release_leftovers(name)
         log(f"== {name} done in {sw.seconds:.1f} s")
     return results
 

@@ -26,7 +26,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from benchmarks.harness import Result, Stopwatch, log, progress, reset_database
+from benchmarks.harness import Result, Stopwatch, celery_broker, log, progress, reset_database, stop_process
 
 SIZES = {"small": (1_000, 10_000), "full": (10_000, 100_000)}  # notices, items
 LANGUAGES = ["en", "de", "nl", "fr"]
@@ -132,23 +132,21 @@ def warm_up() -> None:
 def measure_p9(scale: str) -> tuple[list[Result], list[int]]:
     """`ROUNDS` rounds on fresh tables, each timing the project's path and then the bare loop over the notices
     it made; the medians are compared (a single round on this kind of machine varies by a third)."""
-    from tracker.celery import app
-
-    app.conf.broker_url = "memory://"
     n_notices, n_items = SIZES[scale]
     warm_up()
     project_times, bare_times = [], []
-    for round_ in range(1, ROUNDS + 1):
-        if round_ > 1:
-            reset_database()
-        log(f"P9 round {round_}/{ROUNDS}: loading {n_items:,} assessed URLs for {n_notices:,} providers")
-        batches = load_assessed_items(n_notices, n_items)
-        with Stopwatch() as sw:
-            notice_ids = queue_all(batches)
-        project_times.append(sw.seconds)
-        bare_times.append(render_loop(notice_ids))
-        log(f"P9 round {round_}: {len(notice_ids) / project_times[-1]:,.0f} notices/s queued, bare render loop "
-            f"{len(notice_ids) / bare_times[-1]:,.0f} notices/s")  # fmt: skip
+    with celery_broker("memory://"):  # connections of its own, closed afterwards
+        for round_ in range(1, ROUNDS + 1):
+            if round_ > 1:
+                reset_database()
+            log(f"P9 round {round_}/{ROUNDS}: loading {n_items:,} assessed URLs for {n_notices:,} providers")
+            batches = load_assessed_items(n_notices, n_items)
+            with Stopwatch() as sw:
+                notice_ids = queue_all(batches)
+            project_times.append(sw.seconds)
+            bare_times.append(render_loop(notice_ids))
+            log(f"P9 round {round_}: {len(notice_ids) / project_times[-1]:,.0f} notices/s queued, bare render "
+                f"loop {len(notice_ids) / bare_times[-1]:,.0f} notices/s")  # fmt: skip
     project = len(notice_ids) / statistics.median(project_times)
     bare = len(notice_ids) / statistics.median(bare_times)
     log(f"P9 (medians of {ROUNDS}): {project:,.0f} notices/s queued, bare render loop {bare:,.0f} notices/s")
@@ -170,16 +168,21 @@ class SmtpSinkProcess:
         self.dir = tempfile.TemporaryDirectory(prefix="bench-mail-")
         self.proc = subprocess.Popen([sys.executable, "-m", "tracker.embedded.smtp", "--port", "0", "--dir",
                                       self.dir.name], stdout=subprocess.PIPE, text=True)  # fmt: skip
-        self.port = int(self.proc.stdout.readline().split(":")[1].split(",")[0])
+        try:
+            self.port = int(self.proc.stdout.readline().split(":")[1].split(",")[0])
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def count(self) -> int:
         return len(list(Path(self.dir.name).glob("*.eml")))
 
     def __exit__(self, *exc) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.dir.cleanup()
+        try:
+            stop_process(self.proc, timeout=10)
+        finally:
+            self.dir.cleanup()
 
 
 def deliver(workers: int, port: int) -> float:
@@ -187,14 +190,20 @@ def deliver(workers: int, port: int) -> float:
     env = {**os.environ, "EMAIL_URL": "", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port)}
     procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.outbox_worker"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, env=env) for _ in range(workers)]  # fmt: skip
-    for proc in procs:
-        assert proc.stdout.readline().strip() == "ready"
-    with Stopwatch() as sw:
+    try:
         for proc in procs:
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
+            assert proc.stdout.readline().strip() == "ready"
+        with Stopwatch() as sw:
+            for proc in procs:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            for proc in procs:
+                proc.wait()
+    finally:
         for proc in procs:
-            proc.wait()
+            stop_process(proc)
+    if any(proc.returncode for proc in procs):
+        raise RuntimeError(f"an outbox worker failed: exit statuses {[proc.returncode for proc in procs]}")
     return sw.seconds
 
 

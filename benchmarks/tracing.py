@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 
-from benchmarks.harness import ROOT, Result, Stopwatch, log, reset_database
+from benchmarks.harness import (
+    ROOT,
+    Result,
+    Stopwatch,
+    celery_broker,
+    changed_settings,
+    log,
+    reset_database,
+    stop_process,
+)
 
 SIZES = {"small": 1_000, "full": 10_000}
 DATA_DIR = ROOT / "var" / "bench-data"
@@ -50,9 +58,10 @@ def start_worker(broker: str, dns_address: str) -> subprocess.Popen:
 
 
 def stop_worker(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(30)
-    proc.log_file.close()
+    try:
+        stop_process(proc, timeout=30)
+    finally:
+        proc.log_file.close()
 
 
 def wait_traced(ids: list[int], timeout: float) -> None:
@@ -67,19 +76,19 @@ def wait_traced(ids: list[int], timeout: float) -> None:
 
 def measure_celery(ids: list[int], broker: str, dns_address: str) -> float:
     from notices.tasks import trace_url_task
-    from tracker.celery import app
 
-    app.conf.broker_url = broker
-    worker = start_worker(broker, dns_address)
-    try:
-        trace_url_task.delay(ids[0])
-        wait_traced(ids[:1], 60)  # the worker is up and warm
-        with Stopwatch() as sw:
-            for pk in ids[1:]:
-                trace_url_task.delay(pk)
-            wait_traced(ids, 1800)
-    finally:
-        stop_worker(worker)
+    # The app's connections to this broker are closed before the broker stops (run() stops it).
+    with celery_broker(broker):
+        worker = start_worker(broker, dns_address)
+        try:
+            trace_url_task.delay(ids[0])
+            wait_traced(ids[:1], 60)  # the worker is up and warm
+            with Stopwatch() as sw:
+                for pk in ids[1:]:
+                    trace_url_task.delay(pk)
+                wait_traced(ids, 1800)
+        finally:
+            stop_worker(worker)
     return (len(ids) - 1) / sw.seconds
 
 
@@ -96,8 +105,6 @@ def measure_loop(ids: list[int]) -> float:
 
 
 def run(scale: str) -> list[Result]:
-    from django.conf import settings
-
     from benchmarks.lookup import import_data
     from benchmarks.registry_data import allocations_for, write_ipasn, write_ripe_dump
     from notices.demo.dns import DemoDnsServer
@@ -110,19 +117,21 @@ def run(scale: str) -> list[Result]:
     import_data(paths, write_ipasn(DATA_DIR, allocations_for(INETNUMS)))
     dns = DemoDnsServer({})
     dns.start()
-    broker_dir = ROOT / "var" / "bench-redis"
-    shutil.rmtree(broker_dir, ignore_errors=True)
-    broker_proc, broker = redis.start(broker_dir)
-    settings.DNS_RESOLVER, settings.RDAP_BASE_URL = dns.address, ""
     try:
-        ids = make_urls(n, dns)
-        celery_rate = measure_celery(ids, broker, dns.address)
-        HostingTrace.objects.all().delete()
-        Url.objects.update(traced_at=None, current_trace=None)
-        loop_rate = measure_loop(ids)
+        broker_dir = ROOT / "var" / "bench-redis"
+        shutil.rmtree(broker_dir, ignore_errors=True)
+        broker_proc, broker = redis.start(broker_dir)
+        try:
+            with changed_settings(DNS_RESOLVER=dns.address, RDAP_BASE_URL=""):
+                ids = make_urls(n, dns)
+                celery_rate = measure_celery(ids, broker, dns.address)
+                HostingTrace.objects.all().delete()
+                Url.objects.update(traced_at=None, current_trace=None)
+                loop_rate = measure_loop(ids)
+        finally:
+            redis.stop(broker_proc)
     finally:
         dns.stop()
-        redis.stop(broker_proc)
     log(f"P11: {celery_rate:,.0f} URLs/s as Celery tasks; in-process loop {loop_rate:,.0f} URLs/s")
     return [Result.compare(id="P11", name="URLs traced per second as tasks (local DNS)", value=celery_rate,
                            unit="URLs/s", better="higher", target="report", baseline="in-process trace loop",
