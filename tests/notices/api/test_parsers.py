@@ -8,7 +8,7 @@ import json
 import pytest
 from rest_framework.exceptions import ParseError
 
-from notices.api.parsers import MAX_JSON_DEPTH, CsvParser, JsonParser
+from notices.api.parsers import MAX_JSON_DEPTH, CsvParser, JsonParser, ReportJsonParser
 
 
 def _json(text: str):
@@ -45,6 +45,16 @@ def test_json_parser_lone_surrogate_is_parse_error(text):
     assert str(exc.value.detail) == "JSON parse error - text contains a lone UTF-16 surrogate."
 
 
+def test_report_json_parser_leaves_lone_surrogates_to_the_serializer():
+    stream = io.BytesIO(b'[{"notes": "a\\ud800"}, {"url": "x"}]')
+    assert ReportJsonParser().parse(stream, parser_context={"encoding": "utf-8"}) == [
+        {"notes": "a\ud800"},
+        {"url": "x"},
+    ]
+    with pytest.raises(ParseError):
+        ReportJsonParser().parse(io.BytesIO(b"[" * 40 + b"]" * 40), parser_context={"encoding": "utf-8"})
+
+
 def test_json_parser_keeps_real_unicode_and_nul():
     assert _json('{"a": "\\ud83d\\udca5 例え \\u0000"}') == {"a": "💥 例え \x00"}
 
@@ -67,3 +77,16 @@ def test_csv_parser_bad_header_is_parse_error(text, detail):
     with pytest.raises(ParseError) as exc:
         _csv(text)
     assert str(exc.value.detail) == detail
+
+
+def test_csv_parser_rows_carry_their_line_and_reading_errors():
+    rows = CsvParser().parse(
+        io.BytesIO(
+            b'url,notes\r\rhttp://a.example/,"x\r\ny"\rhttp://b.ex\xffample/,n\rhttp://c.example/,"open\n'
+        )
+    )
+    assert [(dict(row), row.line, row.errors) for row in rows] == [
+        ({"url": "http://a.example/", "notes": "x\r\ny"}, 3, {}),
+        ({}, 5, {"url": ["Not UTF-8 text."]}),
+        ({}, 6, {"notes": ["A quoted field is not closed."]}),
+    ]
