@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from notices.admin.common import ReadOnlyInline, badge, defanged
+from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, badge, defanged
 from notices.admin.forms import AssessmentForm
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.enums import NoticeType
@@ -54,7 +54,7 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Url)
-class UrlAdmin(admin.ModelAdmin):
+class UrlAdmin(TrackerModelAdmin):
     list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "ttr_display"]
     list_filter = ["status", "provider", "last_outcome"]
     search_fields = ["canonical", "host"]
@@ -195,7 +195,7 @@ class UrlAdmin(admin.ModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(SystemRecordAdmin):
     list_display = ["receipt", "url_defanged", "partner", "reported_at", "received_at", "duplicate"]
     list_filter = ["partner", "duplicate"]
     search_fields = ["receipt", "external_ref"]
@@ -208,29 +208,23 @@ class ReportAdmin(admin.ModelAdmin):
     def url_defanged(self, obj: Report) -> str:
         return defanged(obj.original_url)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(Assessment)
-class AssessmentAdmin(admin.ModelAdmin):
+class AssessmentAdmin(SystemRecordAdmin):
     list_display = ["url", "legality", "classification", "detection_method", "analyst", "created_at"]
     list_filter = ["legality", "classification"]
     readonly_fields = ["url", "analyst", "created_at"]
 
-    def has_add_permission(self, request) -> bool:
-        return False  # assessments are made from the URL page / API through the assessment service
-
 
 @admin.register(HostingTrace)
-class HostingTraceAdmin(admin.ModelAdmin):
+class HostingTraceAdmin(SystemRecordAdmin):
     list_display = ["url", "traced_at", "ip", "asn", "provider", "country", "is_hop", "error"]
     list_filter = ["is_hop", "country"]
     readonly_fields = [f.name for f in HostingTrace._meta.fields]
 
 
 @admin.register(Check)
-class CheckAdmin(admin.ModelAdmin):
+class CheckAdmin(SystemRecordAdmin):
     list_display = ["url", "checked_at", "outcome", "status_code", "error_class", "resolved_ip", "elapsed_ms"]
     list_filter = ["outcome", "error_class"]
     readonly_fields = [f.name for f in Check._meta.fields]
@@ -238,7 +232,7 @@ class CheckAdmin(admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(SystemRecordAdmin):
     list_display = ["at", "kind", "url", "notice", "actor"]
     list_filter = ["kind"]
     readonly_fields = [f.name for f in Event._meta.fields]
@@ -246,6 +240,6 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(TrackerModelAdmin):
     list_display = ["name", "country", "created_at"]
     search_fields = ["name"]

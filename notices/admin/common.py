@@ -1,10 +1,23 @@
-"""Helpers shared by admin pages: defanged URLs, badges, read-only timelines."""
+"""Helpers shared by admin pages: defanged URLs, badges, the project's admin base classes.
+
+`TrackerModelAdmin` is the base of every admin page here: hostile input (garbage in an action's selection,
+NUL characters in a search or filter, JSON with NUL characters, an unknown time zone) is a message or a
+field error, never a server error. `SystemRecordAdmin` is the base of the pages of records the system makes
+(checks, events, traces, responses, outbox, audit, inbound mail, imports …): view only.
+"""
 
 from __future__ import annotations
 
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.html import format_html
 
 from notices.canonical import defang
+from notices.models.choices import time_zone_choices, validate_time_zone
 
 
 def defanged(value: str) -> str:
@@ -13,6 +26,154 @@ def defanged(value: str) -> str:
 
 def badge(value: str, label: str | None = None) -> str:
     return format_html('<span class="badge {}">{}</span>', value, label or value)
+
+
+def _contains_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    return False
+
+
+def validate_json_storable(value) -> None:
+    """PostgreSQL's jsonb cannot hold the NUL character (\\u0000) anywhere in a value."""
+    if _contains_nul(value):
+        raise ValidationError("The value contains a NUL character (\\u0000), which cannot be stored.")
+
+
+def valid_pk(model, value: str) -> bool:
+    """`value` is something the model's primary key can hold (a number in range for integer keys)."""
+    field = model._meta.pk
+    try:
+        field.run_validators(field.to_python(value))
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return False
+    return _storable(field, value)
+
+
+def _without_nul(query):
+    """A copy of a QueryDict with NUL characters removed from keys and values."""
+    cleaned = query.copy()
+    for key in list(cleaned.keys()):
+        values = [v.replace("\x00", "") for v in cleaned.getlist(key)]
+        del cleaned[key]
+        cleaned.setlist(key.replace("\x00", ""), values)
+    return cleaned
+
+
+def _storable(field, value) -> bool:
+    try:
+        field.get_prep_value(field.to_python(value))
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return False
+    return "\x00" not in str(value)
+
+
+class _SafeAutocompleteMixin:
+    """Django's autocomplete widget looks the submitted value up to render it again; a value the key cannot
+    hold ("abc" for a number) raised there. Such a value is not looked up: the form shows its field error."""
+
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        target = remote.model._meta.get_field(
+            getattr(remote, "field_name", None) or remote.model._meta.pk.name
+        )
+        usable = [v for v in value if v in (None, "") or _storable(target, v)]
+        return super().optgroups(name, usable, attr)
+
+
+class SafeAutocompleteSelect(_SafeAutocompleteMixin, AutocompleteSelect):
+    pass
+
+
+class SafeAutocompleteSelectMultiple(_SafeAutocompleteMixin, AutocompleteSelectMultiple):
+    pass
+
+
+class SafeWidgetsMixin:
+    """For ModelAdmin and inlines: autocomplete widgets that survive garbage."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = SafeAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = SafeAutocompleteSelectMultiple(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class EmptyIsDefaultJSONField(forms.JSONField):
+    """A JSON form field for a column that cannot be NULL: an empty input means the column's default."""
+
+    def __init__(self, *, empty_default=None, **kwargs):
+        self.empty_default = empty_default
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values and self.empty_default is not None:
+            return self.empty_default()
+        return super().to_python(value)
+
+
+class HostileInputMixin(SafeWidgetsMixin):
+    """Hostile input becomes a message or a field error (mixed into every ModelAdmin the site shows)."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.CharField) and validate_time_zone in db_field.validators:
+            return forms.TypedChoiceField(
+                choices=time_zone_choices(), initial=db_field.get_default(), required=not db_field.blank,
+                label=db_field.verbose_name.capitalize(), help_text=db_field.help_text,
+            )  # fmt: skip
+        if isinstance(db_field, models.JSONField) and not db_field.null and db_field.has_default():
+            kwargs.setdefault("form_class", EmptyIsDefaultJSONField)
+            kwargs.setdefault("empty_default", db_field.get_default)
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.JSONField) and field is not None:
+            field.validators.append(validate_json_storable)
+        return field
+
+    def changelist_view(self, request, extra_context=None):
+        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            request.GET = _without_nul(request.GET)
+        return super().changelist_view(request, extra_context)
+
+    def response_action(self, request, queryset):
+        """Run an action on the selected rows that exist; a selection of garbage selects nothing."""
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        usable = [value for value in selected if valid_pk(self.model, value)]
+        if len(usable) != len(selected):
+            post = request.POST.copy()
+            post.setlist(helpers.ACTION_CHECKBOX_NAME, usable)
+            request.POST = post
+            if not usable:
+                self.message_user(request, "None of the selected items exist.", messages.WARNING)
+                return None
+        return super().response_action(request, queryset)
+
+
+class TrackerModelAdmin(HostileInputMixin, admin.ModelAdmin):
+    """The project's ModelAdmin: hostile input becomes a message or a field error."""
+
+
+class SystemRecordAdmin(TrackerModelAdmin):
+    """A record the system makes (observations, timelines, mail, imports): shown, never added, changed or
+    deleted here. Actions the page offers (re-send, retry …) stay; Django's "delete selected" goes."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class ReadOnlyInline:
@@ -26,4 +187,7 @@ class ReadOnlyInline:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

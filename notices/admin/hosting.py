@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from notices.admin.common import defanged
+from notices.admin.common import SystemRecordAdmin, TrackerModelAdmin, defanged
 from notices.hosting.overrides import create_override
 from notices.hosting.providers import merge_providers
 from notices.models import HostingOverride, HostingProvider, HostingTrace, RegistryImport, Url
+from notices.models.choices import COUNTRY_CHOICES
 
 # Trace sources whose query or answer names a host of the reported site: shown defanged (safety rule 2).
 HOST_SOURCES = {"dns"}
@@ -52,12 +55,22 @@ def trace_chain_html(trace: HostingTrace | None) -> str:
     return format_html("{}{}", summary, table)
 
 
+class CountryField(forms.ChoiceField):
+    """A country code from the ISO 3166-1 table, in any case ("bg" is BG)."""
+
+    def to_python(self, value):
+        return super().to_python(value).strip().upper()
+
+
 class OverrideForm(forms.Form):
     scope = forms.ChoiceField(choices=HostingOverride.Scope.choices, initial="url",
                               help_text="This URL, its host, the traced prefix or the origin AS.")  # fmt: skip
     provider = forms.ModelChoiceField(HostingProvider.objects.all(), required=False,
                                       help_text="The hosting provider (the origin behind a CDN).")  # fmt: skip
-    country = forms.CharField(max_length=2, required=False, help_text="ISO 3166-1 alpha-2; empty: keep.")
+    country = CountryField(
+        choices=[("", "— keep the traced country —"), *COUNTRY_CHOICES], required=False,
+        help_text="ISO 3166-1 alpha-2.",
+    )  # fmt: skip
     abuse_emails = forms.CharField(
         required=False, help_text="Comma-separated; empty: the provider's contacts."
     )
@@ -66,7 +79,7 @@ class OverrideForm(forms.Form):
     def clean_abuse_emails(self) -> list[str]:
         addresses = [a.strip() for a in self.cleaned_data["abuse_emails"].split(",") if a.strip()]
         for address in addresses:
-            forms.EmailField().clean(address)
+            forms.EmailField(max_length=254).clean(address)
         return addresses
 
     def clean(self):
@@ -84,8 +97,11 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
     form = OverrideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            create_override(url=url, user=request.user, now=timezone.now(),
-                            actor=f"user:{request.user.get_username()}", **form.cleaned_data)  # fmt: skip
+            with transaction.atomic():  # a refused row leaves the request's transaction usable
+                create_override(url=url, user=request.user, now=timezone.now(),
+                                actor=f"user:{request.user.get_username()}", **form.cleaned_data)  # fmt: skip
+        except ValidationError as exc:  # what the override would hold is not valid (e.g. the trace's prefix)
+            form.add_error("scope", exc.messages)
         except ValueError as exc:
             form.add_error("scope", str(exc))
         else:
@@ -108,7 +124,7 @@ def merge_selected_providers(model_admin, request, queryset) -> None:
 
 
 @admin.register(HostingOverride)
-class HostingOverrideAdmin(admin.ModelAdmin):
+class HostingOverrideAdmin(TrackerModelAdmin):
     list_display = [
         "id",
         "scope",
@@ -133,10 +149,7 @@ class HostingOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(RegistryImport)
-class RegistryImportAdmin(admin.ModelAdmin):
+class RegistryImportAdmin(SystemRecordAdmin):
     list_display = ["id", "dataset", "status", "data_time", "started_at", "finished_at", "counts"]
     list_filter = ["dataset", "status"]
     readonly_fields = [f.name for f in RegistryImport._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False  # imports run as `manage.py import_registry`

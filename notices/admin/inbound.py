@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
-from notices.admin.common import ReadOnlyInline
+from notices.admin.common import ReadOnlyInline, SystemRecordAdmin
 from notices.models import InboundMessage
 
 
@@ -29,7 +29,7 @@ class InboundMessageInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(SystemRecordAdmin):
     list_display = ["received_at", "kind", "notice", "from_address", "subject"]
     list_filter = ["kind"]
     list_select_related = ["notice"]
@@ -39,12 +39,6 @@ class InboundMessageAdmin(admin.ModelAdmin):
               "bounced_recipients", "bounce_status", "bounce_diagnostic", "raw_size", "text_pre"]  # fmt: skip
     readonly_fields = fields
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False  # mail comes in through `manage.py ingest_mail`
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Text")
     def text_pre(self, obj: InboundMessage) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from notices.admin.common import ReadOnlyInline, badge, defanged
+from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, badge, defanged
 from notices.admin.inbound import InboundMessageInline
 from notices.models import (
     ApiKey,
@@ -49,7 +49,7 @@ class NoticeEventInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Notice)
-class NoticeAdmin(admin.ModelAdmin):
+class NoticeAdmin(TrackerModelAdmin):
     list_display = ["reference", "provider", "notice_type", "status_badge", "created_at", "sent_at",
                     "acknowledged_at", "deadline_at"]  # fmt: skip
     list_filter = ["status", "notice_type", "provider"]
@@ -87,7 +87,7 @@ class NoticeAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutgoingMessage)
-class OutgoingMessageAdmin(admin.ModelAdmin):
+class OutgoingMessageAdmin(SystemRecordAdmin):
     list_display = ["message_id", "notice", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
     list_filter = ["status"]
     search_fields = ["message_id", "notice__reference"]
@@ -95,12 +95,9 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     readonly_fields = ["notice", "message_id", "recipients", "subject", "text", "status", "attempts",
                        "next_attempt_at", "claimed_until", "last_error", "created_at", "sent_at"]  # fmt: skip
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(ProviderResponse)
-class ProviderResponseAdmin(admin.ModelAdmin):
+class ProviderResponseAdmin(SystemRecordAdmin):
     list_display = ["notice", "action", "created_at", "user", "api_key"]
     list_filter = ["action"]
     readonly_fields = ["notice", "action", "urls", "message", "statement_of_reasons", "user", "api_key",
@@ -108,13 +105,13 @@ class ProviderResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(SystemRecordAdmin):
     list_display = ["url", "notice", "level", "reason", "created_at"]
     readonly_fields = ["url", "notice", "level", "reason", "created_at"]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(TrackerModelAdmin):
     list_display = ["prefix", "name", "scope", "partner", "provider", "user", "created_at", "last_used_at",
                     "revoked_at"]  # fmt: skip
     list_filter = ["scope"]
@@ -140,14 +137,8 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(SystemRecordAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_id", "ip"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor", "object_id"]
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from notices.admin.common import SystemRecordAdmin, TrackerModelAdmin, valid_pk
 from notices.enums import ResponseAction
 from notices.models import (
     AnalystReply,
@@ -22,7 +23,7 @@ from notices.services.threads import ThreadError, notice_thread, reply_to_provid
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(TrackerModelAdmin):
     """Supervisors invite a provider's first users here; the provider's portal admins invite the rest."""
 
     list_display = ["email", "provider", "is_admin", "created_at", "expires_at", "accepted_at", "revoked_at"]
@@ -68,7 +69,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderQuestion)
-class ProviderQuestionAdmin(admin.ModelAdmin):
+class ProviderQuestionAdmin(SystemRecordAdmin):
     """The analysts' queue of "need more information" answers, unanswered first."""
 
     list_display = ["notice", "provider", "created_at", "question", "answered", "reply"]
@@ -87,15 +88,6 @@ class ProviderQuestionAdmin(admin.ModelAdmin):
             .annotate(has_reply=Exists(later_reply))
             .order_by("has_reply", "-created_at")
         )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Provider")
     def provider(self, obj) -> str:
@@ -116,7 +108,7 @@ class ProviderQuestionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnalystReply)
-class AnalystReplyAdmin(admin.ModelAdmin):
+class AnalystReplyAdmin(TrackerModelAdmin):
     """Replies go through `reply_to_provider` (event + mail to the provider's users); they are not edited."""
 
     list_display = ["notice", "author", "created_at", "body"]
@@ -132,9 +124,8 @@ class AnalystReplyAdmin(admin.ModelAdmin):
         return False
 
     def add_view(self, request, form_url="", extra_context=None):
-        notice = Notice.objects.filter(
-            pk=request.GET.get("notice") or request.POST.get("notice") or 0
-        ).first()
+        wanted = request.GET.get("notice") or request.POST.get("notice") or "0"
+        notice = Notice.objects.filter(pk=wanted).first() if valid_pk(Notice, wanted) else None
         extra = {"thread": notice_thread(notice) if notice else [], "thread_notice": notice}
         return super().add_view(request, form_url, {**(extra_context or {}), **extra})
 
@@ -151,7 +142,7 @@ class AnalystReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(TrackerModelAdmin):
     list_display = ["provider", "url", "is_active", "created_at"]
     list_filter = ["is_active"]
     exclude = ["secret"]
@@ -162,7 +153,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(SystemRecordAdmin):
     list_display = [
         "notice",
         "endpoint",
@@ -174,6 +165,3 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from notices.admin.common import SafeWidgetsMixin, TrackerModelAdmin
 from notices.admin.hosting import merge_selected_providers
 from notices.models import HostingProvider, ProviderContact, ProviderMembership, RoutingPrefix
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(SafeWidgetsMixin, admin.TabularInline):
     model = ProviderContact
     extra = 1
     fields = ["email", "name", "is_abuse", "failing", "failure_reason"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SafeWidgetsMixin, admin.TabularInline):
     model = ProviderMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(HostingProvider)
-class HostingProviderAdmin(admin.ModelAdmin):
+class HostingProviderAdmin(TrackerModelAdmin):
     list_display = ["name", "slug", "country", "is_eu", "language", "channel"]
     list_filter = ["country", "channel", "language"]
     search_fields = ["name", "slug"]
@@ -37,20 +38,20 @@ class HostingProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProviderContact)
-class ProviderContactAdmin(admin.ModelAdmin):
+class ProviderContactAdmin(TrackerModelAdmin):
     list_display = ["email", "provider", "is_abuse", "failing", "failed_at"]
     list_filter = ["failing", "is_abuse"]
     search_fields = ["email", "provider__name"]
 
 
 @admin.register(ProviderMembership)
-class ProviderMembershipAdmin(admin.ModelAdmin):
+class ProviderMembershipAdmin(TrackerModelAdmin):
     list_display = ["user", "provider", "is_admin"]
     autocomplete_fields = ["user", "provider"]
 
 
 @admin.register(RoutingPrefix)
-class RoutingPrefixAdmin(admin.ModelAdmin):
+class RoutingPrefixAdmin(TrackerModelAdmin):
     list_display = ["prefix", "source", "asn", "org_name", "country", "provider"]
     list_filter = ["source", "country"]
     search_fields = ["org_name", "org_handle"]

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from notices.admin.common import TrackerModelAdmin
 from notices.delivery.compose import notice_context, render_db_template, render_notice
 from notices.enums import Classification, NoticeType
 from notices.models import Assessment, HostingProvider, Notice, NoticeItem, NoticeTemplate, Url
@@ -45,9 +46,12 @@ def render_sample(template: NoticeTemplate, *, now: datetime) -> tuple[str, str,
     return render_notice(notice, notice_context(notice, now=now, items=items), template=template)
 
 
-def template_problem(source: str, *, language: str, notice_type: str, now: datetime) -> str | None:
+def template_problem(
+    source: str, *, language: str, notice_type: str, now: datetime, must_render: bool = False
+) -> str | None:
     """Why `source` cannot be used as a notice template, or None: it must compile, render against the sample
-    notice, and never show a reported URL as it is (only `item.defanged`)."""
+    notice, and never show a reported URL as it is (only `item.defanged`); with `must_render` (an active
+    template) it must also render to something other than whitespace."""
     notice, items = sample_notice(language=language, notice_type=notice_type, now=now)
     try:
         rendered = render_db_template(source, notice_context(notice, now=now, items=items))
@@ -57,6 +61,11 @@ def template_problem(source: str, *, language: str, notice_type: str, now: datet
         return f"The template does not render: {exc.__class__.__name__}: {exc}"
     if any(url in rendered for url in SAMPLE_URLS):
         return "The template shows a reported URL as it is; use {{ item.defanged }} (safety rule 2)."
+    if must_render and not rendered.strip():
+        return (
+            "An active template must not render empty (it does for the sample notice). "
+            "Save it as inactive to keep it as a draft."
+        )
     return None
 
 
@@ -68,18 +77,30 @@ class NoticeTemplateForm(forms.ModelForm):
                                                                                                   "cols": 110})}  # fmt: skip
 
     def clean(self) -> dict:
+        """Both parts must compile and render safely; an active template's parts must render non-empty (an
+        inactive draft may be empty or unfinished in content, but never unsafe or broken)."""
         data = super().clean()
+        active = bool(data.get("active"))
         for field in ("subject", "body"):
-            if data.get(field):
-                problem = template_problem(data[field], language=data.get("language") or "en",
-                                           notice_type=data.get("notice_type") or "", now=timezone.now())  # fmt: skip
-                if problem:
-                    self.add_error(field, problem)
+            if field in self.errors:
+                continue
+            source = data.get(field) or ""
+            if not source.strip():
+                if active:
+                    self.add_error(
+                        field, "An active template needs this; save it as inactive to keep a draft."
+                    )
+                continue
+            problem = template_problem(source, language=data.get("language") or "en",
+                                       notice_type=data.get("notice_type") or "", now=timezone.now(),
+                                       must_render=active)  # fmt: skip
+            if problem:
+                self.add_error(field, problem)
         return data
 
 
 @admin.register(NoticeTemplate)
-class NoticeTemplateAdmin(admin.ModelAdmin):
+class NoticeTemplateAdmin(TrackerModelAdmin):
     form = NoticeTemplateForm
     list_display = ["__str__", "language", "notice_type", "active", "updated_at", "updated_by"]
     list_filter = ["language", "notice_type", "active"]
@@ -99,7 +120,10 @@ class NoticeTemplateAdmin(admin.ModelAdmin):
     def preview_view(self, request, pk: int):
         """The sample notice rendered with this template: subject, plain text and the HTML part."""
         template = get_object_or_404(NoticeTemplate, pk=pk)
-        subject, text, html = render_sample(template, now=timezone.now())
+        try:
+            subject, text, html = render_sample(template, now=timezone.now())
+        except Exception as exc:  # a template stored before it was checked: say why, as the editor would
+            subject, text, html = "—", f"The template does not render: {exc.__class__.__name__}: {exc}", ""
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": template,
                    "title": f"Preview: {template}", "subject": subject, "text": text, "html": html}  # fmt: skip
         return TemplateResponse(request, "admin/notices/noticetemplate/preview.html", context)

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, GistIndex, OpClass
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from notices.enums import ContactChannel, DispatchMode
+from notices.models.choices import (
+    COUNTRY_CHOICES,
+    country_constraint,
+    language_constraint,
+    validate_email_list,
+    validate_removed_page_rules,
+    validate_string_list,
+    validate_time_zone,
+)
 from notices.models.fields import CidrField
+
+# AS numbers are 32-bit (RFC 6793); 0 is reserved but appears in registry data as "no origin".
+ASN_VALIDATORS = [MinValueValidator(0), MaxValueValidator(4_294_967_295)]
 
 # EU member states (ISO 3166-1 alpha-2; Greece is GR). Our own list: registry data marks some non-members EU.
 EU_COUNTRIES = frozenset(
@@ -46,18 +59,34 @@ EU_COUNTRIES = frozenset(
 class HostingProvider(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2.")
-    language = models.CharField(max_length=8, default="en", help_text="Language of notices and the portal.")
-    time_zone = models.CharField(max_length=64, default="UTC")
+    country = models.CharField(
+        max_length=2, blank=True, choices=COUNTRY_CHOICES, help_text="ISO 3166-1 alpha-2; empty: unknown."
+    )
+    language = models.CharField(
+        max_length=8,
+        default="en",
+        choices=settings.LANGUAGES,
+        help_text="Language of notices and the portal.",
+    )
+    time_zone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_time_zone],
+        help_text="IANA time zone of the portal's dates and the daily digest (e.g. Europe/Amsterdam).",
+    )  # fmt: skip
     channel = models.CharField(max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL)
-    org_handles = models.JSONField(default=list, blank=True, help_text="Registry organisation handles.")
+    org_handles = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_string_list],
+        help_text="Registry organisation handles.",
+    )
     blocked_counts_as_gone = models.BooleanField(
         default=False, help_text="Treat 401/403 as gone for this provider's URLs (policy agreed with it)."
     )
     removed_page_rules = models.JSONField(
         default=list,
         blank=True,
-        help_text='[{"status": 200, "final_url": "regex"}] — pages meaning "removed".',
+        validators=[validate_removed_page_rules],
+        help_text='[{"status": 200, "final_url": "regex"}] — pages meaning "removed" (status null: any).',
     )
     dispatch = models.CharField(
         max_length=10, choices=DispatchMode.choices, default=DispatchMode.MANUAL,
@@ -77,6 +106,10 @@ class HostingProvider(models.Model):
         indexes = [
             # Imported organisation → provider: WHERE org_handles @> '["ORG-…"]' (trace, lookup index).
             GinIndex(OpClass("org_handles", name="jsonb_path_ops"), name="provider_org_handles_gin"),
+        ]
+        constraints = [
+            country_constraint("country", "provider_country_iso"),
+            language_constraint("language", "provider_language_portal"),
         ]
 
     def __str__(self) -> str:
@@ -129,12 +162,12 @@ class RoutingPrefix(models.Model):
 
     prefix = CidrField()
     source = models.CharField(max_length=10, choices=Source.choices)
-    asn = models.BigIntegerField(null=True, blank=True)
+    asn = models.BigIntegerField(null=True, blank=True, validators=ASN_VALIDATORS)
     org_handle = models.CharField(max_length=64, blank=True)
     org_name = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=2, blank=True)
+    country = models.CharField(max_length=2, blank=True, choices=COUNTRY_CHOICES)
     provider = models.ForeignKey(HostingProvider, null=True, blank=True, on_delete=models.SET_NULL)
-    abuse_emails = models.JSONField(default=list, blank=True)
+    abuse_emails = models.JSONField(default=list, blank=True, validators=[validate_email_list])
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +175,7 @@ class RoutingPrefix(models.Model):
             # Longest-prefix match: WHERE prefix >>= ip::inet ORDER BY masklen(prefix) DESC.
             GistIndex(OpClass("prefix", name="inet_ops"), name="prefix_gist_idx"),
         ]
+        constraints = [country_constraint("country", "routing_prefix_country_iso")]
 
     def __str__(self) -> str:
         return f"{self.prefix} ({self.get_source_display()})"
@@ -166,14 +200,17 @@ class HostingOverride(models.Model):
     )
     host = models.CharField(max_length=255, blank=True, help_text="Lower-case host name, as in the URL.")
     prefix = CidrField(null=True, blank=True)
-    asn = models.BigIntegerField(null=True, blank=True)
+    asn = models.BigIntegerField(null=True, blank=True, validators=ASN_VALIDATORS)
     provider = models.ForeignKey(
         HostingProvider, null=True, blank=True, on_delete=models.CASCADE, related_name="overrides"
     )
-    country = models.CharField(max_length=2, blank=True, help_text="Hosting country (ISO 3166-1 alpha-2).")
-    abuse_emails = models.JSONField(
-        default=list, blank=True, help_text="Where to write; empty: the provider's abuse contacts."
+    country = models.CharField(
+        max_length=2, blank=True, choices=COUNTRY_CHOICES, help_text="Hosting country (ISO 3166-1 alpha-2)."
     )
+    abuse_emails = models.JSONField(
+        default=list, blank=True, validators=[validate_email_list],
+        help_text="Where to write; empty: the provider's abuse contacts.",
+    )  # fmt: skip
     note = models.TextField(blank=True, help_text="Why (e.g. origin behind the CDN confirmed by the CDN).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -192,7 +229,12 @@ class HostingOverride(models.Model):
                     | models.Q(scope="asn", url__isnull=True, host="", prefix__isnull=True, asn__isnull=False)
                 ),
                 name="override_scope_field_set",
+                violation_error_message=(
+                    "Set exactly the field of the scope: the URL for “URL”, the host for “Host”, the prefix "
+                    "for “Prefix”, the AS number for “ASN” (and leave the others empty)."
+                ),
             ),
+            country_constraint("country", "override_country_iso"),
         ]
         indexes = [
             # The trace's override look-up by host: WHERE host = %s (URL overrides go through the url FK).
@@ -202,6 +244,9 @@ class HostingOverride(models.Model):
     def __str__(self) -> str:
         target = {"url": self.url_id, "host": self.host, "prefix": self.prefix, "asn": self.asn}[self.scope]
         return f"{self.get_scope_display()} {target} → {self.provider or 'contact only'}"
+
+    def clean(self) -> None:
+        self.host = self.host.strip().lower()
 
 
 class HostingTrace(models.Model):

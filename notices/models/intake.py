@@ -6,18 +6,24 @@ from django.conf import settings
 from django.db import models
 
 from notices.enums import UrlStatus
+from notices.models.choices import COUNTRY_CHOICES, country_constraint
 
 
 class Partner(models.Model):
     """A partner hotline or reporting system that submits reports through the API with a key."""
 
     name = models.CharField(max_length=200, unique=True)
-    country = models.CharField(max_length=2, blank=True)
+    country = models.CharField(
+        max_length=2, blank=True, choices=COUNTRY_CHOICES, help_text="ISO 3166-1 alpha-2."
+    )
     receives_handoffs = models.BooleanField(
         default=False, help_text="A partner hotline that takes over content hosted in its country (routing)."
     )
     handoff_email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [country_constraint("country", "partner_country_iso")]
 
     def __str__(self) -> str:
         return self.name

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from notices.enums import ItemStatus, NoticeStatus, NoticeType, OutboxStatus, ResponseAction
+from notices.models.choices import language_constraint
 
 
 class Notice(models.Model):
@@ -17,7 +18,7 @@ class Notice(models.Model):
         max_length=24, choices=NoticeType.choices, default=NoticeType.HOTLINE_NOTICE
     )
     status = models.CharField(max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.DRAFT)
-    language = models.CharField(max_length=8, default="en")
+    language = models.CharField(max_length=8, default="en", choices=settings.LANGUAGES)
     deadline_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -36,6 +37,7 @@ class Notice(models.Model):
             # Analyst list filtered by status.
             models.Index(fields=["status", "-id"], name="notice_status_idx"),
         ]
+        constraints = [language_constraint("language", "notice_language_portal")]
 
     def __str__(self) -> str:
         return self.reference

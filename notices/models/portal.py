@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from notices.models.choices import language_constraint
 from notices.models.notice import ProviderResponse
 
 
@@ -21,7 +22,12 @@ class PortalAccount(models.Model):
     totp_last_step = models.BigIntegerField(
         null=True, blank=True, help_text="Last accepted time step (replay)."
     )
-    language = models.CharField(max_length=8, blank=True, help_text="Empty: the provider's language.")
+    language = models.CharField(
+        max_length=8, blank=True, choices=settings.LANGUAGES, help_text="Empty: the provider's language."
+    )
+
+    class Meta:
+        constraints = [language_constraint("language", "portal_account_language", blank=True)]
 
     def __str__(self) -> str:
         return f"portal account of {self.user}"

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from notices.enums import NoticeType
+from notices.models.choices import language_constraint
 
 
 class NoticeTemplate(models.Model):
@@ -20,7 +21,11 @@ class NoticeTemplate(models.Model):
         max_length=24, choices=NoticeType.choices, blank=True, help_text="Blank: any notice type."
     )
     subject = models.TextField(help_text="One line; Django template syntax.")
-    body = models.TextField(help_text="The plain-text body; the HTML part wraps it. Django template syntax.")
+    body = models.TextField(
+        blank=True,
+        help_text="The plain-text body; the HTML part wraps it. Django template syntax. "
+        "An inactive draft may be empty; an active template must render a body.",
+    )
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -34,7 +39,9 @@ class NoticeTemplate(models.Model):
                 fields=["language", "notice_type"],
                 condition=models.Q(active=True),
                 name="notice_template_one_active",
+                violation_error_message="Another active template has this language and notice type.",
             ),
+            language_constraint("language", "notice_template_language"),
         ]
 
     def __str__(self) -> str:
