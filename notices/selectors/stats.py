@@ -240,10 +240,12 @@ def request_refresh() -> bool:
     if not queued:
         return False
     try:
-        refresh_stats.apply_async(countdown=settings.STATS_REFRESH_DEBOUNCE)
+        # No publish retries: a delivery worker asks after every mail, and must not wait on a broker that is down.
+        refresh_stats.apply_async(countdown=settings.STATS_REFRESH_DEBOUNCE, retry=False)
     except KombuOperationalError:
+        # The request stays recorded, so callers do not try the broker again for STATS_REFRESH_LEASE; beat's
+        # periodic refresh (or the lease running out) covers the refresh that could not be queued.
         logger.warning("statistics refresh could not be queued; beat's periodic refresh will do it")
-        StatsRefresh.objects.filter(pk=1, requested_at=now).update(requested_at=None)
         return False
     return True
 

@@ -494,14 +494,14 @@ def test_check_slowloris_body_is_decided_by_status(net):
     observation = net.check("http://site.example/slowloris", read_timeout=0.3)
 
     assert outcome_of(observation) == (Outcome.LIVE, 200, "")
-    assert observation.elapsed_ms < 1000
+    assert observation.elapsed_ms < 5000  # the body trickles for 10 s; a busy machine may add seconds, not 5
 
 
 def test_check_slowloris_body_is_capped_by_total_timeout(net):
     observation = net.check("http://site.example/slowloris", read_timeout=5, total_timeout=0.6)
 
     assert outcome_of(observation) == (Outcome.LIVE, 200, "")
-    assert observation.elapsed_ms < 1000
+    assert observation.elapsed_ms < 5000  # below both the read timeout and the 10 s the body trickles for
 
 
 def test_check_reset_is_unknown(net):
