@@ -160,11 +160,19 @@ def changed_settings(**values: object) -> Iterator[None]:
 
 
 def _drop_celery_connections(app) -> None:
-    """Close the app's broker connection pool and forget its producer pool (both are made again on demand)."""
-    pool = app.__dict__.get("_pool")
-    if pool is not None:
+    """Close the app's broker connection and producer pools and take them out of kombu's process-wide pool
+    registry, which is keyed by broker URL: a closed pool left there would be handed back the next time the app
+    points at that URL ("Acquire on closed pool"). Both are made again on demand."""
+    from kombu import pools
+    from kombu.utils.collections import eqhash
+
+    connection = app.connection_for_write()
+    for group in (pools.producers, pools.connections):
         try:
-            pool.force_close_all()
+            pool = group[connection] if eqhash(connection) in group else None
+            if pool is not None:
+                del group[connection]
+                pool.force_close_all()
         except Exception as exc:  # the broker may already be gone; the pool is dropped either way
             log(f"closing Celery connections: {exc}")
     app._pool = None
