@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -150,14 +151,16 @@ def sweep_webhooks() -> int:
 
 
 @shared_task(name="notices.refresh_stats", acks_late=True)
-def refresh_stats() -> dict | None:
-    """Beat, and debounced after a change the snapshots do not include: recompute the statistics snapshots (one
-    per grouping), unless another refresh is running (then None: that one picks up what is left)."""
+def refresh_stats(requested_at: str | None = None) -> dict | None:
+    """Beat, and debounced after a change the snapshots do not include (then naming its request): recompute the
+    statistics snapshots (one per grouping), unless another refresh is running or the request was served
+    already (then None: that one picks up what is left)."""
     from notices.selectors.stats import run_refresh
 
-    durations = run_refresh(now=timezone.now())
+    request = datetime.fromisoformat(requested_at) if requested_at else None
+    durations = run_refresh(now=timezone.now(), requested_at=request)
     if durations is None:
-        logger.info("statistics refresh already running; collapsed into it")
+        logger.info("statistics refresh already running or its request served; collapsed")
     else:
         logger.info("statistics refreshed: %s ms", durations)
     return durations

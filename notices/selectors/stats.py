@@ -241,7 +241,9 @@ def request_refresh() -> bool:
         return False
     try:
         # No publish retries: a delivery worker asks after every mail, and must not wait on a broker that is down.
-        refresh_stats.apply_async(countdown=settings.STATS_REFRESH_DEBOUNCE, retry=False)
+        refresh_stats.apply_async(
+            kwargs={"requested_at": now.isoformat()}, countdown=settings.STATS_REFRESH_DEBOUNCE, retry=False
+        )
     except KombuOperationalError:
         # The request stays recorded, so callers do not try the broker again for STATS_REFRESH_LEASE; beat's
         # periodic refresh (or the lease running out) covers the refresh that could not be queued.
@@ -250,8 +252,12 @@ def request_refresh() -> bool:
     return True
 
 
-def run_refresh(*, now: datetime) -> dict[str, int] | None:
+def run_refresh(*, now: datetime, requested_at: datetime | None = None) -> dict[str, int] | None:
     """One refresh, as the task runs it: clear the queued request, take the claim, recompute, release.
+
+    A debounced run names the request it was queued for (`requested_at`) and does nothing unless that request
+    is still the pending one: a task delivered twice, or one left from a request a refresh already served,
+    costs no recomputation. Beat's periodic run names none and always recomputes.
 
     Returns the milliseconds per grouping, or None when another refresh holds the claim (that one looks again
     for changes after it released it, so none is left behind). A change that arrived during the computation
@@ -268,6 +274,8 @@ def run_refresh(*, now: datetime) -> dict[str, int] | None:
                     ON CONFLICT (id) DO NOTHING"""
             )
         state = StatsRefresh.objects.select_for_update().get(pk=1)
+        if requested_at is not None and state.requested_at != requested_at:
+            return None
         claimed = state.started_at is None or state.started_at < cutoff
         StatsRefresh.objects.filter(pk=1).update(
             requested_at=None, **({"started_at": now} if claimed else {})

@@ -212,6 +212,39 @@ def test_requests_collapse_into_the_queued_refresh(noticed):
     assert stale_since() is None
 
 
+def test_a_debounced_run_recomputes_only_for_the_pending_request(noticed):
+    noticed(1)
+    assert request_refresh() is True
+    pending = StatsRefresh.objects.get().requested_at
+    assert run_refresh(now=timezone.now(), requested_at=pending - timedelta(seconds=1)) is None  # a leftover
+    assert (StatsRefresh.objects.get().refreshes, StatsRefresh.objects.get().requested_at) == (0, pending)
+    assert run_refresh(now=timezone.now(), requested_at=pending) is not None
+    assert run_refresh(now=timezone.now(), requested_at=pending) is None  # the same task delivered twice
+    assert StatsRefresh.objects.get().refreshes == 1
+    assert run_refresh(now=timezone.now()) is not None  # beat's periodic run names no request
+    assert StatsRefresh.objects.get().refreshes == 2
+
+
+def test_a_refresh_the_broker_refuses_stays_requested_and_is_not_retried_per_change(noticed, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from notices.tasks import refresh_stats
+
+    attempts = []
+
+    def broker_down(*args, **kwargs):
+        attempts.append(kwargs)
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(refresh_stats, "apply_async", broker_down)
+    noticed(1)
+    assert request_refresh() is False
+    assert StatsRefresh.objects.get().requested_at is not None  # beat's refresh or the lease covers it
+    assert request_refresh() is False
+    assert request_refresh() is False
+    assert len(attempts) == 1 and attempts[0]["retry"] is False  # one publish per lease, never retried inline
+
+
 def test_a_running_refresh_is_not_run_twice_and_a_dead_claim_expires(noticed, settings):
     noticed(1)
     now = timezone.now()
