@@ -91,6 +91,16 @@ def learn_country(provider: HostingProvider, country: str) -> None:
 
 
 @transaction.atomic
+def provider_references() -> list:
+    """Every foreign key to a provider, hidden ones (`related_name="+"`, such as the provider a case was counted
+    against at notice time) included: a merge must move them all, or deleting the merged provider clears them."""
+    return [
+        field
+        for field in HostingProvider._meta.get_fields(include_hidden=True)
+        if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
+    ]
+
+
 def merge_providers(*, target: HostingProvider, others: list[HostingProvider], actor: str) -> None:
     """Fold `others` into `target`: their org handles, contacts, users, cases, traces, notices and overrides.
 
@@ -102,9 +112,7 @@ def merge_providers(*, target: HostingProvider, others: list[HostingProvider], a
     for other in HostingProvider.objects.filter(pk__in=ids):
         handles += [h for h in other.org_handles if h not in handles]
     ProviderContact.objects.filter(provider_id__in=ids, email__in=target.contacts.values("email")).delete()
-    for relation in HostingProvider._meta.related_objects:
-        if relation.many_to_many:
-            continue
+    for relation in provider_references():
         field = relation.field.name
         relation.related_model._base_manager.filter(**{f"{field}__in": ids}).update(**{field: target})
     HostingProvider.objects.filter(pk__in=ids).delete()

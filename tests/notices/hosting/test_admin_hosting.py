@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 
 from notices.hosting.providers import merge_providers
@@ -72,6 +73,7 @@ def test_merge_providers_moves_handles_contacts_cases_and_traces(make_provider, 
     gone = make_provider("gone", prefix=None, org_handles=["ORG-G1-TEST", "ORG-K1-TEST"])
     ProviderContact.objects.create(provider=gone, email="abuse@keep.example")
     case = make_case(provider=gone, when=now)
+    Url.objects.filter(pk=case.pk).update(provider_at_notice=gone)
 
     merge_providers(target=keep, others=[gone], actor="user:chief")
 
@@ -83,8 +85,23 @@ def test_merge_providers_moves_handles_contacts_cases_and_traces(make_provider, 
     ]
     assert Url.objects.get(pk=case.pk).provider == keep
     assert HostingTrace.objects.get(url=case).provider == keep
+    assert Url.objects.get(pk=case.pk).provider_at_notice == keep  # still counted, now against the target
     assert list(HostingProvider.objects.values_list("slug", flat=True)) == ["keep"]
     assert AuditEvent.objects.get(action="provider.merge").actor == "user:chief"
+
+
+def test_merge_moves_every_reference_to_a_provider_hidden_ones_included(db):
+    from notices.hosting.providers import provider_references
+
+    moved = {(ref.related_model.__name__, ref.field.name) for ref in provider_references()}
+    every = {
+        (model.__name__, field.name)
+        for model in apps.get_app_config("notices").get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is HostingProvider
+    }
+    assert {("Url", "provider_at_notice"), ("RemovalCycle", "provider_at_notice")} <= moved
+    assert every <= moved
 
 
 def test_merge_action_in_the_provider_admin(staff_client, make_provider):
