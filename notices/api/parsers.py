@@ -87,12 +87,12 @@ class CsvParser(BaseParser):
 
     Any line ending (CRLF, LF, CR, mixed), a leading BOM, any field size. Bytes that are not UTF-8 fail the
     row (the field) they are in. Quoting is strict: a quote opens a field only at its start, and a closing
-    quote is followed by a comma or the end of the line. A row with a quoting error is reported as its first
-    line only, and reading goes on at the next line, so a quote that is never closed costs one row and
-    swallows none. A well-formed row whose quoted field spans lines where no row may — a line break in url,
-    reported_at or external_ref, or a line inside quoted notes that reads as a row of its own (its url
-    column holds a URL) — is refused whole: a quote was closed in the wrong place, and no text from inside
-    quotes is ever read as a row.
+    quote is followed by a comma or the end of the line. A row with a quote that is never closed is reported
+    as its first line only, and reading goes on at the next line, so it costs one row and swallows none; a
+    row with another quoting error is refused whole (its quotes say where it ends). A well-formed row whose
+    quoted field spans lines where no row may — a line break in url, reported_at or external_ref, or a line
+    inside quoted notes that reads as a row of its own (its url column holds a URL) — is refused whole: a
+    quote was closed in the wrong place, and no text from inside quotes is ever read as a row.
     """
 
     media_type = "text/csv"
@@ -185,8 +185,11 @@ class _CsvReader:
             start, line = self.pos, self.line
             record = _read_record(self.text, start)
             errors = self._errors(record, start)
-            if record.problem:
-                record.end = min(record.end, self._end_of_line(start))  # the row is its first line at most
+            if record.problem and record.problem[1] == _NOT_CLOSED:
+                # Where an unclosed quote's row ends cannot be known: it is its first line. Any other quoting
+                # error has balanced quotes, so its row ends where the quotes say, and nothing from inside
+                # them is ever read as a row of its own.
+                record.end = min(record.end, self._end_of_line(start))
             self.pos = record.end
             self.line += len(_LINE_BREAK.findall(self.text, start, record.end))
             if record.fields == [""] and not errors and not self.text.startswith('"', start):

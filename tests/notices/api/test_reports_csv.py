@@ -131,6 +131,16 @@ def test_csv_quote_closed_rows_later_is_flagged_not_merged(partner_api):
     assert _stored() == [(U1 + "/after", "", "ok")]
 
 
+def test_csv_text_after_a_closing_quote_refuses_the_whole_record(partner_api):
+    """A stray word after the quote that closes multi-line notes: the quotes are balanced, so the record ends
+    where they say — the row-like line inside them is never read as a case of its own."""
+    body = _ok(_post_csv(partner_api, f'url,notes\n{U1},"note\n{U2},inner\nend" x\n{U3},after\n'))
+    assert [r.get("line") for r in body["results"]] == [2, 5]
+    assert "errors" in body["results"][0]
+    assert body["results"][1]["url"]["canonical"] == U3
+    assert _stored() == [(U3, "", "after")]
+
+
 def test_csv_row_like_line_reports_its_own_line_number(partner_api):
     body = _ok(_post_csv(partner_api, f'url,external_ref,notes\n{U1},r,"a\nb\n{U2},x"\n'))
     assert body["results"][0]["errors"] == {
