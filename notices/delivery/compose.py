@@ -209,9 +209,16 @@ def render_notice(
     subject_template, text_template, html_template = templates
     with translation.override(notice.language):
         text = text_template.render(context)
-        subject = subject_template.render(context)
+        subject = " ".join(subject_template.render(context).split())
+        if not subject or not text.strip():
+            # An edited template can still render empty for a real notice where the editor's sample did not
+            # (a condition on its contents): no empty mail goes out; the file templates make a sound one.
+            logger.warning("notice template renders empty for %s; using the file templates", notice.reference)
+            files = _file_templates(notice.language)
+            text = files[1].render(context)
+            subject = " ".join(files[0].render(context).split())
         html = html_template.render({**context, "text": text})
-    return " ".join(subject.split()), text, html
+    return subject, text, html
 
 
 @dataclass

@@ -93,6 +93,27 @@ def test_build_message_template_broken_outside_the_admin_falls_back_to_the_files
     assert "does not compile" in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("subject", "body"),
+    [
+        ("Notice", "{% if provider.name == 'Someone Else' %}Body{% endif %}"),
+        ("{% if provider.name == 'Someone Else' %}Notice{% endif %}", BODY),
+    ],
+    ids=["body empty for this notice", "subject empty for this notice"],
+)
+def test_build_message_template_rendering_empty_for_a_real_notice_falls_back_to_the_files(
+    compose, caplog, subject, body
+):
+    """The editor's sample renders it non-empty; this notice does not: no empty mail goes out."""
+    NoticeTemplate.objects.create(language="en", subject=subject, body=body)
+
+    _notice, message = compose()
+
+    assert "child sexual abuse material on your network" in message.subject
+    assert "Good-faith statement" in message.text
+    assert "renders empty" in caplog.text
+
+
 def _post(client, **fields):
     data = {"language": "en", "notice_type": "", "subject": "[{{ notice.reference }}] Notice", "body": BODY,
             "active": "on", **fields}  # fmt: skip
