@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from tracker import processes
 from tracker.progress import progress_bar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,34 +120,10 @@ def scale_from_env() -> str:
 
 def stop_process(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
     """Stop a process a benchmark started (its whole process group if it leads one), SIGKILL after `timeout`."""
-    if proc.poll() is None:
-        own_group = _process_group(proc.pid) == proc.pid
-        _send(proc, signal.SIGTERM, group=own_group)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            _send(proc, signal.SIGKILL, group=own_group)
-            proc.wait()
+    processes.stop_process(proc, grace=timeout)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()
-
-
-def _process_group(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return None
-
-
-def _send(proc: subprocess.Popen, signum: int, *, group: bool) -> None:
-    try:
-        if group:
-            os.killpg(proc.pid, signum)
-        else:
-            proc.send_signal(signum)
-    except ProcessLookupError:
-        pass
 
 
 @contextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 from tracker.embedded.signals import StopSignals
 from tracker.env import BASE_DIR, VAR_DIR
+from tracker.processes import stop_groups
 
 DEMO_DEFAULTS = {
     # Small delays so the whole loop (notice → removed → confirmed) is visible within minutes.
@@ -274,33 +274,10 @@ Takedown notice tracker is running.
 """)
 
 
-def _signal_group(pgid: int, signum: int) -> bool:
-    """Send `signum` to a child's process group; False once no process of the group is left."""
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop(stack: Stack) -> None:
     """Stop children (their whole process groups, also when the group's leader already died), then the embedded
     services. Further signals only note themselves (the handlers stay installed), so clean-up always finishes."""
-    for proc in stack.children.values():
-        _signal_group(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for proc in stack.children.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-            proc.wait()
-        while _signal_group(proc.pid, 0):  # the leader is gone; its own children may not be yet
-            if time.monotonic() > deadline:
-                _signal_group(proc.pid, signal.SIGKILL)
-            time.sleep(0.05)
+    stop_groups(stack.children.values(), grace=STOP_GRACE_SECONDS)
     for stopper in reversed(stack.stoppers):
         try:
             stopper()
