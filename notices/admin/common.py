@@ -162,9 +162,8 @@ class TrackerModelAdmin(HostileInputMixin, admin.ModelAdmin):
     """The project's ModelAdmin: hostile input becomes a message or a field error."""
 
 
-class SystemRecordAdmin(TrackerModelAdmin):
-    """A record the system makes (observations, timelines, mail, imports): shown, never added, changed or
-    deleted here. Actions the page offers (re-send, retry …) stay; Django's "delete selected" goes."""
+class ViewOnly:
+    """Shown, never added, changed or deleted from this page (admins and inlines alike)."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -176,18 +175,14 @@ class SystemRecordAdmin(TrackerModelAdmin):
         return False
 
 
-class ReadOnlyInline:
+class SystemRecordAdmin(ViewOnly, TrackerModelAdmin):
+    """A record the system makes (observations, timelines, mail, imports): shown, never added, changed or
+    deleted here. Actions the page offers (re-send, retry …) stay; Django's "delete selected" goes."""
+
+
+class ReadOnlyInline(ViewOnly):
     """Inline that shows history rows; nothing is added, changed or deleted from here."""
 
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

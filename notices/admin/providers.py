@@ -6,6 +6,7 @@ from django.contrib import admin
 
 from notices.admin.common import SafeWidgetsMixin, TrackerModelAdmin
 from notices.admin.hosting import merge_selected_providers
+from notices.hosting.providers import is_derived
 from notices.models import HostingProvider, ProviderContact, ProviderMembership, RoutingPrefix
 
 
@@ -23,7 +24,7 @@ class MembershipInline(SafeWidgetsMixin, admin.TabularInline):
 
 @admin.register(HostingProvider)
 class HostingProviderAdmin(TrackerModelAdmin):
-    list_display = ["name", "slug", "country", "is_eu", "language", "channel"]
+    list_display = ["name", "slug", "country", "is_eu", "derived", "language", "channel"]
     list_filter = ["country", "channel", "language"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -35,6 +36,11 @@ class HostingProviderAdmin(TrackerModelAdmin):
     @admin.display(boolean=True, description="EU")
     def is_eu(self, obj: HostingProvider) -> bool:
         return obj.is_eu
+
+    @admin.display(boolean=True, description="derived from an abuse contact")
+    def derived(self, obj: HostingProvider) -> bool:
+        """The registry names no organisation: merge it into the real provider once known."""
+        return is_derived(obj)
 
 
 @admin.register(ProviderContact)
