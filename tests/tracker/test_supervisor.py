@@ -188,7 +188,7 @@ def test_supervisor_notices_a_dead_service_and_stops_everything(shared_var, serv
         _finish(proc)
         raise
     output += _finish(proc)
-    assert noticed < 5, output
+    assert noticed < 10, output  # watched every 0.5 s; the margin is for a busy machine
     assert "!!!" in output and {"postgres": "PostgreSQL", "broker": "broker"}[service] in output
     assert proc.returncode == 1, output
     assert "Stopped." in output

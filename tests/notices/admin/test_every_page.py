@@ -218,8 +218,14 @@ def test_every_admin_page_survives_garbage(client, demo_world, request_for, mode
                 client, failures, change, form, formsets, obj_values=True, per_field=role == "supervisor"
             )
         elif page is not None and page.status_code == 200:  # view only: a POST changes nothing and is refused
+            before = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
             _call(client, failures, "POST", change, {"anything": "x"}, label="view-only POST")
             obj.refresh_from_db()
+            after = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+            if after != before:
+                failures.append(
+                    f"POST {change} view-only POST changed {sorted(k for k in after if after[k] != before[k])}"
+                )
 
     for action in model_admin.get_actions(request):
         for selection in ([], ["abc"], ["-1", "\x00"], ["99999999999999999999999"], ["999999"],

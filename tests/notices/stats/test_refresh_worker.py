@@ -93,7 +93,6 @@ def test_fifty_removals_in_a_burst_cost_a_bounded_number_of_recomputations(start
     done = refreshes() - before
     # One per debounce window the burst spanned, plus one for changes during the last recomputation.
     assert 1 <= done <= int(burst / 1) + 2, (done, burst)
-    assert done < 10
 
 
 def test_a_failed_refresh_stays_stale_until_a_later_one_repairs_it(start_worker, noticed, staff_api):
