@@ -30,6 +30,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from notices.models import HostingProvider, RemovalCycle, Url
 
+REFRESH_TASK = "notices.refresh_stats"  # the task's stable name (notices/tasks.py)
+
 GROUPS = {
     "provider": "provider_at_notice_id",
     "asn": "asn_at_notice",
@@ -222,8 +224,9 @@ def request_refresh() -> bool:
     recomputations, not N. A request that has not started within STATS_REFRESH_LEASE (lost with its broker)
     no longer blocks a new one; beat's periodic refresh covers a request that could not be queued at all.
     """
+    from celery import current_app
+
     from notices.models import StatsChange, StatsRefresh
-    from notices.tasks import refresh_stats
 
     now = timezone.now()
     table = StatsRefresh._meta.db_table
@@ -241,8 +244,12 @@ def request_refresh() -> bool:
         return False
     try:
         # No publish retries: a delivery worker asks after every mail, and must not wait on a broker that is down.
-        refresh_stats.apply_async(
-            kwargs={"requested_at": now.isoformat()}, countdown=settings.STATS_REFRESH_DEBOUNCE, retry=False
+        # By its stable name: the statistics need not import the task module (which imports them).
+        current_app.send_task(
+            REFRESH_TASK,
+            kwargs={"requested_at": now.isoformat()},
+            countdown=settings.STATS_REFRESH_DEBOUNCE,
+            retry=False,
         )
     except KombuOperationalError:
         # The request stays recorded, so callers do not try the broker again for STATS_REFRESH_LEASE; beat's

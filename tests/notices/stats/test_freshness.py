@@ -212,6 +212,12 @@ def test_requests_collapse_into_the_queued_refresh(noticed):
     assert stale_since() is None
 
 
+def test_the_refresh_is_queued_by_the_name_of_the_real_task():
+    from notices.tasks import refresh_stats
+
+    assert refresh_stats.name == stats.REFRESH_TASK
+
+
 def test_a_debounced_run_recomputes_only_for_the_pending_request(noticed):
     noticed(1)
     assert request_refresh() is True
@@ -228,15 +234,15 @@ def test_a_debounced_run_recomputes_only_for_the_pending_request(noticed):
 def test_a_refresh_the_broker_refuses_stays_requested_and_is_not_retried_per_change(noticed, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from notices.tasks import refresh_stats
+    from tracker.celery import app
 
     attempts = []
 
-    def broker_down(*args, **kwargs):
+    def broker_down(name, *args, **kwargs):
         attempts.append(kwargs)
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(refresh_stats, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     noticed(1)
     assert request_refresh() is False
     assert StatsRefresh.objects.get().requested_at is not None  # beat's refresh or the lease covers it
