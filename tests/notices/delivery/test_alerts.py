@@ -82,7 +82,7 @@ def test_permanent_failure_alerts_analysts_by_mail(
         error,
     )
     assert event.data["mailed_to"] == ["analyst@hotline.example"]
-    assert list(Event.objects.filter(notice=notice).values_list("kind", flat=True))[-2:] == [
+    assert list(Event.objects.filter(notice=notice).order_by("pk").values_list("kind", flat=True))[-2:] == [
         "notice.delivery_failed",
         "notice.analyst_alert",
     ]

@@ -128,7 +128,7 @@ def test_queue_notice_writes_the_outbox_message_with_the_notice(queued, provider
     )
     assert message.message_id.startswith("<") and message.message_id.endswith("@hotline.example>")
     assert notice.reference in message.message_id
-    assert list(Event.objects.filter(notice=notice).values_list("kind", "at")) == [
+    assert list(Event.objects.filter(notice=notice).order_by("pk").values_list("kind", "at")) == [
         ("notice.created", now),
         ("notice.queued", now),
     ]
@@ -202,7 +202,7 @@ def test_queue_notice_api_only_provider_is_sent_at_once_without_mail(make_provid
         "hotline_notice",
         now,
     )
-    assert list(Event.objects.filter(notice=notice).values_list("kind", flat=True)) == [
+    assert list(Event.objects.filter(notice=notice).order_by("pk").values_list("kind", flat=True)) == [
         "notice.created",
         "notice.queued",
         "url.notified",
@@ -360,7 +360,7 @@ def test_send_claimed_gives_up_after_max_attempts(smtp_sink, queued, now, settin
     refreshed(notice, message)
     assert (message.status, message.attempts, message.next_attempt_at) == ("failed", 2, None)
     assert notice.status == "failed"
-    assert list(Event.objects.filter(kind__startswith="notice.delivery").values_list("kind", flat=True)) == [
+    assert list(Event.objects.filter(kind__startswith="notice.delivery").order_by("pk").values_list("kind", flat=True)) == [
         "notice.delivery_retry",
         "notice.delivery_failed",
     ]
