@@ -95,7 +95,7 @@ def project_checks(n: int) -> float:
     """Run the sweep's body until nothing is due; checks/s."""
     from django.utils import timezone
 
-    from notices.tasks import run_checks
+    from notices.services.checking import run_checks
 
     checked = 0
     with Stopwatch() as sw:

@@ -19,7 +19,8 @@ def main() -> int:
     django.setup()
     from django.utils import timezone
 
-    from notices.delivery.outbox import SmtpSession, claim_due_messages, send_claimed
+    from notices.delivery.outbox import SmtpSession, claim_due_messages
+    from notices.services.delivery import send_claimed
     from tracker.runtime import freeze_start_up_objects
 
     freeze_start_up_objects()  # as a Celery worker process does

@@ -63,6 +63,10 @@ class NoticeStatus(models.TextChoices):
     FAILED = "failed", _("Delivery failed")
 
 
+# Notices a provider never sees (not sent, or never delivered): portal, provider API and webhooks.
+HIDDEN_FROM_PROVIDER = frozenset({NoticeStatus.DRAFT, NoticeStatus.QUEUED, NoticeStatus.FAILED})
+
+
 class ItemStatus(models.TextChoices):
     OPEN = "open", _("Open")
     REPORTED_REMOVED = "reported_removed", _("Provider says removed, verifying")

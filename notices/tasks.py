@@ -10,93 +10,30 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from notices.delivery.outbox import SmtpSession, claim_due_messages
+from notices.delivery.webhooks import claim_due_deliveries, enqueue_new_deliveries
+from notices.hosting.tracer import trace_url
+from notices.models import Url
+from notices.selectors.stats import run_refresh
+from notices.services.alerts import send_alert
+from notices.services.checking import run_checks
+from notices.services.delivery import send_claimed
+from notices.services.dispatch import dispatch_due
+from notices.services.escalation import sweep
+from notices.services.webhooks import deliver
+
 logger = logging.getLogger(__name__)
 
 
 @shared_task(name="notices.trace_url", acks_late=True)
 def trace_url_task(url_id: int) -> str:
     """Trace one URL (DNS → prefixes → provider) and store the trace."""
-    from notices.hosting.tracer import trace_url
-    from notices.models import Url
-
     url = Url.objects.filter(pk=url_id).first()
     if url is None:
         return "missing"
     trace = trace_url(url=url, now=timezone.now())
     logger.info("traced url %s: ip=%s provider=%s error=%s", url_id, trace.ip, trace.provider_id, trace.error)
     return trace.error or "ok"
-
-
-def checker_config(**overrides):
-    from notices.checks.engine import CheckConfig
-
-    values = {
-        "user_agent": settings.CHECKER_USER_AGENT,
-        "connect_timeout": settings.CHECKER_CONNECT_TIMEOUT,
-        "read_timeout": settings.CHECKER_READ_TIMEOUT,
-        "total_timeout": settings.CHECKER_TOTAL_TIMEOUT,
-        "max_bytes": settings.CHECKER_MAX_BYTES,
-        "max_redirects": settings.CHECKER_MAX_REDIRECTS,
-        "concurrency": settings.CHECKER_CONCURRENCY,
-        "per_host": settings.CHECKER_PER_HOST,
-        "per_host_per_minute": settings.CHECKER_PER_HOST_PER_MINUTE,
-        "resolver": settings.DNS_RESOLVER,
-        "dns_timeout": settings.DNS_TIMEOUT,
-        "allow_private": settings.CHECKER_ALLOW_PRIVATE_TARGETS,
-        "connect_to": settings.CHECKER_CONNECT_TO,
-    }
-    values.update(overrides)
-    return CheckConfig(**values)
-
-
-def run_checks(*, now, limit: int, url_ids: list[int] | None = None, on_full_batch=None) -> int:
-    """Claim due URLs, check them concurrently, record the observations in bulk. Returns URLs checked.
-
-    `on_full_batch` is called when the claim came back full (more is probably due), before checking, so
-    another worker can start on the next batch meanwhile.
-    """
-    from notices.checks.engine import CheckTarget
-    from notices.checks.pipeline import check_and_record
-    from notices.checks.scheduling import claim_due
-    from notices.models import HostingProvider
-
-    claimed = claim_due(now=now, limit=limit, url_ids=url_ids)
-    if not claimed:
-        return 0
-    if on_full_batch is not None and len(claimed) == limit:
-        on_full_batch()
-    rules = _removed_page_rules(HostingProvider, {c.provider_id for c in claimed})
-    batches = [
-        (checker_config(proxy="" if vantage == "direct" else vantage),
-         [CheckTarget(key=c.url_id, url=c.canonical, removed_page_rules=rules.get(c.provider_id, ())) for c in group])
-        for vantage, group in _by_vantage(claimed).items()
-    ]  # fmt: skip
-    checked, removals = check_and_record(batches)
-    logger.info("checked %d urls, %d removals confirmed", checked, removals)
-    return checked
-
-
-def _by_vantage(claimed) -> dict[str, list]:
-    """Spread checks over the configured vantage points; a URL in a gone run goes to another vantage point
-    than its first gone, so the confirmation comes from a second network."""
-    vantages = settings.CHECKER_VANTAGE_POINTS or ["direct"]
-    groups: dict[str, list] = {}
-    for claim in claimed:
-        choices = [v for v in vantages if v != claim.first_gone_vantage] or vantages
-        groups.setdefault(choices[claim.url_id % len(choices)], []).append(claim)
-    return groups
-
-
-def _removed_page_rules(model, provider_ids) -> dict:
-    """Provider "removed page" rules as the engine takes them; a rule without a URL pattern is ignored
-    (an empty pattern would match every URL and turn every check into "gone")."""
-    providers = model.objects.filter(pk__in=[p for p in provider_ids if p]).values_list(
-        "pk", "removed_page_rules"
-    )
-    return {
-        pk: tuple((rule.get("status"), rule["final_url"]) for rule in rules or () if rule.get("final_url"))
-        for pk, rules in providers
-    }
 
 
 @shared_task(name="notices.sweep_due_checks", acks_late=True)
@@ -117,8 +54,6 @@ def check_urls_now(url_ids: list[int]) -> int:
 @shared_task(name="notices.sweep_outbox", acks_late=True)
 def sweep_outbox() -> int:
     """Beat: send outbox messages that are due (first attempts missed, retries, expired claims)."""
-    from notices.delivery.outbox import SmtpSession, claim_due_messages, send_claimed
-
     ids = claim_due_messages(now=timezone.now(), limit=settings.OUTBOX_BATCH_SIZE)
     with SmtpSession() as smtp:  # one connection for the sweep
         for message_id in ids:
@@ -129,8 +64,6 @@ def sweep_outbox() -> int:
 @shared_task(name="notices.deliver_message", acks_late=True)
 def deliver_message_task(message_id: int) -> str:
     """Send one outbox message right after its notice was committed (beat covers anything missed)."""
-    from notices.delivery.outbox import claim_due_messages, send_claimed
-
     if not claim_due_messages(now=timezone.now(), limit=1, message_ids=[message_id]):
         return "not-due"
     return send_claimed(message_id)
@@ -139,8 +72,6 @@ def deliver_message_task(message_id: int) -> str:
 @shared_task(name="notices.sweep_webhooks", acks_late=True)
 def sweep_webhooks() -> int:
     """Beat: write deliveries for notices new to a provider's webhook, then send the due ones (retries too)."""
-    from notices.delivery.webhooks import claim_due_deliveries, deliver, enqueue_new_deliveries
-
     now = timezone.now()
     enqueue_new_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
     ids = claim_due_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
@@ -155,8 +86,6 @@ def refresh_stats(requested_at: str | None = None) -> dict | None:
     """Beat, and debounced after a change the snapshots do not include (then naming its request): recompute the
     statistics snapshots (one per grouping), unless another refresh is running or the request was served
     already (then None: that one picks up what is left)."""
-    from notices.selectors.stats import run_refresh
-
     request = datetime.fromisoformat(requested_at) if requested_at else None
     durations = run_refresh(now=timezone.now(), requested_at=request)
     if durations is None:
@@ -169,8 +98,6 @@ def refresh_stats(requested_at: str | None = None) -> dict | None:
 @shared_task(name="notices.dispatch_notices", acks_late=True)
 def dispatch_notices() -> int:
     """Beat: run the providers' dispatch cycles that are due (batch assessed URLs into notices, queue them)."""
-    from notices.services.dispatch import dispatch_due
-
     notices = dispatch_due(now=timezone.now())
     if notices:
         logger.info("dispatched %s", ", ".join(n.reference for n in notices))
@@ -180,8 +107,6 @@ def dispatch_notices() -> int:
 @shared_task(name="notices.sweep_escalations", acks_late=True)
 def sweep_escalations() -> int:
     """Beat: take the due escalation steps of overdue cases (one bounded batch)."""
-    from notices.services.escalation import sweep
-
     return sweep(now=timezone.now())
 
 
@@ -190,8 +115,6 @@ def send_analyst_alert_task(self, event_id: int) -> str:
     """Mail one analyst alert; SMTP errors retry with backoff (ANALYST_ALERT_RETRY_BASE × 2ⁿ, at most
     ANALYST_ALERT_MAX_RETRIES times). The event on the timeline stands either way."""
     try:
-        from notices.services.alerts import send_alert
-
         outcome = send_alert(event_id=event_id, now=timezone.now())
     except (smtplib.SMTPException, OSError) as exc:
         retries = self.request.retries

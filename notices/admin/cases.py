@@ -12,10 +12,12 @@ from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModel
 from notices.admin.forms import AssessmentForm
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.enums import NoticeType
+from notices.errors import NoticeError
+from notices.infra import enqueue
+from notices.infra.events import audit
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
 from notices.services.assessment import assess_url
-from notices.services.events import audit
-from notices.services.notices import NoticeError, create_notices
+from notices.services.notices import create_notices
 from notices.templatetags.tracker import seconds
 
 
@@ -139,20 +141,18 @@ class UrlAdmin(TrackerModelAdmin):
 
     @admin.action(description="Trace the hosting now")
     def trace_now(self, request, queryset) -> None:
-        from notices.tasks import trace_url_task
 
         ids = list(queryset.values_list("pk", flat=True))
         for pk in ids:
-            trace_url_task.delay(pk)
+            enqueue.send(enqueue.TRACE_URL, pk)
         self.message_user(request, f"Queued a trace for {len(ids)} URL(s).")
 
     @admin.action(description="Check now (re-check liveness)")
     def check_now(self, request, queryset) -> None:
-        from notices.tasks import check_urls_now
 
         ids = list(queryset.exclude(next_check_at=None).values_list("pk", flat=True))
         queryset.filter(pk__in=ids).update(next_check_at=timezone.now())
-        check_urls_now.delay(ids)
+        enqueue.send(enqueue.CHECK_URLS_NOW, ids)
         self.message_user(request, f"Queued a check for {len(ids)} URL(s) under watch.")
 
     @admin.action(description="Record referral to law enforcement (own-country hosting)")

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, badge, defanged
 from notices.admin.inbound import InboundMessageInline
+from notices.errors import NoticeError
 from notices.models import (
     ApiKey,
     AuditEvent,
@@ -17,7 +18,7 @@ from notices.models import (
     OutgoingMessage,
     ProviderResponse,
 )
-from notices.services.notices import NoticeError, queue_notice
+from notices.services.notices import queue_notice
 
 
 class NoticeItemInline(ReadOnlyInline, admin.TabularInline):

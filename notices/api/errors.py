@@ -8,8 +8,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from notices.errors import NoticeError
 from notices.services.assessment import AssessmentError
-from notices.services.notices import NoticeError
 
 
 class PayloadTooLarge(exceptions.APIException):

@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 
 from notices.api.auth import IsInboundMail
 from notices.api.errors import PayloadTooLarge
-from notices.delivery.inbound import ingest_message, mail_problem
+from notices.delivery.inbound import mail_problem
 from notices.models import InboundMessage
+from notices.services.inbound import ingest_message
 
 MEDIA_TYPE = "message/rfc822"
 

@@ -14,9 +14,9 @@ from rest_framework.views import APIView
 from notices.api import serializers as s
 from notices.api.auth import IsProvider
 from notices.enums import ResponseAction
+from notices.infra.events import actor_label, audit
 from notices.models import Notice, ProviderResponse
 from notices.selectors.notices import notices_for_provider
-from notices.services.events import actor_label, audit
 from notices.services.responses import record_response
 from notices.services.sor import export_statements
 

@@ -17,7 +17,6 @@ from notices.enums import (
     CheckOutcome,
     Classification,
     DetectionMethod,
-    ItemStatus,
     Legality,
     MediaType,
     NoticeStatus,
@@ -25,7 +24,13 @@ from notices.enums import (
     ResponseAction,
     UrlStatus,
 )
-from notices.models import Check, HostingProvider, HostingTrace, Notice, ProviderResponse, Url
+from notices.models import Check, HostingTrace, Url
+from notices.selectors.representations import (  # noqa: F401 (the API's serializers, re-exported)
+    NoticeItemSerializer,
+    NoticeSerializer,
+    ProviderSerializer,
+    ResponseSerializer,
+)
 from notices.services.intake import reported_at_problem
 
 HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
@@ -136,14 +141,6 @@ class SecondsIntervalSerializer(serializers.Serializer):
     high = serializers.IntegerField(allow_null=True)
 
 
-class ProviderSerializer(serializers.ModelSerializer):
-    is_eu = serializers.BooleanField(read_only=True)
-
-    class Meta:
-        model = HostingProvider
-        fields = ["id", "slug", "name", "country", "is_eu", "language", "time_zone", "channel"]
-
-
 class TraceSerializer(serializers.ModelSerializer):
     provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     intermediary = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -241,40 +238,6 @@ class NoticeCreateSerializer(serializers.Serializer):
     notice_type = serializers.ChoiceField(choices=NoticeType.choices, default=NoticeType.HOTLINE_NOTICE)
     deadline_at = serializers.DateTimeField(required=False)
     send = serializers.BooleanField(default=False, help_text="Queue each notice for delivery at once.")
-
-
-class NoticeItemSerializer(serializers.Serializer):
-    url_id = serializers.IntegerField()
-    canonical = serializers.CharField(source="url.canonical")
-    defanged = serializers.SerializerMethodField()
-    status = serializers.ChoiceField(choices=ItemStatus.choices)
-    last_outcome = serializers.CharField(source="url.last_outcome")
-    last_checked_at = serializers.DateTimeField(source="url.last_checked_at")
-
-    def get_defanged(self, item) -> str:
-        return defang(item.url.canonical)
-
-
-class ResponseSerializer(serializers.ModelSerializer):
-    action = serializers.ChoiceField(choices=ResponseAction.choices)
-    urls = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-
-    class Meta:
-        model = ProviderResponse
-        fields = ["id", "action", "urls", "message", "statement_of_reasons", "created_at"]
-
-
-class NoticeSerializer(serializers.ModelSerializer):
-    provider = ProviderSerializer(read_only=True)
-    status = serializers.ChoiceField(choices=NoticeStatus.choices)
-    notice_type = serializers.ChoiceField(choices=NoticeType.choices)
-    items = NoticeItemSerializer(many=True, read_only=True)
-    responses = ResponseSerializer(many=True, read_only=True)
-
-    class Meta:
-        model = Notice
-        fields = ["reference", "provider", "notice_type", "status", "language", "deadline_at", "created_at",
-                  "queued_at", "sent_at", "acknowledged_at", "closed_at", "items", "responses"]  # fmt: skip
 
 
 class ResponseCreateSerializer(serializers.Serializer):

@@ -16,6 +16,7 @@ from notices.api import serializers as s
 from notices.api.auth import IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
+from notices.infra import enqueue
 from notices.models import HostingProvider, Notice, Url
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
@@ -161,10 +162,9 @@ class UrlTraceView(APIView):
 
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, pk: int) -> Response:
-        from notices.tasks import trace_url_task
 
         url = get_object_or_404(Url, pk=pk)
-        trace_url_task.delay(url.pk)
+        enqueue.send(enqueue.TRACE_URL, url.pk)
         return Response({"detail": "Trace queued.", "url": url.pk}, status=status.HTTP_202_ACCEPTED)
 
 

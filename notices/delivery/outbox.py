@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import smtplib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -22,11 +23,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
-from notices.enums import NoticeStatus, OutboxStatus
+from notices.delivery.items import notice_mail_items
+from notices.delivery.signing import sign_for_sending
+from notices.enums import OutboxStatus
+from notices.errors import NoticeError
+from notices.infra import enqueue
+from notices.infra.bulk import array_literal, field_defaults, new_instance
+from notices.infra.write_behind import WriteBehind, allocate_ids, run
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
-from notices.services.bulk import array_literal, field_defaults, new_instance
-from notices.services.events import record_event
-from notices.services.write_behind import WriteBehind, allocate_ids, run
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +63,6 @@ def enqueue_notice_message(*, notice: Notice, now: datetime, reminder: bool = Fa
     """
     recipients = abuse_recipients([notice.provider_id])
     if not recipients:
-        from notices.services.notices import NoticeError
-
         raise NoticeError(no_contact_error(notice.provider))
     (row,) = enqueue_notice_messages(notices=[notice], now=now, recipients=recipients, reminder=reminder)
     return row
@@ -171,8 +173,6 @@ def message_bytes(message: OutgoingMessage) -> bytes:
         message_id=message.message_id, reference=notice.reference, subject=message.subject, text=message.text,
         html=message.html, recipients=message.recipients, date=message.created_at,
     )  # fmt: skip
-    from notices.services.notices import notice_mail_items
-
     data = attach_reports(mail, notice, notice_mail_items(notice)).as_bytes()
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
@@ -191,14 +191,10 @@ def _hand_off(message_ids: list[int]) -> None:
     """After commit: one message goes to its own delivery task; a batch goes to one outbox sweep per
     `OUTBOX_BATCH_SIZE` messages, which the workers share (claims never overlap). Beat's sweep covers a lost one.
     """
-    from notices.tasks import deliver_message_task, sweep_outbox
-
     if len(message_ids) == 1:
-        deliver_message_task.delay(message_ids[0])
+        enqueue.send(enqueue.DELIVER_MESSAGE, message_ids[0])
         return
-    with sweep_outbox.app.producer_or_acquire() as producer:  # one broker connection for all of them
-        for _ in range(0, len(message_ids), settings.OUTBOX_BATCH_SIZE):
-            sweep_outbox.apply_async(producer=producer)
+    enqueue.send_many(enqueue.SWEEP_OUTBOX, math.ceil(len(message_ids) / settings.OUTBOX_BATCH_SIZE))
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
@@ -256,15 +252,31 @@ class SmtpSession:
         self.close()
 
 
-def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
-    """Send one claimed message and record the result. Returns the new status. `smtp` (a sweep's session)
+class Attempt(NamedTuple):
+    """What one delivery attempt came to, for the notice's owner to act on (`notices.services.delivery`).
+
+    `status` is the message's new status: `sent`, `pending` (retried later, with backoff) or `failed` (given
+    up); `changed` is False when the message was not this worker's to send (its status as it stands).
+    `refused` holds the recipients the server refused, with its replies."""
+
+    message: OutgoingMessage
+    status: str
+    at: datetime
+    error: str = ""
+    refused: dict[str, tuple[int, bytes]] = {}
+    changed: bool = True
+
+
+def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Attempt:
+    """Try to send one claimed message; nothing is written but the MIME bytes (`message_bytes`): the caller
+    records the attempt (`record_attempt`) with what it means for the notice. `smtp` (a sweep's session)
     reuses its connection; without it the message gets a connection of its own."""
     if smtp is None:
         with SmtpSession() as own:
-            return send_claimed(message_id, smtp=own)
+            return attempt_claimed(message_id, smtp=own)
     message = OutgoingMessage.objects.select_related("notice").get(pk=message_id)
     if message.status != OutboxStatus.SENDING:
-        return message.status
+        return Attempt(message, message.status, timezone.now(), changed=False)
     try:
         data = message_bytes(message)
     except Exception as exc:  # a mail that cannot be put together is retried, then given up on visibly
@@ -282,7 +294,7 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
         return _failed(message, f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         return _failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False)
-    return _sent(message, timezone.now(), refused=refused)
+    return Attempt(message, OutboxStatus.SENT, timezone.now(), refused=refused)
 
 
 def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> dict[str, tuple[int, bytes]]:
@@ -290,32 +302,7 @@ def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> di
     keeps its Message-ID); returns the recipients the server refused while it accepted the others.
 
     A signing failure raises `SigningError` (an OSError) before any connection: retried, never sent unsigned."""
-    from notices.delivery.signing import sign_for_sending
-
     return smtp.sendmail(message.recipients, sign_for_sending(stored))
-
-
-def _sent(message: OutgoingMessage, at: datetime, *, refused: dict[str, tuple[int, bytes]]) -> str:
-    from notices.services.notices import mark_notice_sent
-
-    with transaction.atomic():
-        OutgoingMessage.objects.filter(pk=message.pk).update(
-            status=OutboxStatus.SENT, sent_at=at, last_error=""
-        )
-        _mark_refused_contacts(message, refused, at)
-        mark_notice_sent(notice=message.notice, at=at)
-    return OutboxStatus.SENT
-
-
-def _mark_refused_contacts(
-    message: OutgoingMessage, refused: dict[str, tuple[int, bytes]], at: datetime
-) -> None:
-    """A recipient refused permanently (5xx) is a bounce: its contact is marked failing, with the reply."""
-    for email, (code, reply) in refused.items():
-        if code >= 500:
-            ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(
-                failing=True, failure_reason=f"{code} {reply.decode(errors='replace')}"[:500], failed_at=at
-            )
 
 
 def _failed(
@@ -324,36 +311,36 @@ def _failed(
     *,
     permanent: bool,
     refused: dict[str, tuple[int, bytes]] | None = None,
-) -> str:
-    """Record a failed attempt: retry later with backoff, or give up (permanent error or attempts used up).
+) -> Attempt:
+    """A failed attempt: retried later with backoff, or given up (permanent error or attempts used up).
 
     Only a recipient refused permanently (`refused`) marks the provider's contacts as failing; a message the
-    server rejects for its content fails the notice alone. Giving up alerts the analysts (an event now, a mail
-    after commit: `notices.services.alerts`).
-    """
-    now = timezone.now()
+    server rejects for its content fails the notice alone."""
     give_up = permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
-    backoff = timedelta(seconds=settings.OUTBOX_RETRY_BASE * 2 ** max(message.attempts - 1, 0))
-    with transaction.atomic():
-        OutgoingMessage.objects.filter(pk=message.pk).update(
-            status=OutboxStatus.FAILED if give_up else OutboxStatus.PENDING,
-            next_attempt_at=None if give_up else now + backoff,
-            claimed_until=None,
-            last_error=error[:2000],
-        )
-        if give_up:
-            Notice.objects.filter(pk=message.notice_id).update(status=NoticeStatus.FAILED)
-            _mark_refused_contacts(message, refused or {}, now)
-        record_event(
-            "notice.delivery_failed" if give_up else "notice.delivery_retry",
-            at=now,
-            notice=message.notice,
-            data={"error": error[:500], "attempt": message.attempts},
-        )
-        if give_up:
-            from notices.services.alerts import alert_delivery_failed
+    status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
+    return Attempt(message, status, timezone.now(), error=error, refused=refused or {})
 
-            alert_delivery_failed(
-                notice=message.notice, contacts=list(refused or message.recipients), error=error, now=now
+
+def record_attempt(attempt: Attempt) -> None:
+    """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the next
+    attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ); or failed. A recipient refused permanently (5xx) is a bounce:
+    its contact is marked failing, with the reply."""
+    message, at = attempt.message, attempt.at
+    if attempt.status == OutboxStatus.SENT:
+        OutgoingMessage.objects.filter(pk=message.pk).update(
+            status=OutboxStatus.SENT, sent_at=at, last_error=""
+        )
+    else:
+        backoff = timedelta(seconds=settings.OUTBOX_RETRY_BASE * 2 ** max(message.attempts - 1, 0))
+        retry = attempt.status == OutboxStatus.PENDING
+        OutgoingMessage.objects.filter(pk=message.pk).update(
+            status=attempt.status,
+            next_attempt_at=at + backoff if retry else None,
+            claimed_until=None,
+            last_error=attempt.error[:2000],
+        )
+    for email, (code, reply) in attempt.refused.items():
+        if code >= 500:
+            ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(
+                failing=True, failure_reason=f"{code} {reply.decode(errors='replace')}"[:500], failed_at=at
             )
-    return OutboxStatus.FAILED if give_up else OutboxStatus.PENDING

@@ -20,6 +20,7 @@ import json
 import secrets
 import socket
 import ssl
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -31,8 +32,8 @@ from django.utils import timezone
 
 from notices.checks.resolving import parse_resolver
 from notices.checks.ssrf import BlockedTarget, Guard
+from notices.enums import HIDDEN_FROM_PROVIDER
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
-from notices.selectors.notices import HIDDEN_FROM_PROVIDER
 
 USER_AGENT = "TakedownTracker-Webhook/1"
 MAX_RESPONSE_BYTES = 1024
@@ -118,20 +119,14 @@ def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def payload(notice: Notice) -> dict:
-    """What the provider receives: the notice exactly as `GET /api/v1/provider/notices/{reference}/` shows it."""
-    from notices.api.serializers import NoticeSerializer
-
-    return {"event": "notice.created", "notice": NoticeSerializer(notice).data}
-
-
 def sign(secret: str, body: bytes, timestamp: int) -> str:
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
 
 
-def deliver(delivery_id: int) -> str:
-    """Send one claimed delivery and record the outcome (2xx delivered; else retry with backoff, then fail)."""
+def deliver(delivery_id: int, *, payload: Callable[[Notice], dict]) -> str:
+    """Send one claimed delivery with the body `payload` makes of its notice, and record the outcome (2xx
+    delivered; else retry with backoff, then fail)."""
     delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider").get(pk=delivery_id)
     if delivery.status != WebhookDelivery.Status.SENDING:
         return delivery.status

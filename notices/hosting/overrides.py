@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from notices.infra import enqueue
 from notices.models import HostingOverride, Url
 
 
@@ -42,10 +43,8 @@ def create_override(
     prefix / origin AS); a `url.override` event; a re-trace queued after commit so the trace shows it.
     Raises ValueError when the scope needs a trace value the URL does not have.
     """
-    from django.db import transaction
 
-    from notices.services.events import record_event
-    from notices.tasks import trace_url_task
+    from notices.infra.events import record_event
 
     trace = url.current_trace
     target = {"url": {"url": url}, "host": {"host": url.host.lower()}}.get(scope)
@@ -61,5 +60,5 @@ def create_override(
     )  # fmt: skip
     record_event("url.override", at=now, url=url, actor=actor,
                  data={"override": override.pk, "scope": scope, "provider": provider.pk if provider else None})  # fmt: skip
-    transaction.on_commit(lambda: trace_url_task.delay(url.pk))
+    enqueue.after_commit(enqueue.TRACE_URL, url.pk)
     return override

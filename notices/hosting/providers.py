@@ -6,8 +6,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from notices.hosting.rules import DERIVED_PREFIX, country_code, real_contacts
+from notices.infra.events import audit
 from notices.models import HostingProvider, ProviderContact
-from notices.services.events import audit
 
 
 def provider_for_handle(handle: str) -> HostingProvider | None:

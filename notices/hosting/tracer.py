@@ -36,8 +36,8 @@ from notices.hosting.overrides import describe, matching_override
 from notices.hosting.providers import learn_country, provider_for_contact, provider_for_org
 from notices.hosting.rules import country_code, intermediary_reason, real_contacts
 from notices.hosting.state import Network, TraceState, organisation
+from notices.infra.events import record_event
 from notices.models import HostingOverride, HostingProvider, HostingTrace, RoutingPrefix, Url
-from notices.services.events import record_event
 
 LOCAL_NETWORK_SOURCES = (RoutingPrefix.Source.REGISTRY, RoutingPrefix.Source.DEMO)
 

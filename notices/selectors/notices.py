@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from notices.enums import NoticeStatus
+from notices.enums import HIDDEN_FROM_PROVIDER
 from notices.models import HostingProvider, Notice
 
-HIDDEN_FROM_PROVIDER = {NoticeStatus.DRAFT, NoticeStatus.QUEUED, NoticeStatus.FAILED}
+__all__ = ["HIDDEN_FROM_PROVIDER", "notices_for_provider"]
 
 
 def notices_for_provider(provider: HostingProvider) -> QuerySet[Notice]:

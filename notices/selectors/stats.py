@@ -28,9 +28,10 @@ from django.db.models import F, Min
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from notices.infra import enqueue
 from notices.models import HostingProvider, RemovalCycle, Url
 
-REFRESH_TASK = "notices.refresh_stats"  # the task's stable name (notices/tasks.py)
+REFRESH_TASK = enqueue.REFRESH_STATS
 
 GROUPS = {
     "provider": "provider_at_notice_id",
@@ -224,8 +225,6 @@ def request_refresh() -> bool:
     recomputations, not N. A request that has not started within STATS_REFRESH_LEASE (lost with its broker)
     no longer blocks a new one; beat's periodic refresh covers a request that could not be queued at all.
     """
-    from celery import current_app
-
     from notices.models import StatsChange, StatsRefresh
 
     now = timezone.now()
@@ -244,9 +243,8 @@ def request_refresh() -> bool:
         return False
     try:
         # No publish retries: a delivery worker asks after every mail, and must not wait on a broker that is down.
-        # By its stable name: the statistics need not import the task module (which imports them).
-        current_app.send_task(
-            REFRESH_TASK,
+        enqueue.send(
+            enqueue.REFRESH_STATS,
             kwargs={"requested_at": now.isoformat()},
             countdown=settings.STATS_REFRESH_DEBOUNCE,
             retry=False,

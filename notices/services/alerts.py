@@ -17,13 +17,13 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from notices.canonical import defang
+from notices.infra import enqueue
+from notices.infra.events import record_event
 from notices.models import Event, Notice
-from notices.services.events import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +49,8 @@ def alert_delivery_failed(
         notice=notice,
         data={"reason": reason, "contacts": contacts, "error": defang_text(error)[:500]},
     )
-    from notices.tasks import send_analyst_alert_task
 
-    transaction.on_commit(lambda: send_analyst_alert_task.delay(event.pk))
+    enqueue.after_commit(enqueue.SEND_ANALYST_ALERT, event.pk)
     return event
 
 

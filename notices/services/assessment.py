@@ -7,8 +7,9 @@ from datetime import datetime
 from django.db import transaction
 
 from notices.enums import Classification, Legality, UrlStatus
+from notices.infra import enqueue
+from notices.infra.events import actor_label, record_event
 from notices.models import Assessment, Url
-from notices.services.events import actor_label, record_event
 
 ACTIONABLE = {Legality.ILLEGAL_INTERNATIONAL, Legality.ILLEGAL_NATIONAL}
 
@@ -72,7 +73,5 @@ def assess_url(
             data={"legality": legality, "classification": classification},
         )
         if legality in ACTIONABLE and url.current_trace_id is None:
-            from notices.tasks import trace_url_task
-
-            transaction.on_commit(lambda: trace_url_task.delay(url.pk))
+            enqueue.after_commit(enqueue.TRACE_URL, url.pk)
     return assessment

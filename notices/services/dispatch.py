@@ -13,9 +13,10 @@ from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 
 from notices.enums import DispatchMode, Legality, NoticeType, UrlStatus
+from notices.infra.events import new_event, record_events
 from notices.models import HostingProvider, Notice, NoticeItem, Url
-from notices.services.events import new_event, record_events
 from notices.services.notices import create_notice_batches
+from notices.services.routing import handoff_countries, notice_blocker
 
 logger = logging.getLogger(__name__)
 DISPATCH_CHUNK = 500  # providers per transaction: bounds the locks held and the memory of one batch
@@ -90,8 +91,6 @@ def dispatch_due(*, now: datetime, limit: int = 1000) -> list[Notice]:
 
 def dispatch_providers(providers: list[HostingProvider], *, now: datetime, limit: int) -> list[Notice]:
     """One dispatch cycle for these providers (locked by the caller): see `dispatch_due`."""
-    from notices.services.routing import handoff_countries, notice_blocker
-
     HostingProvider.objects.filter(pk__in=[p.pk for p in providers]).update(last_dispatch_at=now)
     countries = handoff_countries()
     batches = []

@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from notices.enums import UrlStatus
+from notices.delivery.outbox import enqueue_notice_message
+from notices.enums import ContactChannel, UrlStatus
+from notices.infra.events import record_event
 from notices.models import Escalation, Notice, NoticeItem, Url
-from notices.services.events import record_event
 
 REASONS = {
     1: "Still up at the notice deadline: reminder sent.",
@@ -81,9 +82,6 @@ def escalate(*, url_id: int, now: datetime) -> Escalation | None:
 
 
 def _send_reminder(notice: Notice, *, now: datetime) -> None:
-    from notices.delivery.outbox import enqueue_notice_message
-    from notices.enums import ContactChannel
-
     if notice.provider.channel == ContactChannel.EMAIL:
         enqueue_notice_message(notice=notice, now=now, reminder=True)
 

@@ -6,36 +6,30 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from notices.delivery.compose import MailItem
+from notices.delivery.items import BatchUrl, load_urls
+from notices.delivery.outbox import abuse_recipients, enqueue_notice_messages, no_contact_error, plan_messages
 from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
-from notices.models import Assessment, HostingProvider, HostingTrace, Notice, NoticeItem, Url
-from notices.selectors.stats import refresh_after_commit
-from notices.services.bulk import (
+from notices.errors import NoticeError
+from notices.infra.bulk import (
     array_literal,
     field_defaults,
     int_array,
-    load_instances,
-    loaded_instance,
     new_instance,
 )
-from notices.services.events import actor_label, new_event, record_event, record_events
-from notices.services.write_behind import WriteBehind, allocate_ids, run
+from notices.infra.events import actor_label, new_event, record_event, record_events
+from notices.infra.write_behind import WriteBehind, allocate_ids, run
+from notices.models import HostingTrace, Notice, NoticeItem, Url
+from notices.selectors.stats import refresh_after_commit
+from notices.services.escalation import first_escalation_at
+from notices.services.routing import handoff_countries, notice_blocker
 from tracker.runtime import collector_paused
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
-
-
-class NoticeError(ValueError):
-    """Field errors the caller shows as they are (`{"urls": ["…"]}`)."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 def next_reference(now: datetime) -> str:
@@ -78,8 +72,6 @@ def _url_problem(url: BatchUrl, open_pairs: set[tuple[int, int]], countries: set
     country = (trace.country if trace is not None and trace.country else "") or provider.country
     if country != home and country not in countries:
         return None  # routing's plain case, the provider (`route_for`), decided without calling it
-    from notices.services.routing import notice_blocker
-
     return notice_blocker(url, countries)
 
 
@@ -158,78 +150,7 @@ def create_notice_batches(
 
 
 def _outbox_plan(notices: list[Notice]):
-    from notices.delivery.outbox import plan_messages
-
     return plan_messages([n for n in notices if n.provider.channel != ContactChannel.API_ONLY])
-
-
-class TraceFacts(NamedTuple):
-    """What routing and the X-ARF reports read of a URL's current trace."""
-
-    ip: str | None
-    asn: int | None
-    country: str
-
-
-class BatchUrl(NamedTuple):
-    """A URL as a batch reads it: the fields validation, routing, the templates and X-ARF use, with the same
-    names as on `Url`. A tuple, not a model instance: building 20,000 of those cost more than the rest of
-    validation. The assessment and the provider stay model instances (the assessment with the fields below
-    loaded, the others deferred): the templates see them, and an admin-edited template may use any of their
-    fields."""
-
-    pk: int
-    canonical: str
-    host: str
-    status: str
-    provider_id: int | None
-    le_referred_at: datetime | None
-    current_assessment: Assessment | None
-    current_trace: TraceFacts | None
-    provider: HostingProvider | None
-
-
-ASSESSMENT_FIELDS = ["id", "legality", "classification", "detection_method", "media_type", "legal_basis"]
-
-
-def _load_urls(ids: set[int]) -> dict[int, BatchUrl]:
-    """The URLs with assessment and trace in one query, and their providers in another (each loaded once)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT u.id, u.canonical, u.host, u.status, u.provider_id, u.le_referred_at,
-                       a.id, a.legality, a.classification, a.detection_method, a.media_type, a.legal_basis,
-                       t.id IS NOT NULL, t.ip, t.asn, t.country
-                FROM {Url._meta.db_table} AS u
-                LEFT JOIN {Assessment._meta.db_table} AS a ON a.id = u.current_assessment_id
-                LEFT JOIN {HostingTrace._meta.db_table} AS t ON t.id = u.current_trace_id
-                WHERE u.id = ANY(%s)""",
-            [list(ids)],
-        )
-        rows = cursor.fetchall()
-    providers = load_instances(HostingProvider, {row[4] for row in rows} - {None})
-    alias = connection.alias
-    return {
-        row[0]: BatchUrl(
-            *row[:6],
-            None if row[6] is None else loaded_instance(Assessment, alias, ASSESSMENT_FIELDS, row[6:12]),
-            TraceFacts(*row[13:16]) if row[12] else None,
-            providers.get(row[4]),
-        )
-        for row in rows
-    }
-
-
-def notice_mail_items(notice: Notice) -> list[MailItem]:
-    """The notice's items in URL order, with what its mail's attachments read of each URL (as a batch loads
-    them: two plain queries, no querysets to compile; a delivery worker runs this once per mail)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT url_id FROM {NoticeItem._meta.db_table} WHERE notice_id = %s ORDER BY url_id",
-            [notice.pk],
-        )
-        ids = [url_id for (url_id,) in cursor.fetchall()]
-    loaded = _load_urls(set(ids))
-    return [MailItem(url_id, loaded[url_id]) for url_id in ids]
 
 
 def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
@@ -246,11 +167,9 @@ def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
 def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
     """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
     problems of a failing batch go to `errors`."""
-    from notices.services.routing import handoff_countries
-
     batches = [[getattr(url, "pk", url) for url in batch] for batch in batches]
     wanted = {pk for batch in batches for pk in batch}
-    loaded = _load_urls(wanted)
+    loaded = load_urls(wanted)
     open_pairs = _open_pairs(wanted)
     countries = handoff_countries()
     groups = []
@@ -271,8 +190,6 @@ def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]
 def _recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> dict[int, list[str]]:
     """The abuse addresses of the e-mail providers of each (batch index, providers); a batch naming an e-mail
     provider without any gets its error in `errors`."""
-    from notices.delivery.outbox import abuse_recipients, no_contact_error
-
     by_mail = {p.pk for _index, group in providers for p in group if p.channel != ContactChannel.API_ONLY}
     recipients = abuse_recipients(by_mail)
     for index, group in providers:
@@ -399,8 +316,6 @@ def _queue_written(
 ) -> None:
     """Queued notices (status and deadline written): events, then the outbox (`plan`: see `plan_messages`),
     then API pickup."""
-    from notices.delivery.outbox import enqueue_notice_messages
-
     record_events([new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices],
                   writes=writes)  # fmt: skip
     by_mail = [n for n in notices if n.provider.channel != ContactChannel.API_ONLY]
@@ -418,6 +333,11 @@ def _queue_written(
 def mark_notice_sent(*, notice: Notice, at: datetime) -> None:
     """The notice reached the provider (see `mark_notices_sent`)."""
     mark_notices_sent(notices=[notice], at=at)
+
+
+def mark_notice_failed(*, notice: Notice, at: datetime) -> None:
+    """The notice's mail was given up on (permanent refusal, or its attempts used up)."""
+    Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.FAILED)
 
 
 def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
@@ -489,8 +409,6 @@ def _stamp_first_notice(url: UrlStamp, notice: Notice, at: datetime) -> None:
         url.country_at_notice = url.trace_country or notice.provider.country
         url.notice_type_at_notice = notice.notice_type
     if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
-        from notices.services.escalation import first_escalation_at
-
         url.status = UrlStatus.NOTIFIED
         url.next_check_at = at
         url.next_escalation_at = url.next_escalation_at or first_escalation_at(notice.deadline_at)

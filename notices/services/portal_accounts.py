@@ -23,8 +23,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from notices.infra.events import audit
 from notices.models import HostingProvider, Invitation, LoginAttempt, PortalAccount, ProviderMembership
-from notices.services.events import audit
 
 TOTP_ISSUER = "Takedown portal"
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 
 from notices.enums import ItemStatus, NoticeStatus, ResponseAction
+from notices.errors import NoticeError
+from notices.infra import enqueue
+from notices.infra.events import actor_label, record_event
 from notices.models import Notice, NoticeItem, ProviderResponse, Url
-from notices.services.events import actor_label, record_event
-from notices.services.notices import NoticeError
+from notices.services.signals import removal_reported
 from notices.services.sor import StatementError, validate_statement
 
 RESPONDABLE = {NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED}
@@ -97,14 +99,9 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
             status=ItemStatus.REPORTED_REMOVED, reported_removed_at=now
         )
         Url.objects.filter(pk__in=url_ids, removal_confirmed_at__isnull=True).update(next_check_at=now)
-        from notices.tasks import check_urls_now
 
-        transaction.on_commit(lambda: check_urls_now.delay(url_ids))
-        if settings.DEMO_WEB_CONTROL_URL:  # demo only: the demo web host really takes the pages down
-            from notices.demo.takedown import take_down_after_random_delay
-
-            urls = list(Url.objects.filter(pk__in=url_ids).values_list("canonical", flat=True))
-            transaction.on_commit(lambda: take_down_after_random_delay(settings.DEMO_WEB_CONTROL_URL, urls))
+        enqueue.after_commit(enqueue.CHECK_URLS_NOW, url_ids)
+        transaction.on_commit(partial(removal_reported.send, sender=Notice, notice=notice, url_ids=url_ids))
     elif action in DISPUTES:
         NoticeItem.objects.filter(pk__in=open_ids).update(status=ItemStatus.DISPUTED)
         notice.status = NoticeStatus.DISPUTED

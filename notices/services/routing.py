@@ -10,10 +10,10 @@ from django.conf import settings
 from django.db import transaction
 
 from notices.enums import UrlStatus
+from notices.errors import NoticeError
+from notices.infra.events import actor_label, record_event
 from notices.models import Partner, Url
 from notices.selectors.stats import refresh_after_commit
-from notices.services.events import actor_label, record_event
-from notices.services.notices import NoticeError
 
 ROUTE_LAW_ENFORCEMENT = "law_enforcement"
 ROUTE_HANDOFF = "handoff"

@@ -13,8 +13,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from notices.enums import ResponseAction
+from notices.infra.events import actor_label, record_event
 from notices.models import AnalystReply, Notice, ProviderMembership
-from notices.services.events import actor_label, record_event
 
 logger = logging.getLogger(__name__)
 

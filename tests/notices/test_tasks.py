@@ -3,7 +3,7 @@
 import pytest
 
 from notices.models import Check
-from notices.tasks import run_checks
+from notices.services.checking import run_checks
 
 
 @pytest.mark.django_db(transaction=True)  # observations are recorded on the writer thread's own connection

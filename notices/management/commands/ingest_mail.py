@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from notices.delivery.inbound import ingest_message
+from notices.services.inbound import ingest_message
 
 
 class Command(BaseCommand):

@@ -24,13 +24,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from notices.canonical import defang
 from notices.delivery.compose import ONE_CLICK_SALT, notice_csv, notice_reports
 from notices.enums import ItemStatus, ResponseAction
+from notices.errors import NoticeError
+from notices.infra.events import actor_label, audit
 from notices.models import Check, Notice, ProviderResponse
 from notices.portal import forms
 from notices.portal.access import provider_language, provider_locale, provider_required, scoped_notices
 from notices.selectors.portal import ListFilters, notice_list_page
 from notices.services import sor
-from notices.services.events import actor_label, audit
-from notices.services.notices import NoticeError
 from notices.services.responses import RESPONDABLE, record_response
 from notices.services.threads import notice_thread
 

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from notices.delivery.webhooks import WebhookError, disable_webhooks, register_webhook
 from notices.enums import KeyScope
+from notices.infra.events import actor_label, audit
 from notices.models import ApiKey, Invitation, ProviderMembership, WebhookDelivery, WebhookEndpoint
 from notices.portal import forms
 from notices.portal.access import provider_admin_required
 from notices.services import portal_accounts as accounts
-from notices.services.events import actor_label, audit
 from notices.services.keys import create_api_key, revoke_api_key
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from django.db import connection
 
 from notices.models import Check, Url
-from notices.tasks import run_checks
+from notices.services.checking import run_checks
 
 MARKER = "BODY-MARKER-7f3a9c-never-stored"
 

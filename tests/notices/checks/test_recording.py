@@ -9,9 +9,9 @@ from django.conf import settings
 
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
-from notices.checks.recording import record_observations
 from notices.checks.scheduling import claim_due
 from notices.models import Check, DueCheck, Event, Notice, NoticeItem, RemovalCycle, Url
+from notices.services.urls import record_observations
 
 pytestmark = pytest.mark.usefixtures("removal_settings")
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from notices.delivery.inbound import ingest_message
-from notices.delivery.outbox import claim_due_messages, send_claimed
+from notices.delivery.outbox import claim_due_messages
 from notices.models import Event, OutgoingMessage
 from notices.services.alerts import alert_delivery_failed, alert_recipients, defang_text
+from notices.services.delivery import send_claimed
+from notices.services.inbound import ingest_message
 from notices.services.notices import create_notices, queue_notice
 from notices.tasks import send_analyst_alert_task
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from notices.delivery.outbox import claim_due_messages, send_claimed
+from notices.delivery.outbox import claim_due_messages
 from notices.models import Event, OutgoingMessage, ProviderContact
+from notices.services.delivery import send_claimed
 
 
 @pytest.fixture(autouse=True)

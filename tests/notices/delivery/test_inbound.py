@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from notices.delivery.inbound import ingest_message
 from notices.models import Event, InboundMessage, Notice, ProviderContact
+from notices.services.inbound import ingest_message
 
 
 def _mail(subject: str, *, message_id: str = "<r1@mx.polder.example>", body: str = "We are looking into it.",

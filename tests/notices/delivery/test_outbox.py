@@ -18,8 +18,9 @@ from jsonschema import Draft202012Validator
 
 from notices.canonical import defang
 from notices.delivery.compose import build_message
-from notices.delivery.outbox import claim_due_messages, message_bytes, send_claimed
+from notices.delivery.outbox import claim_due_messages, message_bytes
 from notices.models import Assessment, Event, Notice, OutgoingMessage, ProviderContact, Url
+from notices.services.delivery import send_claimed
 from notices.services.notices import NoticeError, queue_notice
 
 # X-ARF v4, category `content`, type `csam`: the core fields, the content base (`url`) and the csam type's own

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from notices.delivery.outbox import claim_due_messages, message_bytes, send_claimed
+from notices.delivery.outbox import claim_due_messages, message_bytes
 from notices.delivery.signing import sign_for_sending
+from notices.services.delivery import send_claimed
 from notices.system_checks import check_mail_signing
 
 

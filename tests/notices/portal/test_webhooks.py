@@ -14,12 +14,12 @@ import pytest
 from notices.delivery.webhooks import (
     WebhookError,
     claim_due_deliveries,
-    deliver,
     enqueue_new_deliveries,
     register_webhook,
     validate_webhook_url,
 )
 from notices.models import WebhookDelivery
+from notices.services.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 

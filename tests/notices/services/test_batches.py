@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 
 from notices.delivery.compose import build_message
 from notices.delivery.outbox import message_bytes
+from notices.infra.write_behind import WriteBehind
 from notices.models import Assessment, Event, Notice, NoticeItem, NoticeTemplate, OutgoingMessage, Url
 from notices.services import notices as notice_services
 from notices.services.notices import NoticeError, create_notice_batches, create_notices
-from notices.services.write_behind import WriteBehind
 
 pytestmark = pytest.mark.django_db
 

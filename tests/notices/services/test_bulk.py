@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db import connection
 
-from notices.models import HostingProvider, Notice
-from notices.services.bulk import (
+from notices.infra.bulk import (
     array_literal,
     field_defaults,
     int_array,
@@ -18,6 +17,7 @@ from notices.services.bulk import (
     text_array,
     timestamp_array,
 )
+from notices.models import HostingProvider, Notice
 
 pytestmark = pytest.mark.django_db
 

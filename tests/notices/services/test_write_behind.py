@@ -11,8 +11,8 @@ import psycopg2.extensions
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from notices.infra.write_behind import WriteBehind, allocate_ids, run
 from notices.models import Event, Notice, Partner
-from notices.services.write_behind import WriteBehind, allocate_ids, run
 
 pytestmark = pytest.mark.django_db
 

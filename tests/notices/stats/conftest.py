@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
-from notices.checks.recording import record_observations
 from notices.models import Url
+from notices.services.urls import record_observations
 
 _numbers = itertools.count()
 

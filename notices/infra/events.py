@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from notices.infra.bulk import int_array, text_array, timestamp_array
+from notices.infra.write_behind import WriteBehind, run
 from notices.models import AuditEvent, Event
-from notices.services.bulk import int_array, text_array, timestamp_array
-from notices.services.write_behind import WriteBehind, run
 
 
 def actor_label(*, user=None, api_key=None) -> str:

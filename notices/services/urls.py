@@ -23,10 +23,11 @@ from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.scheduling import cadence, release_claims
 from notices.enums import CheckOutcome, UrlStatus
+from notices.infra import enqueue
+from notices.infra.bulk import bulk_set
+from notices.infra.events import record_event
 from notices.models import Check, RemovalCycle, Url
 from notices.selectors.stats import refresh_after_commit
-from notices.services.bulk import bulk_set
-from notices.services.events import record_event
 from notices.services.notices import close_item_removed
 
 
@@ -215,10 +216,9 @@ def _retrace_moved(urls: dict[int, UrlState], observations: Sequence[Observation
 
 
 def _queue_retraces(url_ids: Iterable[int]) -> None:
-    from notices.tasks import trace_url_task
 
     for url_id in sorted(set(url_ids)):
-        transaction.on_commit(lambda pk=url_id: trace_url_task.delay(pk))
+        enqueue.after_commit(enqueue.TRACE_URL, url_id)
 
 
 def effective_outcome(url: UrlState, obs: Observation) -> str:

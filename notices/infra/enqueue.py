@@ -1,0 +1,39 @@
+"""Enqueueing Celery tasks by their stable names (`notices/tasks.py` defines them; names never change).
+
+Code below the interfaces never imports the task module: it names the task here, and the message goes out when
+the caller's transaction commits (a worker must find the rows the task is about), or at once outside one.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from celery import current_app
+from django.db import transaction
+
+# The stable names, one constant per task that code enqueues (the beat schedule names the periodic ones).
+TRACE_URL = "notices.trace_url"
+CHECK_URLS_NOW = "notices.check_urls_now"
+SWEEP_DUE_CHECKS = "notices.sweep_due_checks"
+DELIVER_MESSAGE = "notices.deliver_message"
+SWEEP_OUTBOX = "notices.sweep_outbox"
+REFRESH_STATS = "notices.refresh_stats"
+SEND_ANALYST_ALERT = "notices.send_analyst_alert"
+
+
+def send(name: str, *args, **options) -> None:
+    """Publish the task `name` with positional `args` now. `options` are Celery's (countdown, retry, producer)."""
+    current_app.send_task(name, args=args, **options)
+
+
+def after_commit(name: str, *args, **options) -> None:
+    """Publish the task `name` once the current transaction commits (at once when there is none); nothing is
+    sent if it rolls back."""
+    transaction.on_commit(partial(send, name, *args, **options))
+
+
+def send_many(name: str, count: int) -> None:
+    """Publish `count` argument-less messages of task `name` over one broker connection."""
+    with current_app.producer_or_acquire() as producer:
+        for _ in range(count):
+            current_app.send_task(name, producer=producer)

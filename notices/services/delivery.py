@@ -1,0 +1,49 @@
+"""What a delivery attempt means for its notice: the outbox (`notices.delivery.outbox`) reports sent, retry or
+given up; this module records it with the notice's consequences in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, record_attempt
+from notices.enums import OutboxStatus
+from notices.infra.events import record_event
+from notices.services.alerts import alert_delivery_failed
+from notices.services.notices import mark_notice_failed, mark_notice_sent
+
+
+def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
+    """Send one claimed outbox message and record the outcome. Returns the message's new status.
+
+    Sent: the notice is marked sent (its URLs notified, see `mark_notices_sent`). Retried: a
+    `notice.delivery_retry` event. Given up: the notice fails, a `notice.delivery_failed` event, and the analysts
+    are alerted (an event now, a mail after commit)."""
+    attempt = attempt_claimed(message_id, smtp=smtp)
+    if attempt.changed:
+        with transaction.atomic():
+            record_attempt(attempt)
+            _apply(attempt)
+    return attempt.status
+
+
+def _apply(attempt: Attempt) -> None:
+    message, at = attempt.message, attempt.at
+    if attempt.status == OutboxStatus.SENT:
+        mark_notice_sent(notice=message.notice, at=at)
+        return
+    give_up = attempt.status == OutboxStatus.FAILED
+    if give_up:
+        mark_notice_failed(notice=message.notice, at=at)
+    record_event(
+        "notice.delivery_failed" if give_up else "notice.delivery_retry",
+        at=at,
+        notice=message.notice,
+        data={"error": attempt.error[:500], "attempt": message.attempts},
+    )
+    if give_up:
+        alert_delivery_failed(
+            notice=message.notice,
+            contacts=list(attempt.refused or message.recipients),
+            error=attempt.error,
+            now=at,
+        )
