@@ -6,6 +6,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
+
+from tracker.celery import app
 
 
 @require_GET
@@ -23,8 +27,6 @@ def _database_ok() -> str:
 
 
 def _broker_ok() -> str:
-    from tracker.celery import app
-
     try:
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -49,7 +51,6 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     """404 as JSON under /api/ (API clients parse errors), Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
-    from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
 
@@ -58,6 +59,5 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """500 as JSON under /api/; a plain page elsewhere. Never the traceback."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Internal error; it has been logged."}, status=500)
-    from django.views.defaults import server_error as default_server_error
 
     return default_server_error(request)

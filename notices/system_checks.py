@@ -10,14 +10,14 @@ from django.core import checks
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from notices.delivery.signing import configuration_errors
+
 
 @checks.register()
 def check_mail_signing(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     """notices.E001: S/MIME or DKIM signing is configured but cannot work (a file missing or unreadable, not a
     key or certificate, the key not the certificate's, half the settings). Notices would otherwise go out
     unsigned or not at all."""
-    from notices.delivery.signing import configuration_errors
-
     return [
         checks.Error(message, hint='See README, "Signing, alerts and inbound mail".', id="notices.E001")
         for message in configuration_errors()

@@ -14,7 +14,8 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _install_schedule(sender: Celery, **kwargs) -> None:
-    from tracker.schedule import beat_schedule
+    # Imported here: the schedule reads settings: only once the app finalizes.
+    from tracker.schedule import beat_schedule  # noqa: PLC0415
 
     sender.conf.beat_schedule = beat_schedule()
 
@@ -24,6 +25,6 @@ def _install_schedule(sender: Celery, **kwargs) -> None:
 def _freeze_start_up_objects(**kwargs) -> None:
     """In the worker (solo pool, or the prefork parent before it forks) and in each prefork child: see
     `tracker.runtime.freeze_start_up_objects`."""
-    from tracker.runtime import freeze_start_up_objects
+    from tracker.runtime import freeze_start_up_objects  # noqa: PLC0415 (in worker processes only)
 
     freeze_start_up_objects()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -76,7 +77,6 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 def env_intermediaries(name: str, default: list[str]) -> list[str]:
     """A list of ASNs (`AS13335`) and CIDR prefixes; anything else stops the start."""
-    import ipaddress
 
     items = env_list(name, default)
     for item in items:

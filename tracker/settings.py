@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from tracker.env import (
     BASE_DIR,
@@ -141,8 +142,6 @@ def _email_settings() -> dict:
     if url:
         parts = urlsplit(url)
         if parts.scheme not in {"smtp", "smtps", "smtp+tls"} or not parts.hostname:
-            from django.core.exceptions import ImproperlyConfigured
-
             raise ImproperlyConfigured(f"EMAIL_URL={url!r}: use smtp://, smtps:// or smtp+tls://host:port")
         return {
             "HOST": parts.hostname,

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from notices.demo.network import DNS_ZONE, LIVE_HOSTS, USERS
+from notices.demo.web import DemoWeb
 from tracker.embedded.signals import StopSignals
 from tracker.env import BASE_DIR, VAR_DIR
 from tracker.processes import stop_groups
@@ -84,7 +86,7 @@ def _popen_state(proc: subprocess.Popen, what: str) -> Callable[[], str | None]:
 
 def _postmaster_state(pid: int, pgdata: Path) -> Callable[[], str | None]:
     """The embedded postmaster is not our child (pg_ctl daemonizes it): watch its pid (a zombie counts as gone)."""
-    import psutil
+    import psutil  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
     try:
         process = psutil.Process(pid)
@@ -106,7 +108,7 @@ def start_database(stack: Stack) -> None:
     if stack.env.get("DATABASE_URL"):
         _say("• PostgreSQL: DATABASE_URL")
         return
-    from tracker.embedded import postgres
+    from tracker.embedded import postgres  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
     pgdata = VAR_DIR / "pg"
     server, url = postgres.start(pgdata)
@@ -122,7 +124,7 @@ def start_broker(stack: Stack) -> None:
     if stack.env.get("CELERY_BROKER_URL"):
         _say("• Broker: CELERY_BROKER_URL")
         return
-    from tracker.embedded import redis
+    from tracker.embedded import redis  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
     proc, url = redis.start(VAR_DIR)
     stack.env["CELERY_BROKER_URL"] = url
@@ -136,7 +138,8 @@ def start_mail_sink(stack: Stack) -> None:
     if stack.env.get("EMAIL_URL") or stack.env.get("EMAIL_HOST"):
         _say("• Mail: EMAIL_URL / EMAIL_HOST")
         return
-    from tracker.embedded.smtp import SmtpSink
+    # Imported here, not at the top: the `embedded` extra; only `make run` needs it.
+    from tracker.embedded.smtp import SmtpSink  # noqa: PLC0415
 
     sink = SmtpSink(VAR_DIR / "mail", port=int(stack.env.get("SMTP_SINK_PORT", "8025")))
     port = sink.start()
@@ -147,9 +150,7 @@ def start_mail_sink(stack: Stack) -> None:
 
 def start_demo_internet(stack: Stack) -> None:
     """The demo's DNS server and web hosts; the checker reaches them through CHECKER_CONNECT_TO (demo only)."""
-    from notices.demo.dns import DemoDnsServer
-    from notices.demo.network import DNS_ZONE, LIVE_HOSTS
-    from notices.demo.web import DemoWeb
+    from notices.demo.dns import DemoDnsServer  # noqa: PLC0415 (dnslib: the `embedded` extra)
 
     dns = DemoDnsServer(DNS_ZONE, port=int(stack.env.get("DEMO_DNS_PORT", "8053")))
     dns.start()
@@ -253,7 +254,6 @@ def wait_for_web(stack: Stack, timeout: float = 60) -> None:
 
 
 def banner(stack: Stack, partner_key: str) -> None:
-    from notices.demo.network import USERS
 
     base = f"http://127.0.0.1:{stack.env.get('PORT', '8000')}"
     _say(f"""

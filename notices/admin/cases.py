@@ -18,6 +18,7 @@ from notices.infra.events import audit
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
 from notices.services.assessment import assess_url
 from notices.services.notices import create_notices
+from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
 from notices.templatetags.tracker import seconds
 
 
@@ -157,16 +158,12 @@ class UrlAdmin(TrackerModelAdmin):
 
     @admin.action(description="Record referral to law enforcement (own-country hosting)")
     def refer_to_police(self, request, queryset) -> None:
-        from notices.services.routing import refer_to_law_enforcement
-
         for url in queryset:
             refer_to_law_enforcement(url=url, now=timezone.now(), user=request.user)
         self.message_user(request, f"Recorded the law-enforcement referral of {queryset.count()} URL(s).")
 
     @admin.action(description="Hand off to the partner hotline of the hosting country")
     def hand_off_to_partner(self, request, queryset) -> None:
-        from notices.services.routing import hand_off, handoff_partner, hosting_country
-
         for url in queryset.select_related("current_trace", "provider"):
             partner = handoff_partner(hosting_country(url))
             if partner is None:

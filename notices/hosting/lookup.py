@@ -75,7 +75,7 @@ class PrefixTable:
 
 def _new_tree():
     try:
-        import pytricia
+        import pytricia  # noqa: PLC0415 (optional: the `fast` extra)
     except ImportError:
         return PrefixTable()
     return pytricia.PyTricia(128)

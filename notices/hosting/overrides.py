@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from notices.infra import enqueue
+from notices.infra.events import record_event
 from notices.models import HostingOverride, Url
 
 
@@ -43,8 +44,6 @@ def create_override(
     prefix / origin AS); a `url.override` event; a re-trace queued after commit so the trace shows it.
     Raises ValueError when the scope needs a trace value the URL does not have.
     """
-
-    from notices.infra.events import record_event
 
     trace = url.current_trace
     target = {"url": {"url": url}, "host": {"host": url.host.lower()}}.get(scope)

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 
 # ISO 3166-1 alpha-2: code → English short name.
@@ -182,7 +183,6 @@ def validate_string_list(value) -> None:
 
 def validate_email_list(value) -> None:
     """A JSON list of e-mail addresses."""
-    from django.core.validators import validate_email
 
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ValidationError('A list of e-mail addresses, e.g. ["abuse@example.net"].', code="invalid")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from notices.canonical import defang
 from notices.enums import UrlStatus
 from notices.models.choices import COUNTRY_CHOICES, country_constraint
 
@@ -126,8 +127,6 @@ class Url(models.Model):
         ]
 
     def __str__(self) -> str:
-        from notices.canonical import defang
-
         return defang(self.canonical)
 
 

@@ -29,7 +29,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from notices.infra import enqueue
-from notices.models import HostingProvider, RemovalCycle, Url
+from notices.models import HostingProvider, RemovalCycle, StatsChange, StatsRefresh, StatsSnapshot, Url
 
 REFRESH_TASK = enqueue.REFRESH_STATS
 
@@ -185,8 +185,6 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
     changes; a change committed meanwhile keeps its row, so the snapshots stay stale until the next refresh.
     Nothing is written if the computation fails. Returns the milliseconds each grouping took.
     """
-    from notices.models import StatsChange, StatsSnapshot
-
     durations = {}
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -206,8 +204,6 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
 
 def stale_since() -> datetime | None:
     """When the oldest change the snapshots do not include was made; None when they include every change."""
-    from notices.models import StatsChange
-
     return StatsChange.objects.aggregate(oldest=Min("changed_at"))["oldest"]
 
 
@@ -225,8 +221,6 @@ def request_refresh() -> bool:
     recomputations, not N. A request that has not started within STATS_REFRESH_LEASE (lost with its broker)
     no longer blocks a new one; beat's periodic refresh covers a request that could not be queued at all.
     """
-    from notices.models import StatsChange, StatsRefresh
-
     now = timezone.now()
     table = StatsRefresh._meta.db_table
     with connection.cursor() as cursor:  # one statement: a delivery worker may ask once per mail
@@ -269,8 +263,6 @@ def run_refresh(*, now: datetime, requested_at: datetime | None = None) -> dict[
     queues the next refresh. A failing computation records `failed_at` and `error`, leaves the snapshots stale
     (served live meanwhile) and raises; the next request or beat's periodic refresh repairs them.
     """
-    from notices.models import StatsRefresh
-
     cutoff = now - timedelta(seconds=settings.STATS_REFRESH_LEASE)
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -311,8 +303,6 @@ def time_to_removal(
 
     Says which it is (`source`), as of when (`as_of`, also `computed_at`) and how old (`age_seconds`).
     """
-    from notices.models import StatsSnapshot
-
     unfiltered = not (since or until or notice_type or fresh)
     if unfiltered:
         snapshot = StatsSnapshot.objects.filter(group_by=group_by).first()

