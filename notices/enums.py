@@ -13,6 +13,20 @@ class UrlStatus(models.TextChoices):
     GONE_BEFORE_NOTICE = "gone_before_notice", "Gone before any notice"
 
 
+# A URL's allowed status moves (see NOTICE_TRANSITIONS below for what the tables mean).
+# fmt: off
+URL_TRANSITIONS = {
+    UrlStatus.NEW: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}),
+    UrlStatus.ASSESSED: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL, UrlStatus.NOTIFIED,
+                                   UrlStatus.GONE_BEFORE_NOTICE}),
+    UrlStatus.NOT_ILLEGAL: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}),
+    UrlStatus.NOTIFIED: frozenset({UrlStatus.NOTIFIED, UrlStatus.REMOVED, UrlStatus.GONE_BEFORE_NOTICE}),
+    UrlStatus.REMOVED: frozenset({UrlStatus.ASSESSED}),  # the content came back: a new notice cycle
+    UrlStatus.GONE_BEFORE_NOTICE: frozenset(),
+}
+# fmt: on
+
+
 class Legality(models.TextChoices):
     ILLEGAL_INTERNATIONAL = "illegal_international", "Illegal internationally (baseline)"
     ILLEGAL_NATIONAL = "illegal_national", "Illegal nationally only"
@@ -62,6 +76,21 @@ class NoticeStatus(models.TextChoices):
     CLOSED = "closed", _("Closed (all URLs removed)")
     FAILED = "failed", _("Delivery failed")
 
+
+# The transitions each status may take (a status to itself is a re-assessment or a repeated notice). The owner of
+# each aggregate — notices.services.urls for a URL, notices.services.notices for a notice — is the only writer of
+# the status and checks its moves against these tables; tests/test_state_owners.py fails on a write elsewhere.
+# fmt: off
+NOTICE_TRANSITIONS = {
+    NoticeStatus.DRAFT: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED}),
+    NoticeStatus.QUEUED: frozenset({NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.CLOSED}),
+    NoticeStatus.SENT: frozenset({NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
+    NoticeStatus.ACKNOWLEDGED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
+    NoticeStatus.DISPUTED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
+    NoticeStatus.FAILED: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED}),
+    NoticeStatus.CLOSED: frozenset(),
+}
+# fmt: on
 
 # Notices a provider never sees (not sent, or never delivered): portal, provider API and webhooks.
 HIDDEN_FROM_PROVIDER = frozenset({NoticeStatus.DRAFT, NoticeStatus.QUEUED, NoticeStatus.FAILED})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -16,6 +17,7 @@ from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
+from notices.services import urls
 from notices.services.assessment import assess_url
 from notices.services.notices import create_notices
 from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
@@ -152,8 +154,8 @@ class UrlAdmin(TrackerModelAdmin):
     def check_now(self, request, queryset) -> None:
 
         ids = list(queryset.exclude(next_check_at=None).values_list("pk", flat=True))
-        queryset.filter(pk__in=ids).update(next_check_at=timezone.now())
-        enqueue.send(enqueue.CHECK_URLS_NOW, ids)
+        with transaction.atomic():
+            urls.check_now(ids, now=timezone.now(), confirmed_too=True)
         self.message_user(request, f"Queued a check for {len(ids)} URL(s) under watch.")
 
     @admin.action(description="Record referral to law enforcement (own-country hosting)")

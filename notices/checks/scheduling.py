@@ -62,11 +62,29 @@ def release_claims(url_ids: list[int]) -> None:
         )
 
 
+# The check cadence after the first notice, one definition for Python (`cadence`) and SQL (`cadence_sql`): while
+# the first notice is younger than the bound, checks come every <setting> seconds; the last step has no bound.
+CADENCE = ((timedelta(days=1), "CHECK_INTERVAL_FIRST_DAY"), (timedelta(days=7), "CHECK_INTERVAL_FIRST_WEEK"),
+           (None, "CHECK_INTERVAL_LATER"))  # fmt: skip
+
+
 def cadence(*, first_notice_sent_at: datetime | None, now: datetime) -> timedelta:
     """Interval to the next routine check: often at first, then less (settings CHECK_INTERVAL_*)."""
     age = now - (first_notice_sent_at or now)
-    if age < timedelta(days=1):
-        return timedelta(seconds=settings.CHECK_INTERVAL_FIRST_DAY)
-    if age < timedelta(days=7):
-        return timedelta(seconds=settings.CHECK_INTERVAL_FIRST_WEEK)
-    return timedelta(seconds=settings.CHECK_INTERVAL_LATER)
+    for bound, setting in CADENCE:
+        if bound is None or age < bound:
+            return timedelta(seconds=getattr(settings, setting))
+    raise AssertionError("CADENCE ends with an unbounded step")
+
+
+def cadence_sql(*, first_notice: str, at: str) -> tuple[str, dict[str, timedelta]]:
+    """`cadence` as an SQL expression over the columns/expressions `first_notice` and `at`, with its
+    parameters (named `cadence_N`)."""
+    whens, params = [], {}
+    for n, (bound, setting) in enumerate(CADENCE):
+        params[f"cadence_{n}"] = timedelta(seconds=getattr(settings, setting))
+        if bound is None:
+            return f"CASE {' '.join(whens)} ELSE %(cadence_{n})s END", params
+        params[f"bound_{n}"] = bound
+        whens.append(f"WHEN {at} - coalesce({first_notice}, {at}) < %(bound_{n})s THEN %(cadence_{n})s")
+    raise AssertionError("CADENCE ends with an unbounded step")

@@ -7,7 +7,6 @@ import random
 
 from django.conf import settings
 
-from notices.demo.web import DemoWebError, control_take_down
 from notices.models import Url
 
 logger = logging.getLogger(__name__)
@@ -17,6 +16,8 @@ def take_down_after_random_delay(
     control_url: str, urls: list[str], *, low: float = 5.0, high: float = 20.0
 ) -> None:
     """Ask the demo web host to answer 404 for each URL after a short random delay (so TTRs are real)."""
+    # Imported here, not at the top: the demo web host's module is a demo tool, loaded only when the demo runs.
+    from notices.demo.web import DemoWebError, control_take_down  # noqa: PLC0415
     for url in urls:
         try:
             control_take_down(control_url, url, status=404, after=round(random.uniform(low, high), 1))

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from django.db import transaction
 
-from notices.enums import Classification, Legality, UrlStatus
+from notices.enums import Classification, Legality
 from notices.infra import enqueue
-from notices.infra.events import actor_label, record_event
+from notices.infra.events import actor_label
 from notices.models import Assessment, Url
+from notices.services.urls import assess
 
 ACTIONABLE = {Legality.ILLEGAL_INTERNATIONAL, Legality.ILLEGAL_NATIONAL}
 
@@ -58,20 +59,7 @@ def assess_url(
             notes=notes,
             created_at=now,
         )
-        url.current_assessment = assessment
-        url.assessed_at = url.assessed_at or now
-        if url.status in {UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}:
-            url.status = UrlStatus.ASSESSED if legality in ACTIONABLE else UrlStatus.NOT_ILLEGAL
-        if legality in ACTIONABLE and url.next_check_at is None and url.status == UrlStatus.ASSESSED:
-            url.next_check_at = now  # checked before any notice: content already gone is not a removal
-        url.save(update_fields=["current_assessment", "assessed_at", "status", "next_check_at"])
-        record_event(
-            "url.assessed",
-            at=now,
-            url=url,
-            actor=actor_label(user=analyst),
-            data={"legality": legality, "classification": classification},
-        )
+        assess(url, assessment, actionable=legality in ACTIONABLE, actor=actor_label(user=analyst), now=now)
         if legality in ACTIONABLE and url.current_trace_id is None:
             enqueue.after_commit(enqueue.TRACE_URL, url.pk)
     return assessment

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
@@ -17,12 +18,24 @@ from django.utils import timezone
 
 from notices.checks.engine import CheckConfig, CheckTarget, Observation, check_each
 from notices.checks.scheduling import claim_due
-from notices.models import HostingProvider
-from notices.services.urls import record_observations
+from notices.models import HostingProvider, Url
+from notices.services.notices import close_item_removed
+from notices.services.urls import apply_observations
 
 RECORD_CHUNK = 250
 
 logger = logging.getLogger(__name__)
+
+
+def record_observations(observations: Sequence[Observation], *, now: datetime, set_based: bool = True) -> int:
+    """Record a batch of observations on their URLs (`notices.services.urls.apply_observations`, the URLs'
+    owner) and close the notice items of every case that closed (`close_item_removed`, the notices' owner).
+    Returns removals confirmed."""
+
+    def on_closed(url_id: int, at: datetime) -> None:
+        close_item_removed(url=Url(pk=url_id), at=at)
+
+    return apply_observations(observations, now=now, set_based=set_based, on_closed=on_closed)
 
 
 def _close_connection() -> None:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from django.db import connection, transaction
 
 from notices.canonical import InvalidUrl, canonicalize
-from notices.enums import UrlStatus
-from notices.models import Event, Report, Url
+from notices.models import Report, Url
+from notices.services.urls import create_urls
 
 # A report cannot say it saw a page before the web existed, nor after the moment it arrives (give or take the
 # sender's clock being a little ahead).
@@ -83,7 +83,7 @@ def submit_reports(
     for index, digest in enumerate(hashes):
         first_index.setdefault(digest, index)
     with transaction.atomic(), connection.cursor() as cursor:
-        created = _insert_new_urls(cursor, [(items[i], parsed[i]) for i in first_index.values()], now)
+        created = create_urls(cursor, [(items[i], parsed[i]) for i in first_index.values()], now)
         known = _ids_and_statuses(cursor, list(first_index))
         duplicates = _duplicate_flags(hashes, known, created)
         rows = _insert_reports(cursor, items, [known[h][0] for h in hashes], duplicates, now, partner, user)
@@ -92,35 +92,6 @@ def submit_reports(
                      canonical=canon.canonical, status=known[digest][1])
         for (report_id, receipt), duplicate, digest, canon in zip(rows, duplicates, hashes, parsed, strict=True)
     ]  # fmt: skip
-
-
-def _insert_new_urls(cursor, pairs, now: datetime) -> set[int]:
-    """INSERT … ON CONFLICT DO NOTHING for the batch's distinct URLs, and an event per URL actually created.
-    Returns the ids created by this statement."""
-    url_table, event_table = Url._meta.db_table, Event._meta.db_table
-    cursor.execute(
-        f"""WITH created AS (
-                INSERT INTO {url_table} (original, canonical, canonical_hash, host, status, first_reported_at,
-                    created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
-                    last_outcome, first_gone_vantage)
-                SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
-                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[], %(r)s::timestamptz[])
-                     AS v(o, c, h, host, r)
-                ON CONFLICT (canonical_hash) DO NOTHING
-                RETURNING id)
-            INSERT INTO {event_table} (kind, at, url_id, actor, data)
-            SELECT 'url.created', %(now)s, id, 'system', '{{}}' FROM created RETURNING url_id""",
-        {
-            "status": UrlStatus.NEW.value,
-            "now": now,
-            "o": [item.url for item, _ in pairs],
-            "c": [canon.canonical for _, canon in pairs],
-            "h": [canon.hash for _, canon in pairs],
-            "host": [canon.host for _, canon in pairs],
-            "r": [item.reported_at or now for item, _ in pairs],
-        },
-    )
-    return {row[0] for row in cursor.fetchall()}
 
 
 def _ids_and_statuses(cursor, digests: list[bytes]) -> dict[bytes, tuple[int, str]]:

@@ -13,7 +13,15 @@ from django.db import connection, transaction
 from notices.delivery.compose import MailItem
 from notices.delivery.items import BatchUrl, load_urls
 from notices.delivery.outbox import abuse_recipients, enqueue_notice_messages, no_contact_error, plan_messages
-from notices.enums import ContactChannel, ItemStatus, Legality, NoticeStatus, NoticeType, UrlStatus
+from notices.enums import (
+    NOTICE_TRANSITIONS,
+    ContactChannel,
+    ItemStatus,
+    Legality,
+    NoticeStatus,
+    NoticeType,
+    UrlStatus,
+)
 from notices.errors import NoticeError
 from notices.infra.bulk import (
     array_literal,
@@ -25,8 +33,8 @@ from notices.infra.events import actor_label, new_event, record_event, record_ev
 from notices.infra.write_behind import WriteBehind, allocate_ids, run
 from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.stats import refresh_after_commit
-from notices.services.escalation import first_escalation_at
 from notices.services.routing import handoff_countries, notice_blocker
+from notices.services.urls import STAMP_FIELDS, UrlStamp, stamp_first_notice, write_stamps
 from tracker.runtime import collector_paused
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
@@ -335,6 +343,13 @@ def mark_notice_sent(*, notice: Notice, at: datetime) -> None:
     mark_notices_sent(notices=[notice], at=at)
 
 
+def set_notice_status(notice: Notice, status: NoticeStatus) -> None:
+    """Move a notice (a locked instance the caller saves) to `status` by the transition table."""
+    if status not in NOTICE_TRANSITIONS[notice.status]:
+        raise ValueError(f"notice {notice.reference}: no transition {notice.status} → {status}")
+    notice.status = status
+
+
 def mark_notice_failed(*, notice: Notice, at: datetime) -> None:
     """The notice's mail was given up on (permanent refusal, or its attempts used up)."""
     Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.FAILED)
@@ -374,60 +389,17 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
                 url_id, UrlStamp(url_id, *values)
             )  # in two of the notices: the first stamps
             first_notices |= url.first_notice_sent_at is None
-            _stamp_first_notice(url, notices[notice_id], at)
+            notice = notices[notice_id]
+            stamp_first_notice(
+                url, provider_id=notice.provider_id, asn=url.trace_asn, at=at, deadline_at=notice.deadline_at,
+                country=url.trace_country or notice.provider.country, notice_type=notice.notice_type,
+            )  # fmt: skip
             events.append(new_event("url.notified", at=at, url=url, notice=notices[notice_id]))
-        _write_stamps(cursor, list(urls.values()))
+        write_stamps(cursor, list(urls.values()))
         if first_notices:  # new cases in the time-to-removal statistics
             refresh_after_commit()
         events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]
         record_events(events)
-
-
-@dataclass
-class UrlStamp:
-    """What marking a notice sent reads and writes of one of its URLs (`STAMP_FIELDS`), with its trace's ASN and
-    country (None without a trace)."""
-
-    pk: int
-    status: str
-    next_check_at: datetime | None
-    next_escalation_at: datetime | None
-    first_notice_sent_at: datetime | None
-    provider_at_notice_id: int | None
-    asn_at_notice: int | None
-    country_at_notice: str
-    notice_type_at_notice: str
-    trace_asn: int | None
-    trace_country: str | None
-
-
-def _stamp_first_notice(url: UrlStamp, notice: Notice, at: datetime) -> None:
-    if url.first_notice_sent_at is None:
-        url.first_notice_sent_at = at
-        url.provider_at_notice_id = notice.provider_id
-        url.asn_at_notice = url.trace_asn
-        url.country_at_notice = url.trace_country or notice.provider.country
-        url.notice_type_at_notice = notice.notice_type
-    if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
-        url.status = UrlStatus.NOTIFIED
-        url.next_check_at = at
-        url.next_escalation_at = url.next_escalation_at or first_escalation_at(notice.deadline_at)
-
-
-STAMP_FIELDS = ["status", "next_check_at", "next_escalation_at", "first_notice_sent_at", "provider_at_notice_id",
-                "asn_at_notice", "country_at_notice", "notice_type_at_notice"]  # fmt: skip
-
-
-def _write_stamps(cursor, urls: list[UrlStamp]) -> None:
-    """Write the stamped fields of many URLs in one UPDATE (their rows are locked by the caller)."""
-    types = ["text", "timestamptz", "timestamptz", "timestamptz", "bigint", "bigint", "text", "text"]
-    columns = ", ".join(f"{name} = v.{name}" for name in STAMP_FIELDS)
-    arrays = ", ".join(f"%s::{kind}[]" for kind in ["bigint", *types])
-    cursor.execute(
-        f"""UPDATE {Url._meta.db_table} AS u SET {columns}
-            FROM unnest({arrays}) AS v(id, {", ".join(STAMP_FIELDS)}) WHERE u.id = v.id""",
-        [[u.pk for u in urls], *([getattr(u, name) for u in urls] for name in STAMP_FIELDS)],
-    )
 
 
 def close_item_removed(*, url: Url, at: datetime) -> None:

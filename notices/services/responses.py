@@ -9,11 +9,12 @@ from django.db import transaction
 
 from notices.enums import ItemStatus, NoticeStatus, ResponseAction
 from notices.errors import NoticeError
-from notices.infra import enqueue
 from notices.infra.events import actor_label, record_event
 from notices.models import Notice, NoticeItem, ProviderResponse, Url
+from notices.services.notices import set_notice_status
 from notices.services.signals import removal_reported
 from notices.services.sor import StatementError, validate_statement
+from notices.services.urls import check_now
 
 RESPONDABLE = {NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED}
 DISPUTES = {ResponseAction.NOT_OUR_CUSTOMER, ResponseAction.REFUSED}
@@ -92,17 +93,15 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
         notice_url_ids = notice.items.values_list("url_id", flat=True)
         Url.objects.filter(pk__in=notice_url_ids, acknowledged_at__isnull=True).update(acknowledged_at=now)
     if notice.status == NoticeStatus.SENT:
-        notice.status = NoticeStatus.ACKNOWLEDGED
+        set_notice_status(notice, NoticeStatus.ACKNOWLEDGED)
     open_ids = [item.pk for item in items if item.is_open]
     if action == ResponseAction.REMOVED:
         NoticeItem.objects.filter(pk__in=open_ids).update(
             status=ItemStatus.REPORTED_REMOVED, reported_removed_at=now
         )
-        Url.objects.filter(pk__in=url_ids, removal_confirmed_at__isnull=True).update(next_check_at=now)
-
-        enqueue.after_commit(enqueue.CHECK_URLS_NOW, url_ids)
+        check_now(url_ids, now=now)
         transaction.on_commit(partial(removal_reported.send, sender=Notice, notice=notice, url_ids=url_ids))
     elif action in DISPUTES:
         NoticeItem.objects.filter(pk__in=open_ids).update(status=ItemStatus.DISPUTED)
-        notice.status = NoticeStatus.DISPUTED
+        set_notice_status(notice, NoticeStatus.DISPUTED)
     notice.save(update_fields=["acknowledged_at", "status"])

@@ -14,6 +14,7 @@ from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
 from notices.models import Partner, Url
 from notices.selectors.stats import refresh_after_commit
+from notices.services.urls import stamp_first_notice
 
 ROUTE_LAW_ENFORCEMENT = "law_enforcement"
 ROUTE_HANDOFF = "handoff"
@@ -96,13 +97,10 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
             )
         trace = url.current_trace
         url.handed_off_to = partner
-        url.first_notice_sent_at = now
-        url.provider_at_notice_id = url.provider_id
-        url.asn_at_notice = trace.asn if trace else None
-        url.country_at_notice = hosting_country(url)
-        url.notice_type_at_notice = "handoff"
-        url.status = UrlStatus.NOTIFIED
-        url.next_check_at = now
+        stamp_first_notice(
+            url, provider_id=url.provider_id, asn=trace.asn if trace else None, country=hosting_country(url),
+            notice_type="handoff", deadline_at=None, at=now,
+        )  # fmt: skip
         url.save()
         refresh_after_commit()  # a new case in the time-to-removal statistics
         record_event(

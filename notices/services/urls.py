@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -21,17 +22,88 @@ from django.db import connection, transaction
 
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
-from notices.checks.scheduling import cadence, release_claims
-from notices.enums import CheckOutcome, UrlStatus
+from notices.checks.scheduling import cadence, cadence_sql, release_claims
+from notices.enums import URL_TRANSITIONS, CheckOutcome, UrlStatus
 from notices.infra import enqueue
 from notices.infra.bulk import bulk_set
 from notices.infra.events import record_event
-from notices.models import Check, RemovalCycle, Url
+from notices.models import Check, Event, RemovalCycle, Url
 from notices.selectors.stats import refresh_after_commit
-from notices.services.notices import close_item_removed
+from notices.services.escalation import first_escalation_at
 
 
-def record_observations(observations: Sequence[Observation], *, now: datetime, set_based: bool = True) -> int:
+class TransitionError(ValueError):
+    pass
+
+
+def move(url, status: UrlStatus) -> None:
+    """The one place a URL's status changes (on a locked row's state the caller writes), by URL_TRANSITIONS."""
+    if status not in URL_TRANSITIONS[url.status]:
+        raise TransitionError(f"URL {url.pk}: no transition {url.status} → {status}")
+    url.status = status
+
+
+def create_urls(cursor, pairs, now: datetime) -> set[int]:
+    """INSERT … ON CONFLICT DO NOTHING for distinct new URLs ((report item, canonical form) pairs), each `new`
+    with a `url.created` event. Returns the ids this statement created (the others existed)."""
+    url_table, event_table = Url._meta.db_table, Event._meta.db_table
+    cursor.execute(
+        f"""WITH created AS (
+                INSERT INTO {url_table} (original, canonical, canonical_hash, host, status, first_reported_at,
+                    created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
+                    last_outcome, first_gone_vantage)
+                SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
+                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[], %(r)s::timestamptz[])
+                     AS v(o, c, h, host, r)
+                ON CONFLICT (canonical_hash) DO NOTHING
+                RETURNING id)
+            INSERT INTO {event_table} (kind, at, url_id, actor, data)
+            SELECT 'url.created', %(now)s, id, 'system', '{{}}' FROM created RETURNING url_id""",
+        {
+            "status": UrlStatus.NEW.value,
+            "now": now,
+            "o": [item.url for item, _ in pairs],
+            "c": [canon.canonical for _, canon in pairs],
+            "h": [canon.hash for _, canon in pairs],
+            "host": [canon.host for _, canon in pairs],
+            "r": [item.reported_at or now for item, _ in pairs],
+        },
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime) -> None:
+    """A new assessment of a locked URL: it becomes current; a new, assessed or not-illegal URL becomes assessed
+    (illegal) or not illegal; an illegal one is checked at once if it is not watched yet (content gone before any
+    notice is not a removal). Writes `url.assessed`."""
+    url.current_assessment = assessment
+    url.assessed_at = url.assessed_at or now
+    if url.status in {UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}:
+        move(url, UrlStatus.ASSESSED if actionable else UrlStatus.NOT_ILLEGAL)
+    if actionable and url.next_check_at is None and url.status == UrlStatus.ASSESSED:
+        url.next_check_at = now
+    url.save(update_fields=["current_assessment", "assessed_at", "status", "next_check_at"])
+    record_event(
+        "url.assessed", at=now, url=url, actor=actor,
+        data={"legality": assessment.legality, "classification": assessment.classification},
+    )  # fmt: skip
+
+
+def check_now(url_ids: Sequence[int], *, now: datetime, confirmed_too: bool = False) -> None:
+    """Make these URLs due and queue their check after commit: the provider says removed (a removal already
+    confirmed keeps its time), or an analyst asked (`confirmed_too`: a removed URL under watch is checked too)."""
+    urls = Url.objects.filter(pk__in=url_ids)
+    (urls if confirmed_too else urls.filter(removal_confirmed_at__isnull=True)).update(next_check_at=now)
+    enqueue.after_commit(enqueue.CHECK_URLS_NOW, list(url_ids))
+
+
+def apply_observations(
+    observations: Sequence[Observation],
+    *,
+    now: datetime,
+    on_closed: Callable[[int, datetime], None],
+    set_based: bool = True,
+) -> int:
     """Store observations in bulk and apply each to its URL's removal state. Returns removals confirmed.
 
     Side effects: one Check row per observation (status, final URL, error class, timing, IP — never a body);
@@ -43,7 +115,8 @@ def record_observations(observations: Sequence[Observation], *, now: datetime, s
     The Check rows and the commonest observation — content still live on an assessed or noticed URL — are
     written by one statement in PostgreSQL (`_insert_and_record_live`); everything else goes through the rules
     below, URL by URL. `set_based=False` sends every observation through the rules: the reference the set-based
-    path is tested against.
+    path is tested against. `on_closed(url_id, at)` is called where a URL's case closes (removed, or gone before
+    notice), before its event: the notices' owner closes their items (`notices.services.checking` passes it).
     """
     if not observations:
         return 0
@@ -56,7 +129,7 @@ def record_observations(observations: Sequence[Observation], *, now: datetime, s
         for obs in sorted(rest, key=lambda o: o.checked_at):
             url = urls.get(obs.key)
             if url is not None and (url.last_checked_at is None or obs.checked_at >= url.last_checked_at):
-                removals += _apply(url, obs, now)
+                removals += _apply(url, obs, now, on_closed)
         _write_changes(urls, loaded)
         if _changes_statistics(urls, loaded):
             refresh_after_commit()
@@ -85,6 +158,7 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
         for obs in observations
     ])  # fmt: skip
     trace = Url._meta.get_field("current_trace").related_model._meta.db_table
+    routine, params = cadence_sql(first_notice="u.first_notice_sent_at", at="o.checked_at")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH o AS MATERIALIZED (
@@ -105,11 +179,7 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
                         first_gone_vantage = '', consecutive_gone = 0, last_checked_at = o.checked_at,
                         last_outcome = 'live',
                         next_check_at = o.checked_at + CASE
-                            WHEN u.status = 'assessed' THEN %(before_notice)s
-                            WHEN o.checked_at - coalesce(u.first_notice_sent_at, o.checked_at) < interval '1 day'
-                                THEN %(first_day)s
-                            WHEN o.checked_at - u.first_notice_sent_at < interval '7 days' THEN %(first_week)s
-                            ELSE %(later)s END
+                            WHEN u.status = 'assessed' THEN %(before_notice)s ELSE {routine} END
                     FROM o
                     WHERE o.single_live AND u.id = o.url_id AND u.status IN ('assessed', 'notified')
                           AND (u.last_checked_at IS NULL OR o.checked_at >= u.last_checked_at)
@@ -119,9 +189,7 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
             {
                 "rows": rows,
                 "before_notice": timedelta(seconds=settings.CHECK_INTERVAL_BEFORE_NOTICE),
-                "first_day": timedelta(seconds=settings.CHECK_INTERVAL_FIRST_DAY),
-                "first_week": timedelta(seconds=settings.CHECK_INTERVAL_FIRST_WEEK),
-                "later": timedelta(seconds=settings.CHECK_INTERVAL_LATER),
+                **params,
             },
         )
         done = cursor.fetchall()
@@ -228,7 +296,7 @@ def effective_outcome(url: UrlState, obs: Observation) -> str:
     return obs.outcome.value
 
 
-def _apply(url: UrlState, obs: Observation, now: datetime) -> int:
+def _apply(url: UrlState, obs: Observation, now: datetime, on_closed) -> int:
     outcome = effective_outcome(url, obs)
     url.last_checked_at = obs.checked_at
     url.last_outcome = obs.outcome.value
@@ -236,7 +304,7 @@ def _apply(url: UrlState, obs: Observation, now: datetime) -> int:
     if outcome == CheckOutcome.LIVE:
         _on_live(url, obs)
     elif outcome == CheckOutcome.GONE:
-        confirmed = _on_gone(url, obs)
+        confirmed = _on_gone(url, obs, on_closed)
     url.next_check_at = _next_check(url, obs.checked_at)
     return confirmed
 
@@ -265,7 +333,7 @@ def _reopen(url: UrlState, at: datetime) -> None:
     )  # fmt: skip
     previous = {"removed_low": str(url.removed_low), "removed_high": str(url.removed_high),
                 "ttr_low": url.ttr_low, "ttr_high": url.ttr_high}  # fmt: skip
-    url.status = UrlStatus.ASSESSED
+    move(url, UrlStatus.ASSESSED)
     url.reappearance_count += 1
     url.removal_confirmed_at = url.removed_low = url.removed_high = url.first_notice_sent_at = None
     url.ttr_low = url.ttr_high = url.asn_at_notice = url.provider_at_notice_id = None
@@ -273,7 +341,7 @@ def _reopen(url: UrlState, at: datetime) -> None:
     record_event("url.reappeared", at=at, url=url.as_url(), data=previous)
 
 
-def _on_gone(url: UrlState, obs: Observation) -> int:
+def _on_gone(url: UrlState, obs: Observation, on_closed) -> int:
     """Count this gone toward the run if it is at least M after the last counted one; confirm at K.
 
     Where several vantage points are configured, the confirming observation must come from another vantage
@@ -290,10 +358,10 @@ def _on_gone(url: UrlState, obs: Observation) -> int:
     if url.consecutive_gone < settings.REMOVAL_CONFIRMATIONS:
         return 0
     if url.status == UrlStatus.NOTIFIED:
-        _confirm_removal(url, obs.checked_at)
+        _confirm_removal(url, obs.checked_at, on_closed)
         return 1
     if url.status == UrlStatus.ASSESSED:
-        _gone_before_notice(url, obs.checked_at)
+        _gone_before_notice(url, obs.checked_at, on_closed)
     return 0
 
 
@@ -304,7 +372,7 @@ def _may_count(url: UrlState, obs: Observation) -> bool:
     return not (completes_run and several and obs.vantage == url.first_gone_vantage)
 
 
-def _confirm_removal(url: UrlState, at: datetime) -> None:
+def _confirm_removal(url: UrlState, at: datetime, on_closed) -> None:
     """[last live, first gone] becomes the removal interval; TTR is measured from the first notice sent.
 
     With no live observation since the notice, the notice time itself is the lower bound (the content was
@@ -313,16 +381,16 @@ def _confirm_removal(url: UrlState, at: datetime) -> None:
     """
     sent = url.first_notice_sent_at
     if sent is None or url.first_gone_at < sent:
-        _gone_before_notice(url, at)
+        _gone_before_notice(url, at, on_closed)
         return
     low = url.last_live_at if url.last_live_at and url.last_live_at >= sent else sent
-    url.status = UrlStatus.REMOVED
+    move(url, UrlStatus.REMOVED)
     url.next_escalation_at = None
     url.removal_confirmed_at = at
     url.removed_low, url.removed_high = low, url.first_gone_at
     url.ttr_low = int((low - sent).total_seconds())
     url.ttr_high = int((url.first_gone_at - sent).total_seconds())
-    close_item_removed(url=url.as_url(), at=at)
+    on_closed(url.id, at)
     record_event(
         "url.removed",
         at=at,
@@ -332,12 +400,12 @@ def _confirm_removal(url: UrlState, at: datetime) -> None:
     )  # fmt: skip
 
 
-def _gone_before_notice(url: UrlState, at: datetime) -> None:
-    url.status = UrlStatus.GONE_BEFORE_NOTICE
+def _gone_before_notice(url: UrlState, at: datetime, on_closed) -> None:
+    move(url, UrlStatus.GONE_BEFORE_NOTICE)
     url.next_escalation_at = None
     url.removal_confirmed_at = at
     url.removed_high = url.first_gone_at
-    close_item_removed(url=url.as_url(), at=at)
+    on_closed(url.id, at)
     record_event(
         "url.gone_before_notice", at=at, url=url.as_url(), data={"first_gone": url.first_gone_at.isoformat()}
     )
@@ -357,3 +425,65 @@ def _next_check(url: UrlState, checked_at: datetime) -> datetime | None:
     if url.consecutive_gone:
         return min(routine, url.last_gone_at + timedelta(seconds=settings.REMOVAL_MIN_SPACING))
     return routine
+
+
+# --- Notices sent: the first-notice stamp (marking notices sent and hand-offs use it) -------------------------
+
+
+@dataclass
+class UrlStamp:
+    """What marking a notice sent reads and writes of one of its URLs (`STAMP_FIELDS`), with its trace's ASN and
+    country (None without a trace)."""
+
+    pk: int
+    status: str
+    next_check_at: datetime | None
+    next_escalation_at: datetime | None
+    first_notice_sent_at: datetime | None
+    provider_at_notice_id: int | None
+    asn_at_notice: int | None
+    country_at_notice: str
+    notice_type_at_notice: str
+    trace_asn: int | None
+    trace_country: str | None
+
+
+def stamp_first_notice(
+    url,
+    *,
+    provider_id: int | None,
+    asn: int | None,
+    country: str,
+    notice_type: str,
+    deadline_at,
+    at: datetime,
+) -> None:
+    """The URL's case reached its provider (a notice sent) or a partner (a hand-off): the first time stamps the
+    notice fields the statistics count it under; an assessed or noticed URL becomes `notified`, is checked at
+    once and gets its first escalation step. `url` is a `UrlStamp` or a locked `Url`; the caller writes it."""
+    if url.first_notice_sent_at is None:
+        url.first_notice_sent_at = at
+        url.provider_at_notice_id = provider_id
+        url.asn_at_notice = asn
+        url.country_at_notice = country
+        url.notice_type_at_notice = notice_type
+    if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
+        move(url, UrlStatus.NOTIFIED)
+        url.next_check_at = at
+        url.next_escalation_at = url.next_escalation_at or first_escalation_at(deadline_at)
+
+
+STAMP_FIELDS = ["status", "next_check_at", "next_escalation_at", "first_notice_sent_at", "provider_at_notice_id",
+                "asn_at_notice", "country_at_notice", "notice_type_at_notice"]  # fmt: skip
+
+
+def write_stamps(cursor, urls: list[UrlStamp]) -> None:
+    """Write the stamped fields of many URLs in one UPDATE (their rows are locked by the caller)."""
+    types = ["text", "timestamptz", "timestamptz", "timestamptz", "bigint", "bigint", "text", "text"]
+    columns = ", ".join(f"{name} = v.{name}" for name in STAMP_FIELDS)
+    arrays = ", ".join(f"%s::{kind}[]" for kind in ["bigint", *types])
+    cursor.execute(
+        f"""UPDATE {Url._meta.db_table} AS u SET {columns}
+            FROM unnest({arrays}) AS v(id, {", ".join(STAMP_FIELDS)}) WHERE u.id = v.id""",
+        [[u.pk for u in urls], *([getattr(u, name) for u in urls] for name in STAMP_FIELDS)],
+    )

@@ -11,7 +11,7 @@ from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.scheduling import claim_due
 from notices.models import Check, DueCheck, Event, Notice, NoticeItem, RemovalCycle, Url
-from notices.services.urls import record_observations
+from notices.services.checking import record_observations
 
 pytestmark = pytest.mark.usefixtures("removal_settings")
 

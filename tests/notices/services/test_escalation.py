@@ -51,7 +51,7 @@ def test_escalation_ladder_reminder_then_analyst_then_beyond(noticed, now):
 @pytest.mark.django_db
 def test_escalation_stops_when_removal_is_confirmed(noticed, now, settings):
     from notices.checks.engine import Observation, Outcome
-    from notices.services.urls import record_observations
+    from notices.services.checking import record_observations
 
     settings.REMOVAL_CONFIRMATIONS, settings.REMOVAL_MIN_SPACING = 2, 60
     case, notice = noticed

@@ -12,7 +12,7 @@ from django.utils import timezone
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.models import Url
-from notices.services.urls import record_observations
+from notices.services.checking import record_observations
 
 _numbers = itertools.count()
 
