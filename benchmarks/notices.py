@@ -87,14 +87,16 @@ def queue_all(batches: dict[int, list[int]]) -> list[int]:
 
     from notices.services.dispatch import DISPATCH_CHUNK
     from notices.services.notices import create_notice_batches
+    from tracker.runtime import collector_paused
 
     notice_ids = []
     pending = list(batches.values())  # URL ids, as dispatch passes the URLs it read
-    for start in progress(range(0, len(pending), DISPATCH_CHUNK), desc="P9 queue", unit="chunk"):
-        made = create_notice_batches(batches=pending[start : start + DISPATCH_CHUNK], notice_type="hotline_notice",
-                                     now=timezone.now(), queue_as="dispatch")  # fmt: skip
-        assert not made.errors, made.errors
-        notice_ids += [notice.pk for notice in made.notices]
+    with collector_paused():  # as the dispatch task runs it
+        for start in progress(range(0, len(pending), DISPATCH_CHUNK), desc="P9 queue", unit="chunk"):
+            made = create_notice_batches(batches=pending[start : start + DISPATCH_CHUNK], notice_type="hotline_notice",
+                                         now=timezone.now(), queue_as="dispatch", write_behind=True)  # fmt: skip
+            assert not made.errors, made.errors
+            notice_ids += [notice.pk for notice in made.notices]
     return notice_ids
 
 

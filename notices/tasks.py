@@ -21,6 +21,7 @@ from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
 from notices.services.escalation import sweep
 from notices.services.webhooks import deliver
+from tracker.runtime import collector_paused
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ def refresh_stats(requested_at: str | None = None) -> dict | None:
 @shared_task(name="notices.dispatch_notices", acks_late=True)
 def dispatch_notices() -> int:
     """Beat: run the providers' dispatch cycles that are due (batch assessed URLs into notices, queue them)."""
-    notices = dispatch_due(now=timezone.now())
+    with collector_paused():  # the batch path only: see tracker.runtime.collector_paused
+        notices = dispatch_due(now=timezone.now())
     if notices:
         logger.info("dispatched %s", ", ".join(n.reference for n in notices))
     return len(notices)

@@ -99,7 +99,11 @@ def dispatch_providers(providers: list[HostingProvider], *, now: datetime, limit
         if urls := [url for url in urls if notice_blocker(url, countries) is None]:
             batches.append(urls)
     made = create_notice_batches(
-        batches=batches, notice_type=NoticeType.HOTLINE_NOTICE, now=now, queue_as="dispatch"
+        batches=batches,
+        notice_type=NoticeType.HOTLINE_NOTICE,
+        now=now,
+        queue_as="dispatch",
+        write_behind=True,
     )
     failures = []
     for index, errors in made.errors.items():

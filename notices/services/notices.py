@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -35,7 +36,6 @@ from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.stats import refresh_after_commit
 from notices.services.routing import handoff_countries, notice_blocker
 from notices.services.urls import STAMP_FIELDS, UrlStamp, stamp_first_notice, write_stamps
-from tracker.runtime import collector_paused
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
 
@@ -111,7 +111,6 @@ def create_notices(
     return made.notices
 
 
-@collector_paused()
 def create_notice_batches(
     *,
     batches: Sequence[Sequence[Url | int]],
@@ -120,6 +119,7 @@ def create_notice_batches(
     created_by=None,
     deadline_at: datetime | None = None,
     queue_as: str | None = None,
+    write_behind: bool = False,
 ) -> NoticeBatches:
     """Create one notice per hosting provider in each batch of URLs (or URL ids), for many batches at once; with `queue_as`
     (the actor), queue them at once as `queue_notices` does.
@@ -128,8 +128,12 @@ def create_notice_batches(
     contact) writes nothing and gets its field errors in `errors[index]`; the other batches go ahead. Raises
     NoticeError only for a removal order without `deadline_at`. The number of queries does not grow with the
     number of notices: the URLs (with assessment, provider, trace), their open notices, the hand-off countries,
-    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts,
-    run by a `WriteBehind` while the mails are rendered.
+    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts.
+
+    `write_behind` is the dispatch cycle's fast path (a worker task, which also pauses the garbage collector):
+    the inserts run on a helper thread (`infra.write_behind`) while the mails are rendered. Without it (the
+    admin, the API, one notice at a time) every statement runs in the caller's thread, in order; both write the
+    same rows and events (tests/notices/services/test_paths.py).
 
     Side effects: notices (with their references from the sequence), items, `notice.created` per notice; when
     queuing, everything `queue_notices` writes.
@@ -144,7 +148,7 @@ def create_notice_batches(
     groups = [group for index, group in groups if index not in made.errors]
     if not groups:
         return made
-    with transaction.atomic(), WriteBehind() as writes:
+    with transaction.atomic(), WriteBehind() if write_behind else nullcontext() as writes:
         # Reads first (references, ids, templates): a read waits for the writes queued before it.
         per_notice = [urls for group in groups for urls in group]
         made.notices = _new_notices(per_notice, notice_type, now, created_by, deadline_at, queued=queue_as)

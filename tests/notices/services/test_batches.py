@@ -45,7 +45,9 @@ def batch_of(make_provider, make_case, now):
 def test_batches_several_providers_one_queued_notice_each(batch_of, now):
     batches = batch_of(3, api_only=1)
 
-    made = create_notice_batches(batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch")
+    made = create_notice_batches(
+        batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
+    )
 
     assert made.errors == {}
     assert [n.provider_id for n in made.notices] == [batch[0].provider_id for batch in batches]
@@ -84,7 +86,7 @@ def test_batches_bad_url_rejects_its_batch_with_field_errors_and_writes_nothing_
     bad[1].save(update_fields=["status"])
 
     made = create_notice_batches(
-        batches=[good, bad], notice_type="hotline_notice", now=now, queue_as="dispatch"
+        batches=[good, bad], notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
     )
 
     assert made.errors == {1: {"urls": [f"URL {bad[1].pk} has status removed."]}}
@@ -117,7 +119,9 @@ def test_batches_provider_without_contact_fails_only_its_batch(batch_of, now):
     first, second = batch_of(2)
     second[0].provider.contacts.update(failing=True)
 
-    made = create_notice_batches(batches=[first, second], notice_type="hotline_notice", now=now, queue_as="x")
+    made = create_notice_batches(
+        batches=[first, second], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
+    )
 
     assert made.errors == {1: {"detail": ["Batch-1 Hosting has no working abuse contact; add one first."]}}
     assert [n.provider_id for n in made.notices] == [first[0].provider_id]
@@ -153,7 +157,11 @@ def test_batches_url_put_in_an_open_notice_meanwhile_raises_and_writes_nothing(
         pytest.raises(IntegrityError, match="item_one_open_notice_per_provider"),
     ):
         create_notice_batches(
-            batches=[first, second], notice_type="hotline_notice", now=now, queue_as="dispatch"
+            batches=[first, second],
+            notice_type="hotline_notice",
+            now=now,
+            queue_as="dispatch",
+            write_behind=True,
         )
 
     assert list(Notice.objects.values_list("reference", flat=True)) == ["TN-CONCURRENT-1"]
@@ -186,7 +194,11 @@ def test_batches_api_only_notice_is_marked_sent_once_its_items_are_written(batch
     monkeypatch.setattr(notice_services, "_insert_items", slow_insert_items)
 
     made = create_notice_batches(
-        batches=[email_urls, api_urls], notice_type="hotline_notice", now=now, queue_as="dispatch"
+        batches=[email_urls, api_urls],
+        notice_type="hotline_notice",
+        now=now,
+        queue_as="dispatch",
+        write_behind=True,
     )
 
     by_mail, api_notice = made.notices
@@ -207,7 +219,7 @@ def test_batches_api_only_notice_is_marked_sent_once_its_items_are_written(batch
 def _queries(batches, now) -> int:
     with CaptureQueriesContext(connection) as queries:
         made = create_notice_batches(
-            batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch"
+            batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
         )
     assert made.errors == {}
     return len(queries)
@@ -237,7 +249,9 @@ def test_batches_query_count_does_not_grow_with_the_number_of_notices(
     write_behind_statements.clear()
 
     with django_assert_max_num_queries(small):
-        create_notice_batches(batches=large, notice_type="hotline_notice", now=now, queue_as="dispatch")
+        create_notice_batches(
+            batches=large, notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
+        )
 
     assert len(write_behind_statements) == small_writes > 0
     assert Notice.objects.count() == 15
@@ -247,7 +261,7 @@ def test_batches_mail_parses_with_text_html_xarf_per_url_and_csv(batch_of, now):
     (urls,) = batch_of(1, per=3)
 
     (notice,) = create_notice_batches(
-        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
     ).notices
 
     row = OutgoingMessage.objects.get(notice=notice)
@@ -299,7 +313,7 @@ def test_batches_mail_says_what_a_mail_built_from_the_stored_notice_says(batch_o
     Url.objects.filter(pk=urls[1].pk).update(current_trace=None)
 
     (notice,) = create_notice_batches(
-        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
     ).notices
 
     stored = message_bytes(OutgoingMessage.objects.get(notice=notice))
@@ -322,7 +336,7 @@ def test_batches_admin_template_sees_every_assessment_field(batch_of, now):
     )  # fmt: skip
 
     (notice,) = create_notice_batches(
-        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
     ).notices
 
     row = OutgoingMessage.objects.get(notice=notice)

@@ -1,0 +1,69 @@
+"""The plain path (admin, API: every statement in the caller's thread) and the batch path (dispatch cycles: the
+inserts on a write-behind thread) write the same rows and events for the same input."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from notices.models import Event, Notice, NoticeItem, OutgoingMessage
+from notices.services.notices import create_notice_batches
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot(notices: list[Notice]) -> dict:
+    """Everything written, with what differs by construction (ids, references, Message-IDs) replaced by the
+    notice's position in the batch."""
+    order = {notice.pk: n for n, notice in enumerate(notices)}
+    refs = {notice.reference: f"REF{n}" for n, notice in enumerate(notices)}
+
+    def plain(text: str) -> str:
+        for reference, label in refs.items():
+            text = text.replace(reference, label)
+        return text
+
+    rows = Notice.objects.filter(pk__in=order).order_by("pk")
+    return {
+        "notices": [(order[n.pk], n.provider_id, n.notice_type, n.status, n.language, n.deadline_at, n.created_at,
+                     n.queued_at, n.sent_at, n.created_by_id) for n in rows],
+        "items": sorted((order[i.notice_id], i.url_id, i.status, i.is_open, i.provider_id_copy)
+                        for i in NoticeItem.objects.filter(notice_id__in=order)),
+        "events": sorted((e.kind, e.at, e.url_id, order.get(e.notice_id), e.actor, repr(sorted(e.data.items())))
+                         for e in Event.objects.filter(notice_id__in=order)),
+        "url_events": sorted((e.kind, e.url_id, e.actor) for e in Event.objects.filter(
+            url_id__in=NoticeItem.objects.filter(notice_id__in=order).values("url_id"), notice__isnull=True)),
+        "outbox": sorted((order[m.notice_id], m.recipients, plain(m.subject), m.status, m.attempts,
+                          m.next_attempt_at, m.created_at)
+                         for m in OutgoingMessage.objects.filter(notice_id__in=order)),
+        "urls": sorted(NoticeItem.objects.filter(notice_id__in=order).values_list(
+            "url__id", "url__status", "url__next_check_at", "url__first_notice_sent_at", "url__provider_at_notice_id")),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("queue", [None, "dispatch"])
+def test_plain_and_batch_paths_write_the_same(make_provider, make_case, now, queue):
+    batches = []
+    for i in range(3):
+        channel = "api_only" if i == 2 else "email"
+        provider = make_provider(f"paths-{i}", prefix=None, channel=channel, language=["en", "de", "nl"][i])
+        batches.append([make_case(f"http://files.paths-{i}.example/{n}.html", provider=provider, when=now)
+                        for n in range(3)])  # fmt: skip
+    snapshots = []
+    for write_behind in (False, True):
+        with transaction.atomic():
+            made = create_notice_batches(
+                batches=batches,
+                notice_type="hotline_notice",
+                now=now,
+                queue_as=queue,
+                write_behind=write_behind,
+            )
+            assert made.errors == {}
+            snapshots.append(_snapshot(made.notices))
+            transaction.set_rollback(True)  # the second path starts from the same state
+    plain, batch = snapshots
+    assert plain["notices"] and plain["items"] and plain["events"]
+    if queue:
+        assert plain["outbox"]
+    assert plain == batch
