@@ -54,10 +54,8 @@ FETCH_ROWS = 10_000  # rows per FETCH from the server-side cursor: a few MB of P
 SEND_BATCH = 500  # re-traces sent by one on-commit callback
 
 _OPEN_CASES = f"""
-    SELECT host(t.ip), t.provider_id, t.asn, t.country, u.id, o.provider_id, NULLIF(o.country, '')
-    FROM {Url._meta.db_table} u
-    JOIN {HostingTrace._meta.db_table} t ON t.id = u.current_trace_id
-    LEFT JOIN {HostingOverride._meta.db_table} o ON o.id = t.override_id AND o.scope IN ('url', 'host')
+    SELECT host(t.ip), t.provider_id, t.asn, t.country, u.id, t.override_id
+    FROM {Url._meta.db_table} u JOIN {HostingTrace._meta.db_table} t ON t.id = u.current_trace_id
     WHERE u.status = ANY(%s) AND t.ip IS NOT NULL"""
 
 # The latest `url.hosting_changed` event of each case since its current trace (event_url_idx: url, at).
@@ -127,8 +125,9 @@ def reevaluate_open_cases(
     summary = Summary(generations=index.generations)
     retraces = _Retraces(settings.REEVALUATE_MAX_RETRACES)
     with transaction.atomic(), WriteBehind() as writes:
-        for rows in _open_cases():
-            changes = _changes(rows, index)
+        pins = _pins()
+        for rows in open_case_batches():
+            changes = _changes(rows, index, pins)
             summary.examined += len(rows)
             if changes:
                 record_events(_new_events(changes, now, index, retraces, summary), writes=writes)
@@ -140,32 +139,40 @@ def reevaluate_open_cases(
     return summary
 
 
-def _open_cases() -> Iterator[list[tuple]]:
-    """Step 2: the open cases' (address, provider, ASN, country, url id, pinned provider, pinned country),
-    in batches, through a server-side cursor (the transaction's; memory stays bounded)."""
+def open_case_batches() -> Iterator[list[tuple]]:
+    """Step 2: the open cases' (address, provider, ASN, country, url id, override id) from their current traces,
+    in batches, through a server-side cursor (memory stays bounded). Needs a transaction (the cursor's)."""
     with connection.chunked_cursor() as cursor:
         cursor.execute(_OPEN_CASES, [[str(status) for status in OPEN_STATUSES]])
         while rows := cursor.fetchmany(FETCH_ROWS):
             yield rows
 
 
-def _changes(rows: list[tuple], index: IpIndex) -> list[Change]:
+def _pins() -> dict[int, tuple[int | None, str]]:
+    """URL and host overrides (the ones the index does not apply): id → (provider, country) they set."""
+    rows = HostingOverride.objects.filter(scope__in=("url", "host")).values_list(
+        "pk", "provider_id", "country"
+    )
+    return {pk: (provider, country) for pk, provider, country in rows}
+
+
+def _changes(rows: list[tuple], index: IpIndex, pins: dict[int, tuple[int | None, str]]) -> list[Change]:
     """Step 3. The plain comparison settles almost every row; only rows that differ get a closer look."""
     lookup, unknown = index.lookup, index.unknown
     changes = []
-    for ip, provider, asn, country, url_id, pinned_provider, pinned_country in rows:
+    for ip, provider, asn, country, url_id, override_id in rows:
         answer = lookup(ip) or unknown
         if answer.provider_id == provider and answer.asn == asn and answer.country == country:
             continue
         old = {"provider": provider, "asn": asn, "country": country}
-        new = _expected(answer, old, pinned_provider, pinned_country)
+        new = _expected(answer, old, *pins.get(override_id, (None, "")))
         kinds = [kind for kind in old if old[kind] != new[kind]]
         if kinds:
             changes.append(Change(url_id, ip, old, new, kinds, answer.org_handle))
     return changes
 
 
-def _expected(answer: IpAnswer, old: dict, pinned_provider: int | None, pinned_country: str | None) -> dict:
+def _expected(answer: IpAnswer, old: dict, pinned_provider: int | None, pinned_country: str) -> dict:
     """What a trace would now say: the index's answer, with what a URL or host override sets kept, and the
     trace's own provider and country where they come from RDAP (which the index does not know)."""
     if answer.rdap:
