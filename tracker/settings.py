@@ -267,8 +267,9 @@ HOSTING_INTERMEDIARIES = env_intermediaries(
     "HOSTING_INTERMEDIARIES",
     ["AS13335", "AS209242", "AS54113", "AS19551", "AS30148", "AS57724", "AS20940", "AS16625"],
 )
-# How often a process checks whether its in-memory lookup index is stale (a new import became active).
-HOSTING_INDEX_RECHECK = env_seconds("HOSTING_INDEX_RECHECK", 60)
+# After an import, at most this many of the open cases whose hosting changed are queued for a re-trace
+# (notices.services.reevaluation); the rest keep their event and are queued by the next re-evaluation.
+REEVALUATE_MAX_RETRACES = env_int("REEVALUATE_MAX_RETRACES", 10_000, minimum=0)
 
 # --- Notices ----------------------------------------------------------------------------------------------
 DEADLINE_HOTLINE_NOTICE = env_seconds("DEADLINE_HOTLINE_NOTICE", 24 * 3600)

@@ -1,8 +1,9 @@
 """An in-process radix tree over the active generations: address → (ASN, provider, country) in a microsecond.
 
-For bulk questions (every check's resolved address, statistics, re-grouping millions of URLs) a database
-round trip per address is too slow. `build_index()` reads the active data once and precomputes, for every
-prefix in the union of all layers, the answer the trace would give for addresses whose longest match it is:
+After every registry import each open case's traced address is asked again (notices.services.reevaluation):
+a million database round trips would take many minutes, the index answers them in about a second.
+`build_index()` reads the active data once and precomputes, for every prefix in the union of all layers, the
+answer the trace would give for addresses whose longest match it is:
 
 1. collect entries from each layer (announced prefixes, country blocks, inetnums, hand-entered prefixes,
    prefix overrides, intermediary prefixes), each as (version, network, length, layer, …);
@@ -14,12 +15,13 @@ prefix in the union of all layers, the answer the trace would give for addresses
 A lookup is then one longest-prefix match in pytricia (C, the `fast` extra) and returns a shared,
 precomputed tuple; without pytricia a pure-Python table answers the same, more slowly.
 
-URL and host overrides are not per address and are not in the index; the trace applies them.
+URL and host overrides are not per address and are not in the index; the trace applies them. Where no
+registry network (imported or hand-entered) covers an address the trace asks RDAP live, when configured: the
+answer then says `rdap` and its provider and country are only what the local data knows.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import namedtuple
 
@@ -29,19 +31,22 @@ from django.db import connection
 from notices.hosting import ipnet
 from notices.hosting.registry import active_generations
 from notices.hosting.rules import DERIVED_PREFIX, country_code, intermediaries, real_contacts
-from notices.models import HostingOverride, HostingProvider, RegistryImport, RoutingPrefix
+from notices.models import HostingOverride, HostingProvider, RoutingPrefix
 
-IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermediary")
+# `rdap`: no registry network covers the address and RDAP is configured, so the trace takes provider and country
+# from a live RDAP answer the index does not have (the ASN still comes from the routing data).
+IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermediary rdap", defaults=(False,))
 
 # Layers in the order they apply within one prefix (later wins a tie).
 ROUTED, LOCAL_ROUTING, DELEGATED, MMDB, INETNUM, LOCAL_NETWORK, OVERRIDE, INTERMEDIARY = range(8)
 # Node state: what is known at a prefix from it and everything containing it.
 # `derived`: handles of providers derived from abuse contacts (networks naming no organisation), most specific
-# first; used only where no network names one, as the trace does.
+# first; used only where no network names one, as the trace does. `networked`: some registry network (an
+# inetnum or a hand-entered network prefix) covers the prefix, so the trace does not ask RDAP.
 State = namedtuple(
-    "State", "asn namer net_country delegated mmdb routing_country override intermediary derived"
+    "State", "asn namer net_country delegated mmdb routing_country override intermediary derived networked"
 )
-EMPTY = State(None, None, "", "", "", "", None, False, ())
+EMPTY = State(None, None, "", "", "", "", None, False, (), False)
 
 
 class PrefixTable:
@@ -83,11 +88,13 @@ def _new_tree():
 
 class IpIndex:
     """`lookup(ip)` → IpAnswer or None. With pytricia `lookup` is its own `get`, bound: no Python frame per
-    call."""
+    call. `unknown` is what the trace answers for an address no prefix of the data covers."""
 
-    def __init__(self, tree, generations: dict[str, int], nodes: int, seconds: float) -> None:
+    def __init__(
+        self, tree, generations: dict[str, int], unknown: IpAnswer, nodes: int, seconds: float
+    ) -> None:
         self.lookup = tree.get
-        self.generations, self.nodes, self.build_seconds = generations, nodes, seconds
+        self.generations, self.unknown, self.nodes, self.build_seconds = generations, unknown, nodes, seconds
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -156,14 +163,16 @@ def _apply(state: State, layer: int, payload) -> State:
     if layer == INETNUM:
         namer, country, derived = payload
         state = state._replace(derived=(derived, *state.derived)) if derived else state
-        return state._replace(namer=namer or state.namer, net_country=country or state.net_country)
+        return state._replace(
+            namer=namer or state.namer, net_country=country or state.net_country, networked=True
+        )
     if layer in (LOCAL_NETWORK, LOCAL_ROUTING):
         asn, namer, country, derived = payload
         state = state._replace(derived=(derived, *state.derived)) if derived else state
         state = state._replace(asn=asn or state.asn, namer=namer or state.namer)
         if layer == LOCAL_ROUTING:
             return state._replace(routing_country=state.routing_country or country)
-        return state._replace(net_country=country or state.net_country)
+        return state._replace(net_country=country or state.net_country, networked=True)
     if layer == OVERRIDE:
         return state._replace(override=payload)
     return state._replace(intermediary=True)
@@ -181,6 +190,7 @@ class _Answers:
         self.asn_overrides = {o.asn: (o.provider_id, country_code(o.country))
                               for o in HostingOverride.objects.filter(scope="asn").order_by("pk")}  # fmt: skip
         self.intermediary_asns = intermediaries(tuple(settings.HOSTING_INTERMEDIARIES))[0]
+        self.rdap = bool(settings.RDAP_BASE_URL or settings.RDAP_BOOTSTRAP_FILE)
         self.shared: dict[IpAnswer, IpAnswer] = {}
 
     def __call__(self, s: State) -> IpAnswer:
@@ -204,7 +214,7 @@ class _Answers:
             override = s.override or self.asn_overrides.get(s.asn)
             if override is not None:
                 provider, country = override[0] or provider, override[1] or country
-            answer = IpAnswer(s.asn, provider, country, org, False)
+            answer = IpAnswer(s.asn, provider, country, org, False, self.rdap and not s.networked)
         return self.shared.setdefault(answer, answer)
 
 
@@ -230,31 +240,4 @@ def build_index() -> IpIndex:
         if answer != parent_answer:
             tree[ipnet.cidr_text(version, network, length)] = answer
         stack.append((version, network, network | ((1 << (bits - length)) - 1), state, answer))
-    return IpIndex(tree, generations, len(tree), time.perf_counter() - started)
-
-
-_cache: dict[str, object] = {"index": None, "checked": 0.0}
-_lock = threading.Lock()
-
-
-def get_index(*, now: float | None = None) -> IpIndex:
-    """This process's index, rebuilt when another import became active (checked every HOSTING_INDEX_RECHECK s).
-
-    Hand-entered prefixes and overrides changed since the build show after the next rebuild; call
-    `invalidate()` to force one.
-    """
-    now = time.monotonic() if now is None else now
-    with _lock:
-        index = _cache["index"]
-        if index is not None and now - _cache["checked"] < settings.HOSTING_INDEX_RECHECK:
-            return index
-        current = dict(RegistryImport.objects.filter(status="active").values_list("dataset", "pk"))
-        if index is None or current != index.generations:
-            index = _cache["index"] = build_index()
-        _cache["checked"] = now
-        return index
-
-
-def invalidate() -> None:
-    with _lock:
-        _cache["index"] = None
+    return IpIndex(tree, generations, answer_of(EMPTY), len(tree), time.perf_counter() - started)

@@ -1,14 +1,20 @@
-"""`manage.py import_registry ripe FILE… | pyasn FILE… | mmdb FILE | delegated FILE…`."""
+"""`manage.py import_registry ripe FILE… | pyasn FILE… | mmdb FILE | delegated FILE…`.
+
+After a successful import every open case is re-evaluated against the new data (notices.services.reevaluation):
+the cases whose provider, network or country changed get an event and a re-trace.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from notices.hosting.importers import FORMATS, ImportFailed, ImportRefused, ImportSummary, import_files
+from notices.management.commands.reevaluate_hosting import reevaluate_with_progress
 
 
 def _as_of(text: str) -> datetime:
@@ -21,7 +27,8 @@ def _as_of(text: str) -> datetime:
 class Command(BaseCommand):
     help = (
         "Import registry or routing data as a new generation and make it the active one atomically. "
-        "Plain or gzip files, streamed; progress on a terminal, a summary at the end."
+        "Plain or gzip files, streamed; progress on a terminal, a summary at the end. Then every open case "
+        "is re-evaluated against the new data (see reevaluate_hosting)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -30,16 +37,30 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Import even if older than the active data.")
         parser.add_argument("--as-of", type=_as_of, help="Time of the data (default: from the files).")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar, even on a terminal.")
+        parser.add_argument(
+            "--no-reevaluate", action="store_true",
+            help="Do not re-evaluate the open cases now (when more imports follow: the last one does).",
+        )  # fmt: skip
 
     def handle(self, *args, **options) -> None:
+        show_progress = False if options["no_progress"] else None
         try:
             summary = import_files(
                 options["format"], options["files"], now=timezone.now(), force=options["force"],
-                as_of=options["as_of"], show_progress=False if options["no_progress"] else None,
+                as_of=options["as_of"], show_progress=show_progress,
             )  # fmt: skip
         except (ImportFailed, ImportRefused) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(format_summary(summary))
+        if options["no_reevaluate"]:
+            return
+        try:
+            self.stdout.write(reevaluate_with_progress(show_progress=show_progress).describe())
+        except DatabaseError as exc:
+            raise CommandError(
+                f"the import is active, but re-evaluating the open cases failed: {exc}; "
+                "run manage.py reevaluate_hosting"
+            ) from exc
 
 
 def format_summary(summary: ImportSummary) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from notices.hosting import lookup
-from notices.hosting.lookup import IpAnswer, build_index, get_index
+from notices.hosting.lookup import IpAnswer, build_index
 from notices.hosting.tracer import trace_url
 from notices.models import HostingOverride, HostingProvider
 
@@ -70,20 +69,6 @@ def test_lookup_index_answers_known_values(world):
     assert index.lookup("203.0.113.7") == IpAnswer(64510, None, "", "ORG-EC1-TEST", True)
     assert index.lookup("2001:db8::5") == IpAnswer(64520, None, "LU", "ORG-SX1-TEST", False)
     assert index.lookup("100.64.0.1") is None
-
-
-def test_lookup_index_is_rebuilt_when_a_new_import_becomes_active(world, write_file, import_data, settings):
-    settings.HOSTING_INDEX_RECHECK = 60
-    lookup.invalidate()
-    first = get_index(now=1000.0)
-    import_data("pyasn", write_file("newer.dat", "198.51.100.0/24\t64999\n"), as_of=T0 + timedelta(days=1))
-
-    cached = get_index(now=1030.0)
-    rebuilt = get_index(now=1061.0)
-
-    assert (cached is first, rebuilt is first) == (True, False)
-    assert (first.lookup("198.51.100.5").asn, rebuilt.lookup("198.51.100.5").asn) == (64500, 64999)
-    lookup.invalidate()
 
 
 def test_prefix_table_matches_a_brute_force_longest_prefix_match():
@@ -153,3 +138,29 @@ def test_lookup_index_agrees_with_the_trace_on_providers_derived_from_abuse_cont
     assert answers == expected
     assert [traces[a].provider.name if traces[a].provider else None for a in DERIVED_ADDRESSES] == [
         "Legacy Abuse", "Legacy Abuse", "Legacy Abuse", "island.example", "Hand Entered", None]  # fmt: skip
+
+
+def test_lookup_index_marks_the_addresses_whose_provider_the_trace_asks_rdap_for(
+    dns_server, rdap_server, make_url, write_file, import_data, now
+):
+    """Where no registry network covers the address the trace takes provider and country from RDAP: the index
+    says so, and still agrees on the ASN; where one does, it agrees on everything."""
+    from .test_rdap import ripe_style_network
+
+    import_data("ripe", write_file("ripe.db", dump(*LOWLAND)), as_of=T0)
+    import_data("pyasn", write_file("ipasn.dat", "198.51.100.0/24\t64500\n192.0.2.0/24\t64510\n"), as_of=T0)
+    rdap_server.set_json("/ip/192.0.2.80", ripe_style_network())
+    traces = {}
+    for i, address in enumerate(["192.0.2.80", "198.51.100.5"]):
+        dns_server.set_record(f"r{i}.example", "A", [address])
+        traces[address] = trace_url(url=make_url(f"r{i}.example"), now=now)
+
+    index = build_index()
+
+    rdap, registry = traces["192.0.2.80"], traces["198.51.100.5"]
+    assert (rdap.provider.name, rdap.country) == ("Switch Example", "CH")
+    assert index.lookup("192.0.2.80") == IpAnswer(64510, None, "", "", False, True)
+    assert index.lookup("198.51.100.5") == IpAnswer(
+        64500, registry.provider_id, registry.country, registry.org_handle, False, False
+    )
+    assert index.unknown == IpAnswer(None, None, "", "", False, True)
