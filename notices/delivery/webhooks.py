@@ -3,8 +3,8 @@
 Like the outbox, a delivery row is written before sending and retries live in the database
 (`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any number
 of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own network), so
-every address it resolves to passes the checker's `Guard` and the connection goes to exactly that address;
-redirects are not followed.
+it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to passes the SSRF
+`Guard` and the connection goes to exactly that address; redirects are not followed.
 
 Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
 receiver recomputes it with its secret and rejects old timestamps (replay).
@@ -18,19 +18,15 @@ import http.client
 import ipaddress
 import json
 import secrets
-import socket
-import ssl
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import dns.exception
-import dns.resolver
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.checks.resolving import parse_resolver
-from notices.checks.ssrf import BlockedTarget, Guard
+from notices.infra import http as http_client
+from notices.infra.ssrf import BlockedTarget, Guard
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
 from notices.selectors.notices import HIDDEN_FROM_PROVIDER
 
@@ -145,7 +141,7 @@ def deliver(delivery_id: int) -> str:
     }
     try:
         status = post(delivery.endpoint.url, body, headers)
-    except (BlockedTarget, OSError, http.client.HTTPException, dns.exception.DNSException, ValueError) as exc:
+    except (BlockedTarget, OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
         return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}")
     if 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -171,54 +167,12 @@ def _guard() -> Guard:
     return Guard(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS)
 
 
-def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """The host's addresses (an IP literal is itself), through DNS_RESOLVER like the tracer and the checker."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    address = parse_resolver(settings.DNS_RESOLVER)
-    resolver = dns.resolver.Resolver(configure=address is None)
-    if address is not None:
-        resolver.nameservers, resolver.port = [address[0]], address[1]
-    resolver.lifetime = settings.DNS_TIMEOUT
-    found = []
-    for rdtype in ("A", "AAAA"):
-        try:
-            found += [ipaddress.ip_address(r.address) for r in resolver.resolve(host, rdtype)]
-        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
-            continue
-    if not found:
-        raise ValueError(f"{host} has no address")
-    return found
-
-
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST `body` to `url` over a connection pinned to a Guard-checked address; returns the status code."""
-    parts = urlsplit(url)
-    guard = _guard()
-    addresses = resolve(parts.hostname)
-    for ip in addresses:
-        guard.check(ip)  # every answer must be allowed: an attacker picks the order
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    conn = _PinnedConnection(parts.hostname, port, str(addresses[0]), tls=parts.scheme == "https")
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(MAX_RESPONSE_BYTES)  # never kept; read a little so the server sees a clean close
-        return response.status
-    finally:
-        conn.close()
-
-
-class _PinnedConnection(http.client.HTTPSConnection):
-    """HTTP(S) to `host` (Host header, TLS name) over a socket to the checked `ip`, so DNS cannot move it."""
-
-    def __init__(self, host: str, port: int, ip: str, *, tls: bool) -> None:
-        super().__init__(host, port, timeout=settings.WEBHOOK_TIMEOUT, context=ssl.create_default_context())
-        self._ip, self._tls = ip, tls
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self._tls else sock
+    """POST `body` to `url` through the guarded HTTP client (pinned to a checked address, no redirects);
+    returns the status code. The answer is never kept: a little of it is read so the server sees a clean
+    close."""
+    response = http_client.request(
+        "POST", url, guard=_guard(), timeout=settings.WEBHOOK_TIMEOUT, body=body, headers=headers,
+        max_bytes=MAX_RESPONSE_BYTES,
+    )  # fmt: skip
+    return response.status

@@ -1,8 +1,9 @@
-"""Which addresses the checker may connect to, and the demo/test `CHECKER_CONNECT_TO` map.
+"""Which addresses we may connect to (the SSRF guard), and the demo/test `CHECKER_CONNECT_TO` map.
 
 Reported URLs are attacker-controlled: a URL, a DNS answer or a redirect can point at loopback, the LAN or a
-cloud metadata service (PRODUCT.md safety rule 3). The engine validates every address it resolves with a
-`Guard` and then connects to exactly that address, so a second DNS answer cannot move the connection.
+cloud metadata service (PRODUCT.md safety rule 3); so is a provider's webhook URL. Every outgoing connection —
+the checker's engine and the HTTP client (`notices.infra.http`: webhooks, RDAP) — validates each address it
+resolves with a `Guard` and then connects to exactly that address, so a second DNS answer cannot move it.
 
 We keep our own network table instead of relying only on `ipaddress.is_private`/`is_global`, whose answers
 changed between Python patch releases (CVE-2024-4032), and because the documentation ranges must stay allowed:
@@ -53,12 +54,12 @@ NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedTarget(Exception):
-    """The checker refused to connect to an address; the message says which and why."""
+    """We refused to connect to an address; the message says which and why."""
 
 
 @functools.lru_cache(maxsize=65536)
 def is_forbidden_address(ip: IPAddress) -> bool:
-    """True when the checker must not connect to `ip` (safety rule 3); cached because every hop asks."""
+    """True when we must not connect to `ip` (safety rule 3); cached because every hop asks."""
     embedded = _embedded_ipv4(ip)
     if embedded is not None:
         return is_forbidden_address(embedded)
