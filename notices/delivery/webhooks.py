@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from notices.infra import http as http_client
+from notices.infra.claims import claim, pending_or_expired
 from notices.infra.ssrf import BlockedTarget, Guard
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
 from notices.selectors.notices import HIDDEN_FROM_PROVIDER
@@ -98,20 +99,14 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
 
 
 def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
-    """Claim pending deliveries that are due, and stale `sending` claims; returns their ids."""
-    table = WebhookDelivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table}
-                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
-                       OR (status = 'sending' AND claimed_until < %(now)s)
-                    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                UPDATE {table} AS w SET status = 'sending', claimed_until = %(until)s, attempts = w.attempts + 1
-                FROM due WHERE w.id = due.id RETURNING w.id""",
-            {"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60), "limit": limit},
-        )  # fmt: skip
-        return [row[0] for row in cursor.fetchall()]
+    """Claim pending deliveries that are due, and stale `sending` claims (`notices.infra.claims`); each claim
+    counts an attempt. Returns their ids."""
+    rows = claim(
+        table=WebhookDelivery._meta.db_table, due=pending_or_expired(), order_by="next_attempt_at", limit=limit,
+        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
+        params={"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60)},
+    )  # fmt: skip
+    return [row[0] for row in rows]
 
 
 def payload(notice: Notice) -> dict:
