@@ -22,12 +22,10 @@ import base64
 import csv
 import functools
 import hashlib
-import hmac
 import io
 import json
 import logging
 import quopri
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,44 +49,18 @@ CRLF = "\r\n"
 MAX_LINE = 998  # RFC 5322: longer lines must be encoded (quoted-printable)
 
 
-def one_click_token(notice: Notice, action: str) -> str:
-    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open): what
-    `signing.dumps({"n": reference, "a": action}, salt=ONE_CLICK_SALT)` makes (the portal checks it with
-    `signing.loads`), by a signer that derives its key once per secret key rather than per token."""
-    return _one_click_signer(settings.SECRET_KEY).dumps({"n": notice.reference, "a": action})
+def one_click_signer(key: str | None = None) -> signing.TimestampSigner:
+    """Django's `TimestampSigner` for one-click links (salt ONE_CLICK_SALT, SECRET_KEY unless `key`): the mails
+    sign with `sign_object`, the portal checks with `unsign_object(…, max_age=ONE_CLICK_LINK_MAX_AGE)`. A batch
+    makes one and signs all its links with it (the key is read once, not per link)."""
+    return signing.TimestampSigner(key=key, salt=ONE_CLICK_SALT)
 
 
-class OneClickSigner:
-    """`signing.dumps(obj, salt=ONE_CLICK_SALT)` for the one-click links of thousands of mails: Django's signer
-    derives the HMAC key from the salt and the secret for every signature, which costs as much as the rest of the
-    token. Here the keyed HMAC is made once and copied per token; the token is the same, byte for byte: base64
-    of the compact JSON, a colon, the base-62 timestamp, a colon, the base64 HMAC-SHA256 of what precedes it
-    (not compressed: zlib makes a payload this short no shorter)."""
-
-    def __init__(self, secret_key: str):
-        key = hashlib.sha256(f"{ONE_CLICK_SALT}signer{secret_key}".encode()).digest()
-        self._hmac = hmac.new(key, digestmod=hashlib.sha256)
-        # (second, its base-62 text): one attribute, read and replaced whole, so a thread never pairs one
-        # second with another's text (web workers sign from several threads).
-        self._stamp: tuple[int | None, str] = (None, "")
-
-    def dumps(self, obj: dict) -> str:
-        payload = signing.b64_encode(_COMPACT_JSON(obj).encode("latin-1")).decode()
-        stamp = self._stamp
-        if (second := int(time.time())) != stamp[0]:
-            stamp = self._stamp = (second, signing.b62_encode(second))
-        value = f"{payload}:{stamp[1]}"
-        mac = self._hmac.copy()
-        mac.update(value.encode())
-        return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
-
-
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
-
-
-@functools.lru_cache(maxsize=2)
-def _one_click_signer(secret_key: str) -> OneClickSigner:
-    return OneClickSigner(secret_key)
+def one_click_token(notice: Notice, action: str, *, signer: signing.TimestampSigner | None = None) -> str:
+    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open): the
+    compact JSON `{"n": reference, "a": action}`, timestamped and signed (what `signing.dumps(…,
+    salt=ONE_CLICK_SALT)` makes). `signer` is the batch's `one_click_signer()`; without it one is made."""
+    return (signer or one_click_signer()).sign_object({"n": notice.reference, "a": action})
 
 
 class MailItem(NamedTuple):
@@ -116,12 +88,18 @@ def shared_context(now: datetime) -> dict:
 
 
 def notice_context(
-    notice: Notice, *, now: datetime, items: list[NoticeItem] | None = None, shared: dict | None = None
+    notice: Notice,
+    *,
+    now: datetime,
+    items: list[NoticeItem] | None = None,
+    shared: dict | None = None,
+    signer: signing.TimestampSigner | None = None,
 ) -> dict:
     """What every notice template sees. `items` defaults to the notice's own (batches pass them loaded; the
-    admin preview passes a sample notice's items, built in memory); `shared` is `shared_context(now)`, which a
-    batch builds once."""
+    admin preview passes a sample notice's items, built in memory); `shared` is `shared_context(now)` and
+    `signer` is `one_click_signer()`, which a batch builds once."""
     items = notice_items(notice) if items is None else items
+    signer = signer or one_click_signer()
     tz = ZoneInfo(notice.provider.time_zone or "UTC")
     base, reference = settings.PUBLIC_BASE_URL, notice.reference
     return {
@@ -135,8 +113,8 @@ def notice_context(
             for i, item in enumerate(items, 1)
         ],
         "portal_url": f"{base}/portal/notices/{reference}/",
-        "ack_url": f"{base}/portal/one-click/{one_click_token(notice, 'acknowledge')}/",
-        "removed_url": f"{base}/portal/one-click/{one_click_token(notice, 'removed')}/",
+        "ack_url": f"{base}/portal/one-click/{one_click_token(notice, 'acknowledge', signer=signer)}/",
+        "removed_url": f"{base}/portal/one-click/{one_click_token(notice, 'removed', signer=signer)}/",
         "api_url": f"{base}/api/v1/provider/notices/{reference}/",
     }
 
@@ -253,13 +231,17 @@ def render_notice_mails(
     notice id (loaded with their URLs, assessments and traces, as `notice_items`) saves a query per notice.
     `templates` (from `mail_templates`) defaults to those of the notices' languages and types, looked up once."""
     looked_up = templates or mail_templates((n.language, n.notice_type) for n in notices)
-    shared = shared_context(now)
+    shared, signer = shared_context(now), one_click_signer()
     domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
     mails = []
     for notice in notices:
         key = (notice.language, notice.notice_type)
         context = notice_context(
-            notice, now=now, items=items[notice.pk] if items is not None else None, shared=shared
+            notice,
+            now=now,
+            items=items[notice.pk] if items is not None else None,
+            shared=shared,
+            signer=signer,
         )
         subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
         mails.append(NoticeMail(
