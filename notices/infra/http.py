@@ -129,7 +129,9 @@ def _exchange(
         conn.request(method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
                      headers={"Connection": "close", **headers})  # fmt: skip
         response = conn.getresponse()
-        data = response.read(max_bytes + 1)
+        data = _read(response, max_bytes + 1)
+        if watchdog.fired:  # the cut ends a read like a close would
+            raise TimeoutError("timed out")
     except (OSError, http.client.HTTPException):
         if watchdog.fired:
             raise TimeoutError("timed out") from None
@@ -139,6 +141,20 @@ def _exchange(
         conn.close()
     return Response(status=response.status, headers=response.headers, body=data[:max_bytes],
                     truncated=len(data) > max_bytes, url=url, address=str(addresses[0]))  # fmt: skip
+
+
+def _read(response: http.client.HTTPResponse, limit: int) -> bytes:
+    """Up to `limit` bytes of the body: a read returns what has arrived, so read until the end or the limit.
+    A connection closed before the announced Content-Length is a broken answer (IncompleteRead)."""
+    data = bytearray()
+    while len(data) < limit:
+        chunk = response.read(min(limit - len(data), 65536))
+        if not chunk:
+            if response.length:  # bytes announced and never sent
+                raise http.client.IncompleteRead(bytes(data), response.length)
+            break
+        data += chunk
+    return bytes(data)
 
 
 def _remaining(deadline: float) -> float:
