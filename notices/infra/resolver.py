@@ -17,7 +17,7 @@ import dns.exception
 import dns.resolver
 from django.conf import settings
 
-from notices.infra.ssrf import IPAddress
+from notices.infra.ssrf import IPAddress, parse_ip_port
 
 
 class ResolveError(OSError):
@@ -36,20 +36,10 @@ def parse_nameserver(spec: str) -> tuple[str, int]:
     The host must be an IP address: a resolver named by hostname would need a resolver first. Raises
     ValueError naming the spec (empty included).
     """
-    spec = spec.strip()
-    host, port = spec, "53"
-    if spec.startswith("["):
-        host, _, rest = spec[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else port
-    elif spec.count(":") == 1:
-        host, port = spec.split(":")
     try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"DNS resolver {spec!r}: expected IP[:PORT] (IPv6 as [addr]:PORT)") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"DNS resolver {spec!r}: port must be between 1 and 65535")
-    return host, int(port)
+        return parse_ip_port(spec.strip(), default_port=53)
+    except ValueError as exc:
+        raise ValueError(f"DNS resolver {exc}") from None
 
 
 def parse_resolver(spec: str) -> tuple[str, int] | None:

@@ -106,7 +106,7 @@ def parse_connect_to(spec: str) -> list[ConnectTo]:
         if not sep:
             raise ValueError(f"CHECKER_CONNECT_TO entry {entry!r}: expected NETWORK=HOST:PORT")
         try:
-            entries.append((_parse_network(network.strip()), *_parse_host_port(target.strip())))
+            entries.append((_parse_network(network.strip()), *parse_ip_port(target.strip())))
         except ValueError as exc:
             raise ValueError(f"CHECKER_CONNECT_TO entry {entry!r}: {exc}") from None
     return entries
@@ -125,21 +125,34 @@ def _parse_network(text: str) -> IPNetwork:
         raise ValueError(f"bad network {text!r} ({exc})") from None
 
 
-def _parse_host_port(text: str) -> tuple[str, int]:
-    """`127.0.0.1:18080` or `[::1]:18080`; the host must be an IP address and the port is required."""
+def parse_ip_port(text: str, *, default_port: int | None = None) -> tuple[str, int]:
+    """`IP:PORT` or `[IPv6]:PORT` → (ip, port); with `default_port`, a bare IPv4 or IPv6 address too.
+
+    The host must be an IP address, never a name (that would need a DNS look-up first). An unbracketed IPv6
+    address is taken whole ("::1:8080" is itself an address), so without a default port it is refused.
+    Raises ValueError naming the text.
+    """
+    malformed = f"{text!r} must be IP:PORT (IPv6 as [addr]:PORT)"
+    port: str | None = None
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
-        port = rest[1:] if sep and rest.startswith(":") else ""
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(malformed)
+        port = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
     else:
-        host, _, port = text.rpartition(":")
+        host = text
     try:
-        if ":" in host and not text.startswith("["):
-            raise ValueError("unbracketed IPv6")  # "::1:8080" is itself an address; don't guess
         ipaddress.ip_address(host)
     except ValueError:
-        raise ValueError(f"target {text!r} must be IP:PORT (IPv6 as [addr]:PORT)") from None
+        raise ValueError(malformed) from None
+    if port is None:
+        if default_port is None:
+            raise ValueError(malformed)
+        return host, default_port
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"target {text!r} needs a port between 1 and 65535")
+        raise ValueError(f"{text!r} needs a port between 1 and 65535")
     return host, int(port)
 
 
