@@ -250,6 +250,9 @@ DNS_TIMEOUT = env_seconds("DNS_TIMEOUT", 5)
 RDAP_BASE_URL = env_str("RDAP_BASE_URL", "https://rdap.db.ripe.net/")
 RDAP_BOOTSTRAP_FILE = env_str("RDAP_BOOTSTRAP_FILE", "")
 RDAP_TIMEOUT = env_seconds("RDAP_TIMEOUT", 5)
+# A configured RDAP server whose address is private or reserved (loopback included) is refused unless this is
+# set: tests, the demo, or a mirror on the hotline's own network.
+RDAP_ALLOW_PRIVATE_TARGETS = env_bool("RDAP_ALLOW_PRIVATE_TARGETS", False)
 # Addresses that are no one's abuse desk (an RIR's own, dummies); `@domain` skips a whole domain.
 HOSTING_PLACEHOLDER_CONTACTS = [
     address.lower()

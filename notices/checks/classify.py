@@ -14,7 +14,7 @@ import aiohttp
 from yarl import URL
 
 from notices.checks.resolving import DnsFailure
-from notices.checks.ssrf import BlockedTarget
+from notices.infra.ssrf import BlockedTarget
 
 logger = logging.getLogger(__name__)
 

@@ -32,8 +32,9 @@ from notices.checks.classify import (
     redirect_target,
 )
 from notices.checks.politeness import HostLimiter, Scheduler
-from notices.checks.resolving import DnsFailure, HostResolver, make_resolver
-from notices.checks.ssrf import Guard, IPAddress
+from notices.checks.resolving import DnsFailure, HostResolver
+from notices.infra.resolver import make_async_resolver
+from notices.infra.ssrf import Guard, IPAddress
 
 # WHATWG URL parsing reads a host whose last label is a number ("127.1", "0x7f000001") as IPv4; browsers
 # would go to 127.0.0.1 while DNS would say NXDOMAIN (a false "gone"), so such hosts are refused as bad URLs.
@@ -147,7 +148,7 @@ class _Checker:
     def __init__(self, config: CheckConfig) -> None:
         self.config = config
         self.guard = Guard.from_spec(config.connect_to, allow_private=config.allow_private)
-        self.dns = HostResolver(make_resolver(config.resolver, config.dns_timeout))
+        self.dns = HostResolver(make_async_resolver(config.resolver, config.dns_timeout))
         self.limiter = HostLimiter(config.per_host, config.per_host_per_minute, config.rate_window)
         self.proxy = URL(config.proxy) if config.proxy else None
         self.vantage = f"{self.proxy.host_subcomponent}:{self.proxy.port}" if self.proxy else "direct"

@@ -1,4 +1,5 @@
-"""DNS for the checker: one dnspython resolver per batch, each host looked up once.
+"""DNS for the checker: one dnspython resolver per batch (built by `notices.infra.resolver`), each host looked
+up once.
 
 The engine resolves every host itself (never aiohttp or the OS) so that the address it validates with the
 Guard is the address it connects to. Answers are cached for the batch (a batch lasts minutes, far below usual
@@ -15,7 +16,7 @@ import dns.asyncresolver
 import dns.exception
 import dns.resolver
 
-from notices.checks.ssrf import IPAddress
+from notices.infra.ssrf import IPAddress
 
 
 class DnsFailure(Exception):
@@ -33,43 +34,6 @@ class _Failed(NamedTuple):
 
     error_class: str
     gone: bool
-
-
-def parse_resolver(spec: str) -> tuple[str, int] | None:
-    """`host[:port]`, `[v6]:port` or a bare IPv6 address → (ip, port); empty → None (system configuration).
-
-    The host must be an IP address: a resolver named by hostname would need a resolver first.
-    """
-    spec = spec.strip()
-    if not spec:
-        return None
-    host, port = spec, "53"
-    if spec.startswith("["):
-        host, _, rest = spec[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else port
-    elif spec.count(":") == 1:
-        host, port = spec.split(":")
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"DNS resolver {spec!r}: expected IP[:PORT] (IPv6 as [addr]:PORT)") from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"DNS resolver {spec!r}: port must be between 1 and 65535")
-    return host, int(port)
-
-
-def make_resolver(spec: str, timeout: float) -> dns.asyncresolver.Resolver:
-    """A dnspython async resolver for DNS_RESOLVER `spec` (empty: /etc/resolv.conf); `timeout` per lookup."""
-    address = parse_resolver(spec)
-    if address is None:
-        resolver = dns.asyncresolver.Resolver()
-    else:
-        resolver = dns.asyncresolver.Resolver(configure=False)
-        resolver.nameservers = [address[0]]
-        resolver.port = address[1]
-    resolver.timeout = timeout
-    resolver.lifetime = timeout
-    return resolver
 
 
 class HostResolver:

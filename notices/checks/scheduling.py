@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
+from notices.infra.claims import claim
 from notices.models import DueCheck, Url
 
 
@@ -25,26 +26,17 @@ def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) ->
     Reads and writes only the narrow due-check queue (DueCheck), never the URL rows. `FOR UPDATE SKIP
     LOCKED` lets any number of workers claim concurrently without blocking or overlap; the claim pushes the
     queue's `due_at` out by CHECK_CLAIM_TIMEOUT, so a claim a crashed worker never finished becomes due again by
-    itself. Recording the observation sets `Url.next_check_at` and releases the claim (`release_claims`). The due
-    rows are picked in a MATERIALIZED CTE, run exactly once: as a plain subquery the planner may rescan it per
-    joined row, and each rescan skips the rows this statement just claimed and locks `limit` more.
+    itself. Recording the observation sets `Url.next_check_at` and releases the claim (`release_claims`). The
+    statement is `notices.infra.claims.claim`'s; the URL columns come from a join in the same UPDATE.
     """
     until = now + timedelta(seconds=settings.CHECK_CLAIM_TIMEOUT)
-    only = "AND url_id = ANY(%(ids)s)" if url_ids is not None else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH due AS MATERIALIZED (
-                    SELECT url_id FROM {DueCheck._meta.db_table}
-                    WHERE due_at <= %(now)s {only}
-                    ORDER BY due_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED),
-                claimed AS (
-                    UPDATE {DueCheck._meta.db_table} AS d SET claimed_until = %(until)s, due_at = %(until)s
-                    FROM due WHERE d.url_id = due.url_id RETURNING d.url_id)
-                SELECT u.id, u.canonical, u.provider_id, u.first_gone_vantage
-                FROM claimed JOIN {Url._meta.db_table} AS u ON u.id = claimed.url_id""",
-            {"until": until, "now": now, "limit": limit, "ids": url_ids or []},
-        )
-        return [ClaimedUrl(*row) for row in cursor.fetchall()]
+    rows = claim(
+        table=DueCheck._meta.db_table, key="url_id", due="due_at <= %(now)s", order_by="due_at", limit=limit,
+        assign="claimed_until = %(until)s, due_at = %(until)s", params={"now": now, "until": until}, only=url_ids,
+        join=f"{Url._meta.db_table} AS u", join_on="u.id = t.url_id",
+        returning="u.id, u.canonical, u.provider_id, u.first_gone_vantage",
+    )  # fmt: skip
+    return [ClaimedUrl(*row) for row in rows]
 
 
 def release_claims(url_ids: list[int]) -> None:

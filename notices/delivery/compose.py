@@ -10,28 +10,19 @@ the MIME bytes are stored before the first SMTP conversation, then sent as they 
 mail, byte for byte (and a DKIM signature over them stays valid). A dispatch cycle that queues thousands of
 notices in one transaction so spends its time on what only it can do, and the delivery workers share the rest.
 
-The MIME bytes come from a small builder of our own rather than Python's `email` package, which costs more than
-rendering the templates. The builder writes the structure the `email` package would (multipart/mixed:
-multipart/alternative text + HTML, one X-ARF JSON per URL, one CSV), with CRLF line endings, folded and RFC
-2047-encoded headers where needed, and boundaries derived from the Message-ID that never occur in the content.
+The headers and the MIME bytes come from the one mail builder (`notices.delivery.mail`): multipart/mixed with
+multipart/alternative text + HTML, one X-ARF JSON per URL, one CSV.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import functools
-import hashlib
-import hmac
 import io
 import json
 import logging
-import quopri
-import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -42,53 +33,27 @@ from django.template.loader import get_template, select_template
 from django.utils import translation
 
 from notices.canonical import defang
+from notices.delivery.mail import Mail
+from notices.delivery.mail import message_id as new_message_id
 from notices.delivery.xarf import xarf_reports
 from notices.models import Notice, NoticeItem, NoticeTemplate, Url
 
 ONE_CLICK_SALT = "notices.one-click"
 logger = logging.getLogger(__name__)
-CRLF = "\r\n"
-MAX_LINE = 998  # RFC 5322: longer lines must be encoded (quoted-printable)
 
 
-def one_click_token(notice: Notice, action: str) -> str:
-    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open): what
-    `signing.dumps({"n": reference, "a": action}, salt=ONE_CLICK_SALT)` makes (the portal checks it with
-    `signing.loads`), by a signer that derives its key once per secret key rather than per token."""
-    return _one_click_signer(settings.SECRET_KEY).dumps({"n": notice.reference, "a": action})
+def one_click_signer(key: str | None = None) -> signing.TimestampSigner:
+    """Django's `TimestampSigner` for one-click links (salt ONE_CLICK_SALT, SECRET_KEY unless `key`): the mails
+    sign with `sign_object`, the portal checks with `unsign_object(…, max_age=ONE_CLICK_LINK_MAX_AGE)`. A batch
+    makes one and signs all its links with it (the key is read once, not per link)."""
+    return signing.TimestampSigner(key=key, salt=ONE_CLICK_SALT)
 
 
-class OneClickSigner:
-    """`signing.dumps(obj, salt=ONE_CLICK_SALT)` for the one-click links of thousands of mails: Django's signer
-    derives the HMAC key from the salt and the secret for every signature, which costs as much as the rest of the
-    token. Here the keyed HMAC is made once and copied per token; the token is the same, byte for byte: base64
-    of the compact JSON, a colon, the base-62 timestamp, a colon, the base64 HMAC-SHA256 of what precedes it
-    (not compressed: zlib makes a payload this short no shorter)."""
-
-    def __init__(self, secret_key: str):
-        key = hashlib.sha256(f"{ONE_CLICK_SALT}signer{secret_key}".encode()).digest()
-        self._hmac = hmac.new(key, digestmod=hashlib.sha256)
-        # (second, its base-62 text): one attribute, read and replaced whole, so a thread never pairs one
-        # second with another's text (web workers sign from several threads).
-        self._stamp: tuple[int | None, str] = (None, "")
-
-    def dumps(self, obj: dict) -> str:
-        payload = signing.b64_encode(_COMPACT_JSON(obj).encode("latin-1")).decode()
-        stamp = self._stamp
-        if (second := int(time.time())) != stamp[0]:
-            stamp = self._stamp = (second, signing.b62_encode(second))
-        value = f"{payload}:{stamp[1]}"
-        mac = self._hmac.copy()
-        mac.update(value.encode())
-        return f"{value}:{signing.b64_encode(mac.digest()).decode()}"
-
-
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
-
-
-@functools.lru_cache(maxsize=2)
-def _one_click_signer(secret_key: str) -> OneClickSigner:
-    return OneClickSigner(secret_key)
+def one_click_token(notice: Notice, action: str, *, signer: signing.TimestampSigner | None = None) -> str:
+    """A signed, expiring, single-purpose token for one notice and one action (acknowledge/removed/open): the
+    compact JSON `{"n": reference, "a": action}`, timestamped and signed (what `signing.dumps(…,
+    salt=ONE_CLICK_SALT)` makes). `signer` is the batch's `one_click_signer()`; without it one is made."""
+    return (signer or one_click_signer()).sign_object({"n": notice.reference, "a": action})
 
 
 class MailItem(NamedTuple):
@@ -116,12 +81,18 @@ def shared_context(now: datetime) -> dict:
 
 
 def notice_context(
-    notice: Notice, *, now: datetime, items: list[NoticeItem] | None = None, shared: dict | None = None
+    notice: Notice,
+    *,
+    now: datetime,
+    items: list[NoticeItem] | None = None,
+    shared: dict | None = None,
+    signer: signing.TimestampSigner | None = None,
 ) -> dict:
     """What every notice template sees. `items` defaults to the notice's own (batches pass them loaded; the
-    admin preview passes a sample notice's items, built in memory); `shared` is `shared_context(now)`, which a
-    batch builds once."""
+    admin preview passes a sample notice's items, built in memory); `shared` is `shared_context(now)` and
+    `signer` is `one_click_signer()`, which a batch builds once."""
     items = notice_items(notice) if items is None else items
+    signer = signer or one_click_signer()
     tz = ZoneInfo(notice.provider.time_zone or "UTC")
     base, reference = settings.PUBLIC_BASE_URL, notice.reference
     return {
@@ -135,8 +106,8 @@ def notice_context(
             for i, item in enumerate(items, 1)
         ],
         "portal_url": f"{base}/portal/notices/{reference}/",
-        "ack_url": f"{base}/portal/one-click/{one_click_token(notice, 'acknowledge')}/",
-        "removed_url": f"{base}/portal/one-click/{one_click_token(notice, 'removed')}/",
+        "ack_url": f"{base}/portal/one-click/{one_click_token(notice, 'acknowledge', signer=signer)}/",
+        "removed_url": f"{base}/portal/one-click/{one_click_token(notice, 'removed', signer=signer)}/",
         "api_url": f"{base}/api/v1/provider/notices/{reference}/",
     }
 
@@ -221,24 +192,16 @@ def render_notice(
     return subject, text, html
 
 
-@dataclass
-class NoticeMail:
+@dataclass(kw_only=True)
+class NoticeMail(Mail):
     """A notice mail: rendered when queued, its attachments added (`attach_reports`) when it is first sent;
-    `as_bytes` is what the outbox stores and sends."""
+    `as_bytes` is what the outbox stores and sends. Its reference goes in X-Notice-Reference, by which
+    `notices.delivery.inbound` matches replies."""
 
-    message_id: str
     reference: str
-    subject: str
-    text: str
-    html: str
-    recipients: list[str]
-    date: datetime
-    # (file name, content type, content)
-    attachments: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def as_bytes(self) -> bytes:
-        """The complete MIME message with CRLF line endings (see the module docstring)."""
-        return _mime(self)
+    def __post_init__(self) -> None:
+        self.headers = {"X-Notice-Reference": self.reference, **self.headers}
 
 
 def render_notice_mails(
@@ -253,17 +216,20 @@ def render_notice_mails(
     notice id (loaded with their URLs, assessments and traces, as `notice_items`) saves a query per notice.
     `templates` (from `mail_templates`) defaults to those of the notices' languages and types, looked up once."""
     looked_up = templates or mail_templates((n.language, n.notice_type) for n in notices)
-    shared = shared_context(now)
-    domain = settings.HOTLINE_EMAIL.rpartition("@")[2] or "hotline.invalid"
+    shared, signer = shared_context(now), one_click_signer()
     mails = []
     for notice in notices:
         key = (notice.language, notice.notice_type)
         context = notice_context(
-            notice, now=now, items=items[notice.pk] if items is not None else None, shared=shared
+            notice,
+            now=now,
+            items=items[notice.pk] if items is not None else None,
+            shared=shared,
+            signer=signer,
         )
         subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
         mails.append(NoticeMail(
-            message_id=make_msgid(idstring=notice.reference, domain=domain), reference=notice.reference,
+            message_id=new_message_id(notice.reference), reference=notice.reference,
             subject=subject, text=text, html=html, recipients=recipients[notice.provider_id], date=now,
         ))  # fmt: skip
     return mails
@@ -312,100 +278,3 @@ def notice_csv(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> s
         writer.writerow([notice.reference, item.url_id, item.url.canonical, report["classification"],
                          report["source_identifier"]])  # fmt: skip
     return buffer.getvalue()
-
-
-# --- The MIME builder ---------------------------------------------------------------------------------------
-
-
-def _header(name: str, value: str) -> str:
-    """`Name: value`, folded at spaces to 78 columns where the words allow (RFC 5322 2.2.3); a value that is not
-    ASCII becomes UTF-8 encoded words (RFC 2047), one per line."""
-    if not value.isascii():
-        return f"{name}: " + f"{CRLF} ".join(_encoded_words(value))
-    lines = [f"{name}:"]
-    for word in value.split(" "):
-        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1]:
-            if lines[-1] == f"{name}:":  # a word too long for the first line: `Name: ` as the `email` package
-                lines[-1] += " "
-            lines.append("")
-        lines[-1] += f" {word}"
-    return CRLF.join(lines)
-
-
-def _encoded_words(value: str) -> list[str]:
-    """`=?utf-8?b?…?=` words of 68 characters (a line of 78 with the header name), never splitting a character."""
-    chunks, size = [""], 0
-    for char in value:
-        length = len(char.encode())
-        if size + length > 42:
-            chunks.append("")
-            size = 0
-        chunks[-1] += char
-        size += length
-    return [f"=?utf-8?b?{base64.b64encode(chunk.encode()).decode('ascii')}?=" for chunk in chunks]
-
-
-def _crlf(content: str) -> str:
-    if "\r" in content:
-        content = content.replace("\r\n", "\n").replace("\r", "\n")
-    return content.replace("\n", CRLF)
-
-
-def _text_part(content: str, content_type: str, filename: str | None = None) -> list[str]:
-    """A text part: 7bit/8bit as it is, quoted-printable only when a line is too long for SMTP. Text types are
-    UTF-8 (as Django sends them); the X-ARF JSON is ASCII (escaped by `json.dumps`), so it needs no base64."""
-    data = content.encode()
-    if len(data) > MAX_LINE and max(map(len, data.split(b"\n"))) > MAX_LINE:
-        encoding, body = "quoted-printable", quopri.encodestring(data).decode("ascii")
-    else:
-        encoding, body = ("7bit" if content.isascii() else "8bit"), content
-    charset = '; charset="utf-8"' if content_type.startswith("text/") else ""
-    headers = [f"Content-Type: {content_type}{charset}", "MIME-Version: 1.0",
-               f"Content-Transfer-Encoding: {encoding}"]  # fmt: skip
-    if filename:
-        headers.append(f'Content-Disposition: attachment; filename="{filename}"')
-    return [*headers, "", _crlf(body)]
-
-
-def _multipart(subtype: str, boundary: str, parts: list[list[str]], headers: list[str]) -> list[str]:
-    lines = [f'Content-Type: multipart/{subtype}; boundary="{boundary}"', "MIME-Version: 1.0", *headers, ""]
-    for part in parts:
-        lines += [f"--{boundary}", *part]
-    return [*lines, f"--{boundary}--", ""]
-
-
-def _boundaries(mail: NoticeMail, parts: list[list[str]]) -> tuple[str, str]:
-    """Two boundaries derived from the Message-ID (stable), salted until no part contains them."""
-    salt = 0
-    while True:
-        token = hashlib.blake2b(f"{mail.message_id}/{salt}".encode(), digest_size=12).hexdigest()
-        mixed, alternative = f"=_mixed_{token}", f"=_alt_{token}"
-        if not any(mixed in line or alternative in line for part in parts for line in part):
-            return mixed, alternative
-        salt += 1
-
-
-@functools.lru_cache(maxsize=4)
-def _from_header(address: str) -> str:
-    """The From header of `address` (the same for every mail of a batch; parsing it cost more than the rest)."""
-    return _header("From", formataddr(parseaddr(address), charset="utf-8"))
-
-
-def _mime(mail: NoticeMail) -> bytes:
-    bodies = [_text_part(mail.text, "text/plain"), _text_part(mail.html, "text/html")]
-    attachments = [
-        _text_part(content, content_type, name) for name, content_type, content in mail.attachments
-    ]
-    mixed, alternative = _boundaries(mail, bodies + attachments)
-    headers = [
-        _header("Subject", mail.subject),
-        _from_header(settings.DEFAULT_FROM_EMAIL),
-        _header("To", ", ".join(mail.recipients)),
-        f"Date: {formatdate(mail.date.timestamp())}",
-        _header("Message-ID", mail.message_id),
-        _header("X-Notice-Reference", mail.reference),
-        "Auto-Submitted: auto-generated",
-    ]
-    body = _multipart("alternative", alternative, bodies, [])
-    message = _multipart("mixed", mixed, [body, *attachments], headers)
-    return CRLF.join(message).encode()

@@ -29,6 +29,7 @@ from notices.enums import OutboxStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.bulk import array_literal, field_defaults, new_instance
+from notices.infra.claims import claim, pending_or_expired
 from notices.infra.write_behind import WriteBehind, allocate_ids, run
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
 
@@ -198,25 +199,14 @@ def _hand_off(message_ids: list[int]) -> None:
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
-    """Claim pending messages that are due, and stale `sending` claims. Returns claimed ids.
-
-    The due rows are picked in a MATERIALIZED CTE, run exactly once (see `claim_due` for why).
-    """
-    table = OutgoingMessage._meta.db_table
-    only = "AND id = ANY(%(ids)s)" if message_ids is not None else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table}
-                    WHERE ((status = 'pending' AND next_attempt_at <= %(now)s)
-                           OR (status = 'sending' AND claimed_until < %(now)s)) {only}
-                    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                UPDATE {table} AS m SET status = 'sending', claimed_until = %(until)s, attempts = m.attempts + 1
-                FROM due WHERE m.id = due.id RETURNING m.id""",
-            {"now": now, "until": now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT), "limit": limit,
-             "ids": message_ids or []},
-        )  # fmt: skip
-        return [row[0] for row in cursor.fetchall()]
+    """Claim pending messages that are due, and stale `sending` claims (`notices.infra.claims`); each claim
+    counts an attempt. Returns claimed ids."""
+    rows = claim(
+        table=OutgoingMessage._meta.db_table, due=pending_or_expired(), order_by="next_attempt_at", limit=limit,
+        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1", only=message_ids,
+        params={"now": now, "until": now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)},
+    )  # fmt: skip
+    return [row[0] for row in rows]
 
 
 class SmtpSession:

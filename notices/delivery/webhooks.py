@@ -3,8 +3,8 @@
 Like the outbox, a delivery row is written before sending and retries live in the database
 (`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any number
 of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own network), so
-every address it resolves to passes the checker's `Guard` and the connection goes to exactly that address;
-redirects are not followed.
+it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to passes the SSRF
+`Guard` and the connection goes to exactly that address; redirects are not followed.
 
 Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
 receiver recomputes it with its secret and rejects old timestamps (replay).
@@ -18,21 +18,18 @@ import http.client
 import ipaddress
 import json
 import secrets
-import socket
-import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-import dns.exception
-import dns.resolver
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.checks.resolving import parse_resolver
-from notices.checks.ssrf import BlockedTarget, Guard
 from notices.enums import HIDDEN_FROM_PROVIDER
+from notices.infra import http as http_client
+from notices.infra.claims import claim, pending_or_expired
+from notices.infra.ssrf import BlockedTarget, Guard
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
 
 USER_AGENT = "TakedownTracker-Webhook/1"
@@ -103,20 +100,14 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
 
 
 def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
-    """Claim pending deliveries that are due, and stale `sending` claims; returns their ids."""
-    table = WebhookDelivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table}
-                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
-                       OR (status = 'sending' AND claimed_until < %(now)s)
-                    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                UPDATE {table} AS w SET status = 'sending', claimed_until = %(until)s, attempts = w.attempts + 1
-                FROM due WHERE w.id = due.id RETURNING w.id""",
-            {"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60), "limit": limit},
-        )  # fmt: skip
-        return [row[0] for row in cursor.fetchall()]
+    """Claim pending deliveries that are due, and stale `sending` claims (`notices.infra.claims`); each claim
+    counts an attempt. Returns their ids."""
+    rows = claim(
+        table=WebhookDelivery._meta.db_table, due=pending_or_expired(), order_by="next_attempt_at", limit=limit,
+        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
+        params={"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60)},
+    )  # fmt: skip
+    return [row[0] for row in rows]
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -140,7 +131,7 @@ def deliver(delivery_id: int, *, payload: Callable[[Notice], dict]) -> str:
     }
     try:
         status = post(delivery.endpoint.url, body, headers)
-    except (BlockedTarget, OSError, http.client.HTTPException, dns.exception.DNSException, ValueError) as exc:
+    except (BlockedTarget, OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
         return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}")
     if 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -166,54 +157,12 @@ def _guard() -> Guard:
     return Guard(allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS)
 
 
-def resolve(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """The host's addresses (an IP literal is itself), through DNS_RESOLVER like the tracer and the checker."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    address = parse_resolver(settings.DNS_RESOLVER)
-    resolver = dns.resolver.Resolver(configure=address is None)
-    if address is not None:
-        resolver.nameservers, resolver.port = [address[0]], address[1]
-    resolver.lifetime = settings.DNS_TIMEOUT
-    found = []
-    for rdtype in ("A", "AAAA"):
-        try:
-            found += [ipaddress.ip_address(r.address) for r in resolver.resolve(host, rdtype)]
-        except (dns.resolver.NoAnswer, dns.resolver.NXDOMAIN):
-            continue
-    if not found:
-        raise ValueError(f"{host} has no address")
-    return found
-
-
 def post(url: str, body: bytes, headers: dict[str, str]) -> int:
-    """POST `body` to `url` over a connection pinned to a Guard-checked address; returns the status code."""
-    parts = urlsplit(url)
-    guard = _guard()
-    addresses = resolve(parts.hostname)
-    for ip in addresses:
-        guard.check(ip)  # every answer must be allowed: an attacker picks the order
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    conn = _PinnedConnection(parts.hostname, port, str(addresses[0]), tls=parts.scheme == "https")
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read(MAX_RESPONSE_BYTES)  # never kept; read a little so the server sees a clean close
-        return response.status
-    finally:
-        conn.close()
-
-
-class _PinnedConnection(http.client.HTTPSConnection):
-    """HTTP(S) to `host` (Host header, TLS name) over a socket to the checked `ip`, so DNS cannot move it."""
-
-    def __init__(self, host: str, port: int, ip: str, *, tls: bool) -> None:
-        super().__init__(host, port, timeout=settings.WEBHOOK_TIMEOUT, context=ssl.create_default_context())
-        self._ip, self._tls = ip, tls
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._ip, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self._tls else sock
+    """POST `body` to `url` through the guarded HTTP client (pinned to a checked address, no redirects);
+    returns the status code. The answer is never kept: a little of it is read so the server sees a clean
+    close."""
+    response = http_client.request(
+        "POST", url, guard=_guard(), timeout=settings.WEBHOOK_TIMEOUT, body=body, headers=headers,
+        max_bytes=MAX_RESPONSE_BYTES,
+    )  # fmt: skip
+    return response.status

@@ -1,4 +1,5 @@
-"""DNS resolution for the tracer with dnspython, honouring the DNS_RESOLVER setting."""
+"""DNS resolution for the tracer: A and AAAA with the CNAME chain, through the one resolver builder
+(`notices.infra.resolver`, honouring DNS_RESOLVER and DNS_TIMEOUT)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from dataclasses import dataclass, field
 import dns.exception
 import dns.rdatatype
 import dns.resolver
-from django.conf import settings
 
-from notices.checks.resolving import parse_resolver as parse_resolver_spec
+from notices.infra.resolver import make_resolver
 
 
 @dataclass
@@ -18,30 +18,6 @@ class Resolution:
     ips: list[str] = field(default_factory=list)
     cnames: list[str] = field(default_factory=list)
     error: str = ""
-
-
-def parse_resolver(spec: str) -> tuple[str, int]:
-    """`host[:port]`, IPv6 as `[addr]:port` → (address, port). Port defaults to 53.
-
-    The checker's parser, so DNS_RESOLVER means the same to the tracer and the checker (ports 1–65535 only).
-    """
-    address = parse_resolver_spec(spec)
-    if address is None:
-        raise ValueError("DNS resolver: empty; expected IP[:PORT] (IPv6 as [addr]:PORT)")
-    return address
-
-
-def make_resolver(spec: str | None = None) -> dns.resolver.Resolver:
-    spec = settings.DNS_RESOLVER if spec is None else spec
-    if not spec:
-        resolver = dns.resolver.Resolver()
-    else:
-        resolver = dns.resolver.Resolver(configure=False)
-        host, port = parse_resolver(spec)
-        resolver.nameservers = [host]
-        resolver.port = port
-    resolver.lifetime = settings.DNS_TIMEOUT
-    return resolver
 
 
 def resolve_host(host: str, *, resolver: dns.resolver.Resolver | None = None) -> Resolution:

@@ -1,7 +1,9 @@
 """RDAP (RFC 9083) look-up for addresses outside the imported data: network, holder, country, abuse contact.
 
 Only configured servers are contacted (SSRF-safe): RDAP_BASE_URL, or the server an IANA bootstrap file
-(RDAP_BOOTSTRAP_FILE) names for the address; a redirect is followed only to one of those. Every failure —
+(RDAP_BOOTSTRAP_FILE) names for the address; a redirect is followed only to one of those. Requests go through
+the guarded HTTP client (`notices.infra.http`), so a configured name whose DNS leads to a private or reserved
+address is refused too (RDAP_ALLOW_PRIVATE_TARGETS: tests, the demo, a mirror on our own network). Every failure —
 timeout, refused connection, HTTP error, bad JSON, a redirect elsewhere — comes back as an `error` in the
 answer, never as an exception: the trace records it and goes on.
 """
@@ -10,9 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import urllib.error
-import urllib.request
 from functools import lru_cache
+from http.client import HTTPException
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -20,18 +21,12 @@ from django.conf import settings
 
 from notices.hosting.importers.rpsl import EMAIL
 from notices.hosting.rules import country_code
+from notices.infra import http as http_client
+from notices.infra.ssrf import BlockedTarget, Guard
 
 MAX_BYTES = 1 << 20
 MAX_REDIRECTS = 3
 ACCEPT = "application/rdap+json, application/json;q=0.9"
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # redirects are followed by hand, only to allowed servers
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects, urllib.request.ProxyHandler({}))
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -80,28 +75,29 @@ class RdapError(Exception):
 
 
 def _fetch(url: str, allowed: set) -> dict:
-    for _ in range(MAX_REDIRECTS + 1):
-        if _origin(url) not in allowed:
-            raise RdapError(f"refused: {urlsplit(url).netloc} is not a configured RDAP server")
-        request = urllib.request.Request(url, headers={"Accept": ACCEPT})  # noqa: S310 - scheme/host checked
-        try:
-            with _OPENER.open(request, timeout=settings.RDAP_TIMEOUT) as response:
-                body = response.read(MAX_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            if exc.code in (301, 302, 303, 307, 308) and exc.headers.get("Location"):
-                url = urljoin(url, exc.headers["Location"])
-                continue
-            raise RdapError(f"HTTP {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise RdapError(f"unreachable: {reason}") from None
-        if len(body) > MAX_BYTES:
-            raise RdapError("response too large")
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise RdapError("not JSON") from None
-    raise RdapError("too many redirects")
+    """GET `url` through the guarded HTTP client, following redirects only to the allowed servers."""
+    if _origin(url) not in allowed:
+        raise RdapError(f"refused: {urlsplit(url).netloc} is not a configured RDAP server")
+    try:
+        response = http_client.request(
+            "GET", url, guard=Guard(allow_private=settings.RDAP_ALLOW_PRIVATE_TARGETS),
+            timeout=settings.RDAP_TIMEOUT, headers={"Accept": ACCEPT}, max_bytes=MAX_BYTES,
+            max_redirects=MAX_REDIRECTS, may_follow=lambda target: _origin(target) in allowed,
+        )  # fmt: skip
+    except http_client.RedirectRefused as exc:
+        raise RdapError(f"refused: {urlsplit(exc.url).netloc} is not a configured RDAP server") from None
+    except http_client.TooManyRedirects:
+        raise RdapError("too many redirects") from None
+    except (OSError, BlockedTarget, HTTPException, ValueError) as exc:
+        raise RdapError(f"unreachable: {exc}") from None
+    if not 200 <= response.status < 300:
+        raise RdapError(f"HTTP {response.status}")
+    if response.truncated:
+        raise RdapError("response too large")
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        raise RdapError("not JSON") from None
 
 
 def parse_network(data: dict) -> dict:

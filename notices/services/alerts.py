@@ -16,11 +16,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils import timezone
 
 from notices.canonical import defang
+from notices.delivery.mail import new_mail, render_templates, send
 from notices.infra import enqueue
 from notices.infra.events import record_event
 from notices.models import Event, Notice
@@ -28,8 +28,6 @@ from notices.models import Event, Notice
 logger = logging.getLogger(__name__)
 
 ALERT_EVENT = "notice.analyst_alert"
-# Alert mails are machine mail: no auto-replies to them, and our own inbound never takes them for replies.
-_AUTO_HEADERS = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 REASONS = {"delivery_failed": "could not be delivered", "bounced": "bounced"}
 # URL-like tokens in an SMTP or DSN text (a filter may quote what it objected to): with a scheme, or host/path.
 _URLISH = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)
@@ -78,7 +76,9 @@ def send_alert(*, event_id: int, now: datetime) -> str:
         logger.warning("analyst alert %s for %s: no recipients configured", event.pk, event.notice.reference)
         return "no-recipients"
     subject, body = compose_alert(event)
-    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, headers=_AUTO_HEADERS).send()
+    # Machine mail to our own people (`internal`): no auto-replies to it, and our inbound never takes it for one.
+    send(new_mail(idstring=f"alert-{event.pk}", subject=subject, text=body, recipients=recipients, now=now,
+                  internal=True))  # fmt: skip
     Event.objects.filter(pk=event.pk).update(
         data={**event.data, "mailed_at": now.isoformat(), "mailed_to": recipients}
     )
@@ -86,28 +86,23 @@ def send_alert(*, event_id: int, now: datetime) -> str:
 
 
 def compose_alert(event: Event) -> tuple[str, str]:
-    """Subject and plain-text body of an alert mail."""
+    """Subject and plain-text body of an alert mail (templates notices/mail/alert.*)."""
     notice = event.notice
-    provider = notice.provider
-    what = REASONS.get(event.data.get("reason"), "could not be delivered")
-    admin_url = settings.PUBLIC_BASE_URL + reverse("admin:notices_notice_change", args=[notice.pk])
-    subject = f"[{notice.reference}] Notice {what}: {provider.name}"
-    body = "\n".join([
-        f"The notice {notice.reference} to {provider.name} ({provider.slug}) {what}.",
-        "",
-        f"Notice:    {notice.reference} ({notice.get_notice_type_display()})",
-        f"Provider:  {provider.name} ({provider.slug}, {provider.country or '-'})",
-        f"Contacts:  {', '.join(event.data.get('contacts') or []) or '-'}",
-        f"Error:     {event.data.get('error') or '-'}",
-        f"When:      {timezone.localtime(event.at):%Y-%m-%d %H:%M:%S %Z}",
-        "",
-        "The contacts are marked as failing where the error said so. Add or correct an abuse contact, then",
-        "send the notice again:",
-        admin_url,
-        "",
-        f"-- {settings.HOTLINE_NAME} takedown tracker",
-    ])  # fmt: skip
-    return subject, body + "\n"
+    context = {
+        "notice": notice,
+        "provider": notice.provider,
+        "what": REASONS.get(event.data.get("reason"), "could not be delivered"),
+        "contacts": event.data.get("contacts") or [],
+        "error": event.data.get("error") or "",
+        "when": f"{timezone.localtime(event.at):%Y-%m-%d %H:%M:%S %Z}",
+        "admin_url": settings.PUBLIC_BASE_URL + reverse("admin:notices_notice_change", args=[notice.pk]),
+        "hotline_name": settings.HOTLINE_NAME,
+    }
+    subject, body, _html = render_templates(
+        subject="notices/mail/alert.subject.txt", text="notices/mail/alert.txt", context=context,
+        language=settings.LANGUAGE_CODE,
+    )  # fmt: skip
+    return subject, body
 
 
 def defang_text(text: str) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from notices.delivery.outbox import enqueue_notice_message
 from notices.enums import ContactChannel, UrlStatus
+from notices.infra.claims import claim
 from notices.infra.events import record_event
 from notices.models import Escalation, Notice, NoticeItem, Url
 
@@ -37,17 +38,12 @@ def first_escalation_at(deadline: datetime | None) -> datetime | None:
 def claim_due(*, now: datetime, limit: int) -> list[int]:
     """Claim noticed URLs whose next escalation step is due; the claim clears the schedule (the step sets the
     next one), so concurrent sweeps never take the same URL."""
-    table = Url._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH due AS MATERIALIZED (
-                    SELECT id FROM {table}
-                    WHERE next_escalation_at IS NOT NULL AND next_escalation_at <= %(now)s AND status = %(status)s
-                    ORDER BY next_escalation_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-                UPDATE {table} AS u SET next_escalation_at = NULL FROM due WHERE u.id = due.id RETURNING u.id""",
-            {"now": now, "limit": limit, "status": UrlStatus.NOTIFIED.value},
-        )
-        return [row[0] for row in cursor.fetchall()]
+    rows = claim(
+        table=Url._meta.db_table, due="next_escalation_at IS NOT NULL AND next_escalation_at <= %(now)s AND "
+        "status = %(status)s", order_by="next_escalation_at", limit=limit, assign="next_escalation_at = NULL",
+        params={"now": now, "status": UrlStatus.NOTIFIED.value},
+    )  # fmt: skip
+    return [row[0] for row in rows]
 
 
 def escalate(*, url_id: int, now: datetime) -> Escalation | None:

@@ -16,13 +16,11 @@ from datetime import datetime, timedelta
 import pyotp
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext as _
 
+from notices.delivery.mail import new_mail, render_templates, send
 from notices.infra.events import audit
 from notices.models import HostingProvider, Invitation, LoginAttempt, PortalAccount, ProviderMembership
 
@@ -175,16 +173,16 @@ def invite_user(
         expires_at=now + timedelta(seconds=settings.PORTAL_INVITATION_MAX_AGE),
     )  # fmt: skip
     link = f"{settings.PUBLIC_BASE_URL}/portal/invitation/{token}/"
-    with translation.override(provider.language):
-        context = {
-            "provider": provider,
-            "link": link,
-            "invitation": invitation,
-            "hotline": settings.HOTLINE_NAME,
-        }
-        subject = render_to_string("notices/portal/mail/invitation_subject.txt", context).strip()
-        body = render_to_string("notices/portal/mail/invitation.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email])
+    context = {"provider": provider, "link": link, "invitation": invitation, "hotline": settings.HOTLINE_NAME}
+    subject, body, _html = render_templates(
+        subject="notices/portal/mail/invitation_subject.txt", text="notices/portal/mail/invitation.txt",
+        context=context, language=provider.language,
+    )  # fmt: skip
+    send(
+        new_mail(
+            idstring=f"invitation-{invitation.pk}", subject=subject, text=body, recipients=[email], now=now
+        )
+    )
     actor = f"user:{invited_by.get_username()}" if invitation.invited_by else "system"
     audit(actor=actor, action="portal.invite", obj=provider, data={"email": email, "is_admin": is_admin})
     return SentInvitation(invitation, link)

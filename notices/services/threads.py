@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone
 
+from notices.delivery.mail import new_mail, render_templates, send
 from notices.enums import ResponseAction
 from notices.infra.events import actor_label, record_event
 from notices.models import AnalystReply, Notice, ProviderMembership
@@ -61,11 +60,13 @@ def _mail_provider_users(notice: Notice) -> None:
         return
     context = {"notice": notice, "link": f"{settings.PUBLIC_BASE_URL}/portal/notices/{notice.reference}/",
                "hotline": settings.HOTLINE_NAME}  # fmt: skip
-    with translation.override(notice.provider.language):
-        subject = render_to_string("notices/portal/mail/reply_subject.txt", context).strip()
-        body = render_to_string("notices/portal/mail/reply.txt", context)
+    subject, body, _html = render_templates(
+        subject="notices/portal/mail/reply_subject.txt", text="notices/portal/mail/reply.txt", context=context,
+        language=notice.provider.language,
+    )  # fmt: skip
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        send(new_mail(idstring=f"reply-{notice.reference}", subject=subject, text=body, recipients=recipients,
+                      now=timezone.now()))  # fmt: skip
     except OSError:
         logger.exception("could not mail the reply notification for %s", notice.reference)
 

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from notices.canonical import defang
-from notices.delivery.compose import ONE_CLICK_SALT, notice_csv, notice_reports
+from notices.delivery.compose import notice_csv, notice_reports, one_click_signer
 from notices.enums import ItemStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, audit
@@ -328,7 +328,7 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
     """A signed link from the notice mail. GET only shows a confirmation page (mail scanners pre-fetch links);
     the POST from that page acts. Links expire (ONE_CLICK_LINK_MAX_AGE) and name one notice and one action."""
     try:
-        data = signing.loads(token, salt=ONE_CLICK_SALT, max_age=settings.ONE_CLICK_LINK_MAX_AGE)
+        data = one_click_signer().unsign_object(token, max_age=settings.ONE_CLICK_LINK_MAX_AGE)
     except signing.SignatureExpired:
         return _one_click_page(request, {"error": _("This link has expired.")}, status=410)
     except signing.BadSignature:

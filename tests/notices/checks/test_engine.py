@@ -22,7 +22,7 @@ from dnslib.server import DNSLogger, DNSServer
 
 from notices.checks.engine import CheckConfig, CheckTarget, Observation, Outcome, check_batch, check_each
 from notices.checks.politeness import HostLimiter
-from notices.checks.resolving import parse_resolver
+from notices.infra.resolver import parse_resolver
 
 DNS_RECORDS = {
     "site.example.": [("A", "198.51.100.7")],

@@ -1,6 +1,6 @@
-"""The one-click token is exactly what Django's `signing.dumps` makes (the portal verifies it with `signing.loads`),
-made by a signer that derives its key once: same bytes at the same second, verified, expiring, bound to the
-secret key."""
+"""The one-click token is made by Django's `TimestampSigner` (one per batch) and is exactly what `signing.dumps`
+makes (the portal verifies it with the same signer's `unsign_object`): same bytes at the same second, verified,
+expiring, bound to the secret key."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from django.core import signing
 
-from notices.delivery.compose import ONE_CLICK_SALT, OneClickSigner, one_click_token
+from notices.delivery.compose import ONE_CLICK_SALT, one_click_signer, one_click_token
 
 
 class _Notice:
@@ -26,11 +26,11 @@ def test_token_is_byte_for_byte_what_signing_dumps_makes(action, second):
 
 
 def test_token_follows_the_clock_within_one_signer():
-    signer = OneClickSigner("k" * 50)
+    signer = one_click_signer("k" * 50)
     with mock.patch("time.time", return_value=1_796_000_000.0):
-        first = signer.dumps({"n": "TN-2026-000001", "a": "removed"})
+        first = signer.sign_object({"n": "TN-2026-000001", "a": "removed"})
     with mock.patch("time.time", return_value=1_796_000_100.0):
-        later = signer.dumps({"n": "TN-2026-000001", "a": "removed"})
+        later = signer.sign_object({"n": "TN-2026-000001", "a": "removed"})
     assert first != later
     with mock.patch("time.time", return_value=1_796_000_100.0):
         django = signing.dumps({"n": "TN-2026-000001", "a": "removed"}, key="k" * 50, salt=ONE_CLICK_SALT)

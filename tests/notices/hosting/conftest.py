@@ -176,5 +176,6 @@ def rdap_server(settings):
     server = RdapServer()
     settings.RDAP_BASE_URL = server.base_url
     settings.RDAP_TIMEOUT = 0.5
+    settings.RDAP_ALLOW_PRIVATE_TARGETS = True  # the server is on loopback: tests only
     yield server
     server.stop()

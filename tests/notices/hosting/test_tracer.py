@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from notices.hosting.dns import Resolution, make_resolver, parse_resolver, resolve_host
+from notices.hosting.dns import Resolution, resolve_host
 from notices.hosting.tracer import trace_url
+from notices.infra.resolver import make_resolver
+from notices.infra.resolver import parse_nameserver as parse_resolver
 from notices.models import Event, HostingOverride, HostingTrace, Url
 
 HOST = "files.polder.example"

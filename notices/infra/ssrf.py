@@ -1,8 +1,9 @@
-"""Which addresses the checker may connect to, and the demo/test `CHECKER_CONNECT_TO` map.
+"""Which addresses we may connect to (the SSRF guard), and the demo/test `CHECKER_CONNECT_TO` map.
 
 Reported URLs are attacker-controlled: a URL, a DNS answer or a redirect can point at loopback, the LAN or a
-cloud metadata service (PRODUCT.md safety rule 3). The engine validates every address it resolves with a
-`Guard` and then connects to exactly that address, so a second DNS answer cannot move the connection.
+cloud metadata service (PRODUCT.md safety rule 3); so is a provider's webhook URL. Every outgoing connection —
+the checker's engine and the HTTP client (`notices.infra.http`: webhooks, RDAP) — validates each address it
+resolves with a `Guard` and then connects to exactly that address, so a second DNS answer cannot move it.
 
 We keep our own network table instead of relying only on `ipaddress.is_private`/`is_global`, whose answers
 changed between Python patch releases (CVE-2024-4032), and because the documentation ranges must stay allowed:
@@ -53,12 +54,12 @@ NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedTarget(Exception):
-    """The checker refused to connect to an address; the message says which and why."""
+    """We refused to connect to an address; the message says which and why."""
 
 
 @functools.lru_cache(maxsize=65536)
 def is_forbidden_address(ip: IPAddress) -> bool:
-    """True when the checker must not connect to `ip` (safety rule 3); cached because every hop asks."""
+    """True when we must not connect to `ip` (safety rule 3); cached because every hop asks."""
     embedded = _embedded_ipv4(ip)
     if embedded is not None:
         return is_forbidden_address(embedded)
@@ -105,7 +106,7 @@ def parse_connect_to(spec: str) -> list[ConnectTo]:
         if not sep:
             raise ValueError(f"CHECKER_CONNECT_TO entry {entry!r}: expected NETWORK=HOST:PORT")
         try:
-            entries.append((_parse_network(network.strip()), *_parse_host_port(target.strip())))
+            entries.append((_parse_network(network.strip()), *parse_ip_port(target.strip())))
         except ValueError as exc:
             raise ValueError(f"CHECKER_CONNECT_TO entry {entry!r}: {exc}") from None
     return entries
@@ -124,21 +125,34 @@ def _parse_network(text: str) -> IPNetwork:
         raise ValueError(f"bad network {text!r} ({exc})") from None
 
 
-def _parse_host_port(text: str) -> tuple[str, int]:
-    """`127.0.0.1:18080` or `[::1]:18080`; the host must be an IP address and the port is required."""
+def parse_ip_port(text: str, *, default_port: int | None = None) -> tuple[str, int]:
+    """`IP:PORT` or `[IPv6]:PORT` → (ip, port); with `default_port`, a bare IPv4 or IPv6 address too.
+
+    The host must be an IP address, never a name (that would need a DNS look-up first). An unbracketed IPv6
+    address is taken whole ("::1:8080" is itself an address), so without a default port it is refused.
+    Raises ValueError naming the text.
+    """
+    malformed = f"{text!r} must be IP:PORT (IPv6 as [addr]:PORT)"
+    port: str | None = None
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
-        port = rest[1:] if sep and rest.startswith(":") else ""
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(malformed)
+        port = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
     else:
-        host, _, port = text.rpartition(":")
+        host = text
     try:
-        if ":" in host and not text.startswith("["):
-            raise ValueError("unbracketed IPv6")  # "::1:8080" is itself an address; don't guess
         ipaddress.ip_address(host)
     except ValueError:
-        raise ValueError(f"target {text!r} must be IP:PORT (IPv6 as [addr]:PORT)") from None
+        raise ValueError(malformed) from None
+    if port is None:
+        if default_port is None:
+            raise ValueError(malformed)
+        return host, default_port
     if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"target {text!r} needs a port between 1 and 65535")
+        raise ValueError(f"{text!r} needs a port between 1 and 65535")
     return host, int(port)
 
 

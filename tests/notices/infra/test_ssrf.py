@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from notices.checks.ssrf import BlockedTarget, Guard, is_forbidden_address, parse_connect_to
+from notices.infra.ssrf import BlockedTarget, Guard, is_forbidden_address, parse_connect_to
 
 FORBIDDEN = [
     "127.0.0.1",  # loopback
