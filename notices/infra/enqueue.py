@@ -6,10 +6,14 @@ the caller's transaction commits (a worker must find the rows the task is about)
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from celery import current_app
 from django.db import transaction
+from kombu.exceptions import OperationalError
+
+logger = logging.getLogger(__name__)
 
 # The stable names, one constant per task that code enqueues (the beat schedule names the periodic ones).
 TRACE_URL = "notices.trace_url"
@@ -37,3 +41,19 @@ def send_many(name: str, count: int) -> None:
     with current_app.producer_or_acquire() as producer:
         for _ in range(count):
             current_app.send_task(name, producer=producer)
+
+
+def after_commit_many(name: str, arguments: list[list]) -> None:
+    """Publish task `name` once per argument list over one broker connection when the transaction commits. A
+    broker that is down loses nothing the caller committed: it is logged, and the caller's own sweep queues the
+    work again (re-evaluation, for one)."""
+
+    def publish() -> None:
+        try:
+            with current_app.producer_or_acquire() as producer:
+                for args in arguments:
+                    current_app.send_task(name, args=args, producer=producer)
+        except OperationalError as exc:
+            logger.warning("%s: %d task(s) not queued, the broker refused (%s)", name, len(arguments), exc)
+
+    transaction.on_commit(publish)

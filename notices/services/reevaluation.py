@@ -31,16 +31,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from kombu.exceptions import OperationalError as KombuOperationalError
 
 from notices.enums import UrlStatus
 from notices.hosting.lookup import IpAnswer, IpIndex, build_index
+from notices.infra import enqueue
+from notices.infra.events import NewEvent, record_events
+from notices.infra.write_behind import WriteBehind
 from notices.models import Event, HostingOverride, HostingTrace, Url
-from notices.services.events import NewEvent, record_events
-from notices.services.write_behind import WriteBehind
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ logger = logging.getLogger(__name__)
 # traced again when it is reopened.
 OPEN_STATUSES = (UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOTIFIED)
 EVENT_KIND = "url.hosting_changed"
-TRACE_TASK = "notices.trace_url"  # the stable task name; tasks are never imported
 FETCH_ROWS = 10_000  # rows per FETCH from the server-side cursor: a few MB of Python objects at most
 SEND_BATCH = 500  # re-traces sent by one on-commit callback
 
@@ -229,19 +227,5 @@ class _Retraces:
 
     def flush(self) -> None:
         if self._batch:
-            _send_on_commit(TRACE_TASK, [[url_id] for url_id in self._batch])
+            enqueue.after_commit_many(enqueue.TRACE_URL, [[url_id] for url_id in self._batch])
             self._batch = []
-
-
-def _send_on_commit(task: str, arguments: list[list]) -> None:
-    """Send `task` once per argument list, by name, when the transaction commits. A broker that is down loses
-    nothing here: the events are committed and the next re-evaluation queues the re-traces again."""
-
-    def send() -> None:
-        try:
-            for args in arguments:
-                current_app.send_task(task, args=args)
-        except KombuOperationalError as exc:
-            logger.warning("%s: %d task(s) not queued, the broker refused (%s)", task, len(arguments), exc)
-
-    transaction.on_commit(send)
