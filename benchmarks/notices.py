@@ -86,7 +86,7 @@ def queue_all(batches: dict[int, list[int]]) -> list[int]:
     from django.utils import timezone
 
     from notices.services.dispatch import DISPATCH_CHUNK
-    from notices.services.notices import create_notice_batches
+    from notices.services.batch.notices import create_notice_batches
     from tracker.runtime import collector_paused
 
     notice_ids = []
@@ -94,7 +94,7 @@ def queue_all(batches: dict[int, list[int]]) -> list[int]:
     with collector_paused():  # as the dispatch task runs it
         for start in progress(range(0, len(pending), DISPATCH_CHUNK), desc="P9 queue", unit="chunk"):
             made = create_notice_batches(batches=pending[start : start + DISPATCH_CHUNK], notice_type="hotline_notice",
-                                         now=timezone.now(), queue_as="dispatch", write_behind=True)  # fmt: skip
+                                         now=timezone.now(), queue_as="dispatch")  # fmt: skip
             assert not made.errors, made.errors
             notice_ids += [notice.pk for notice in made.notices]
     return notice_ids

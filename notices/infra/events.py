@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from notices.infra.bulk import int_array, text_array, timestamp_array
-from notices.infra.write_behind import WriteBehind, run
+from notices.infra.write_behind import WriteBehind, run_copy
 from notices.models import AuditEvent, Event
 
 
@@ -45,9 +43,6 @@ def audit(*, actor: str, action: str, obj, ip: str | None = None, data: dict[str
     )
 
 
-_EMPTY = "{}"
-
-
 class NewEvent(NamedTuple):
     """A timeline row to write (`new_event`): the columns only. Batch services make thousands, and a model
     instance each cost more than writing them."""
@@ -76,22 +71,12 @@ def new_event(
 
 
 def record_events(events: list[NewEvent], *, writes: WriteBehind | None = None) -> None:
-    """Write many timeline rows (from `new_event`) in one INSERT … SELECT FROM unnest of array literals: the
-    batch services write thousands at once, and bulk_create's per-value preparation costs more than the SQL. With
-    `writes`, the INSERT is queued there (see `write_behind`)."""
+    """Write many timeline rows (from `new_event`) with one COPY: the batch services write thousands at once, and
+    bulk_create's per-value preparation costs more than the rows. With `writes`, the COPY is queued there (see
+    `write_behind`)."""
     if not events:
         return
-    run(
-        f"""INSERT INTO {Event._meta.db_table} (kind, at, url_id, notice_id, actor, data)
-            SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[],
-                                 %s::jsonb[])""",
-        [
-            text_array([event.kind for event in events]),
-            timestamp_array([event.at for event in events]),
-            int_array([event.url_id for event in events]),
-            int_array([event.notice_id for event in events]),
-            text_array([event.actor for event in events]),
-            text_array([_EMPTY if not event.data else json.dumps(event.data) for event in events]),
-        ],
-        writes,
-    )
+    run_copy(Event._meta.db_table, EVENT_COLUMNS, events, writes)
+
+
+EVENT_COLUMNS = ("kind", "at", "url_id", "notice_id", "actor", "data")

@@ -15,7 +15,7 @@ from django.db.models.functions import RowNumber
 from notices.enums import DispatchMode, Legality, NoticeType, UrlStatus
 from notices.infra.events import new_event, record_events
 from notices.models import HostingProvider, Notice, NoticeItem, Url
-from notices.services.notices import create_notice_batches
+from notices.services.batch.notices import create_notice_batches
 from notices.services.routing import handoff_countries, notice_blocker
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def dispatch_providers(providers: list[HostingProvider], *, now: datetime, limit
         notice_type=NoticeType.HOTLINE_NOTICE,
         now=now,
         queue_as="dispatch",
-        write_behind=True,
+
     )
     failures = []
     for index, errors in made.errors.items():

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
 
-from notices.delivery.compose import MailItem
 from notices.delivery.items import BatchUrl, load_urls
 from notices.delivery.outbox import abuse_recipients, enqueue_notice_messages, no_contact_error, plan_messages
 from notices.enums import (
@@ -25,13 +22,11 @@ from notices.enums import (
 )
 from notices.errors import NoticeError
 from notices.infra.bulk import (
-    array_literal,
     field_defaults,
-    int_array,
     new_instance,
 )
 from notices.infra.events import actor_label, new_event, record_event, record_events
-from notices.infra.write_behind import WriteBehind, allocate_ids, run
+from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.stats import refresh_after_commit
 from notices.services.routing import handoff_countries, notice_blocker
@@ -86,82 +81,46 @@ def _url_problem(url: BatchUrl, open_pairs: set[tuple[int, int]], countries: set
 NOTICEABLE = frozenset({UrlStatus.ASSESSED, UrlStatus.NOTIFIED})
 
 
-@dataclass
-class NoticeBatches:
-    """What `create_notice_batches` made: the notices in batch order, and the field errors of each batch (by its
-    index) that wrote nothing."""
-
-    notices: list[Notice] = field(default_factory=list)
-    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
-
-
 def create_notices(
     *, urls: list[Url], notice_type: str, now: datetime, created_by=None, deadline_at: datetime | None = None
 ) -> list[Notice]:
-    """Create one draft notice per hosting provider for the given URLs.
+    """Create one draft notice per hosting provider for the given URLs, in one transaction (plain ORM: the
+    admin, the API, a notice at a time; dispatch cycles use `notices.services.batch`).
 
     Raises NoticeError naming each URL that cannot go in a notice (nothing is written then). Writes
     `notice.created` per notice. `deadline_at` is required for removal orders (set per order).
     """
-    made = create_notice_batches(
-        batches=[urls], notice_type=notice_type, now=now, created_by=created_by, deadline_at=deadline_at
-    )
-    if made.errors:
-        raise NoticeError(made.errors[0])
-    return made.notices
+    check_deadline(notice_type, deadline_at)
+    user = created_by if getattr(created_by, "is_authenticated", False) else None
+    actor = actor_label(user=created_by)
+    with transaction.atomic():
+        errors: dict[int, dict[str, list[str]]] = {}
+        groups = valid_groups([urls], errors)
+        if errors:
+            raise NoticeError(errors[0])
+        notices = []
+        for per_provider in (urls for _index, group in groups for urls in group):
+            provider = per_provider[0].provider
+            notice = Notice.objects.create(
+                reference=next_reference(now), provider=provider, notice_type=notice_type, language=provider.language,
+                created_by=user, created_at=now, status=NoticeStatus.DRAFT, deadline_at=deadline_at,
+            )  # fmt: skip
+            NoticeItem.objects.bulk_create(
+                NoticeItem(notice=notice, url_id=url.pk, provider_id_copy=provider.pk, status=ItemStatus.OPEN)
+                for url in sorted(per_provider, key=lambda u: u.pk)
+            )
+            record_event("notice.created", at=now, notice=notice, actor=actor,
+                         data={"urls": [url.pk for url in per_provider]})  # fmt: skip
+            notices.append(notice)
+    return notices
 
 
-def create_notice_batches(
-    *,
-    batches: Sequence[Sequence[Url | int]],
-    notice_type: str,
-    now: datetime,
-    created_by=None,
-    deadline_at: datetime | None = None,
-    queue_as: str | None = None,
-    write_behind: bool = False,
-) -> NoticeBatches:
-    """Create one notice per hosting provider in each batch of URLs (or URL ids), for many batches at once; with `queue_as`
-    (the actor), queue them at once as `queue_notices` does.
-
-    A batch naming a URL that cannot go in a notice (or, when queuing, a provider without a working abuse
-    contact) writes nothing and gets its field errors in `errors[index]`; the other batches go ahead. Raises
-    NoticeError only for a removal order without `deadline_at`. The number of queries does not grow with the
-    number of notices: the URLs (with assessment, provider, trace), their open notices, the hand-off countries,
-    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts.
-
-    `write_behind` is the dispatch cycle's fast path (a worker task, which also pauses the garbage collector):
-    the inserts run on a helper thread (`infra.write_behind`) while the mails are rendered. Without it (the
-    admin, the API, one notice at a time) every statement runs in the caller's thread, in order; both write the
-    same rows and events (tests/notices/services/test_paths.py).
-
-    Side effects: notices (with their references from the sequence), items, `notice.created` per notice; when
-    queuing, everything `queue_notices` writes.
-    """
+def check_deadline(notice_type: str, deadline_at: datetime | None) -> None:
     if notice_type == NoticeType.REMOVAL_ORDER and deadline_at is None:
         raise NoticeError({"deadline_at": ["A removal order needs its own deadline."]})
-    made = NoticeBatches()
-    groups = _valid_groups(batches, made.errors)
-    if queue_as is not None:
-        providers = [(index, [urls[0].provider for urls in group]) for index, group in groups]
-        recipients = _recipients_or_errors(providers, made.errors)
-    groups = [group for index, group in groups if index not in made.errors]
-    if not groups:
-        return made
-    with transaction.atomic(), WriteBehind() if write_behind else nullcontext() as writes:
-        # Reads first (references, ids, templates): a read waits for the writes queued before it.
-        per_notice = [urls for group in groups for urls in group]
-        made.notices = _new_notices(per_notice, notice_type, now, created_by, deadline_at, queued=queue_as)
-        plan = _outbox_plan(made.notices) if queue_as is not None else None
-        items = _write_notices(made.notices, per_notice, now, created_by, writes=writes)
-        if queue_as is not None:
-            _queue_written(
-                made.notices, items, now=now, actor=queue_as, recipients=recipients, writes=writes, plan=plan
-            )
-    return made
 
 
-def _outbox_plan(notices: list[Notice]):
+def outbox_plan(notices: list[Notice]):
     return plan_messages([n for n in notices if n.provider.channel != ContactChannel.API_ONLY])
 
 
@@ -176,7 +135,7 @@ def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
         return set(cursor.fetchall())
 
 
-def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
+def valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
     """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
     problems of a failing batch go to `errors`."""
     batches = [[getattr(url, "pk", url) for url in batch] for batch in batches]
@@ -199,7 +158,7 @@ def _valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]
     return groups
 
 
-def _recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> dict[int, list[str]]:
+def recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> dict[int, list[str]]:
     """The abuse addresses of the e-mail providers of each (batch index, providers); a batch naming an e-mail
     provider without any gets its error in `errors`."""
     by_mail = {p.pk for _index, group in providers for p in group if p.channel != ContactChannel.API_ONLY}
@@ -211,9 +170,7 @@ def _recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> di
     return recipients
 
 
-def _new_notices(
-    per_notice, notice_type, now, created_by, deadline_at, *, queued: str | None
-) -> list[Notice]:
+def new_notices(per_notice, notice_type, now, created_by, deadline_at, *, queued: str | None) -> list[Notice]:
     """A notice (queued at once when `queued`) for each list of URLs, with its id and reference allocated."""
     user = created_by if getattr(created_by, "is_authenticated", False) else None
     references = next_references(now, len(per_notice))
@@ -230,51 +187,19 @@ def _new_notices(
     ]  # fmt: skip
 
 
-def _write_notices(notices, per_notice, now, created_by, *, writes: WriteBehind) -> dict[int, list[MailItem]]:
-    """Insert the notices, their items and `notice.created` events; returns the items per notice id."""
-    _insert_notices(notices, writes)
-    items = {
-        notice.pk: [MailItem(url.pk, url) for url in sorted(urls, key=lambda u: u.pk)]
-        for notice, urls in zip(notices, per_notice, strict=True)
-    }
-    _insert_items(notices, items, writes)
-    actor = actor_label(user=created_by)
-    record_events(
-        [new_event("notice.created", at=now, notice=notice, actor=actor, data={"urls": [u.pk for u in urls]})
-         for notice, urls in zip(notices, per_notice, strict=True)],
-        writes=writes,
-    )  # fmt: skip
-    return items
-
-
-def _insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
-    """The new notices (ids allocated, made saved by `_new_notices`) in one INSERT from array literals
-    (bulk_create's per-value preparation of thousands of notices cost more than the SQL)."""
-    run(
-        f"""INSERT INTO {Notice._meta.db_table} ({", ".join(NOTICE_COLUMNS)})
-            SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in NOTICE_COLUMNS.values())})""",
-        [array_literal(kind, [getattr(n, name) for n in notices]) for name, kind in NOTICE_COLUMNS.items()],
-        writes,
+def insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
+    """The new notices (ids allocated, made saved by `new_notices`) with one COPY on the batch's write-behind."""
+    writes.copy(
+        Notice._meta.db_table,
+        NOTICE_COLUMNS,
+        ([getattr(n, name) for name in NOTICE_COLUMNS] for n in notices),
     )
 
 
-NOTICE_COLUMNS = {
-    "id": "bigint", "reference": "text", "provider_id": "bigint", "notice_type": "text", "status": "text",
-    "language": "text", "deadline_at": "timestamptz", "created_by_id": "int", "created_at": "timestamptz",
-    "queued_at": "timestamptz", "provider_ticket": "text",
-}  # fmt: skip
-
-
-def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]], writes: WriteBehind) -> None:
-    """The notices' items in one INSERT from array literals (10,000 NoticeItem objects cost more than the SQL)."""
-    rows = [(notice, item.url_id) for notice in notices for item in items[notice.pk]]
-    run(
-        f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
-            SELECT n, u, p, %s, true FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(n, u, p)""",
-        [ItemStatus.OPEN, int_array(n.pk for n, _ in rows), int_array(u for _, u in rows),
-         int_array(n.provider_id for n, _ in rows)],
-        writes,
-    )  # fmt: skip
+NOTICE_COLUMNS = (
+    "id", "reference", "provider_id", "notice_type", "status", "language", "deadline_at", "created_by_id",
+    "created_at", "queued_at", "provider_ticket",
+)  # fmt: skip
 
 
 def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Notice:
@@ -300,7 +225,7 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
         for notice in locked:
             if notice.status != NoticeStatus.DRAFT:
                 raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
-        recipients = _recipients_or_errors([(0, [n.provider for n in locked])], errors := {})
+        recipients = recipients_or_errors([(0, [n.provider for n in locked])], errors := {})
         if errors:
             raise NoticeError(errors[0])
         for notice in locked:
@@ -312,11 +237,11 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
             "url__current_assessment", "url__current_trace"
         ).order_by("url_id"):  # fmt: skip
             items[item.notice_id].append(item)
-        _queue_written(locked, items, now=now, actor=actor, recipients=recipients)
+        queue_written(locked, items, now=now, actor=actor, recipients=recipients)
     return locked
 
 
-def _queue_written(
+def queue_written(
     notices,
     items,
     *,

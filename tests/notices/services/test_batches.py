@@ -20,8 +20,9 @@ from notices.delivery.compose import build_message
 from notices.delivery.outbox import message_bytes
 from notices.infra.write_behind import WriteBehind
 from notices.models import Assessment, Event, Notice, NoticeItem, NoticeTemplate, OutgoingMessage, Url
-from notices.services import notices as notice_services
-from notices.services.notices import NoticeError, create_notice_batches, create_notices
+from notices.services.batch import notices as notice_services
+from notices.services.batch.notices import create_notice_batches
+from notices.services.notices import NoticeError, create_notices
 
 pytestmark = pytest.mark.django_db
 
@@ -45,9 +46,7 @@ def batch_of(make_provider, make_case, now):
 def test_batches_several_providers_one_queued_notice_each(batch_of, now):
     batches = batch_of(3, api_only=1)
 
-    made = create_notice_batches(
-        batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
-    )
+    made = create_notice_batches(batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch")
 
     assert made.errors == {}
     assert [n.provider_id for n in made.notices] == [batch[0].provider_id for batch in batches]
@@ -86,7 +85,7 @@ def test_batches_bad_url_rejects_its_batch_with_field_errors_and_writes_nothing_
     bad[1].save(update_fields=["status"])
 
     made = create_notice_batches(
-        batches=[good, bad], notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
+        batches=[good, bad], notice_type="hotline_notice", now=now, queue_as="dispatch"
     )
 
     assert made.errors == {1: {"urls": [f"URL {bad[1].pk} has status removed."]}}
@@ -119,9 +118,7 @@ def test_batches_provider_without_contact_fails_only_its_batch(batch_of, now):
     first, second = batch_of(2)
     second[0].provider.contacts.update(failing=True)
 
-    made = create_notice_batches(
-        batches=[first, second], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
-    )
+    made = create_notice_batches(batches=[first, second], notice_type="hotline_notice", now=now, queue_as="x")
 
     assert made.errors == {1: {"detail": ["Batch-1 Hosting has no working abuse contact; add one first."]}}
     assert [n.provider_id for n in made.notices] == [first[0].provider_id]
@@ -135,7 +132,7 @@ def test_batches_url_put_in_an_open_notice_meanwhile_raises_and_writes_nothing(
     nothing of any batch: no notice, item, event or outbox row, no delivery hand-off."""
     first, second = batch_of(2)
     taken = second[1]
-    validate = notice_services._valid_groups
+    validate = notice_services.valid_groups
 
     def validated_then_taken(batches, errors):
         groups = validate(batches, errors)
@@ -150,7 +147,7 @@ def test_batches_url_put_in_an_open_notice_meanwhile_raises_and_writes_nothing(
             )
         return groups
 
-    monkeypatch.setattr(notice_services, "_valid_groups", validated_then_taken)
+    monkeypatch.setattr(notice_services, "valid_groups", validated_then_taken)
 
     with (
         django_capture_on_commit_callbacks() as callbacks,
@@ -161,7 +158,6 @@ def test_batches_url_put_in_an_open_notice_meanwhile_raises_and_writes_nothing(
             notice_type="hotline_notice",
             now=now,
             queue_as="dispatch",
-            write_behind=True,
         )
 
     assert list(Notice.objects.values_list("reference", flat=True)) == ["TN-CONCURRENT-1"]
@@ -198,7 +194,6 @@ def test_batches_api_only_notice_is_marked_sent_once_its_items_are_written(batch
         notice_type="hotline_notice",
         now=now,
         queue_as="dispatch",
-        write_behind=True,
     )
 
     by_mail, api_notice = made.notices
@@ -219,7 +214,7 @@ def test_batches_api_only_notice_is_marked_sent_once_its_items_are_written(batch
 def _queries(batches, now) -> int:
     with CaptureQueriesContext(connection) as queries:
         made = create_notice_batches(
-            batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
+            batches=batches, notice_type="hotline_notice", now=now, queue_as="dispatch"
         )
     assert made.errors == {}
     return len(queries)
@@ -227,16 +222,21 @@ def _queries(batches, now) -> int:
 
 @pytest.fixture
 def write_behind_statements(monkeypatch):
-    """The statements handed to a WriteBehind: its helper thread runs them on the raw connection, which
+    """The statements and COPYs handed to a WriteBehind: its helper thread runs them on the raw connection, which
     CaptureQueriesContext does not see."""
     statements = []
-    execute = WriteBehind.execute
+    execute, copy = WriteBehind.execute, WriteBehind.copy
 
     def counted(self, sql, params=None):
         statements.append(sql)
         execute(self, sql, params)
 
+    def counted_copy(self, table, columns, rows):
+        statements.append(f"COPY {table}")
+        copy(self, table, columns, rows)
+
     monkeypatch.setattr(WriteBehind, "execute", counted)
+    monkeypatch.setattr(WriteBehind, "copy", counted_copy)
     return statements
 
 
@@ -249,9 +249,7 @@ def test_batches_query_count_does_not_grow_with_the_number_of_notices(
     write_behind_statements.clear()
 
     with django_assert_max_num_queries(small):
-        create_notice_batches(
-            batches=large, notice_type="hotline_notice", now=now, queue_as="dispatch", write_behind=True
-        )
+        create_notice_batches(batches=large, notice_type="hotline_notice", now=now, queue_as="dispatch")
 
     assert len(write_behind_statements) == small_writes > 0
     assert Notice.objects.count() == 15
@@ -261,7 +259,7 @@ def test_batches_mail_parses_with_text_html_xarf_per_url_and_csv(batch_of, now):
     (urls,) = batch_of(1, per=3)
 
     (notice,) = create_notice_batches(
-        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
     ).notices
 
     row = OutgoingMessage.objects.get(notice=notice)
@@ -313,7 +311,7 @@ def test_batches_mail_says_what_a_mail_built_from_the_stored_notice_says(batch_o
     Url.objects.filter(pk=urls[1].pk).update(current_trace=None)
 
     (notice,) = create_notice_batches(
-        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
     ).notices
 
     stored = message_bytes(OutgoingMessage.objects.get(notice=notice))
@@ -336,7 +334,7 @@ def test_batches_admin_template_sees_every_assessment_field(batch_of, now):
     )  # fmt: skip
 
     (notice,) = create_notice_batches(
-        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x", write_behind=True
+        batches=[urls], notice_type="hotline_notice", now=now, queue_as="x"
     ).notices
 
     row = OutgoingMessage.objects.get(notice=notice)
