@@ -13,6 +13,7 @@ from django.utils import timezone
 from notices.delivery.outbox import SmtpSession, claim_due_messages
 from notices.delivery.webhooks import claim_due_deliveries, enqueue_new_deliveries
 from notices.hosting.tracer import trace_url
+from notices.infra.retry import backoff
 from notices.models import Url
 from notices.selectors.stats import run_refresh
 from notices.services.alerts import send_alert
@@ -123,7 +124,7 @@ def send_analyst_alert_task(self, event_id: int) -> str:
         logger.warning("analyst alert %s: %s (retry %d)", event_id, exc, retries + 1)
         raise self.retry(
             exc=exc,
-            countdown=settings.ANALYST_ALERT_RETRY_BASE * 2**retries,
+            countdown=backoff(settings.ANALYST_ALERT_RETRY_BASE, retries + 1).total_seconds(),
             max_retries=settings.ANALYST_ALERT_MAX_RETRIES,
         ) from exc
     logger.info("analyst alert %s: %s", event_id, outcome)

@@ -30,6 +30,7 @@ from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.claims import claim, pending_or_expired
+from notices.infra.retry import backoff
 from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
 
@@ -328,11 +329,11 @@ def record_attempt(attempt: Attempt) -> None:
             status=OutboxStatus.SENT, sent_at=at, last_error=""
         )
     else:
-        backoff = timedelta(seconds=settings.OUTBOX_RETRY_BASE * 2 ** max(message.attempts - 1, 0))
+        wait = backoff(settings.OUTBOX_RETRY_BASE, message.attempts)
         retry = attempt.status == OutboxStatus.PENDING
         OutgoingMessage.objects.filter(pk=message.pk).update(
             status=attempt.status,
-            next_attempt_at=at + backoff if retry else None,
+            next_attempt_at=at + wait if retry else None,
             claimed_until=None,
             last_error=attempt.error[:2000],
         )

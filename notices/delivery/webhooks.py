@@ -29,6 +29,7 @@ from django.utils import timezone
 from notices.enums import HIDDEN_FROM_PROVIDER
 from notices.infra import http as http_client
 from notices.infra.claims import claim, pending_or_expired
+from notices.infra.retry import backoff
 from notices.infra.ssrf import BlockedTarget, Guard
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
 
@@ -144,10 +145,10 @@ def deliver(delivery_id: int, *, payload: Callable[[Notice], dict]) -> str:
 
 def _failed(delivery: WebhookDelivery, status: int | None, error: str) -> str:
     give_up = delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
-    backoff = timedelta(seconds=settings.WEBHOOK_RETRY_BASE * 2 ** max(delivery.attempts - 1, 0))
+    wait = backoff(settings.WEBHOOK_RETRY_BASE, delivery.attempts)
     new_status = WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=new_status, next_attempt_at=None if give_up else timezone.now() + backoff, claimed_until=None,
+        status=new_status, next_attempt_at=None if give_up else timezone.now() + wait, claimed_until=None,
         last_status_code=status, last_error=error[:500],
     )  # fmt: skip
     return new_status

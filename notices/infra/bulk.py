@@ -198,7 +198,10 @@ def copy_field(value) -> str:
     if isinstance(value, dict | list):
         value = json.dumps(value)
     value = str(value)
-    for char, escaped in _COPY_ESCAPES:  # str.replace, not translate: mail bodies are long, and replace runs in C
+    for (
+        char,
+        escaped,
+    ) in _COPY_ESCAPES:  # str.replace, not translate: mail bodies are long, and replace runs in C
         if char in value:
             value = value.replace(char, escaped)
     return value
@@ -215,4 +218,6 @@ def copy_rows(cursor, table: str, columns: Sequence[str], data: str) -> None:
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(data), size=COPY_CHUNK)
 
 
-COPY_CHUNK = 1 << 20  # characters the driver reads per call (its default, 8 KiB, means a call per mail or two)
+COPY_CHUNK = (
+    1 << 20
+)  # characters the driver reads per call (its default, 8 KiB, means a call per mail or two)
