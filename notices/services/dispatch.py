@@ -103,7 +103,6 @@ def dispatch_providers(providers: list[HostingProvider], *, now: datetime, limit
         notice_type=NoticeType.HOTLINE_NOTICE,
         now=now,
         queue_as="dispatch",
-
     )
     failures = []
     for index, errors in made.errors.items():

@@ -30,7 +30,7 @@ from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.stats import refresh_after_commit
 from notices.services.routing import handoff_countries, notice_blocker
-from notices.services.urls import STAMP_FIELDS, UrlStamp, stamp_first_notice, write_stamps
+from notices.services.urls import STAMP_FIELDS, UrlStamp, mark_acknowledged, stamp_first_notice, write_stamps
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
 
@@ -277,6 +277,33 @@ def set_notice_status(notice: Notice, status: NoticeStatus) -> None:
     if status not in NOTICE_TRANSITIONS[notice.status]:
         raise ValueError(f"notice {notice.reference}: no transition {notice.status} → {status}")
     notice.status = status
+
+
+def acknowledge(notice: Notice, *, at: datetime) -> None:
+    """A locked notice got its first answer (the caller saves it): acknowledged then, a sent notice becomes
+    acknowledged, and so do its URLs (`urls.mark_acknowledged`). Later answers change nothing here."""
+    if notice.acknowledged_at is None:
+        notice.acknowledged_at = at
+        mark_acknowledged(list(notice.items.values_list("url_id", flat=True)), at=at)
+    if notice.status == NoticeStatus.SENT:
+        set_notice_status(notice, NoticeStatus.ACKNOWLEDGED)
+
+
+def items_reported_removed(items: Sequence[NoticeItem], *, at: datetime) -> None:
+    """The provider says these items' URLs are removed: open ones become `reported_removed` (the checker, not the
+    provider, confirms removal)."""
+    NoticeItem.objects.filter(pk__in=[item.pk for item in items if item.is_open]).update(
+        status=ItemStatus.REPORTED_REMOVED, reported_removed_at=at
+    )
+
+
+def dispute(notice: Notice, items: Sequence[NoticeItem]) -> None:
+    """The provider disputes these items (not its customer, refused): they and the locked notice (the caller saves
+    it) become disputed, back in the analysts' queue."""
+    NoticeItem.objects.filter(pk__in=[item.pk for item in items if item.is_open]).update(
+        status=ItemStatus.DISPUTED
+    )
+    set_notice_status(notice, NoticeStatus.DISPUTED)
 
 
 def mark_notice_failed(*, notice: Notice, at: datetime) -> None:

@@ -7,11 +7,11 @@ from functools import partial
 
 from django.db import transaction
 
-from notices.enums import ItemStatus, NoticeStatus, ResponseAction
+from notices.enums import NoticeStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
-from notices.models import Notice, NoticeItem, ProviderResponse, Url
-from notices.services.notices import set_notice_status
+from notices.models import Notice, NoticeItem, ProviderResponse
+from notices.services.notices import acknowledge, dispute, items_reported_removed
 from notices.services.signals import removal_reported
 from notices.services.sor import StatementError, validate_statement
 from notices.services.urls import check_now
@@ -87,21 +87,13 @@ def _items(notice: Notice, url_ids: list[int] | None) -> list[NoticeItem]:
 
 
 def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) -> None:
+    """What the answer means for the notice and its URLs; each state goes to its owner."""
     url_ids = [item.url_id for item in items]
-    if notice.acknowledged_at is None:  # the first answer, whichever URLs it names, acknowledges the notice
-        notice.acknowledged_at = now
-        notice_url_ids = notice.items.values_list("url_id", flat=True)
-        Url.objects.filter(pk__in=notice_url_ids, acknowledged_at__isnull=True).update(acknowledged_at=now)
-    if notice.status == NoticeStatus.SENT:
-        set_notice_status(notice, NoticeStatus.ACKNOWLEDGED)
-    open_ids = [item.pk for item in items if item.is_open]
+    acknowledge(notice, at=now)  # the first answer, whichever URLs it names, acknowledges the notice
     if action == ResponseAction.REMOVED:
-        NoticeItem.objects.filter(pk__in=open_ids).update(
-            status=ItemStatus.REPORTED_REMOVED, reported_removed_at=now
-        )
+        items_reported_removed(items, at=now)
         check_now(url_ids, now=now)
         transaction.on_commit(partial(removal_reported.send, sender=Notice, notice=notice, url_ids=url_ids))
     elif action in DISPUTES:
-        NoticeItem.objects.filter(pk__in=open_ids).update(status=ItemStatus.DISPUTED)
-        set_notice_status(notice, NoticeStatus.DISPUTED)
+        dispute(notice, items)
     notice.save(update_fields=["acknowledged_at", "status"])

@@ -89,6 +89,11 @@ def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime)
     )  # fmt: skip
 
 
+def mark_acknowledged(url_ids: Sequence[int], *, at: datetime) -> None:
+    """The provider answered a notice of these URLs: the first answer's time is their acknowledgement."""
+    Url.objects.filter(pk__in=url_ids, acknowledged_at__isnull=True).update(acknowledged_at=at)
+
+
 def check_now(url_ids: Sequence[int], *, now: datetime, confirmed_too: bool = False) -> None:
     """Make these URLs due and queue their check after commit: the provider says removed (a removal already
     confirmed keeps its time), or an analyst asked (`confirmed_too`: a removed URL under watch is checked too)."""
