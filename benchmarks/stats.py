@@ -53,9 +53,11 @@ def load_removed_items(n: int) -> None:
     from notices.models import HostingProvider, Url
 
     providers = HostingProvider.objects.bulk_create(
-        [HostingProvider(slug=f"bench-{i}", name=f"Bench Hosting {i}", country=COUNTRIES[i % 27])
-         for i in range(PROVIDERS)]
-    )  # fmt: skip
+        [
+            HostingProvider(slug=f"bench-{i}", name=f"Bench Hosting {i}", country=COUNTRIES[i % 27])
+            for i in range(PROVIDERS)
+        ]
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
@@ -99,10 +101,19 @@ def run(scale: str) -> list[Result]:
         served = _median_ms(lambda g=group_by: time_to_removal(group_by=g, now=now), REPEATS)
         raw = _median_ms(lambda g=group_by: ttr_stats(group_by=g, now=now), 2 if scale == "full" else 3)
         log(f"P5 {group_by}: served {served:.1f} ms, raw query {raw:.0f} ms")
-        results.append(Result.compare(
-            id="P5", name=f"TTR stats over removed items by {group_by} (ms)", value=served, unit="ms",
-            better="lower", target="< 250 ms", baseline="raw query (ttr_stats)", baseline_value=raw,
-            scale=scale, n=n,
-        ))  # fmt: skip
+        results.append(
+            Result.compare(
+                id="P5",
+                name=f"TTR stats over removed items by {group_by} (ms)",
+                value=served,
+                unit="ms",
+                better="lower",
+                target="< 250 ms",
+                baseline="raw query (ttr_stats)",
+                baseline_value=raw,
+                scale=scale,
+                n=n,
+            )
+        )
     reset_database()
     return results

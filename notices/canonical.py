@@ -104,15 +104,6 @@ class CanonicalUrl:
         """SHA-256 of the canonical string: a fixed-size key for the unique index and for partners' lists."""
         return hashlib.sha256(self.canonical.encode("utf-8")).digest()
 
-    @property
-    def host_is_ip(self) -> bool:
-        """True when the host is an address, so the hosting trace can skip DNS."""
-        try:
-            ipaddress.ip_address(self.host)
-        except ValueError:
-            return False
-        return True
-
 
 def canonicalize(raw: str) -> CanonicalUrl:
     """Return the canonical form of `raw`, or raise InvalidUrl saying why it cannot be tracked.

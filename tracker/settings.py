@@ -171,7 +171,6 @@ EMAIL_USE_SSL = _email["USE_SSL"]
 EMAIL_USE_TLS = _email["USE_TLS"]
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Demo Hotline <notices@hotline.example>")
-MAIL_SINK_DIR = VAR_DIR / "mail"
 # Signing at send time (README "Signing, alerts and inbound mail"); empty = off. Files are PEM or DER.
 NOTICE_SMIME_CERT = env_str("NOTICE_SMIME_CERT", "")  # the hotline's signing certificate
 NOTICE_SMIME_KEY = env_str("NOTICE_SMIME_KEY", "")  # its private key (unencrypted; protect the file)
@@ -258,13 +257,26 @@ HOSTING_PLACEHOLDER_CONTACTS = [
     address.lower()
     for address in env_list(
         "HOSTING_PLACEHOLDER_CONTACTS",
-        ["unread@ripe.net", "abuse@ripe.net", "hostmaster@ripe.net", "helpdesk@apnic.net", "abuse@apnic.net",
-         "hostmaster@arin.net", "abuse@arin.net", "abuse@lacnic.net", "abuse@afrinic.net"],
+        [
+            "unread@ripe.net",
+            "abuse@ripe.net",
+            "hostmaster@ripe.net",
+            "helpdesk@apnic.net",
+            "abuse@apnic.net",
+            "hostmaster@arin.net",
+            "abuse@arin.net",
+            "abuse@lacnic.net",
+            "abuse@afrinic.net",
+        ],
     )
-]  # fmt: skip
+]
 # RIPE NCC's maintainers: the abuse-c climb stops at an object they maintain (as RIPE's whois does).
-HOSTING_RS_MAINTAINERS = [m.upper() for m in env_list(
-    "HOSTING_RS_MAINTAINERS", ["RIPE-NCC-HM-MNT", "RIPE-NCC-END-MNT", "RIPE-NCC-LEGACY-MNT"])]  # fmt: skip
+HOSTING_RS_MAINTAINERS = [
+    m.upper()
+    for m in env_list(
+        "HOSTING_RS_MAINTAINERS", ["RIPE-NCC-HM-MNT", "RIPE-NCC-END-MNT", "RIPE-NCC-LEGACY-MNT"]
+    )
+]
 # CDNs and reverse proxies (ASNs as AS123, prefixes as CIDR): the origin behind them is unknown.
 HOSTING_INTERMEDIARIES = env_intermediaries(
     "HOSTING_INTERMEDIARIES",

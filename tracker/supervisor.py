@@ -155,16 +155,20 @@ def start_demo_internet(stack: Stack) -> None:
     dns = DemoDnsServer(DNS_ZONE, port=int(stack.env.get("DEMO_DNS_PORT", "8053")))
     dns.start()
     stack.stoppers.append(dns.stop)
-    web = DemoWeb(port=int(stack.env.get("DEMO_WEB_PORT", "18080")),
-                  control_port=int(stack.env.get("DEMO_WEB_CONTROL_PORT", "18081")),
-                  state_file=VAR_DIR / "demo-web-pages.json")  # fmt: skip
+    web = DemoWeb(
+        port=int(stack.env.get("DEMO_WEB_PORT", "18080")),
+        control_port=int(stack.env.get("DEMO_WEB_CONTROL_PORT", "18081")),
+        state_file=VAR_DIR / "demo-web-pages.json",
+    )
     web.live_hosts.update(LIVE_HOSTS)
     port, control = web.start()
     stack.stoppers.append(web.stop)
     target = f"127.0.0.1:{port}"
     stack.env.setdefault("DNS_RESOLVER", dns.address)
-    stack.env.setdefault("CHECKER_CONNECT_TO", f"198.51.100.0/24={target},203.0.113.0/24={target},"
-                                               f"192.0.2.0/24={target},[2001:db8::]/32={target}")  # fmt: skip
+    stack.env.setdefault(
+        "CHECKER_CONNECT_TO",
+        f"198.51.100.0/24={target},203.0.113.0/24={target},192.0.2.0/24={target},[2001:db8::]/32={target}",
+    )
     stack.env.setdefault("DEMO_WEB_CONTROL_URL", f"http://127.0.0.1:{control}")
     for key, value in DEMO_DEFAULTS.items():
         stack.env.setdefault(key, value)
@@ -220,12 +224,58 @@ def spawn(stack: Stack, name: str, argv: list[str]) -> None:
 def start_processes(stack: Stack) -> None:
     port = stack.env.get("PORT", "8000")
     python = sys.executable
-    spawn(stack, "web", [python, "-m", "gunicorn", "tracker.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                         "--workers", "2", "--threads", "4", "--access-logfile", "-"])  # fmt: skip
-    spawn(stack, "worker", [python, "-m", "celery", "-A", "tracker", "worker", "--loglevel", "INFO",
-                            "--concurrency", "2", "--hostname", "worker@%h"])  # fmt: skip
-    spawn(stack, "beat", [python, "-m", "celery", "-A", "tracker", "beat", "--loglevel", "INFO",
-                          "--schedule", str(VAR_DIR / "celerybeat-schedule")])  # fmt: skip
+    spawn(
+        stack,
+        "web",
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "tracker.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
+    )
+    spawn(
+        stack,
+        "worker",
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            "worker@%h",
+        ],
+    )
+    spawn(
+        stack,
+        "beat",
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(VAR_DIR / "celerybeat-schedule"),
+        ],
+    )
     (VAR_DIR / "supervisor.json").write_text(
         json.dumps(
             {

@@ -38,8 +38,19 @@ class AssessmentInline(ReadOnlyInline, admin.TabularInline):
 
 class TraceInline(ReadOnlyInline, admin.TabularInline):
     model = HostingTrace
-    fields = ["traced_at", "ip", "prefix", "asn", "provider", "country", "intermediary", "origin_unknown",
-              "abuse_emails", "error", "is_hop"]  # fmt: skip
+    fields = [
+        "traced_at",
+        "ip",
+        "prefix",
+        "asn",
+        "provider",
+        "country",
+        "intermediary",
+        "origin_unknown",
+        "abuse_emails",
+        "error",
+        "is_hop",
+    ]
     readonly_fields = fields
     ordering = ["-traced_at"]
 
@@ -90,8 +101,11 @@ class UrlAdmin(TrackerModelAdmin):
     def get_urls(self):
         assess = self.admin_site.admin_view(self.assess_view)
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
-        return [path("<int:pk>/assess/", assess, name="notices_url_assess"),
-                path("<int:pk>/override/", override, name="notices_url_override"), *super().get_urls()]  # fmt: skip
+        return [
+            path("<int:pk>/assess/", assess, name="notices_url_assess"),
+            path("<int:pk>/override/", override, name="notices_url_override"),
+            *super().get_urls(),
+        ]
 
     def assess_view(self, request, pk: int):
         """Assess a URL: legality and classification go through the assessment service."""
@@ -101,18 +115,31 @@ class UrlAdmin(TrackerModelAdmin):
         form = AssessmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             assess_url(url=url, analyst=request.user, now=timezone.now(), **form.cleaned_data)
-            self.message_user(request, "Assessment recorded." + (
-                " A hosting trace is queued." if url.current_trace_id is None else ""))  # fmt: skip
+            self.message_user(
+                request,
+                "Assessment recorded."
+                + (" A hosting trace is queued." if url.current_trace_id is None else ""),
+            )
             return redirect("admin:notices_url_change", pk)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": url,
-                   "form": form, "title": "Assess URL", "url_defanged": defanged(url.canonical)}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": url,
+            "form": form,
+            "title": "Assess URL",
+            "url_defanged": defanged(url.canonical),
+        }
         return TemplateResponse(request, "admin/notices/url/assess.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         url = self.get_object(request, object_id)
         if url is not None:
-            audit(actor=f"user:{request.user.get_username()}", action="url.view", obj=url,
-                  ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+            audit(
+                actor=f"user:{request.user.get_username()}",
+                action="url.view",
+                obj=url,
+                ip=request.META.get("REMOTE_ADDR"),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="URL (defanged)")
@@ -183,8 +210,12 @@ class UrlAdmin(TrackerModelAdmin):
     @admin.action(description="Create hotline notices (one per provider)")
     def create_hotline_notices(self, request, queryset) -> None:
         try:
-            notices = create_notices(urls=list(queryset), notice_type=NoticeType.HOTLINE_NOTICE,
-                                     now=timezone.now(), created_by=request.user)  # fmt: skip
+            notices = create_notices(
+                urls=list(queryset),
+                notice_type=NoticeType.HOTLINE_NOTICE,
+                now=timezone.now(),
+                created_by=request.user,
+            )
         except NoticeError as exc:
             for problem in exc.errors.get("urls", []) + exc.errors.get("detail", []):
                 self.message_user(request, problem, level=messages.ERROR)
@@ -198,8 +229,19 @@ class ReportAdmin(SystemRecordAdmin):
     list_display = ["receipt", "url_defanged", "partner", "reported_at", "received_at", "duplicate"]
     list_filter = ["partner", "duplicate"]
     search_fields = ["receipt", "external_ref"]
-    readonly_fields = ["url", "partner", "submitted_by", "url_defanged", "reported_at", "received_at",
-                       "external_ref", "notes", "hashes", "receipt", "duplicate"]  # fmt: skip
+    readonly_fields = [
+        "url",
+        "partner",
+        "submitted_by",
+        "url_defanged",
+        "reported_at",
+        "received_at",
+        "external_ref",
+        "notes",
+        "hashes",
+        "receipt",
+        "duplicate",
+    ]
     exclude = ["original_url"]
     show_full_result_count = False
 

@@ -31,11 +31,18 @@ def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) ->
     """
     until = now + timedelta(seconds=settings.CHECK_CLAIM_TIMEOUT)
     rows = claim(
-        table=DueCheck._meta.db_table, key="url_id", due="due_at <= %(now)s", order_by="due_at", limit=limit,
-        assign="claimed_until = %(until)s, due_at = %(until)s", params={"now": now, "until": until}, only=url_ids,
-        join=f"{Url._meta.db_table} AS u", join_on="u.id = t.url_id",
+        table=DueCheck._meta.db_table,
+        key="url_id",
+        due="due_at <= %(now)s",
+        order_by="due_at",
+        limit=limit,
+        assign="claimed_until = %(until)s, due_at = %(until)s",
+        params={"now": now, "until": until},
+        only=url_ids,
+        join=f"{Url._meta.db_table} AS u",
+        join_on="u.id = t.url_id",
         returning="u.id, u.canonical, u.provider_id, u.first_gone_vantage",
-    )  # fmt: skip
+    )
     return [ClaimedUrl(*row) for row in rows]
 
 

@@ -228,10 +228,17 @@ def render_notice_mails(
             signer=signer,
         )
         subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
-        mails.append(NoticeMail(
-            message_id=new_message_id(notice.reference), reference=notice.reference,
-            subject=subject, text=text, html=html, recipients=recipients[notice.provider_id], date=now,
-        ))  # fmt: skip
+        mails.append(
+            NoticeMail(
+                message_id=new_message_id(notice.reference),
+                reference=notice.reference,
+                subject=subject,
+                text=text,
+                html=html,
+                recipients=recipients[notice.provider_id],
+                date=now,
+            )
+        )
     return mails
 
 
@@ -244,8 +251,9 @@ def attach_reports(mail: NoticeMail, notice: Notice, items: list[NoticeItem] | N
 def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> NoticeMail:
     """The complete notice mail, attachments included (previews, and what a queued mail becomes when sent)."""
     items = notice_items(notice)
-    (mail,) = render_notice_mails([notice], now=now, recipients={notice.provider_id: recipients},
-                                  items={notice.pk: items})  # fmt: skip
+    (mail,) = render_notice_mails(
+        [notice], now=now, recipients={notice.provider_id: recipients}, items={notice.pk: items}
+    )
     return attach_reports(mail, notice, items)
 
 
@@ -275,6 +283,13 @@ def notice_csv(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> s
     writer = csv.writer(buffer)
     writer.writerow(["reference", "url_id", "url", "classification", "ip"])
     for _n, item, report in reports:
-        writer.writerow([notice.reference, item.url_id, item.url.canonical, report["classification"],
-                         report["source_identifier"]])  # fmt: skip
+        writer.writerow(
+            [
+                notice.reference,
+                item.url_id,
+                item.url.canonical,
+                report["classification"],
+                report["source_identifier"],
+            ]
+        )
     return buffer.getvalue()

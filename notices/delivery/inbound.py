@@ -29,9 +29,12 @@ MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
 TICKET_RES = [
     re.compile(r"\[(?:ticket|case|incident|issue|request)\s*[#:]\s*([A-Z0-9][\w.-]*)\]", re.I),
     re.compile(r"\[[^\[\]]*#\s*([A-Z0-9][\w.-]*)\]", re.I),  # RT style: "[polder.example #12345]"
-    re.compile(r"\b(?:ticket|case|incident|issue|request)(?:\s*(?:id|no\.?|number))?\s*[:#]\s*([A-Z0-9][\w.-]*)", re.I),
+    re.compile(
+        r"\b(?:ticket|case|incident|issue|request)(?:\s*(?:id|no\.?|number))?\s*[:#]\s*([A-Z0-9][\w.-]*)",
+        re.I,
+    ),
     re.compile(r"(?<![\w&])#\s?(\d{3,})\b"),
-]  # fmt: skip
+]
 AUTO_SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response|antwort|antwoord)|auto:|autoreply|out of (the )?office|"
     r"abwesenheit|automatische antwort|automatisch antwoord|afwezig|r[ée]ponse automatique|"
@@ -142,8 +145,12 @@ def _is_auto_reply(msg: EmailMessage, subject: str) -> bool:
         (auto_submitted != "" and not auto_submitted.startswith("no"))
         or bool(_header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"))
         or _header(msg, "Precedence").strip().lower() in AUTO_PRECEDENCE
-        or bool(AUTO_SUBJECT_RE.match(REFERENCE_RE.sub("", re.sub(r"^\s*(re|aw|antw|sv|tr)\s*:\s*", "", subject, flags=re.I))))
-    )  # fmt: skip
+        or bool(
+            AUTO_SUBJECT_RE.match(
+                REFERENCE_RE.sub("", re.sub(r"^\s*(re|aw|antw|sv|tr)\s*:\s*", "", subject, flags=re.I))
+            )
+        )
+    )
 
 
 def _ticket(subject: str) -> str:

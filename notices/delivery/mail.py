@@ -59,10 +59,17 @@ class Mail:
     def as_email_message(self) -> EmailMultiAlternatives:
         """The same mail for Django's mail backend (plain text/plain when it has no HTML and no attachment)."""
         message = EmailMultiAlternatives(
-            self.subject, self.text, settings.DEFAULT_FROM_EMAIL, self.recipients,
-            headers={"Date": formatdate(self.date.timestamp()), "Message-ID": self.message_id, **self.headers,
-                     AUTO_SUBMITTED[0]: AUTO_SUBMITTED[1]},
-        )  # fmt: skip
+            self.subject,
+            self.text,
+            settings.DEFAULT_FROM_EMAIL,
+            self.recipients,
+            headers={
+                "Date": formatdate(self.date.timestamp()),
+                "Message-ID": self.message_id,
+                **self.headers,
+                AUTO_SUBMITTED[0]: AUTO_SUBMITTED[1],
+            },
+        )
         if self.html is not None:
             message.attach_alternative(self.html, "text/html")
         for name, content_type, content in self.attachments:
@@ -93,9 +100,14 @@ def new_mail(
 ) -> Mail:
     """A mail under the header policy; `internal` for mails to our own people (no auto-responses)."""
     return Mail(
-        message_id=message_id(idstring), subject=subject, text=text, recipients=list(recipients), date=now,
-        html=html, headers={**(headers or {}), **(INTERNAL_HEADERS if internal else {})},
-    )  # fmt: skip
+        message_id=message_id(idstring),
+        subject=subject,
+        text=text,
+        recipients=list(recipients),
+        date=now,
+        html=html,
+        headers={**(headers or {}), **(INTERNAL_HEADERS if internal else {})},
+    )
 
 
 def render_templates(
@@ -160,8 +172,11 @@ def _text_part(content: str, content_type: str, filename: str | None = None) -> 
     else:
         encoding, body = ("7bit" if content.isascii() else "8bit"), content
     charset = '; charset="utf-8"' if content_type.startswith("text/") else ""
-    headers = [f"Content-Type: {content_type}{charset}", "MIME-Version: 1.0",
-               f"Content-Transfer-Encoding: {encoding}"]  # fmt: skip
+    headers = [
+        f"Content-Type: {content_type}{charset}",
+        "MIME-Version: 1.0",
+        f"Content-Transfer-Encoding: {encoding}",
+    ]
     if filename:
         headers.append(f'Content-Disposition: attachment; filename="{filename}"')
     return [*headers, "", _crlf(body)]

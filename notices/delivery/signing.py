@@ -28,8 +28,19 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from django.conf import settings
 
 # Headers DKIM signs: the ones a reader trusts, and the content headers that say how to read the body.
-DKIM_HEADERS = [b"From", b"To", b"Cc", b"Subject", b"Date", b"Message-ID", b"Reply-To", b"X-Notice-Reference",
-                b"MIME-Version", b"Content-Type", b"Content-Transfer-Encoding"]  # fmt: skip
+DKIM_HEADERS = [
+    b"From",
+    b"To",
+    b"Cc",
+    b"Subject",
+    b"Date",
+    b"Message-ID",
+    b"Reply-To",
+    b"X-Notice-Reference",
+    b"MIME-Version",
+    b"Content-Type",
+    b"Content-Transfer-Encoding",
+]
 SMIME_BOUNDARY_PREFIX = "smime-"
 _CRLF = b"\r\n"
 
@@ -188,24 +199,26 @@ def smime_sign(mime: bytes, signer: SmimeSigner) -> bytes:
     )
     boundary = f"{SMIME_BOUNDARY_PREFIX}{_boundary_token(inner)}"
     signature_b64 = base64.encodebytes(signature).replace(b"\n", _CRLF)
-    return _CRLF.join([
-        *outer,
-        b"MIME-Version: 1.0",
-        f'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; '
-        f'boundary="{boundary}"'.encode(),
-        b"",
-        b"This is a cryptographically signed message in MIME format.",
-        b"",
-        f"--{boundary}".encode(),
-        inner + f"{_CRLF.decode()}--{boundary}".encode(),
-        b'Content-Type: application/pkcs7-signature; name="smime.p7s"',
-        b"Content-Transfer-Encoding: base64",
-        b'Content-Disposition: attachment; filename="smime.p7s"',
-        b"Content-Description: S/MIME Cryptographic Signature",
-        b"",
-        signature_b64 + f"--{boundary}--".encode(),
-        b"",
-    ])  # fmt: skip
+    return _CRLF.join(
+        [
+            *outer,
+            b"MIME-Version: 1.0",
+            f'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; '
+            f'boundary="{boundary}"'.encode(),
+            b"",
+            b"This is a cryptographically signed message in MIME format.",
+            b"",
+            f"--{boundary}".encode(),
+            inner + f"{_CRLF.decode()}--{boundary}".encode(),
+            b'Content-Type: application/pkcs7-signature; name="smime.p7s"',
+            b"Content-Transfer-Encoding: base64",
+            b'Content-Disposition: attachment; filename="smime.p7s"',
+            b"Content-Description: S/MIME Cryptographic Signature",
+            b"",
+            signature_b64 + f"--{boundary}--".encode(),
+            b"",
+        ]
+    )
 
 
 def _header_fields(head: bytes) -> list[bytes]:
@@ -262,7 +275,12 @@ def dkim_sign(mime: bytes, signer: DkimSigner) -> bytes:
     }
     include = [name for name in DKIM_HEADERS if name.lower() in present]
     header = dkim.sign(
-        mime, signer.selector, signer.domain, signer.key_pem,
-        canonicalize=(b"relaxed", b"relaxed"), include_headers=include, linesep=_CRLF,
-    )  # fmt: skip
+        mime,
+        signer.selector,
+        signer.domain,
+        signer.key_pem,
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=include,
+        linesep=_CRLF,
+    )
     return header + mime

@@ -18,6 +18,7 @@ def take_down_after_random_delay(
     """Ask the demo web host to answer 404 for each URL after a short random delay (so TTRs are real)."""
     # Imported here, not at the top: the demo web host's module is a demo tool, loaded only when the demo runs.
     from notices.demo.web import DemoWebError, control_take_down  # noqa: PLC0415
+
     for url in urls:
         try:
             control_take_down(control_url, url, status=404, after=round(random.uniform(low, high), 1))

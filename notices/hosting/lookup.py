@@ -113,13 +113,17 @@ def _entries(generations: dict[str, int]) -> list[tuple]:
 
     for dataset in ("pyasn", "mmdb-asn"):
         if dataset in generations:
-            for cidr, asn in _rows("SELECT prefix, asn FROM notices_routedprefix WHERE generation_id = %s",
-                                   [generations[dataset]]):  # fmt: skip
+            for cidr, asn in _rows(
+                "SELECT prefix, asn FROM notices_routedprefix WHERE generation_id = %s",
+                [generations[dataset]],
+            ):
                 add(cidr, ROUTED, asn)
     for dataset, layer in (("delegated", DELEGATED), ("mmdb-country", MMDB)):
         if dataset in generations:
-            for cidr, country in _rows("SELECT prefix, country FROM notices_countryblock WHERE generation_id = %s",
-                                       [generations[dataset]]):  # fmt: skip
+            for cidr, country in _rows(
+                "SELECT prefix, country FROM notices_countryblock WHERE generation_id = %s",
+                [generations[dataset]],
+            ):
                 add(cidr, layer, country_code(country))
     if "ripe" in generations:
         sql = "SELECT cidr, first_ip, last_ip, org, country, abuse_c FROM notices_inetnum WHERE generation_id = %s"
@@ -187,8 +191,10 @@ class _Answers:
             self.countries[pk], self.handles[pk] = country, handles[0] if handles else ""
             for handle in handles:
                 self.by_handle.setdefault(handle, pk)
-        self.asn_overrides = {o.asn: (o.provider_id, country_code(o.country))
-                              for o in HostingOverride.objects.filter(scope="asn").order_by("pk")}  # fmt: skip
+        self.asn_overrides = {
+            o.asn: (o.provider_id, country_code(o.country))
+            for o in HostingOverride.objects.filter(scope="asn").order_by("pk")
+        }
         self.intermediary_asns = intermediaries(tuple(settings.HOSTING_INTERMEDIARIES))[0]
         self.rdap = bool(settings.RDAP_BASE_URL or settings.RDAP_BOOTSTRAP_FILE)
         self.shared: dict[IpAnswer, IpAnswer] = {}

@@ -80,10 +80,15 @@ def _fetch(url: str, allowed: set) -> dict:
         raise RdapError(f"refused: {urlsplit(url).netloc} is not a configured RDAP server")
     try:
         response = http_client.request(
-            "GET", url, guard=Guard(allow_private=settings.RDAP_ALLOW_PRIVATE_TARGETS),
-            timeout=settings.RDAP_TIMEOUT, headers={"Accept": ACCEPT}, max_bytes=MAX_BYTES,
-            max_redirects=MAX_REDIRECTS, may_follow=lambda target: _origin(target) in allowed,
-        )  # fmt: skip
+            "GET",
+            url,
+            guard=Guard(allow_private=settings.RDAP_ALLOW_PRIVATE_TARGETS),
+            timeout=settings.RDAP_TIMEOUT,
+            headers={"Accept": ACCEPT},
+            max_bytes=MAX_BYTES,
+            max_redirects=MAX_REDIRECTS,
+            may_follow=lambda target: _origin(target) in allowed,
+        )
     except http_client.RedirectRefused as exc:
         raise RdapError(f"refused: {urlsplit(exc.url).netloc} is not a configured RDAP server") from None
     except http_client.TooManyRedirects:
@@ -106,8 +111,15 @@ def parse_network(data: dict) -> dict:
         return {"error": "not an RDAP ip network object"}
     entities = list(_entities(data.get("entities") or []))
     abuse = [e for e in entities if "abuse" in (e.get("roles") or [])]
-    holder = next((e for e in entities if "registrant" in (e.get("roles") or []) and
-                   not str(e.get("handle", "")).upper().endswith("-MNT")), None)  # fmt: skip
+    holder = next(
+        (
+            e
+            for e in entities
+            if "registrant" in (e.get("roles") or [])
+            and not str(e.get("handle", "")).upper().endswith("-MNT")
+        ),
+        None,
+    )
     cidrs = [
         f"{c.get('v4prefix') or c.get('v6prefix')}/{c.get('length')}" for c in data.get("cidr0_cidrs") or []
     ]

@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 # The stable names, one constant per task that code enqueues (the beat schedule names the periodic ones).
 TRACE_URL = "notices.trace_url"
 CHECK_URLS_NOW = "notices.check_urls_now"
-SWEEP_DUE_CHECKS = "notices.sweep_due_checks"
 DELIVER_MESSAGE = "notices.deliver_message"
 SWEEP_OUTBOX = "notices.sweep_outbox"
 REFRESH_STATS = "notices.refresh_stats"

@@ -221,7 +221,3 @@ class CountryBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix} {self.country}"
-
-
-# Tables partitioned by generation (the migration creates them; the importers load them).
-PARTITIONED_MODELS = (Inetnum, Organisation, Role, AutNum, RouteObject, RoutedPrefix, CountryBlock)

@@ -31,8 +31,6 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from notices.infra import enqueue
 from notices.models import HostingProvider, RemovalCycle, StatsChange, StatsRefresh, StatsSnapshot, Url
 
-REFRESH_TASK = enqueue.REFRESH_STATS
-
 GROUPS = {
     "provider": "provider_at_notice_id",
     "asn": "asn_at_notice",
@@ -66,9 +64,13 @@ def _cases_sql(key: str, where: str) -> str:
 
 
 def ttr_stats(
-    *, group_by: str, now: datetime, since: datetime | None = None, until: datetime | None = None,
+    *,
+    group_by: str,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
     notice_type: str | None = None,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     """One dict per group: count, removed, still_up, reappeared, median/p75/p90/max as {low, high}, shares,
     still-up counts after 1/3/7/30 days and a survival curve."""
     where, params = _filters(since, until, notice_type)
@@ -159,8 +161,13 @@ def _filters(since, until, notice_type) -> tuple[str, dict]:
 def _group(row, survival: list, names: dict) -> dict:
     k, count, removed, reappeared = row[0], row[1], row[2], row[3]
     figures = row[4:10]
-    result = {"key": names.get(k, k), "count": count, "removed": removed, "still_up": count - removed,
-              "reappeared": reappeared}  # fmt: skip
+    result = {
+        "key": names.get(k, k),
+        "count": count,
+        "removed": removed,
+        "still_up": count - removed,
+        "reappeared": reappeared,
+    }
     for i, name in enumerate(PERCENTILES):
         result[name] = {"low": _finite(figures[2 * i]), "high": _finite(figures[2 * i + 1])}
     result["max"] = {"low": _finite(row[10]), "high": _finite(row[11])}

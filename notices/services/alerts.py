@@ -77,8 +77,16 @@ def send_alert(*, event_id: int, now: datetime) -> str:
         return "no-recipients"
     subject, body = compose_alert(event)
     # Machine mail to our own people (`internal`): no auto-replies to it, and our inbound never takes it for one.
-    send(new_mail(idstring=f"alert-{event.pk}", subject=subject, text=body, recipients=recipients, now=now,
-                  internal=True))  # fmt: skip
+    send(
+        new_mail(
+            idstring=f"alert-{event.pk}",
+            subject=subject,
+            text=body,
+            recipients=recipients,
+            now=now,
+            internal=True,
+        )
+    )
     Event.objects.filter(pk=event.pk).update(
         data={**event.data, "mailed_at": now.isoformat(), "mailed_to": recipients}
     )
@@ -99,9 +107,11 @@ def compose_alert(event: Event) -> tuple[str, str]:
         "hotline_name": settings.HOTLINE_NAME,
     }
     subject, body, _html = render_templates(
-        subject="notices/mail/alert.subject.txt", text="notices/mail/alert.txt", context=context,
+        subject="notices/mail/alert.subject.txt",
+        text="notices/mail/alert.txt",
+        context=context,
         language=settings.LANGUAGE_CODE,
-    )  # fmt: skip
+    )
     return subject, body
 
 

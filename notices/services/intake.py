@@ -88,10 +88,18 @@ def submit_reports(
         duplicates = _duplicate_flags(hashes, known, created)
         rows = _insert_reports(cursor, items, [known[h][0] for h in hashes], duplicates, now, partner, user)
     return [
-        IntakeResult(report_id=report_id, receipt=receipt, duplicate=duplicate, url_id=known[digest][0],
-                     canonical=canon.canonical, status=known[digest][1])
-        for (report_id, receipt), duplicate, digest, canon in zip(rows, duplicates, hashes, parsed, strict=True)
-    ]  # fmt: skip
+        IntakeResult(
+            report_id=report_id,
+            receipt=receipt,
+            duplicate=duplicate,
+            url_id=known[digest][0],
+            canonical=canon.canonical,
+            status=known[digest][1],
+        )
+        for (report_id, receipt), duplicate, digest, canon in zip(
+            rows, duplicates, hashes, parsed, strict=True
+        )
+    ]
 
 
 def _ids_and_statuses(cursor, digests: list[bytes]) -> dict[bytes, tuple[int, str]]:
@@ -139,11 +147,6 @@ def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> l
     )
     ids = {receipt: pk for pk, receipt in cursor.fetchall()}
     return [(ids[receipt], receipt) for receipt in receipts]
-
-
-def validate_url(raw: str):
-    """Canonicalise or raise InvalidUrl; used by serializers to give a field-level error."""
-    return canonicalize(raw)
 
 
 __all__ = [

@@ -194,8 +194,15 @@ def _new_events(
         queued = retraces.add(change.url_id)
         if recorded.get(change.url_id) == change.new:
             continue
-        data = {"ip": change.ip, "from": change.old, "to": change.new, "changed": change.kinds,
-                "org_handle": change.org_handle, "retrace": queued, "generations": index.generations}  # fmt: skip
+        data = {
+            "ip": change.ip,
+            "from": change.old,
+            "to": change.new,
+            "changed": change.kinds,
+            "org_handle": change.org_handle,
+            "retrace": queued,
+            "generations": index.generations,
+        }
         events.append(NewEvent(EVENT_KIND, now, change.url_id, None, "system", data))
     summary.events += len(events)
     return events

@@ -70,8 +70,9 @@ def record_response(
         data = {"action": action, "urls": [item.url_id for item in items], "message": message[:500]}
         if suggested_provider and action == ResponseAction.NOT_OUR_CUSTOMER:
             data["suggested_provider"] = suggested_provider[:200]
-        record_event("notice.response", at=now, notice=notice, actor=actor_label(user=user, api_key=api_key),
-                     data=data)  # fmt: skip
+        record_event(
+            "notice.response", at=now, notice=notice, actor=actor_label(user=user, api_key=api_key), data=data
+        )
     return response
 
 

@@ -98,9 +98,14 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
         trace = url.current_trace
         url.handed_off_to = partner
         stamp_first_notice(
-            url, provider_id=url.provider_id, asn=trace.asn if trace else None, country=hosting_country(url),
-            notice_type="handoff", deadline_at=None, at=now,
-        )  # fmt: skip
+            url,
+            provider_id=url.provider_id,
+            asn=trace.asn if trace else None,
+            country=hosting_country(url),
+            notice_type="handoff",
+            deadline_at=None,
+            at=now,
+        )
         url.save()
         refresh_after_commit()  # a new case in the time-to-removal statistics
         record_event(

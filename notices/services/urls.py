@@ -84,9 +84,12 @@ def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime)
         url.next_check_at = now
     url.save(update_fields=["current_assessment", "assessed_at", "status", "next_check_at"])
     record_event(
-        "url.assessed", at=now, url=url, actor=actor,
+        "url.assessed",
+        at=now,
+        url=url,
+        actor=actor,
         data={"legality": assessment.legality, "classification": assessment.classification},
-    )  # fmt: skip
+    )
 
 
 def check_now(url_ids: Sequence[int], *, now: datetime, confirmed_too: bool = False) -> None:
@@ -149,14 +152,26 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
     """
     counts = Counter(obs.key for obs in observations)
     live, epoch, microsecond = Outcome.LIVE, datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
-    rows = json.dumps([
-        # Times as whole microseconds since the epoch (exact, and cheaper than isoformat); the outcome is a
-        # StrEnum, which JSON writes as its value.
-        [obs.key, (obs.checked_at - epoch) // microsecond, obs.outcome, obs.status_code, obs.final_url[:2000],
-         obs.error_class, obs.resolved_ip, obs.elapsed_ms, obs.redirects, obs.vantage,
-         set_based and obs.outcome is live and counts[obs.key] == 1]
-        for obs in observations
-    ])  # fmt: skip
+    rows = json.dumps(
+        [
+            # Times as whole microseconds since the epoch (exact, and cheaper than isoformat); the outcome is a
+            # StrEnum, which JSON writes as its value.
+            [
+                obs.key,
+                (obs.checked_at - epoch) // microsecond,
+                obs.outcome,
+                obs.status_code,
+                obs.final_url[:2000],
+                obs.error_class,
+                obs.resolved_ip,
+                obs.elapsed_ms,
+                obs.redirects,
+                obs.vantage,
+                set_based and obs.outcome is live and counts[obs.key] == 1,
+            ]
+            for obs in observations
+        ]
+    )
     trace = Url._meta.get_field("current_trace").related_model._meta.db_table
     routine, params = cadence_sql(first_notice="u.first_notice_sent_at", at="o.checked_at")
     with connection.cursor() as cursor:
@@ -198,11 +213,28 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
 
 
 UPDATE_FIELDS = [
-    "status", "last_live_at", "first_gone_at", "last_gone_at", "first_gone_vantage", "consecutive_gone",
-    "removal_confirmed_at", "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count",
-    "next_check_at", "last_checked_at", "last_outcome", "first_notice_sent_at",
-    "provider_at_notice", "asn_at_notice", "country_at_notice", "notice_type_at_notice", "next_escalation_at",
-]  # fmt: skip
+    "status",
+    "last_live_at",
+    "first_gone_at",
+    "last_gone_at",
+    "first_gone_vantage",
+    "consecutive_gone",
+    "removal_confirmed_at",
+    "removed_low",
+    "removed_high",
+    "ttr_low",
+    "ttr_high",
+    "reappearance_count",
+    "next_check_at",
+    "last_checked_at",
+    "last_outcome",
+    "first_notice_sent_at",
+    "provider_at_notice",
+    "asn_at_notice",
+    "country_at_notice",
+    "notice_type_at_notice",
+    "next_escalation_at",
+]
 _ATTNAMES = tuple(Url._meta.get_field(name).attname for name in UPDATE_FIELDS)
 
 
@@ -276,11 +308,16 @@ def _changes_statistics(urls: dict[int, UrlState], loaded: dict[int, dict]) -> b
 
 def _retrace_moved(urls: dict[int, UrlState], observations: Sequence[Observation]) -> None:
     """A URL answering from an address its current trace does not list has moved: re-trace it (after commit)."""
-    _queue_retraces({
-        obs.key for obs in observations
-        if obs.resolved_ip and (url := urls.get(obs.key)) and url.trace_ips is not None
-        and obs.resolved_ip not in url.trace_ips
-    })  # fmt: skip
+    _queue_retraces(
+        {
+            obs.key
+            for obs in observations
+            if obs.resolved_ip
+            and (url := urls.get(obs.key))
+            and url.trace_ips is not None
+            and obs.resolved_ip not in url.trace_ips
+        }
+    )
 
 
 def _queue_retraces(url_ids: Iterable[int]) -> None:
@@ -325,14 +362,25 @@ def _reopen(url: UrlState, at: datetime) -> None:
     starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle.
     """
     RemovalCycle.objects.create(
-        url_id=url.pk, provider_at_notice_id=url.provider_at_notice_id, asn_at_notice=url.asn_at_notice,
-        country_at_notice=url.country_at_notice, notice_type_at_notice=url.notice_type_at_notice,
-        first_notice_sent_at=url.first_notice_sent_at, removal_confirmed_at=url.removal_confirmed_at,
-        removed_low=url.removed_low, removed_high=url.removed_high, ttr_low=url.ttr_low, ttr_high=url.ttr_high,
+        url_id=url.pk,
+        provider_at_notice_id=url.provider_at_notice_id,
+        asn_at_notice=url.asn_at_notice,
+        country_at_notice=url.country_at_notice,
+        notice_type_at_notice=url.notice_type_at_notice,
+        first_notice_sent_at=url.first_notice_sent_at,
+        removal_confirmed_at=url.removal_confirmed_at,
+        removed_low=url.removed_low,
+        removed_high=url.removed_high,
+        ttr_low=url.ttr_low,
+        ttr_high=url.ttr_high,
         reappeared_at=at,
-    )  # fmt: skip
-    previous = {"removed_low": str(url.removed_low), "removed_high": str(url.removed_high),
-                "ttr_low": url.ttr_low, "ttr_high": url.ttr_high}  # fmt: skip
+    )
+    previous = {
+        "removed_low": str(url.removed_low),
+        "removed_high": str(url.removed_high),
+        "ttr_low": url.ttr_low,
+        "ttr_high": url.ttr_high,
+    }
     move(url, UrlStatus.ASSESSED)
     url.reappearance_count += 1
     url.removal_confirmed_at = url.removed_low = url.removed_high = url.first_notice_sent_at = None
@@ -395,9 +443,13 @@ def _confirm_removal(url: UrlState, at: datetime, on_closed) -> None:
         "url.removed",
         at=at,
         url=url.as_url(),
-        data={"removed_low": low.isoformat(), "removed_high": url.first_gone_at.isoformat(),
-              "ttr_low": url.ttr_low, "ttr_high": url.ttr_high},
-    )  # fmt: skip
+        data={
+            "removed_low": low.isoformat(),
+            "removed_high": url.first_gone_at.isoformat(),
+            "ttr_low": url.ttr_low,
+            "ttr_high": url.ttr_high,
+        },
+    )
 
 
 def _gone_before_notice(url: UrlState, at: datetime, on_closed) -> None:
@@ -473,8 +525,16 @@ def stamp_first_notice(
         url.next_escalation_at = url.next_escalation_at or first_escalation_at(deadline_at)
 
 
-STAMP_FIELDS = ["status", "next_check_at", "next_escalation_at", "first_notice_sent_at", "provider_at_notice_id",
-                "asn_at_notice", "country_at_notice", "notice_type_at_notice"]  # fmt: skip
+STAMP_FIELDS = [
+    "status",
+    "next_check_at",
+    "next_escalation_at",
+    "first_notice_sent_at",
+    "provider_at_notice_id",
+    "asn_at_notice",
+    "country_at_notice",
+    "notice_type_at_notice",
+]
 
 
 def write_stamps(cursor, urls: list[UrlStamp]) -> None:

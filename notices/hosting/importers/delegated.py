@@ -48,8 +48,10 @@ def record_rows(fields: list[str]) -> list[str]:
             blocks = [(network, length)]
     except ValueError:
         raise ValueError(f"invalid {kind} record (skipped)") from None
-    return [f"{ipnet.cidr_text(version, n, length)}\t{country.upper()[:8]}\t{registry[:16]}\t{status[:16]}\n"
-            for n, length in blocks]  # fmt: skip
+    return [
+        f"{ipnet.cidr_text(version, n, length)}\t{country.upper()[:8]}\t{registry[:16]}\t{status[:16]}\n"
+        for n, length in blocks
+    ]
 
 
 def _classify(line: str) -> list[str] | str | None:

@@ -94,8 +94,13 @@ class InputFile:
                 stream.close()
 
     def _bar(self) -> tqdm:
-        return progress_bar(total=self.size, unit="B", unit_scale=True, desc=os.path.basename(self.path),
-                            enabled=self.show_progress)  # fmt: skip
+        return progress_bar(
+            total=self.size,
+            unit="B",
+            unit_scale=True,
+            desc=os.path.basename(self.path),
+            enabled=self.show_progress,
+        )
 
 
 def _whole_lines(data: bytes) -> tuple[bytes, bytes]:

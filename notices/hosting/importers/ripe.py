@@ -29,12 +29,48 @@ from notices.hosting.importers.rpsl import (
     value,
 )
 
-_COMMON = {"descr", "remarks", "notify", "mnt-by", "created", "last-modified", "source", "changed", "org",
-           "admin-c", "tech-c"}  # fmt: skip
-_NETWORK = _COMMON | {"netname", "country", "geofeed", "geoloc", "language", "sponsoring-org", "abuse-c",
-                      "status", "assignment-size", "mnt-lower", "mnt-routes", "mnt-domains", "mnt-irt"}  # fmt: skip
-_ROUTE = _COMMON | {"origin", "pingable", "ping-hdl", "holes", "member-of", "inject", "aggr-mtd", "aggr-bndry",
-                    "export-comps", "components", "mnt-lower", "mnt-routes"}  # fmt: skip
+_COMMON = {
+    "descr",
+    "remarks",
+    "notify",
+    "mnt-by",
+    "created",
+    "last-modified",
+    "source",
+    "changed",
+    "org",
+    "admin-c",
+    "tech-c",
+}
+_NETWORK = _COMMON | {
+    "netname",
+    "country",
+    "geofeed",
+    "geoloc",
+    "language",
+    "sponsoring-org",
+    "abuse-c",
+    "status",
+    "assignment-size",
+    "mnt-lower",
+    "mnt-routes",
+    "mnt-domains",
+    "mnt-irt",
+}
+_ROUTE = _COMMON | {
+    "origin",
+    "pingable",
+    "ping-hdl",
+    "holes",
+    "member-of",
+    "inject",
+    "aggr-mtd",
+    "aggr-bndry",
+    "export-comps",
+    "components",
+    "mnt-lower",
+    "mnt-routes",
+}
 ATTRIBUTES = {
     "inetnum": _NETWORK | {"inetnum"},
     "inet6num": _NETWORK | {"inet6num"},
@@ -125,13 +161,18 @@ def network_rows(cls: str, found: dict) -> list[str]:
     version, first, last, first_text, last_text = (_inetnum_range if cls == "inetnum" else _inet6num_range)(
         found[cls]
     )
-    tail = "\t".join((
-        first_text, last_text,
-        copy_text(value(found.get("netname", "")), 100), copy_text(first_token(found.get("country", "")), 8),
-        copy_text(value(found.get("org", "")).upper(), 64), copy_text(value(found.get("abuse-c", "")).upper(), 64),
-        copy_text(value(found.get("status", "")).upper(), 40),
-        copy_text(" ".join(value(m).upper() for m in found.get("mnt-by", ())), 1000),
-    ))  # fmt: skip
+    tail = "\t".join(
+        (
+            first_text,
+            last_text,
+            copy_text(value(found.get("netname", "")), 100),
+            copy_text(first_token(found.get("country", "")), 8),
+            copy_text(value(found.get("org", "")).upper(), 64),
+            copy_text(value(found.get("abuse-c", "")).upper(), 64),
+            copy_text(value(found.get("status", "")).upper(), 40),
+            copy_text(" ".join(value(m).upper() for m in found.get("mnt-by", ())), 1000),
+        )
+    )
     blocks = ipnet.range_to_cidrs(version, first, last)
     if len(blocks) == 1:  # nearly every object: its own start address names the CIDR
         return [f"{first_text}/{blocks[0][1]}\t{tail}\n"]
@@ -139,11 +180,18 @@ def network_rows(cls: str, found: dict) -> list[str]:
 
 
 def organisation_rows(cls: str, found: dict) -> list[str]:
-    return ["\t".join((
-        copy_text(value(found["organisation"]).upper(), 64), copy_text(value(found["org-name"]), 300),
-        copy_text(value(found.get("org-type", "")).upper(), 20), copy_text(first_token(found.get("country", "")), 8),
-        copy_text(value(found.get("abuse-c", "")).upper(), 64),
-    )) + "\n"]  # fmt: skip
+    return [
+        "\t".join(
+            (
+                copy_text(value(found["organisation"]).upper(), 64),
+                copy_text(value(found["org-name"]), 300),
+                copy_text(value(found.get("org-type", "")).upper(), 20),
+                copy_text(first_token(found.get("country", "")), 8),
+                copy_text(value(found.get("abuse-c", "")).upper(), 64),
+            )
+        )
+        + "\n"
+    ]
 
 
 def role_rows(cls: str, found: dict) -> list[str]:
@@ -157,9 +205,11 @@ def role_rows(cls: str, found: dict) -> list[str]:
 
 
 def autnum_rows(cls: str, found: dict) -> list[str]:
-    return [f"{parse_asn(found['aut-num'])}\t{copy_text(value(found.get('as-name', '')), 100)}\t"
-            f"{copy_text(value(found.get('org', '')).upper(), 64)}\t"
-            f"{copy_text(value(found.get('abuse-c', '')).upper(), 64)}\n"]  # fmt: skip
+    return [
+        f"{parse_asn(found['aut-num'])}\t{copy_text(value(found.get('as-name', '')), 100)}\t"
+        f"{copy_text(value(found.get('org', '')).upper(), 64)}\t"
+        f"{copy_text(value(found.get('abuse-c', '')).upper(), 64)}\n"
+    ]
 
 
 def route_rows(cls: str, found: dict) -> list[str]:

@@ -65,9 +65,16 @@ def test_inbound_mail_reply_matched(inbound_api, queued):
     row = InboundMessage.objects.get()
     assert (response.status_code, response.json()) == (
         202,
-        {"id": row.pk, "message_id": "<r1@mx.polder.example>", "kind": "reply", "notice": notice.reference,
-         "provider_ticket": "", "bounced_recipients": [], "duplicate": False},
-    )  # fmt: skip
+        {
+            "id": row.pk,
+            "message_id": "<r1@mx.polder.example>",
+            "kind": "reply",
+            "notice": notice.reference,
+            "provider_ticket": "",
+            "bounced_recipients": [],
+            "duplicate": False,
+        },
+    )
     assert (row.notice, row.text) == (notice, "We are looking into it.\n")
     assert Event.objects.get(kind="notice.reply").notice == notice
 
@@ -104,8 +111,9 @@ def test_inbound_mail_unmatched_is_kept(inbound_api, db):
     )
 
 
-def test_inbound_mail_bounce_marks_contact_and_alerts(inbound_api, queued, smtp_sink, analyst,
-                                                      django_capture_on_commit_callbacks):  # fmt: skip
+def test_inbound_mail_bounce_marks_contact_and_alerts(
+    inbound_api, queued, smtp_sink, analyst, django_capture_on_commit_callbacks
+):
     notice, message = queued
     analyst.email = "analyst@hotline.example"
     analyst.save(update_fields=["email"])
@@ -131,14 +139,18 @@ def test_inbound_mail_bounce_marks_contact_and_alerts(inbound_api, queued, smtp_
     ("body", "detail"),
     [
         (b"", "The body is empty; send the raw message (RFC 5322) as it was received."),
-        (b"\x00\x01\x02 not a mail at all", "The body does not start with a mail header block (Name: value lines, "
-                                            "then a blank line)."),
-        (b"<html><body>hello</body></html>", "The body does not start with a mail header block (Name: value "
-                                             "lines, then a blank line)."),
+        (
+            b"\x00\x01\x02 not a mail at all",
+            "The body does not start with a mail header block (Name: value lines, then a blank line).",
+        ),
+        (
+            b"<html><body>hello</body></html>",
+            "The body does not start with a mail header block (Name: value lines, then a blank line).",
+        ),
         (b"Subject: no sender\r\n\r\nhi", "The message has no From header."),
     ],
     ids=["empty", "binary", "html", "no-from"],
-)  # fmt: skip
+)
 def test_inbound_mail_not_a_mail_is_422(inbound_api, body, detail):
     response = post(inbound_api, body)
 

@@ -95,10 +95,19 @@ def mmdb_file(tmp_path):
 
 
 def test_import_mmdb_asn_database(mmdb_file, import_data):
-    path = mmdb_file("GeoLite2-ASN", {
-        "198.51.100.0/24": {"autonomous_system_number": 64500, "autonomous_system_organization": "Polder Hosting"},
-        "2001:db8::/32": {"autonomous_system_number": 64520, "autonomous_system_organization": "Sechs GmbH"},
-    })  # fmt: skip
+    path = mmdb_file(
+        "GeoLite2-ASN",
+        {
+            "198.51.100.0/24": {
+                "autonomous_system_number": 64500,
+                "autonomous_system_organization": "Polder Hosting",
+            },
+            "2001:db8::/32": {
+                "autonomous_system_number": 64520,
+                "autonomous_system_organization": "Sechs GmbH",
+            },
+        },
+    )
 
     summary = import_data("mmdb", path)
 
@@ -110,11 +119,14 @@ def test_import_mmdb_asn_database(mmdb_file, import_data):
 
 
 def test_import_mmdb_country_database_prefers_country_over_registered_country(mmdb_file, import_data):
-    path = mmdb_file("GeoLite2-Country", {
-        "198.51.100.0/24": {"country": {"iso_code": "NL"}, "registered_country": {"iso_code": "DE"}},
-        "203.0.113.0/24": {"registered_country": {"iso_code": "US"}},
-        "192.0.2.0/24": {"continent": {"code": "EU"}},
-    })  # fmt: skip
+    path = mmdb_file(
+        "GeoLite2-Country",
+        {
+            "198.51.100.0/24": {"country": {"iso_code": "NL"}, "registered_country": {"iso_code": "DE"}},
+            "203.0.113.0/24": {"registered_country": {"iso_code": "US"}},
+            "192.0.2.0/24": {"continent": {"code": "EU"}},
+        },
+    )
 
     summary = import_data("mmdb", path)
 

@@ -22,7 +22,7 @@ def queue(transactional_db):
         cursor.execute(
             f"""CREATE TABLE {TABLE} (id serial PRIMARY KEY, status text NOT NULL, attempts int NOT NULL DEFAULT 0,
                 next_attempt_at timestamptz, claimed_until timestamptz)"""
-        )  # fmt: skip
+        )
     yield
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {TABLE}")
@@ -46,10 +46,14 @@ def row(pk: int) -> tuple:
 
 def claim_ids(now, limit: int = 10, only=None) -> list[int]:
     rows = claim(
-        table=TABLE, due=pending_or_expired(), order_by="next_attempt_at", limit=limit, only=only,
+        table=TABLE,
+        due=pending_or_expired(),
+        order_by="next_attempt_at",
+        limit=limit,
+        only=only,
         assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
         params={"now": now, "until": now + LEASE},
-    )  # fmt: skip
+    )
     return sorted(pk for (pk,) in rows)
 
 

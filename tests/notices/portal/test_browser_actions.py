@@ -106,8 +106,13 @@ def browser(chromium_path):
 def _session_cookie(user, base: str) -> list[dict]:
     client = Client()
     client.force_login(user)
-    return [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-             "url": base}]  # fmt: skip
+    return [
+        {
+            "name": settings.SESSION_COOKIE_NAME,
+            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": base,
+        }
+    ]
 
 
 def _open_answer(page, action: str) -> None:
@@ -180,8 +185,9 @@ def _expected_confirmation(action: str, language: str) -> str:
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("language", PORTAL_LANGUAGES)
-def test_every_action_in_every_language(browser, live_server, screenshot, desk, provider, sent_notice, language,
-                                        action):  # fmt: skip
+def test_every_action_in_every_language(
+    browser, live_server, screenshot, desk, provider, sent_notice, language, action
+):
     provider.language = language
     provider.save(update_fields=["language"])
     items = list(sent_notice.items.select_related("url").order_by("url_id"))
@@ -190,8 +196,12 @@ def test_every_action_in_every_language(browser, live_server, screenshot, desk, 
     today = timezone.localdate(timezone=zone).isoformat()
     content_date = timezone.localdate(min(i.url.first_reported_at for i in items), timezone=zone).isoformat()
 
-    seen = browser.run(_scenario(action, sent_notice.reference, second), base=live_server.url,
-                       locale=BROWSER_LOCALES[language], cookies=_session_cookie(desk, live_server.url))  # fmt: skip
+    seen = browser.run(
+        _scenario(action, sent_notice.reference, second),
+        base=live_server.url,
+        locale=BROWSER_LOCALES[language],
+        cookies=_session_cookie(desk, live_server.url),
+    )
 
     assert seen["lang"] == language
     assert seen["dates"] == {"content_date": content_date, "application_date": today}  # the browser kept them
@@ -224,8 +234,10 @@ def test_every_action_in_every_language(browser, live_server, screenshot, desk, 
         assert sor.validate_statement(statement) == statement
         with translation.override(language):
             facts = translation.gettext("Removed after notice %(reference)s from %(hotline)s.")
-        assert statement["decision_facts"] == facts % {"reference": sent_notice.reference,
-                                                       "hotline": settings.HOTLINE_NAME}  # fmt: skip
+        assert statement["decision_facts"] == facts % {
+            "reference": sent_notice.reference,
+            "hotline": settings.HOTLINE_NAME,
+        }
         return
     assert response.action == action and urls == [first, second]
     if action == "acknowledge":
@@ -249,8 +261,9 @@ def test_every_action_in_every_language(browser, live_server, screenshot, desk, 
 
 
 @pytest.mark.parametrize("language", PORTAL_LANGUAGES)
-def test_first_ten_minutes_step_5_with_the_language_switch(browser, live_server, screenshot, desk, provider,
-                                                           sent_notice, language):  # fmt: skip
+def test_first_ten_minutes_step_5_with_the_language_switch(
+    browser, live_server, screenshot, desk, provider, sent_notice, language
+):
     """README step 5: sign in, switch the language at the top right, acknowledge, then confirm removal."""
     provider.language = "en" if language == "nl" else "nl"  # the demo's polder speaks Dutch
     provider.save(update_fields=["language"])

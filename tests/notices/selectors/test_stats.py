@@ -199,12 +199,19 @@ def test_ttr_stats_counts_a_finished_cycle_and_its_reappearance(cases, polder):
 
     url = Url.objects.filter(provider_at_notice=polder, status="removed").first()
     RemovalCycle.objects.create(
-        url=url, provider_at_notice=polder, asn_at_notice=64500, country_at_notice="NL",
-        notice_type_at_notice="hotline_notice", first_notice_sent_at=datetime(2025, 1, 1, tzinfo=UTC),
-        removal_confirmed_at=datetime(2025, 1, 2, tzinfo=UTC), removed_low=datetime(2025, 1, 1, 1, tzinfo=UTC),
-        removed_high=datetime(2025, 1, 1, 2, tzinfo=UTC), ttr_low=300, ttr_high=400,
+        url=url,
+        provider_at_notice=polder,
+        asn_at_notice=64500,
+        country_at_notice="NL",
+        notice_type_at_notice="hotline_notice",
+        first_notice_sent_at=datetime(2025, 1, 1, tzinfo=UTC),
+        removal_confirmed_at=datetime(2025, 1, 2, tzinfo=UTC),
+        removed_low=datetime(2025, 1, 1, 1, tzinfo=UTC),
+        removed_high=datetime(2025, 1, 1, 2, tzinfo=UTC),
+        ttr_low=300,
+        ttr_high=400,
         reappeared_at=datetime(2025, 1, 20, tzinfo=UTC),
-    )  # fmt: skip
+    )
 
     polder_stats = by_key(ttr_stats(group_by="provider", now=NOW))["polder"]
 
