@@ -17,8 +17,8 @@ class _Used:
 
 _ = _Used()
 
-# Django admin (notices/admin/): the ModelAdmin classes @admin.register installs, the site's titles, the options
-# the admin reads, the form hook clean_<field>, and the display columns and actions that list_display,
+# Django admin (notices/admin/): the ModelAdmin classes @admin.register installs, the site's titles, the
+# options the admin reads, the form hook clean_<field>, and the display columns and actions that list_display,
 # readonly_fields and actions name by string.
 _django_admin = (
     _.AnalystReplyAdmin,
@@ -143,8 +143,8 @@ _django_fields = (
     _.prepare_value,
 )
 
-# Enum members (notices/enums.py, HostingOverride.Scope): choices the database, the API schema and X-ARF accept;
-# code picks them by value.
+# Enum members (notices/enums.py, HostingOverride.Scope): choices the database, the API schema and X-ARF
+# accept; code picks them by value.
 _choices = (
     _.BASELINE,
     _.A2,

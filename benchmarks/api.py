@@ -1,10 +1,11 @@
 """P6: single-report API latency under a steady load.
 
 `POST /api/v1/reports/` (a partner key, one new URL per request) at a fixed 200 requests/s against the web
-process as `make run` starts it (gunicorn, 2 workers × 4 threads), from an open-loop client: request i is due at
-start + i / rate and its latency counts from that moment, so a slow answer that delays the next ones is charged
-to them too (no coordinated omission). The baseline is `GET /healthz` — the same server, no database — at the same
-rate in the same run. Reported: p99 latency in ms (target < 50 ms) and the number of errors (target 0).
+process as `make run` starts it (gunicorn, 2 workers × 4 threads), from an open-loop client: request i is due
+at start + i / rate and its latency counts from that moment, so a slow answer that delays the next ones is
+charged to them too (no coordinated omission). The baseline is `GET /healthz` — the same server, no database —
+at the same rate in the same run. Reported: p99 latency in ms (target < 50 ms) and the number of errors
+(target 0).
 """
 
 from __future__ import annotations

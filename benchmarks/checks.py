@@ -70,10 +70,10 @@ def insert_open_items(n: int, *, due: int) -> None:
         cursor.execute(
             f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
                     first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
-                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at, next_check_at,
-                    next_escalation_at)
-                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, '', 'hotline_notice', '', '',
-                       now(), d, d
+                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at,
+                    next_check_at, next_escalation_at)
+                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, '', 'hotline_notice', '',
+                       '', now(), d, d
                 FROM generate_series(1, %(n)s) AS g,
                      LATERAL (SELECT CASE WHEN g <= %(due)s THEN now() - interval '1 second'
                                           ELSE now() + (g %% 604800) * interval '1 second' END) AS t(d),
@@ -159,7 +159,8 @@ def p4(scale: str, port: int) -> list[Result]:
 
 
 def _claim_ms(claim, repeats: int = CLAIM_REPEATS) -> float:
-    """Median ms of `claim(now=…, limit=CLAIM_BATCH)`, each in its own transaction, each claiming a full batch."""
+    """Median ms of `claim(now=…, limit=CLAIM_BATCH)`, each in its own transaction, each claiming a full
+    batch."""
     from django.db import transaction
     from django.utils import timezone
 

@@ -1,10 +1,10 @@
 """P2 — IP → provider/ASN/country lookups/s on the path production runs: every open case re-evaluated after a
 registry import (`reevaluate_open_cases`, notices.services.reevaluation).
 
-Set-up: a synthetic RIPE dump and a pyasn file (benchmarks/registry_data.py) imported with the real importers, a
-provider per organisation, and 1,000,000 open cases (plus 200,000 removed ones the re-evaluation must pass over)
-written with COPY, each with a current trace whose provider, ASN and country are the index's answer for its
-address (95 % of the addresses inside the data; sources of the size the tracer writes). Then a newer pyasn
+Set-up: a synthetic RIPE dump and a pyasn file (benchmarks/registry_data.py) imported with the real importers,
+a provider per organisation, and 1,000,000 open cases (plus 200,000 removed ones the re-evaluation must pass
+over) written with COPY, each with a current trace whose provider, ASN and country are the index's answer for
+its address (95 % of the addresses inside the data; sources of the size the tracer writes). Then a newer pyasn
 file is imported in which every 20th allocation is announced by another AS, so about 5 % of the cases change.
 
 Measured: `reevaluate_open_cases` with the index of the new generations — reading every open case through the
@@ -81,19 +81,25 @@ def make_providers(allocations: int) -> None:
 
 
 def _sources(ip: str, answer) -> str:
-    """Trace sources of the size the tracer writes for these networks (DNS, routing, two inetnums, role, org)."""
+    """Trace sources of the size the tracer writes for these networks (DNS, routing, two inetnums, role,
+    org)."""
     network = ip.rsplit(".", 1)[0]
     return (
-        f'[{{"source": "dns", "query": "h.bench.example", "answer": {{"ips": ["{ip}"], "cnames": [], "error": ""}}}}, '
-        f'{{"source": "pyasn", "query": "{network}.0/24", "answer": {{"asn": {answer.asn or "null"}, "as_org": ""}}}}, '
+        f'[{{"source": "dns", "query": "h.bench.example", '
+        f'"answer": {{"ips": ["{ip}"], "cnames": [], "error": ""}}}}, '
+        f'{{"source": "pyasn", "query": "{network}.0/24", '
+        f'"answer": {{"asn": {answer.asn or "null"}, "as_org": ""}}}}, '
         f'{{"source": "ripe-inetnum", "query": "{network}.0 - {network}.255", "answer": {{"netname": "NET", '
-        f'"country": "EU", "org": "", "abuse_c": "AC-TEST", "status": "ASSIGNED PA", "mnt_by": ["LIR-MNT"]}}}}, '
+        '"country": "EU", "org": "", "abuse_c": "AC-TEST", "status": "ASSIGNED PA", '
+        '"mnt_by": ["LIR-MNT"]}}, '
         f'{{"source": "ripe-inetnum", "query": "{network}.0 - {network}.255", "answer": {{"netname": "LIR", '
-        f'"country": "{answer.country}", "org": "{answer.org_handle}", "abuse_c": "", "status": "ALLOCATED PA", '
-        f'"mnt_by": ["RIPE-NCC-HM-MNT", "LIR-MNT"]}}}}, {{"source": "ripe-role", "query": "AC-TEST", "answer": '
-        f'{{"via": "abuse-c", "name": "Abuse-C Role", "abuse_mailboxes": ["abuse@ac-test.example"], '
-        f'"placeholders_skipped": []}}}}, {{"source": "ripe-organisation", "query": "{answer.org_handle}", '
-        f'"answer": {{"name": "Hosting Ltd", "org_type": "OTHER", "country": "NL", "abuse_c": "AR-TEST"}}}}]'
+        f'"country": "{answer.country}", "org": "{answer.org_handle}", "abuse_c": "", '
+        '"status": "ALLOCATED PA", "mnt_by": ["RIPE-NCC-HM-MNT", "LIR-MNT"]}}, '
+        '{"source": "ripe-role", "query": "AC-TEST", "answer": '
+        '{"via": "abuse-c", "name": "Abuse-C Role", "abuse_mailboxes": ["abuse@ac-test.example"], '
+        '"placeholders_skipped": []}}, '
+        f'{{"source": "ripe-organisation", "query": "{answer.org_handle}", '
+        '"answer": {"name": "Hosting Ltd", "org_type": "OTHER", "country": "NL", "abuse_c": "AR-TEST"}}]'
     )
 
 
@@ -274,7 +280,8 @@ def run(scale: str) -> list[Result]:
     with Stopwatch() as sw:
         write_cases(addresses, before, n // CLOSED_SHARE)
     log(
-        f"{n:,} open and {n // CLOSED_SHARE:,} removed cases with their traces written by COPY in {sw.seconds:.1f} s"
+        f"{n:,} open and {n // CLOSED_SHARE:,} removed cases with their traces written by COPY in "
+        f"{sw.seconds:.1f} s"
     )
     import_files(
         "pyasn",

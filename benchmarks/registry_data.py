@@ -107,7 +107,8 @@ def organisation_objects(allocations: int) -> Iterator[str]:
         yield (
             f"organisation:   {handle}\norg-name:       Hosting {handle[4:-5]} Ltd\norg-type:       OTHER\n"
             f"country:        NL\nabuse-c:        {role}\nmnt-ref:        LIR-MNT\nmnt-by:         LIR-MNT\n"
-            f"created:        2010-07-12T08:00:00Z\nlast-modified:  2024-01-01T00:00:00Z\nsource:         RIPE\n\n"
+            "created:        2010-07-12T08:00:00Z\n"
+            "last-modified:  2024-01-01T00:00:00Z\nsource:         RIPE\n\n"
         )
 
 
@@ -119,14 +120,14 @@ def role_objects(allocations: int) -> Iterator[str]:
             f"role:           Abuse-C Role\naddress:        Dummy address for {handle}\n"
             f"e-mail:         unread@ripe.net\nnic-hdl:        {handle}\n"
             f"abuse-mailbox:  abuse@{handle.lower()}.example\nmnt-by:         LIR-MNT\n"
-            f"created:        2014-04-14T12:26:22Z\nlast-modified:  2021-05-12T10:08:29Z\nsource:         RIPE\n"
-            + TRAILER
-            + "\n"
+            "created:        2014-04-14T12:26:22Z\n"
+            "last-modified:  2021-05-12T10:08:29Z\nsource:         RIPE\n" + TRAILER + "\n"
         )
 
 
 def write_ripe_dump(directory: Path, inetnums: int, *, seed: int = 1729) -> tuple[list[str], int]:
-    """ripe.db.inetnum.gz, ripe.db.organisation.gz, ripe.db.role.gz; returns (paths, objects). Cached on disk."""
+    """ripe.db.inetnum.gz, ripe.db.organisation.gz, ripe.db.role.gz; returns (paths, objects). Cached on
+    disk."""
     allocations = allocations_for(inetnums)
     directory.mkdir(parents=True, exist_ok=True)
     parts = {
@@ -142,7 +143,8 @@ def write_ripe_dump(directory: Path, inetnums: int, *, seed: int = 1729) -> tupl
             tmp = path.with_suffix(".tmp")
             with gzip.open(tmp, "wt", encoding="latin-1", compresslevel=1) as handle:
                 handle.write(
-                    "#\n# The contents of this file are subject to\n# RIPE Database Terms and Conditions\n#\n\n"
+                    "#\n# The contents of this file are subject to\n# RIPE Database Terms and "
+                    "Conditions\n#\n\n"
                 )
                 for chunk in make():
                     handle.write(chunk)

@@ -73,7 +73,8 @@ def run(scale: str) -> list[Result]:
     rate = objects / seconds
     baseline = raw_copy_baseline()
     log(
-        f"P3: {objects:,} objects in {seconds:.1f} s = {rate:,.0f}/s, peak RSS {rss:.0f} MB; raw COPY {baseline:,.0f}/s"
+        f"P3: {objects:,} objects in {seconds:.1f} s = {rate:,.0f}/s, peak RSS {rss:.0f} MB; raw COPY "
+        f"{baseline:,.0f}/s"
     )
     common = {"scale": scale, "n": objects}
     return [

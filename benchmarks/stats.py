@@ -62,14 +62,15 @@ def load_removed_items(n: int) -> None:
         cursor.execute(
             f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
                     first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
-                    notice_type_at_notice, last_outcome, first_gone_vantage, provider_at_notice_id, asn_at_notice,
-                    first_notice_sent_at, removal_confirmed_at, ttr_low, ttr_high)
+                    notice_type_at_notice, last_outcome, first_gone_vantage, provider_at_notice_id,
+                    asn_at_notice, first_notice_sent_at, removal_confirmed_at, ttr_low, ttr_high)
                 SELECT u, u, sha256(u::bytea), 'h' || g || '.bench.example', 'removed', now(), now(), 2, 0,
                        (%(countries)s::text[])[1 + g %% 27], 'hotline_notice', '', '',
                        (%(providers)s::bigint[])[1 + g %% %(p)s], 64496 + g %% %(p)s,
                        now() - (g %% 365) * interval '1 day', now(),
                        (g::bigint * 7919) %% 2000000, (g::bigint * 7919) %% 2000000 + 600
-                FROM generate_series(1, %(n)s) AS g, LATERAL (SELECT 'http://h' || g || '.bench.example/x') AS x(u)""",
+                FROM generate_series(1, %(n)s) AS g,
+                     LATERAL (SELECT 'http://h' || g || '.bench.example/x') AS x(u)""",
             {"countries": COUNTRIES, "providers": [p.pk for p in providers], "p": PROVIDERS, "n": n},
         )
         cursor.execute(f"ANALYZE {Url._meta.db_table}")

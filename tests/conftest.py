@@ -96,7 +96,8 @@ def start_worker(broker_url, transactional_db):
             "DB_CONN_MAX_AGE": "0",
             **{k: str(v) for k, v in env_overrides.items()},
         }
-        log = open(TEST_VAR / f"worker-{os.getpid()}-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
+        # Not a `with` block: the log stays open as long as the worker, and is closed with the process.
+        log = open(TEST_VAR / f"worker-{os.getpid()}-{len(started)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -317,7 +318,7 @@ def make_case(db, analyst):
     return _make
 
 
-# --- Notices to API-only providers (sent as soon as they are queued) ------------------------------------------
+# --- Notices to API-only providers (sent as soon as they are queued) ----------------------------------------
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Source layout: no line over the configured length, and `# fmt: skip` / `# fmt: off` only on tables.
 
-Lines: every line of every Python file in notices/, tracker/, benchmarks/, tests/ and the repository root fits in
-`line-length` of pyproject's [tool.ruff] (110), comments, docstrings and strings too: `ruff format` only wraps
-code, and E501 is off because the formatter owns code lines. Django's generated migrations are left out, as
-[tool.ruff] extend-exclude leaves them out of ruff.
+Lines: every line of every Python file in notices/, tracker/, benchmarks/, tests/ and the repository root fits
+in `line-length` of pyproject's [tool.ruff] (110), comments, docstrings and strings too: `ruff format` only
+wraps code, and E501 is off because the formatter owns code lines. Django's generated migrations are left out,
+as [tool.ruff] extend-exclude leaves them out of ruff.
 
 Tables: `ruff format` lays out every statement except one ending on a `# fmt: skip` comment or between
 `# fmt: off` and `# fmt: on`. That is kept for tables a reader scans by column, and the rule here is:

@@ -308,7 +308,8 @@ STATS_REFRESH_INTERVAL = env_seconds("STATS_REFRESH_INTERVAL", 300)
 STATS_SNAPSHOT_MAX_AGE = env_seconds("STATS_SNAPSHOT_MAX_AGE", 900)
 # A change the snapshots do not include yet (first notice, removal, reappearance) marks them stale at once and
 # queues one refresh this long after it; changes meanwhile join that refresh. A refresh claim older than
-# STATS_REFRESH_LEASE (a worker that died mid-refresh), or a queued request older than it, no longer blocks another.
+# STATS_REFRESH_LEASE (a worker that died mid-refresh), or a queued request older than it, no longer blocks
+# another.
 STATS_REFRESH_DEBOUNCE = env_seconds("STATS_REFRESH_DEBOUNCE", 2)
 STATS_REFRESH_LEASE = env_seconds("STATS_REFRESH_LEASE", 600)
 
@@ -333,7 +334,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Takedown notice tracker API",
-    "DESCRIPTION": "Reports, URLs, hosting traces, notices, provider responses and time-to-removal statistics.",
+    "DESCRIPTION": (
+        "Reports, URLs, hosting traces, notices, provider responses and time-to-removal statistics."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

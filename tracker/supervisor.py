@@ -85,7 +85,8 @@ def _popen_state(proc: subprocess.Popen, what: str) -> Callable[[], str | None]:
 
 
 def _postmaster_state(pid: int, pgdata: Path) -> Callable[[], str | None]:
-    """The embedded postmaster is not our child (pg_ctl daemonizes it): watch its pid (a zombie counts as gone)."""
+    """The embedded postmaster is not our child (pg_ctl daemonizes it): watch its pid (a zombie counts as
+    gone)."""
     import psutil  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
     try:
@@ -149,7 +150,8 @@ def start_mail_sink(stack: Stack) -> None:
 
 
 def start_demo_internet(stack: Stack) -> None:
-    """The demo's DNS server and web hosts; the checker reaches them through CHECKER_CONNECT_TO (demo only)."""
+    """The demo's DNS server and web hosts; the checker reaches them through CHECKER_CONNECT_TO (demo
+    only)."""
     from notices.demo.dns import DemoDnsServer  # noqa: PLC0415 (dnslib: the `embedded` extra)
 
     dns = DemoDnsServer(DNS_ZONE, port=int(stack.env.get("DEMO_DNS_PORT", "8053")))
@@ -317,7 +319,8 @@ Takedown notice tracker is running.
 
   Report a URL:
     curl -s -X POST {base}/api/v1/reports/ -H 'Authorization: Bearer {partner_key}' \\
-         -H 'Content-Type: application/json' -d '{{"url": "http://files.polder-hosting.example/new/123.html"}}'
+         -H 'Content-Type: application/json' \\
+         -d '{{"url": "http://files.polder-hosting.example/new/123.html"}}'
 
   Mail sent to providers: {VAR_DIR / "mail"}/*.eml    Logs: {stack.log_dir}/
   Press Ctrl-C to stop everything.
@@ -325,8 +328,9 @@ Takedown notice tracker is running.
 
 
 def stop(stack: Stack) -> None:
-    """Stop children (their whole process groups, also when the group's leader already died), then the embedded
-    services. Further signals only note themselves (the handlers stay installed), so clean-up always finishes."""
+    """Stop children (their whole process groups, also when the group's leader already died), then the
+    embedded services. Further signals only note themselves (the handlers stay installed), so clean-up always
+    finishes."""
     stop_groups(stack.children.values(), grace=STOP_GRACE_SECONDS)
     for stopper in reversed(stack.stoppers):
         try:
@@ -389,8 +393,8 @@ def main() -> int:
         code = 1
     except OSError as exc:
         _say(
-            f"! {exc}\n  Is another `make run` still running? Ports come from PORT, SMTP_SINK_PORT, DEMO_DNS_PORT, "
-            "DEMO_WEB_PORT and DEMO_WEB_CONTROL_PORT."
+            f"! {exc}\n  Is another `make run` still running? Ports come from PORT, SMTP_SINK_PORT, "
+            "DEMO_DNS_PORT, DEMO_WEB_PORT and DEMO_WEB_CONTROL_PORT."
         )
         code = 1
     finally:

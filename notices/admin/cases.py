@@ -75,14 +75,16 @@ class UrlAdmin(TrackerModelAdmin):
     list_filter = ["status", "provider", "last_outcome"]
     search_fields = ["canonical", "host"]
     fieldsets = [
-        ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace", "provider"]}),
+        ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace",
+                             "provider"]}),
         ("Hosting trace", {"fields": ["trace_chain"]}),
         ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
                                  "acknowledged_at"]}),
         ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
                                 "removal_confirmed_at", "reappearance_count"]}),
         ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at"]}),
-        ("Counted against (at first notice)", {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
+        ("Counted against (at first notice)",
+         {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
     ]  # fmt: skip
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
     inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
@@ -160,7 +162,8 @@ class UrlAdmin(TrackerModelAdmin):
             return "not removed yet" if obj.first_notice_sent_at else "no notice sent yet"
         return (
             f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)} after the first notice "
-            f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and {obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
+            f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and "
+            f"{obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
         )
 
     @admin.display(description="TTR")

@@ -1,4 +1,5 @@
-"""Admin for the hosting trace: the trace chain on the URL page, overrides, registry imports, provider merge."""
+"""Admin for the hosting trace: the trace chain on the URL page, overrides, registry imports, provider
+merge."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Notice templates: a supervisor edits subject and body per language and type, checked and previewed here.
 
-A template is compiled and rendered against a sample notice (reserved names only, built in memory, never saved)
-before it is stored, so a syntax error is a field error on the form and never a broken mail.
+A template is compiled and rendered against a sample notice (reserved names only, built in memory, never
+saved) before it is stored, so a syntax error is a field error on the form and never a broken mail.
 """
 
 from __future__ import annotations

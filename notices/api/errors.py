@@ -1,4 +1,5 @@
-"""One error shape: `{"detail": …}` or field errors `{"field": [messages]}`; nothing a client sends is a 500."""
+"""One error shape: `{"detail": …}` or field errors `{"field": [messages]}`; nothing a client sends is a
+500."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 A message is matched by the notice reference in its subject, else by In-Reply-To / References naming the
 Message-ID of one of our outgoing messages, else by an `X-Notice-Reference` header. A bounce (RFC 3464 DSN) is
-matched through the original message it carries. Mail is parsed, never trusted: HTML is reduced to text, nothing
-is rendered, and malformed input is stored as well as it can be rather than raising.
+matched through the original message it carries. Mail is parsed, never trusted: HTML is reduced to text,
+nothing is rendered, and malformed input is stored as well as it can be rather than raising.
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def _ticket(subject: str) -> str:
 
 
 def _read_dsn(msg: EmailMessage, mail: ParsedMail) -> None:
-    """Per-recipient blocks with `Action: failed` and a 5.x.x status; the original's Message-ID and reference."""
+    """Per-recipient blocks with `Action: failed` and a 5.x.x status; the original's Message-ID and
+    reference."""
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == "message/delivery-status":

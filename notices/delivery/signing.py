@@ -2,9 +2,10 @@
 
 The outbox stores the unsigned MIME; `sign_for_sending` runs on every attempt, so a re-send carries the same
 Message-ID and a fresh signature. With no signing configured it returns the bytes untouched. Keys and
-certificates are read once per process and cached (keyed by their file names, so changed settings take effect).
-A misconfiguration stops `manage.py migrate`/`check` through the system check in `notices/system_checks.py`;
-should a file vanish later, `SigningError` (an `OSError`) makes the outbox retry, never send unsigned.
+certificates are read once per process and cached (keyed by their file names, so changed settings take
+effect). A misconfiguration stops `manage.py migrate`/`check` through the system check in
+`notices/system_checks.py`; should a file vanish later, `SigningError` (an `OSError`) makes the outbox retry,
+never send unsigned.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class DkimSigner:
 
 def sign_for_sending(mime: bytes) -> bytes:
     """The message as it goes over SMTP: S/MIME-signed when a certificate is configured, then DKIM-signed when
-    a DKIM key is configured; unchanged when neither is. `mime` has CRLF line ends (as the outbox stores it)."""
+    a DKIM key is configured; unchanged when neither is. `mime` has CRLF line ends (as the outbox stores
+    it)."""
     if settings.NOTICE_SMIME_CERT:
         mime = smime_sign(mime, smime_signer())
     if settings.DKIM_PRIVATE_KEY:
@@ -238,7 +240,8 @@ def _is_content_header(field: bytes) -> bool:
 
 
 def _seven_bit_entity(mime: bytes) -> bytes:
-    """The message's MIME entity (content headers and body) with every 8-bit leaf re-encoded, as CRLF bytes."""
+    """The message's MIME entity (content headers and body) with every 8-bit leaf re-encoded, as CRLF
+    bytes."""
     message = email.message_from_bytes(mime)  # compat32: headers are kept as they came
     for name in {k for k in message if not _is_content_header(k.encode())}:
         del message[name]
@@ -269,7 +272,8 @@ def _boundary_token(inner: bytes) -> str:
 
 
 def dkim_sign(mime: bytes, signer: DkimSigner) -> bytes:
-    """Prepend a DKIM-Signature (rsa-sha256, relaxed/relaxed) over the headers in DKIM_HEADERS and the body."""
+    """Prepend a DKIM-Signature (rsa-sha256, relaxed/relaxed) over the headers in DKIM_HEADERS and the
+    body."""
     present = {
         field.split(b":", 1)[0].strip().lower() for field in _header_fields(mime.partition(_CRLF * 2)[0])
     }

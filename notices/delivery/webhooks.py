@@ -1,10 +1,10 @@
 """Provider webhooks: each new notice is POSTed as signed JSON to the URL the provider registered.
 
 Like the outbox, a delivery row is written before sending and retries live in the database
-(`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any number
-of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own network), so
-it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to passes the SSRF
-`Guard` and the connection goes to exactly that address; redirects are not followed.
+(`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any
+number of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own
+network), so it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to
+passes the SSRF `Guard` and the connection goes to exactly that address; redirects are not followed.
 
 Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
 receiver recomputes it with its secret and rejects old timestamps (replay).

@@ -19,8 +19,8 @@ def _hotline_party() -> dict:
 
 
 def xarf_reports(*, notice: Notice, urls: Sequence[Url], now: datetime) -> list[dict]:
-    """The X-ARF reports of the notice's `urls`, in their order (`report_id` is stable for (notice, url)); what the reports share (the
-    hotline, the time, the tag) is built once per notice."""
+    """The X-ARF reports of the notice's `urls`, in their order (`report_id` is stable for (notice, url));
+    what the reports share (the hotline, the time, the tag) is built once per notice."""
     party = _hotline_party()  # reporter and sender: the hotline itself
     timestamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     reference = notice.reference

@@ -143,7 +143,7 @@ class DemoWeb:
             return page.current(time.monotonic())
         return (200, None) if key[0] in self.live_hosts else (404, None)
 
-    # --- state on disk ---------------------------------------------------------------------------------------
+    # --- state on disk --------------------------------------------------------------------------------------
 
     def _save(self) -> None:
         """Write every page to `state_file` (temporary file + rename: a reader never sees half a file).
@@ -413,8 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     port, control_port = web_host.start()
     try:
         print(
-            f"demo web listening on http://{args.host}:{port} (control http://{CONTROL_HOST}:{control_port}), "
-            f"{count} pages",
+            f"demo web listening on http://{args.host}:{port} "
+            f"(control http://{CONTROL_HOST}:{control_port}), {count} pages",
             flush=True,
         )
         stop.wait()

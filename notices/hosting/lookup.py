@@ -33,8 +33,8 @@ from notices.hosting.registry import active_generations
 from notices.hosting.rules import DERIVED_PREFIX, country_code, intermediaries, real_contacts
 from notices.models import HostingOverride, HostingProvider, RoutingPrefix
 
-# `rdap`: no registry network covers the address and RDAP is configured, so the trace takes provider and country
-# from a live RDAP answer the index does not have (the ASN still comes from the routing data).
+# `rdap`: no registry network covers the address and RDAP is configured, so the trace takes provider and
+# country from a live RDAP answer the index does not have (the ASN still comes from the routing data).
 IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermediary rdap", defaults=(False,))
 
 # Layers in the order they apply within one prefix (later wins a tie).
@@ -126,7 +126,10 @@ def _entries(generations: dict[str, int]) -> list[tuple]:
             ):
                 add(cidr, layer, country_code(country))
     if "ripe" in generations:
-        sql = "SELECT cidr, first_ip, last_ip, org, country, abuse_c FROM notices_inetnum WHERE generation_id = %s"
+        sql = (
+            "SELECT cidr, first_ip, last_ip, org, country, abuse_c FROM notices_inetnum "
+            "WHERE generation_id = %s"
+        )
         for cidr, first, last, org, country, abuse_c in _rows(sql, [generations["ripe"]]):
             tiebreak = (ipnet.parse_ip(first)[1], -ipnet.parse_ip(last)[1])
             derived = f"{DERIVED_PREFIX}abuse-c:{abuse_c}" if abuse_c and not org else None

@@ -1,4 +1,5 @@
-"""Imported organisations → HostingProvider rows, so statistics group by the real provider, not the netblock."""
+"""Imported organisations → HostingProvider rows, so statistics group by the real provider, not the
+netblock."""
 
 from __future__ import annotations
 
@@ -102,8 +103,9 @@ def learn_country(provider: HostingProvider, country: str) -> None:
 
 @transaction.atomic
 def provider_references() -> list:
-    """Every foreign key to a provider, hidden ones (`related_name="+"`, such as the provider a case was counted
-    against at notice time) included: a merge must move them all, or deleting the merged provider clears them."""
+    """Every foreign key to a provider, hidden ones (`related_name="+"`, such as the provider a case was
+    counted against at notice time) included: a merge must move them all, or deleting the merged provider
+    clears them."""
     return [
         field
         for field in HostingProvider._meta.get_fields(include_hidden=True)

@@ -3,9 +3,9 @@
 Only configured servers are contacted (SSRF-safe): RDAP_BASE_URL, or the server an IANA bootstrap file
 (RDAP_BOOTSTRAP_FILE) names for the address; a redirect is followed only to one of those. Requests go through
 the guarded HTTP client (`notices.infra.http`), so a configured name whose DNS leads to a private or reserved
-address is refused too (RDAP_ALLOW_PRIVATE_TARGETS: tests, the demo, a mirror on our own network). Every failure —
-timeout, refused connection, HTTP error, bad JSON, a redirect elsewhere — comes back as an `error` in the
-answer, never as an exception: the trace records it and goes on.
+address is refused too (RDAP_ALLOW_PRIVATE_TARGETS: tests, the demo, a mirror on our own network). Every
+failure — timeout, refused connection, HTTP error, bad JSON, a redirect elsewhere — comes back as an `error`
+in the answer, never as an exception: the trace records it and goes on.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def servers_for(ip: str) -> tuple[str, set]:
 
 
 def lookup(ip: str) -> dict:
-    """Ask RDAP about `ip`. Returns the trace's `answer` dict: network, org, country, abuse_emails, or error."""
+    """Ask RDAP about `ip`. Returns the trace's `answer` dict: network, org, country, abuse_emails, or
+    error."""
     server, allowed = servers_for(ip)
     if not server:
         return {"error": "no RDAP server configured"}

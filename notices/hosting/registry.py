@@ -39,7 +39,8 @@ def inetnum_chain(ip: str, generations: dict[str, int]) -> list[Inetnum]:
     if RegistryImport.Dataset.RIPE not in generations:
         return []
     rows = Inetnum.objects.raw(
-        "SELECT *, masklen(cidr) AS masklen FROM notices_inetnum WHERE generation_id = %s AND cidr >>= %s::inet "
+        "SELECT *, masklen(cidr) AS masklen FROM notices_inetnum "
+        "WHERE generation_id = %s AND cidr >>= %s::inet "
         "ORDER BY masklen(cidr) DESC, first_ip DESC, last_ip",
         [generations[RegistryImport.Dataset.RIPE], ip],
     )

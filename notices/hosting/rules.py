@@ -27,7 +27,8 @@ def country_code(raw: str | None) -> str:
 
 
 def is_placeholder(address: str) -> bool:
-    """An abuse address that is no one's desk (HOSTING_PLACEHOLDER_CONTACTS; `@domain` entries match a domain)."""
+    """An abuse address that is no one's desk (HOSTING_PLACEHOLDER_CONTACTS; `@domain` entries match a
+    domain)."""
     address = address.lower()
     listed = settings.HOSTING_PLACEHOLDER_CONTACTS
     return address in listed or ("@" + address.rsplit("@", 1)[-1]) in listed

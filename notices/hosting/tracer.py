@@ -306,7 +306,7 @@ def apply_override(state: TraceState, answer: Answer) -> None:
         answer.country, answer.country_source = override.country, "override"
 
 
-# --- The trace ------------------------------------------------------------------------------------------------
+# --- The trace ----------------------------------------------------------------------------------------------
 
 
 def gather(state: TraceState) -> None:
@@ -351,8 +351,9 @@ def _store(
 ) -> HostingTrace:
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # A trace can always be taken again: not waiting for the WAL flush on commit saves a disk flush per
-            # trace (P11); a crash loses at most the last fraction of a second of traces, never consistency.
+            # A trace can always be taken again: not waiting for the WAL flush on commit saves a disk flush
+            # per trace (P11); a crash loses at most the last fraction of a second of traces, never
+            # consistency.
             cursor.execute("SET LOCAL synchronous_commit = off")
         url = Url.objects.select_for_update().get(pk=url.pk)
         previous = HostingTrace.objects.filter(url=url).order_by("-traced_at", "-id").first()

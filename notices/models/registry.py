@@ -23,7 +23,8 @@ from notices.models.fields import CidrField
 
 
 class RegistryImport(models.Model):
-    """One generation of one dataset: what was imported, from which files, and whether it is the active one."""
+    """One generation of one dataset: what was imported, from which files, and whether it is the active
+    one."""
 
     class Dataset(models.TextChoices):
         RIPE = "ripe", "RIPE database split dump"

@@ -235,7 +235,8 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
 
     def statement(self) -> dict:
         """The cleaned fields as a statement (dates ISO, empty values left out); the service validates it.
-        Empty when the provider chose not to include one (a removal without a statement is still a removal)."""
+        Empty when the provider chose not to include one (a removal without a statement is still a
+        removal)."""
         if not self.cleaned_data.get("include_statement"):
             return {}
         data = {}

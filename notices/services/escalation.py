@@ -1,9 +1,10 @@
 """Escalation of overdue cases: a URL still up after its notice's deadline climbs a ladder of steps.
 
-1. at the deadline: a reminder — the notice is sent again (a new mail in the outbox, "Reminder" in the subject);
+1. at the deadline: a reminder — the notice is sent again (a new mail in the outbox, "Reminder" in the
+   subject);
 2. ESCALATION_STEPS[1] after the deadline: the case is flagged to the analysts (dashboard, event);
-3. ESCALATION_STEPS[2] after the deadline: flagged for escalation beyond the provider (upstream network, registry
-   or law enforcement — the analyst decides and records it).
+3. ESCALATION_STEPS[2] after the deadline: flagged for escalation beyond the provider (upstream network,
+   registry or law enforcement — the analyst decides and records it).
 Each level is written once per URL (unique constraint); the sweep claims due URLs with SKIP LOCKED.
 """
 

@@ -72,9 +72,9 @@ def submit_reports(
 ) -> list[IntakeResult]:
     """Record many reports in one transaction.
 
-    Side effects: each canonical URL not yet known is inserted (status `new`) with a `url.created` event; every
-    item becomes a Report (`duplicate` when its URL was already known, or named earlier in the same batch).
-    Raises InvalidUrl if any URL cannot be tracked — callers validate first — and then writes nothing.
+    Side effects: each canonical URL not yet known is inserted (status `new`) with a `url.created` event;
+    every item becomes a Report (`duplicate` when its URL was already known, or named earlier in the same
+    batch). Raises InvalidUrl if any URL cannot be tracked — callers validate first — and then writes nothing.
     Returns one result per item, in order.
     """
     parsed = [canonicalize(item.url) for item in items]
@@ -125,8 +125,8 @@ def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> l
     """One INSERT for all reports; returns (id, receipt) in item order (matched by receipt, not row order)."""
     receipts = [new_receipt() for _ in items]
     cursor.execute(
-        f"""INSERT INTO {Report._meta.db_table} (url_id, partner_id, submitted_by_id, original_url, reported_at,
-                received_at, external_ref, notes, hashes, receipt, duplicate)
+        f"""INSERT INTO {Report._meta.db_table} (url_id, partner_id, submitted_by_id, original_url,
+                reported_at, received_at, external_ref, notes, hashes, receipt, duplicate)
             SELECT u, %(partner)s, %(user)s, o, r, %(now)s, e, n, hs::jsonb, rc, d
             FROM unnest(%(u)s::bigint[], %(o)s::text[], %(r)s::timestamptz[], %(e)s::text[], %(n)s::text[],
                         %(hs)s::text[], %(rc)s::text[], %(d)s::bool[]) AS v(u, o, r, e, n, hs, rc, d)

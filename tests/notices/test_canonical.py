@@ -582,8 +582,8 @@ def test_canonicalize_generated_urls_are_valid_and_stable(raw):
 
 
 def test_defang_fast_path_says_what_the_general_path_says():
-    """`defang` takes a short cut for plain http(s) URLs; over random input, and over the canonical form of what
-    canonicalize accepts, the short cut (where it applies) gives exactly the general path's output."""
+    """`defang` takes a short cut for plain http(s) URLs; over random input, and over the canonical form of
+    what canonicalize accepts, the short cut (where it applies) gives exactly the general path's output."""
     from notices.canonical import _defang_parts, _defang_plain_http
 
     rng = random.Random(20261128)

@@ -1,5 +1,6 @@
 """Every server command owns SIGTERM/SIGINT before it announces "listening": a signal right after the line
-(or even while the line is being written) stops it cleanly with status 0, whatever the inherited disposition."""
+(or even while the line is being written) stops it cleanly with status 0, whatever the inherited
+disposition."""
 
 from __future__ import annotations
 

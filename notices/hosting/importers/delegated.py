@@ -55,7 +55,8 @@ def record_rows(fields: list[str]) -> list[str]:
 
 
 def _classify(line: str) -> list[str] | str | None:
-    """Fields of an address record; a skip reason for a bad or unused line; None for header/summary/comment."""
+    """Fields of an address record; a skip reason for a bad or unused line; None for
+    header/summary/comment."""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return None

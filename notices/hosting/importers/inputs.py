@@ -57,7 +57,8 @@ class InputFile:
         return datetime.fromtimestamp(os.fstat(self._raw.fileno()).st_mtime, tz=UTC)
 
     def lines(self) -> Iterator[str]:
-        """Every line, streamed (memory stays bounded whatever the file size); the last may lack its line end."""
+        """Every line, streamed (memory stays bounded whatever the file size); the last may lack its line
+        end."""
         for block in self.blocks():
             rows = block.split("\n")
             last = rows.pop()

@@ -74,12 +74,13 @@ _ROUTE = _COMMON | {
 ATTRIBUTES = {
     "inetnum": _NETWORK | {"inetnum"},
     "inet6num": _NETWORK | {"inet6num"},
-    "organisation": _COMMON | {"organisation", "org-name", "org-type", "address", "country", "phone", "fax-no",
-                               "e-mail", "geoloc", "language", "abuse-c", "ref-nfy", "mnt-ref", "abuse-mailbox"},
+    "organisation": _COMMON | {"organisation", "org-name", "org-type", "address", "country", "phone",
+                               "fax-no", "e-mail", "geoloc", "language", "abuse-c", "ref-nfy", "mnt-ref",
+                               "abuse-mailbox"},
     "role": _COMMON | {"role", "address", "phone", "fax-no", "e-mail", "nic-hdl", "abuse-mailbox", "mnt-ref"},
-    "aut-num": _COMMON | {"aut-num", "as-name", "member-of", "import-via", "import", "mp-import", "export-via",
-                          "export", "mp-export", "default", "mp-default", "sponsoring-org", "abuse-c", "status",
-                          "mnt-lower", "mnt-routes"},
+    "aut-num": _COMMON | {"aut-num", "as-name", "member-of", "import-via", "import", "mp-import",
+                          "export-via", "export", "mp-export", "default", "mp-default", "sponsoring-org",
+                          "abuse-c", "status", "mnt-lower", "mnt-routes"},
     "route": _ROUTE | {"route"},
     "route6": _ROUTE | {"route6"},
 }  # fmt: skip
@@ -126,7 +127,8 @@ def parse_asn(raw: str) -> int:
 
 
 def _inetnum_range(raw: str) -> tuple[int, int, int, str, str]:
-    """(4, first, last, first text, last text); the texts as written, once validated (PostgreSQL normalises)."""
+    """(4, first, last, first text, last text); the texts as written, once validated (PostgreSQL
+    normalises)."""
     start, dash, end = value(raw).partition("-")
     start, end = start.strip(), end.strip()
     try:

@@ -1,5 +1,5 @@
-"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])`: prints only
-the key."""
+"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])`: prints
+only the key."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError

@@ -1,7 +1,8 @@
 """`manage.py import_registry ripe FILE… | pyasn FILE… | mmdb FILE | delegated FILE…`.
 
-After a successful import every open case is re-evaluated against the new data (notices.services.reevaluation):
-the cases whose provider, network or country changed get an event and a re-trace.
+After a successful import every open case is re-evaluated against the new data
+(notices.services.reevaluation): the cases whose provider, network or country changed get an event and a
+re-trace.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     return render(request, "notices/portal/verify.html", context, status=400)
 
 
-# --- Password reset (Django's views, our templates; a reset lifts a lockout) ---------------------------------
+# --- Password reset (Django's views, our templates; a reset lifts a lockout) --------------------------------
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -277,7 +277,8 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
-    """Switch the portal language: kept on the account (all devices) and in a cookie (pages before sign-in)."""
+    """Switch the portal language: kept on the account (all devices) and in a cookie (pages before
+    sign-in)."""
     language = request.POST.get("language", "")
     response = redirect(_next(request))
     if language not in PORTAL_LANGUAGES:

@@ -126,7 +126,8 @@ def _span(delta: timedelta) -> str:
 @provider_required
 @require_http_methods(["GET", "POST"])
 def notice_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    """The notice page. A POST with `action` answers it, as the per-action URLs do (older links and scripts)."""
+    """The notice page. A POST with `action` answers it, as the per-action URLs do (older links and
+    scripts)."""
     notice = get_object_or_404(scoped_notices(request), reference=reference)
     if request.method == "POST":
         return _respond(request, notice, request.POST.get("action", ""))
@@ -363,7 +364,8 @@ def download_csv(request: HttpRequest, reference: str) -> HttpResponse:
 @provider_required
 @require_GET
 def download_statements(request: HttpRequest, reference: str) -> HttpResponse:
-    """The statements of reasons given with removals, as the DSA Transparency Database's multi endpoint takes."""
+    """The statements of reasons given with removals, as the DSA Transparency Database's multi endpoint
+    takes."""
     notice = get_object_or_404(scoped_notices(request), reference=reference)
     _audit(request, "notice.export", notice, format="statements")
     responses = ProviderResponse.objects.filter(notice=notice, action=ResponseAction.REMOVED).select_related(

@@ -177,8 +177,9 @@ def _walk_form(client, failures, url, form, formsets, *, obj_values: bool, per_f
 
 
 def _changelist_garbage(model_admin) -> list[dict]:
-    queries = [{"q": "\x00"}, {"q": HUGE}, {"q": "' OR 1=1 --"}, {"o": "99.-x.abc"}, {"p": "abc"}, {"p": "-5"},
-               {"p": "99999999"}, {"all": ""}, {"unknown_field": "1"}, {"e": "1"}, {"_to_field": "password"}]  # fmt: skip
+    queries = [{"q": "\x00"}, {"q": HUGE}, {"q": "' OR 1=1 --"}, {"o": "99.-x.abc"}, {"p": "abc"},
+               {"p": "-5"}, {"p": "99999999"}, {"all": ""}, {"unknown_field": "1"}, {"e": "1"},
+               {"_to_field": "password"}]  # fmt: skip
     for list_filter in model_admin.list_filter:
         if isinstance(list_filter, str):
             queries += [
@@ -251,7 +252,8 @@ def test_every_admin_page_survives_garbage(client, demo_world, request_for, mode
             after = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
             if after != before:
                 failures.append(
-                    f"POST {change} view-only POST changed {sorted(k for k in after if after[k] != before[k])}"
+                    f"POST {change} view-only POST changed "
+                    f"{sorted(k for k in after if after[k] != before[k])}"
                 )
 
     for action in model_admin.get_actions(request):

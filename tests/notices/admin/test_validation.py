@@ -401,7 +401,7 @@ def test_inactive_draft_may_be_empty_and_active_needs_a_body(supervisor):
     assert ok.status_code == 302
 
 
-# --- the URL page's "Override hosting" -----------------------------------------------------------------------
+# --- the URL page's "Override hosting" ----------------------------------------------------------------------
 
 
 @pytest.mark.django_db

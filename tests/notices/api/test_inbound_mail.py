@@ -1,5 +1,6 @@
 """`POST /api/v1/inbound/mail/`: an MTA pipes raw mail in with an inbound-mail key; replies and bounces are
-matched as `ingest_mail` matches them; anything but a mail message, a wrong key or a body too large is a 4xx."""
+matched as `ingest_mail` matches them; anything but a mail message, a wrong key or a body too large is a
+4xx."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def bounce(original_message_id: str) -> bytes:
         "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.polder.example\r\n\r\n"
         "Final-Recipient: rfc822; abuse@polder.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
-        f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original_message_id}\r\n\r\n--b1--\r\n"
+        "--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
+        f"{original_message_id}\r\n\r\n--b1--\r\n"
     ).encode()
 
 

@@ -1,7 +1,7 @@
 """The provider side of the API (notices/api/provider_views.py): one door, `notices_for_provider`.
 
-Every test of the door includes a second provider whose notices could leak; another provider's notice is always
-a 404 exactly like a notice that does not exist (never a 403, never a hint).
+Every test of the door includes a second provider whose notices could leak; another provider's notice is
+always a 404 exactly like a notice that does not exist (never a 403, never a hint).
 """
 
 from __future__ import annotations

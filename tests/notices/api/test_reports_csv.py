@@ -224,7 +224,8 @@ def test_csv_invalid_values_get_field_errors_with_line(partner_api):
             "line": 2,
             "errors": {
                 "url": [
-                    "host needs a dot and a top-level domain of letters (such as files.example.test), or an IP address"
+                    "host needs a dot and a top-level domain of letters (such as files.example.test), or an "
+                    "IP address"
                 ]
             },
         },

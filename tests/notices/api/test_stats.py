@@ -110,7 +110,8 @@ def test_stats_since_filters_by_first_notice(staff_api, removed_cases, now):
             "since=last-week",
             {
                 "since": [
-                    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                    "Datetime has wrong format. Use one of these formats instead: "
+                    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
                 ]
             },
         ),

@@ -102,7 +102,10 @@ def test_url_list_since_until(staff_api, three_cases, now):
     assert _ids(staff_api.get("/api/v1/urls/", {"since": since, "until": until})) == [balkan.pk]
 
 
-DATETIME_FORMAT_ERROR = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+DATETIME_FORMAT_ERROR = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
 
 
 @pytest.mark.parametrize(

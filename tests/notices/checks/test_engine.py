@@ -461,7 +461,8 @@ def test_check_refused_connection_is_gone(net):
     ],
 )
 def test_check_redirect_to_page_of_unreachable_host_is_unknown(net, host, error_class):
-    """The reported site chose the redirect target: a target that does not resolve or refuses is no removal."""
+    """The reported site chose the redirect target: a target that does not resolve or refuses is no
+    removal."""
     observation = net.check(f"http://site.example/redir-to/{host}/content/page.html", dns_timeout=0.3)
 
     assert outcome_of(observation) == (Outcome.UNKNOWN, None, error_class)

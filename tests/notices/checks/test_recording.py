@@ -1,4 +1,5 @@
-"""record_observations: removal confirmation (K gone, M apart), the removal interval, TTR, cadence, reopening."""
+"""record_observations: removal confirmation (K gone, M apart), the removal interval, TTR, cadence,
+reopening."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def observation(case: Url, outcome: str, at, **fields) -> Observation:
 
 
 def record(case: Url, *steps: tuple[str, timedelta], start) -> int:
-    """Record each (outcome, offset from `start`) as its own batch, as successive checks would; sum removals."""
+    """Record each (outcome, offset from `start`) as its own batch, as successive checks would; sum
+    removals."""
     removals = 0
     for outcome, offset in steps:
         removals += record_observations([observation(case, outcome, start + offset)], now=start + offset)
@@ -389,7 +391,8 @@ def test_record_observations_reopened_case_needs_a_new_notice_then_measures_from
 
     assert record(case, ("gone", minutes(140)), ("gone", minutes(150)), start=now) == 1
 
-    # TTR runs from the new cycle's first notice; the interval is [the reappearance's last live, new first gone].
+    # TTR runs from the new cycle's first notice; the interval is [the reappearance's last live, new first
+    # gone].
     assert removal_state(case) == (
         "removed",
         now + minutes(150),
@@ -563,7 +566,7 @@ def test_record_observations_new_address_queues_a_retrace(
     assert callbacks == []
 
 
-# --- The set-based path for live observations equals the rules -------------------------------------------------
+# --- The set-based path for live observations equals the rules ----------------------------------------------
 
 COMPARED = [
     "status",

@@ -1,7 +1,7 @@
-"""Analyst alerts when a notice cannot be delivered: the outbox giving up (5xx, attempts used up) and DSN bounces
-write a timeline event and, after commit, a plain-text mail to the analysts through the real SMTP sink; a
-temporary failure alerts no one; the mail names reference, provider, contact, error and admin link, and never a
-reported URL as it is."""
+"""Analyst alerts when a notice cannot be delivered: the outbox giving up (5xx, attempts used up) and DSN
+bounces write a timeline event and, after commit, a plain-text mail to the analysts through the real SMTP
+sink; a temporary failure alerts no one; the mail names reference, provider, contact, error and admin link,
+and never a reported URL as it is."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Inbound mail: replies, auto-replies and DSN bounces matched to their notice, built as real RFC 5322 / RFC 3464
-messages; HTML reduced to text; idempotent on Message-ID; garbage and unreadable files survived."""
+"""Inbound mail: replies, auto-replies and DSN bounces matched to their notice, built as real RFC 5322 / RFC
+3464 messages; HTML reduced to text; idempotent on Message-ID; garbage and unreadable files survived."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The outbox against a real SMTP server: queue, claim, send, retry with backoff, bounces, expired claims, and the
-mail itself (CRLF MIME, X-ARF per URL, CSV, defanged bodies)."""
+"""The outbox against a real SMTP server: queue, claim, send, retry with backoff, bounces, expired claims, and
+the mail itself (CRLF MIME, X-ARF per URL, CSV, defanged bodies)."""
 
 from __future__ import annotations
 
@@ -458,8 +458,8 @@ def test_send_claimed_hanging_server_times_out_and_retries(smtp_sink, queued, no
 
 def test_send_claimed_after_expired_claim_resends_the_same_message_id(smtp_sink, queued, now):
     notice, message, _ = queued
-    # A worker claims the message, completes and stores it, hands it to SMTP and dies before it can record that
-    # it was sent.
+    # A worker claims the message, completes and stores it, hands it to SMTP and dies before it can record
+    # that it was sent.
     assert claim_due_messages(now=now, limit=10) == [message.pk]
     message.refresh_from_db()
     with smtplib.SMTP("127.0.0.1", smtp_sink.port, timeout=5) as smtp:
@@ -661,7 +661,8 @@ def test_sent_mail_has_the_rendered_bodies_one_xarf_per_url_and_the_csv(
 
 @pytest.fixture
 def sent_mail(smtp_sink, make_case, provider, queue, now):
-    """A notice naming two URLs (one with a query), sent through the sink: (notice, [cases], received mail)."""
+    """A notice naming two URLs (one with a query), sent through the sink: (notice, [cases], received
+    mail)."""
     cases = [
         make_case("http://files.polder.example/a.html", provider=provider, when=now),
         make_case("http://files.polder.example/gallery/b.jpg?id=7", provider=provider, when=now),
@@ -740,7 +741,8 @@ def test_sent_mail_is_the_stored_mime(sent_mail):
     notice, _, mail = sent_mail
     stored = bytes(notice.messages.get().mime)
 
-    # The sink stores SMTP's CRLF as LF and puts its envelope headers on top; otherwise the bytes are the same.
+    # The sink stores SMTP's CRLF as LF and puts its envelope headers on top; otherwise the bytes are the
+    # same.
     received = mail.as_bytes(policy=mail.policy.clone(linesep="\n"))
     assert received.split(b"\n", 2)[2] == stored.replace(b"\r\n", b"\n")
 
@@ -788,8 +790,8 @@ def test_notice_mail_speaks_the_provider_language(
 def test_mail_that_cannot_be_put_together_is_retried_visibly_and_nothing_is_sent(
     smtp_sink, queued, now, monkeypatch
 ):
-    """Building the attachments fails (a bug, a broken row): the attempt is recorded as a retry with the error,
-    nothing reaches SMTP, nothing is stored; the next attempt builds and sends the mail."""
+    """Building the attachments fails (a bug, a broken row): the attempt is recorded as a retry with the
+    error, nothing reaches SMTP, nothing is stored; the next attempt builds and sends the mail."""
     import notices.delivery.outbox as outbox
 
     notice, message, _ = queued
@@ -815,8 +817,8 @@ def test_mail_that_cannot_be_put_together_is_retried_visibly_and_nothing_is_sent
 def test_sweep_sends_a_batch_over_one_connection_and_reconnects_after_a_refusal(
     smtp_sink, make_provider, make_case, queue, now, monkeypatch
 ):
-    """The outbox sweep keeps one SMTP connection for its batch; a recipient refused for good closes it, and the
-    next message opens a new one and is delivered."""
+    """The outbox sweep keeps one SMTP connection for its batch; a recipient refused for good closes it, and
+    the next message opens a new one and is delivered."""
     import notices.delivery.outbox as outbox
     from notices.tasks import sweep_outbox
 

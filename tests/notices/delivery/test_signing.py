@@ -1,6 +1,6 @@
 """Signing at send time through the real SMTP sink: S/MIME (multipart/signed, detached CMS, SHA-256) verified
-by OpenSSL against a throwaway CA, DKIM verified by dkimpy with a local key lookup; the outbox keeps the unsigned
-bytes; misconfiguration is a system-check error and never an unsigned mail."""
+by OpenSSL against a throwaway CA, DKIM verified by dkimpy with a local key lookup; the outbox keeps the
+unsigned bytes; misconfiguration is a system-check error and never an unsigned mail."""
 
 from __future__ import annotations
 

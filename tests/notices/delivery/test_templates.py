@@ -1,5 +1,5 @@
-"""Supervisor-edited notice templates: the most specific active one wins over the files, a broken one is refused
-in the admin, and the admin preview renders a sample notice with defanged URLs only."""
+"""Supervisor-edited notice templates: the most specific active one wins over the files, a broken one is
+refused in the admin, and the admin preview renders a sample notice with defanged URLs only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from notices.services.notices import create_notices
 
 pytestmark = pytest.mark.django_db
 
-BODY = "Body {{ template_name }} for {{ provider.name }}:\n{% for item in items %}{{ item.defanged }}\n{% endfor %}"
+BODY = (
+    "Body {{ template_name }} for {{ provider.name }}:\n"
+    "{% for item in items %}{{ item.defanged }}\n{% endfor %}"
+)
 
 
 @pytest.fixture

@@ -100,7 +100,8 @@ def dump(*objects: str, header: bool = True) -> str:
 
 @pytest.fixture
 def write_file(tmp_path):
-    """Factory: write text (latin-1; gzip-compressed if the name ends .gz) or raw bytes to a file in tmp_path."""
+    """Factory: write text (latin-1; gzip-compressed if the name ends .gz) or raw bytes to a file in
+    tmp_path."""
     import gzip
 
     def _write(name: str, content: str | bytes, *, mtime: int | None = None) -> str:

@@ -141,7 +141,7 @@ def test_import_ripe_real_role_spellings(write_file, import_data):
     }
 
 
-# --- Bad input: skipped and counted ---------------------------------------------------------------------------
+# --- Bad input: skipped and counted -------------------------------------------------------------------------
 
 
 def test_import_ripe_skips_and_counts_bad_objects_with_file_and_line(write_file, import_data):
@@ -181,7 +181,7 @@ def test_import_ripe_skips_and_counts_bad_objects_with_file_and_line(write_file,
     assert summary.record.skipped == summary.skips.reasons
 
 
-# --- Bad input: the import stops, nothing is activated --------------------------------------------------------
+# --- Bad input: the import stops, nothing is activated ------------------------------------------------------
 
 
 def assert_stopped(import_data, path, message, previous=None):
@@ -283,7 +283,7 @@ def test_import_ripe_failing_import_leaves_the_previous_generation_active(write_
         assert cursor.fetchone() == (1,)
 
 
-# --- Generations ------------------------------------------------------------------------------------------------
+# --- Generations --------------------------------------------------------------------------------------------
 
 
 def test_import_ripe_newer_import_replaces_the_active_one(write_file, import_data):
@@ -342,7 +342,7 @@ def test_import_ripe_of_some_classes_carries_the_others_over(write_file, import_
     assert list(Role.objects.values_list("nic_hdl", flat=True)) == ["B1-TEST"]
 
 
-# --- The command --------------------------------------------------------------------------------------------------
+# --- The command --------------------------------------------------------------------------------------------
 
 
 def test_import_registry_command_prints_a_summary(write_file, capsys, db):
@@ -352,9 +352,9 @@ def test_import_registry_command_prints_a_summary(write_file, capsys, db):
 
     out = capsys.readouterr().out.splitlines()
     generation = active()
-    assert (
-        out[0]
-        == f"Imported RIPE database split dump as generation #{generation.pk} (data of 2026-03-01 00:00 UTC), now active."
+    assert out[0] == (
+        f"Imported RIPE database split dump as generation #{generation.pk} (data of 2026-03-01 00:00 UTC), "
+        "now active."
     )
     assert out[1].startswith("Read 2 objects in ")
     assert out[2] == "Rows: inetnum 1, organisation 0, role 0, autnum 0, route 0"

@@ -1,4 +1,5 @@
-"""`import_registry pyasn | mmdb | delegated`: routing and country data, their bad input, their generations."""
+"""`import_registry pyasn | mmdb | delegated`: routing and country data, their bad input, their
+generations."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def countries(dataset: str) -> list[tuple]:
     return sorted((str(r.prefix), r.country, r.registry, r.status) for r in rows)
 
 
-# --- pyasn ---------------------------------------------------------------------------------------------------------
+# --- pyasn --------------------------------------------------------------------------------------------------
 
 
 def test_import_pyasn_loads_ipv4_and_ipv6_with_the_rib_time(write_file, import_data):
@@ -76,7 +77,7 @@ def test_import_pyasn_cut_off_last_line_stops(write_file, import_data):
     assert not RegistryImport.objects.filter(status="active").exists()
 
 
-# --- MMDB ----------------------------------------------------------------------------------------------------------
+# --- MMDB ---------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -158,7 +159,7 @@ def test_import_mmdb_rejects_an_unknown_database_type(mmdb_file, import_data):
     )
 
 
-# --- delegated -------------------------------------------------------------------------------------------------------
+# --- delegated ----------------------------------------------------------------------------------------------
 
 DELEGATED = """2|ripencc|1772406000|6|19830705|20260301|+0100
 ripencc|*|ipv4|*|3|summary

@@ -31,7 +31,8 @@ ADDRESSES = [
 
 @pytest.fixture
 def world(write_file, import_data, make_provider, make_prefix, settings):
-    """Imported RIPE, pyasn and delegated data, hand-entered prefixes, overrides and a CDN, all overlapping."""
+    """Imported RIPE, pyasn and delegated data, hand-entered prefixes, overrides and a CDN, all
+    overlapping."""
     settings.HOSTING_INTERMEDIARIES = ["AS64510"]
     import_data(
         "ripe",

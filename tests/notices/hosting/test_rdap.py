@@ -26,7 +26,8 @@ def ripe_style_network() -> dict:
     """Modelled on RIPE's RDAP answer: the abuse role nested, a maintainer listed as registrant too."""
     return {
         "objectClassName": "ip network", "handle": "192.0.2.0 - 192.0.2.255", "startAddress": "192.0.2.0",
-        "endAddress": "192.0.2.255", "ipVersion": "v4", "name": "SWITCH-LAN", "type": "LEGACY", "country": "CH",
+        "endAddress": "192.0.2.255", "ipVersion": "v4", "name": "SWITCH-LAN", "type": "LEGACY",
+        "country": "CH",
         "rdapConformance": ["rdap_level_0"], "port43": "whois.ripe.net",
         "entities": [
             {"objectClassName": "entity", "handle": "SWITCH-MNT", "roles": ["registrant"]},

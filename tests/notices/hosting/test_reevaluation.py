@@ -258,9 +258,9 @@ def test_import_registry_command_reevaluates_unless_told_not_to(
 
     out = capsys.readouterr().out.splitlines()
     assert out[-2].startswith("Re-evaluated 3 open cases against pyasn #")
-    assert (
-        out[-1]
-        == "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; 1 re-traces queued."
+    assert out[-1] == (
+        "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; "
+        "1 re-traces queued."
     )
     assert [url_id for url_id, _ in changes()] == [cases["moved"].pk]
     assert sent_tasks() == [("notices.trace_url", [cases["moved"].pk])]
@@ -276,7 +276,8 @@ def test_reevaluate_hosting_command_prints_what_waits_for_the_next_run(
         call_command("reevaluate_hosting", "--no-progress")
 
     assert capsys.readouterr().out.splitlines()[1:] == [
-        "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; 0 re-traces queued.",
+        "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; "
+        "0 re-traces queued.",
         "1 re-traces over REEVALUATE_MAX_RETRACES wait for the next re-evaluation (the next import, or "
         "manage.py reevaluate_hosting).",
     ]

@@ -112,7 +112,7 @@ def test_trace_url_same_org_in_two_blocks_is_one_provider(dns_server, make_url, 
     assert HostingProvider.objects.filter(org_handles__contains=["ORG-PH1-TEST"]).count() == 1
 
 
-# --- Country precedence ------------------------------------------------------------------------------------------
+# --- Country precedence -------------------------------------------------------------------------------------
 
 COUNTRY_DUMP = [
     inetnum("192.0.2.0 - 192.0.2.255", netname="EU-WIDE", country="EU", org="ORG-EW1-TEST"),
@@ -186,7 +186,7 @@ def test_trace_url_override_country_wins(dns_server, make_url, country_data, now
     assert (trace.country, trace.country_source, trace.provider.name) == ("AT", "override", "Euro Wide Ltd")
 
 
-# --- Overrides ------------------------------------------------------------------------------------------------
+# --- Overrides ----------------------------------------------------------------------------------------------
 
 
 def test_trace_url_override_precedence_url_host_prefix_asn(dns_server, make_url, lowland, make_provider, now):
@@ -240,7 +240,7 @@ def test_trace_url_override_survives_a_reimport(
     }
 
 
-# --- Hops ------------------------------------------------------------------------------------------------------
+# --- Hops ---------------------------------------------------------------------------------------------------
 
 
 def test_trace_url_new_holder_after_reimport_is_a_hop(

@@ -1,8 +1,8 @@
 """Fixtures for the portal tests: provider users of two providers, sent notices, and real headless Chromium.
 
 Browser tests need Debian's `chromium` (Playwright drives it through `executable_path`). When it is missing
-they are skipped with a loud warning, except with CI=true, where a missing browser fails the run (INTERFACES.md:
-a missing prerequisite in CI is a failure, never a skip). `.ci/run` installs it with apt.
+they are skipped with a loud warning, except with CI=true, where a missing browser fails the run
+(INTERFACES.md: a missing prerequisite in CI is a failure, never a skip). `.ci/run` installs it with apt.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ def other_client(other_desk):
 
 @pytest.fixture
 def api_only(provider):
-    """The root fixture's API-only `provider`, in the Amsterdam time zone (the portal shows local deadlines)."""
+    """The root fixture's API-only `provider`, in the Amsterdam time zone (the portal shows local
+    deadlines)."""
     provider.channel = "api_only"
     provider.time_zone = "Europe/Amsterdam"
     provider.save(update_fields=["channel", "time_zone"])

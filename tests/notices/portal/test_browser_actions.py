@@ -1,9 +1,10 @@
 """Every response action in every portal language, in real headless Chromium, with the resulting state checked
-in the database: notice and URL status, the ProviderResponse row, the stored statement of reasons and its dates.
+in the database: notice and URL status, the ProviderResponse row, the stored statement of reasons and its
+dates.
 
-One browser per module (a thread of its own owns Playwright, see `BrowserThread`); each case gets a fresh browser
-context, one notice and the page in the provider's language (or the user's choice, as README's first ten
-minutes do it). The checker's verification is not awaited here: test_browser.py follows it end to end.
+One browser per module (a thread of its own owns Playwright, see `BrowserThread`); each case gets a fresh
+browser context, one notice and the page in the provider's language (or the user's choice, as README's first
+ten minutes do it). The checker's verification is not awaited here: test_browser.py follows it end to end.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ ACTIONS = (
 
 
 class BrowserThread:
-    """One Chromium for many scenarios. Playwright's sync API must stay in the thread that started it (and keeps
-    an event loop there, which Django's ORM refuses), so scenarios are handed to that thread and their results
-    (or exceptions) handed back."""
+    """One Chromium for many scenarios. Playwright's sync API must stay in the thread that started it (and
+    keeps an event loop there, which Django's ORM refuses), so scenarios are handed to that thread and their
+    results (or exceptions) handed back."""
 
     def __init__(self, executable: str) -> None:
         self.jobs: queue.Queue = queue.Queue()

@@ -181,7 +181,7 @@ def _as_browser_submits(page, action: str) -> dict:
     return data
 
 
-# --- The default statement of reasons: portal form and one-click give the same --------------------------------
+# --- The default statement of reasons: portal form and one-click give the same ------------------------------
 
 
 @pytest.mark.parametrize("language", PORTAL_LANGUAGES)

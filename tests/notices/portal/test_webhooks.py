@@ -1,4 +1,5 @@
-"""Webhooks: new notices POSTed as signed JSON to the provider's URL, SSRF-guarded, retries in the database."""
+"""Webhooks: new notices POSTed as signed JSON to the provider's URL, SSRF-guarded, retries in the
+database."""
 
 from __future__ import annotations
 

@@ -160,7 +160,8 @@ def test_any_writer_changing_a_counted_column_marks_the_snapshots_stale(noticed,
 
 
 def test_every_url_column_the_statistics_read_is_watched_by_the_trigger():
-    """A column added to the statistics query without the trigger knowing would bring the contradiction back."""
+    """A column added to the statistics query without the trigger knowing would bring the contradiction
+    back."""
     read = stats._cases_sql(" , ".join(stats.GROUPS.values()), stats._filters("x", "x", "x")[0])
     columns = {f.column for f in Url._meta.concrete_fields if re.search(rf"\b{f.column}\b", read)}
     columns -= {"id"}
