@@ -1,10 +1,11 @@
 """P6: single-report API latency under a steady load.
 
 `POST /api/v1/reports/` (a partner key, one new URL per request) at a fixed 200 requests/s against the web
-process as `make run` starts it (gunicorn, 2 workers × 4 threads), from an open-loop client: request i is due at
-start + i / rate and its latency counts from that moment, so a slow answer that delays the next ones is charged
-to them too (no coordinated omission). The baseline is `GET /healthz` — the same server, no database — at the same
-rate in the same run. Reported: p99 latency in ms (target < 50 ms) and the number of errors (target 0).
+process as `make run` starts it (gunicorn, 2 workers × 4 threads), from an open-loop client: request i is due
+at start + i / rate and its latency counts from that moment, so a slow answer that delays the next ones is
+charged to them too (no coordinated omission). The baseline is `GET /healthz` — the same server, no database —
+at the same rate in the same run. Reported: p99 latency in ms (target < 50 ms) and the number of errors
+(target 0).
 """
 
 from __future__ import annotations
@@ -38,10 +39,24 @@ class WebServer:
         self.port = _free_port()
         env = {**os.environ, "DEBUG": "false"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tracker.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "--threads", "4", "--log-level", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "tracker.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -129,13 +144,27 @@ def run(scale: str) -> list[Result]:
     with WebServer() as server:
         base_p50, base_p99, base_errors = measure(server.port, n, health)
         p50, p99, errors = measure(server.port, n, report)
-    log(f"P6: POST /api/v1/reports/ at {RATE}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors; "
-        f"GET /healthz p50 {base_p50:.1f} ms, p99 {base_p99:.1f} ms, {base_errors} errors")  # fmt: skip
+    log(
+        f"P6: POST /api/v1/reports/ at {RATE}/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms, {errors} errors; "
+        f"GET /healthz p50 {base_p50:.1f} ms, p99 {base_p99:.1f} ms, {base_errors} errors"
+    )
     reset_database()
     common = {"id": "P6", "unit": "ms", "better": "lower", "scale": scale, "n": n}
     return [
-        Result.compare(name=f"single-report API p99 at {RATE} req/s (ms)", value=p99, target="< 50 ms",
-                       baseline="GET /healthz p99, same rate", baseline_value=base_p99, **common),
-        Result.compare(name=f"single-report API errors at {RATE} req/s", value=errors, target="< 1",
-                       baseline=None, baseline_value=None, **{**common, "unit": "errors"}),
-    ]  # fmt: skip
+        Result.compare(
+            name=f"single-report API p99 at {RATE} req/s (ms)",
+            value=p99,
+            target="< 50 ms",
+            baseline="GET /healthz p99, same rate",
+            baseline_value=base_p99,
+            **common,
+        ),
+        Result.compare(
+            name=f"single-report API errors at {RATE} req/s",
+            value=errors,
+            target="< 1",
+            baseline=None,
+            baseline_value=None,
+            **{**common, "unit": "errors"},
+        ),
+    ]

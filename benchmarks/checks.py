@@ -20,8 +20,10 @@ import psutil
 
 from benchmarks.harness import Result, Stopwatch, changed_settings, log, reset_database, stop_process
 
-SIZES = {"small": {"p4": 20_000, "p7": 100_000, "p8": 50_000}, "full": {"p4": 100_000, "p7": 1_000_000,
-                                                                         "p8": 1_000_000}}  # fmt: skip
+SIZES = {
+    "small": {"p4": 20_000, "p7": 100_000, "p8": 50_000},
+    "full": {"p4": 100_000, "p7": 1_000_000, "p8": 1_000_000},
+}
 HOSTS = 250  # 198.51.100.1–250: documentation addresses, connected to the local server by CHECKER_CONNECT_TO
 BATCH = 5000  # P4/P8: checks per claimed batch (CHECK_BATCH_SIZE for throughput)
 CLAIM_BATCH = 1000  # P7: the default CHECK_BATCH_SIZE
@@ -32,8 +34,9 @@ class HttpTarget:
     """The local HTTP server in its own process."""
 
     def __enter__(self) -> HttpTarget:
-        self.proc = subprocess.Popen([sys.executable, "-m", "benchmarks.http_target"], stdout=subprocess.PIPE,
-                                     text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.http_target"], stdout=subprocess.PIPE, text=True
+        )
         try:
             self.port = int(self.proc.stdout.readline())
         except BaseException:
@@ -67,10 +70,10 @@ def insert_open_items(n: int, *, due: int) -> None:
         cursor.execute(
             f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
                     first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
-                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at, next_check_at,
-                    next_escalation_at)
-                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, '', 'hotline_notice', '', '',
-                       now(), d, d
+                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at,
+                    next_check_at, next_escalation_at)
+                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, '', 'hotline_notice', '',
+                       '', now(), d, d
                 FROM generate_series(1, %(n)s) AS g,
                      LATERAL (SELECT CASE WHEN g <= %(due)s THEN now() - interval '1 second'
                                           ELSE now() + (g %% 604800) * interval '1 second' END) AS t(d),
@@ -139,8 +142,14 @@ def p4(scale: str, port: int) -> list[Result]:
         plain.append(plain_checks(port, n))
     project, baseline = statistics.median(rates), statistics.median(plain)
     log(f"P4: project {project:,.0f} checks/s, plain aiohttp loop {baseline:,.0f} req/s")
-    common = {"id": "P4", "name": "checks/s, claim → check → record", "unit": "checks/s", "better": "higher",
-              "scale": scale, "n": n}  # fmt: skip
+    common = {
+        "id": "P4",
+        "name": "checks/s, claim → check → record",
+        "unit": "checks/s",
+        "better": "higher",
+        "scale": scale,
+        "n": n,
+    }
     return [
         Result.compare(
             value=project, baseline="plain aiohttp loop", baseline_value=baseline, target="≥ 0.5×", **common
@@ -150,7 +159,8 @@ def p4(scale: str, port: int) -> list[Result]:
 
 
 def _claim_ms(claim, repeats: int = CLAIM_REPEATS) -> float:
-    """Median ms of `claim(now=…, limit=CLAIM_BATCH)`, each in its own transaction, each claiming a full batch."""
+    """Median ms of `claim(now=…, limit=CLAIM_BATCH)`, each in its own transaction, each claiming a full
+    batch."""
     from django.db import transaction
     from django.utils import timezone
 
@@ -191,12 +201,21 @@ def p7(scale: str) -> list[Result]:
         insert_open_items(open_items, due=CLAIM_REPEATS * CLAIM_BATCH)
         checks[open_items] = _claim_ms(claim_due)
         steps[open_items] = _claim_ms(escalation.claim_due)
-        log(f"P7: claim of {CLAIM_BATCH} due with {open_items:,} open: checks {checks[open_items]:.1f} ms, "
-            f"escalation steps {steps[open_items]:.1f} ms")  # fmt: skip
+        log(
+            f"P7: claim of {CLAIM_BATCH} due with {open_items:,} open: checks {checks[open_items]:.1f} ms, "
+            f"escalation steps {steps[open_items]:.1f} ms"
+        )
     _log_plan()
     reset_database()
-    common = {"id": "P7", "unit": "ms", "better": "lower", "target": "< 1,000 ms",
-              "baseline": "same claim with 10,000 open", "scale": scale, "n": n}  # fmt: skip
+    common = {
+        "id": "P7",
+        "unit": "ms",
+        "better": "lower",
+        "target": "< 1,000 ms",
+        "baseline": "same claim with 10,000 open",
+        "scale": scale,
+        "n": n,
+    }
     return [
         Result.compare(name="due-check claim (ms)", value=checks[n], baseline_value=checks[10_000], **common),
         Result.compare(
@@ -231,10 +250,20 @@ def p8(scale: str) -> list[Result]:
     sampler.join()
     reset_database()
     mb = 2**20
-    return [Result.compare(
-        id="P8", name="worker RSS over many checks (MB)", value=peak[0] / mb, unit="MB", better="lower",
-        target="< 300 MB", baseline="RSS before checking", baseline_value=before / mb, scale=scale, n=total,
-    )]  # fmt: skip
+    return [
+        Result.compare(
+            id="P8",
+            name="worker RSS over many checks (MB)",
+            value=peak[0] / mb,
+            unit="MB",
+            better="lower",
+            target="< 300 MB",
+            baseline="RSS before checking",
+            baseline_value=before / mb,
+            scale=scale,
+            n=total,
+        )
+    ]
 
 
 def _trim_checks() -> None:

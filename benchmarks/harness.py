@@ -115,11 +115,12 @@ def scale_from_env() -> str:
     return scale
 
 
-# --- What a benchmark starts and changes, given back ---------------------------------------------------------
+# --- What a benchmark starts and changes, given back --------------------------------------------------------
 
 
 def stop_process(proc: subprocess.Popen, *, timeout: float = 15.0) -> None:
-    """Stop a process a benchmark started (its whole process group if it leads one), SIGKILL after `timeout`."""
+    """Stop a process a benchmark started (its whole process group if it leads one), SIGKILL after
+    `timeout`."""
     processes.stop_process(proc, grace=timeout)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
@@ -137,8 +138,8 @@ def changed_settings(**values: object) -> Iterator[None]:
 
 def _drop_celery_connections(app) -> None:
     """Close the app's broker connection and producer pools and take them out of kombu's process-wide pool
-    registry, which is keyed by broker URL: a closed pool left there would be handed back the next time the app
-    points at that URL ("Acquire on closed pool"). Both are made again on demand."""
+    registry, which is keyed by broker URL: a closed pool left there would be handed back the next time the
+    app points at that URL ("Acquire on closed pool"). Both are made again on demand."""
     from kombu import pools
     from kombu.utils.collections import eqhash
 
@@ -332,7 +333,8 @@ def format_table(results: list[Result]) -> str:
 
 
 def _sort_key(row: dict) -> tuple[int, str]:
-    """Order by target number (P2 before P10); within an id the benchmark's own order is kept (stable sort)."""
+    """Order by target number (P2 before P10); within an id the benchmark's own order is kept (stable
+    sort)."""
     digits = row["id"].lstrip("P")
     return (int(digits) if digits.isdigit() else 10_000, row["id"])
 

@@ -6,8 +6,8 @@ both baselines keeps the comparison fair: the project path writes them, so a bas
 be doing less work.
 
 The reported URLs are synthetic and use reserved names only (`*.example`); about 10 % repeat an earlier URL,
-half of them spelled differently (upper case, default port, dot segment, fragment, stray whitespace), so both dedupe and
-canonicalisation are exercised.
+half of them spelled differently (upper case, default port, dot segment, fragment, stray whitespace), so both
+dedupe and canonicalisation are exercised.
 """
 
 from __future__ import annotations
@@ -106,7 +106,10 @@ URL_COLUMNS = (
     "id, original, canonical, canonical_hash, host, status, first_reported_at, created_at, consecutive_gone, "
     "reappearance_count, country_at_notice, notice_type_at_notice, last_outcome, first_gone_vantage"
 )
-REPORT_COLUMNS = "url_id, partner_id, original_url, reported_at, received_at, external_ref, notes, hashes, receipt, duplicate"
+REPORT_COLUMNS = (
+    "url_id, partner_id, original_url, reported_at, received_at, external_ref, notes, hashes, receipt, "
+    "duplicate"
+)
 EVENT_COLUMNS = "kind, at, url_id, actor, data"
 
 

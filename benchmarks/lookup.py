@@ -1,10 +1,10 @@
 """P2 — IP → provider/ASN/country lookups/s on the path production runs: every open case re-evaluated after a
 registry import (`reevaluate_open_cases`, notices.services.reevaluation).
 
-Set-up: a synthetic RIPE dump and a pyasn file (benchmarks/registry_data.py) imported with the real importers, a
-provider per organisation, and 1,000,000 open cases (plus 200,000 removed ones the re-evaluation must pass over)
-written with COPY, each with a current trace whose provider, ASN and country are the index's answer for its
-address (95 % of the addresses inside the data; sources of the size the tracer writes). Then a newer pyasn
+Set-up: a synthetic RIPE dump and a pyasn file (benchmarks/registry_data.py) imported with the real importers,
+a provider per organisation, and 1,000,000 open cases (plus 200,000 removed ones the re-evaluation must pass
+over) written with COPY, each with a current trace whose provider, ASN and country are the index's answer for
+its address (95 % of the addresses inside the data; sources of the size the tracer writes). Then a newer pyasn
 file is imported in which every 20th allocation is announced by another AS, so about 5 % of the cases change.
 
 Measured: `reevaluate_open_cases` with the index of the new generations — reading every open case through the
@@ -55,8 +55,10 @@ def bare_tree() -> pytricia.PyTricia:
 
     tree = pytricia.PyTricia(128)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT prefix::text, asn FROM notices_routedprefix UNION ALL "
-                       "SELECT cidr::text, 0 FROM notices_inetnum")  # fmt: skip
+        cursor.execute(
+            "SELECT prefix::text, asn FROM notices_routedprefix UNION ALL "
+            "SELECT cidr::text, 0 FROM notices_inetnum"
+        )
         for prefix, value in cursor.fetchall():
             tree[prefix] = value
     return tree
@@ -68,25 +70,36 @@ def make_providers(allocations: int) -> None:
     from notices.models import HostingProvider
 
     HostingProvider.objects.bulk_create(
-        [HostingProvider(slug=handle.lower(), name=f"Hosting {handle[4:-5]} Ltd", country="NL", org_handles=[handle])
-         for handle in organisation_handles(allocations)], batch_size=5_000,
-    )  # fmt: skip
+        [
+            HostingProvider(
+                slug=handle.lower(), name=f"Hosting {handle[4:-5]} Ltd", country="NL", org_handles=[handle]
+            )
+            for handle in organisation_handles(allocations)
+        ],
+        batch_size=5_000,
+    )
 
 
 def _sources(ip: str, answer) -> str:
-    """Trace sources of the size the tracer writes for these networks (DNS, routing, two inetnums, role, org)."""
+    """Trace sources of the size the tracer writes for these networks (DNS, routing, two inetnums, role,
+    org)."""
     network = ip.rsplit(".", 1)[0]
     return (
-        f'[{{"source": "dns", "query": "h.bench.example", "answer": {{"ips": ["{ip}"], "cnames": [], "error": ""}}}}, '
-        f'{{"source": "pyasn", "query": "{network}.0/24", "answer": {{"asn": {answer.asn or "null"}, "as_org": ""}}}}, '
+        f'[{{"source": "dns", "query": "h.bench.example", '
+        f'"answer": {{"ips": ["{ip}"], "cnames": [], "error": ""}}}}, '
+        f'{{"source": "pyasn", "query": "{network}.0/24", '
+        f'"answer": {{"asn": {answer.asn or "null"}, "as_org": ""}}}}, '
         f'{{"source": "ripe-inetnum", "query": "{network}.0 - {network}.255", "answer": {{"netname": "NET", '
-        f'"country": "EU", "org": "", "abuse_c": "AC-TEST", "status": "ASSIGNED PA", "mnt_by": ["LIR-MNT"]}}}}, '
+        '"country": "EU", "org": "", "abuse_c": "AC-TEST", "status": "ASSIGNED PA", '
+        '"mnt_by": ["LIR-MNT"]}}, '
         f'{{"source": "ripe-inetnum", "query": "{network}.0 - {network}.255", "answer": {{"netname": "LIR", '
-        f'"country": "{answer.country}", "org": "{answer.org_handle}", "abuse_c": "", "status": "ALLOCATED PA", '
-        f'"mnt_by": ["RIPE-NCC-HM-MNT", "LIR-MNT"]}}}}, {{"source": "ripe-role", "query": "AC-TEST", "answer": '
-        f'{{"via": "abuse-c", "name": "Abuse-C Role", "abuse_mailboxes": ["abuse@ac-test.example"], '
-        f'"placeholders_skipped": []}}}}, {{"source": "ripe-organisation", "query": "{answer.org_handle}", '
-        f'"answer": {{"name": "Hosting Ltd", "org_type": "OTHER", "country": "NL", "abuse_c": "AR-TEST"}}}}]'
+        f'"country": "{answer.country}", "org": "{answer.org_handle}", "abuse_c": "", '
+        '"status": "ALLOCATED PA", "mnt_by": ["RIPE-NCC-HM-MNT", "LIR-MNT"]}}, '
+        '{"source": "ripe-role", "query": "AC-TEST", "answer": '
+        '{"via": "abuse-c", "name": "Abuse-C Role", "abuse_mailboxes": ["abuse@ac-test.example"], '
+        '"placeholders_skipped": []}}, '
+        f'{{"source": "ripe-organisation", "query": "{answer.org_handle}", '
+        '"answer": {"name": "Hosting Ltd", "org_type": "OTHER", "country": "NL", "abuse_c": "AR-TEST"}}]'
     )
 
 
@@ -95,12 +108,16 @@ def _copy(cursor, table: str, columns: str, lines: list[str]) -> None:
     lines.clear()
 
 
-URL_COLUMNS = ("id, original, canonical, canonical_hash, host, status, country_at_notice, notice_type_at_notice, "
-               "first_reported_at, consecutive_gone, reappearance_count, last_outcome, created_at, "
-               "first_gone_vantage, current_trace_id, provider_id")  # fmt: skip
-TRACE_COLUMNS = ("id, url_id, traced_at, host, ips, cnames, ip, prefix, asn, provider_id, country, abuse_emails, "
-                 "sources, error, is_hop, allocation_holder, country_source, org_handle, origin_as_org, "
-                 "origin_unknown")  # fmt: skip
+URL_COLUMNS = (
+    "id, original, canonical, canonical_hash, host, status, country_at_notice, notice_type_at_notice, "
+    "first_reported_at, consecutive_gone, reappearance_count, last_outcome, created_at, "
+    "first_gone_vantage, current_trace_id, provider_id"
+)
+TRACE_COLUMNS = (
+    "id, url_id, traced_at, host, ips, cnames, ip, prefix, asn, provider_id, country, abuse_emails, "
+    "sources, error, is_hop, allocation_holder, country_source, org_handle, origin_as_org, "
+    "origin_unknown"
+)
 
 
 NULL = r"\N"  # COPY's NULL
@@ -110,11 +127,56 @@ def _case_lines(pk: int, ip: str, status: str, answer) -> tuple[str, str]:
     """One case and its current trace as COPY text lines."""
     host, provider, asn = f"h{pk}.bench.example", answer.provider_id or NULL, answer.asn or NULL
     url = f"http://{host}/p"
-    url_line = "\t".join(map(str, [pk, url, url, f"\\\\x{pk:064x}", host, status, "", "", TRACED_AT, 0, 0, "",
-                                    TRACED_AT, "", pk, provider]))  # fmt: skip
-    trace_line = "\t".join(map(str, [pk, pk, TRACED_AT, host, f'["{ip}"]', "[]", ip, "", asn, provider,
-                                      answer.country, "[]", _sources(ip, answer), "", "f", "", "registry",
-                                      answer.org_handle, "", "f"]))  # fmt: skip
+    url_line = "\t".join(
+        map(
+            str,
+            [
+                pk,
+                url,
+                url,
+                f"\\\\x{pk:064x}",
+                host,
+                status,
+                "",
+                "",
+                TRACED_AT,
+                0,
+                0,
+                "",
+                TRACED_AT,
+                "",
+                pk,
+                provider,
+            ],
+        )
+    )
+    trace_line = "\t".join(
+        map(
+            str,
+            [
+                pk,
+                pk,
+                TRACED_AT,
+                host,
+                f'["{ip}"]',
+                "[]",
+                ip,
+                "",
+                asn,
+                provider,
+                answer.country,
+                "[]",
+                _sources(ip, answer),
+                "",
+                "f",
+                "",
+                "registry",
+                answer.org_handle,
+                "",
+                "f",
+            ],
+        )
+    )
     return url_line + "\n", trace_line + "\n"
 
 
@@ -178,8 +240,10 @@ def reevaluation_rate(index, n: int) -> tuple[float, int]:
     with changed_settings(REEVALUATE_MAX_RETRACES=0), Stopwatch() as sw:
         summary = reevaluate_open_cases(now=timezone.now(), index=index)
     if summary.examined != n or summary.events != summary.changed:
-        raise RuntimeError(f"re-evaluation examined {summary.examined:,} of {n:,} open cases, "
-                           f"{summary.events:,} events for {summary.changed:,} changed")  # fmt: skip
+        raise RuntimeError(
+            f"re-evaluation examined {summary.examined:,} of {n:,} open cases, "
+            f"{summary.events:,} events for {summary.changed:,} changed"
+        )
     return summary.examined / sw.seconds, summary.changed
 
 
@@ -216,16 +280,24 @@ def run(scale: str) -> list[Result]:
     with Stopwatch() as sw:
         write_cases(addresses, before, n // CLOSED_SHARE)
     log(
-        f"{n:,} open and {n // CLOSED_SHARE:,} removed cases with their traces written by COPY in {sw.seconds:.1f} s"
+        f"{n:,} open and {n // CLOSED_SHARE:,} removed cases with their traces written by COPY in "
+        f"{sw.seconds:.1f} s"
     )
-    import_files("pyasn", [write_renumbered_ipasn(DATA_DIR, ipasn)], now=timezone.now(), force=True,
-                 show_progress=False)  # fmt: skip
+    import_files(
+        "pyasn",
+        [write_renumbered_ipasn(DATA_DIR, ipasn)],
+        now=timezone.now(),
+        force=True,
+        show_progress=False,
+    )
     index = build_index()
     expected = sum(
         1 for a in addresses if (before.lookup(a) or before.unknown) != (index.lookup(a) or index.unknown)
     )
-    log(f"index: {index.nodes:,} nodes from the active generations in {index.build_seconds:.1f} s; "
-        f"the new routing data moves {expected:,} open cases")  # fmt: skip
+    log(
+        f"index: {index.nodes:,} nodes from the active generations in {index.build_seconds:.1f} s; "
+        f"the new routing data moves {expected:,} open cases"
+    )
     tree, asndb = bare_tree(), pyasn.pyasn(ipasn)
     ways = {
         "project": lambda: reevaluation_rate(index, n),
@@ -249,8 +321,17 @@ def run(scale: str) -> list[Result]:
     log(f"P2: {project:,.0f} open cases re-evaluated per second ({expected:,} events each round)")
     targets = {"bare radix tree (pytricia)": "≥ 0.5×", "pyasn": "≥ 1×"}
     return [
-        Result.compare(id="P2", name="open cases re-evaluated after an import (lookups/s)", value=project,
-                       unit="lookups/s", better="higher", target=targets.get(name, "report"), baseline=name,
-                       baseline_value=value, scale=scale, n=n)
+        Result.compare(
+            id="P2",
+            name="open cases re-evaluated after an import (lookups/s)",
+            value=project,
+            unit="lookups/s",
+            better="higher",
+            target=targets.get(name, "report"),
+            baseline=name,
+            baseline_value=value,
+            scale=scale,
+            n=n,
+        )
         for name, value in medians.items()
-    ]  # fmt: skip
+    ]

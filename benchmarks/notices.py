@@ -1,20 +1,19 @@
 """P9 and P10: notices rendered and queued, then delivered from the outbox to a local SMTP sink.
 
 - P9: notices/s through the project's path — `create_notice_batches(..., queue_as=...)` over the providers'
-  batches, `DISPATCH_CHUNK` providers per call and transaction, as `dispatch_due` does: set-based validation of
-  every URL (read as tuples, not model instances), ids and references from the sequences, the templates looked
-  up once per language, each mail rendered (subject, text, HTML) and its outbox row written, the INSERTs of
-  notices, items, events and outbox rows running on a `WriteBehind` while the next mails render — versus a bare
-  loop rendering the same templates (subject, text, HTML) for the same notices the same number of times, with
-  their contexts built beforehand. Templates and translations are warmed up before either clock starts; three
-  rounds on fresh tables, medians compared. The after-commit task hand-off goes to Celery's in-memory transport:
-  the benchmark measures the project, not a broker. (The attachments and the MIME bytes are made by the
-  delivery worker's first attempt, so P10 pays for them.)
+  batches, `DISPATCH_CHUNK` providers per call and transaction, as `dispatch_due` does: set-based validation
+  of every URL (read as tuples, not model instances), ids and references from the sequences, the templates
+  looked up once per language, each mail rendered (subject, text, HTML) and its outbox row written, the
+  INSERTs of notices, items, events and outbox rows running on a `WriteBehind` while the next mails render —
+  versus a bare loop rendering the same templates (subject, text, HTML) for the same notices the same number
+  of times, with their contexts built beforehand. Templates and translations are warmed up before either clock
+  starts; three rounds on fresh tables, medians compared. The after-commit task hand-off goes to Celery's
+  in-memory transport: the benchmark measures the project, not a broker. (The attachments and the MIME bytes
+  are made by the delivery worker's first attempt, so P10 pays for them.)
 - P10: outbox messages/s delivered to the SMTP sink (`tracker.embedded.smtp` in its own process) by 1 and by 2
-  worker processes (`benchmarks.outbox_worker`), each looping claim_due_messages + send_claimed until nothing is
-  due (the first attempt also builds each message's X-ARF reports, CSV and MIME bytes and stores them). Half
-  of the queued messages go to each run.
-"""
+  worker processes (`benchmarks.outbox_worker`), each looping claim_due_messages + send_claimed until nothing
+  is due (the first attempt also builds each message's X-ARF reports, CSV and MIME bytes and stores them).
+  Half of the queued messages go to each run."""
 
 from __future__ import annotations
 
@@ -43,9 +42,17 @@ def load_assessed_items(notices: int, items: int) -> dict[int, list[int]]:
 
     countries = [c for c in COUNTRIES if c != settings.HOTLINE_COUNTRY]
     providers = HostingProvider.objects.bulk_create(
-        [HostingProvider(slug=f"bench-{i}", name=f"Bench Hosting {i}", country=countries[i % len(countries)],
-                         language=LANGUAGES[i % 4], time_zone="Europe/Amsterdam") for i in range(notices)]
-    )  # fmt: skip
+        [
+            HostingProvider(
+                slug=f"bench-{i}",
+                name=f"Bench Hosting {i}",
+                country=countries[i % len(countries)],
+                language=LANGUAGES[i % 4],
+                time_zone="Europe/Amsterdam",
+            )
+            for i in range(notices)
+        ]
+    )
     ProviderContact.objects.bulk_create(
         [ProviderContact(provider=p, email=f"abuse@{p.slug}.example") for p in providers]
     )
@@ -69,7 +76,8 @@ def load_assessed_items(notices: int, items: int) -> dict[int, list[int]]:
                 FROM {urls}"""
         )
         cursor.execute(
-            f"UPDATE {urls} AS u SET current_assessment_id = a.id FROM {assessments} AS a WHERE a.url_id = u.id"
+            f"UPDATE {urls} AS u SET current_assessment_id = a.id"
+            f" FROM {assessments} AS a WHERE a.url_id = u.id"
         )
         # Settle the tables before the clock starts: autovacuum waking up on 20,000 fresh rows mid-measurement
         # would take a core from the run it happens to fall in.
@@ -85,23 +93,28 @@ def queue_all(batches: dict[int, list[int]]) -> list[int]:
     providers taken `DISPATCH_CHUNK` at a time as `dispatch_due` takes them."""
     from django.utils import timezone
 
-    from notices.services.dispatch import DISPATCH_CHUNK
     from notices.services.batch.notices import create_notice_batches
+    from notices.services.dispatch import DISPATCH_CHUNK
     from tracker.runtime import collector_paused
 
     notice_ids = []
     pending = list(batches.values())  # URL ids, as dispatch passes the URLs it read
     with collector_paused():  # as the dispatch task runs it
         for start in progress(range(0, len(pending), DISPATCH_CHUNK), desc="P9 queue", unit="chunk"):
-            made = create_notice_batches(batches=pending[start : start + DISPATCH_CHUNK], notice_type="hotline_notice",
-                                         now=timezone.now(), queue_as="dispatch")  # fmt: skip
+            made = create_notice_batches(
+                batches=pending[start : start + DISPATCH_CHUNK],
+                notice_type="hotline_notice",
+                now=timezone.now(),
+                queue_as="dispatch",
+            )
             assert not made.errors, made.errors
             notice_ids += [notice.pk for notice in made.notices]
     return notice_ids
 
 
 def render_loop(notice_ids: list[int]) -> float:
-    """The baseline: render subject, text and HTML of each notice from contexts built before the clock starts."""
+    """The baseline: render subject, text and HTML of each notice from contexts built before the clock
+    starts."""
     from django.utils import timezone
 
     from notices.delivery.compose import notice_context, render_notice
@@ -147,16 +160,26 @@ def measure_p9(scale: str) -> tuple[list[Result], list[int]]:
                 notice_ids = queue_all(batches)
             project_times.append(sw.seconds)
             bare_times.append(render_loop(notice_ids))
-            log(f"P9 round {round_}: {len(notice_ids) / project_times[-1]:,.0f} notices/s queued, bare render "
-                f"loop {len(notice_ids) / bare_times[-1]:,.0f} notices/s")  # fmt: skip
+            log(
+                f"P9 round {round_}: {len(notice_ids) / project_times[-1]:,.0f} notices/s queued, "
+                "bare render "
+                f"loop {len(notice_ids) / bare_times[-1]:,.0f} notices/s"
+            )
     project = len(notice_ids) / statistics.median(project_times)
     bare = len(notice_ids) / statistics.median(bare_times)
     log(f"P9 (medians of {ROUNDS}): {project:,.0f} notices/s queued, bare render loop {bare:,.0f} notices/s")
     result = Result.compare(
-        id="P9", name=f"notices rendered and queued ({n_items:,} items)", value=project, unit="notices/s",
-        better="higher", target="≥ 0.5×", baseline="bare template-render loop", baseline_value=bare,
-        scale=scale, n=len(notice_ids),
-    )  # fmt: skip
+        id="P9",
+        name=f"notices rendered and queued ({n_items:,} items)",
+        value=project,
+        unit="notices/s",
+        better="higher",
+        target="≥ 0.5×",
+        baseline="bare template-render loop",
+        baseline_value=bare,
+        scale=scale,
+        n=len(notice_ids),
+    )
     return [result], notice_ids
 
 
@@ -168,8 +191,11 @@ class SmtpSinkProcess:
 
     def __enter__(self) -> SmtpSinkProcess:
         self.dir = tempfile.TemporaryDirectory(prefix="bench-mail-")
-        self.proc = subprocess.Popen([sys.executable, "-m", "tracker.embedded.smtp", "--port", "0", "--dir",
-                                      self.dir.name], stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker.embedded.smtp", "--port", "0", "--dir", self.dir.name],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             self.port = int(self.proc.stdout.readline().split(":")[1].split(",")[0])
         except BaseException:
@@ -192,10 +218,23 @@ def deliver(workers: int, port: int) -> float:
     # A delivery worker hands tasks to its broker after commit (the statistics refresh after a first notice):
     # Celery's in-memory transport, as in P9, so the run measures delivery and not a broker's round trip, and
     # never a connection attempt to a broker that is not there.
-    env = {**os.environ, "EMAIL_URL": "", "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(port),
-           "CELERY_BROKER_URL": "memory://"}  # fmt: skip
-    procs = [subprocess.Popen([sys.executable, "-m", "benchmarks.outbox_worker"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=env) for _ in range(workers)]  # fmt: skip
+    env = {
+        **os.environ,
+        "EMAIL_URL": "",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(port),
+        "CELERY_BROKER_URL": "memory://",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.outbox_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(workers)
+    ]
     try:
         for proc in procs:
             assert proc.stdout.readline().strip() == "ready"
@@ -229,15 +268,26 @@ def measure_p10(scale: str, notice_ids: list[int]) -> list[Result]:
             seconds = deliver(workers, sink.port)
             sent = OutgoingMessage.objects.filter(notice_id__in=half, status=OutboxStatus.SENT).count()
             rate = sent / seconds
-            log(f"P10: {workers} worker(s): {sent:,} of {len(half):,} sent in {seconds:.1f} s ({rate:,.0f}/s); "
-                f"sink holds {sink.count():,} mails")  # fmt: skip
+            log(
+                f"P10: {workers} worker(s): {sent:,} of {len(half):,} sent in {seconds:.1f} s "
+                f"({rate:,.0f}/s); "
+                f"sink holds {sink.count():,} mails"
+            )
             baseline = baseline or rate
-            results.append(Result.compare(
-                id="P10", name=f"outbox messages/s to the local SMTP sink, {workers} worker(s)", value=rate,
-                unit="messages/s", better="higher", target="report",
-                baseline=None if workers == 1 else "1 worker", baseline_value=None if workers == 1 else baseline,
-                scale=scale, n=sent,
-            ))  # fmt: skip
+            results.append(
+                Result.compare(
+                    id="P10",
+                    name=f"outbox messages/s to the local SMTP sink, {workers} worker(s)",
+                    value=rate,
+                    unit="messages/s",
+                    better="higher",
+                    target="report",
+                    baseline=None if workers == 1 else "1 worker",
+                    baseline_value=None if workers == 1 else baseline,
+                    scale=scale,
+                    n=sent,
+                )
+            )
     return results
 
 

@@ -32,26 +32,50 @@ def _populate(n: int):
     from notices.models import HostingProvider, Notice, NoticeItem, ProviderMembership, Url
 
     now = timezone.now()
-    provider = HostingProvider.objects.create(slug="bench-hosting", name="Bench Hosting", country="NL",
-                                              time_zone="Europe/Amsterdam", channel="api_only")  # fmt: skip
+    provider = HostingProvider.objects.create(
+        slug="bench-hosting",
+        name="Bench Hosting",
+        country="NL",
+        time_zone="Europe/Amsterdam",
+        channel="api_only",
+    )
     notices = Notice.objects.bulk_create(
-        Notice(reference=f"TN-2026-{i:06d}", provider=provider, status="sent" if i % 4 else "closed",
-               created_at=now, sent_at=now, deadline_at=now + timezone.timedelta(hours=24))
+        Notice(
+            reference=f"TN-2026-{i:06d}",
+            provider=provider,
+            status="sent" if i % 4 else "closed",
+            created_at=now,
+            sent_at=now,
+            deadline_at=now + timezone.timedelta(hours=24),
+        )
         for i in range(1, n + 1)
-    )  # fmt: skip
+    )
     urls, links = [], []
     for i, notice in enumerate(notices):
         for j in range(1 + i % 3):
             canonical = f"http://files{i % 500}.bench.example/{i}/{j}.html"
-            urls.append(Url(original=canonical, canonical=canonical, host=f"files{i % 500}.bench.example",
-                            canonical_hash=hashlib.sha256(canonical.encode()).digest(), status="notified",
-                            first_reported_at=now, last_outcome="live" if (i + j) % 5 == 0 else "gone"))  # fmt: skip
+            urls.append(
+                Url(
+                    original=canonical,
+                    canonical=canonical,
+                    host=f"files{i % 500}.bench.example",
+                    canonical_hash=hashlib.sha256(canonical.encode()).digest(),
+                    status="notified",
+                    first_reported_at=now,
+                    last_outcome="live" if (i + j) % 5 == 0 else "gone",
+                )
+            )
             links.append(notice)
     urls = Url.objects.bulk_create(urls, batch_size=5000)
     NoticeItem.objects.bulk_create(
-        (NoticeItem(notice=notice, url=url, provider_id_copy=provider.pk, is_open=notice.status != "closed")
-         for notice, url in zip(links, urls, strict=True)), batch_size=5000,
-    )  # fmt: skip
+        (
+            NoticeItem(
+                notice=notice, url=url, provider_id_copy=provider.pk, is_open=notice.status != "closed"
+            )
+            for notice, url in zip(links, urls, strict=True)
+        ),
+        batch_size=5000,
+    )
     user, _ = get_user_model().objects.get_or_create(username="bench-desk")
     ProviderMembership.objects.filter(user=user).delete()
     ProviderMembership.objects.create(user=user, provider=provider, is_admin=True)
@@ -88,8 +112,11 @@ def run(scale: str) -> list[Result]:
 
     def raw_page():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id, reference, status, sent_at, deadline_at FROM notices_notice "
-                           "WHERE provider_id = %s ORDER BY id DESC LIMIT 50", [provider.pk])  # fmt: skip
+            cursor.execute(
+                "SELECT id, reference, status, sent_at, deadline_at FROM notices_notice "
+                "WHERE provider_id = %s ORDER BY id DESC LIMIT 50",
+                [provider.pk],
+            )
             cursor.fetchall()
 
     def naive_orm():
@@ -111,11 +138,21 @@ def run(scale: str) -> list[Result]:
     value = statistics.median(_time(portal_list, repeats))
     floor = statistics.median(_time(raw_page, repeats))
     naive = statistics.median(_time(naive_orm, repeats))
-    log(f"P12: GET /portal/ median {value:.1f} ms, {len(queries)} queries; raw page {floor:.2f} ms; "
-        f"naive ORM page {naive:.1f} ms")  # fmt: skip
+    log(
+        f"P12: GET /portal/ median {value:.1f} ms, {len(queries)} queries; raw page {floor:.2f} ms; "
+        f"naive ORM page {naive:.1f} ms"
+    )
     name = f"portal notice list, {n:,} notices (server ms, {len(queries)} queries)"
-    common = {"id": "P12", "name": name, "value": value, "unit": "ms", "better": "lower", "target": TARGET,
-              "scale": scale, "n": n}  # fmt: skip
+    common = {
+        "id": "P12",
+        "name": name,
+        "value": value,
+        "unit": "ms",
+        "better": "lower",
+        "target": TARGET,
+        "scale": scale,
+        "n": n,
+    }
     return [
         Result.compare(baseline="raw SQL page query", baseline_value=floor, **common),
         Result.compare(baseline="naive ORM list (annotate Count)", baseline_value=naive, **common),

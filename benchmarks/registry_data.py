@@ -35,33 +35,64 @@ def base(k: int) -> str:
     return f"{240 + k // 256}.{k % 256}"
 
 
-def _inetnum(first: str, last: str, netname: str, country: str, status: str, mnt: str, org: str = "",
-             abuse_c: str = "") -> str:  # fmt: skip
-    lines = [f"inetnum:        {first} - {last}", f"netname:        {netname}", f"descr:          {netname} network",
-             f"country:        {country}"]  # fmt: skip
+def _inetnum(
+    first: str, last: str, netname: str, country: str, status: str, mnt: str, org: str = "", abuse_c: str = ""
+) -> str:
+    lines = [
+        f"inetnum:        {first} - {last}",
+        f"netname:        {netname}",
+        f"descr:          {netname} network",
+        f"country:        {country}",
+    ]
     if org:
         lines.append(f"org:            {org}")
     lines += ["admin-c:        DUMY-RIPE", "tech-c:         DUMY-RIPE"]
     if abuse_c:
         lines.append(f"abuse-c:        {abuse_c}")
-    lines += [f"status:         {status}", f"mnt-by:         {mnt}", "created:        2010-07-12T08:00:00Z",
-              "last-modified:  2024-01-01T00:00:00Z", "source:         RIPE"]  # fmt: skip
+    lines += [
+        f"status:         {status}",
+        f"mnt-by:         {mnt}",
+        "created:        2010-07-12T08:00:00Z",
+        "last-modified:  2024-01-01T00:00:00Z",
+        "source:         RIPE",
+    ]
     return "\n".join(lines) + "\n" + TRAILER + "\n"
 
 
 def inetnum_objects(allocations: int, rng: random.Random) -> Iterator[str]:
     for k in range(allocations):
         b = base(k)
-        yield _inetnum(f"{b}.0.0", f"{b}.255.255", f"LIR-{k}", rng.choice(COUNTRIES), "ALLOCATED PA",
-                       f"RIPE-NCC-HM-MNT\nmnt-by:         LIR{k}-MNT", org=f"ORG-L{k}-TEST")  # fmt: skip
+        yield _inetnum(
+            f"{b}.0.0",
+            f"{b}.255.255",
+            f"LIR-{k}",
+            rng.choice(COUNTRIES),
+            "ALLOCATED PA",
+            f"RIPE-NCC-HM-MNT\nmnt-by:         LIR{k}-MNT",
+            org=f"ORG-L{k}-TEST",
+        )
         for j in range(100):
             org = f"ORG-C{k}X{j}-TEST" if j % 4 == 0 else ""
-            yield _inetnum(f"{b}.{j}.0", f"{b}.{j}.255", f"NET-{k}-{j}", rng.choice(COUNTRIES), "ASSIGNED PA",
-                           f"LIR{k}-MNT", org=org, abuse_c=f"AC{k}X{j}-TEST" if j % 3 == 0 else "")  # fmt: skip
+            yield _inetnum(
+                f"{b}.{j}.0",
+                f"{b}.{j}.255",
+                f"NET-{k}-{j}",
+                rng.choice(COUNTRIES),
+                "ASSIGNED PA",
+                f"LIR{k}-MNT",
+                org=org,
+                abuse_c=f"AC{k}X{j}-TEST" if j % 3 == 0 else "",
+            )
             if j % 2 == 0:
                 for s in range(3):
-                    yield _inetnum(f"{b}.{j}.{s * 16}", f"{b}.{j}.{s * 16 + 15}", f"CUST-{k}-{j}-{s}", "EU",
-                                   "ASSIGNED PA", f"LIR{k}-MNT")  # fmt: skip
+                    yield _inetnum(
+                        f"{b}.{j}.{s * 16}",
+                        f"{b}.{j}.{s * 16 + 15}",
+                        f"CUST-{k}-{j}-{s}",
+                        "EU",
+                        "ASSIGNED PA",
+                        f"LIR{k}-MNT",
+                    )
 
 
 def organisation_handles(allocations: int) -> Iterator[str]:
@@ -73,24 +104,30 @@ def organisation_handles(allocations: int) -> Iterator[str]:
 def organisation_objects(allocations: int) -> Iterator[str]:
     for handle in organisation_handles(allocations):
         role = "AR" + handle[4:]
-        yield (f"organisation:   {handle}\norg-name:       Hosting {handle[4:-5]} Ltd\norg-type:       OTHER\n"
-               f"country:        NL\nabuse-c:        {role}\nmnt-ref:        LIR-MNT\nmnt-by:         LIR-MNT\n"
-               f"created:        2010-07-12T08:00:00Z\nlast-modified:  2024-01-01T00:00:00Z\nsource:         RIPE\n\n")  # fmt: skip
+        yield (
+            f"organisation:   {handle}\norg-name:       Hosting {handle[4:-5]} Ltd\norg-type:       OTHER\n"
+            f"country:        NL\nabuse-c:        {role}\nmnt-ref:        LIR-MNT\nmnt-by:         LIR-MNT\n"
+            "created:        2010-07-12T08:00:00Z\n"
+            "last-modified:  2024-01-01T00:00:00Z\nsource:         RIPE\n\n"
+        )
 
 
 def role_objects(allocations: int) -> Iterator[str]:
     handles = ["AR" + h[4:] for h in organisation_handles(allocations)]
     handles += [f"AC{k}X{j}-TEST" for k in range(allocations) for j in range(0, 100, 3)]
     for handle in handles:
-        yield (f"role:           Abuse-C Role\naddress:        Dummy address for {handle}\n"
-               f"e-mail:         unread@ripe.net\nnic-hdl:        {handle}\n"
-               f"abuse-mailbox:  abuse@{handle.lower()}.example\nmnt-by:         LIR-MNT\n"
-               f"created:        2014-04-14T12:26:22Z\nlast-modified:  2021-05-12T10:08:29Z\nsource:         RIPE\n"
-               + TRAILER + "\n")  # fmt: skip
+        yield (
+            f"role:           Abuse-C Role\naddress:        Dummy address for {handle}\n"
+            f"e-mail:         unread@ripe.net\nnic-hdl:        {handle}\n"
+            f"abuse-mailbox:  abuse@{handle.lower()}.example\nmnt-by:         LIR-MNT\n"
+            "created:        2014-04-14T12:26:22Z\n"
+            "last-modified:  2021-05-12T10:08:29Z\nsource:         RIPE\n" + TRAILER + "\n"
+        )
 
 
 def write_ripe_dump(directory: Path, inetnums: int, *, seed: int = 1729) -> tuple[list[str], int]:
-    """ripe.db.inetnum.gz, ripe.db.organisation.gz, ripe.db.role.gz; returns (paths, objects). Cached on disk."""
+    """ripe.db.inetnum.gz, ripe.db.organisation.gz, ripe.db.role.gz; returns (paths, objects). Cached on
+    disk."""
     allocations = allocations_for(inetnums)
     directory.mkdir(parents=True, exist_ok=True)
     parts = {
@@ -106,7 +143,8 @@ def write_ripe_dump(directory: Path, inetnums: int, *, seed: int = 1729) -> tupl
             tmp = path.with_suffix(".tmp")
             with gzip.open(tmp, "wt", encoding="latin-1", compresslevel=1) as handle:
                 handle.write(
-                    "#\n# The contents of this file are subject to\n# RIPE Database Terms and Conditions\n#\n\n"
+                    "#\n# The contents of this file are subject to\n# RIPE Database Terms and "
+                    "Conditions\n#\n\n"
                 )
                 for chunk in make():
                     handle.write(chunk)

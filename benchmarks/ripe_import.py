@@ -42,16 +42,22 @@ def raw_copy_baseline() -> float:
 
     with connection.cursor() as cursor:
         buffer = io.StringIO()
-        cursor.copy_expert("COPY (SELECT cidr, first_ip, last_ip, netname, country, org, abuse_c, status, mnt_by "
-                           "FROM notices_inetnum) TO STDOUT", buffer)  # fmt: skip
+        cursor.copy_expert(
+            "COPY (SELECT cidr, first_ip, last_ip, netname, country, org, abuse_c, status, mnt_by "
+            "FROM notices_inetnum) TO STDOUT",
+            buffer,
+        )
         rows = buffer.getvalue().count("\n")
         buffer.seek(0)
         cursor.execute("DROP TABLE IF EXISTS bench_inetnum_copy")
         cursor.execute("CREATE TABLE bench_inetnum_copy (LIKE notices_inetnum INCLUDING DEFAULTS)")
         cursor.execute("ALTER TABLE bench_inetnum_copy ALTER COLUMN generation_id SET DEFAULT 0")
         with Stopwatch() as sw:
-            cursor.copy_expert("COPY bench_inetnum_copy (cidr, first_ip, last_ip, netname, country, org, abuse_c, "
-                               "status, mnt_by) FROM STDIN", buffer)  # fmt: skip
+            cursor.copy_expert(
+                "COPY bench_inetnum_copy (cidr, first_ip, last_ip, netname, country, org, abuse_c, "
+                "status, mnt_by) FROM STDIN",
+                buffer,
+            )
             cursor.execute("CREATE INDEX ON bench_inetnum_copy USING gist (cidr inet_ops)")
         cursor.execute("DROP TABLE bench_inetnum_copy")
     return rows / sw.seconds
@@ -67,7 +73,8 @@ def run(scale: str) -> list[Result]:
     rate = objects / seconds
     baseline = raw_copy_baseline()
     log(
-        f"P3: {objects:,} objects in {seconds:.1f} s = {rate:,.0f}/s, peak RSS {rss:.0f} MB; raw COPY {baseline:,.0f}/s"
+        f"P3: {objects:,} objects in {seconds:.1f} s = {rate:,.0f}/s, peak RSS {rss:.0f} MB; raw COPY "
+        f"{baseline:,.0f}/s"
     )
     common = {"scale": scale, "n": objects}
     return [

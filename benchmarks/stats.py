@@ -53,21 +53,24 @@ def load_removed_items(n: int) -> None:
     from notices.models import HostingProvider, Url
 
     providers = HostingProvider.objects.bulk_create(
-        [HostingProvider(slug=f"bench-{i}", name=f"Bench Hosting {i}", country=COUNTRIES[i % 27])
-         for i in range(PROVIDERS)]
-    )  # fmt: skip
+        [
+            HostingProvider(slug=f"bench-{i}", name=f"Bench Hosting {i}", country=COUNTRIES[i % 27])
+            for i in range(PROVIDERS)
+        ]
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {Url._meta.db_table} (original, canonical, canonical_hash, host, status,
                     first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
-                    notice_type_at_notice, last_outcome, first_gone_vantage, provider_at_notice_id, asn_at_notice,
-                    first_notice_sent_at, removal_confirmed_at, ttr_low, ttr_high)
+                    notice_type_at_notice, last_outcome, first_gone_vantage, provider_at_notice_id,
+                    asn_at_notice, first_notice_sent_at, removal_confirmed_at, ttr_low, ttr_high)
                 SELECT u, u, sha256(u::bytea), 'h' || g || '.bench.example', 'removed', now(), now(), 2, 0,
                        (%(countries)s::text[])[1 + g %% 27], 'hotline_notice', '', '',
                        (%(providers)s::bigint[])[1 + g %% %(p)s], 64496 + g %% %(p)s,
                        now() - (g %% 365) * interval '1 day', now(),
                        (g::bigint * 7919) %% 2000000, (g::bigint * 7919) %% 2000000 + 600
-                FROM generate_series(1, %(n)s) AS g, LATERAL (SELECT 'http://h' || g || '.bench.example/x') AS x(u)""",
+                FROM generate_series(1, %(n)s) AS g,
+                     LATERAL (SELECT 'http://h' || g || '.bench.example/x') AS x(u)""",
             {"countries": COUNTRIES, "providers": [p.pk for p in providers], "p": PROVIDERS, "n": n},
         )
         cursor.execute(f"ANALYZE {Url._meta.db_table}")
@@ -99,10 +102,19 @@ def run(scale: str) -> list[Result]:
         served = _median_ms(lambda g=group_by: time_to_removal(group_by=g, now=now), REPEATS)
         raw = _median_ms(lambda g=group_by: ttr_stats(group_by=g, now=now), 2 if scale == "full" else 3)
         log(f"P5 {group_by}: served {served:.1f} ms, raw query {raw:.0f} ms")
-        results.append(Result.compare(
-            id="P5", name=f"TTR stats over removed items by {group_by} (ms)", value=served, unit="ms",
-            better="lower", target="< 250 ms", baseline="raw query (ttr_stats)", baseline_value=raw,
-            scale=scale, n=n,
-        ))  # fmt: skip
+        results.append(
+            Result.compare(
+                id="P5",
+                name=f"TTR stats over removed items by {group_by} (ms)",
+                value=served,
+                unit="ms",
+                better="lower",
+                target="< 250 ms",
+                baseline="raw query (ttr_stats)",
+                baseline_value=raw,
+                scale=scale,
+                n=n,
+            )
+        )
     reset_database()
     return results

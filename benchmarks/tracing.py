@@ -46,13 +46,39 @@ def make_urls(n: int, dns) -> list[int]:
 
 
 def start_worker(broker: str, dns_address: str) -> subprocess.Popen:
-    env = {**os.environ, "CELERY_BROKER_URL": broker, "DNS_RESOLVER": dns_address, "RDAP_BASE_URL": "",
-           "DB_CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING"}  # fmt: skip
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": broker,
+        "DNS_RESOLVER": dns_address,
+        "RDAP_BASE_URL": "",
+        "DB_CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+    }
     log_file = open(ROOT / "var" / "bench-worker.log", "wb")  # noqa: SIM115 - closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "prefork",
-                             "--concurrency", str(os.cpu_count() or 2), "-l", "warning", "--without-heartbeat",
-                             "--without-gossip", "--without-mingle"], cwd=ROOT, env=env, stdout=log_file,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(os.cpu_count() or 2),
+            "-l",
+            "warning",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     proc.log_file = log_file
     return proc
 
@@ -133,6 +159,17 @@ def run(scale: str) -> list[Result]:
     finally:
         dns.stop()
     log(f"P11: {celery_rate:,.0f} URLs/s as Celery tasks; in-process loop {loop_rate:,.0f} URLs/s")
-    return [Result.compare(id="P11", name="URLs traced per second as tasks (local DNS)", value=celery_rate,
-                           unit="URLs/s", better="higher", target="report", baseline="in-process trace loop",
-                           baseline_value=loop_rate, scale=scale, n=n)]  # fmt: skip
+    return [
+        Result.compare(
+            id="P11",
+            name="URLs traced per second as tasks (local DNS)",
+            value=celery_rate,
+            unit="URLs/s",
+            better="higher",
+            target="report",
+            baseline="in-process trace loop",
+            baseline_value=loop_rate,
+            scale=scale,
+            n=n,
+        )
+    ]

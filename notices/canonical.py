@@ -60,7 +60,8 @@ _NUMBER_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
 _IPV4_PART = re.compile(r"0x(?P<hex>[0-9a-f]*)|0(?P<oct>[0-7]+)|(?P<dec>0|[1-9][0-9]*)")
 # defang(): optional scheme (only if slashes follow: "example.test:8080" is a host), host, the rest.
 _DEFANG_PARTS = re.compile(
-    r"\s*(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?=[/\\]))?(?P<slashes>[/\\]*)(?P<host>[^/\\?#]*)(?P<tail>.*)",
+    r"\s*(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*):(?=[/\\]))?"
+    r"(?P<slashes>[/\\]*)(?P<host>[^/\\?#]*)(?P<tail>.*)",
     re.DOTALL,
 )
 # A dot not already defanged, so that defanging twice changes nothing.
@@ -103,15 +104,6 @@ class CanonicalUrl:
     def hash(self) -> bytes:
         """SHA-256 of the canonical string: a fixed-size key for the unique index and for partners' lists."""
         return hashlib.sha256(self.canonical.encode("utf-8")).digest()
-
-    @property
-    def host_is_ip(self) -> bool:
-        """True when the host is an address, so the hosting trace can skip DNS."""
-        try:
-            ipaddress.ip_address(self.host)
-        except ValueError:
-            return False
-        return True
 
 
 def canonicalize(raw: str) -> CanonicalUrl:

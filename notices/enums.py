@@ -77,9 +77,10 @@ class NoticeStatus(models.TextChoices):
     FAILED = "failed", _("Delivery failed")
 
 
-# The transitions each status may take (a status to itself is a re-assessment or a repeated notice). The owner of
-# each aggregate — notices.services.urls for a URL, notices.services.notices for a notice — is the only writer of
-# the status and checks its moves against these tables; tests/test_state_owners.py fails on a write elsewhere.
+# The transitions each status may take (a status to itself is a re-assessment or a repeated notice). The owner
+# of each aggregate — notices.services.urls for a URL, notices.services.notices for a notice — is the only
+# writer of the status and checks its moves against these tables; tests/test_state_owners.py fails on a write
+# elsewhere.
 # fmt: off
 NOTICE_TRANSITIONS = {
     NoticeStatus.DRAFT: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED}),

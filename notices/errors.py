@@ -1,5 +1,5 @@
-"""Errors every layer may raise and every interface shows: the bottom of the import order (nothing here imports
-the project)."""
+"""Errors every layer may raise and every interface shows: the bottom of the import order (nothing here
+imports the project)."""
 
 from __future__ import annotations
 

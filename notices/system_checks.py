@@ -1,6 +1,8 @@
-"""Django system checks: configuration that must stop `manage.py migrate` / `check` rather than misbehave later.
+"""Django system checks: configuration that must stop `manage.py migrate` / `check` rather than misbehave
+later.
 
-Registered from `NoticesConfig.ready()`. `make run` migrates on every start, so a broken setting stops it there.
+Registered from `NoticesConfig.ready()`. `make run` migrates on every start, so a broken setting stops it
+there.
 """
 
 from __future__ import annotations

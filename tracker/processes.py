@@ -1,4 +1,5 @@
-"""Stopping processes we started, with everything they started: one way, for the supervisor and the benchmarks.
+"""Stopping processes we started, with everything they started: one way, for the supervisor and the
+benchmarks.
 
 A process started with `start_new_session=True` leads a process group of its own; its children (gunicorn's and
 Celery's workers) share that group, so signalling the group reaches them even after the leader died.

@@ -27,13 +27,15 @@ def beat_schedule() -> dict:
             "task": "notices.dispatch_notices",
             "schedule": settings.NOTICE_DISPATCH_SWEEP_INTERVAL,
         },
-        # Escalate cases still up past their notice deadline (reminder, analyst attention, beyond the provider).
+        # Escalate cases still up past their notice deadline (reminder, analyst attention, beyond the
+        # provider).
         "escalation-sweep": {
             "task": "notices.sweep_escalations",
             "schedule": settings.ESCALATION_SWEEP_INTERVAL,
         },
-        # Recompute the time-to-removal statistics the API and dashboard serve (raw queries take seconds at scale),
-        # so still-up ages move on; a change the snapshots do not include queues its own debounced refresh.
+        # Recompute the time-to-removal statistics the API and dashboard serve (raw queries take seconds at
+        # scale), so still-up ages move on; a change the snapshots do not include queues its own debounced
+        # refresh.
         "stats-refresh": {
             "task": "notices.refresh_stats",
             "schedule": settings.STATS_REFRESH_INTERVAL,

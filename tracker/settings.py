@@ -171,7 +171,6 @@ EMAIL_USE_SSL = _email["USE_SSL"]
 EMAIL_USE_TLS = _email["USE_TLS"]
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Demo Hotline <notices@hotline.example>")
-MAIL_SINK_DIR = VAR_DIR / "mail"
 # Signing at send time (README "Signing, alerts and inbound mail"); empty = off. Files are PEM or DER.
 NOTICE_SMIME_CERT = env_str("NOTICE_SMIME_CERT", "")  # the hotline's signing certificate
 NOTICE_SMIME_KEY = env_str("NOTICE_SMIME_KEY", "")  # its private key (unencrypted; protect the file)
@@ -258,13 +257,26 @@ HOSTING_PLACEHOLDER_CONTACTS = [
     address.lower()
     for address in env_list(
         "HOSTING_PLACEHOLDER_CONTACTS",
-        ["unread@ripe.net", "abuse@ripe.net", "hostmaster@ripe.net", "helpdesk@apnic.net", "abuse@apnic.net",
-         "hostmaster@arin.net", "abuse@arin.net", "abuse@lacnic.net", "abuse@afrinic.net"],
+        [
+            "unread@ripe.net",
+            "abuse@ripe.net",
+            "hostmaster@ripe.net",
+            "helpdesk@apnic.net",
+            "abuse@apnic.net",
+            "hostmaster@arin.net",
+            "abuse@arin.net",
+            "abuse@lacnic.net",
+            "abuse@afrinic.net",
+        ],
     )
-]  # fmt: skip
+]
 # RIPE NCC's maintainers: the abuse-c climb stops at an object they maintain (as RIPE's whois does).
-HOSTING_RS_MAINTAINERS = [m.upper() for m in env_list(
-    "HOSTING_RS_MAINTAINERS", ["RIPE-NCC-HM-MNT", "RIPE-NCC-END-MNT", "RIPE-NCC-LEGACY-MNT"])]  # fmt: skip
+HOSTING_RS_MAINTAINERS = [
+    m.upper()
+    for m in env_list(
+        "HOSTING_RS_MAINTAINERS", ["RIPE-NCC-HM-MNT", "RIPE-NCC-END-MNT", "RIPE-NCC-LEGACY-MNT"]
+    )
+]
 # CDNs and reverse proxies (ASNs as AS123, prefixes as CIDR): the origin behind them is unknown.
 HOSTING_INTERMEDIARIES = env_intermediaries(
     "HOSTING_INTERMEDIARIES",
@@ -296,7 +308,8 @@ STATS_REFRESH_INTERVAL = env_seconds("STATS_REFRESH_INTERVAL", 300)
 STATS_SNAPSHOT_MAX_AGE = env_seconds("STATS_SNAPSHOT_MAX_AGE", 900)
 # A change the snapshots do not include yet (first notice, removal, reappearance) marks them stale at once and
 # queues one refresh this long after it; changes meanwhile join that refresh. A refresh claim older than
-# STATS_REFRESH_LEASE (a worker that died mid-refresh), or a queued request older than it, no longer blocks another.
+# STATS_REFRESH_LEASE (a worker that died mid-refresh), or a queued request older than it, no longer blocks
+# another.
 STATS_REFRESH_DEBOUNCE = env_seconds("STATS_REFRESH_DEBOUNCE", 2)
 STATS_REFRESH_LEASE = env_seconds("STATS_REFRESH_LEASE", 600)
 
@@ -321,7 +334,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Takedown notice tracker API",
-    "DESCRIPTION": "Reports, URLs, hosting traces, notices, provider responses and time-to-removal statistics.",
+    "DESCRIPTION": (
+        "Reports, URLs, hosting traces, notices, provider responses and time-to-removal statistics."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

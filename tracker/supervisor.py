@@ -85,7 +85,8 @@ def _popen_state(proc: subprocess.Popen, what: str) -> Callable[[], str | None]:
 
 
 def _postmaster_state(pid: int, pgdata: Path) -> Callable[[], str | None]:
-    """The embedded postmaster is not our child (pg_ctl daemonizes it): watch its pid (a zombie counts as gone)."""
+    """The embedded postmaster is not our child (pg_ctl daemonizes it): watch its pid (a zombie counts as
+    gone)."""
     import psutil  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
     try:
@@ -149,22 +150,27 @@ def start_mail_sink(stack: Stack) -> None:
 
 
 def start_demo_internet(stack: Stack) -> None:
-    """The demo's DNS server and web hosts; the checker reaches them through CHECKER_CONNECT_TO (demo only)."""
+    """The demo's DNS server and web hosts; the checker reaches them through CHECKER_CONNECT_TO (demo
+    only)."""
     from notices.demo.dns import DemoDnsServer  # noqa: PLC0415 (dnslib: the `embedded` extra)
 
     dns = DemoDnsServer(DNS_ZONE, port=int(stack.env.get("DEMO_DNS_PORT", "8053")))
     dns.start()
     stack.stoppers.append(dns.stop)
-    web = DemoWeb(port=int(stack.env.get("DEMO_WEB_PORT", "18080")),
-                  control_port=int(stack.env.get("DEMO_WEB_CONTROL_PORT", "18081")),
-                  state_file=VAR_DIR / "demo-web-pages.json")  # fmt: skip
+    web = DemoWeb(
+        port=int(stack.env.get("DEMO_WEB_PORT", "18080")),
+        control_port=int(stack.env.get("DEMO_WEB_CONTROL_PORT", "18081")),
+        state_file=VAR_DIR / "demo-web-pages.json",
+    )
     web.live_hosts.update(LIVE_HOSTS)
     port, control = web.start()
     stack.stoppers.append(web.stop)
     target = f"127.0.0.1:{port}"
     stack.env.setdefault("DNS_RESOLVER", dns.address)
-    stack.env.setdefault("CHECKER_CONNECT_TO", f"198.51.100.0/24={target},203.0.113.0/24={target},"
-                                               f"192.0.2.0/24={target},[2001:db8::]/32={target}")  # fmt: skip
+    stack.env.setdefault(
+        "CHECKER_CONNECT_TO",
+        f"198.51.100.0/24={target},203.0.113.0/24={target},192.0.2.0/24={target},[2001:db8::]/32={target}",
+    )
     stack.env.setdefault("DEMO_WEB_CONTROL_URL", f"http://127.0.0.1:{control}")
     for key, value in DEMO_DEFAULTS.items():
         stack.env.setdefault(key, value)
@@ -220,12 +226,58 @@ def spawn(stack: Stack, name: str, argv: list[str]) -> None:
 def start_processes(stack: Stack) -> None:
     port = stack.env.get("PORT", "8000")
     python = sys.executable
-    spawn(stack, "web", [python, "-m", "gunicorn", "tracker.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                         "--workers", "2", "--threads", "4", "--access-logfile", "-"])  # fmt: skip
-    spawn(stack, "worker", [python, "-m", "celery", "-A", "tracker", "worker", "--loglevel", "INFO",
-                            "--concurrency", "2", "--hostname", "worker@%h"])  # fmt: skip
-    spawn(stack, "beat", [python, "-m", "celery", "-A", "tracker", "beat", "--loglevel", "INFO",
-                          "--schedule", str(VAR_DIR / "celerybeat-schedule")])  # fmt: skip
+    spawn(
+        stack,
+        "web",
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "tracker.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+        ],
+    )
+    spawn(
+        stack,
+        "worker",
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--hostname",
+            "worker@%h",
+        ],
+    )
+    spawn(
+        stack,
+        "beat",
+        [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "tracker",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(VAR_DIR / "celerybeat-schedule"),
+        ],
+    )
     (VAR_DIR / "supervisor.json").write_text(
         json.dumps(
             {
@@ -267,7 +319,8 @@ Takedown notice tracker is running.
 
   Report a URL:
     curl -s -X POST {base}/api/v1/reports/ -H 'Authorization: Bearer {partner_key}' \\
-         -H 'Content-Type: application/json' -d '{{"url": "http://files.polder-hosting.example/new/123.html"}}'
+         -H 'Content-Type: application/json' \\
+         -d '{{"url": "http://files.polder-hosting.example/new/123.html"}}'
 
   Mail sent to providers: {VAR_DIR / "mail"}/*.eml    Logs: {stack.log_dir}/
   Press Ctrl-C to stop everything.
@@ -275,8 +328,9 @@ Takedown notice tracker is running.
 
 
 def stop(stack: Stack) -> None:
-    """Stop children (their whole process groups, also when the group's leader already died), then the embedded
-    services. Further signals only note themselves (the handlers stay installed), so clean-up always finishes."""
+    """Stop children (their whole process groups, also when the group's leader already died), then the
+    embedded services. Further signals only note themselves (the handlers stay installed), so clean-up always
+    finishes."""
     stop_groups(stack.children.values(), grace=STOP_GRACE_SECONDS)
     for stopper in reversed(stack.stoppers):
         try:
@@ -339,8 +393,8 @@ def main() -> int:
         code = 1
     except OSError as exc:
         _say(
-            f"! {exc}\n  Is another `make run` still running? Ports come from PORT, SMTP_SINK_PORT, DEMO_DNS_PORT, "
-            "DEMO_WEB_PORT and DEMO_WEB_CONTROL_PORT."
+            f"! {exc}\n  Is another `make run` still running? Ports come from PORT, SMTP_SINK_PORT, "
+            "DEMO_DNS_PORT, DEMO_WEB_PORT and DEMO_WEB_CONTROL_PORT."
         )
         code = 1
     finally:

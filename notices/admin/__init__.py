@@ -14,7 +14,8 @@ _admin.site.site_title = "Takedown notice tracker"
 _admin.site.index_title = "Analyst workspace"
 
 
-# Django's own user and group pages get the same guard against hostile input (e.g. a garbage action selection).
+# Django's own user and group pages get the same guard against hostile input (e.g. a garbage action
+# selection).
 for _model, _base in ((_get_user_model(), _UserAdmin), (_Group, _GroupAdmin)):
     if _admin.site.is_registered(_model):
         _admin.site.unregister(_model)

@@ -38,8 +38,19 @@ class AssessmentInline(ReadOnlyInline, admin.TabularInline):
 
 class TraceInline(ReadOnlyInline, admin.TabularInline):
     model = HostingTrace
-    fields = ["traced_at", "ip", "prefix", "asn", "provider", "country", "intermediary", "origin_unknown",
-              "abuse_emails", "error", "is_hop"]  # fmt: skip
+    fields = [
+        "traced_at",
+        "ip",
+        "prefix",
+        "asn",
+        "provider",
+        "country",
+        "intermediary",
+        "origin_unknown",
+        "abuse_emails",
+        "error",
+        "is_hop",
+    ]
     readonly_fields = fields
     ordering = ["-traced_at"]
 
@@ -64,14 +75,16 @@ class UrlAdmin(TrackerModelAdmin):
     list_filter = ["status", "provider", "last_outcome"]
     search_fields = ["canonical", "host"]
     fieldsets = [
-        ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace", "provider"]}),
+        ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace",
+                             "provider"]}),
         ("Hosting trace", {"fields": ["trace_chain"]}),
         ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
                                  "acknowledged_at"]}),
         ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
                                 "removal_confirmed_at", "reappearance_count"]}),
         ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at"]}),
-        ("Counted against (at first notice)", {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
+        ("Counted against (at first notice)",
+         {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
     ]  # fmt: skip
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
     inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
@@ -90,8 +103,11 @@ class UrlAdmin(TrackerModelAdmin):
     def get_urls(self):
         assess = self.admin_site.admin_view(self.assess_view)
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
-        return [path("<int:pk>/assess/", assess, name="notices_url_assess"),
-                path("<int:pk>/override/", override, name="notices_url_override"), *super().get_urls()]  # fmt: skip
+        return [
+            path("<int:pk>/assess/", assess, name="notices_url_assess"),
+            path("<int:pk>/override/", override, name="notices_url_override"),
+            *super().get_urls(),
+        ]
 
     def assess_view(self, request, pk: int):
         """Assess a URL: legality and classification go through the assessment service."""
@@ -101,18 +117,31 @@ class UrlAdmin(TrackerModelAdmin):
         form = AssessmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             assess_url(url=url, analyst=request.user, now=timezone.now(), **form.cleaned_data)
-            self.message_user(request, "Assessment recorded." + (
-                " A hosting trace is queued." if url.current_trace_id is None else ""))  # fmt: skip
+            self.message_user(
+                request,
+                "Assessment recorded."
+                + (" A hosting trace is queued." if url.current_trace_id is None else ""),
+            )
             return redirect("admin:notices_url_change", pk)
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": url,
-                   "form": form, "title": "Assess URL", "url_defanged": defanged(url.canonical)}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": url,
+            "form": form,
+            "title": "Assess URL",
+            "url_defanged": defanged(url.canonical),
+        }
         return TemplateResponse(request, "admin/notices/url/assess.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         url = self.get_object(request, object_id)
         if url is not None:
-            audit(actor=f"user:{request.user.get_username()}", action="url.view", obj=url,
-                  ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+            audit(
+                actor=f"user:{request.user.get_username()}",
+                action="url.view",
+                obj=url,
+                ip=request.META.get("REMOTE_ADDR"),
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="URL (defanged)")
@@ -133,7 +162,8 @@ class UrlAdmin(TrackerModelAdmin):
             return "not removed yet" if obj.first_notice_sent_at else "no notice sent yet"
         return (
             f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)} after the first notice "
-            f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and {obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
+            f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and "
+            f"{obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
         )
 
     @admin.display(description="TTR")
@@ -183,8 +213,12 @@ class UrlAdmin(TrackerModelAdmin):
     @admin.action(description="Create hotline notices (one per provider)")
     def create_hotline_notices(self, request, queryset) -> None:
         try:
-            notices = create_notices(urls=list(queryset), notice_type=NoticeType.HOTLINE_NOTICE,
-                                     now=timezone.now(), created_by=request.user)  # fmt: skip
+            notices = create_notices(
+                urls=list(queryset),
+                notice_type=NoticeType.HOTLINE_NOTICE,
+                now=timezone.now(),
+                created_by=request.user,
+            )
         except NoticeError as exc:
             for problem in exc.errors.get("urls", []) + exc.errors.get("detail", []):
                 self.message_user(request, problem, level=messages.ERROR)
@@ -198,8 +232,19 @@ class ReportAdmin(SystemRecordAdmin):
     list_display = ["receipt", "url_defanged", "partner", "reported_at", "received_at", "duplicate"]
     list_filter = ["partner", "duplicate"]
     search_fields = ["receipt", "external_ref"]
-    readonly_fields = ["url", "partner", "submitted_by", "url_defanged", "reported_at", "received_at",
-                       "external_ref", "notes", "hashes", "receipt", "duplicate"]  # fmt: skip
+    readonly_fields = [
+        "url",
+        "partner",
+        "submitted_by",
+        "url_defanged",
+        "reported_at",
+        "received_at",
+        "external_ref",
+        "notes",
+        "hashes",
+        "receipt",
+        "duplicate",
+    ]
     exclude = ["original_url"]
     show_full_result_count = False
 

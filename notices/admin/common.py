@@ -128,9 +128,12 @@ class HostileInputMixin(SafeWidgetsMixin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.CharField) and validate_time_zone in db_field.validators:
             return forms.TypedChoiceField(
-                choices=time_zone_choices(), initial=db_field.get_default(), required=not db_field.blank,
-                label=db_field.verbose_name.capitalize(), help_text=db_field.help_text,
-            )  # fmt: skip
+                choices=time_zone_choices(),
+                initial=db_field.get_default(),
+                required=not db_field.blank,
+                label=db_field.verbose_name.capitalize(),
+                help_text=db_field.help_text,
+            )
         if isinstance(db_field, models.JSONField) and not db_field.null and db_field.has_default():
             kwargs.setdefault("form_class", EmptyIsDefaultJSONField)
             kwargs.setdefault("empty_default", db_field.get_default)

@@ -13,8 +13,9 @@ from notices.selectors.stats import time_to_removal
 
 @staff_member_required
 def dashboard_view(request):
-    """The counts are live; the time-to-removal table says as of when it is and whether it was computed live or
-    served from the snapshot (which is served only while it includes every removal, reappearance and notice)."""
+    """The counts are live; the time-to-removal table says as of when it is and whether it was computed live
+    or served from the snapshot (which is served only while it includes every removal, reappearance and
+    notice)."""
     now = timezone.now()
     stats = time_to_removal(group_by="provider", now=now)
     context = {

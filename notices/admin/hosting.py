@@ -1,4 +1,5 @@
-"""Admin for the hosting trace: the trace chain on the URL page, overrides, registry imports, provider merge."""
+"""Admin for the hosting trace: the trace chain on the URL page, overrides, registry imports, provider
+merge."""
 
 from __future__ import annotations
 
@@ -44,14 +45,23 @@ def trace_chain_html(trace: HostingTrace | None) -> str:
     body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows)
     summary = format_html(
         "<p>Provider: <b>{}</b> · country {} ({}) · AS{} · org {} · LIR {} · origin AS org {}{}{}</p>",
-        trace.provider or "unknown", trace.country or "unknown", trace.country_source or "—", trace.asn or "?",
-        trace.org_handle or "—", trace.allocation_holder or "—", trace.origin_as_org or "—",
+        trace.provider or "unknown",
+        trace.country or "unknown",
+        trace.country_source or "—",
+        trace.asn or "?",
+        trace.org_handle or "—",
+        trace.allocation_holder or "—",
+        trace.origin_as_org or "—",
         format_html(" · <b>behind {}: origin unknown</b>", trace.intermediary or "an intermediary")
-        if trace.origin_unknown else "",
+        if trace.origin_unknown
+        else "",
         format_html(" · override #{} applied", trace.override_id) if trace.override_id else "",
-    )  # fmt: skip
-    table = format_html("<table><thead><tr><th>source</th><th>query</th><th>answer</th></tr></thead>"
-                        "<tbody>{}</tbody></table>", body)  # fmt: skip
+    )
+    table = format_html(
+        "<table><thead><tr><th>source</th><th>query</th><th>answer</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        body,
+    )
     return format_html("{}{}", summary, table)
 
 
@@ -63,14 +73,21 @@ class CountryField(forms.ChoiceField):
 
 
 class OverrideForm(forms.Form):
-    scope = forms.ChoiceField(choices=HostingOverride.Scope.choices, initial="url",
-                              help_text="This URL, its host, the traced prefix or the origin AS.")  # fmt: skip
-    provider = forms.ModelChoiceField(HostingProvider.objects.all(), required=False,
-                                      help_text="The hosting provider (the origin behind a CDN).")  # fmt: skip
+    scope = forms.ChoiceField(
+        choices=HostingOverride.Scope.choices,
+        initial="url",
+        help_text="This URL, its host, the traced prefix or the origin AS.",
+    )
+    provider = forms.ModelChoiceField(
+        HostingProvider.objects.all(),
+        required=False,
+        help_text="The hosting provider (the origin behind a CDN).",
+    )
     country = CountryField(
-        choices=[("", "— keep the traced country —"), *COUNTRY_CHOICES], required=False,
+        choices=[("", "— keep the traced country —"), *COUNTRY_CHOICES],
+        required=False,
         help_text="ISO 3166-1 alpha-2.",
-    )  # fmt: skip
+    )
     abuse_emails = forms.CharField(
         required=False, help_text="Comma-separated; empty: the provider's contacts."
     )
@@ -98,8 +115,13 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():  # a refused row leaves the request's transaction usable
-                create_override(url=url, user=request.user, now=timezone.now(),
-                                actor=f"user:{request.user.get_username()}", **form.cleaned_data)  # fmt: skip
+                create_override(
+                    url=url,
+                    user=request.user,
+                    now=timezone.now(),
+                    actor=f"user:{request.user.get_username()}",
+                    **form.cleaned_data,
+                )
         except ValidationError as exc:  # what the override would hold is not valid (e.g. the trace's prefix)
             form.add_error("scope", exc.messages)
         except ValueError as exc:
@@ -107,9 +129,15 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
         else:
             model_admin.message_user(request, "Override saved; a new trace is queued.")
             return redirect("admin:notices_url_change", pk)
-    context = {**model_admin.admin_site.each_context(request), "opts": Url._meta, "original": url, "form": form,
-               "title": "Override hosting", "url_defanged": defanged(url.canonical),
-               "trace_chain": trace_chain_html(url.current_trace)}  # fmt: skip
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": Url._meta,
+        "original": url,
+        "form": form,
+        "title": "Override hosting",
+        "url_defanged": defanged(url.canonical),
+        "trace_chain": trace_chain_html(url.current_trace),
+    }
     return TemplateResponse(request, "admin/notices/url/override.html", context)
 
 

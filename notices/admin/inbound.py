@@ -35,8 +35,20 @@ class InboundMessageAdmin(SystemRecordAdmin):
     list_select_related = ["notice"]
     search_fields = ["message_id", "from_address", "subject", "notice__reference", "provider_ticket"]
     date_hierarchy = "received_at"
-    fields = ["received_at", "kind", "notice", "from_address", "subject", "message_id", "provider_ticket",
-              "bounced_recipients", "bounce_status", "bounce_diagnostic", "raw_size", "text_pre"]  # fmt: skip
+    fields = [
+        "received_at",
+        "kind",
+        "notice",
+        "from_address",
+        "subject",
+        "message_id",
+        "provider_ticket",
+        "bounced_recipients",
+        "bounce_status",
+        "bounce_diagnostic",
+        "raw_size",
+        "text_pre",
+    ]
     readonly_fields = fields
     show_full_result_count = False
 

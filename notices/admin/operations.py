@@ -51,12 +51,30 @@ class NoticeEventInline(ReadOnlyInline, admin.TabularInline):
 
 @admin.register(Notice)
 class NoticeAdmin(TrackerModelAdmin):
-    list_display = ["reference", "provider", "notice_type", "status_badge", "created_at", "sent_at",
-                    "acknowledged_at", "deadline_at"]  # fmt: skip
+    list_display = [
+        "reference",
+        "provider",
+        "notice_type",
+        "status_badge",
+        "created_at",
+        "sent_at",
+        "acknowledged_at",
+        "deadline_at",
+    ]
     list_filter = ["status", "notice_type", "provider"]
     search_fields = ["reference", "provider_ticket"]
-    readonly_fields = ["reference", "provider", "status", "language", "created_by", "created_at", "queued_at",
-                       "sent_at", "acknowledged_at", "closed_at"]  # fmt: skip
+    readonly_fields = [
+        "reference",
+        "provider",
+        "status",
+        "language",
+        "created_by",
+        "created_at",
+        "queued_at",
+        "sent_at",
+        "acknowledged_at",
+        "closed_at",
+    ]
     inlines = [NoticeItemInline, MessageInline, InboundMessageInline, ResponseInline, NoticeEventInline]
     actions = ["send_notices"]
 
@@ -93,16 +111,36 @@ class OutgoingMessageAdmin(SystemRecordAdmin):
     list_filter = ["status"]
     search_fields = ["message_id", "notice__reference"]
     exclude = ["mime", "html"]  # the text body says what the HTML part says
-    readonly_fields = ["notice", "message_id", "recipients", "subject", "text", "status", "attempts",
-                       "next_attempt_at", "claimed_until", "last_error", "created_at", "sent_at"]  # fmt: skip
+    readonly_fields = [
+        "notice",
+        "message_id",
+        "recipients",
+        "subject",
+        "text",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_until",
+        "last_error",
+        "created_at",
+        "sent_at",
+    ]
 
 
 @admin.register(ProviderResponse)
 class ProviderResponseAdmin(SystemRecordAdmin):
     list_display = ["notice", "action", "created_at", "user", "api_key"]
     list_filter = ["action"]
-    readonly_fields = ["notice", "action", "urls", "message", "statement_of_reasons", "user", "api_key",
-                       "created_at"]  # fmt: skip
+    readonly_fields = [
+        "notice",
+        "action",
+        "urls",
+        "message",
+        "statement_of_reasons",
+        "user",
+        "api_key",
+        "created_at",
+    ]
 
 
 @admin.register(Escalation)
@@ -113,8 +151,17 @@ class EscalationAdmin(SystemRecordAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(TrackerModelAdmin):
-    list_display = ["prefix", "name", "scope", "partner", "provider", "user", "created_at", "last_used_at",
-                    "revoked_at"]  # fmt: skip
+    list_display = [
+        "prefix",
+        "name",
+        "scope",
+        "partner",
+        "provider",
+        "user",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["scope"]
     readonly_fields = [
         "prefix",

@@ -35,8 +35,17 @@ class InvitationAdmin(TrackerModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["provider", "email", "is_admin"]
-        return ["provider", "email", "is_admin", "invited_by", "created_at", "expires_at", "accepted_at",
-                "accepted_user", "revoked_at"]  # fmt: skip
+        return [
+            "provider",
+            "email",
+            "is_admin",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+            "accepted_user",
+            "revoked_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj) if obj else []
@@ -46,8 +55,13 @@ class InvitationAdmin(TrackerModelAdmin):
         if change:
             return
         try:
-            sent = portal_accounts.invite_user(provider=obj.provider, email=obj.email, is_admin=obj.is_admin,
-                                               invited_by=request.user, now=timezone.now())  # fmt: skip
+            sent = portal_accounts.invite_user(
+                provider=obj.provider,
+                email=obj.email,
+                is_admin=obj.is_admin,
+                invited_by=request.user,
+                now=timezone.now(),
+            )
         except portal_accounts.AccountError as exc:
             messages.error(request, str(exc))
             obj.pk = None

@@ -1,7 +1,7 @@
 """Notice templates: a supervisor edits subject and body per language and type, checked and previewed here.
 
-A template is compiled and rendered against a sample notice (reserved names only, built in memory, never saved)
-before it is stored, so a syntax error is a field error on the form and never a broken mail.
+A template is compiled and rendered against a sample notice (reserved names only, built in memory, never
+saved) before it is stored, so a syntax error is a field error on the form and never a broken mail.
 """
 
 from __future__ import annotations
@@ -29,10 +29,21 @@ SAMPLE_URLS = ["http://files.example.example/gallery/1.html", "https://203.0.113
 def sample_notice(*, language: str, notice_type: str, now: datetime) -> tuple[Notice, list[NoticeItem]]:
     """A notice to "Example Hosting" naming two URLs, with its items; nothing is written to the database."""
     notice_type = notice_type or NoticeType.HOTLINE_NOTICE
-    provider = HostingProvider(name="Example Hosting", slug="example-hosting", country="NL", language=language,
-                               time_zone="Europe/Amsterdam")  # fmt: skip
-    notice = Notice(reference=f"TN-{now.year}-000000", provider=provider, notice_type=notice_type,
-                    language=language, created_at=now, deadline_at=deadline_for(notice_type, now))  # fmt: skip
+    provider = HostingProvider(
+        name="Example Hosting",
+        slug="example-hosting",
+        country="NL",
+        language=language,
+        time_zone="Europe/Amsterdam",
+    )
+    notice = Notice(
+        reference=f"TN-{now.year}-000000",
+        provider=provider,
+        notice_type=notice_type,
+        language=language,
+        created_at=now,
+        deadline_at=deadline_for(notice_type, now),
+    )
     assessment = Assessment(classification=Classification.A1, legal_basis="Sample: § 184b StGB")
     items = [
         NoticeItem(notice=notice, url=Url(canonical=u, current_assessment=assessment)) for u in SAMPLE_URLS
@@ -73,8 +84,10 @@ class NoticeTemplateForm(forms.ModelForm):
     class Meta:
         model = NoticeTemplate
         fields = ["language", "notice_type", "subject", "body", "active"]
-        widgets = {"subject": forms.TextInput(attrs={"size": 100}), "body": forms.Textarea(attrs={"rows": 30,
-                                                                                                  "cols": 110})}  # fmt: skip
+        widgets = {
+            "subject": forms.TextInput(attrs={"size": 100}),
+            "body": forms.Textarea(attrs={"rows": 30, "cols": 110}),
+        }
 
     def clean(self) -> dict:
         """Both parts must compile and render safely; an active template's parts must render non-empty (an
@@ -91,9 +104,13 @@ class NoticeTemplateForm(forms.ModelForm):
                         field, "An active template needs this; save it as inactive to keep a draft."
                     )
                 continue
-            problem = template_problem(source, language=data.get("language") or "en",
-                                       notice_type=data.get("notice_type") or "", now=timezone.now(),
-                                       must_render=active)  # fmt: skip
+            problem = template_problem(
+                source,
+                language=data.get("language") or "en",
+                notice_type=data.get("notice_type") or "",
+                now=timezone.now(),
+                must_render=active,
+            )
             if problem:
                 self.add_error(field, problem)
         return data
@@ -124,6 +141,13 @@ class NoticeTemplateAdmin(TrackerModelAdmin):
             subject, text, html = render_sample(template, now=timezone.now())
         except Exception as exc:  # a template stored before it was checked: say why, as the editor would
             subject, text, html = "—", f"The template does not render: {exc.__class__.__name__}: {exc}", ""
-        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": template,
-                   "title": f"Preview: {template}", "subject": subject, "text": text, "html": html}  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": template,
+            "title": f"Preview: {template}",
+            "subject": subject,
+            "text": text,
+            "html": html,
+        }
         return TemplateResponse(request, "admin/notices/noticetemplate/preview.html", context)

@@ -1,4 +1,5 @@
-"""One error shape: `{"detail": …}` or field errors `{"field": [messages]}`; nothing a client sends is a 500."""
+"""One error shape: `{"detail": …}` or field errors `{"field": [messages]}`; nothing a client sends is a
+500."""
 
 from __future__ import annotations
 
@@ -16,12 +17,6 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body too large."
     default_code = "too_large"
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 def exception_handler(exc, context):

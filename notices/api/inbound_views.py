@@ -59,8 +59,9 @@ class InboundMailView(APIView):
     """Take in one received mail (`Content-Type: message/rfc822`, the raw RFC 5322 bytes).
 
     202 with what it matched: the notice reference (or null) and the kind (reply, auto_reply, bounce,
-    unmatched). Same side effects as `ingest_mail`: events, the provider's ticket number, contacts marked failing
-    and an analyst alert for a bounce. Idempotent on Message-ID. 422 when the body is not a mail message."""
+    unmatched). Same side effects as `ingest_mail`: events, the provider's ticket number, contacts marked
+    failing and an analyst alert for a bounce. Idempotent on Message-ID. 422 when the body is not a mail
+    message."""
 
     permission_classes = [IsInboundMail]
     parser_classes = [RawMailParser]

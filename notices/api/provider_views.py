@@ -32,8 +32,13 @@ class ProviderNoticeListView(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
         references = [notice["reference"] for notice in response.data["results"]]
-        audit(actor=actor_label(api_key=request.auth), action="notice.list", obj=request.user.provider,
-              ip=request.META.get("REMOTE_ADDR"), data={"references": references})  # fmt: skip
+        audit(
+            actor=actor_label(api_key=request.auth),
+            action="notice.list",
+            obj=request.user.provider,
+            ip=request.META.get("REMOTE_ADDR"),
+            data={"references": references},
+        )
         return response
 
     @extend_schema(parameters=[s.NoticeListQuerySerializer])
@@ -64,8 +69,12 @@ class ProviderNoticeDetailView(generics.RetrieveAPIView):
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
-        audit(actor=actor_label(api_key=request.auth), action="notice.view", obj=self.get_object(),
-              ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+        audit(
+            actor=actor_label(api_key=request.auth),
+            action="notice.view",
+            obj=self.get_object(),
+            ip=request.META.get("REMOTE_ADDR"),
+        )
         return response
 
 
@@ -74,9 +83,12 @@ class ProviderResponseCreateSerializer(s.ResponseCreateSerializer):
     Transparency Database vocabulary (errors as `{"statement_of_reasons": {field: [messages]}}`)."""
 
     suggested_provider = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default="",
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
         help_text="With not_our_customer: who hosts it, if you know (name, domain or abuse address).",
-    )  # fmt: skip
+    )
 
 
 class ProviderResponseCreateView(APIView):
@@ -89,12 +101,21 @@ class ProviderResponseCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         response = record_response(
-            notice=notice, action=data["action"], now=timezone.now(), url_ids=data.get("urls"),
-            message=data["message"], statement_of_reasons=data["statement_of_reasons"], api_key=request.auth,
+            notice=notice,
+            action=data["action"],
+            now=timezone.now(),
+            url_ids=data.get("urls"),
+            message=data["message"],
+            statement_of_reasons=data["statement_of_reasons"],
+            api_key=request.auth,
             suggested_provider=data["suggested_provider"],
-        )  # fmt: skip
-        audit(actor=actor_label(api_key=request.auth), action=f"notice.respond.{data['action']}", obj=notice,
-              ip=request.META.get("REMOTE_ADDR"))  # fmt: skip
+        )
+        audit(
+            actor=actor_label(api_key=request.auth),
+            action=f"notice.respond.{data['action']}",
+            obj=notice,
+            ip=request.META.get("REMOTE_ADDR"),
+        )
         return Response(s.ResponseSerializer(response).data, status=status.HTTP_201_CREATED)
 
 
@@ -112,6 +133,11 @@ class ProviderStatementsView(APIView):
     def get(self, request: Request, reference: str) -> Response:
         notice = get_object_or_404(_scoped(request), reference=reference)
         responses = ProviderResponse.objects.filter(notice=notice, action=ResponseAction.REMOVED)
-        audit(actor=actor_label(api_key=request.auth), action="notice.export", obj=notice,
-              ip=request.META.get("REMOTE_ADDR"), data={"format": "statements"})  # fmt: skip
+        audit(
+            actor=actor_label(api_key=request.auth),
+            action="notice.export",
+            obj=notice,
+            ip=request.META.get("REMOTE_ADDR"),
+            data={"format": "statements"},
+        )
         return Response(export_statements(responses.select_related("notice").order_by("pk")))

@@ -147,9 +147,30 @@ class TraceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = HostingTrace
-        fields = ["id", "traced_at", "host", "ips", "cnames", "ip", "prefix", "asn", "provider", "country",
-                  "is_eu", "abuse_emails", "sources", "error", "is_hop", "org_handle", "allocation_holder",
-                  "origin_as_org", "country_source", "intermediary", "origin_unknown", "override"]  # fmt: skip
+        fields = [
+            "id",
+            "traced_at",
+            "host",
+            "ips",
+            "cnames",
+            "ip",
+            "prefix",
+            "asn",
+            "provider",
+            "country",
+            "is_eu",
+            "abuse_emails",
+            "sources",
+            "error",
+            "is_hop",
+            "org_handle",
+            "allocation_holder",
+            "origin_as_org",
+            "country_source",
+            "intermediary",
+            "origin_unknown",
+            "override",
+        ]
 
 
 class CheckSerializer(serializers.ModelSerializer):
@@ -157,8 +178,17 @@ class CheckSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Check
-        fields = ["checked_at", "outcome", "status_code", "final_url", "error_class", "resolved_ip", "elapsed_ms",
-                  "redirects", "vantage"]  # fmt: skip
+        fields = [
+            "checked_at",
+            "outcome",
+            "status_code",
+            "final_url",
+            "error_class",
+            "resolved_ip",
+            "elapsed_ms",
+            "redirects",
+            "vantage",
+        ]
 
 
 class AssessmentSerializer(serializers.Serializer):
@@ -182,9 +212,26 @@ class UrlSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Url
-        fields = ["id", "canonical", "defanged", "original", "host", "status", "provider", "country",
-                  "first_reported_at", "assessed_at", "first_notice_sent_at", "removal_confirmed_at", "removal",
-                  "ttr", "reappearance_count", "last_checked_at", "last_outcome", "next_check_at"]  # fmt: skip
+        fields = [
+            "id",
+            "canonical",
+            "defanged",
+            "original",
+            "host",
+            "status",
+            "provider",
+            "country",
+            "first_reported_at",
+            "assessed_at",
+            "first_notice_sent_at",
+            "removal_confirmed_at",
+            "removal",
+            "ttr",
+            "reappearance_count",
+            "last_checked_at",
+            "last_outcome",
+            "next_check_at",
+        ]
 
     def get_defanged(self, url: Url) -> str:
         return defang(url.canonical)
@@ -223,10 +270,14 @@ class UrlDetailSerializer(UrlSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_notices(self, url: Url):
         return [
-            {"reference": i.notice.reference, "status": i.notice.status, "item_status": i.status,
-             "sent_at": i.notice.sent_at}
+            {
+                "reference": i.notice.reference,
+                "status": i.notice.status,
+                "item_status": i.status,
+                "sent_at": i.notice.sent_at,
+            }
             for i in url.notice_items.select_related("notice").order_by("-notice_id")
-        ]  # fmt: skip
+        ]
 
     @extend_schema_field(CheckSerializer(many=True))
     def get_checks(self, url: Url):

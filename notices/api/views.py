@@ -54,8 +54,12 @@ def _content_length(request: Request) -> int:
 
 
 def _result(r) -> dict:
-    return {"id": r.report_id, "receipt": r.receipt, "duplicate": r.duplicate,
-            "url": {"id": r.url_id, "canonical": r.canonical, "status": r.status}}  # fmt: skip
+    return {
+        "id": r.report_id,
+        "receipt": r.receipt,
+        "duplicate": r.duplicate,
+        "url": {"id": r.url_id, "canonical": r.canonical, "status": r.status},
+    }
 
 
 class ReportCreateView(APIView):
@@ -204,8 +208,13 @@ class NoticeListCreateView(generics.ListAPIView):
         return Response(s.NoticeSerializer(notices, many=True).data, status=status.HTTP_201_CREATED)
 
     def _create(self, request: Request, urls: list[Url], data: dict, now) -> list[Notice]:
-        notices = create_notices(urls=urls, notice_type=data["notice_type"], now=now, created_by=request.user.user,
-                                 deadline_at=data.get("deadline_at"))  # fmt: skip
+        notices = create_notices(
+            urls=urls,
+            notice_type=data["notice_type"],
+            now=now,
+            created_by=request.user.user,
+            deadline_at=data.get("deadline_at"),
+        )
         if data["send"]:
             notices = [queue_notice(notice=n, now=now, actor=f"key:{request.auth.prefix}") for n in notices]
         return notices

@@ -359,18 +359,3 @@ async def check_each(
             for _ in range(config.concurrency):
                 workers.create_task(work())
     return count
-
-
-async def check_many(targets: Iterable[CheckTarget], config: CheckConfig) -> list[Observation]:
-    """Check all targets with one session; observations in completion order (match them up by `key`)."""
-    observations: list[Observation] = []
-    await check_each(targets, config, observations.append)
-    return observations
-
-
-def check_batch(targets: Iterable[CheckTarget], config: CheckConfig) -> list[Observation]:
-    """Synchronous wrapper for Celery tasks: runs `check_many` in a fresh event loop.
-
-    Materialise targets first when they come from the ORM: Django refuses queries from inside an event loop.
-    """
-    return asyncio.run(check_many(targets, config))

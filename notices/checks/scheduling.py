@@ -25,17 +25,24 @@ def claim_due(*, now: datetime, limit: int, url_ids: list[int] | None = None) ->
 
     Reads and writes only the narrow due-check queue (DueCheck), never the URL rows. `FOR UPDATE SKIP
     LOCKED` lets any number of workers claim concurrently without blocking or overlap; the claim pushes the
-    queue's `due_at` out by CHECK_CLAIM_TIMEOUT, so a claim a crashed worker never finished becomes due again by
-    itself. Recording the observation sets `Url.next_check_at` and releases the claim (`release_claims`). The
-    statement is `notices.infra.claims.claim`'s; the URL columns come from a join in the same UPDATE.
+    queue's `due_at` out by CHECK_CLAIM_TIMEOUT, so a claim a crashed worker never finished becomes due again
+    by itself. Recording the observation sets `Url.next_check_at` and releases the claim (`release_claims`).
+    The statement is `notices.infra.claims.claim`'s; the URL columns come from a join in the same UPDATE.
     """
     until = now + timedelta(seconds=settings.CHECK_CLAIM_TIMEOUT)
     rows = claim(
-        table=DueCheck._meta.db_table, key="url_id", due="due_at <= %(now)s", order_by="due_at", limit=limit,
-        assign="claimed_until = %(until)s, due_at = %(until)s", params={"now": now, "until": until}, only=url_ids,
-        join=f"{Url._meta.db_table} AS u", join_on="u.id = t.url_id",
+        table=DueCheck._meta.db_table,
+        key="url_id",
+        due="due_at <= %(now)s",
+        order_by="due_at",
+        limit=limit,
+        assign="claimed_until = %(until)s, due_at = %(until)s",
+        params={"now": now, "until": until},
+        only=url_ids,
+        join=f"{Url._meta.db_table} AS u",
+        join_on="u.id = t.url_id",
         returning="u.id, u.canonical, u.provider_id, u.first_gone_vantage",
-    )  # fmt: skip
+    )
     return [ClaimedUrl(*row) for row in rows]
 
 
@@ -54,8 +61,9 @@ def release_claims(url_ids: list[int]) -> None:
         )
 
 
-# The check cadence after the first notice, one definition for Python (`cadence`) and SQL (`cadence_sql`): while
-# the first notice is younger than the bound, checks come every <setting> seconds; the last step has no bound.
+# The check cadence after the first notice, one definition for Python (`cadence`) and SQL (`cadence_sql`):
+# while the first notice is younger than the bound, checks come every <setting> seconds; the last step has no
+# bound.
 CADENCE = ((timedelta(days=1), "CHECK_INTERVAL_FIRST_DAY"), (timedelta(days=7), "CHECK_INTERVAL_FIRST_WEEK"),
            (None, "CHECK_INTERVAL_LATER"))  # fmt: skip
 

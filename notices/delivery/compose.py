@@ -43,9 +43,9 @@ logger = logging.getLogger(__name__)
 
 
 def one_click_signer(key: str | None = None) -> signing.TimestampSigner:
-    """Django's `TimestampSigner` for one-click links (salt ONE_CLICK_SALT, SECRET_KEY unless `key`): the mails
-    sign with `sign_object`, the portal checks with `unsign_object(…, max_age=ONE_CLICK_LINK_MAX_AGE)`. A batch
-    makes one and signs all its links with it (the key is read once, not per link)."""
+    """Django's `TimestampSigner` for one-click links (salt ONE_CLICK_SALT, SECRET_KEY unless `key`): the
+    mails sign with `sign_object`, the portal checks with `unsign_object(…, max_age=ONE_CLICK_LINK_MAX_AGE)`.
+    A batch makes one and signs all its links with it (the key is read once, not per link)."""
     return signing.TimestampSigner(key=key, salt=ONE_CLICK_SALT)
 
 
@@ -57,7 +57,8 @@ def one_click_token(notice: Notice, action: str, *, signer: signing.TimestampSig
 
 
 class MailItem(NamedTuple):
-    """What a mail needs of a notice item, for batches that have the URLs loaded but no item rows in memory."""
+    """What a mail needs of a notice item, for batches that have the URLs loaded but no item rows in
+    memory."""
 
     url_id: int
     url: Url
@@ -71,7 +72,8 @@ def notice_items(notice: Notice) -> list[NoticeItem]:
 
 
 def shared_context(now: datetime) -> dict:
-    """The part of every notice's context that depends only on the settings and `now`: a batch builds it once."""
+    """The part of every notice's context that depends only on the settings and `now`: a batch builds it
+    once."""
     return {
         "hotline_name": settings.HOTLINE_NAME,
         "hotline_email": settings.HOTLINE_EMAIL,
@@ -214,7 +216,8 @@ def render_notice_mails(
 ) -> list[NoticeMail]:
     """The rendered mails of many notices, without attachments: `recipients` per provider id; `items` per
     notice id (loaded with their URLs, assessments and traces, as `notice_items`) saves a query per notice.
-    `templates` (from `mail_templates`) defaults to those of the notices' languages and types, looked up once."""
+    `templates` (from `mail_templates`) defaults to those of the notices' languages and types, looked up
+    once."""
     looked_up = templates or mail_templates((n.language, n.notice_type) for n in notices)
     shared, signer = shared_context(now), one_click_signer()
     mails = []
@@ -228,10 +231,17 @@ def render_notice_mails(
             signer=signer,
         )
         subject, text, html = render_notice(notice, context, template=None, templates=looked_up[key])
-        mails.append(NoticeMail(
-            message_id=new_message_id(notice.reference), reference=notice.reference,
-            subject=subject, text=text, html=html, recipients=recipients[notice.provider_id], date=now,
-        ))  # fmt: skip
+        mails.append(
+            NoticeMail(
+                message_id=new_message_id(notice.reference),
+                reference=notice.reference,
+                subject=subject,
+                text=text,
+                html=html,
+                recipients=recipients[notice.provider_id],
+                date=now,
+            )
+        )
     return mails
 
 
@@ -239,14 +249,6 @@ def attach_reports(mail: NoticeMail, notice: Notice, items: list[NoticeItem] | N
     """Add the attachments (an X-ARF report per URL, dated like the mail, and the CSV) to a rendered mail."""
     mail.attachments = _attachments(notice, notice_reports(notice, now=mail.date, items=items))
     return mail
-
-
-def build_message(notice: Notice, recipients: list[str], *, now: datetime) -> NoticeMail:
-    """The complete notice mail, attachments included (previews, and what a queued mail becomes when sent)."""
-    items = notice_items(notice)
-    (mail,) = render_notice_mails([notice], now=now, recipients={notice.provider_id: recipients},
-                                  items={notice.pk: items})  # fmt: skip
-    return attach_reports(mail, notice, items)
 
 
 def _attachments(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> list[tuple[str, str, str]]:
@@ -270,11 +272,19 @@ def notice_reports(
 
 
 def notice_csv(notice: Notice, reports: list[tuple[int, NoticeItem, dict]]) -> str:
-    """The CSV of all the notice's URLs (exact URLs: it travels as an attachment or a download, never shown)."""
+    """The CSV of all the notice's URLs (exact URLs: it travels as an attachment or a download, never
+    shown)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["reference", "url_id", "url", "classification", "ip"])
     for _n, item, report in reports:
-        writer.writerow([notice.reference, item.url_id, item.url.canonical, report["classification"],
-                         report["source_identifier"]])  # fmt: skip
+        writer.writerow(
+            [
+                notice.reference,
+                item.url_id,
+                item.url.canonical,
+                report["classification"],
+                report["source_identifier"],
+            ]
+        )
     return buffer.getvalue()

@@ -2,8 +2,8 @@
 
 A message is matched by the notice reference in its subject, else by In-Reply-To / References naming the
 Message-ID of one of our outgoing messages, else by an `X-Notice-Reference` header. A bounce (RFC 3464 DSN) is
-matched through the original message it carries. Mail is parsed, never trusted: HTML is reduced to text, nothing
-is rendered, and malformed input is stored as well as it can be rather than raising.
+matched through the original message it carries. Mail is parsed, never trusted: HTML is reduced to text,
+nothing is rendered, and malformed input is stored as well as it can be rather than raising.
 """
 
 from __future__ import annotations
@@ -29,9 +29,12 @@ MESSAGE_ID_RE = re.compile(r"<[^<>\s]+>")
 TICKET_RES = [
     re.compile(r"\[(?:ticket|case|incident|issue|request)\s*[#:]\s*([A-Z0-9][\w.-]*)\]", re.I),
     re.compile(r"\[[^\[\]]*#\s*([A-Z0-9][\w.-]*)\]", re.I),  # RT style: "[polder.example #12345]"
-    re.compile(r"\b(?:ticket|case|incident|issue|request)(?:\s*(?:id|no\.?|number))?\s*[:#]\s*([A-Z0-9][\w.-]*)", re.I),
+    re.compile(
+        r"\b(?:ticket|case|incident|issue|request)(?:\s*(?:id|no\.?|number))?\s*[:#]\s*([A-Z0-9][\w.-]*)",
+        re.I,
+    ),
     re.compile(r"(?<![\w&])#\s?(\d{3,})\b"),
-]  # fmt: skip
+]
 AUTO_SUBJECT_RE = re.compile(
     r"^\s*(auto(matic)?[ -]?(reply|response|antwort|antwoord)|auto:|autoreply|out of (the )?office|"
     r"abwesenheit|automatische antwort|automatisch antwoord|afwezig|r[ée]ponse automatique|"
@@ -142,8 +145,12 @@ def _is_auto_reply(msg: EmailMessage, subject: str) -> bool:
         (auto_submitted != "" and not auto_submitted.startswith("no"))
         or bool(_header(msg, "X-Autoreply") or _header(msg, "X-Autorespond"))
         or _header(msg, "Precedence").strip().lower() in AUTO_PRECEDENCE
-        or bool(AUTO_SUBJECT_RE.match(REFERENCE_RE.sub("", re.sub(r"^\s*(re|aw|antw|sv|tr)\s*:\s*", "", subject, flags=re.I))))
-    )  # fmt: skip
+        or bool(
+            AUTO_SUBJECT_RE.match(
+                REFERENCE_RE.sub("", re.sub(r"^\s*(re|aw|antw|sv|tr)\s*:\s*", "", subject, flags=re.I))
+            )
+        )
+    )
 
 
 def _ticket(subject: str) -> str:
@@ -155,7 +162,8 @@ def _ticket(subject: str) -> str:
 
 
 def _read_dsn(msg: EmailMessage, mail: ParsedMail) -> None:
-    """Per-recipient blocks with `Action: failed` and a 5.x.x status; the original's Message-ID and reference."""
+    """Per-recipient blocks with `Action: failed` and a 5.x.x status; the original's Message-ID and
+    reference."""
     for part in msg.walk():
         kind = part.get_content_type()
         if kind == "message/delivery-status":

@@ -1,5 +1,6 @@
 """What a notice and its mail read of their URLs: the fields validation, routing, the templates and the X-ARF
-reports use, loaded in a fixed number of plain queries (a batch reads thousands; a delivery worker once per mail).
+reports use, loaded in a fixed number of plain queries (a batch reads thousands; a delivery worker once per
+mail).
 """
 
 from __future__ import annotations

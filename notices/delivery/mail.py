@@ -4,9 +4,9 @@ is a `Mail` made here, with one header policy:
 - From: DEFAULT_FROM_EMAIL; To: the recipients; Date: when the mail was made;
 - Message-ID: `<…idstring@domain>` with the domain of HOTLINE_EMAIL, so replies and bounces (matched by
   Message-ID in `notices.delivery.inbound`) name a domain of ours, never the host's name;
-- Auto-Submitted: auto-generated (RFC 3834) on every mail, since a program sends each of them; mails to our own
-  people (`internal=True`: analyst alerts) also carry X-Auto-Response-Suppress, so no out-of-office answers
-  them. Notice mails must not: a provider's auto-reply carries its ticket number, which we take in;
+- Auto-Submitted: auto-generated (RFC 3834) on every mail, since a program sends each of them; mails to our
+  own people (`internal=True`: analyst alerts) also carry X-Auto-Response-Suppress, so no out-of-office
+  answers them. Notice mails must not: a provider's auto-reply carries its ticket number, which we take in;
 - the subject and text (and HTML where there is one) rendered from templates in the mail's language.
 
 A mail leaves in one of two ways. Notices go through the outbox, which stores `Mail.as_bytes()` — the MIME
@@ -57,12 +57,20 @@ class Mail:
         return _mime(self)
 
     def as_email_message(self) -> EmailMultiAlternatives:
-        """The same mail for Django's mail backend (plain text/plain when it has no HTML and no attachment)."""
+        """The same mail for Django's mail backend (plain text/plain when it has no HTML and no
+        attachment)."""
         message = EmailMultiAlternatives(
-            self.subject, self.text, settings.DEFAULT_FROM_EMAIL, self.recipients,
-            headers={"Date": formatdate(self.date.timestamp()), "Message-ID": self.message_id, **self.headers,
-                     AUTO_SUBMITTED[0]: AUTO_SUBMITTED[1]},
-        )  # fmt: skip
+            self.subject,
+            self.text,
+            settings.DEFAULT_FROM_EMAIL,
+            self.recipients,
+            headers={
+                "Date": formatdate(self.date.timestamp()),
+                "Message-ID": self.message_id,
+                **self.headers,
+                AUTO_SUBMITTED[0]: AUTO_SUBMITTED[1],
+            },
+        )
         if self.html is not None:
             message.attach_alternative(self.html, "text/html")
         for name, content_type, content in self.attachments:
@@ -93,9 +101,14 @@ def new_mail(
 ) -> Mail:
     """A mail under the header policy; `internal` for mails to our own people (no auto-responses)."""
     return Mail(
-        message_id=message_id(idstring), subject=subject, text=text, recipients=list(recipients), date=now,
-        html=html, headers={**(headers or {}), **(INTERNAL_HEADERS if internal else {})},
-    )  # fmt: skip
+        message_id=message_id(idstring),
+        subject=subject,
+        text=text,
+        recipients=list(recipients),
+        date=now,
+        html=html,
+        headers={**(headers or {}), **(INTERNAL_HEADERS if internal else {})},
+    )
 
 
 def render_templates(
@@ -118,8 +131,8 @@ def send(mail: Mail) -> None:
 
 
 def _header(name: str, value: str) -> str:
-    """`Name: value`, folded at spaces to 78 columns where the words allow (RFC 5322 2.2.3); a value that is not
-    ASCII becomes UTF-8 encoded words (RFC 2047), one per line."""
+    """`Name: value`, folded at spaces to 78 columns where the words allow (RFC 5322 2.2.3); a value that is
+    not ASCII becomes UTF-8 encoded words (RFC 2047), one per line."""
     if not value.isascii():
         return f"{name}: " + f"{CRLF} ".join(_encoded_words(value))
     lines = [f"{name}:"]
@@ -133,7 +146,8 @@ def _header(name: str, value: str) -> str:
 
 
 def _encoded_words(value: str) -> list[str]:
-    """`=?utf-8?b?…?=` words of 68 characters (a line of 78 with the header name), never splitting a character."""
+    """`=?utf-8?b?…?=` words of 68 characters (a line of 78 with the header name), never splitting a
+    character."""
     chunks, size = [""], 0
     for char in value:
         length = len(char.encode())
@@ -160,8 +174,11 @@ def _text_part(content: str, content_type: str, filename: str | None = None) -> 
     else:
         encoding, body = ("7bit" if content.isascii() else "8bit"), content
     charset = '; charset="utf-8"' if content_type.startswith("text/") else ""
-    headers = [f"Content-Type: {content_type}{charset}", "MIME-Version: 1.0",
-               f"Content-Transfer-Encoding: {encoding}"]  # fmt: skip
+    headers = [
+        f"Content-Type: {content_type}{charset}",
+        "MIME-Version: 1.0",
+        f"Content-Transfer-Encoding: {encoding}",
+    ]
     if filename:
         headers.append(f'Content-Disposition: attachment; filename="{filename}"')
     return [*headers, "", _crlf(body)]
@@ -187,7 +204,8 @@ def _boundaries(mail: Mail, parts: list[list[str]]) -> tuple[str, str]:
 
 @functools.lru_cache(maxsize=4)
 def _from_header(address: str) -> str:
-    """The From header of `address` (the same for every mail of a batch; parsing it cost more than the rest)."""
+    """The From header of `address` (the same for every mail of a batch; parsing it cost more than the
+    rest)."""
     return _header("From", formataddr(parseaddr(address), charset="utf-8"))
 
 

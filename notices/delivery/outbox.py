@@ -37,10 +37,6 @@ from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
 logger = logging.getLogger(__name__)
 
 
-class NoContactError(ValueError):
-    pass
-
-
 def abuse_recipients(provider_ids: Iterable[int]) -> dict[int, list[str]]:
     """The working abuse addresses of each provider (one query); a provider without any is missing."""
     recipients: dict[int, list[str]] = {}
@@ -61,8 +57,7 @@ def enqueue_notice_message(*, notice: Notice, now: datetime, reminder: bool = Fa
     """Write the notice's mail into the outbox (caller holds the transaction) and send it after commit.
 
     Raises NoticeError when the provider has no working abuse contact. A reminder is a repeat of the notice:
-    its own Message-ID, the same reference, "Reminder:" before the subject.
-    """
+    its own Message-ID, the same reference, "Reminder:" before the subject."""
     recipients = abuse_recipients([notice.provider_id])
     if not recipients:
         raise NoticeError(no_contact_error(notice.provider))
@@ -83,12 +78,12 @@ def enqueue_notice_messages(
     """Write the mails of many notices into the outbox (caller holds the transaction; every provider has its
     `recipients`, see `abuse_recipients`) and hand each to a delivery task after commit.
 
-    A row holds the rendered mail (subject, text, HTML), its Message-ID and recipients; the first delivery attempt
-    adds the attachments and stores the complete MIME bytes before it talks to SMTP (`message_bytes`), so a
-    message sent again after a crash is byte-identical, Message-ID included. `items` per notice id saves a
-    query per notice. With `writes`, the rows are inserted a slice at a time (`render_slices`) while the next are
-    rendered; `plan` (from `plan_messages`, made before the caller queued its own writes) saves waiting for them.
-    """
+    A row holds the rendered mail (subject, text, HTML), its Message-ID and recipients; the first delivery
+    attempt adds the attachments and stores the complete MIME bytes before it talks to SMTP (`message_bytes`),
+    so a message sent again after a crash is byte-identical, Message-ID included. `items` per notice id saves
+    a query per notice. With `writes`, the rows are inserted a slice at a time (`render_slices`) while the
+    next are rendered; `plan` (from `plan_messages`, made before the caller queued its own writes) saves
+    waiting for them."""
     plan = plan or plan_messages(notices)
     ids = iter(plan.ids)
     defaults, alias = field_defaults(OutgoingMessage), connection.alias
@@ -103,14 +98,27 @@ def enqueue_notice_messages(
             if reminder:
                 mail.subject = f"Reminder: {mail.subject}"
             values = {
-                "id": next(ids), "message_id": mail.message_id, "recipients": mail.recipients,
-                "subject": mail.subject, "text": mail.text, "html": mail.html, "next_attempt_at": now, "created_at": now,
-            }  # fmt: skip
+                "id": next(ids),
+                "message_id": mail.message_id,
+                "recipients": mail.recipients,
+                "subject": mail.subject,
+                "text": mail.text,
+                "html": mail.html,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
             if writes is None:  # the plain path: ORM instances, one bulk_create
                 written.append(OutgoingMessage(notice=notice, **values))
             else:
-                written.append(new_instance(OutgoingMessage, alias, {"notice_id": notice.pk, **values},
-                                            defaults=defaults, related={"notice": notice}))  # fmt: skip
+                written.append(
+                    new_instance(
+                        OutgoingMessage,
+                        alias,
+                        {"notice_id": notice.pk, **values},
+                        defaults=defaults,
+                        related={"notice": notice},
+                    )
+                )
         if writes is None:
             OutgoingMessage.objects.bulk_create(written)
         else:
@@ -126,8 +134,8 @@ LAST_SLICE = 8  # rows of the final INSERT, the one nothing is rendered behind
 
 def render_slices(count: int) -> list[tuple[int, int]]:
     """(start, stop) of the slices of `count` mails: `RENDER_SLICE` each, then halving towards the end, so the
-    INSERT the transaction waits for at its end (nothing left to render behind it) is a few rows, not a hundred:
-    100, 100, …, 50, 25, 12, 8, 5 for 500."""
+    INSERT the transaction waits for at its end (nothing left to render behind it) is a few rows, not a
+    hundred: 100, 100, …, 50, 25, 12, 8, 5 for 500."""
     slices, start = [], 0
     while start < count:
         remaining = count - start
@@ -153,8 +161,9 @@ def plan_messages(notices: Sequence[Notice]) -> OutboxPlan:
 
 def _insert_messages(rows: list[OutgoingMessage], writes: WriteBehind) -> None:
     """One INSERT … SELECT FROM unnest of array literals for new outbox rows (ids allocated, made saved by the
-    caller). Not COPY: rows here carry whole mails, and COPY's stream (built and escaped in Python, read by the
-    driver in pieces) measured slower for them than one statement whose parameters the driver sends as they are."""
+    caller). Not COPY: rows here carry whole mails, and COPY's stream (built and escaped in Python, read by
+    the driver in pieces) measured slower for them than one statement whose parameters the driver sends as
+    they are."""
     writes.execute(
         f"""INSERT INTO {OutgoingMessage._meta.db_table} ({", ".join(MESSAGE_COLUMNS)})
             SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in MESSAGE_COLUMNS.values())})""",
@@ -179,9 +188,14 @@ def message_bytes(message: OutgoingMessage) -> bytes:
         return bytes(message.mime)
     notice = message.notice
     mail = NoticeMail(
-        message_id=message.message_id, reference=notice.reference, subject=message.subject, text=message.text,
-        html=message.html, recipients=message.recipients, date=message.created_at,
-    )  # fmt: skip
+        message_id=message.message_id,
+        reference=notice.reference,
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        recipients=message.recipients,
+        date=message.created_at,
+    )
     data = attach_reports(mail, notice, notice_mail_items(notice)).as_bytes()
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
@@ -198,8 +212,8 @@ def message_bytes(message: OutgoingMessage) -> bytes:
 
 def _hand_off(message_ids: list[int]) -> None:
     """After commit: one message goes to its own delivery task; a batch goes to one outbox sweep per
-    `OUTBOX_BATCH_SIZE` messages, which the workers share (claims never overlap). Beat's sweep covers a lost one.
-    """
+    `OUTBOX_BATCH_SIZE` messages, which the workers share (claims never overlap). Beat's sweep covers a lost
+    one."""
     if len(message_ids) == 1:
         enqueue.send(enqueue.DELIVER_MESSAGE, message_ids[0])
         return
@@ -210,10 +224,14 @@ def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | No
     """Claim pending messages that are due, and stale `sending` claims (`notices.infra.claims`); each claim
     counts an attempt. Returns claimed ids."""
     rows = claim(
-        table=OutgoingMessage._meta.db_table, due=pending_or_expired(), order_by="next_attempt_at", limit=limit,
-        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1", only=message_ids,
+        table=OutgoingMessage._meta.db_table,
+        due=pending_or_expired(),
+        order_by="next_attempt_at",
+        limit=limit,
+        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
+        only=message_ids,
         params={"now": now, "until": now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)},
-    )  # fmt: skip
+    )
     return [row[0] for row in rows]
 
 
@@ -285,9 +303,11 @@ def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Atte
     except smtplib.SMTPRecipientsRefused as exc:
         permanent = min(code for code, _ in exc.recipients.values()) >= 500
         return _failed(
-            message, f"recipients refused: {exc.recipients}", permanent=permanent,
+            message,
+            f"recipients refused: {exc.recipients}",
+            permanent=permanent,
             refused=exc.recipients if permanent else None,
-        )  # fmt: skip
+        )
     except smtplib.SMTPResponseException as exc:
         return _failed(message, f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
@@ -296,10 +316,11 @@ def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Atte
 
 
 def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> dict[str, tuple[int, bytes]]:
-    """Send the stored bytes, signed now if signing is configured (the stored copy stays unsigned, so a re-send
-    keeps its Message-ID); returns the recipients the server refused while it accepted the others.
+    """Send the stored bytes, signed now if signing is configured (the stored copy stays unsigned, so a
+    re-send keeps its Message-ID); returns the recipients the server refused while it accepted the others.
 
-    A signing failure raises `SigningError` (an OSError) before any connection: retried, never sent unsigned."""
+    A signing failure raises `SigningError` (an OSError) before any connection: retried, never sent
+    unsigned."""
     return smtp.sendmail(message.recipients, sign_for_sending(stored))
 
 
@@ -320,9 +341,9 @@ def _failed(
 
 
 def record_attempt(attempt: Attempt) -> None:
-    """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the next
-    attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ); or failed. A recipient refused permanently (5xx) is a bounce:
-    its contact is marked failing, with the reply."""
+    """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the
+    next attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ); or failed. A recipient refused permanently (5xx) is a
+    bounce: its contact is marked failing, with the reply."""
     message, at = attempt.message, attempt.at
     if attempt.status == OutboxStatus.SENT:
         OutgoingMessage.objects.filter(pk=message.pk).update(

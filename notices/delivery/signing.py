@@ -2,9 +2,10 @@
 
 The outbox stores the unsigned MIME; `sign_for_sending` runs on every attempt, so a re-send carries the same
 Message-ID and a fresh signature. With no signing configured it returns the bytes untouched. Keys and
-certificates are read once per process and cached (keyed by their file names, so changed settings take effect).
-A misconfiguration stops `manage.py migrate`/`check` through the system check in `notices/system_checks.py`;
-should a file vanish later, `SigningError` (an `OSError`) makes the outbox retry, never send unsigned.
+certificates are read once per process and cached (keyed by their file names, so changed settings take
+effect). A misconfiguration stops `manage.py migrate`/`check` through the system check in
+`notices/system_checks.py`; should a file vanish later, `SigningError` (an `OSError`) makes the outbox retry,
+never send unsigned.
 """
 
 from __future__ import annotations
@@ -28,8 +29,19 @@ from cryptography.hazmat.primitives.serialization import pkcs7
 from django.conf import settings
 
 # Headers DKIM signs: the ones a reader trusts, and the content headers that say how to read the body.
-DKIM_HEADERS = [b"From", b"To", b"Cc", b"Subject", b"Date", b"Message-ID", b"Reply-To", b"X-Notice-Reference",
-                b"MIME-Version", b"Content-Type", b"Content-Transfer-Encoding"]  # fmt: skip
+DKIM_HEADERS = [
+    b"From",
+    b"To",
+    b"Cc",
+    b"Subject",
+    b"Date",
+    b"Message-ID",
+    b"Reply-To",
+    b"X-Notice-Reference",
+    b"MIME-Version",
+    b"Content-Type",
+    b"Content-Transfer-Encoding",
+]
 SMIME_BOUNDARY_PREFIX = "smime-"
 _CRLF = b"\r\n"
 
@@ -57,7 +69,8 @@ class DkimSigner:
 
 def sign_for_sending(mime: bytes) -> bytes:
     """The message as it goes over SMTP: S/MIME-signed when a certificate is configured, then DKIM-signed when
-    a DKIM key is configured; unchanged when neither is. `mime` has CRLF line ends (as the outbox stores it)."""
+    a DKIM key is configured; unchanged when neither is. `mime` has CRLF line ends (as the outbox stores
+    it)."""
     if settings.NOTICE_SMIME_CERT:
         mime = smime_sign(mime, smime_signer())
     if settings.DKIM_PRIVATE_KEY:
@@ -188,24 +201,26 @@ def smime_sign(mime: bytes, signer: SmimeSigner) -> bytes:
     )
     boundary = f"{SMIME_BOUNDARY_PREFIX}{_boundary_token(inner)}"
     signature_b64 = base64.encodebytes(signature).replace(b"\n", _CRLF)
-    return _CRLF.join([
-        *outer,
-        b"MIME-Version: 1.0",
-        f'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; '
-        f'boundary="{boundary}"'.encode(),
-        b"",
-        b"This is a cryptographically signed message in MIME format.",
-        b"",
-        f"--{boundary}".encode(),
-        inner + f"{_CRLF.decode()}--{boundary}".encode(),
-        b'Content-Type: application/pkcs7-signature; name="smime.p7s"',
-        b"Content-Transfer-Encoding: base64",
-        b'Content-Disposition: attachment; filename="smime.p7s"',
-        b"Content-Description: S/MIME Cryptographic Signature",
-        b"",
-        signature_b64 + f"--{boundary}--".encode(),
-        b"",
-    ])  # fmt: skip
+    return _CRLF.join(
+        [
+            *outer,
+            b"MIME-Version: 1.0",
+            f'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; '
+            f'boundary="{boundary}"'.encode(),
+            b"",
+            b"This is a cryptographically signed message in MIME format.",
+            b"",
+            f"--{boundary}".encode(),
+            inner + f"{_CRLF.decode()}--{boundary}".encode(),
+            b'Content-Type: application/pkcs7-signature; name="smime.p7s"',
+            b"Content-Transfer-Encoding: base64",
+            b'Content-Disposition: attachment; filename="smime.p7s"',
+            b"Content-Description: S/MIME Cryptographic Signature",
+            b"",
+            signature_b64 + f"--{boundary}--".encode(),
+            b"",
+        ]
+    )
 
 
 def _header_fields(head: bytes) -> list[bytes]:
@@ -225,7 +240,8 @@ def _is_content_header(field: bytes) -> bool:
 
 
 def _seven_bit_entity(mime: bytes) -> bytes:
-    """The message's MIME entity (content headers and body) with every 8-bit leaf re-encoded, as CRLF bytes."""
+    """The message's MIME entity (content headers and body) with every 8-bit leaf re-encoded, as CRLF
+    bytes."""
     message = email.message_from_bytes(mime)  # compat32: headers are kept as they came
     for name in {k for k in message if not _is_content_header(k.encode())}:
         del message[name]
@@ -256,13 +272,19 @@ def _boundary_token(inner: bytes) -> str:
 
 
 def dkim_sign(mime: bytes, signer: DkimSigner) -> bytes:
-    """Prepend a DKIM-Signature (rsa-sha256, relaxed/relaxed) over the headers in DKIM_HEADERS and the body."""
+    """Prepend a DKIM-Signature (rsa-sha256, relaxed/relaxed) over the headers in DKIM_HEADERS and the
+    body."""
     present = {
         field.split(b":", 1)[0].strip().lower() for field in _header_fields(mime.partition(_CRLF * 2)[0])
     }
     include = [name for name in DKIM_HEADERS if name.lower() in present]
     header = dkim.sign(
-        mime, signer.selector, signer.domain, signer.key_pem,
-        canonicalize=(b"relaxed", b"relaxed"), include_headers=include, linesep=_CRLF,
-    )  # fmt: skip
+        mime,
+        signer.selector,
+        signer.domain,
+        signer.key_pem,
+        canonicalize=(b"relaxed", b"relaxed"),
+        include_headers=include,
+        linesep=_CRLF,
+    )
     return header + mime

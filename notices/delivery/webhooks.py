@@ -1,10 +1,10 @@
 """Provider webhooks: each new notice is POSTed as signed JSON to the URL the provider registered.
 
 Like the outbox, a delivery row is written before sending and retries live in the database
-(`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any number
-of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own network), so
-it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to passes the SSRF
-`Guard` and the connection goes to exactly that address; redirects are not followed.
+(`next_attempt_at`, exponential backoff, WEBHOOK_MAX_ATTEMPTS), claimed with a conditional UPDATE so any
+number of workers can sweep. The provider's URL is as untrusted as a reported one (it could name our own
+network), so it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to
+passes the SSRF `Guard` and the connection goes to exactly that address; redirects are not followed.
 
 Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
 receiver recomputes it with its secret and rejects old timestamps (replay).
@@ -68,9 +68,12 @@ def register_webhook(*, provider: HostingProvider, url: str, created_by, now: da
     with transaction.atomic():
         WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
         return WebhookEndpoint.objects.create(
-            provider=provider, url=url, secret=f"whsec_{secrets.token_urlsafe(32)}", created_at=now,
+            provider=provider,
+            url=url,
+            secret=f"whsec_{secrets.token_urlsafe(32)}",
+            created_at=now,
             created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
-        )  # fmt: skip
+        )
 
 
 def disable_webhooks(*, provider: HostingProvider) -> None:
@@ -96,7 +99,7 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
                 ORDER BY n.id LIMIT %(limit)s
                 ON CONFLICT DO NOTHING""",
             {"now": now, "hidden": hidden, "limit": limit},
-        )  # fmt: skip
+        )
         return cursor.rowcount
 
 
@@ -104,10 +107,13 @@ def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
     """Claim pending deliveries that are due, and stale `sending` claims (`notices.infra.claims`); each claim
     counts an attempt. Returns their ids."""
     rows = claim(
-        table=WebhookDelivery._meta.db_table, due=pending_or_expired(), order_by="next_attempt_at", limit=limit,
+        table=WebhookDelivery._meta.db_table,
+        due=pending_or_expired(),
+        order_by="next_attempt_at",
+        limit=limit,
         assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
         params={"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60)},
-    )  # fmt: skip
+    )
     return [row[0] for row in rows]
 
 
@@ -136,9 +142,12 @@ def deliver(delivery_id: int, *, payload: Callable[[Notice], dict]) -> str:
         return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}")
     if 200 <= status < 300:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.DELIVERED, delivered_at=timezone.now(), last_status_code=status,
-            last_error="", claimed_until=None,
-        )  # fmt: skip
+            status=WebhookDelivery.Status.DELIVERED,
+            delivered_at=timezone.now(),
+            last_status_code=status,
+            last_error="",
+            claimed_until=None,
+        )
         return WebhookDelivery.Status.DELIVERED
     return _failed(delivery, status, f"HTTP {status}")
 
@@ -148,9 +157,12 @@ def _failed(delivery: WebhookDelivery, status: int | None, error: str) -> str:
     wait = backoff(settings.WEBHOOK_RETRY_BASE, delivery.attempts)
     new_status = WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=new_status, next_attempt_at=None if give_up else timezone.now() + wait, claimed_until=None,
-        last_status_code=status, last_error=error[:500],
-    )  # fmt: skip
+        status=new_status,
+        next_attempt_at=None if give_up else timezone.now() + wait,
+        claimed_until=None,
+        last_status_code=status,
+        last_error=error[:500],
+    )
     return new_status
 
 
@@ -163,7 +175,12 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     returns the status code. The answer is never kept: a little of it is read so the server sees a clean
     close."""
     response = http_client.request(
-        "POST", url, guard=_guard(), timeout=settings.WEBHOOK_TIMEOUT, body=body, headers=headers,
+        "POST",
+        url,
+        guard=_guard(),
+        timeout=settings.WEBHOOK_TIMEOUT,
+        body=body,
+        headers=headers,
         max_bytes=MAX_RESPONSE_BYTES,
-    )  # fmt: skip
+    )
     return response.status

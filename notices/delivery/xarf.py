@@ -18,14 +18,9 @@ def _hotline_party() -> dict:
     return {"org": settings.HOTLINE_NAME, "contact": settings.HOTLINE_EMAIL, "domain": domain}
 
 
-def xarf_report(*, notice: Notice, url: Url, now: datetime) -> dict:
-    """The X-ARF report for one URL of a notice. `report_id` is stable for (notice, url)."""
-    return xarf_reports(notice=notice, urls=[url], now=now)[0]
-
-
 def xarf_reports(*, notice: Notice, urls: Sequence[Url], now: datetime) -> list[dict]:
-    """The X-ARF reports of the notice's `urls`, in their order (see `xarf_report`); what the reports share (the
-    hotline, the time, the tag) is built once per notice."""
+    """The X-ARF reports of the notice's `urls`, in their order (`report_id` is stable for (notice, url));
+    what the reports share (the hotline, the time, the tag) is built once per notice."""
     party = _hotline_party()  # reporter and sender: the hotline itself
     timestamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     reference = notice.reference

@@ -31,14 +31,24 @@ def load_demo_data() -> None:
 
 def _create_provider(demo: DemoProvider) -> None:
     provider = HostingProvider.objects.create(
-        slug=demo.slug, name=demo.name, country=demo.country, language=demo.language, time_zone=demo.time_zone,
+        slug=demo.slug,
+        name=demo.name,
+        country=demo.country,
+        language=demo.language,
+        time_zone=demo.time_zone,
         org_handles=[f"ORG-{demo.slug.upper()[:6]}1-TEST"],
-    )  # fmt: skip
+    )
     ProviderContact.objects.create(provider=provider, email=demo.abuse, name="Abuse desk")
     RoutingPrefix.objects.create(
-        prefix=demo.prefix, source=RoutingPrefix.Source.DEMO, asn=demo.asn, org_handle=provider.org_handles[0],
-        org_name=demo.name, country=demo.country, provider=provider, abuse_emails=[demo.abuse],
-    )  # fmt: skip
+        prefix=demo.prefix,
+        source=RoutingPrefix.Source.DEMO,
+        asn=demo.asn,
+        org_handle=provider.org_handles[0],
+        org_name=demo.name,
+        country=demo.country,
+        provider=provider,
+        abuse_emails=[demo.abuse],
+    )
     if demo.portal_user:
         user = get_user_model().objects.create_user(demo.portal_user, password=USERS[demo.portal_user])
         ProviderMembership.objects.create(user=user, provider=provider, is_admin=True)

@@ -92,11 +92,6 @@ class DemoDnsServer:
             else:
                 records.pop(rtype, None)
 
-    def remove(self, name: str) -> None:
-        """Forget `name` entirely, so it answers NXDOMAIN."""
-        with self._lock:
-            self._zone.pop(normalize_name(name), None)
-
     def start(self) -> int:
         """Bind UDP and TCP on one port number, serve both in background threads; return the port."""
         if self._servers:

@@ -23,12 +23,12 @@ class DemoProvider:
 
 
 PROVIDERS = [
-    DemoProvider("polder-hosting", "Polder Hosting B.V.", "NL", "nl", "Europe/Amsterdam", "198.51.100.0/26", 64500,
-                 "abuse@polder-hosting.example", "polder"),
-    DemoProvider("balkan-cloud", "Balkan Cloud EOOD", "BG", "en", "Europe/Sofia", "198.51.100.64/26", 64501,
-                 "abuse@balkan-cloud.example", "balkan"),
-    DemoProvider("carpathia-hosting", "Carpathia Hosting SRL", "RO", "en", "Europe/Bucharest", "198.51.100.128/26",
-                 64502, "noc@carpathia-hosting.example"),
+    DemoProvider("polder-hosting", "Polder Hosting B.V.", "NL", "nl", "Europe/Amsterdam",
+                 "198.51.100.0/26", 64500, "abuse@polder-hosting.example", "polder"),
+    DemoProvider("balkan-cloud", "Balkan Cloud EOOD", "BG", "en", "Europe/Sofia",
+                 "198.51.100.64/26", 64501, "abuse@balkan-cloud.example", "balkan"),
+    DemoProvider("carpathia-hosting", "Carpathia Hosting SRL", "RO", "en", "Europe/Bucharest",
+                 "198.51.100.128/26", 64502, "noc@carpathia-hosting.example"),
     DemoProvider("pacific-example", "Pacific Example Hosting Inc.", "US", "en", "America/Los_Angeles",
                  "203.0.113.0/24", 64503, "abuse@pacific-hosting.example"),
 ]  # fmt: skip

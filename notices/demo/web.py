@@ -23,11 +23,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -35,7 +34,6 @@ from aiohttp import web
 from tracker.embedded.signals import StopSignals
 
 PLACEHOLDER_BODY = "demo page\n"
-REQUEST_LOG_SIZE = 10_000
 CONTROL_TIMEOUT = 3.0
 CONTROL_HOST = "127.0.0.1"
 
@@ -46,13 +44,6 @@ class DemoWebError(RuntimeError):
 
 class DemoWebUnavailable(DemoWebError):
     """Nothing answers on the control port: the demo web is not running there."""
-
-
-class LoggedRequest(NamedTuple):
-    host: str
-    path: str
-    method: str
-    time: float  # time.time() when the request arrived
 
 
 @dataclass
@@ -100,7 +91,6 @@ class DemoWeb:
         self._state_loaded = False  # nothing is written before the file's pages are read (at start)
         # Hosts where every path without a page of its own is live (the demo's hosting customers).
         self.live_hosts: set[str] = set()
-        self._log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -153,12 +143,7 @@ class DemoWeb:
             return page.current(time.monotonic())
         return (200, None) if key[0] in self.live_hosts else (404, None)
 
-    def requests(self) -> list[LoggedRequest]:
-        """The last 10,000 requests the virtual hosts received, oldest first."""
-        with self._lock:
-            return list(self._log)
-
-    # --- state on disk ---------------------------------------------------------------------------------------
+    # --- state on disk --------------------------------------------------------------------------------------
 
     def _save(self) -> None:
         """Write every page to `state_file` (temporary file + rename: a reader never sees half a file).
@@ -171,11 +156,16 @@ class DemoWeb:
             mono, wall = time.monotonic(), time.time()
             with self._lock:
                 entries = [
-                    {"host": host, "path": path, "status": page.status, "location": page.location,
-                     "down_status": page.down_status,
-                     "down_at": None if page.down_at is None else wall + (page.down_at - mono)}
+                    {
+                        "host": host,
+                        "path": path,
+                        "status": page.status,
+                        "location": page.location,
+                        "down_status": page.down_status,
+                        "down_at": None if page.down_at is None else wall + (page.down_at - mono),
+                    }
                     for (host, path), page in sorted(self._pages.items())
-                ]  # fmt: skip
+                ]
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
             with open(tmp, "w") as handle:
@@ -194,11 +184,13 @@ class DemoWeb:
             mono, wall = time.monotonic(), time.time()
             pages = {
                 _key(entry["host"], entry["path"]): Page(
-                    _checked_status(entry["status"]), entry.get("location"), entry.get("down_status"),
+                    _checked_status(entry["status"]),
+                    entry.get("location"),
+                    entry.get("down_status"),
                     None if entry.get("down_at") is None else mono + (float(entry["down_at"]) - wall),
                 )
                 for entry in entries
-            }  # fmt: skip
+            }
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"demo web state {self.state_file} is unreadable: {error}") from error
         with self._lock:
@@ -266,8 +258,6 @@ class DemoWeb:
 
     async def _handle_page(self, request: web.Request) -> web.Response:
         host = normalize_host(request.host)
-        with self._lock:
-            self._log.append(LoggedRequest(host, request.raw_path, request.method, time.time()))
         status, location = self.answer(host, request.raw_path)
         headers = {"Cache-Control": "no-store"}
         if location and 300 <= status < 400:
@@ -367,11 +357,6 @@ def control_take_down(control_url: str, url: str, status: int = 404, after: floa
     _post_control(control_url, "take-down", {"url": url, "status": status, "after": after})
 
 
-def control_set_page(control_url: str, url: str, status: int = 200, location: str | None = None) -> None:
-    """Ask a running demo web to serve `url` with `status` (and `location` for a redirect) from now on."""
-    _post_control(control_url, "set-page", {"url": url, "status": status, "location": location})
-
-
 def _post_control(control_url: str, action: str, payload: dict[str, Any]) -> None:
     """POST one control action; proxies are bypassed (the control port is loopback only)."""
     if urlsplit(control_url).scheme != "http":
@@ -428,8 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     port, control_port = web_host.start()
     try:
         print(
-            f"demo web listening on http://{args.host}:{port} (control http://{CONTROL_HOST}:{control_port}), "
-            f"{count} pages",
+            f"demo web listening on http://{args.host}:{port} "
+            f"(control http://{CONTROL_HOST}:{control_port}), {count} pages",
             flush=True,
         )
         stop.wait()

@@ -76,6 +76,9 @@ def _role_addresses(state, handle: str, how: str) -> tuple[list[str], str]:
         return [], ""
     addresses = real_contacts(list(role.abuse_mailboxes))
     skipped = [a for a in role.abuse_mailboxes if a not in addresses]
-    state.note("ripe-role", handle, {"via": how, "name": role.name, "abuse_mailboxes": addresses,
-                                     "placeholders_skipped": skipped})  # fmt: skip
+    state.note(
+        "ripe-role",
+        handle,
+        {"via": how, "name": role.name, "abuse_mailboxes": addresses, "placeholders_skipped": skipped},
+    )
     return addresses, role.name

@@ -12,7 +12,8 @@ _FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 
 def parse_ip(text: str) -> tuple[int, int]:
-    """`text` → (version, integer). Strict: dotted quad for IPv4 (no `10.1` short forms). ValueError if bad."""
+    """`text` → (version, integer). Strict: dotted quad for IPv4 (no `10.1` short forms). ValueError if
+    bad."""
     version = 6 if ":" in text else 4
     try:
         return version, int.from_bytes(socket.inet_pton(_FAMILY[version], text), "big")

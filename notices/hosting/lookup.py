@@ -33,8 +33,8 @@ from notices.hosting.registry import active_generations
 from notices.hosting.rules import DERIVED_PREFIX, country_code, intermediaries, real_contacts
 from notices.models import HostingOverride, HostingProvider, RoutingPrefix
 
-# `rdap`: no registry network covers the address and RDAP is configured, so the trace takes provider and country
-# from a live RDAP answer the index does not have (the ASN still comes from the routing data).
+# `rdap`: no registry network covers the address and RDAP is configured, so the trace takes provider and
+# country from a live RDAP answer the index does not have (the ASN still comes from the routing data).
 IpAnswer = namedtuple("IpAnswer", "asn provider_id country org_handle intermediary rdap", defaults=(False,))
 
 # Layers in the order they apply within one prefix (later wins a tie).
@@ -113,16 +113,23 @@ def _entries(generations: dict[str, int]) -> list[tuple]:
 
     for dataset in ("pyasn", "mmdb-asn"):
         if dataset in generations:
-            for cidr, asn in _rows("SELECT prefix, asn FROM notices_routedprefix WHERE generation_id = %s",
-                                   [generations[dataset]]):  # fmt: skip
+            for cidr, asn in _rows(
+                "SELECT prefix, asn FROM notices_routedprefix WHERE generation_id = %s",
+                [generations[dataset]],
+            ):
                 add(cidr, ROUTED, asn)
     for dataset, layer in (("delegated", DELEGATED), ("mmdb-country", MMDB)):
         if dataset in generations:
-            for cidr, country in _rows("SELECT prefix, country FROM notices_countryblock WHERE generation_id = %s",
-                                       [generations[dataset]]):  # fmt: skip
+            for cidr, country in _rows(
+                "SELECT prefix, country FROM notices_countryblock WHERE generation_id = %s",
+                [generations[dataset]],
+            ):
                 add(cidr, layer, country_code(country))
     if "ripe" in generations:
-        sql = "SELECT cidr, first_ip, last_ip, org, country, abuse_c FROM notices_inetnum WHERE generation_id = %s"
+        sql = (
+            "SELECT cidr, first_ip, last_ip, org, country, abuse_c FROM notices_inetnum "
+            "WHERE generation_id = %s"
+        )
         for cidr, first, last, org, country, abuse_c in _rows(sql, [generations["ripe"]]):
             tiebreak = (ipnet.parse_ip(first)[1], -ipnet.parse_ip(last)[1])
             derived = f"{DERIVED_PREFIX}abuse-c:{abuse_c}" if abuse_c and not org else None
@@ -187,8 +194,10 @@ class _Answers:
             self.countries[pk], self.handles[pk] = country, handles[0] if handles else ""
             for handle in handles:
                 self.by_handle.setdefault(handle, pk)
-        self.asn_overrides = {o.asn: (o.provider_id, country_code(o.country))
-                              for o in HostingOverride.objects.filter(scope="asn").order_by("pk")}  # fmt: skip
+        self.asn_overrides = {
+            o.asn: (o.provider_id, country_code(o.country))
+            for o in HostingOverride.objects.filter(scope="asn").order_by("pk")
+        }
         self.intermediary_asns = intermediaries(tuple(settings.HOSTING_INTERMEDIARIES))[0]
         self.rdap = bool(settings.RDAP_BASE_URL or settings.RDAP_BOOTSTRAP_FILE)
         self.shared: dict[IpAnswer, IpAnswer] = {}

@@ -35,9 +35,17 @@ def describe(override: HostingOverride) -> dict:
 
 
 def create_override(
-    *, url: Url, scope: str, provider=None, country: str = "", abuse_emails: list[str] | None = None,
-    note: str = "", user=None, now, actor: str = "system",
-) -> HostingOverride:  # fmt: skip
+    *,
+    url: Url,
+    scope: str,
+    provider=None,
+    country: str = "",
+    abuse_emails: list[str] | None = None,
+    note: str = "",
+    user=None,
+    now,
+    actor: str = "system",
+) -> HostingOverride:
     """An analyst's correction for this URL's hosting, taken from the URL's current trace for prefix/ASN.
 
     Side effects: a HostingOverride row (URL: the case; host: the URL's host; prefix/ASN: the current trace's
@@ -54,10 +62,20 @@ def create_override(
     if target is None:
         raise ValueError(f"the current trace has no {scope} to override")
     override = HostingOverride.objects.create(
-        scope=scope, provider=provider, country=country.upper(), abuse_emails=abuse_emails or [], note=note,
-        created_by=user, **target,
-    )  # fmt: skip
-    record_event("url.override", at=now, url=url, actor=actor,
-                 data={"override": override.pk, "scope": scope, "provider": provider.pk if provider else None})  # fmt: skip
+        scope=scope,
+        provider=provider,
+        country=country.upper(),
+        abuse_emails=abuse_emails or [],
+        note=note,
+        created_by=user,
+        **target,
+    )
+    record_event(
+        "url.override",
+        at=now,
+        url=url,
+        actor=actor,
+        data={"override": override.pk, "scope": scope, "provider": provider.pk if provider else None},
+    )
     enqueue.after_commit(enqueue.TRACE_URL, url.pk)
     return override

@@ -1,4 +1,5 @@
-"""Imported organisations → HostingProvider rows, so statistics group by the real provider, not the netblock."""
+"""Imported organisations → HostingProvider rows, so statistics group by the real provider, not the
+netblock."""
 
 from __future__ import annotations
 
@@ -24,8 +25,14 @@ def provider_for_org(*, handle: str, name: str, country: str, abuse_emails: list
     org's, else its network's) with the org's real abuse addresses as its contacts. A provider already known
     without a country gets `country`. Concurrent workers seeing the same new org create it once.
     """
-    return _provider_for(handle=handle, slug=slugify(handle)[:80] or "org", name=name or handle, country=country,
-                         abuse_emails=abuse_emails, contact_name="Registry abuse contact")  # fmt: skip
+    return _provider_for(
+        handle=handle,
+        slug=slugify(handle)[:80] or "org",
+        name=name or handle,
+        country=country,
+        abuse_emails=abuse_emails,
+        contact_name="Registry abuse contact",
+    )
 
 
 def is_derived(provider: HostingProvider) -> bool:
@@ -45,10 +52,13 @@ def provider_for_contact(
     """
     handle = f"{DERIVED_PREFIX}{kind}:{key}"
     return _provider_for(
-        handle=handle, slug=f"derived-{slugify(f'{kind}-{key}')}"[:80], name=name or key, country=country,
+        handle=handle,
+        slug=f"derived-{slugify(f'{kind}-{key}')}"[:80],
+        name=name or key,
+        country=country,
         abuse_emails=abuse_emails,
         contact_name=f"Registry abuse contact ({kind} {key}; the registry names no organisation)",
-    )  # fmt: skip
+    )
 
 
 def _provider_for(
@@ -68,8 +78,9 @@ def _provider_for(
         provider, created = HostingProvider.objects.get(slug=slug), False
     if created:
         for address in real_contacts(abuse_emails):
-            ProviderContact.objects.get_or_create(provider=provider, email=address,
-                                                  defaults={"name": contact_name[:200]})  # fmt: skip
+            ProviderContact.objects.get_or_create(
+                provider=provider, email=address, defaults={"name": contact_name[:200]}
+            )
         return provider
     learn_country(provider, country)
     if handle not in provider.org_handles:
@@ -92,8 +103,9 @@ def learn_country(provider: HostingProvider, country: str) -> None:
 
 @transaction.atomic
 def provider_references() -> list:
-    """Every foreign key to a provider, hidden ones (`related_name="+"`, such as the provider a case was counted
-    against at notice time) included: a merge must move them all, or deleting the merged provider clears them."""
+    """Every foreign key to a provider, hidden ones (`related_name="+"`, such as the provider a case was
+    counted against at notice time) included: a merge must move them all, or deleting the merged provider
+    clears them."""
     return [
         field
         for field in HostingProvider._meta.get_fields(include_hidden=True)

@@ -3,9 +3,9 @@
 Only configured servers are contacted (SSRF-safe): RDAP_BASE_URL, or the server an IANA bootstrap file
 (RDAP_BOOTSTRAP_FILE) names for the address; a redirect is followed only to one of those. Requests go through
 the guarded HTTP client (`notices.infra.http`), so a configured name whose DNS leads to a private or reserved
-address is refused too (RDAP_ALLOW_PRIVATE_TARGETS: tests, the demo, a mirror on our own network). Every failure —
-timeout, refused connection, HTTP error, bad JSON, a redirect elsewhere — comes back as an `error` in the
-answer, never as an exception: the trace records it and goes on.
+address is refused too (RDAP_ALLOW_PRIVATE_TARGETS: tests, the demo, a mirror on our own network). Every
+failure — timeout, refused connection, HTTP error, bad JSON, a redirect elsewhere — comes back as an `error`
+in the answer, never as an exception: the trace records it and goes on.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def servers_for(ip: str) -> tuple[str, set]:
 
 
 def lookup(ip: str) -> dict:
-    """Ask RDAP about `ip`. Returns the trace's `answer` dict: network, org, country, abuse_emails, or error."""
+    """Ask RDAP about `ip`. Returns the trace's `answer` dict: network, org, country, abuse_emails, or
+    error."""
     server, allowed = servers_for(ip)
     if not server:
         return {"error": "no RDAP server configured"}
@@ -80,10 +81,15 @@ def _fetch(url: str, allowed: set) -> dict:
         raise RdapError(f"refused: {urlsplit(url).netloc} is not a configured RDAP server")
     try:
         response = http_client.request(
-            "GET", url, guard=Guard(allow_private=settings.RDAP_ALLOW_PRIVATE_TARGETS),
-            timeout=settings.RDAP_TIMEOUT, headers={"Accept": ACCEPT}, max_bytes=MAX_BYTES,
-            max_redirects=MAX_REDIRECTS, may_follow=lambda target: _origin(target) in allowed,
-        )  # fmt: skip
+            "GET",
+            url,
+            guard=Guard(allow_private=settings.RDAP_ALLOW_PRIVATE_TARGETS),
+            timeout=settings.RDAP_TIMEOUT,
+            headers={"Accept": ACCEPT},
+            max_bytes=MAX_BYTES,
+            max_redirects=MAX_REDIRECTS,
+            may_follow=lambda target: _origin(target) in allowed,
+        )
     except http_client.RedirectRefused as exc:
         raise RdapError(f"refused: {urlsplit(exc.url).netloc} is not a configured RDAP server") from None
     except http_client.TooManyRedirects:
@@ -106,8 +112,15 @@ def parse_network(data: dict) -> dict:
         return {"error": "not an RDAP ip network object"}
     entities = list(_entities(data.get("entities") or []))
     abuse = [e for e in entities if "abuse" in (e.get("roles") or [])]
-    holder = next((e for e in entities if "registrant" in (e.get("roles") or []) and
-                   not str(e.get("handle", "")).upper().endswith("-MNT")), None)  # fmt: skip
+    holder = next(
+        (
+            e
+            for e in entities
+            if "registrant" in (e.get("roles") or [])
+            and not str(e.get("handle", "")).upper().endswith("-MNT")
+        ),
+        None,
+    )
     cidrs = [
         f"{c.get('v4prefix') or c.get('v6prefix')}/{c.get('length')}" for c in data.get("cidr0_cidrs") or []
     ]

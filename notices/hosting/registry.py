@@ -39,7 +39,8 @@ def inetnum_chain(ip: str, generations: dict[str, int]) -> list[Inetnum]:
     if RegistryImport.Dataset.RIPE not in generations:
         return []
     rows = Inetnum.objects.raw(
-        "SELECT *, masklen(cidr) AS masklen FROM notices_inetnum WHERE generation_id = %s AND cidr >>= %s::inet "
+        "SELECT *, masklen(cidr) AS masklen FROM notices_inetnum "
+        "WHERE generation_id = %s AND cidr >>= %s::inet "
         "ORDER BY masklen(cidr) DESC, first_ip DESC, last_ip",
         [generations[RegistryImport.Dataset.RIPE], ip],
     )
@@ -59,27 +60,40 @@ def _one(model, sql: str, params: list):
 def organisation(handle: str, generations: dict[str, int]) -> Organisation | None:
     if not handle or RegistryImport.Dataset.RIPE not in generations:
         return None
-    return _one(Organisation, "SELECT * FROM notices_organisation WHERE generation_id = %s AND handle = %s LIMIT 1",
-                [generations[RegistryImport.Dataset.RIPE], handle])  # fmt: skip
+    return _one(
+        Organisation,
+        "SELECT * FROM notices_organisation WHERE generation_id = %s AND handle = %s LIMIT 1",
+        [generations[RegistryImport.Dataset.RIPE], handle],
+    )
 
 
 def role(nic_hdl: str, generations: dict[str, int]) -> Role | None:
     if not nic_hdl or RegistryImport.Dataset.RIPE not in generations:
         return None
-    return _one(Role, "SELECT * FROM notices_role WHERE generation_id = %s AND nic_hdl = %s LIMIT 1",
-                [generations[RegistryImport.Dataset.RIPE], nic_hdl])  # fmt: skip
+    return _one(
+        Role,
+        "SELECT * FROM notices_role WHERE generation_id = %s AND nic_hdl = %s LIMIT 1",
+        [generations[RegistryImport.Dataset.RIPE], nic_hdl],
+    )
 
 
 def aut_num(asn: int | None, generations: dict[str, int]) -> AutNum | None:
     if asn is None or RegistryImport.Dataset.RIPE not in generations:
         return None
-    return _one(AutNum, "SELECT * FROM notices_autnum WHERE generation_id = %s AND asn = %s LIMIT 1",
-                [generations[RegistryImport.Dataset.RIPE], asn])  # fmt: skip
+    return _one(
+        AutNum,
+        "SELECT * FROM notices_autnum WHERE generation_id = %s AND asn = %s LIMIT 1",
+        [generations[RegistryImport.Dataset.RIPE], asn],
+    )
 
 
 def country_block(ip: str, dataset: str, generations: dict[str, int]) -> CountryBlock | None:
     """The most specific block of a country dataset (delegated or mmdb-country) containing `ip`."""
     if dataset not in generations:
         return None
-    return _one(CountryBlock, "SELECT *, masklen(prefix) AS masklen FROM notices_countryblock WHERE generation_id = %s "
-                "AND prefix >>= %s::inet ORDER BY masklen(prefix) DESC LIMIT 1", [generations[dataset], ip])  # fmt: skip
+    return _one(
+        CountryBlock,
+        "SELECT *, masklen(prefix) AS masklen FROM notices_countryblock WHERE generation_id = %s "
+        "AND prefix >>= %s::inet ORDER BY masklen(prefix) DESC LIMIT 1",
+        [generations[dataset], ip],
+    )

@@ -12,10 +12,6 @@ from notices.models.choices import COUNTRIES
 # Registry data marks some blocks "EU" (used across Europe) or "ZZ"/"AP": no country at all for us.
 UNKNOWN_COUNTRIES = frozenset({"", "EU", "ZZ", "AP", "XX"})
 
-# Country precedence (INTERFACES.md): override > most specific registry object > RIR delegated > MMDB; the
-# provider's own country is the last resort.
-COUNTRY_SOURCES = ("override", "registry", "delegated", "mmdb", "provider")
-
 # A derived provider's handle (a network naming an abuse contact but no organisation): this prefix and what
 # names it (`abuse-c:ROLE-HDL`, `netname:NAME`, `abuse-mailbox:ADDRESS`). Real organisation handles never
 # contain a colon, so the two never meet; merging a derived provider into the real one keeps its handle, so
@@ -31,7 +27,8 @@ def country_code(raw: str | None) -> str:
 
 
 def is_placeholder(address: str) -> bool:
-    """An abuse address that is no one's desk (HOSTING_PLACEHOLDER_CONTACTS; `@domain` entries match a domain)."""
+    """An abuse address that is no one's desk (HOSTING_PLACEHOLDER_CONTACTS; `@domain` entries match a
+    domain)."""
     address = address.lower()
     listed = settings.HOSTING_PLACEHOLDER_CONTACTS
     return address in listed or ("@" + address.rsplit("@", 1)[-1]) in listed

@@ -51,6 +51,9 @@ def organisation(state: TraceState, handle: str):
         org = registry.organisation(handle, state.generations)
         state.organisations[handle] = org
         if org is not None:
-            state.note("ripe-organisation", handle, {"name": org.name, "org_type": org.org_type,
-                                                     "country": org.country, "abuse_c": org.abuse_c})  # fmt: skip
+            state.note(
+                "ripe-organisation",
+                handle,
+                {"name": org.name, "org_type": org.org_type, "country": org.country, "abuse_c": org.abuse_c},
+            )
     return state.organisations[handle]

@@ -58,17 +58,32 @@ def local_prefixes(state: TraceState) -> None:
         .order_by("-masklen")
     )
     for row in rows:
-        state.note(row.source, str(row.prefix), {
-            "asn": row.asn, "org_handle": row.org_handle, "org_name": row.org_name, "country": row.country,
-            "provider": row.provider.slug if row.provider else None, "abuse_emails": row.abuse_emails,
-        })  # fmt: skip
+        state.note(
+            row.source,
+            str(row.prefix),
+            {
+                "asn": row.asn,
+                "org_handle": row.org_handle,
+                "org_name": row.org_name,
+                "country": row.country,
+                "provider": row.provider.slug if row.provider else None,
+                "abuse_emails": row.abuse_emails,
+            },
+        )
         if row.asn and row.masklen > state.asn_specificity:
             state.asn, state.asn_specificity, state.announced = row.asn, row.masklen, str(row.prefix)
         if row.source in LOCAL_NETWORK_SOURCES:
-            state.networks.append(Network(
-                (row.masklen, 1), str(row.prefix), row.org_handle, row.org_name, row.provider, row.country,
-                list(row.abuse_emails),
-            ))  # fmt: skip
+            state.networks.append(
+                Network(
+                    (row.masklen, 1),
+                    str(row.prefix),
+                    row.org_handle,
+                    row.org_name,
+                    row.provider,
+                    row.country,
+                    list(row.abuse_emails),
+                )
+            )
         else:
             state.local_routing.append(row)
 
@@ -90,10 +105,18 @@ def routing(state: TraceState) -> None:
 def imported_registry(state: TraceState) -> None:
     """Step 4: imported inetnum/inet6num objects containing the address, most specific first."""
     for obj in registry.inetnum_chain(state.ip, state.generations):
-        state.note("ripe-inetnum", obj.range_text, {
-            "netname": obj.netname, "country": obj.country, "org": obj.org, "abuse_c": obj.abuse_c,
-            "status": obj.status, "mnt_by": obj.mnt_by.split(),
-        })  # fmt: skip
+        state.note(
+            "ripe-inetnum",
+            obj.range_text,
+            {
+                "netname": obj.netname,
+                "country": obj.country,
+                "org": obj.org,
+                "abuse_c": obj.abuse_c,
+                "status": obj.status,
+                "mnt_by": obj.mnt_by.split(),
+            },
+        )
         state.networks.append(
             Network(
                 (obj.masklen, 0),
@@ -114,11 +137,19 @@ def rdap_fallback(state: TraceState) -> None:
         return
     prefix = answer["cidrs"][0] if answer["cidrs"] else answer["range"]
     length = int(prefix.rsplit("/", 1)[1]) if "/" in prefix else 0
-    state.networks.append(Network(
-        (length, 0), prefix, answer["org_handle"], answer["org_name"], country=answer["country"],
-        abuse_emails=answer["abuse_emails"], netname=answer["name"] or answer["handle"],
-        abuse_handle=answer["abuse_handle"], abuse_name=answer["abuse_name"],
-    ))  # fmt: skip
+    state.networks.append(
+        Network(
+            (length, 0),
+            prefix,
+            answer["org_handle"],
+            answer["org_name"],
+            country=answer["country"],
+            abuse_emails=answer["abuse_emails"],
+            netname=answer["name"] or answer["handle"],
+            abuse_handle=answer["abuse_handle"],
+            abuse_name=answer["abuse_name"],
+        )
+    )
 
 
 # --- Steps 6–8: decide --------------------------------------------------------------------------------------
@@ -134,8 +165,12 @@ def provider_of(
         return network.provider
     org = organisation(state, network.org_handle)
     country = country_code(org.country if org else "") or country_code(network.country) or located
-    return provider_for_org(handle=network.org_handle, name=org.name if org else network.org_name,
-                            country=country, abuse_emails=abuse_emails)  # fmt: skip
+    return provider_for_org(
+        handle=network.org_handle,
+        name=org.name if org else network.org_name,
+        country=country,
+        abuse_emails=abuse_emails,
+    )
 
 
 def derived_provider(state: TraceState, contact: AbuseContact, located: str) -> HostingProvider:
@@ -150,13 +185,23 @@ def derived_provider(state: TraceState, contact: AbuseContact, located: str) -> 
         kind, key, name = "abuse-mailbox", contact.emails[0], contact.emails[0].rpartition("@")[2]
     if not name and network.inetnum is not None:
         name = next(iter(network.inetnum.mnt_by.split()), "") or network.netname
-    provider = provider_for_contact(kind=kind, key=key, name=name or network.netname,
-                                    country=country_code(network.country) or located,
-                                    abuse_emails=contact.emails)  # fmt: skip
-    state.note("derived-provider", f"{kind}:{key}", {
-        "provider": provider.slug, "network": network.prefix, "abuse_emails": contact.emails,
-        "why": "the registry names no organisation for this network",
-    })  # fmt: skip
+    provider = provider_for_contact(
+        kind=kind,
+        key=key,
+        name=name or network.netname,
+        country=country_code(network.country) or located,
+        abuse_emails=contact.emails,
+    )
+    state.note(
+        "derived-provider",
+        f"{kind}:{key}",
+        {
+            "provider": provider.slug,
+            "network": network.prefix,
+            "abuse_emails": contact.emails,
+            "why": "the registry names no organisation for this network",
+        },
+    )
     return provider
 
 
@@ -261,7 +306,7 @@ def apply_override(state: TraceState, answer: Answer) -> None:
         answer.country, answer.country_source = override.country, "override"
 
 
-# --- The trace ------------------------------------------------------------------------------------------------
+# --- The trace ----------------------------------------------------------------------------------------------
 
 
 def gather(state: TraceState) -> None:
@@ -306,21 +351,36 @@ def _store(
 ) -> HostingTrace:
     with transaction.atomic():
         with connection.cursor() as cursor:
-            # A trace can always be taken again: not waiting for the WAL flush on commit saves a disk flush per
-            # trace (P11); a crash loses at most the last fraction of a second of traces, never consistency.
+            # A trace can always be taken again: not waiting for the WAL flush on commit saves a disk flush
+            # per trace (P11); a crash loses at most the last fraction of a second of traces, never
+            # consistency.
             cursor.execute("SET LOCAL synchronous_commit = off")
         url = Url.objects.select_for_update().get(pk=url.pk)
         previous = HostingTrace.objects.filter(url=url).order_by("-traced_at", "-id").first()
         provider_id = answer.provider.pk if answer.provider else None
         trace = HostingTrace.objects.create(
-            url=url, traced_at=now, host=url.host, ips=resolution.ips, cnames=resolution.cnames, ip=state.ip,
-            prefix=answer.prefix, asn=state.asn, provider=answer.provider, country=answer.country,
-            abuse_emails=answer.abuse_emails, sources=state.sources, error=error, org_handle=answer.org_handle,
-            allocation_holder=allocation_holder(state), origin_as_org=state.origin_as_org,
-            country_source=answer.country_source, intermediary=answer.intermediary,
-            origin_unknown=answer.origin_unknown, override=answer.override,
+            url=url,
+            traced_at=now,
+            host=url.host,
+            ips=resolution.ips,
+            cnames=resolution.cnames,
+            ip=state.ip,
+            prefix=answer.prefix,
+            asn=state.asn,
+            provider=answer.provider,
+            country=answer.country,
+            abuse_emails=answer.abuse_emails,
+            sources=state.sources,
+            error=error,
+            org_handle=answer.org_handle,
+            allocation_holder=allocation_holder(state),
+            origin_as_org=state.origin_as_org,
+            country_source=answer.country_source,
+            intermediary=answer.intermediary,
+            origin_unknown=answer.origin_unknown,
+            override=answer.override,
             is_hop=previous is not None and (previous.provider_id, previous.ip) != (provider_id, state.ip),
-        )  # fmt: skip
+        )
         url.current_trace, url.traced_at = trace, now
         if trace.provider_id or not url.provider_id:
             url.provider_id = trace.provider_id

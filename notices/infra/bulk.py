@@ -12,9 +12,19 @@ from django.db import connection
 from django.db.models.base import ModelState
 
 PLAIN_TYPES = {
-    "CharField", "TextField", "IntegerField", "BigIntegerField", "PositiveIntegerField", "PositiveSmallIntegerField",
-    "SmallIntegerField", "BooleanField", "DateTimeField", "ForeignKey", "BigAutoField", "AutoField",
-}  # fmt: skip
+    "CharField",
+    "TextField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "BooleanField",
+    "DateTimeField",
+    "ForeignKey",
+    "BigAutoField",
+    "AutoField",
+}
 
 
 def _column(field, objs: Sequence) -> list:
@@ -55,8 +65,8 @@ def bulk_set(model, objs: Sequence, field_names: Sequence[str]) -> int:
 def loaded_instance(model, alias: str, attnames: Sequence[str], values: Sequence):
     """A model instance of a database row read by hand, as `Model.from_db` makes it (saved, fields not given
     deferred and loaded on first access), without running `__init__`: a batch builds ten thousand of these,
-    and `__init__`'s per-field work cost more than the query that read them. Models with init signals (file and
-    image fields) need `from_db`."""
+    and `__init__`'s per-field work cost more than the query that read them. Models with init signals (file
+    and image fields) need `from_db`."""
     obj = model.__new__(model)
     state = ModelState()
     state.adding, state.db = False, alias
@@ -67,8 +77,8 @@ def loaded_instance(model, alias: str, attnames: Sequence[str], values: Sequence
 
 def load_instances(model, pks: Iterable[int]) -> dict:
     """`model.objects.in_bulk(pks)`, read with one plain statement and built by `loaded_instance` (each value
-    through the converters the ORM applies, e.g. JSON decoding): for a batch's hundreds of providers the queryset's
-    compilation and per-row construction cost several times the query."""
+    through the converters the ORM applies, e.g. JSON decoding): for a batch's hundreds of providers the
+    queryset's compilation and per-row construction cost several times the query."""
     fields = model._meta.concrete_fields
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -98,9 +108,10 @@ def load_instances(model, pks: Iterable[int]) -> dict:
 
 def new_instance(model, alias: str, values: dict, *, defaults: dict, related: dict | None = None):
     """A model instance of a row a batch writes itself, as `Model(**values, **related)` would be once saved,
-    without running `__init__` (a batch makes thousands, and `__init__`'s per-field work costs more than writing
-    them): `values` by attribute name (`provider_id`), `defaults` (from `field_defaults`, made once per batch) for
-    the fields not named, and `related` objects (by field name) cached as a select_related would."""
+    without running `__init__` (a batch makes thousands, and `__init__`'s per-field work costs more than
+    writing them): `values` by attribute name (`provider_id`), `defaults` (from `field_defaults`, made once
+    per batch) for the fields not named, and `related` objects (by field name) cached as a select_related
+    would."""
     obj = model.__new__(model)
     state = ModelState()
     state.adding, state.db = False, alias
@@ -113,9 +124,9 @@ def new_instance(model, alias: str, values: dict, *, defaults: dict, related: di
 
 
 def field_defaults(model) -> dict:
-    """Each concrete field's default by attribute name (what `__init__` would set), for `new_instance`. Made once,
-    so the instances share them: a model with a callable default (`default=dict`, `default=timezone.now`) would
-    share one value among all its instances, so it is refused."""
+    """Each concrete field's default by attribute name (what `__init__` would set), for `new_instance`. Made
+    once, so the instances share them: a model with a callable default (`default=dict`,
+    `default=timezone.now`) would share one value among all its instances, so it is refused."""
     made = [f.name for f in model._meta.concrete_fields if f.has_default() and callable(f.default)]
     if made:
         raise ValueError(
@@ -124,10 +135,14 @@ def field_defaults(model) -> dict:
     return {field.attname: field.get_default() for field in model._meta.concrete_fields}
 
 
-# --- Array literals -------------------------------------------------------------------------------------------
-# The driver adapts a list parameter element by element (an adapter object, a quoted string, a cast each); for the
-# tens of thousands of values a batch writes, that costs more than PostgreSQL's work on them, and it runs with the
-# interpreter lock held. The same array as one literal string (`'{1,2,3}'`, cast in the SQL: `%s::bigint[]`) is
+# --- Array literals
+# -------------------------------------------------------------------------------------------
+# The driver adapts a list parameter element by element (an adapter object, a quoted string, a cast each); for
+# the
+# tens of thousands of values a batch writes, that costs more than PostgreSQL's work on them, and it runs with
+# the
+# interpreter lock held. The same array as one literal string (`'{1,2,3}'`, cast in the SQL: `%s::bigint[]`)
+# is
 # built by a join and quoted once.
 
 
@@ -165,9 +180,9 @@ def array_literal(db_type: str, values: Iterable) -> str:
 
 
 def timestamp_array(values: Iterable[datetime | None]) -> str:
-    """The literal of a timestamptz array (aware datetimes, ISO 8601); a batch's rows share a few instants, so each
-    distinct one is formatted once (keyed with its UTC offset too: two wall-clock-equal times in one zone either
-    side of a clock change compare equal, yet are an hour apart)."""
+    """The literal of a timestamptz array (aware datetimes, ISO 8601); a batch's rows share a few instants, so
+    each distinct one is formatted once (keyed with its UTC offset too: two wall-clock-equal times in one zone
+    either side of a clock change compare equal, yet are an hour apart)."""
     formatted: dict[tuple, str] = {}
 
     def iso(value: datetime) -> str:
@@ -177,14 +192,16 @@ def timestamp_array(values: Iterable[datetime | None]) -> str:
     return text_array(None if value is None else iso(value) for value in values)
 
 
-# --- COPY ---------------------------------------------------------------------------------------------------------
+# --- COPY
+# ---------------------------------------------------------------------------------------------------------
 
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
 
 
 def copy_field(value) -> str:
     """One value in COPY's text format: NULL as `\\N`; booleans `t`/`f`; datetimes ISO 8601 (aware, so the
-    server's time zone does not matter); dicts and lists as JSON; text with backslash, tab and line ends escaped."""
+    server's time zone does not matter); dicts and lists as JSON; text with backslash, tab and line ends
+    escaped."""
     if value is None:
         return "\\N"
     if value is True:
@@ -213,8 +230,8 @@ def copy_data(rows: Iterable[Sequence]) -> str:
 
 
 def copy_rows(cursor, table: str, columns: Sequence[str], data: str) -> None:
-    """`COPY table (columns) FROM STDIN` with `data` (from `copy_data`) on a psycopg2 cursor: the driver's bulk
-    route, one round trip whatever the row count."""
+    """`COPY table (columns) FROM STDIN` with `data` (from `copy_data`) on a psycopg2 cursor: the driver's
+    bulk route, one round trip whatever the row count."""
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(data), size=COPY_CHUNK)
 
 

@@ -3,15 +3,16 @@
     WITH due AS MATERIALIZED (
         SELECT key FROM table WHERE <due> [AND key = ANY(ids)]
         ORDER BY <order_by> LIMIT n FOR UPDATE SKIP LOCKED)
-    UPDATE table AS t SET <assign> FROM due [, <join>] WHERE t.key = due.key [AND <join_on>] RETURNING <returning>
+    UPDATE table AS t SET <assign> FROM due [, <join>]
+    WHERE t.key = due.key [AND <join_on>] RETURNING <returning>
 
 `FOR UPDATE SKIP LOCKED` lets claimers run at once without blocking or overlap: a row another transaction is
 claiming is skipped, not waited for. The claim itself writes what makes the row not due any more (a
 `claimed_until` in the future, a status, a cleared schedule), so a claim is over when that transaction
 commits, and one whose worker died expires by the due condition (e.g. `claimed_until < now`), which
-`pending_or_expired` spells for the status-and-lease queues. The due rows are picked in a MATERIALIZED CTE, run
-exactly once: as a plain subquery the planner may rescan it per joined row, and each rescan skips the rows this
-statement just claimed and locks `limit` more.
+`pending_or_expired` spells for the status-and-lease queues. The due rows are picked in a MATERIALIZED CTE,
+run exactly once: as a plain subquery the planner may rescan it per joined row, and each rescan skips the rows
+this statement just claimed and locks `limit` more.
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ def claim(
 ) -> list[tuple]:
     """Claim up to `limit` due rows of `table` and return the RETURNING rows (by default `(key,)` each).
 
-    `due` and `order_by` are SQL over the table's bare columns, `assign` (the SET clause) over the alias `t` (e.g.
-    `attempts = t.attempts + 1`); all take `params` by name (`%(now)s`); `limit` and `only` fill `%(limit)s`
-    and `%(only)s`. `join`/`join_on` add tables to the UPDATE's FROM so `returning` can name their columns
-    (they are read, not locked). `only` restricts the claim to those keys (still only when due).
+    `due` and `order_by` are SQL over the table's bare columns, `assign` (the SET clause) over the alias `t`
+    (e.g. `attempts = t.attempts + 1`); all take `params` by name (`%(now)s`); `limit` and `only` fill
+    `%(limit)s` and `%(only)s`. `join`/`join_on` add tables to the UPDATE's FROM so `returning` can name their
+    columns (they are read, not locked). `only` restricts the claim to those keys (still only when due).
     """
     restrict = f" AND {key} = ANY(%(only)s)" if only is not None else ""
     sql = (

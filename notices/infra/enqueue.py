@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 # The stable names, one constant per task that code enqueues (the beat schedule names the periodic ones).
 TRACE_URL = "notices.trace_url"
 CHECK_URLS_NOW = "notices.check_urls_now"
-SWEEP_DUE_CHECKS = "notices.sweep_due_checks"
 DELIVER_MESSAGE = "notices.deliver_message"
 SWEEP_OUTBOX = "notices.sweep_outbox"
 REFRESH_STATS = "notices.refresh_stats"
@@ -26,7 +25,8 @@ SEND_ANALYST_ALERT = "notices.send_analyst_alert"
 
 
 def send(name: str, *args, **options) -> None:
-    """Publish the task `name` with positional `args` now. `options` are Celery's (countdown, retry, producer)."""
+    """Publish the task `name` with positional `args` now. `options` are Celery's (countdown, retry,
+    producer)."""
     current_app.send_task(name, args=args, **options)
 
 
@@ -45,8 +45,8 @@ def send_many(name: str, count: int) -> None:
 
 def after_commit_many(name: str, arguments: list[list]) -> None:
     """Publish task `name` once per argument list over one broker connection when the transaction commits. A
-    broker that is down loses nothing the caller committed: it is logged, and the caller's own sweep queues the
-    work again (re-evaluation, for one)."""
+    broker that is down loses nothing the caller committed: it is logged, and the caller's own sweep queues
+    the work again (re-evaluation, for one)."""
 
     def publish() -> None:
         try:

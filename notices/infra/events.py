@@ -71,9 +71,9 @@ def new_event(
 
 
 def record_events(events: list[NewEvent], *, writes: WriteBehind | None = None) -> None:
-    """Write many timeline rows (from `new_event`) with one COPY: the batch services write thousands at once, and
-    bulk_create's per-value preparation costs more than the rows. With `writes`, the COPY is queued there (see
-    `write_behind`)."""
+    """Write many timeline rows (from `new_event`) with one COPY: the batch services write thousands at once,
+    and bulk_create's per-value preparation costs more than the rows. With `writes`, the COPY is queued there
+    (see `write_behind`)."""
     if not events:
         return
     run_copy(Event._meta.db_table, EVENT_COLUMNS, events, writes)

@@ -86,8 +86,17 @@ def request(
     """
     deadline = time.monotonic() + timeout
     for _hop in range(max_redirects + 1):
-        response = _exchange(method, url, body, dict(headers or {}), guard=guard, deadline=deadline,
-                             max_bytes=max_bytes, resolver=resolver, tls=tls)  # fmt: skip
+        response = _exchange(
+            method,
+            url,
+            body,
+            dict(headers or {}),
+            guard=guard,
+            deadline=deadline,
+            max_bytes=max_bytes,
+            resolver=resolver,
+            tls=tls,
+        )
         location = response.headers.get("Location")
         if max_redirects == 0 or response.status not in REDIRECT_STATUSES or not location:
             return response
@@ -122,12 +131,21 @@ def _exchange(
     for ip in addresses:
         guard.check(ip)
     context = (tls or ssl.create_default_context()) if parts.scheme == "https" else None
-    conn = _PinnedConnection(parts.hostname, port, guard.connect_address(addresses[0], port), tls=context,
-                             timeout=_remaining(deadline))  # fmt: skip
+    conn = _PinnedConnection(
+        parts.hostname,
+        port,
+        guard.connect_address(addresses[0], port),
+        tls=context,
+        timeout=_remaining(deadline),
+    )
     watchdog = _Watchdog(conn, _remaining(deadline))
     try:
-        conn.request(method, (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
-                     headers={"Connection": "close", **headers})  # fmt: skip
+        conn.request(
+            method,
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            body=body,
+            headers={"Connection": "close", **headers},
+        )
         response = conn.getresponse()
         data = _read(response, max_bytes + 1)
         if watchdog.fired:  # the cut ends a read like a close would
@@ -139,8 +157,14 @@ def _exchange(
     finally:
         watchdog.cancel()
         conn.close()
-    return Response(status=response.status, headers=response.headers, body=data[:max_bytes],
-                    truncated=len(data) > max_bytes, url=url, address=str(addresses[0]))  # fmt: skip
+    return Response(
+        status=response.status,
+        headers=response.headers,
+        body=data[:max_bytes],
+        truncated=len(data) > max_bytes,
+        url=url,
+        address=str(addresses[0]),
+    )
 
 
 def _read(response: http.client.HTTPResponse, limit: int) -> bytes:

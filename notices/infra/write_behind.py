@@ -1,15 +1,15 @@
 """Write-behind: INSERTs that run in the current transaction while this thread goes on with other work.
 
 A batch that queues a thousand notices spends half its time rendering templates (Python) and half waiting for
-PostgreSQL to insert the rows and check their foreign keys. The two need not wait for each other: `WriteBehind`
-hands statements to a helper thread that runs them, in order, on the same database connection, so in the same
-transaction, while the calling thread renders the next mails. The driver serialises the connection between the
-two threads and releases the GIL while it waits for the server, so the server's work and the rendering overlap
-on two cores.
+PostgreSQL to insert the rows and check their foreign keys. The two need not wait for each other:
+`WriteBehind` hands statements to a helper thread that runs them, in order, on the same database connection,
+so in the same transaction, while the calling thread renders the next mails. The driver serialises the
+connection between the two threads and releases the GIL while it waits for the server, so the server's work
+and the rendering overlap on two cores.
 
 Rules for callers:
-- Only statements whose results nobody reads go through `execute` (INSERTs without RETURNING: ids come from the
-  sequences beforehand, see `allocate_ids`).
+- Only statements whose results nobody reads go through `execute` (INSERTs without RETURNING: ids come from
+  the sequences beforehand, see `allocate_ids`).
 - A read that depends on those rows calls `wait()` first; leaving the block waits for everything.
 - The first failing statement stops the rest; its error (a `django.db` error, as the ORM raises) is raised on
   the calling thread by the next `execute`, by `wait()` or on leaving the block, and the enclosing

@@ -34,9 +34,9 @@ class DueCheck(models.Model):
     Maintained by database triggers on `Url.next_check_at` (migration 0015): a new value upserts the row here
     (clearing any claim), null deletes it, so every writer — services, bulk SQL, the admin — keeps the queue
     right without knowing of it. Recording a check releases its claim explicitly (`release_claims`), since
-    the next time it computes may equal the old one. Claims (`checks.scheduling.claim_due`) lock and update only
-    these rows: a claim costs an update of a three-column row with two indexes instead of one of the wide URL
-    row with all its indexes, and the queue holds only open items however many URLs are stored.
+    the next time it computes may equal the old one. Claims (`checks.scheduling.claim_due`) lock and update
+    only these rows: a claim costs an update of a three-column row with two indexes instead of one of the wide
+    URL row with all its indexes, and the queue holds only open items however many URLs are stored.
     """
 
     url = models.OneToOneField("notices.Url", on_delete=models.CASCADE, primary_key=True, related_name="+")

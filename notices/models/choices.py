@@ -85,10 +85,6 @@ COUNTRY_CODES: tuple[str, ...] = tuple(sorted(COUNTRIES))
 COUNTRY_CHOICES: list[tuple[str, str]] = [(code, f"{code} — {COUNTRIES[code]}") for code in COUNTRY_CODES]
 
 
-def is_country(code: str) -> bool:
-    return code in COUNTRIES
-
-
 def language_codes() -> tuple[str, ...]:
     """The portal's languages (notices and portal pages exist in each)."""
     return tuple(code for code, _ in settings.LANGUAGES)

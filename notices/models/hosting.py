@@ -69,9 +69,11 @@ class HostingProvider(models.Model):
         help_text="Language of notices and the portal.",
     )
     time_zone = models.CharField(
-        max_length=64, default="UTC", validators=[validate_time_zone],
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
         help_text="IANA time zone of the portal's dates and the daily digest (e.g. Europe/Amsterdam).",
-    )  # fmt: skip
+    )
     channel = models.CharField(max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL)
     org_handles = models.JSONField(
         default=list,
@@ -89,9 +91,11 @@ class HostingProvider(models.Model):
         help_text='[{"status": 200, "final_url": "regex"}] — pages meaning "removed" (status null: any).',
     )
     dispatch = models.CharField(
-        max_length=10, choices=DispatchMode.choices, default=DispatchMode.MANUAL,
+        max_length=10,
+        choices=DispatchMode.choices,
+        default=DispatchMode.MANUAL,
         help_text="Batch this provider's assessed URLs into notices automatically.",
-    )  # fmt: skip
+    )
     dispatch_interval = models.PositiveIntegerField(
         default=60, help_text="Minutes between batches (interval)."
     )
@@ -208,9 +212,11 @@ class HostingOverride(models.Model):
         max_length=2, blank=True, choices=COUNTRY_CHOICES, help_text="Hosting country (ISO 3166-1 alpha-2)."
     )
     abuse_emails = models.JSONField(
-        default=list, blank=True, validators=[validate_email_list],
+        default=list,
+        blank=True,
+        validators=[validate_email_list],
         help_text="Where to write; empty: the provider's abuse contacts.",
-    )  # fmt: skip
+    )
     note = models.TextField(blank=True, help_text="Why (e.g. origin behind the CDN confirmed by the CDN).")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -269,9 +275,13 @@ class HostingTrace(models.Model):
     origin_as_org = models.CharField(max_length=64, blank=True, help_text="Org of the origin AS.")
     country_source = models.CharField(max_length=20, blank=True, help_text="Which source gave the country.")
     intermediary = models.ForeignKey(
-        HostingProvider, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        HostingProvider,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="CDN / reverse proxy in front of the origin.",
-    )  # fmt: skip
+    )
     origin_unknown = models.BooleanField(
         default=False, help_text="Behind an intermediary; origin not entered."
     )

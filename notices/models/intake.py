@@ -87,9 +87,13 @@ class Url(models.Model):
         help_text="Referred to law enforcement (content hosted in the hotline's country).",
     )
     handed_off_to = models.ForeignKey(
-        Partner, null=True, blank=True, on_delete=models.SET_NULL, related_name="handoffs",
+        Partner,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handoffs",
         help_text="Partner hotline the case was handed off to (its country's hotline).",
-    )  # fmt: skip
+    )
 
     next_check_at = models.DateTimeField(
         null=True,

@@ -80,10 +80,11 @@ class OutgoingMessage(models.Model):
     text = models.TextField(blank=True, help_text="The rendered plain-text body.")
     html = models.TextField(blank=True, help_text="The rendered HTML body.")
     mime = models.BinaryField(
-        null=True, blank=True,
+        null=True,
+        blank=True,
         help_text="The complete message as sent: assembled (attachments included) and stored at the first "
-                  "delivery attempt, then sent as it is.",
-    )  # fmt: skip
+        "delivery attempt, then sent as it is.",
+    )
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -47,7 +47,8 @@ class LoginAttempt(models.Model):
 
     class Meta:
         indexes = [
-            # Rate limit: failures from one address in the window (WHERE ip = %s AND at >= %s AND NOT succeeded).
+            # Rate limit: failures from one address in the window (WHERE ip = %s AND at >= %s AND NOT
+            # succeeded).
             models.Index(
                 fields=["ip", "at"], name="login_attempt_ip_idx", condition=models.Q(succeeded=False)
             ),

@@ -23,7 +23,8 @@ from notices.models.fields import CidrField
 
 
 class RegistryImport(models.Model):
-    """One generation of one dataset: what was imported, from which files, and whether it is the active one."""
+    """One generation of one dataset: what was imported, from which files, and whether it is the active
+    one."""
 
     class Dataset(models.TextChoices):
         RIPE = "ripe", "RIPE database split dump"
@@ -221,7 +222,3 @@ class CountryBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix} {self.country}"
-
-
-# Tables partitioned by generation (the migration creates them; the importers load them).
-PARTITIONED_MODELS = (Inetnum, Organisation, Role, AutNum, RouteObject, RoutedPrefix, CountryBlock)

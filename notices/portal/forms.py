@@ -66,9 +66,12 @@ class LoginForm(forms.Form):
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=_("6-digit code from your authenticator app"), max_length=10,
-        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )  # fmt: skip
+        label=_("6-digit code from your authenticator app"),
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "one-time-code", "inputmode": "numeric"}
+        ),
+    )
 
 
 class ListFilterForm(forms.Form):
@@ -76,10 +79,15 @@ class ListFilterForm(forms.Form):
         choices=[("open", _("Open")), ("past", _("Past")), ("all", _("All"))], required=False
     )
     status = forms.ChoiceField(
-        label=_("Status"), required=False,
-        choices=[("", _("Any status"))] + [(s.value, s.label) for s in NoticeStatus
-                                           if s not in {NoticeStatus.DRAFT, NoticeStatus.QUEUED, NoticeStatus.FAILED}],
-    )  # fmt: skip
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status"))]
+        + [
+            (s.value, s.label)
+            for s in NoticeStatus
+            if s not in {NoticeStatus.DRAFT, NoticeStatus.QUEUED, NoticeStatus.FAILED}
+        ],
+    )
     notice_type = forms.ChoiceField(
         label=_("Type"), required=False, choices=[("", _("Any type")), *NoticeType.choices]
     )
@@ -127,20 +135,24 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
         label=_("Include a statement of reasons (recommended)"), required=False, initial=True
     )
     decision_visibility = forms.MultipleChoiceField(
-        label=_("What you did with the content"), choices=_choices(sor.DECISION_VISIBILITY),
-        widget=forms.CheckboxSelectMultiple, required=False,
-    )  # fmt: skip
+        label=_("What you did with the content"),
+        choices=_choices(sor.DECISION_VISIBILITY),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
     decision_visibility_other = forms.CharField(
         label=_("Other restriction"), required=False, max_length=_text_limit("decision_visibility_other")
     )
     decision_account = forms.ChoiceField(
-        label=_("The customer's account"), required=False,
+        label=_("The customer's account"),
+        required=False,
         choices=[("", _("No action on the account")), *_choices(sor.DECISION_ACCOUNT)],
-    )  # fmt: skip
+    )
     decision_provision = forms.ChoiceField(
-        label=_("The customer's service"), required=False,
+        label=_("The customer's service"),
+        required=False,
         choices=[("", _("No action on the service")), *_choices(sor.DECISION_PROVISION)],
-    )  # fmt: skip
+    )
     decision_ground = forms.ChoiceField(
         label=_("Ground"), choices=_choices(sor.DECISION_GROUND), widget=forms.RadioSelect
     )
@@ -164,17 +176,23 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
     )
     category = forms.ChoiceField(label=_("Category"), choices=_choices(sor.CATEGORY))
     category_specification = forms.MultipleChoiceField(
-        label=_("Keywords"), choices=_choices(sor.MINORS_KEYWORDS), widget=forms.CheckboxSelectMultiple,
+        label=_("Keywords"),
+        choices=_choices(sor.MINORS_KEYWORDS),
+        widget=forms.CheckboxSelectMultiple,
         required=False,
-    )  # fmt: skip
+    )
     content_type = forms.MultipleChoiceField(
-        label=_("Type of content"), choices=_choices(sor.CONTENT_TYPE), widget=forms.CheckboxSelectMultiple,
+        label=_("Type of content"),
+        choices=_choices(sor.CONTENT_TYPE),
+        widget=forms.CheckboxSelectMultiple,
         required=False,
-    )  # fmt: skip
+    )
     territorial_scope = forms.MultipleChoiceField(
-        label=_("Where the restriction applies"), required=False,
-        choices=[(c, c) for c in sorted(sor.EUROPEAN_COUNTRY_CODES)], widget=forms.SelectMultiple(attrs={"size": 6}),
-    )  # fmt: skip
+        label=_("Where the restriction applies"),
+        required=False,
+        choices=[(c, c) for c in sorted(sor.EUROPEAN_COUNTRY_CODES)],
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
     content_date = IsoDateField(label=_("Date the content was uploaded"))
     application_date = IsoDateField(label=_("Date of your decision"))
     decision_facts = forms.CharField(
@@ -189,12 +207,26 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
     )
 
     STATEMENT_FIELDS = (
-        "decision_visibility", "decision_visibility_other", "decision_account", "decision_provision",
-        "decision_ground", "illegal_content_legal_ground", "illegal_content_explanation",
-        "incompatible_content_ground", "incompatible_content_explanation", "category", "category_specification",
-        "content_type", "territorial_scope", "content_date", "application_date", "decision_facts", "source_type",
-        "automated_detection", "automated_decision",
-    )  # fmt: skip
+        "decision_visibility",
+        "decision_visibility_other",
+        "decision_account",
+        "decision_provision",
+        "decision_ground",
+        "illegal_content_legal_ground",
+        "illegal_content_explanation",
+        "incompatible_content_ground",
+        "incompatible_content_explanation",
+        "category",
+        "category_specification",
+        "content_type",
+        "territorial_scope",
+        "content_date",
+        "application_date",
+        "decision_facts",
+        "source_type",
+        "automated_detection",
+        "automated_decision",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -203,7 +235,8 @@ class RemovedForm(UrlChoiceMixin, forms.Form):
 
     def statement(self) -> dict:
         """The cleaned fields as a statement (dates ISO, empty values left out); the service validates it.
-        Empty when the provider chose not to include one (a removal without a statement is still a removal)."""
+        Empty when the provider chose not to include one (a removal without a statement is still a
+        removal)."""
         if not self.cleaned_data.get("include_statement"):
             return {}
         data = {}
@@ -227,9 +260,11 @@ class InviteForm(forms.Form):
 
 class AcceptInvitationForm(forms.Form):
     username = forms.RegexField(
-        label=_("Username"), max_length=get_user_model()._meta.get_field("username").max_length, regex=r"^[\w.@+-]+\Z",
+        label=_("Username"),
+        max_length=get_user_model()._meta.get_field("username").max_length,
+        regex=r"^[\w.@+-]+\Z",
         error_messages={"invalid": _("Letters, digits and @ . + - _ only.")},
-    )  # fmt: skip
+    )
     password1 = forms.CharField(
         label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )

@@ -42,9 +42,16 @@ def provider_rows(*, now: datetime, since: datetime | None = None, stats: dict |
     longest = max([_bar(g) for g in groups] or [1]) or 1
     rows = []
     for group in groups:
-        rows.append({**group, "name": names.get(group["key"], group["key"]), "country": countries.get(group["key"]),
-                     "bar_low": 100 * (group["median"]["low"] or 0) / longest,
-                     "bar_high": 100 * _bar(group) / longest, "unbounded": group["median"]["high"] is None})  # fmt: skip
+        rows.append(
+            {
+                **group,
+                "name": names.get(group["key"], group["key"]),
+                "country": countries.get(group["key"]),
+                "bar_low": 100 * (group["median"]["low"] or 0) / longest,
+                "bar_high": 100 * _bar(group) / longest,
+                "unbounded": group["median"]["high"] is None,
+            }
+        )
     return sorted(rows, key=lambda r: (not r["unbounded"], -_bar(r)))
 
 

@@ -11,7 +11,8 @@ __all__ = ["HIDDEN_FROM_PROVIDER", "notices_for_provider"]
 
 
 def notices_for_provider(provider: HostingProvider) -> QuerySet[Notice]:
-    """The notices one provider may see: its own, once delivered. Every portal view and provider API uses this."""
+    """The notices one provider may see: its own, once delivered. Every portal view and provider API uses
+    this."""
     return (
         Notice.objects.filter(provider=provider)
         .exclude(status__in=HIDDEN_FROM_PROVIDER)

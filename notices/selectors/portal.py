@@ -61,7 +61,8 @@ def notice_list_page(
 
 
 def _url_counts(notice_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Per notice: URLs, URLs live at their last check, URLs the provider reported removed (being verified)."""
+    """Per notice: URLs, URLs live at their last check, URLs the provider reported removed (being
+    verified)."""
     rows = (
         NoticeItem.objects.filter(notice_id__in=notice_ids)
         .values("notice_id")

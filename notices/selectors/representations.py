@@ -48,5 +48,18 @@ class NoticeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Notice
-        fields = ["reference", "provider", "notice_type", "status", "language", "deadline_at", "created_at",
-                  "queued_at", "sent_at", "acknowledged_at", "closed_at", "items", "responses"]  # fmt: skip
+        fields = [
+            "reference",
+            "provider",
+            "notice_type",
+            "status",
+            "language",
+            "deadline_at",
+            "created_at",
+            "queued_at",
+            "sent_at",
+            "acknowledged_at",
+            "closed_at",
+            "items",
+            "responses",
+        ]

@@ -31,8 +31,6 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from notices.infra import enqueue
 from notices.models import HostingProvider, RemovalCycle, StatsChange, StatsRefresh, StatsSnapshot, Url
 
-REFRESH_TASK = enqueue.REFRESH_STATS
-
 GROUPS = {
     "provider": "provider_at_notice_id",
     "asn": "asn_at_notice",
@@ -66,9 +64,13 @@ def _cases_sql(key: str, where: str) -> str:
 
 
 def ttr_stats(
-    *, group_by: str, now: datetime, since: datetime | None = None, until: datetime | None = None,
+    *,
+    group_by: str,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
     notice_type: str | None = None,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     """One dict per group: count, removed, still_up, reappeared, median/p75/p90/max as {low, high}, shares,
     still-up counts after 1/3/7/30 days and a survival curve."""
     where, params = _filters(since, until, notice_type)
@@ -103,8 +105,8 @@ def _figures_sql(cases: str) -> str:
 
 
 def _survival_sql(cases: str) -> str:
-    """Kaplan–Meier S(t) at fixed points, per group and bound: S(t) = Π (1 − d_i / n_i) over event times t_i ≤ t,
-    with n_i the cases whose time (removal bound, or age if still up) is ≥ t_i.
+    """Kaplan–Meier S(t) at fixed points, per group and bound: S(t) = Π (1 − d_i / n_i) over event times t_i ≤
+    t, with n_i the cases whose time (removal bound, or age if still up) is ≥ t_i.
 
     Set-based: each event time's log-factor goes to the first point at or after it (width_bucket), sums per
     point are accumulated along the points — no per-point subquery, one sort per group and bound.
@@ -119,7 +121,8 @@ def _survival_sql(cases: str) -> str:
         risk AS (SELECT k, b, t, d, sum(c) OVER (PARTITION BY k, b ORDER BY t DESC) AS n FROM times),
         factors AS (
             SELECT k, b, width_bucket(t - 0.5, %(points)s::float8[]) + 1 AS first_point,
-                   sum(CASE WHEN d < n THEN ln(1 - d::float8 / n) ELSE 0 END) AS log_s, bool_or(d = n) AS emptied
+                   sum(CASE WHEN d < n THEN ln(1 - d::float8 / n) ELSE 0 END) AS log_s,
+                   bool_or(d = n) AS emptied
             FROM risk WHERE d > 0 GROUP BY 1, 2, 3),
         grid AS (
             SELECT g.k, g.b, p.i, p.point FROM (SELECT DISTINCT k, b FROM obs) g
@@ -134,7 +137,8 @@ def _survival_sql(cases: str) -> str:
 
 
 def _curves(rows) -> dict:
-    """{k: [{"t", "low", "high"}]}: "low" is S(t) from the low bounds (removal as early as it can have been)."""
+    """{k: [{"t", "low", "high"}]}: "low" is S(t) from the low bounds (removal as early as it can have
+    been)."""
     points: dict = {}
     for k, bound, t, survival in rows:
         point = points.setdefault(k, {}).setdefault(int(t), {"t": int(t)})
@@ -159,8 +163,13 @@ def _filters(since, until, notice_type) -> tuple[str, dict]:
 def _group(row, survival: list, names: dict) -> dict:
     k, count, removed, reappeared = row[0], row[1], row[2], row[3]
     figures = row[4:10]
-    result = {"key": names.get(k, k), "count": count, "removed": removed, "still_up": count - removed,
-              "reappeared": reappeared}  # fmt: skip
+    result = {
+        "key": names.get(k, k),
+        "count": count,
+        "removed": removed,
+        "still_up": count - removed,
+        "reappeared": reappeared,
+    }
     for i, name in enumerate(PERCENTILES):
         result[name] = {"low": _finite(figures[2 * i]), "high": _finite(figures[2 * i + 1])}
     result["max"] = {"low": _finite(row[10]), "high": _finite(row[11])}
@@ -178,7 +187,8 @@ def _provider_slugs(pks) -> dict:
 
 
 def refresh_snapshots(*, now: datetime) -> dict[str, int]:
-    """Recompute the unfiltered statistics for every grouping and store them, settling the changes they include.
+    """Recompute the unfiltered statistics for every grouping and store them, settling the changes they
+    include.
 
     Side effects: one StatsSnapshot row per grouping, replaced, in one transaction that also deletes the
     StatsChange rows visible when it starts — the computation, which runs after, includes at least those
@@ -209,7 +219,8 @@ def stale_since() -> datetime | None:
 
 def refresh_after_commit() -> None:
     """The caller changed what the statistics count: once its transaction commits, queue a refresh (collapsed
-    into one already queued). The staleness itself is recorded by the database triggers, in the transaction."""
+    into one already queued). The staleness itself is recorded by the database triggers, in the
+    transaction."""
     transaction.on_commit(request_refresh)
 
 
@@ -236,7 +247,8 @@ def request_refresh() -> bool:
     if not queued:
         return False
     try:
-        # No publish retries: a delivery worker asks after every mail, and must not wait on a broker that is down.
+        # No publish retries: a delivery worker asks after every mail, and must not wait on a broker that is
+        # down.
         enqueue.send(
             enqueue.REFRESH_STATS,
             kwargs={"requested_at": now.isoformat()},
@@ -298,8 +310,8 @@ def time_to_removal(
 ) -> dict:
     """What the API and the dashboard show: the latest snapshot when the question is the unfiltered one, the
     snapshot includes every change made so far (nothing in StatsChange) and it is recent
-    (STATS_SNAPSHOT_MAX_AGE); else a live computation — so a removal, a reappearance or a first notice is in the
-    figures the moment it is committed. A snapshot that cannot be served asks for a refresh.
+    (STATS_SNAPSHOT_MAX_AGE); else a live computation — so a removal, a reappearance or a first notice is in
+    the figures the moment it is committed. A snapshot that cannot be served asks for a refresh.
 
     Says which it is (`source`), as of when (`as_of`, also `computed_at`) and how old (`age_seconds`).
     """

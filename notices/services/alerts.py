@@ -2,10 +2,11 @@
 dashboard.
 
 Raised when the outbox gives up on a message (a permanent 5xx, or its attempts used up) and when a DSN bounce
-marks a provider's contacts as failing. Each alert is one `notice.analyst_alert` event on the notice's timeline
-(written in the caller's transaction) and, after commit, one plain-text mail sent by the task
+marks a provider's contacts as failing. Each alert is one `notice.analyst_alert` event on the notice's
+timeline (written in the caller's transaction) and, after commit, one plain-text mail sent by the task
 `notices.send_analyst_alert`, which retries on SMTP errors. The mail names the notice reference, the provider,
-the contacts, the error and the notice's admin page; it never carries a reported URL as it is, nor any content.
+the contacts, the error and the notice's admin page; it never carries a reported URL as it is, nor any
+content.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ logger = logging.getLogger(__name__)
 
 ALERT_EVENT = "notice.analyst_alert"
 REASONS = {"delivery_failed": "could not be delivered", "bounced": "bounced"}
-# URL-like tokens in an SMTP or DSN text (a filter may quote what it objected to): with a scheme, or host/path.
+# URL-like tokens in an SMTP or DSN text (a filter may quote what it objected to): with a scheme, or
+# host/path.
 _URLISH = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)
 
 
@@ -76,9 +78,18 @@ def send_alert(*, event_id: int, now: datetime) -> str:
         logger.warning("analyst alert %s for %s: no recipients configured", event.pk, event.notice.reference)
         return "no-recipients"
     subject, body = compose_alert(event)
-    # Machine mail to our own people (`internal`): no auto-replies to it, and our inbound never takes it for one.
-    send(new_mail(idstring=f"alert-{event.pk}", subject=subject, text=body, recipients=recipients, now=now,
-                  internal=True))  # fmt: skip
+    # Machine mail to our own people (`internal`): no auto-replies to it, and our inbound never takes it for
+    # one.
+    send(
+        new_mail(
+            idstring=f"alert-{event.pk}",
+            subject=subject,
+            text=body,
+            recipients=recipients,
+            now=now,
+            internal=True,
+        )
+    )
     Event.objects.filter(pk=event.pk).update(
         data={**event.data, "mailed_at": now.isoformat(), "mailed_to": recipients}
     )
@@ -99,9 +110,11 @@ def compose_alert(event: Event) -> tuple[str, str]:
         "hotline_name": settings.HOTLINE_NAME,
     }
     subject, body, _html = render_templates(
-        subject="notices/mail/alert.subject.txt", text="notices/mail/alert.txt", context=context,
+        subject="notices/mail/alert.subject.txt",
+        text="notices/mail/alert.txt",
+        context=context,
         language=settings.LANGUAGE_CODE,
-    )  # fmt: skip
+    )
     return subject, body
 
 

@@ -107,10 +107,15 @@ def run_checks(*, now, limit: int, url_ids: list[int] | None = None, on_full_bat
         on_full_batch()
     rules = _removed_page_rules(HostingProvider, {c.provider_id for c in claimed})
     batches = [
-        (checker_config(proxy="" if vantage == "direct" else vantage),
-         [CheckTarget(key=c.url_id, url=c.canonical, removed_page_rules=rules.get(c.provider_id, ())) for c in group])
+        (
+            checker_config(proxy="" if vantage == "direct" else vantage),
+            [
+                CheckTarget(key=c.url_id, url=c.canonical, removed_page_rules=rules.get(c.provider_id, ()))
+                for c in group
+            ],
+        )
         for vantage, group in _by_vantage(claimed).items()
-    ]  # fmt: skip
+    ]
     checked, removals = check_and_record(batches)
     logger.info("checked %d urls, %d removals confirmed", checked, removals)
     return checked

@@ -16,8 +16,8 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
     """Send one claimed outbox message and record the outcome. Returns the message's new status.
 
     Sent: the notice is marked sent (its URLs notified, see `mark_notices_sent`). Retried: a
-    `notice.delivery_retry` event. Given up: the notice fails, a `notice.delivery_failed` event, and the analysts
-    are alerted (an event now, a mail after commit)."""
+    `notice.delivery_retry` event. Given up: the notice fails, a `notice.delivery_failed` event, and the
+    analysts are alerted (an event now, a mail after commit)."""
     attempt = attempt_claimed(message_id, smtp=smtp)
     if attempt.changed:
         with transaction.atomic():

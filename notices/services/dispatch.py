@@ -67,12 +67,12 @@ def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, l
 def dispatch_due(*, now: datetime, limit: int = 1000) -> list[Notice]:
     """Run every provider's dispatch cycle that is due: batch its pending URLs into one notice and queue it.
 
-    Providers are taken `DISPATCH_CHUNK` at a time, locked with SKIP LOCKED (so sweeps never overlap), and their
-    notices made in one `create_notice_batches` call per chunk. Side effects per provider: `last_dispatch_at`
-    stamped (whether or not anything was pending); a notice created and queued (outbox) for up to `limit` URLs;
-    if the notice cannot be made or sent (e.g. no working abuse contact), nothing is written for that provider
-    but a `dispatch.failed` event the analysts see, and the URLs stay pending for the next cycle.
-    """
+    Providers are taken `DISPATCH_CHUNK` at a time, locked with SKIP LOCKED (so sweeps never overlap), and
+    their notices made in one `create_notice_batches` call per chunk. Side effects per provider:
+    `last_dispatch_at` stamped (whether or not anything was pending); a notice created and queued (outbox) for
+    up to `limit` URLs; if the notice cannot be made or sent (e.g. no working abuse contact), nothing is
+    written for that provider but a `dispatch.failed` event the analysts see, and the URLs stay pending for
+    the next cycle."""
     sent = []
     ids = list(
         HostingProvider.objects.exclude(dispatch=DispatchMode.MANUAL)
@@ -84,8 +84,9 @@ def dispatch_due(*, now: datetime, limit: int = 1000) -> list[Notice]:
             locked = HostingProvider.objects.select_for_update(skip_locked=True).filter(
                 pk__in=ids[start : start + DISPATCH_CHUNK]
             )
-            sent += dispatch_providers([p for p in locked.order_by("pk") if cycle_due(p, now=now)], now=now,
-                                       limit=limit)  # fmt: skip
+            sent += dispatch_providers(
+                [p for p in locked.order_by("pk") if cycle_due(p, now=now)], now=now, limit=limit
+            )
     return sent
 
 

@@ -1,9 +1,10 @@
 """Escalation of overdue cases: a URL still up after its notice's deadline climbs a ladder of steps.
 
-1. at the deadline: a reminder — the notice is sent again (a new mail in the outbox, "Reminder" in the subject);
+1. at the deadline: a reminder — the notice is sent again (a new mail in the outbox, "Reminder" in the
+   subject);
 2. ESCALATION_STEPS[1] after the deadline: the case is flagged to the analysts (dashboard, event);
-3. ESCALATION_STEPS[2] after the deadline: flagged for escalation beyond the provider (upstream network, registry
-   or law enforcement — the analyst decides and records it).
+3. ESCALATION_STEPS[2] after the deadline: flagged for escalation beyond the provider (upstream network,
+   registry or law enforcement — the analyst decides and records it).
 Each level is written once per URL (unique constraint); the sweep claims due URLs with SKIP LOCKED.
 """
 
@@ -39,10 +40,13 @@ def claim_due(*, now: datetime, limit: int) -> list[int]:
     """Claim noticed URLs whose next escalation step is due; the claim clears the schedule (the step sets the
     next one), so concurrent sweeps never take the same URL."""
     rows = claim(
-        table=Url._meta.db_table, due="next_escalation_at IS NOT NULL AND next_escalation_at <= %(now)s AND "
-        "status = %(status)s", order_by="next_escalation_at", limit=limit, assign="next_escalation_at = NULL",
+        table=Url._meta.db_table,
+        due="next_escalation_at IS NOT NULL AND next_escalation_at <= %(now)s AND status = %(status)s",
+        order_by="next_escalation_at",
+        limit=limit,
+        assign="next_escalation_at = NULL",
         params={"now": now, "status": UrlStatus.NOTIFIED.value},
-    )  # fmt: skip
+    )
     return [row[0] for row in rows]
 
 
@@ -52,12 +56,19 @@ def escalate(*, url_id: int, now: datetime) -> Escalation | None:
     with transaction.atomic():
         item = (
             NoticeItem.objects.select_related("notice__provider", "url")
-            .filter(url_id=url_id, is_open=True).order_by("-notice_id").first()
-        )  # fmt: skip
+            .filter(url_id=url_id, is_open=True)
+            .order_by("-notice_id")
+            .first()
+        )
         if item is None or item.notice.deadline_at is None:
             return None
-        level = (Escalation.objects.filter(url_id=url_id).order_by("-level").values_list("level", flat=True).first()
-                 or 0) + 1  # fmt: skip
+        level = (
+            Escalation.objects.filter(url_id=url_id)
+            .order_by("-level")
+            .values_list("level", flat=True)
+            .first()
+            or 0
+        ) + 1
         if level > len(REASONS):
             return None
         try:
@@ -72,8 +83,13 @@ def escalate(*, url_id: int, now: datetime) -> Escalation | None:
         offsets = step_offsets()
         following = item.notice.deadline_at + offsets[level] if level < len(offsets) else None
         Url.objects.filter(pk=url_id).update(next_escalation_at=following)
-        record_event("url.escalated", at=now, url=item.url, notice=item.notice,
-                     data={"level": level, "reason": REASONS[level]})  # fmt: skip
+        record_event(
+            "url.escalated",
+            at=now,
+            url=item.url,
+            notice=item.notice,
+            data={"level": level, "reason": REASONS[level]},
+        )
     return escalation
 
 

@@ -42,11 +42,19 @@ def ingest_message(raw: bytes, *, now: datetime) -> InboundMessage:
 
 def _store(mail: ParsedMail, notice: Notice | None, *, raw_size: int, now: datetime) -> InboundMessage:
     return InboundMessage.objects.create(
-        received_at=now, message_id=mail.message_id, from_address=mail.from_address[:300],
-        subject=mail.subject[:300], kind=mail.kind, notice=notice, provider_ticket=mail.ticket[:100],
-        bounced_recipients=mail.bounced, bounce_status=mail.bounce_status[:16],
-        bounce_diagnostic=mail.bounce_diagnostic[:2000], text=mail.text[:INBOUND_TEXT_LIMIT], raw_size=raw_size,
-    )  # fmt: skip
+        received_at=now,
+        message_id=mail.message_id,
+        from_address=mail.from_address[:300],
+        subject=mail.subject[:300],
+        kind=mail.kind,
+        notice=notice,
+        provider_ticket=mail.ticket[:100],
+        bounced_recipients=mail.bounced,
+        bounce_status=mail.bounce_status[:16],
+        bounce_diagnostic=mail.bounce_diagnostic[:2000],
+        text=mail.text[:INBOUND_TEXT_LIMIT],
+        raw_size=raw_size,
+    )
 
 
 def _act_on_notice(mail: ParsedMail, notice: Notice, row: InboundMessage, *, now: datetime) -> None:

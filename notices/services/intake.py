@@ -72,9 +72,9 @@ def submit_reports(
 ) -> list[IntakeResult]:
     """Record many reports in one transaction.
 
-    Side effects: each canonical URL not yet known is inserted (status `new`) with a `url.created` event; every
-    item becomes a Report (`duplicate` when its URL was already known, or named earlier in the same batch).
-    Raises InvalidUrl if any URL cannot be tracked — callers validate first — and then writes nothing.
+    Side effects: each canonical URL not yet known is inserted (status `new`) with a `url.created` event;
+    every item becomes a Report (`duplicate` when its URL was already known, or named earlier in the same
+    batch). Raises InvalidUrl if any URL cannot be tracked — callers validate first — and then writes nothing.
     Returns one result per item, in order.
     """
     parsed = [canonicalize(item.url) for item in items]
@@ -88,10 +88,18 @@ def submit_reports(
         duplicates = _duplicate_flags(hashes, known, created)
         rows = _insert_reports(cursor, items, [known[h][0] for h in hashes], duplicates, now, partner, user)
     return [
-        IntakeResult(report_id=report_id, receipt=receipt, duplicate=duplicate, url_id=known[digest][0],
-                     canonical=canon.canonical, status=known[digest][1])
-        for (report_id, receipt), duplicate, digest, canon in zip(rows, duplicates, hashes, parsed, strict=True)
-    ]  # fmt: skip
+        IntakeResult(
+            report_id=report_id,
+            receipt=receipt,
+            duplicate=duplicate,
+            url_id=known[digest][0],
+            canonical=canon.canonical,
+            status=known[digest][1],
+        )
+        for (report_id, receipt), duplicate, digest, canon in zip(
+            rows, duplicates, hashes, parsed, strict=True
+        )
+    ]
 
 
 def _ids_and_statuses(cursor, digests: list[bytes]) -> dict[bytes, tuple[int, str]]:
@@ -117,8 +125,8 @@ def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> l
     """One INSERT for all reports; returns (id, receipt) in item order (matched by receipt, not row order)."""
     receipts = [new_receipt() for _ in items]
     cursor.execute(
-        f"""INSERT INTO {Report._meta.db_table} (url_id, partner_id, submitted_by_id, original_url, reported_at,
-                received_at, external_ref, notes, hashes, receipt, duplicate)
+        f"""INSERT INTO {Report._meta.db_table} (url_id, partner_id, submitted_by_id, original_url,
+                reported_at, received_at, external_ref, notes, hashes, receipt, duplicate)
             SELECT u, %(partner)s, %(user)s, o, r, %(now)s, e, n, hs::jsonb, rc, d
             FROM unnest(%(u)s::bigint[], %(o)s::text[], %(r)s::timestamptz[], %(e)s::text[], %(n)s::text[],
                         %(hs)s::text[], %(rc)s::text[], %(d)s::bool[]) AS v(u, o, r, e, n, hs, rc, d)
@@ -139,11 +147,6 @@ def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> l
     )
     ids = {receipt: pk for pk, receipt in cursor.fetchall()}
     return [(ids[receipt], receipt) for receipt in receipts]
-
-
-def validate_url(raw: str):
-    """Canonicalise or raise InvalidUrl; used by serializers to give a field-level error."""
-    return canonicalize(raw)
 
 
 __all__ = [

@@ -102,15 +102,26 @@ def create_notices(
         for per_provider in (urls for _index, group in groups for urls in group):
             provider = per_provider[0].provider
             notice = Notice.objects.create(
-                reference=next_reference(now), provider=provider, notice_type=notice_type, language=provider.language,
-                created_by=user, created_at=now, status=NoticeStatus.DRAFT, deadline_at=deadline_at,
-            )  # fmt: skip
+                reference=next_reference(now),
+                provider=provider,
+                notice_type=notice_type,
+                language=provider.language,
+                created_by=user,
+                created_at=now,
+                status=NoticeStatus.DRAFT,
+                deadline_at=deadline_at,
+            )
             NoticeItem.objects.bulk_create(
                 NoticeItem(notice=notice, url_id=url.pk, provider_id_copy=provider.pk, status=ItemStatus.OPEN)
                 for url in sorted(per_provider, key=lambda u: u.pk)
             )
-            record_event("notice.created", at=now, notice=notice, actor=actor,
-                         data={"urls": [url.pk for url in per_provider]})  # fmt: skip
+            record_event(
+                "notice.created",
+                at=now,
+                notice=notice,
+                actor=actor,
+                data={"urls": [url.pk for url in per_provider]},
+            )
             notices.append(notice)
     return notices
 
@@ -178,17 +189,33 @@ def new_notices(per_notice, notice_type, now, created_by, deadline_at, *, queued
     deadline_at = deadline_at or (deadline_for(notice_type, now) if queued else None)
     defaults, alias = field_defaults(Notice), connection.alias
     return [
-        new_instance(Notice, alias, {
-            "id": pk, "reference": reference, "provider_id": urls[0].provider_id, "notice_type": notice_type,
-            "language": urls[0].provider.language, "created_by_id": user and user.pk, "created_at": now,
-            "status": status, "queued_at": queued_at, "deadline_at": deadline_at,
-        }, defaults=defaults, related={"provider": urls[0].provider, "created_by": user})
-        for pk, reference, urls in zip(allocate_ids(Notice, len(per_notice)), references, per_notice, strict=True)
-    ]  # fmt: skip
+        new_instance(
+            Notice,
+            alias,
+            {
+                "id": pk,
+                "reference": reference,
+                "provider_id": urls[0].provider_id,
+                "notice_type": notice_type,
+                "language": urls[0].provider.language,
+                "created_by_id": user and user.pk,
+                "created_at": now,
+                "status": status,
+                "queued_at": queued_at,
+                "deadline_at": deadline_at,
+            },
+            defaults=defaults,
+            related={"provider": urls[0].provider, "created_by": user},
+        )
+        for pk, reference, urls in zip(
+            allocate_ids(Notice, len(per_notice)), references, per_notice, strict=True
+        )
+    ]
 
 
 def insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
-    """The new notices (ids allocated, made saved by `new_notices`) with one COPY on the batch's write-behind."""
+    """The new notices (ids allocated, made saved by `new_notices`) with one COPY on the batch's
+    write-behind."""
     writes.copy(
         Notice._meta.db_table,
         NOTICE_COLUMNS,
@@ -197,9 +224,18 @@ def insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
 
 
 NOTICE_COLUMNS = (
-    "id", "reference", "provider_id", "notice_type", "status", "language", "deadline_at", "created_by_id",
-    "created_at", "queued_at", "provider_ticket",
-)  # fmt: skip
+    "id",
+    "reference",
+    "provider_id",
+    "notice_type",
+    "status",
+    "language",
+    "deadline_at",
+    "created_by_id",
+    "created_at",
+    "queued_at",
+    "provider_ticket",
+)
 
 
 def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Notice:
@@ -219,9 +255,11 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
     """
     with transaction.atomic():
         locked = list(
-            Notice.objects.select_for_update(of=("self",)).select_related("provider")
-            .filter(pk__in=[n.pk for n in notices]).order_by("pk")
-        )  # fmt: skip
+            Notice.objects.select_for_update(of=("self",))
+            .select_related("provider")
+            .filter(pk__in=[n.pk for n in notices])
+            .order_by("pk")
+        )
         for notice in locked:
             if notice.status != NoticeStatus.DRAFT:
                 raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
@@ -233,9 +271,11 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
             notice.deadline_at = notice.deadline_at or deadline_for(notice.notice_type, now)
         Notice.objects.bulk_update(locked, ["status", "queued_at", "deadline_at"])
         items: dict[int, list[NoticeItem]] = defaultdict(list)
-        for item in NoticeItem.objects.filter(notice__in=locked).select_related(
-            "url__current_assessment", "url__current_trace"
-        ).order_by("url_id"):  # fmt: skip
+        for item in (
+            NoticeItem.objects.filter(notice__in=locked)
+            .select_related("url__current_assessment", "url__current_trace")
+            .order_by("url_id")
+        ):
             items[item.notice_id].append(item)
         queue_written(locked, items, now=now, actor=actor, recipients=recipients)
     return locked
@@ -253,8 +293,9 @@ def queue_written(
 ) -> None:
     """Queued notices (status and deadline written): events, then the outbox (`plan`: see `plan_messages`),
     then API pickup."""
-    record_events([new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices],
-                  writes=writes)  # fmt: skip
+    record_events(
+        [new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices], writes=writes
+    )
     by_mail = [n for n in notices if n.provider.channel != ContactChannel.API_ONLY]
     if by_mail:
         enqueue_notice_messages(
@@ -290,16 +331,16 @@ def acknowledge(notice: Notice, *, at: datetime) -> None:
 
 
 def items_reported_removed(items: Sequence[NoticeItem], *, at: datetime) -> None:
-    """The provider says these items' URLs are removed: open ones become `reported_removed` (the checker, not the
-    provider, confirms removal)."""
+    """The provider says these items' URLs are removed: open ones become `reported_removed` (the checker, not
+    the provider, confirms removal)."""
     NoticeItem.objects.filter(pk__in=[item.pk for item in items if item.is_open]).update(
         status=ItemStatus.REPORTED_REMOVED, reported_removed_at=at
     )
 
 
 def dispute(notice: Notice, items: Sequence[NoticeItem]) -> None:
-    """The provider disputes these items (not its customer, refused): they and the locked notice (the caller saves
-    it) become disputed, back in the analysts' queue."""
+    """The provider disputes these items (not its customer, refused): they and the locked notice (the caller
+    saves it) become disputed, back in the analysts' queue."""
     NoticeItem.objects.filter(pk__in=[item.pk for item in items if item.is_open]).update(
         status=ItemStatus.DISPUTED
     )
@@ -316,9 +357,8 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
 
     Side effects: stamps `sent_at` once per notice; every URL in them gets its first-notice time and the
     provider, ASN and country it is counted against (if not already noticed), status `notified`, and an
-    immediate first check. Writes `url.notified` per URL and notice and `notice.sent` per notice. A fixed number
-    of queries, however many notices.
-    """
+    immediate first check. Writes `url.notified` per URL and notice and `notice.sent` per notice. A fixed
+    number of queries, however many notices."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {Notice._meta.db_table} SET sent_at = %s, status = %s
@@ -347,9 +387,14 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
             first_notices |= url.first_notice_sent_at is None
             notice = notices[notice_id]
             stamp_first_notice(
-                url, provider_id=notice.provider_id, asn=url.trace_asn, at=at, deadline_at=notice.deadline_at,
-                country=url.trace_country or notice.provider.country, notice_type=notice.notice_type,
-            )  # fmt: skip
+                url,
+                provider_id=notice.provider_id,
+                asn=url.trace_asn,
+                at=at,
+                deadline_at=notice.deadline_at,
+                country=url.trace_country or notice.provider.country,
+                notice_type=notice.notice_type,
+            )
             events.append(new_event("url.notified", at=at, url=url, notice=notices[notice_id]))
         write_stamps(cursor, list(urls.values()))
         if first_notices:  # new cases in the time-to-removal statistics
@@ -359,7 +404,8 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
 
 
 def close_item_removed(*, url: Url, at: datetime) -> None:
-    """Removal of `url` is confirmed: close its open notice items, and each notice whose URLs are all closed."""
+    """Removal of `url` is confirmed: close its open notice items, and each notice whose URLs are all
+    closed."""
     items = NoticeItem.objects.filter(url=url, is_open=True)
     notice_ids = list(items.values_list("notice_id", flat=True))
     items.update(status=ItemStatus.REMOVED, is_open=False, removed_at=at)

@@ -168,16 +168,22 @@ def invite_user(
         raise AccountError(_("Someone with this e-mail address already has a portal account."))
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        provider=provider, email=email, is_admin=is_admin, token_hash=_token_hash(token),
-        invited_by=invited_by if getattr(invited_by, "is_authenticated", False) else None, created_at=now,
+        provider=provider,
+        email=email,
+        is_admin=is_admin,
+        token_hash=_token_hash(token),
+        invited_by=invited_by if getattr(invited_by, "is_authenticated", False) else None,
+        created_at=now,
         expires_at=now + timedelta(seconds=settings.PORTAL_INVITATION_MAX_AGE),
-    )  # fmt: skip
+    )
     link = f"{settings.PUBLIC_BASE_URL}/portal/invitation/{token}/"
     context = {"provider": provider, "link": link, "invitation": invitation, "hotline": settings.HOTLINE_NAME}
     subject, body, _html = render_templates(
-        subject="notices/portal/mail/invitation_subject.txt", text="notices/portal/mail/invitation.txt",
-        context=context, language=provider.language,
-    )  # fmt: skip
+        subject="notices/portal/mail/invitation_subject.txt",
+        text="notices/portal/mail/invitation.txt",
+        context=context,
+        language=provider.language,
+    )
     send(
         new_mail(
             idstring=f"invitation-{invitation.pk}", subject=subject, text=body, recipients=[email], now=now
@@ -223,8 +229,12 @@ def accept_invitation(*, invitation: Invitation, username: str, password: str, n
             Invitation.objects.filter(pk=invitation.pk).update(accepted_user=user)
     except IntegrityError:
         raise AccountError(_("This username is taken; choose another.")) from None
-    audit(actor=f"user:{username}", action="portal.invitation_accepted", obj=invitation.provider,
-          data={"email": invitation.email})  # fmt: skip
+    audit(
+        actor=f"user:{username}",
+        action="portal.invitation_accepted",
+        obj=invitation.provider,
+        data={"email": invitation.email},
+    )
     return user
 
 

@@ -138,8 +138,9 @@ def reevaluate_open_cases(
 
 
 def open_case_batches() -> Iterator[list[tuple]]:
-    """Step 2: the open cases' (address, provider, ASN, country, url id, override id) from their current traces,
-    in batches, through a server-side cursor (memory stays bounded). Needs a transaction (the cursor's)."""
+    """Step 2: the open cases' (address, provider, ASN, country, url id, override id) from their current
+    traces, in batches, through a server-side cursor (memory stays bounded). Needs a transaction (the
+    cursor's)."""
     with connection.chunked_cursor() as cursor:
         cursor.execute(_OPEN_CASES, [[str(status) for status in OPEN_STATUSES]])
         while rows := cursor.fetchmany(FETCH_ROWS):
@@ -194,8 +195,15 @@ def _new_events(
         queued = retraces.add(change.url_id)
         if recorded.get(change.url_id) == change.new:
             continue
-        data = {"ip": change.ip, "from": change.old, "to": change.new, "changed": change.kinds,
-                "org_handle": change.org_handle, "retrace": queued, "generations": index.generations}  # fmt: skip
+        data = {
+            "ip": change.ip,
+            "from": change.old,
+            "to": change.new,
+            "changed": change.kinds,
+            "org_handle": change.org_handle,
+            "retrace": queued,
+            "generations": index.generations,
+        }
         events.append(NewEvent(EVENT_KIND, now, change.url_id, None, "system", data))
     summary.events += len(events)
     return events

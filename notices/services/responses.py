@@ -36,13 +36,13 @@ def record_response(
 
     Side effects: `acknowledge` (and any first answer) stamps acknowledged_at on the notice and its URLs;
     `removed` marks the items as reported removed and makes their URLs due for an immediate verification check
-    (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items disputed
-    and the notice `disputed` (back to the analyst queue; `suggested_provider`, free text, goes into the event
-    for the analyst); `need_info` only records the message, which opens the notice's thread with the analyst.
-    A statement of reasons given with `removed` must be valid in the DSA Transparency Database vocabulary
-    (notices/services/sor.py) and is stored normalised; with other actions it is stored as given. Writes
-    `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an invalid
-    statement (`{"statement_of_reasons": {field: [messages]}}`).
+    (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items
+    disputed and the notice `disputed` (back to the analyst queue; `suggested_provider`, free text, goes into
+    the event for the analyst); `need_info` only records the message, which opens the notice's thread with the
+    analyst. A statement of reasons given with `removed` must be valid in the DSA Transparency Database
+    vocabulary (notices/services/sor.py) and is stored normalised; with other actions it is stored as given.
+    Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an
+    invalid statement (`{"statement_of_reasons": {field: [messages]}}`).
     """
     if action == ResponseAction.REMOVED and statement_of_reasons:
         try:
@@ -70,8 +70,9 @@ def record_response(
         data = {"action": action, "urls": [item.url_id for item in items], "message": message[:500]}
         if suggested_provider and action == ResponseAction.NOT_OUR_CUSTOMER:
             data["suggested_provider"] = suggested_provider[:200]
-        record_event("notice.response", at=now, notice=notice, actor=actor_label(user=user, api_key=api_key),
-                     data=data)  # fmt: skip
+        record_event(
+            "notice.response", at=now, notice=notice, actor=actor_label(user=user, api_key=api_key), data=data
+        )
     return response
 
 

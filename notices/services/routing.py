@@ -66,7 +66,8 @@ def notice_blocker(url: Url, countries: set[str] | None = None) -> str | None:
 def refer_to_law_enforcement(*, url: Url, now: datetime, user=None, reference: str = "") -> Url:
     """Record that the case went to law enforcement (own-country hosting); a notice may follow.
 
-    Side effects: stamps `le_referred_at` once; writes `url.le_referred` (with the agency's reference if given).
+    Side effects: stamps `le_referred_at` once; writes `url.le_referred` (with the agency's reference if
+    given).
     """
     with transaction.atomic():
         url = Url.objects.select_for_update().get(pk=url.pk)
@@ -80,12 +81,12 @@ def refer_to_law_enforcement(*, url: Url, now: datetime, user=None, reference: s
 
 
 def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
-    """Hand the case to the partner hotline of its hosting country. The hand-off time counts as the first notice
-    sent (INTERFACES.md), so the case is still checked and its time to removal measured.
+    """Hand the case to the partner hotline of its hosting country. The hand-off time counts as the first
+    notice sent (INTERFACES.md), so the case is still checked and its time to removal measured.
 
-    Side effects: `handed_off_to`, first-notice fields (provider, ASN, country at that time), status `notified`,
-    an immediate first check, and a `url.handed_off` event. Raises NoticeError if the case is not assessed illegal
-    and awaiting its notice, or the partner takes no hand-offs.
+    Side effects: `handed_off_to`, first-notice fields (provider, ASN, country at that time), status
+    `notified`, an immediate first check, and a `url.handed_off` event. Raises NoticeError if the case is not
+    assessed illegal and awaiting its notice, or the partner takes no hand-offs.
     """
     if not partner.receives_handoffs:
         raise NoticeError({"partner": [f"{partner} takes no hand-offs."]})
@@ -98,9 +99,14 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
         trace = url.current_trace
         url.handed_off_to = partner
         stamp_first_notice(
-            url, provider_id=url.provider_id, asn=trace.asn if trace else None, country=hosting_country(url),
-            notice_type="handoff", deadline_at=None, at=now,
-        )  # fmt: skip
+            url,
+            provider_id=url.provider_id,
+            asn=trace.asn if trace else None,
+            country=hosting_country(url),
+            notice_type="handoff",
+            deadline_at=None,
+            at=now,
+        )
         url.save()
         refresh_after_commit()  # a new case in the time-to-removal statistics
         record_event(

@@ -43,8 +43,13 @@ def reply_to_provider(*, notice: Notice, author, body: str, now: datetime) -> An
         raise ThreadError("A reply needs a text.")
     with transaction.atomic():
         reply = AnalystReply.objects.create(notice=notice, author=author, body=body, created_at=now)
-        record_event("notice.reply", at=now, notice=notice, actor=actor_label(user=author),
-                     data={"message": body[:500]})  # fmt: skip
+        record_event(
+            "notice.reply",
+            at=now,
+            notice=notice,
+            actor=actor_label(user=author),
+            data={"message": body[:500]},
+        )
         transaction.on_commit(lambda: _mail_provider_users(notice))
     return reply
 
@@ -58,15 +63,27 @@ def _mail_provider_users(notice: Notice) -> None:
     )
     if not recipients:
         return
-    context = {"notice": notice, "link": f"{settings.PUBLIC_BASE_URL}/portal/notices/{notice.reference}/",
-               "hotline": settings.HOTLINE_NAME}  # fmt: skip
+    context = {
+        "notice": notice,
+        "link": f"{settings.PUBLIC_BASE_URL}/portal/notices/{notice.reference}/",
+        "hotline": settings.HOTLINE_NAME,
+    }
     subject, body, _html = render_templates(
-        subject="notices/portal/mail/reply_subject.txt", text="notices/portal/mail/reply.txt", context=context,
+        subject="notices/portal/mail/reply_subject.txt",
+        text="notices/portal/mail/reply.txt",
+        context=context,
         language=notice.provider.language,
-    )  # fmt: skip
+    )
     try:
-        send(new_mail(idstring=f"reply-{notice.reference}", subject=subject, text=body, recipients=recipients,
-                      now=timezone.now()))  # fmt: skip
+        send(
+            new_mail(
+                idstring=f"reply-{notice.reference}",
+                subject=subject,
+                text=body,
+                recipients=recipients,
+                now=timezone.now(),
+            )
+        )
     except OSError:
         logger.exception("could not mail the reply notification for %s", notice.reference)
 
@@ -75,17 +92,12 @@ def notice_thread(notice: Notice) -> list[ThreadEntry]:
     """The thread in time order: the provider's "need more information" messages and the analyst's replies."""
     asks = notice.responses.filter(action=ResponseAction.NEED_INFO).select_related("user", "api_key")
     entries = [
-        ThreadEntry(r.created_at, True, r.user.get_username() if r.user else actor_label(api_key=r.api_key),
-                    r.message)
+        ThreadEntry(
+            r.created_at, True, r.user.get_username() if r.user else actor_label(api_key=r.api_key), r.message
+        )
         for r in asks
-    ]  # fmt: skip
+    ]
     entries += [
         ThreadEntry(r.created_at, False, settings.HOTLINE_NAME, r.body) for r in notice.analyst_replies.all()
     ]
     return sorted(entries, key=lambda entry: entry.at)
-
-
-def awaiting_reply(notice: Notice) -> bool:
-    """True when the provider's last question has no analyst reply after it (the analyst's queue)."""
-    thread = notice_thread(notice)
-    return bool(thread) and thread[-1].from_provider

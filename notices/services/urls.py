@@ -1,7 +1,7 @@
 """Recording observations and deciding removal (INTERFACES.md "Definitions").
 
-A URL is checked from its assessment on: before its first notice (so content already gone counts as "gone before
-notice", outside TTR statistics), while noticed, and for REAPPEARANCE_WATCH after removal.
+A URL is checked from its assessment on: before its first notice (so content already gone counts as "gone
+before notice", outside TTR statistics), while noticed, and for REAPPEARANCE_WATCH after removal.
 
 Removal is confirmed when K (REMOVAL_CONFIRMATIONS) consecutive counted outcomes are gone, each at least M
 (REMOVAL_MIN_SPACING) after the previous counted one, with no live in between. Unknown outcomes never count
@@ -37,7 +37,8 @@ class TransitionError(ValueError):
 
 
 def move(url, status: UrlStatus) -> None:
-    """The one place a URL's status changes (on a locked row's state the caller writes), by URL_TRANSITIONS."""
+    """The one place a URL's status changes (on a locked row's state the caller writes), by
+    URL_TRANSITIONS."""
     if status not in URL_TRANSITIONS[url.status]:
         raise TransitionError(f"URL {url.pk}: no transition {url.status} → {status}")
     url.status = status
@@ -50,11 +51,11 @@ def create_urls(cursor, pairs, now: datetime) -> set[int]:
     cursor.execute(
         f"""WITH created AS (
                 INSERT INTO {url_table} (original, canonical, canonical_hash, host, status, first_reported_at,
-                    created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
-                    last_outcome, first_gone_vantage)
+                    created_at, consecutive_gone, reappearance_count, country_at_notice,
+                    notice_type_at_notice, last_outcome, first_gone_vantage)
                 SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
-                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[], %(r)s::timestamptz[])
-                     AS v(o, c, h, host, r)
+                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[],
+                            %(r)s::timestamptz[]) AS v(o, c, h, host, r)
                 ON CONFLICT (canonical_hash) DO NOTHING
                 RETURNING id)
             INSERT INTO {event_table} (kind, at, url_id, actor, data)
@@ -73,9 +74,9 @@ def create_urls(cursor, pairs, now: datetime) -> set[int]:
 
 
 def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime) -> None:
-    """A new assessment of a locked URL: it becomes current; a new, assessed or not-illegal URL becomes assessed
-    (illegal) or not illegal; an illegal one is checked at once if it is not watched yet (content gone before any
-    notice is not a removal). Writes `url.assessed`."""
+    """A new assessment of a locked URL: it becomes current; a new, assessed or not-illegal URL becomes
+    assessed (illegal) or not illegal; an illegal one is checked at once if it is not watched yet (content
+    gone before any notice is not a removal). Writes `url.assessed`."""
     url.current_assessment = assessment
     url.assessed_at = url.assessed_at or now
     if url.status in {UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}:
@@ -84,9 +85,12 @@ def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime)
         url.next_check_at = now
     url.save(update_fields=["current_assessment", "assessed_at", "status", "next_check_at"])
     record_event(
-        "url.assessed", at=now, url=url, actor=actor,
+        "url.assessed",
+        at=now,
+        url=url,
+        actor=actor,
         data={"legality": assessment.legality, "classification": assessment.classification},
-    )  # fmt: skip
+    )
 
 
 def mark_acknowledged(url_ids: Sequence[int], *, at: datetime) -> None:
@@ -96,7 +100,8 @@ def mark_acknowledged(url_ids: Sequence[int], *, at: datetime) -> None:
 
 def check_now(url_ids: Sequence[int], *, now: datetime, confirmed_too: bool = False) -> None:
     """Make these URLs due and queue their check after commit: the provider says removed (a removal already
-    confirmed keeps its time), or an analyst asked (`confirmed_too`: a removed URL under watch is checked too)."""
+    confirmed keeps its time), or an analyst asked (`confirmed_too`: a removed URL under watch is checked
+    too)."""
     urls = Url.objects.filter(pk__in=url_ids)
     (urls if confirmed_too else urls.filter(removal_confirmed_at__isnull=True)).update(next_check_at=now)
     enqueue.after_commit(enqueue.CHECK_URLS_NOW, list(url_ids))
@@ -113,15 +118,16 @@ def apply_observations(
 
     Side effects: one Check row per observation (status, final URL, error class, timing, IP — never a body);
     URL fields last_live_at / first_gone_at / consecutive_gone / next_check_at; on confirmation the removal
-    interval, TTR bounds, status `removed` (or `gone_before_notice`), closed notice items and an event; a removed
-    URL seen live again is reopened for a new notice cycle (`url.reappeared`, the finished cycle kept as a
-    RemovalCycle); an address the last trace did not list queues a re-trace (which records the hop).
+    interval, TTR bounds, status `removed` (or `gone_before_notice`), closed notice items and an event; a
+    removed URL seen live again is reopened for a new notice cycle (`url.reappeared`, the finished cycle kept
+    as a RemovalCycle); an address the last trace did not list queues a re-trace (which records the hop).
 
     The Check rows and the commonest observation — content still live on an assessed or noticed URL — are
     written by one statement in PostgreSQL (`_insert_and_record_live`); everything else goes through the rules
-    below, URL by URL. `set_based=False` sends every observation through the rules: the reference the set-based
-    path is tested against. `on_closed(url_id, at)` is called where a URL's case closes (removed, or gone before
-    notice), before its event: the notices' owner closes their items (`notices.services.checking` passes it).
+    below, URL by URL. `set_based=False` sends every observation through the rules: the reference the
+    set-based path is tested against. `on_closed(url_id, at)` is called where a URL's case closes (removed, or
+    gone before notice), before its event: the notices' owner closes their items (`notices.services.checking`
+    passes it).
     """
     if not observations:
         return 0
@@ -144,31 +150,44 @@ def apply_observations(
 
 
 def _insert_and_record_live(observations: Sequence[Observation], *, set_based: bool) -> set[int]:
-    """One statement: insert a Check row per observation and apply each live observation that is its URL's only
-    one in the batch, on a URL that is assessed or noticed and not already checked later — the same result as
-    `_apply` → `_on_live` (live time, gone run cleared, next check by the cadence). Returns the URLs so done and
-    queues re-traces for the ones that answered from an address their trace does not list.
+    """One statement: insert a Check row per observation and apply each live observation that is its URL's
+    only one in the batch, on a URL that is assessed or noticed and not already checked later — the same
+    result as `_apply` → `_on_live` (live time, gone run cleared, next check by the cadence). Returns the URLs
+    so done and queues re-traces for the ones that answered from an address their trace does not list.
 
     The rows travel as one JSON parameter: the driver adapting ten Python lists element by element cost more
     than the statement itself.
     """
     counts = Counter(obs.key for obs in observations)
     live, epoch, microsecond = Outcome.LIVE, datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
-    rows = json.dumps([
-        # Times as whole microseconds since the epoch (exact, and cheaper than isoformat); the outcome is a
-        # StrEnum, which JSON writes as its value.
-        [obs.key, (obs.checked_at - epoch) // microsecond, obs.outcome, obs.status_code, obs.final_url[:2000],
-         obs.error_class, obs.resolved_ip, obs.elapsed_ms, obs.redirects, obs.vantage,
-         set_based and obs.outcome is live and counts[obs.key] == 1]
-        for obs in observations
-    ])  # fmt: skip
+    rows = json.dumps(
+        [
+            # Times as whole microseconds since the epoch (exact, and cheaper than isoformat); the outcome is
+            # a StrEnum, which JSON writes as its value.
+            [
+                obs.key,
+                (obs.checked_at - epoch) // microsecond,
+                obs.outcome,
+                obs.status_code,
+                obs.final_url[:2000],
+                obs.error_class,
+                obs.resolved_ip,
+                obs.elapsed_ms,
+                obs.redirects,
+                obs.vantage,
+                set_based and obs.outcome is live and counts[obs.key] == 1,
+            ]
+            for obs in observations
+        ]
+    )
     trace = Url._meta.get_field("current_trace").related_model._meta.db_table
     routine, params = cadence_sql(first_notice="u.first_notice_sent_at", at="o.checked_at")
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH o AS MATERIALIZED (
                     SELECT (e->>0)::bigint AS url_id,
-                           to_timestamp(0) + (e->>1)::bigint * interval '1 microsecond' AS checked_at, e->>2 AS outcome,
+                           to_timestamp(0) + (e->>1)::bigint * interval '1 microsecond' AS checked_at,
+                           e->>2 AS outcome,
                            (e->>3)::int AS status_code, e->>4 AS final_url, e->>5 AS error_class, e->>6 AS ip,
                            (e->>7)::int AS elapsed_ms, (e->>8)::int AS redirects, e->>9 AS vantage,
                            (e->>10)::boolean AS single_live
@@ -176,8 +195,8 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
                 inserted AS (
                     INSERT INTO {Check._meta.db_table} (url_id, checked_at, outcome, status_code, final_url,
                         error_class, resolved_ip, elapsed_ms, redirects, vantage)
-                    SELECT url_id, checked_at, outcome, status_code, final_url, error_class, nullif(ip, '')::inet,
-                           elapsed_ms, redirects, vantage FROM o),
+                    SELECT url_id, checked_at, outcome, status_code, final_url, error_class,
+                           nullif(ip, '')::inet, elapsed_ms, redirects, vantage FROM o),
                 updated AS (
                     UPDATE {Url._meta.db_table} AS u
                     SET last_live_at = o.checked_at, first_gone_at = NULL, last_gone_at = NULL,
@@ -203,11 +222,28 @@ def _insert_and_record_live(observations: Sequence[Observation], *, set_based: b
 
 
 UPDATE_FIELDS = [
-    "status", "last_live_at", "first_gone_at", "last_gone_at", "first_gone_vantage", "consecutive_gone",
-    "removal_confirmed_at", "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count",
-    "next_check_at", "last_checked_at", "last_outcome", "first_notice_sent_at",
-    "provider_at_notice", "asn_at_notice", "country_at_notice", "notice_type_at_notice", "next_escalation_at",
-]  # fmt: skip
+    "status",
+    "last_live_at",
+    "first_gone_at",
+    "last_gone_at",
+    "first_gone_vantage",
+    "consecutive_gone",
+    "removal_confirmed_at",
+    "removed_low",
+    "removed_high",
+    "ttr_low",
+    "ttr_high",
+    "reappearance_count",
+    "next_check_at",
+    "last_checked_at",
+    "last_outcome",
+    "first_notice_sent_at",
+    "provider_at_notice",
+    "asn_at_notice",
+    "country_at_notice",
+    "notice_type_at_notice",
+    "next_escalation_at",
+]
 _ATTNAMES = tuple(Url._meta.get_field(name).attname for name in UPDATE_FIELDS)
 
 
@@ -280,12 +316,18 @@ def _changes_statistics(urls: dict[int, UrlState], loaded: dict[int, dict]) -> b
 
 
 def _retrace_moved(urls: dict[int, UrlState], observations: Sequence[Observation]) -> None:
-    """A URL answering from an address its current trace does not list has moved: re-trace it (after commit)."""
-    _queue_retraces({
-        obs.key for obs in observations
-        if obs.resolved_ip and (url := urls.get(obs.key)) and url.trace_ips is not None
-        and obs.resolved_ip not in url.trace_ips
-    })  # fmt: skip
+    """A URL answering from an address its current trace does not list has moved: re-trace it (after
+    commit)."""
+    _queue_retraces(
+        {
+            obs.key
+            for obs in observations
+            if obs.resolved_ip
+            and (url := urls.get(obs.key))
+            and url.trace_ips is not None
+            and obs.resolved_ip not in url.trace_ips
+        }
+    )
 
 
 def _queue_retraces(url_ids: Iterable[int]) -> None:
@@ -326,18 +368,29 @@ def _on_live(url: UrlState, obs: Observation) -> None:
 def _reopen(url: UrlState, at: datetime) -> None:
     """The content is back: keep the finished cycle for statistics and start a new notice cycle.
 
-    The URL returns to `assessed` (awaiting a new notice); its cycle fields are cleared so the next notice sent
-    starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle.
+    The URL returns to `assessed` (awaiting a new notice); its cycle fields are cleared so the next notice
+    sent starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle.
     """
     RemovalCycle.objects.create(
-        url_id=url.pk, provider_at_notice_id=url.provider_at_notice_id, asn_at_notice=url.asn_at_notice,
-        country_at_notice=url.country_at_notice, notice_type_at_notice=url.notice_type_at_notice,
-        first_notice_sent_at=url.first_notice_sent_at, removal_confirmed_at=url.removal_confirmed_at,
-        removed_low=url.removed_low, removed_high=url.removed_high, ttr_low=url.ttr_low, ttr_high=url.ttr_high,
+        url_id=url.pk,
+        provider_at_notice_id=url.provider_at_notice_id,
+        asn_at_notice=url.asn_at_notice,
+        country_at_notice=url.country_at_notice,
+        notice_type_at_notice=url.notice_type_at_notice,
+        first_notice_sent_at=url.first_notice_sent_at,
+        removal_confirmed_at=url.removal_confirmed_at,
+        removed_low=url.removed_low,
+        removed_high=url.removed_high,
+        ttr_low=url.ttr_low,
+        ttr_high=url.ttr_high,
         reappeared_at=at,
-    )  # fmt: skip
-    previous = {"removed_low": str(url.removed_low), "removed_high": str(url.removed_high),
-                "ttr_low": url.ttr_low, "ttr_high": url.ttr_high}  # fmt: skip
+    )
+    previous = {
+        "removed_low": str(url.removed_low),
+        "removed_high": str(url.removed_high),
+        "ttr_low": url.ttr_low,
+        "ttr_high": url.ttr_high,
+    }
     move(url, UrlStatus.ASSESSED)
     url.reappearance_count += 1
     url.removal_confirmed_at = url.removed_low = url.removed_high = url.first_notice_sent_at = None
@@ -381,8 +434,8 @@ def _confirm_removal(url: UrlState, at: datetime, on_closed) -> None:
     """[last live, first gone] becomes the removal interval; TTR is measured from the first notice sent.
 
     With no live observation since the notice, the notice time itself is the lower bound (the content was
-    assessed live when the notice went out), so ttr_low is 0. A run that began before the notice was sent means
-    the content was gone before the notice: that is not a time to removal.
+    assessed live when the notice went out), so ttr_low is 0. A run that began before the notice was sent
+    means the content was gone before the notice: that is not a time to removal.
     """
     sent = url.first_notice_sent_at
     if sent is None or url.first_gone_at < sent:
@@ -400,9 +453,13 @@ def _confirm_removal(url: UrlState, at: datetime, on_closed) -> None:
         "url.removed",
         at=at,
         url=url.as_url(),
-        data={"removed_low": low.isoformat(), "removed_high": url.first_gone_at.isoformat(),
-              "ttr_low": url.ttr_low, "ttr_high": url.ttr_high},
-    )  # fmt: skip
+        data={
+            "removed_low": low.isoformat(),
+            "removed_high": url.first_gone_at.isoformat(),
+            "ttr_low": url.ttr_low,
+            "ttr_high": url.ttr_high,
+        },
+    )
 
 
 def _gone_before_notice(url: UrlState, at: datetime, on_closed) -> None:
@@ -432,13 +489,13 @@ def _next_check(url: UrlState, checked_at: datetime) -> datetime | None:
     return routine
 
 
-# --- Notices sent: the first-notice stamp (marking notices sent and hand-offs use it) -------------------------
+# --- Notices sent: the first-notice stamp (marking notices sent and hand-offs use it) -----------------------
 
 
 @dataclass
 class UrlStamp:
-    """What marking a notice sent reads and writes of one of its URLs (`STAMP_FIELDS`), with its trace's ASN and
-    country (None without a trace)."""
+    """What marking a notice sent reads and writes of one of its URLs (`STAMP_FIELDS`), with its trace's ASN
+    and country (None without a trace)."""
 
     pk: int
     status: str
@@ -463,9 +520,10 @@ def stamp_first_notice(
     deadline_at,
     at: datetime,
 ) -> None:
-    """The URL's case reached its provider (a notice sent) or a partner (a hand-off): the first time stamps the
-    notice fields the statistics count it under; an assessed or noticed URL becomes `notified`, is checked at
-    once and gets its first escalation step. `url` is a `UrlStamp` or a locked `Url`; the caller writes it."""
+    """The URL's case reached its provider (a notice sent) or a partner (a hand-off): the first time stamps
+    the notice fields the statistics count it under; an assessed or noticed URL becomes `notified`, is checked
+    at once and gets its first escalation step. `url` is a `UrlStamp` or a locked `Url`; the caller writes
+    it."""
     if url.first_notice_sent_at is None:
         url.first_notice_sent_at = at
         url.provider_at_notice_id = provider_id
@@ -478,8 +536,16 @@ def stamp_first_notice(
         url.next_escalation_at = url.next_escalation_at or first_escalation_at(deadline_at)
 
 
-STAMP_FIELDS = ["status", "next_check_at", "next_escalation_at", "first_notice_sent_at", "provider_at_notice_id",
-                "asn_at_notice", "country_at_notice", "notice_type_at_notice"]  # fmt: skip
+STAMP_FIELDS = [
+    "status",
+    "next_check_at",
+    "next_escalation_at",
+    "first_notice_sent_at",
+    "provider_at_notice_id",
+    "asn_at_notice",
+    "country_at_notice",
+    "notice_type_at_notice",
+]
 
 
 def write_stamps(cursor, urls: list[UrlStamp]) -> None:

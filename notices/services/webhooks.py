@@ -8,7 +8,8 @@ from notices.selectors.representations import NoticeSerializer
 
 
 def payload(notice: Notice) -> dict:
-    """What the provider receives: the notice exactly as `GET /api/v1/provider/notices/{reference}/` shows it."""
+    """What the provider receives: the notice exactly as `GET /api/v1/provider/notices/{reference}/` shows
+    it."""
     return {"event": "notice.created", "notice": NoticeSerializer(notice).data}
 
 

@@ -1,4 +1,5 @@
-"""The portal's error summary: every problem of every bound form on the page, at the top, linking to its field."""
+"""The portal's error summary: every problem of every bound form on the page, at the top, linking to its
+field."""
 
 from __future__ import annotations
 

@@ -49,9 +49,14 @@ def test_changed_settings_are_restored():
 
 def test_stop_process_stops_its_whole_group():
     proc = subprocess.Popen(
-        [sys.executable, "-c", "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
-         "'import time; time.sleep(60)']); time.sleep(60)"], start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
+            "'import time; time.sleep(60)']); time.sleep(60)",
+        ],
+        start_new_session=True,
+    )
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 10
     while not parent.children() and time.monotonic() < deadline:

@@ -48,8 +48,10 @@ def test_admin_assess_records_assessment(staff_client, now):
     result = submit_report(item=ReportInput(url="http://files.polder.example/y.html"), now=now)
     url = reverse("admin:notices_url_assess", args=[result.url_id])
     assert staff_client.get(url).status_code == 200
-    response = staff_client.post(url, {"legality": "illegal_international", "classification": "A2",
-                                       "detection_method": "manual_review"})  # fmt: skip
+    response = staff_client.post(
+        url,
+        {"legality": "illegal_international", "classification": "A2", "detection_method": "manual_review"},
+    )
     assert response.status_code == 302
     case = Url.objects.get(pk=result.url_id)
     assert (case.status, case.current_assessment.classification) == ("assessed", "A2")
@@ -59,9 +61,9 @@ def test_admin_assess_records_assessment(staff_client, now):
 def test_admin_assess_illegal_without_classification_is_refused(staff_client, now):
     result = submit_report(item=ReportInput(url="http://files.polder.example/z.html"), now=now)
     response = staff_client.post(
-        reverse("admin:notices_url_assess", args=[result.url_id]), {"legality": "illegal_international",
-                                                                     "detection_method": "manual_review"}
-    )  # fmt: skip
+        reverse("admin:notices_url_assess", args=[result.url_id]),
+        {"legality": "illegal_international", "detection_method": "manual_review"},
+    )
     assert response.status_code == 200
     assert "Required when the content is illegal." in response.content.decode()
     assert Url.objects.get(pk=result.url_id).status == "new"
@@ -92,9 +94,14 @@ def test_admin_dashboard_shows_queues_and_provider_ttr(staff_client, make_case, 
 
     case = make_case(provider=provider, when=now - timedelta(hours=3))
     Url.objects.filter(pk=case.pk).update(
-        status="removed", first_notice_sent_at=now - timedelta(hours=2), provider_at_notice=provider,
-        removal_confirmed_at=now, ttr_low=3600, ttr_high=4000, country_at_notice="NL",
-    )  # fmt: skip
+        status="removed",
+        first_notice_sent_at=now - timedelta(hours=2),
+        provider_at_notice=provider,
+        removal_confirmed_at=now,
+        ttr_low=3600,
+        ttr_high=4000,
+        country_at_notice="NL",
+    )
     submit_report(item=ReportInput(url="http://files.polder.example/new.html"), now=now)
     page = staff_client.get(reverse("dashboard")).content.decode()
     assert "awaiting assessment" in page

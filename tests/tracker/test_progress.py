@@ -53,9 +53,17 @@ def test_progress_to_a_pipe_writes_a_line_per_interval_not_per_update():
 
 def test_progress_to_a_pipe_is_silent_for_a_short_loop():
     result = subprocess.run(
-        [sys.executable, "-c", "from benchmarks.harness import progress\nfor _ in progress(range(10**5)): pass"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "from benchmarks.harness import progress\nfor _ in progress(range(10**5)): pass",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert _records(result.stdout + result.stderr) == []
 
 

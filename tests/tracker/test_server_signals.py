@@ -1,5 +1,6 @@
 """Every server command owns SIGTERM/SIGINT before it announces "listening": a signal right after the line
-(or even while the line is being written) stops it cleanly with status 0, whatever the inherited disposition."""
+(or even while the line is being written) stops it cleanly with status 0, whatever the inherited
+disposition."""
 
 from __future__ import annotations
 
@@ -39,9 +40,12 @@ def _ignore_stop_signals() -> None:
 def test_signal_right_after_listening_line_stops_with_status_0(name, signum, tmp_path):
     for _ in range(ROUNDS):
         proc = subprocess.Popen(
-            _command(name, tmp_path), cwd=ROOT, stdout=subprocess.PIPE, text=True,
+            _command(name, tmp_path),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
             preexec_fn=_ignore_stop_signals,
-        )  # fmt: skip
+        )
         try:
             line = proc.stdout.readline()
             proc.send_signal(signum)

@@ -45,16 +45,36 @@ def get(url: str) -> tuple[int, bytes]:
 
 def test_supervisor_starts_stack_and_stops_everything(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL",
-                                                            "EMAIL_HOST", "DNS_RESOLVER", "XDG_RUNTIME_DIR"}}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "EMAIL_URL",
+            "EMAIL_HOST",
+            "DNS_RESOLVER",
+            "XDG_RUNTIME_DIR",
+        }
+    }
     env.update(
-        TRACKER_VAR_DIR=str(tmp_path / "var"), PORT=str(port), SMTP_SINK_PORT=str(free_port()),
-        DEMO_DNS_PORT="0", DEMO_WEB_PORT="0", DEMO_WEB_CONTROL_PORT="0", PYTHONUNBUFFERED="1",
-    )  # fmt: skip
+        TRACKER_VAR_DIR=str(tmp_path / "var"),
+        PORT=str(port),
+        SMTP_SINK_PORT=str(free_port()),
+        DEMO_DNS_PORT="0",
+        DEMO_WEB_PORT="0",
+        DEMO_WEB_CONTROL_PORT="0",
+        PYTHONUNBUFFERED="1",
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker.supervisor"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [sys.executable, "-m", "tracker.supervisor"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         output = read_until(proc, "Press Ctrl-C", timeout=180)
         assert f"http://127.0.0.1:{port}/admin/" in output
@@ -94,21 +114,41 @@ def shared_var(tmp_path_factory):
 
 def _start_supervisor(var: Path, *, ignore_sigint: bool = False) -> tuple[subprocess.Popen, str, int]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "EMAIL_URL",
-                                                            "EMAIL_HOST", "DNS_RESOLVER", "XDG_RUNTIME_DIR"}}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "EMAIL_URL",
+            "EMAIL_HOST",
+            "DNS_RESOLVER",
+            "XDG_RUNTIME_DIR",
+        }
+    }
     env.update(
-        TRACKER_VAR_DIR=str(var), PORT=str(port), SMTP_SINK_PORT="0",
-        DEMO_DNS_PORT="0", DEMO_WEB_PORT="0", DEMO_WEB_CONTROL_PORT="0", PYTHONUNBUFFERED="1",
-    )  # fmt: skip
+        TRACKER_VAR_DIR=str(var),
+        PORT=str(port),
+        SMTP_SINK_PORT="0",
+        DEMO_DNS_PORT="0",
+        DEMO_WEB_PORT="0",
+        DEMO_WEB_CONTROL_PORT="0",
+        PYTHONUNBUFFERED="1",
+    )
 
     def inherit_ignored_sigint() -> None:  # what a background job of a non-interactive shell gets
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tracker.supervisor"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "tracker.supervisor"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         preexec_fn=inherit_ignored_sigint if ignore_sigint else None,
-    )  # fmt: skip
+    )
     try:
         output = read_until(proc, "Press Ctrl-C", timeout=180)
     except BaseException:

@@ -17,7 +17,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class StopSignals:
-    """Install handlers for SIGTERM and SIGINT now, whatever the inherited disposition; `wait()` for one later.
+    """Install handlers for SIGTERM and SIGINT now, whatever the inherited disposition; `wait()` for one
+    later.
 
     A signal that arrives between construction and `wait()` is remembered, so `wait()` then returns at once.
     Must be created in the main thread (Python runs signal handlers there only).

@@ -90,8 +90,8 @@ class SmtpSink:
         self.directory.mkdir(parents=True, exist_ok=True)
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.create_server((self.host, self.port), family=family)
-        # asyncio turns Nagle off only for sockets whose proto is IPPROTO_TCP, and create_server's are proto 0:
-        # set it here (accepted sockets inherit it), or each multi-line reply (EHLO) stalls ~40 ms on the
+        # asyncio turns Nagle off only for sockets whose proto is IPPROTO_TCP, and create_server's are proto
+        # 0: set it here (accepted sockets inherit it), or each multi-line reply (EHLO) stalls ~40 ms on the
         # client's delayed ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         controller = _Controller(self, sock, server_hostname="sink.test")

@@ -48,12 +48,15 @@ def record_rows(fields: list[str]) -> list[str]:
             blocks = [(network, length)]
     except ValueError:
         raise ValueError(f"invalid {kind} record (skipped)") from None
-    return [f"{ipnet.cidr_text(version, n, length)}\t{country.upper()[:8]}\t{registry[:16]}\t{status[:16]}\n"
-            for n, length in blocks]  # fmt: skip
+    return [
+        f"{ipnet.cidr_text(version, n, length)}\t{country.upper()[:8]}\t{registry[:16]}\t{status[:16]}\n"
+        for n, length in blocks
+    ]
 
 
 def _classify(line: str) -> list[str] | str | None:
-    """Fields of an address record; a skip reason for a bad or unused line; None for header/summary/comment."""
+    """Fields of an address record; a skip reason for a bad or unused line; None for
+    header/summary/comment."""
     stripped = line.strip()
     if not stripped or stripped.startswith("#"):
         return None

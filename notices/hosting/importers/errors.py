@@ -40,8 +40,8 @@ class Skips:
 def skip_line(
     skips: Skips, path: str, number: int, line: str, reason: str, *, fatal_if_cut: bool = True
 ) -> None:
-    """A bad line of a line-per-record file: skipped and counted — unless it is the file's last line and has no
-    line end, which means the file was cut off there (ImportFailed)."""
+    """A bad line of a line-per-record file: skipped and counted — unless it is the file's last line and has
+    no line end, which means the file was cut off there (ImportFailed)."""
     if fatal_if_cut and not line.endswith("\n"):
         cause = reason.replace("; skipped", "").replace(" (skipped)", "")
         raise ImportFailed(path, number, f"truncated last line: {cause}")

@@ -198,7 +198,8 @@ class Generation:
 
 
 def drop_superseded(dataset: str) -> list[str]:
-    """Drop the partitions of this dataset's generations that are no longer active. Returns the tables dropped.
+    """Drop the partitions of this dataset's generations that are no longer active. Returns the tables
+    dropped.
 
     Each drop waits at most DROP_LOCK_TIMEOUT for readers; a table it could not drop is dropped next time.
     """

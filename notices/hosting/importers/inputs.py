@@ -57,7 +57,8 @@ class InputFile:
         return datetime.fromtimestamp(os.fstat(self._raw.fileno()).st_mtime, tz=UTC)
 
     def lines(self) -> Iterator[str]:
-        """Every line, streamed (memory stays bounded whatever the file size); the last may lack its line end."""
+        """Every line, streamed (memory stays bounded whatever the file size); the last may lack its line
+        end."""
         for block in self.blocks():
             rows = block.split("\n")
             last = rows.pop()
@@ -94,8 +95,13 @@ class InputFile:
                 stream.close()
 
     def _bar(self) -> tqdm:
-        return progress_bar(total=self.size, unit="B", unit_scale=True, desc=os.path.basename(self.path),
-                            enabled=self.show_progress)  # fmt: skip
+        return progress_bar(
+            total=self.size,
+            unit="B",
+            unit_scale=True,
+            desc=os.path.basename(self.path),
+            enabled=self.show_progress,
+        )
 
 
 def _whole_lines(data: bytes) -> tuple[bytes, bytes]:

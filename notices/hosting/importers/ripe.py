@@ -29,21 +29,58 @@ from notices.hosting.importers.rpsl import (
     value,
 )
 
-_COMMON = {"descr", "remarks", "notify", "mnt-by", "created", "last-modified", "source", "changed", "org",
-           "admin-c", "tech-c"}  # fmt: skip
-_NETWORK = _COMMON | {"netname", "country", "geofeed", "geoloc", "language", "sponsoring-org", "abuse-c",
-                      "status", "assignment-size", "mnt-lower", "mnt-routes", "mnt-domains", "mnt-irt"}  # fmt: skip
-_ROUTE = _COMMON | {"origin", "pingable", "ping-hdl", "holes", "member-of", "inject", "aggr-mtd", "aggr-bndry",
-                    "export-comps", "components", "mnt-lower", "mnt-routes"}  # fmt: skip
+_COMMON = {
+    "descr",
+    "remarks",
+    "notify",
+    "mnt-by",
+    "created",
+    "last-modified",
+    "source",
+    "changed",
+    "org",
+    "admin-c",
+    "tech-c",
+}
+_NETWORK = _COMMON | {
+    "netname",
+    "country",
+    "geofeed",
+    "geoloc",
+    "language",
+    "sponsoring-org",
+    "abuse-c",
+    "status",
+    "assignment-size",
+    "mnt-lower",
+    "mnt-routes",
+    "mnt-domains",
+    "mnt-irt",
+}
+_ROUTE = _COMMON | {
+    "origin",
+    "pingable",
+    "ping-hdl",
+    "holes",
+    "member-of",
+    "inject",
+    "aggr-mtd",
+    "aggr-bndry",
+    "export-comps",
+    "components",
+    "mnt-lower",
+    "mnt-routes",
+}
 ATTRIBUTES = {
     "inetnum": _NETWORK | {"inetnum"},
     "inet6num": _NETWORK | {"inet6num"},
-    "organisation": _COMMON | {"organisation", "org-name", "org-type", "address", "country", "phone", "fax-no",
-                               "e-mail", "geoloc", "language", "abuse-c", "ref-nfy", "mnt-ref", "abuse-mailbox"},
+    "organisation": _COMMON | {"organisation", "org-name", "org-type", "address", "country", "phone",
+                               "fax-no", "e-mail", "geoloc", "language", "abuse-c", "ref-nfy", "mnt-ref",
+                               "abuse-mailbox"},
     "role": _COMMON | {"role", "address", "phone", "fax-no", "e-mail", "nic-hdl", "abuse-mailbox", "mnt-ref"},
-    "aut-num": _COMMON | {"aut-num", "as-name", "member-of", "import-via", "import", "mp-import", "export-via",
-                          "export", "mp-export", "default", "mp-default", "sponsoring-org", "abuse-c", "status",
-                          "mnt-lower", "mnt-routes"},
+    "aut-num": _COMMON | {"aut-num", "as-name", "member-of", "import-via", "import", "mp-import",
+                          "export-via", "export", "mp-export", "default", "mp-default", "sponsoring-org",
+                          "abuse-c", "status", "mnt-lower", "mnt-routes"},
     "route": _ROUTE | {"route"},
     "route6": _ROUTE | {"route6"},
 }  # fmt: skip
@@ -90,7 +127,8 @@ def parse_asn(raw: str) -> int:
 
 
 def _inetnum_range(raw: str) -> tuple[int, int, int, str, str]:
-    """(4, first, last, first text, last text); the texts as written, once validated (PostgreSQL normalises)."""
+    """(4, first, last, first text, last text); the texts as written, once validated (PostgreSQL
+    normalises)."""
     start, dash, end = value(raw).partition("-")
     start, end = start.strip(), end.strip()
     try:
@@ -125,13 +163,18 @@ def network_rows(cls: str, found: dict) -> list[str]:
     version, first, last, first_text, last_text = (_inetnum_range if cls == "inetnum" else _inet6num_range)(
         found[cls]
     )
-    tail = "\t".join((
-        first_text, last_text,
-        copy_text(value(found.get("netname", "")), 100), copy_text(first_token(found.get("country", "")), 8),
-        copy_text(value(found.get("org", "")).upper(), 64), copy_text(value(found.get("abuse-c", "")).upper(), 64),
-        copy_text(value(found.get("status", "")).upper(), 40),
-        copy_text(" ".join(value(m).upper() for m in found.get("mnt-by", ())), 1000),
-    ))  # fmt: skip
+    tail = "\t".join(
+        (
+            first_text,
+            last_text,
+            copy_text(value(found.get("netname", "")), 100),
+            copy_text(first_token(found.get("country", "")), 8),
+            copy_text(value(found.get("org", "")).upper(), 64),
+            copy_text(value(found.get("abuse-c", "")).upper(), 64),
+            copy_text(value(found.get("status", "")).upper(), 40),
+            copy_text(" ".join(value(m).upper() for m in found.get("mnt-by", ())), 1000),
+        )
+    )
     blocks = ipnet.range_to_cidrs(version, first, last)
     if len(blocks) == 1:  # nearly every object: its own start address names the CIDR
         return [f"{first_text}/{blocks[0][1]}\t{tail}\n"]
@@ -139,11 +182,18 @@ def network_rows(cls: str, found: dict) -> list[str]:
 
 
 def organisation_rows(cls: str, found: dict) -> list[str]:
-    return ["\t".join((
-        copy_text(value(found["organisation"]).upper(), 64), copy_text(value(found["org-name"]), 300),
-        copy_text(value(found.get("org-type", "")).upper(), 20), copy_text(first_token(found.get("country", "")), 8),
-        copy_text(value(found.get("abuse-c", "")).upper(), 64),
-    )) + "\n"]  # fmt: skip
+    return [
+        "\t".join(
+            (
+                copy_text(value(found["organisation"]).upper(), 64),
+                copy_text(value(found["org-name"]), 300),
+                copy_text(value(found.get("org-type", "")).upper(), 20),
+                copy_text(first_token(found.get("country", "")), 8),
+                copy_text(value(found.get("abuse-c", "")).upper(), 64),
+            )
+        )
+        + "\n"
+    ]
 
 
 def role_rows(cls: str, found: dict) -> list[str]:
@@ -157,9 +207,11 @@ def role_rows(cls: str, found: dict) -> list[str]:
 
 
 def autnum_rows(cls: str, found: dict) -> list[str]:
-    return [f"{parse_asn(found['aut-num'])}\t{copy_text(value(found.get('as-name', '')), 100)}\t"
-            f"{copy_text(value(found.get('org', '')).upper(), 64)}\t"
-            f"{copy_text(value(found.get('abuse-c', '')).upper(), 64)}\n"]  # fmt: skip
+    return [
+        f"{parse_asn(found['aut-num'])}\t{copy_text(value(found.get('as-name', '')), 100)}\t"
+        f"{copy_text(value(found.get('org', '')).upper(), 64)}\t"
+        f"{copy_text(value(found.get('abuse-c', '')).upper(), 64)}\n"
+    ]
 
 
 def route_rows(cls: str, found: dict) -> list[str]:

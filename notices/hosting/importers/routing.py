@@ -23,7 +23,8 @@ from notices.models import RegistryImport
 from tracker.progress import progress_bar
 
 PYASN_RIB_TIME = re.compile(r"(\d{8})\.(\d{4})")
-# MMDB trees alias IPv4 space inside IPv6 (IPv4-mapped, IPv4-compatible, 6to4, Teredo); keep the IPv4 copy only.
+# MMDB trees alias IPv4 space inside IPv6 (IPv4-mapped, IPv4-compatible, 6to4, Teredo); keep the IPv4 copy
+# only.
 MMDB_ALIASES = [ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0/96", "2002::/16", "2001::/32")]
 
 

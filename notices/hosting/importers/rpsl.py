@@ -112,8 +112,12 @@ def _one(part: str, line: int, at_eof: bool) -> Iterator[RpslObject]:
             return
     for obj in parse_objects(row + "\n" for row in part.split("\n")):
         at_end = at_eof and obj.at_eof
-        yield RpslObject(obj.line + line - 1, obj.attributes,
-                         (obj.malformed[0] + line - 1, obj.malformed[1]) if obj.malformed else None, at_end)  # fmt: skip
+        yield RpslObject(
+            obj.line + line - 1,
+            obj.attributes,
+            (obj.malformed[0] + line - 1, obj.malformed[1]) if obj.malformed else None,
+            at_end,
+        )
 
 
 def value(raw: str) -> str:

@@ -41,9 +41,14 @@ class Plan:
 
 
 def import_files(
-    fmt: str, paths: list[str], *, now: datetime, force: bool = False, as_of: datetime | None = None,
+    fmt: str,
+    paths: list[str],
+    *,
+    now: datetime,
+    force: bool = False,
+    as_of: datetime | None = None,
     show_progress: bool | None = None,
-) -> ImportSummary:  # fmt: skip
+) -> ImportSummary:
     """Import `paths` as a new generation of the format's dataset and make it the active one.
 
     Raises ImportRefused (nothing done) when the data is older than the active generation (unless `force`) or
@@ -91,8 +96,9 @@ def _plan(fmt: str, paths: list[str], show_progress: bool | None) -> Plan:
     close = lambda: [f.close() for f in inputs]  # noqa: E731
     if fmt == "ripe":
         newest = max(f.data_time() for f in inputs)
-        return Plan(RegistryImport.Dataset.RIPE, newest, lambda g, s: ripe.load(g, inputs, s), ripe.carry_over,
-                    close)  # fmt: skip
+        return Plan(
+            RegistryImport.Dataset.RIPE, newest, lambda g, s: ripe.load(g, inputs, s), ripe.carry_over, close
+        )
     header = _header_time(inputs, routing.pyasn_data_time if fmt == "pyasn" else delegated.data_time)
     if fmt == "pyasn":
         return Plan(
@@ -122,9 +128,12 @@ def _mmdb_plan(paths: list[str], show_progress: bool | None) -> Plan:
     except ImportFailed:
         reader.close()
         raise
-    return Plan(dataset, routing.mmdb_data_time(reader),
-                lambda g, s: routing.load_mmdb(g, reader, paths[0], s, show_progress=show_progress),
-                close=reader.close)  # fmt: skip
+    return Plan(
+        dataset,
+        routing.mmdb_data_time(reader),
+        lambda g, s: routing.load_mmdb(g, reader, paths[0], s, show_progress=show_progress),
+        close=reader.close,
+    )
 
 
 @contextmanager
@@ -154,6 +163,12 @@ def _refuse_older(dataset: str, data_time: datetime, force: bool) -> None:
 
 def _record_failure(dataset, paths, data_time, now, exc, skips: Skips) -> None:
     RegistryImport.objects.create(
-        dataset=dataset, status=RegistryImport.Status.FAILED, files=paths, data_time=data_time, started_at=now,
-        finished_at=now, skipped=skips.reasons, message=str(exc)[:2000],
-    )  # fmt: skip
+        dataset=dataset,
+        status=RegistryImport.Status.FAILED,
+        files=paths,
+        data_time=data_time,
+        started_at=now,
+        finished_at=now,
+        skipped=skips.reasons,
+        message=str(exc)[:2000],
+    )

@@ -1,5 +1,5 @@
-"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])`: prints only
-the key."""
+"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])`: prints
+only the key."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -19,9 +19,10 @@ class Command(BaseCommand):
         owner.add_argument("--user", help="Username of an active staff user.")
         parser.add_argument("--name", default="", help="A label for the key.")
         parser.add_argument(
-            "--inbound-mail", action="store_true",
+            "--inbound-mail",
+            action="store_true",
             help="With --user: a key that can only POST mail to /api/v1/inbound/mail/ (for an MTA pipe).",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options) -> None:
         if options["inbound_mail"] and not options["user"]:

@@ -1,7 +1,8 @@
 """`manage.py import_registry ripe FILE… | pyasn FILE… | mmdb FILE | delegated FILE…`.
 
-After a successful import every open case is re-evaluated against the new data (notices.services.reevaluation):
-the cases whose provider, network or country changed get an event and a re-trace.
+After a successful import every open case is re-evaluated against the new data
+(notices.services.reevaluation): the cases whose provider, network or country changed get an event and a
+re-trace.
 """
 
 from __future__ import annotations
@@ -38,17 +39,22 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=_as_of, help="Time of the data (default: from the files).")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar, even on a terminal.")
         parser.add_argument(
-            "--no-reevaluate", action="store_true",
+            "--no-reevaluate",
+            action="store_true",
             help="Do not re-evaluate the open cases now (when more imports follow: the last one does).",
-        )  # fmt: skip
+        )
 
     def handle(self, *args, **options) -> None:
         show_progress = False if options["no_progress"] else None
         try:
             summary = import_files(
-                options["format"], options["files"], now=timezone.now(), force=options["force"],
-                as_of=options["as_of"], show_progress=show_progress,
-            )  # fmt: skip
+                options["format"],
+                options["files"],
+                now=timezone.now(),
+                force=options["force"],
+                as_of=options["as_of"],
+                show_progress=show_progress,
+            )
         except (ImportFailed, ImportRefused) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(format_summary(summary))

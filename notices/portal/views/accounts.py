@@ -43,8 +43,10 @@ def _next(request: HttpRequest, default: str = "") -> str:
 
 def _locked_message(until) -> str:
     local = formats.date_format(timezone.localtime(until), "H:i T")
-    return _("Too many failed sign-ins: this account is locked until %(time)s. "
-             "You can also reset your password to unlock it now.") % {"time": local}  # fmt: skip
+    return _(
+        "Too many failed sign-ins: this account is locked until %(time)s. "
+        "You can also reset your password to unlock it now."
+    ) % {"time": local}
 
 
 # --- Sign-in ------------------------------------------------------------------------------------------------
@@ -143,7 +145,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     return render(request, "notices/portal/verify.html", context, status=400)
 
 
-# --- Password reset (Django's views, our templates; a reset lifts a lockout) ---------------------------------
+# --- Password reset (Django's views, our templates; a reset lifts a lockout) --------------------------------
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -181,14 +183,20 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     invitation = accounts.find_invitation(token, now=timezone.now())
     if invitation is None:
         return render(request, "notices/portal/invitation.html", {"invalid": True}, status=404)
-    with translation.override(provider_language(invitation.provider)
-                              if not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-                              else translation.get_language()):  # fmt: skip
+    with translation.override(
+        provider_language(invitation.provider)
+        if not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        else translation.get_language()
+    ):
         form = forms.AcceptInvitationForm(request.POST or None, initial={"username": invitation.email})
         if request.method == "POST" and form.is_valid():
             try:
-                user = accounts.accept_invitation(invitation=invitation, username=form.cleaned_data["username"],
-                                                  password=form.cleaned_data["password1"], now=timezone.now())  # fmt: skip
+                user = accounts.accept_invitation(
+                    invitation=invitation,
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password1"],
+                    now=timezone.now(),
+                )
             except accounts.AccountError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -208,12 +216,19 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def account_view(request: HttpRequest) -> HttpResponse:
     account = accounts.account_of(request.user)
-    context = {"account": account, "provider": request.provider, "form": forms.CodeForm(),
-               "languages": [(code, name) for code, name in settings.LANGUAGES if code in PORTAL_LANGUAGES]}  # fmt: skip
+    context = {
+        "account": account,
+        "provider": request.provider,
+        "form": forms.CodeForm(),
+        "languages": [(code, name) for code, name in settings.LANGUAGES if code in PORTAL_LANGUAGES],
+    }
     if account.totp_secret and not account.totp_enabled:
         uri = accounts.totp_uri(account)
-        context.update(totp_uri=uri, totp_secret=account.totp_secret,
-                       qr_svg=segno.make(uri, error="m").svg_inline(scale=4, border=2))  # fmt: skip
+        context.update(
+            totp_uri=uri,
+            totp_secret=account.totp_secret,
+            qr_svg=segno.make(uri, error="m").svg_inline(scale=4, border=2),
+        )
     return render(request, "notices/portal/account.html", context)
 
 
@@ -262,7 +277,8 @@ def totp_disable(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
-    """Switch the portal language: kept on the account (all devices) and in a cookie (pages before sign-in)."""
+    """Switch the portal language: kept on the account (all devices) and in a cookie (pages before
+    sign-in)."""
     language = request.POST.get("language", "")
     response = redirect(_next(request))
     if language not in PORTAL_LANGUAGES:
@@ -271,6 +287,12 @@ def set_language(request: HttpRequest) -> HttpResponse:
         account = accounts.account_of(request.user)
         account.language = language
         account.save(update_fields=["language"])
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 86400, samesite="Lax",
-                        secure=settings.SESSION_COOKIE_SECURE, httponly=True)  # fmt: skip
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=365 * 86400,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+    )
     return response

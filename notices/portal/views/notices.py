@@ -61,22 +61,40 @@ def notice_list(request: HttpRequest) -> HttpResponse:
     form = forms.ListFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
     filters = ListFilters(**{k: v for k, v in data.items() if v})
-    listing = notice_list_page(request.provider, filters, page=request.GET.get("page", 1),
-                               page_size=settings.PORTAL_PAGE_SIZE)  # fmt: skip
+    listing = notice_list_page(
+        request.provider, filters, page=request.GET.get("page", 1), page_size=settings.PORTAL_PAGE_SIZE
+    )
     now = timezone.now()
     rows = [
-        {"notice": n, "counts": listing.url_counts.get(n.pk, {"urls": 0, "live": 0, "verifying": 0}),
-         "due": _due(n, now)}
+        {
+            "notice": n,
+            "counts": listing.url_counts.get(n.pk, {"urls": 0, "live": 0, "verifying": 0}),
+            "due": _due(n, now),
+        }
         for n in listing.page.object_list
-    ]  # fmt: skip
-    audit(actor=actor_label(user=request.user), action="notice.list", obj=request.provider, ip=_ip(request),
-          data={"references": [n.reference for n in listing.page.object_list]})  # fmt: skip
+    ]
+    audit(
+        actor=actor_label(user=request.user),
+        action="notice.list",
+        obj=request.provider,
+        ip=_ip(request),
+        data={"references": [n.reference for n in listing.page.object_list]},
+    )
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "notices/portal/list.html", {
-        "rows": rows, "page": listing.page, "counts": listing.counts, "filters": filters, "form": form,
-        "query": query.urlencode(), "provider": request.provider,
-    })  # fmt: skip
+    return render(
+        request,
+        "notices/portal/list.html",
+        {
+            "rows": rows,
+            "page": listing.page,
+            "counts": listing.counts,
+            "filters": filters,
+            "form": form,
+            "query": query.urlencode(),
+            "provider": request.provider,
+        },
+    )
 
 
 def _due(notice: Notice, now: datetime) -> dict | None:
@@ -108,7 +126,8 @@ def _span(delta: timedelta) -> str:
 @provider_required
 @require_http_methods(["GET", "POST"])
 def notice_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    """The notice page. A POST with `action` answers it, as the per-action URLs do (older links and scripts)."""
+    """The notice page. A POST with `action` answers it, as the per-action URLs do (older links and
+    scripts)."""
     notice = get_object_or_404(scoped_notices(request), reference=reference)
     if request.method == "POST":
         return _respond(request, notice, request.POST.get("action", ""))
@@ -119,20 +138,40 @@ def notice_detail(request: HttpRequest, reference: str) -> HttpResponse:
 def _notice_page(request: HttpRequest, notice: Notice, bound: dict, status: int = 200) -> HttpResponse:
     items = list(notice.items.select_related("url__current_assessment").order_by("url_id"))
     history = _check_history([item.url_id for item in items])
-    rows = [{"item": item, "defanged": defang(item.url.canonical), "exact": item.url.canonical,
-             "checks": history.get(item.url_id, [])} for item in items]  # fmt: skip
+    rows = [
+        {
+            "item": item,
+            "defanged": defang(item.url.canonical),
+            "exact": item.url.canonical,
+            "checks": history.get(item.url_id, []),
+        }
+        for item in items
+    ]
     responses = list(
         notice.responses.select_related("user", "api_key").prefetch_related("urls").order_by("-created_at")
     )
     forms_ = _response_forms(request, notice, items, bound)
-    return render(request, "notices/portal/detail.html", {
-        "notice": notice, "rows": rows, "forms": forms_, "provider": request.provider,
-        "can_respond": notice.status in RESPONDABLE, "responses": responses, "thread": notice_thread(notice),
-        "verifying": any(item.status == ItemStatus.REPORTED_REMOVED for item in items),
-        "has_statements": any(r.action == ResponseAction.REMOVED and r.statement_of_reasons for r in responses),
-        "open_action": next(iter(bound), ""), "due": _due(notice, timezone.now()),
-        "status_payload": json.dumps(_status_payload(items)),
-    }, status=status)  # fmt: skip
+    return render(
+        request,
+        "notices/portal/detail.html",
+        {
+            "notice": notice,
+            "rows": rows,
+            "forms": forms_,
+            "provider": request.provider,
+            "can_respond": notice.status in RESPONDABLE,
+            "responses": responses,
+            "thread": notice_thread(notice),
+            "verifying": any(item.status == ItemStatus.REPORTED_REMOVED for item in items),
+            "has_statements": any(
+                r.action == ResponseAction.REMOVED and r.statement_of_reasons for r in responses
+            ),
+            "open_action": next(iter(bound), ""),
+            "due": _due(notice, timezone.now()),
+            "status_payload": json.dumps(_status_payload(items)),
+        },
+        status=status,
+    )
 
 
 def _check_history(url_ids: list[int]) -> dict[int, list[Check]]:
@@ -166,12 +205,13 @@ def _response_form(action: str, data=None, **kwargs):
 def _response_forms(request, notice: Notice, items, bound: dict) -> dict:
     choices = [(str(item.url_id), defang(item.url.canonical)) for item in items if item.is_open]
     result = {
-        ResponseAction.REMOVED: _response_form(ResponseAction.REMOVED, url_choices=choices,
-                                               initial=_removed_initial(notice, items)),
+        ResponseAction.REMOVED: _response_form(
+            ResponseAction.REMOVED, url_choices=choices, initial=_removed_initial(notice, items)
+        ),
         ResponseAction.NOT_OUR_CUSTOMER: _response_form(ResponseAction.NOT_OUR_CUSTOMER),
         ResponseAction.NEED_INFO: _response_form(ResponseAction.NEED_INFO),
         ResponseAction.REFUSED: _response_form(ResponseAction.REFUSED),
-    }  # fmt: skip
+    }
     result.update(bound)
     return {str(action): form for action, form in result.items()}
 
@@ -211,11 +251,15 @@ def _respond(request: HttpRequest, notice: Notice, action: str) -> HttpResponse:
     data = form.cleaned_data if form else {}
     try:
         record_response(
-            notice=notice, action=action, now=timezone.now(), user=request.user,
-            url_ids=[int(pk) for pk in data.get("urls", [])] or None, message=data.get("message", ""),
+            notice=notice,
+            action=action,
+            now=timezone.now(),
+            user=request.user,
+            url_ids=[int(pk) for pk in data.get("urls", [])] or None,
+            message=data.get("message", ""),
             statement_of_reasons=form.statement() if isinstance(form, forms.RemovedForm) else None,
             suggested_provider=data.get("suggested_provider", ""),
-        )  # fmt: skip
+        )
     except NoticeError as exc:
         return _refused(request, notice, action, form, exc)
     _audit(request, f"notice.respond.{action}", notice)
@@ -263,11 +307,17 @@ def notice_status(request: HttpRequest, reference: str) -> JsonResponse:
 
 def _status_payload(items) -> dict:
     """What the verification poll compares: the page embeds the same payload, so any change reloads it."""
-    return {"items": [
-        {"url_id": i.url_id, "status": i.status, "last_outcome": i.url.last_outcome,
-         "last_checked_at": i.url.last_checked_at.isoformat() if i.url.last_checked_at else None}
-        for i in items
-    ]}  # fmt: skip
+    return {
+        "items": [
+            {
+                "url_id": i.url_id,
+                "status": i.status,
+                "last_outcome": i.url.last_outcome,
+                "last_checked_at": i.url.last_checked_at.isoformat() if i.url.last_checked_at else None,
+            }
+            for i in items
+        ]
+    }
 
 
 # --- Downloads ----------------------------------------------------------------------------------------------
@@ -291,11 +341,15 @@ def download_xarf(request: HttpRequest, reference: str, url_id: int | None = Non
         if not reports:
             raise Http404
         _audit(request, "notice.export", notice, format="xarf", url_id=url_id)
-        return _attachment(json.dumps(reports[0][2], indent=2), f"xarf-{notice.reference}-{reports[0][0]}.json",
-                           "application/json")  # fmt: skip
+        return _attachment(
+            json.dumps(reports[0][2], indent=2),
+            f"xarf-{notice.reference}-{reports[0][0]}.json",
+            "application/json",
+        )
     _audit(request, "notice.export", notice, format="xarf")
-    return _attachment(json.dumps([r[2] for r in reports], indent=2), f"xarf-{notice.reference}.json",
-                       "application/json")  # fmt: skip
+    return _attachment(
+        json.dumps([r[2] for r in reports], indent=2), f"xarf-{notice.reference}.json", "application/json"
+    )
 
 
 @provider_required
@@ -310,14 +364,18 @@ def download_csv(request: HttpRequest, reference: str) -> HttpResponse:
 @provider_required
 @require_GET
 def download_statements(request: HttpRequest, reference: str) -> HttpResponse:
-    """The statements of reasons given with removals, as the DSA Transparency Database's multi endpoint takes."""
+    """The statements of reasons given with removals, as the DSA Transparency Database's multi endpoint
+    takes."""
     notice = get_object_or_404(scoped_notices(request), reference=reference)
     _audit(request, "notice.export", notice, format="statements")
     responses = ProviderResponse.objects.filter(notice=notice, action=ResponseAction.REMOVED).select_related(
         "notice"
     )
-    return _attachment(json.dumps(sor.export_statements(responses.order_by("pk")), indent=2),
-                       f"statements-{notice.reference}.json", "application/json")  # fmt: skip
+    return _attachment(
+        json.dumps(sor.export_statements(responses.order_by("pk")), indent=2),
+        f"statements-{notice.reference}.json",
+        "application/json",
+    )
 
 
 # --- One-click links ----------------------------------------------------------------------------------------
@@ -343,8 +401,9 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
         with provider_locale(context["language"], notice.provider):  # the statement as the portal writes it
             statement = sor.default_statement(notice) if action == ResponseAction.REMOVED else None
         try:
-            record_response(notice=notice, action=action, now=timezone.now(), user=None,
-                            statement_of_reasons=statement)  # fmt: skip
+            record_response(
+                notice=notice, action=action, now=timezone.now(), user=None, statement_of_reasons=statement
+            )
         except NoticeError as exc:
             return _one_click_page(
                 request, {**context, "error": " ".join(next(iter(exc.errors.values())))}, 409

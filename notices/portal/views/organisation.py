@@ -21,8 +21,13 @@ from notices.services.keys import create_api_key, revoke_api_key
 
 
 def _audit(request: HttpRequest, action: str, obj, **data) -> None:
-    audit(actor=actor_label(user=request.user), action=action, obj=obj, ip=request.META.get("REMOTE_ADDR"),
-          data=data or None)  # fmt: skip
+    audit(
+        actor=actor_label(user=request.user),
+        action=action,
+        obj=obj,
+        ip=request.META.get("REMOTE_ADDR"),
+        data=data or None,
+    )
 
 
 # --- Colleagues ---------------------------------------------------------------------------------------------
@@ -34,10 +39,15 @@ def _team_page(request: HttpRequest, form, status: int = 200) -> HttpResponse:
         .select_related("user")
         .order_by("user__username")
     )
-    invitations = Invitation.objects.filter(provider=request.provider, accepted_at__isnull=True,
-                                            revoked_at__isnull=True).order_by("-created_at")  # fmt: skip
-    return render(request, "notices/portal/team.html", {"members": members, "invitations": invitations,
-                                                        "form": form, "now": timezone.now()}, status=status)  # fmt: skip
+    invitations = Invitation.objects.filter(
+        provider=request.provider, accepted_at__isnull=True, revoked_at__isnull=True
+    ).order_by("-created_at")
+    return render(
+        request,
+        "notices/portal/team.html",
+        {"members": members, "invitations": invitations, "form": form, "now": timezone.now()},
+        status=status,
+    )
 
 
 @provider_admin_required
@@ -48,8 +58,13 @@ def team(request: HttpRequest) -> HttpResponse:
         return _team_page(request, form)
     if form.is_valid():
         try:
-            accounts.invite_user(provider=request.provider, email=form.cleaned_data["email"],
-                                 is_admin=form.cleaned_data["is_admin"], invited_by=request.user, now=timezone.now())  # fmt: skip
+            accounts.invite_user(
+                provider=request.provider,
+                email=form.cleaned_data["email"],
+                is_admin=form.cleaned_data["is_admin"],
+                invited_by=request.user,
+                now=timezone.now(),
+            )
         except accounts.AccountError as exc:
             form.add_error("email", str(exc))
         except OSError:
@@ -77,8 +92,9 @@ def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _keys_page(request: HttpRequest, form, *, new_key: str = "", status: int = 200) -> HttpResponse:
     keys = ApiKey.objects.filter(provider=request.provider, scope=KeyScope.PROVIDER).order_by("-created_at")
-    response = render(request, "notices/portal/keys.html", {"keys": keys, "form": form, "new_key": new_key},
-                      status=status)  # fmt: skip
+    response = render(
+        request, "notices/portal/keys.html", {"keys": keys, "form": form, "new_key": new_key}, status=status
+    )
     response["Cache-Control"] = "no-store"  # the new key is on this page once
     return response
 
@@ -120,10 +136,17 @@ def revoke_key(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _webhook_page(request: HttpRequest, form, *, secret: str = "", status: int = 200) -> HttpResponse:
     endpoint = WebhookEndpoint.objects.filter(provider=request.provider, is_active=True).first()
-    deliveries = (WebhookDelivery.objects.filter(endpoint=endpoint).select_related("notice").order_by("-id")[:20]
-                  if endpoint else [])  # fmt: skip
-    response = render(request, "notices/portal/webhook.html", {"endpoint": endpoint, "deliveries": deliveries,
-                                                              "form": form, "secret": secret}, status=status)  # fmt: skip
+    deliveries = (
+        WebhookDelivery.objects.filter(endpoint=endpoint).select_related("notice").order_by("-id")[:20]
+        if endpoint
+        else []
+    )
+    response = render(
+        request,
+        "notices/portal/webhook.html",
+        {"endpoint": endpoint, "deliveries": deliveries, "form": form, "secret": secret},
+        status=status,
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -137,8 +160,12 @@ def webhook(request: HttpRequest) -> HttpResponse:
         return _webhook_page(request, form)
     if form.is_valid():
         try:
-            endpoint = register_webhook(provider=request.provider, url=form.cleaned_data["url"],
-                                        created_by=request.user, now=timezone.now())  # fmt: skip
+            endpoint = register_webhook(
+                provider=request.provider,
+                url=form.cleaned_data["url"],
+                created_by=request.user,
+                now=timezone.now(),
+            )
         except WebhookError as exc:
             form.add_error("url", _(str(exc)))
         else:

@@ -26,8 +26,8 @@ from notices.services.notices import (
 
 @dataclass
 class NoticeBatches:
-    """What `create_notice_batches` made: the notices in batch order, and the field errors of each batch (by its
-    index) that wrote nothing."""
+    """What `create_notice_batches` made: the notices in batch order, and the field errors of each batch (by
+    its index) that wrote nothing."""
 
     notices: list[Notice] = field(default_factory=list)
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
@@ -42,19 +42,18 @@ def create_notice_batches(
     deadline_at: datetime | None = None,
     queue_as: str | None = None,
 ) -> NoticeBatches:
-    """Create one notice per hosting provider in each batch of URLs (or URL ids), for many batches at once; with
-    `queue_as` (the actor), queue them at once as `queue_notices` does.
+    """Create one notice per hosting provider in each batch of URLs (or URL ids), for many batches at once;
+    with `queue_as` (the actor), queue them at once as `queue_notices` does.
 
     A batch naming a URL that cannot go in a notice (or, when queuing, a provider without a working abuse
     contact) writes nothing and gets its field errors in `errors[index]`; the other batches go ahead. Raises
     NoticeError only for a removal order without `deadline_at`. The number of queries does not grow with the
-    number of notices: the URLs (with assessment, provider, trace), their open notices, the hand-off countries,
-    the references and the contacts are read once; notices, items, events and outbox rows are bulk inserts, run
-    by a `WriteBehind` while the mails are rendered.
+    number of notices: the URLs (with assessment, provider, trace), their open notices, the hand-off
+    countries, the references and the contacts are read once; notices, items, events and outbox rows are bulk
+    inserts, run by a `WriteBehind` while the mails are rendered.
 
     Side effects: notices (with their references from the sequence), items, `notice.created` per notice; when
-    queuing, everything `queue_notices` writes.
-    """
+    queuing, everything `queue_notices` writes."""
     check_deadline(notice_type, deadline_at)
     made = NoticeBatches()
     groups = valid_groups(batches, made.errors)
@@ -87,10 +86,14 @@ def _write_notices(notices, per_notice, now, created_by, *, writes: WriteBehind)
     _insert_items(notices, items, writes)
     actor = actor_label(user=created_by)
     record_events(
-        [new_event("notice.created", at=now, notice=notice, actor=actor, data={"urls": [u.pk for u in urls]})
-         for notice, urls in zip(notices, per_notice, strict=True)],
+        [
+            new_event(
+                "notice.created", at=now, notice=notice, actor=actor, data={"urls": [u.pk for u in urls]}
+            )
+            for notice, urls in zip(notices, per_notice, strict=True)
+        ],
         writes=writes,
-    )  # fmt: skip
+    )
     return items
 
 

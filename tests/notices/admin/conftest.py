@@ -41,9 +41,17 @@ def demo_world(db, now):
     case = Url.objects.filter(host__contains="polder").order_by("pk").first()
     assess_url(url=case, analyst=analyst, legality="illegal_international", classification="A1", now=now)
     trace = HostingTrace.objects.create(
-        url=case, traced_at=now, host=case.host, ips=["198.51.100.10"], ip="198.51.100.10",
-        prefix="198.51.100.0/26", provider=polder, country="NL", asn=64500, sources=[],
-    )  # fmt: skip
+        url=case,
+        traced_at=now,
+        host=case.host,
+        ips=["198.51.100.10"],
+        ip="198.51.100.10",
+        prefix="198.51.100.0/26",
+        provider=polder,
+        country="NL",
+        asn=64500,
+        sources=[],
+    )
     Url.objects.filter(pk=case.pk).update(current_trace=trace, provider=polder)
     case.refresh_from_db()
     Check.objects.create(url=case, checked_at=now, outcome="live", status_code=200)
@@ -56,24 +64,37 @@ def demo_world(db, now):
         actor="user:analyst", action="url.view", object_type="url", object_id=str(case.pk)
     )
     InboundMessage.objects.create(
-        received_at=now, message_id="<walk@polder.example>", from_address="abuse@polder.example",
-        subject=f"Re: {notice.reference}", kind="reply", notice=notice, text="Looking into it.",
-    )  # fmt: skip
+        received_at=now,
+        message_id="<walk@polder.example>",
+        from_address="abuse@polder.example",
+        subject=f"Re: {notice.reference}",
+        kind="reply",
+        notice=notice,
+        text="Looking into it.",
+    )
     RegistryImport.objects.create(dataset="ripe", status="failed", data_time=now, started_at=now, message="x")
     HostingOverride.objects.create(
         scope="host", host=case.host, provider=polder, country="NL", created_by=analyst
     )
     Invitation.objects.create(
-        provider=polder, email="new@polder.example", token_hash="0" * 64, created_at=now,
+        provider=polder,
+        email="new@polder.example",
+        token_hash="0" * 64,
+        created_at=now,
         expires_at=now + timedelta(days=7),
-    )  # fmt: skip
+    )
     AnalystReply.objects.create(notice=notice, author=analyst, body="This one.", created_at=now)
     endpoint = WebhookEndpoint.objects.create(
         provider=polder, url="https://hooks.polder.example/notices", secret="s" * 32, created_at=now
     )
     WebhookDelivery.objects.create(endpoint=endpoint, notice=notice, created_at=now)
-    NoticeTemplate.objects.create(language="nl", notice_type="", subject="Melding {{ notice.reference }}",
-                                  body="Geachte {{ notice.provider.name }}", active=True)  # fmt: skip
+    NoticeTemplate.objects.create(
+        language="nl",
+        notice_type="",
+        subject="Melding {{ notice.reference }}",
+        body="Geachte {{ notice.provider.name }}",
+        active=True,
+    )
 
     objects = {}
     for model in admin.site._registry:

@@ -28,10 +28,27 @@ OK = {200, 302, 400, 403}  # 400: Django refusing a forged admin parameter (e.g.
 HUGE = "x" * 20_000
 # Every field of a form gets each of these (in turn); chosen to break parsers, choices and the database.
 GARBAGE = [
-    "", " ", HUGE, "a\x00b", "-1", "99999999999999999999999", "1e400", "abc", "10.0.0.0/33", "10.0.0.1/8",
-    "::1/129", "(", '{"a":', '[{"final_url": "("}]', '[{"status": "x", "final_url": ""}]', '{"\\u0000": 1}',
-    "EU", "Mars/Olympus", "2026-13-45", "{% if %}",
-]  # fmt: skip
+    "",
+    " ",
+    HUGE,
+    "a\x00b",
+    "-1",
+    "99999999999999999999999",
+    "1e400",
+    "abc",
+    "10.0.0.0/33",
+    "10.0.0.1/8",
+    "::1/129",
+    "(",
+    '{"a":',
+    '[{"final_url": "("}]',
+    '[{"status": "x", "final_url": ""}]',
+    '{"\\u0000": 1}',
+    "EU",
+    "Mars/Olympus",
+    "2026-13-45",
+    "{% if %}",
+]
 # One field at a time, the rest of the form holding the object's own values.
 PER_FIELD = ["", "\x00", "x" * 300, "hello", '"\\u0000"', "99999999999999999999999"]
 
@@ -119,8 +136,14 @@ def _garbage_everywhere(form, formsets, value) -> dict:
         data.update(dict.fromkeys(_keys(bound), value))
     for formset in formsets:
         prefix = formset.prefix
-        data.update({f"{prefix}-TOTAL_FORMS": "1", f"{prefix}-INITIAL_FORMS": "0",
-                     f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"})  # fmt: skip
+        data.update(
+            {
+                f"{prefix}-TOTAL_FORMS": "1",
+                f"{prefix}-INITIAL_FORMS": "0",
+                f"{prefix}-MIN_NUM_FORMS": "0",
+                f"{prefix}-MAX_NUM_FORMS": "1000",
+            }
+        )
         for bound in formset.empty_form:
             for key in _keys(bound):
                 data[key.replace("__prefix__", "0")] = value
@@ -154,12 +177,17 @@ def _walk_form(client, failures, url, form, formsets, *, obj_values: bool, per_f
 
 
 def _changelist_garbage(model_admin) -> list[dict]:
-    queries = [{"q": "\x00"}, {"q": HUGE}, {"q": "' OR 1=1 --"}, {"o": "99.-x.abc"}, {"p": "abc"}, {"p": "-5"},
-               {"p": "99999999"}, {"all": ""}, {"unknown_field": "1"}, {"e": "1"}, {"_to_field": "password"}]  # fmt: skip
+    queries = [{"q": "\x00"}, {"q": HUGE}, {"q": "' OR 1=1 --"}, {"o": "99.-x.abc"}, {"p": "abc"},
+               {"p": "-5"}, {"p": "99999999"}, {"all": ""}, {"unknown_field": "1"}, {"e": "1"},
+               {"_to_field": "password"}]  # fmt: skip
     for list_filter in model_admin.list_filter:
         if isinstance(list_filter, str):
-            queries += [{list_filter: "\x00"}, {f"{list_filter}__exact": "garbage"}, {f"{list_filter}__id__exact": "x"},
-                        {f"{list_filter}__isnull": "maybe"}]  # fmt: skip
+            queries += [
+                {list_filter: "\x00"},
+                {f"{list_filter}__exact": "garbage"},
+                {f"{list_filter}__id__exact": "x"},
+                {f"{list_filter}__isnull": "maybe"},
+            ]
     if model_admin.date_hierarchy:
         queries += [
             {f"{model_admin.date_hierarchy}__year": "abc"},
@@ -224,12 +252,19 @@ def test_every_admin_page_survives_garbage(client, demo_world, request_for, mode
             after = {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
             if after != before:
                 failures.append(
-                    f"POST {change} view-only POST changed {sorted(k for k in after if after[k] != before[k])}"
+                    f"POST {change} view-only POST changed "
+                    f"{sorted(k for k in after if after[k] != before[k])}"
                 )
 
     for action in model_admin.get_actions(request):
-        for selection in ([], ["abc"], ["-1", "\x00"], ["99999999999999999999999"], ["999999"],
-                          [str(obj.pk)] if obj is not None else []):  # fmt: skip
+        for selection in (
+            [],
+            ["abc"],
+            ["-1", "\x00"],
+            ["99999999999999999999999"],
+            ["999999"],
+            [str(obj.pk)] if obj is not None else [],
+        ):
             data = {"action": action, ACTION_CHECKBOX_NAME: selection, "index": "0"}
             _call(client, failures, "POST", changelist, data, label=f"action {action} {selection}")
     _call(client, failures, "POST", changelist, {"action": "no_such_action", ACTION_CHECKBOX_NAME: ["1"]})

@@ -61,8 +61,20 @@ def supervisor(client, django_user_model):
 
 # --- 1. system records are view only ------------------------------------------------------------------------
 
-SYSTEM_RECORDS = [Check, Event, Escalation, HostingTrace, ProviderResponse, ProviderQuestion, OutgoingMessage,
-                  AuditEvent, InboundMessage, RegistryImport, WebhookDelivery, Report]  # fmt: skip
+SYSTEM_RECORDS = [
+    Check,
+    Event,
+    Escalation,
+    HostingTrace,
+    ProviderResponse,
+    ProviderQuestion,
+    OutgoingMessage,
+    AuditEvent,
+    InboundMessage,
+    RegistryImport,
+    WebhookDelivery,
+    Report,
+]
 
 
 @pytest.mark.django_db
@@ -116,8 +128,10 @@ def test_routing_prefix_and_override_validate_the_prefix_in_the_model(value):
 @pytest.mark.django_db
 @pytest.mark.parametrize("value", BAD_CIDRS[:4])
 def test_admin_routing_prefix_form_shows_the_cidr_error_at_the_field(supervisor, value):
-    response = supervisor.post(reverse("admin:notices_routingprefix_add"), {"prefix": value, "source": "registry",
-                                                                              "abuse_emails": "[]"})  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_routingprefix_add"),
+        {"prefix": value, "source": "registry", "abuse_emails": "[]"},
+    )
     assert response.status_code == 200
     assert "prefix" in response.context["adminform"].form.errors
     assert not RoutingPrefix.objects.exists()
@@ -163,8 +177,10 @@ def test_removed_page_rules_are_validated(make_provider, rules):
 @pytest.mark.django_db
 def test_admin_provider_invalid_regex_is_a_field_error(supervisor, make_provider):
     provider = make_provider()
-    response = supervisor.post(reverse("admin:notices_hostingprovider_change", args=[provider.pk]),
-                               _provider_form(provider, removed_page_rules='[{"status": 200, "final_url": "(gone"}]'))  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_hostingprovider_change", args=[provider.pk]),
+        _provider_form(provider, removed_page_rules='[{"status": 200, "final_url": "(gone"}]'),
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors["removed_page_rules"]
     assert "Not a valid regular expression" in str(errors)
@@ -176,10 +192,19 @@ def test_admin_provider_invalid_regex_is_a_field_error(supervisor, make_provider
 
 
 def _provider_form(provider, **changes) -> dict:
-    data = {"slug": provider.slug, "name": provider.name, "country": provider.country,
-            "language": provider.language, "time_zone": provider.time_zone, "channel": provider.channel,
-            "org_handles": "[]", "removed_page_rules": "[]", "dispatch": provider.dispatch,
-            "dispatch_interval": "60", "dispatch_hour": "9"}  # fmt: skip
+    data = {
+        "slug": provider.slug,
+        "name": provider.name,
+        "country": provider.country,
+        "language": provider.language,
+        "time_zone": provider.time_zone,
+        "channel": provider.channel,
+        "org_handles": "[]",
+        "removed_page_rules": "[]",
+        "dispatch": provider.dispatch,
+        "dispatch_interval": "60",
+        "dispatch_hour": "9",
+    }
     for prefix in ("contacts", "memberships"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(changes)
@@ -213,11 +238,14 @@ def test_country_code_only_yields_codes_the_constraints_allow(raw, code):
         ("time_zone", "Europe/Amsterdam\x00", "Select a valid choice"),
     ],
 )
-def test_admin_provider_form_refuses_unknown_country_language_time_zone(supervisor, make_provider, field, value,
-                                                                        message):  # fmt: skip
+def test_admin_provider_form_refuses_unknown_country_language_time_zone(
+    supervisor, make_provider, field, value, message
+):
     provider = make_provider()
-    response = supervisor.post(reverse("admin:notices_hostingprovider_change", args=[provider.pk]),
-                               _provider_form(provider, **{field: value}))  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_hostingprovider_change", args=[provider.pk]),
+        _provider_form(provider, **{field: value}),
+    )
     assert response.status_code == 200
     assert message in str(response.context["adminform"].form.errors[field])
     provider.refresh_from_db()
@@ -227,9 +255,16 @@ def test_admin_provider_form_refuses_unknown_country_language_time_zone(supervis
 @pytest.mark.django_db
 def test_admin_provider_form_saves_real_values(supervisor, make_provider):
     provider = make_provider()
-    response = supervisor.post(reverse("admin:notices_hostingprovider_change", args=[provider.pk]),
-                               _provider_form(provider, country="BE", language="fr", time_zone="Europe/Brussels",
-                                              removed_page_rules='[{"status": 200, "final_url": "/removed$"}]'))  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_hostingprovider_change", args=[provider.pk]),
+        _provider_form(
+            provider,
+            country="BE",
+            language="fr",
+            time_zone="Europe/Brussels",
+            removed_page_rules='[{"status": 200, "final_url": "/removed$"}]',
+        ),
+    )
     assert response.status_code == 302
     provider.refresh_from_db()
     assert (provider.country, provider.language, provider.time_zone) == ("BE", "fr", "Europe/Brussels")
@@ -280,8 +315,12 @@ def test_migration_repairs_rows_then_adds_constraints(provider, a_notice):
     """On a database holding what the old forms accepted, 0020's repair makes every row valid."""
     migration = importlib.import_module("notices.migrations.0020_admin_validation")
     rows = _constrained_rows(provider, a_notice)
-    constraints = {(model, c.name): c for model, _, _ in rows for c in model._meta.constraints
-                   if c.name.endswith(("_iso", "_portal", "_language"))}  # fmt: skip
+    constraints = {
+        (model, c.name): c
+        for model, _, _ in rows
+        for c in model._meta.constraints
+        if c.name.endswith(("_iso", "_portal", "_language"))
+    }
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending trigger events before ALTER TABLE
     with connection.schema_editor(atomic=False) as editor:
@@ -313,8 +352,14 @@ def test_migration_repairs_rows_then_adds_constraints(provider, a_notice):
 
 
 def _template_form(**changes) -> dict:
-    return {"language": "de", "notice_type": "", "subject": "Meldung {{ notice.reference }}",
-            "body": "Sehr geehrte Damen und Herren", "active": "on", **changes}  # fmt: skip
+    return {
+        "language": "de",
+        "notice_type": "",
+        "subject": "Meldung {{ notice.reference }}",
+        "body": "Sehr geehrte Damen und Herren",
+        "active": "on",
+        **changes,
+    }
 
 
 @pytest.mark.django_db
@@ -346,8 +391,9 @@ def test_inactive_draft_may_be_empty_and_active_needs_a_body(supervisor):
     assert supervisor.post(reverse("admin:notices_noticetemplate_add"), data).status_code == 302
     draft = NoticeTemplate.objects.get()
     assert (draft.active, draft.body) == (False, "")
-    response = supervisor.post(reverse("admin:notices_noticetemplate_change", args=[draft.pk]),
-                               _template_form(body=""))  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_noticetemplate_change", args=[draft.pk]), _template_form(body="")
+    )
     assert response.status_code == 200
     assert "body" in response.context["adminform"].form.errors
     assert supervisor.get(reverse("admin:notices_noticetemplate_preview", args=[draft.pk])).status_code == 200
@@ -355,7 +401,7 @@ def test_inactive_draft_may_be_empty_and_active_needs_a_body(supervisor):
     assert ok.status_code == 302
 
 
-# --- the URL page's "Override hosting" -----------------------------------------------------------------------
+# --- the URL page's "Override hosting" ----------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -381,12 +427,14 @@ def test_override_hosting_page_turns_bad_input_into_form_errors(supervisor, make
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("prefix", ["hello", "10.0.0.1/8", "10.0.0.0/33"])
-def test_override_hosting_with_a_trace_prefix_that_is_no_network_is_a_form_error(supervisor, make_case, provider,
-                                                                                    now, prefix):  # fmt: skip
+def test_override_hosting_with_a_trace_prefix_that_is_no_network_is_a_form_error(
+    supervisor, make_case, provider, now, prefix
+):
     case = make_case(provider=provider, when=now)
     HostingTrace.objects.filter(pk=case.current_trace_id).update(prefix=prefix)
-    response = supervisor.post(reverse("admin:notices_url_override", args=[case.pk]),
-                               {"scope": "prefix", "country": "NL"})  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_url_override", args=[case.pk]), {"scope": "prefix", "country": "NL"}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["scope"]
     assert not HostingOverride.objects.exists()
@@ -396,8 +444,10 @@ def test_override_hosting_with_a_trace_prefix_that_is_no_network_is_a_form_error
 def test_override_hosting_page_saves_a_valid_override(supervisor, make_case, provider, now):
     case = make_case(provider=provider, when=now)
     HostingTrace.objects.filter(pk=case.current_trace_id).update(prefix="198.51.100.0/26")
-    response = supervisor.post(reverse("admin:notices_url_override", args=[case.pk]),
-                               {"scope": "prefix", "country": "BE", "abuse_emails": "abuse@polder.example"})  # fmt: skip
+    response = supervisor.post(
+        reverse("admin:notices_url_override", args=[case.pk]),
+        {"scope": "prefix", "country": "BE", "abuse_emails": "abuse@polder.example"},
+    )
     assert response.status_code == 302
     override = HostingOverride.objects.get()
     assert (str(override.prefix), override.country, override.abuse_emails) == (

@@ -14,10 +14,25 @@ from notices.models import ProviderResponse
 pytestmark = pytest.mark.django_db
 
 FIELDS = [
-    "url", "reported_at", "external_ref", "notes", "hashes", "legality", "classification", "detection_method",
-    "media_type", "severity", "legal_basis", "urls", "notice_type", "deadline_at", "send", "action", "message",
+    "url",
+    "reported_at",
+    "external_ref",
+    "notes",
+    "hashes",
+    "legality",
+    "classification",
+    "detection_method",
+    "media_type",
+    "severity",
+    "legal_basis",
+    "urls",
+    "notice_type",
+    "deadline_at",
+    "send",
+    "action",
+    "message",
     "statement_of_reasons",
-]  # fmt: skip
+]
 
 
 def _nested(depth: int, leaf="x") -> str:
@@ -26,14 +41,45 @@ def _nested(depth: int, leaf="x") -> str:
 
 # JSON texts (not Python values: lone surrogates and 1e400 cannot be written by json.dumps).
 GARBAGE_VALUES = [
-    "null", "true", "false", "0", "-1", "1.5", "-0.0", "1e400", "-1e400", "9" * 4000, "-" + "9" * 4000,
-    '""', '" "', '"\\u0000"', '"a\\u0000b"', '"\\ud800"', '"\\udfff\\ud800"', '"\\u202e\\u200b\\ufeff"',
-    json.dumps("💥" * 2000), json.dumps("x" * 200_000), json.dumps("例え.テスト/パス"), '"http://[::1"',
-    "[]", "{}", "[null]", "[{}]", '[{"algorithm": null, "value": null}]', '{"": {"": [null, "\\u0000"]}}',
-    '{"a\\u0000": 1}', '{"\\ud800": [1e400]}', _nested(30), _nested(40), '"TN-2026-000001"', "[1, 1, 1]",
-    "[" + ",".join(["9" * 30] * 50) + "]", '"2026-02-30T25:61:61Z"', '"0001-01-01T00:00:00+14:00"',
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "1.5",
+    "-0.0",
+    "1e400",
+    "-1e400",
+    "9" * 4000,
+    "-" + "9" * 4000,
+    '""',
+    '" "',
+    '"\\u0000"',
+    '"a\\u0000b"',
+    '"\\ud800"',
+    '"\\udfff\\ud800"',
+    '"\\u202e\\u200b\\ufeff"',
+    json.dumps("💥" * 2000),
+    json.dumps("x" * 200_000),
+    json.dumps("例え.テスト/パス"),
+    '"http://[::1"',
+    "[]",
+    "{}",
+    "[null]",
+    "[{}]",
+    '[{"algorithm": null, "value": null}]',
+    '{"": {"": [null, "\\u0000"]}}',
+    '{"a\\u0000": 1}',
+    '{"\\ud800": [1e400]}',
+    _nested(30),
+    _nested(40),
+    '"TN-2026-000001"',
+    "[1, 1, 1]",
+    "[" + ",".join(["9" * 30] * 50) + "]",
+    '"2026-02-30T25:61:61Z"',
+    '"0001-01-01T00:00:00+14:00"',
     '"9999-12-31T23:59:59-14:00"',
-]  # fmt: skip
+]
 
 RAW_BODIES = [
     "[" * 100_000 + "]" * 100_000,
@@ -63,12 +109,28 @@ def targets(make_case, make_notice, api_only, now):
 
 def _post_endpoints(targets):
     case, sent, draft = targets
-    report = {"url": "http://files.polder.example/z", "reported_at": "2026-01-01T00:00:00Z", "external_ref": "r",
-              "notes": "n", "hashes": []}  # fmt: skip
-    assessment = {"legality": "illegal_international", "classification": "A1", "detection_method": "manual_review",
-                  "media_type": "image", "severity": 1, "legal_basis": "", "notes": ""}  # fmt: skip
-    notice = {"urls": [case.pk], "notice_type": "hotline_notice", "deadline_at": "2030-01-01T00:00:00Z",
-              "send": False}  # fmt: skip
+    report = {
+        "url": "http://files.polder.example/z",
+        "reported_at": "2026-01-01T00:00:00Z",
+        "external_ref": "r",
+        "notes": "n",
+        "hashes": [],
+    }
+    assessment = {
+        "legality": "illegal_international",
+        "classification": "A1",
+        "detection_method": "manual_review",
+        "media_type": "image",
+        "severity": 1,
+        "legal_basis": "",
+        "notes": "",
+    }
+    notice = {
+        "urls": [case.pk],
+        "notice_type": "hotline_notice",
+        "deadline_at": "2030-01-01T00:00:00Z",
+        "send": False,
+    }
     response = {"action": "need_info", "urls": [case.pk], "message": "?", "statement_of_reasons": {}}
     # (path, client name, a valid body: each of its fields in turn gets each garbage value; None = bulk)
     return [
@@ -116,9 +178,17 @@ def test_post_endpoint_garbage_never_500(partner_api, staff_api, provider_api, t
 
 @pytest.mark.parametrize(
     "content_type",
-    ["text/csv", "application/json; charset=utf-16", "application/json; charset=rot13", "multipart/form-data",
-     "application/x-www-form-urlencoded", "", "*/*", "application/json; charset=x\u00ff"],
-)  # fmt: skip
+    [
+        "text/csv",
+        "application/json; charset=utf-16",
+        "application/json; charset=rot13",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "",
+        "*/*",
+        "application/json; charset=x\u00ff",
+    ],
+)
 def test_post_endpoint_odd_content_types_never_500(
     partner_api, staff_api, provider_api, targets, content_type
 ):
@@ -146,16 +216,28 @@ def test_csv_garbage_never_500(partner_api):
 
 
 GET_PATHS = [
-    "/api/v1/urls/?since={v}", "/api/v1/urls/?until={v}", "/api/v1/urls/?status={v}", "/api/v1/urls/?provider={v}",
-    "/api/v1/urls/?country={v}", "/api/v1/urls/?cursor={v}", "/api/v1/urls/?limit={v}", "/api/v1/urls/{v}/",
-    "/api/v1/notices/?status={v}", "/api/v1/notices/?since={v}", "/api/v1/notices/{v}/",
-    "/api/v1/stats/time-to-removal/?group_by={v}", "/api/v1/stats/time-to-removal/?since={v}",
-    "/api/v1/stats/time-to-removal/?notice_type={v}", "/api/v1/providers/?cursor={v}",
-]  # fmt: skip
+    "/api/v1/urls/?since={v}",
+    "/api/v1/urls/?until={v}",
+    "/api/v1/urls/?status={v}",
+    "/api/v1/urls/?provider={v}",
+    "/api/v1/urls/?country={v}",
+    "/api/v1/urls/?cursor={v}",
+    "/api/v1/urls/?limit={v}",
+    "/api/v1/urls/{v}/",
+    "/api/v1/notices/?status={v}",
+    "/api/v1/notices/?since={v}",
+    "/api/v1/notices/{v}/",
+    "/api/v1/stats/time-to-removal/?group_by={v}",
+    "/api/v1/stats/time-to-removal/?since={v}",
+    "/api/v1/stats/time-to-removal/?notice_type={v}",
+    "/api/v1/providers/?cursor={v}",
+]
 PROVIDER_GET_PATHS = [
-    "/api/v1/provider/notices/?status={v}", "/api/v1/provider/notices/?since={v}",
-    "/api/v1/provider/notices/?cursor={v}", "/api/v1/provider/notices/{v}/",
-]  # fmt: skip
+    "/api/v1/provider/notices/?status={v}",
+    "/api/v1/provider/notices/?since={v}",
+    "/api/v1/provider/notices/?cursor={v}",
+    "/api/v1/provider/notices/{v}/",
+]
 QUERY_VALUES = [
     "%00",
     "%FF",
@@ -195,8 +277,9 @@ def test_wrong_method_is_405_detail(partner_api, staff_api, provider_api, target
 def test_deep_json_is_400_detail(provider_api, targets):
     _, sent, _ = targets
     body = '{"action": "acknowledge", "statement_of_reasons": {"a": ' + _nested(40) + "}}"
-    response = provider_api.post(f"/api/v1/provider/notices/{sent.reference}/responses/", body,
-                                 content_type="application/json")  # fmt: skip
+    response = provider_api.post(
+        f"/api/v1/provider/notices/{sent.reference}/responses/", body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert response.json() == {"detail": "JSON parse error - nested deeper than 32 levels."}
     assert ProviderResponse.objects.count() == 0
@@ -205,8 +288,11 @@ def test_deep_json_is_400_detail(provider_api, targets):
 def test_json_within_depth_limit_is_accepted(provider_api, targets):
     _, sent, _ = targets
     reasons = json.loads(_nested(25))
-    response = provider_api.post(f"/api/v1/provider/notices/{sent.reference}/responses/",
-                                 {"action": "acknowledge", "statement_of_reasons": {"a": reasons}}, format="json")  # fmt: skip
+    response = provider_api.post(
+        f"/api/v1/provider/notices/{sent.reference}/responses/",
+        {"action": "acknowledge", "statement_of_reasons": {"a": reasons}},
+        format="json",
+    )
     assert response.status_code == 201
     assert ProviderResponse.objects.get().statement_of_reasons == {"a": reasons}
 

@@ -1,5 +1,6 @@
 """`POST /api/v1/inbound/mail/`: an MTA pipes raw mail in with an inbound-mail key; replies and bounces are
-matched as `ingest_mail` matches them; anything but a mail message, a wrong key or a body too large is a 4xx."""
+matched as `ingest_mail` matches them; anything but a mail message, a wrong key or a body too large is a
+4xx."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def bounce(original_message_id: str) -> bytes:
         "--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.polder.example\r\n\r\n"
         "Final-Recipient: rfc822; abuse@polder.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
         "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
-        f"--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {original_message_id}\r\n\r\n--b1--\r\n"
+        "--b1\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
+        f"{original_message_id}\r\n\r\n--b1--\r\n"
     ).encode()
 
 
@@ -65,9 +67,16 @@ def test_inbound_mail_reply_matched(inbound_api, queued):
     row = InboundMessage.objects.get()
     assert (response.status_code, response.json()) == (
         202,
-        {"id": row.pk, "message_id": "<r1@mx.polder.example>", "kind": "reply", "notice": notice.reference,
-         "provider_ticket": "", "bounced_recipients": [], "duplicate": False},
-    )  # fmt: skip
+        {
+            "id": row.pk,
+            "message_id": "<r1@mx.polder.example>",
+            "kind": "reply",
+            "notice": notice.reference,
+            "provider_ticket": "",
+            "bounced_recipients": [],
+            "duplicate": False,
+        },
+    )
     assert (row.notice, row.text) == (notice, "We are looking into it.\n")
     assert Event.objects.get(kind="notice.reply").notice == notice
 
@@ -104,8 +113,9 @@ def test_inbound_mail_unmatched_is_kept(inbound_api, db):
     )
 
 
-def test_inbound_mail_bounce_marks_contact_and_alerts(inbound_api, queued, smtp_sink, analyst,
-                                                      django_capture_on_commit_callbacks):  # fmt: skip
+def test_inbound_mail_bounce_marks_contact_and_alerts(
+    inbound_api, queued, smtp_sink, analyst, django_capture_on_commit_callbacks
+):
     notice, message = queued
     analyst.email = "analyst@hotline.example"
     analyst.save(update_fields=["email"])
@@ -131,14 +141,18 @@ def test_inbound_mail_bounce_marks_contact_and_alerts(inbound_api, queued, smtp_
     ("body", "detail"),
     [
         (b"", "The body is empty; send the raw message (RFC 5322) as it was received."),
-        (b"\x00\x01\x02 not a mail at all", "The body does not start with a mail header block (Name: value lines, "
-                                            "then a blank line)."),
-        (b"<html><body>hello</body></html>", "The body does not start with a mail header block (Name: value "
-                                             "lines, then a blank line)."),
+        (
+            b"\x00\x01\x02 not a mail at all",
+            "The body does not start with a mail header block (Name: value lines, then a blank line).",
+        ),
+        (
+            b"<html><body>hello</body></html>",
+            "The body does not start with a mail header block (Name: value lines, then a blank line).",
+        ),
         (b"Subject: no sender\r\n\r\nhi", "The message has no From header."),
     ],
     ids=["empty", "binary", "html", "no-from"],
-)  # fmt: skip
+)
 def test_inbound_mail_not_a_mail_is_422(inbound_api, body, detail):
     response = post(inbound_api, body)
 

@@ -192,7 +192,8 @@ def test_notice_create_several_problems_listed(staff_api, two_provider_cases, no
             {"urls": [1], "deadline_at": "soon"},
             {
                 "deadline_at": [
-                    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                    "Datetime has wrong format. Use one of these formats instead: "
+                    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
                 ]
             },
         ),

@@ -33,8 +33,11 @@ def _respond(client, reference, body):
 
 def test_removed_per_url_with_statement(provider_api, sent_notice):
     _first, second = sorted(sent_notice.items.values_list("url_id", flat=True))
-    response = _respond(provider_api, sent_notice.reference,
-                        {"action": "removed", "urls": [second], "statement_of_reasons": {**STATEMENT, "puid": "T-42"}})  # fmt: skip
+    response = _respond(
+        provider_api,
+        sent_notice.reference,
+        {"action": "removed", "urls": [second], "statement_of_reasons": {**STATEMENT, "puid": "T-42"}},
+    )
     assert response.status_code == 201, response.content
     assert response.json()["urls"] == [second]
     assert response.json()["statement_of_reasons"] == {**STATEMENT, "puid": "T-42"}
@@ -90,8 +93,11 @@ def test_removed_with_invalid_statement_is_400_and_writes_nothing(provider_api, 
 
 
 def test_not_our_customer_with_suggestion_goes_back_to_analysts(provider_api, sent_notice):
-    response = _respond(provider_api, sent_notice.reference,
-                        {"action": "not_our_customer", "suggested_provider": "cloud.example abuse@cloud.example"})  # fmt: skip
+    response = _respond(
+        provider_api,
+        sent_notice.reference,
+        {"action": "not_our_customer", "suggested_provider": "cloud.example abuse@cloud.example"},
+    )
     assert response.status_code == 201
     sent_notice.refresh_from_db()
     assert sent_notice.status == "disputed"

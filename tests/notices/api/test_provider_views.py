@@ -1,7 +1,7 @@
 """The provider side of the API (notices/api/provider_views.py): one door, `notices_for_provider`.
 
-Every test of the door includes a second provider whose notices could leak; another provider's notice is always
-a 404 exactly like a notice that does not exist (never a 403, never a hint).
+Every test of the door includes a second provider whose notices could leak; another provider's notice is
+always a 404 exactly like a notice that does not exist (never a 403, never a hint).
 """
 
 from __future__ import annotations
@@ -122,10 +122,13 @@ def test_provider_notice_list_status_filter(provider_api, sent_notice, other_sen
     assert (response.status_code, response.json()) == (400, {"status": ['"bogus" is not a valid choice.']})
 
 
-def test_provider_notice_list_cursor_stays_scoped(provider_api, other_provider_api, make_case, make_notice,
-                                                  api_only, other_api_only, now):  # fmt: skip
-    own = [make_notice(make_case(f"http://cdn.balkan.example/{i}", provider=other_api_only, when=now), now=now)
-           for i in range(3)]  # fmt: skip
+def test_provider_notice_list_cursor_stays_scoped(
+    provider_api, other_provider_api, make_case, make_notice, api_only, other_api_only, now
+):
+    own = [
+        make_notice(make_case(f"http://cdn.balkan.example/{i}", provider=other_api_only, when=now), now=now)
+        for i in range(3)
+    ]
     make_notice(make_case("http://files.polder.example/x", provider=api_only, when=now), now=now)
     first = other_provider_api.get("/api/v1/provider/notices/?limit=2")
     assert _refs(first) == [own[2].reference, own[1].reference]
@@ -133,8 +136,9 @@ def test_provider_notice_list_cursor_stays_scoped(provider_api, other_provider_a
 
 
 @pytest.mark.parametrize("state", ["draft", "queued", "failed"])
-def test_provider_notice_unsent_states_invisible_to_own_provider(provider_api, make_case, make_notice, provider,
-                                                                 now, state):  # fmt: skip
+def test_provider_notice_unsent_states_invisible_to_own_provider(
+    provider_api, make_case, make_notice, provider, now, state
+):
     notice = make_notice(make_case(provider=provider, when=now), now=now, send=state != "draft")
     if state == "failed":
         Notice.objects.filter(pk=notice.pk).update(status="failed")

@@ -188,7 +188,8 @@ INVALID_REPORTS = [
         {"url": "http://files.polder.example/", "reported_at": "last Tuesday"},
         {
             "reported_at": [
-                "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                "Datetime has wrong format. Use one of these formats instead: "
+                "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
             ]
         },
     ),
@@ -197,7 +198,8 @@ INVALID_REPORTS = [
         {"url": "http://files.polder.example/", "reported_at": 1767225600},
         {
             "reported_at": [
-                "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                "Datetime has wrong format. Use one of these formats instead: "
+                "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
             ]
         },
     ),

@@ -123,10 +123,15 @@ def test_csv_quote_closed_rows_later_is_flagged_not_merged(partner_api):
     what are plainly rows. It is refused whole (nothing inside quotes is read as a row) and says where."""
     body = _ok(_post_csv(partner_api, f'url,notes\n{U1},"oops\n{U2},fine\n{U3}"\n{U1}/after,ok\n'))
     assert body["results"] == [
-        {"index": 0, "line": 2, "errors": {"notes": [
-            "Line 3 inside this quoted field looks like another row; a quote is missing."]}},
+        {
+            "index": 0,
+            "line": 2,
+            "errors": {
+                "notes": ["Line 3 inside this quoted field looks like another row; a quote is missing."]
+            },
+        },
         body["results"][1],
-    ]  # fmt: skip
+    ]
     assert (body["results"][1]["line"], body["results"][1]["url"]["canonical"]) == (5, U1 + "/after")
     assert _stored() == [(U1 + "/after", "", "ok")]
 
@@ -214,12 +219,25 @@ def test_csv_invalid_values_get_field_errors_with_line(partner_api):
         _post_csv(partner_api, f"url,reported_at\nhello,\nhttp:///x,\n{U1},1989-01-01T00:00:00Z\n{U2},\n")
     )
     assert body["results"][:3] == [
-        {"index": 0, "line": 2, "errors": {"url": [
-            "host needs a dot and a top-level domain of letters (such as files.example.test), or an IP address"]}},
+        {
+            "index": 0,
+            "line": 2,
+            "errors": {
+                "url": [
+                    "host needs a dot and a top-level domain of letters (such as files.example.test), or an "
+                    "IP address"
+                ]
+            },
+        },
         {"index": 1, "line": 3, "errors": {"url": ["URL has no host"]}},
-        {"index": 2, "line": 4, "errors": {"reported_at": [
-            "reported_at lies before 1990-01-01, earlier than any report of a web page."]}},
-    ]  # fmt: skip
+        {
+            "index": 2,
+            "line": 4,
+            "errors": {
+                "reported_at": ["reported_at lies before 1990-01-01, earlier than any report of a web page."]
+            },
+        },
+    ]
     assert body["results"][3]["url"]["canonical"] == U2
 
 

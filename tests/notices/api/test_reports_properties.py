@@ -29,19 +29,42 @@ PROPERTY = settings(
 
 VALID_URLS = st.builds(
     lambda base, path: base + path,
-    st.sampled_from([
-        "http://files.polder.example/", "https://FILES.polder.example:443/", "files.polder.example/",
-        "http://b\u00fccher.example/", "http://xn--bcher-kva.example/", "http://198.51.100.7:8080/",
-        "http://[2001:db8::7]/", "http:\\\\files.polder.example\\", "http://files.polder.example\\x\\",
-        "  http://cdn.balkan.test/", "http://demo.localhost/", "https://x.invalid/",
-    ]),
+    st.sampled_from(
+        [
+            "http://files.polder.example/",
+            "https://FILES.polder.example:443/",
+            "files.polder.example/",
+            "http://b\u00fccher.example/",
+            "http://xn--bcher-kva.example/",
+            "http://198.51.100.7:8080/",
+            "http://[2001:db8::7]/",
+            "http:\\\\files.polder.example\\",
+            "http://files.polder.example\\x\\",
+            "  http://cdn.balkan.test/",
+            "http://demo.localhost/",
+            "https://x.invalid/",
+        ]
+    ),
     st.text(st.characters(codec="ascii", categories=("L", "N"), include_characters="/._-%?=&"), max_size=30),
-)  # fmt: skip
-INVALID_URLS = st.sampled_from([
-    "hello", "http://hello/", "http://localhost/", "http:///files.polder.example/a", "ftp://files.polder.example/",
-    "http://xn--.polder.example/", "http://-a.polder.example/", "http://a_b.example/", "javascript:alert(1)",
-    "http://files.polder.example:0/", "", "   ", "http://files.polder.c/", "http://xn--wca.example/",
-])  # fmt: skip
+)
+INVALID_URLS = st.sampled_from(
+    [
+        "hello",
+        "http://hello/",
+        "http://localhost/",
+        "http:///files.polder.example/a",
+        "ftp://files.polder.example/",
+        "http://xn--.polder.example/",
+        "http://-a.polder.example/",
+        "http://a_b.example/",
+        "javascript:alert(1)",
+        "http://files.polder.example:0/",
+        "",
+        "   ",
+        "http://files.polder.c/",
+        "http://xn--wca.example/",
+    ]
+)
 # Text with what CSV and PostgreSQL find special: delimiters, quotes, every line break, NUL, BOM, controls.
 SPECIAL = st.sampled_from(
     [",", '"', '""', "\r", "\n", "\r\n", "\x00", "\ufeff", "\t", " ", "\\", "\u2028", "\x85"]
@@ -172,9 +195,11 @@ def _post_in_savepoint(client, data: bytes, content_type: str, check) -> None:
 def test_bulk_json_any_batch_records_exactly_its_valid_rows(partner_api, limits, rows):
     data = json.dumps(rows).encode()
     _post_in_savepoint(
-        partner_api, data, "application/json",
+        partner_api,
+        data,
+        "application/json",
         lambda response, before: _check_results(response, rows, before, csv_body=False, body_size=len(data)),
-    )  # fmt: skip
+    )
 
 
 @PROPERTY
@@ -185,15 +210,34 @@ def test_bulk_csv_any_batch_records_exactly_its_valid_rows(partner_api, limits, 
     ]  # CSV: an empty cell is a missing value
     data = ("\ufeff" if bom else "").encode() + _csv_body(rows, newline).encode()
     _post_in_savepoint(
-        partner_api, data, "text/csv",
+        partner_api,
+        data,
+        "text/csv",
         lambda response, before: _check_results(response, rows, before, csv_body=True, body_size=len(data)),
-    )  # fmt: skip
+    )
 
 
-RAW_PIECES = st.sampled_from([
-    b",", b'"', b"\r", b"\n", b"\r\n", b"\x00", b"\xff", b"\xe9", b"\xef\xbb\xbf", b"http://files.polder.example/",
-    b"hello", b"2026-01-01T00:00:00Z", b"x" * 200, b"\\", b" ", b'""', b"http:///x",
-])  # fmt: skip
+RAW_PIECES = st.sampled_from(
+    [
+        b",",
+        b'"',
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\x00",
+        b"\xff",
+        b"\xe9",
+        b"\xef\xbb\xbf",
+        b"http://files.polder.example/",
+        b"hello",
+        b"2026-01-01T00:00:00Z",
+        b"x" * 200,
+        b"\\",
+        b" ",
+        b'""',
+        b"http:///x",
+    ]
+)
 RAW_BODIES = st.builds(
     lambda header, pieces: header + b"".join(pieces),
     st.sampled_from([b"url\n", b"url,notes\r\n", b"url,reported_at,external_ref,notes\r", b"notes,url\n"]),

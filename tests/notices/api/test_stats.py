@@ -21,10 +21,13 @@ def removed_cases(make_case, make_notice, api_only, other_api_only, now):
     make_notice(balkan, now=sent)
     for case, (low, high) in ((polder, (3600, 7200)), (balkan, (100, 200))):
         Url.objects.filter(pk=case.pk).update(
-            status="removed", removal_confirmed_at=sent + timedelta(seconds=high + 600),
-            removed_low=sent + timedelta(seconds=low), removed_high=sent + timedelta(seconds=high),
-            ttr_low=low, ttr_high=high,
-        )  # fmt: skip
+            status="removed",
+            removal_confirmed_at=sent + timedelta(seconds=high + 600),
+            removed_low=sent + timedelta(seconds=low),
+            removed_high=sent + timedelta(seconds=high),
+            ttr_low=low,
+            ttr_high=high,
+        )
     return polder, balkan
 
 
@@ -107,7 +110,8 @@ def test_stats_since_filters_by_first_notice(staff_api, removed_cases, now):
             "since=last-week",
             {
                 "since": [
-                    "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+                    "Datetime has wrong format. Use one of these formats instead: "
+                    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
                 ]
             },
         ),

@@ -102,7 +102,10 @@ def test_url_list_since_until(staff_api, three_cases, now):
     assert _ids(staff_api.get("/api/v1/urls/", {"since": since, "until": until})) == [balkan.pk]
 
 
-DATETIME_FORMAT_ERROR = "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+DATETIME_FORMAT_ERROR = (
+    "Datetime has wrong format. Use one of these formats instead: "
+    "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
+)
 
 
 @pytest.mark.parametrize(
@@ -167,19 +170,44 @@ def full_case(make_case, make_notice, api_only, now):
         abuse_emails=["abuse@polder.example"],
     )
     hop = HostingTrace.objects.create(
-        url=case, traced_at=now - timedelta(hours=1), host=case.host, ips=["198.51.100.20"], ip="198.51.100.20",
-        provider=api_only, country="NL", asn=64500, sources=[{"source": "dns", "query": "q", "answer": "a"}],
+        url=case,
+        traced_at=now - timedelta(hours=1),
+        host=case.host,
+        ips=["198.51.100.20"],
+        ip="198.51.100.20",
+        provider=api_only,
+        country="NL",
+        asn=64500,
+        sources=[{"source": "dns", "query": "q", "answer": "a"}],
         is_hop=True,
-    )  # fmt: skip
+    )
     notice = make_notice(case, now=now - timedelta(hours=4))
-    Check.objects.create(url=case, checked_at=now - timedelta(hours=3), outcome="live", status_code=200,
-                         final_url=case.canonical, resolved_ip="198.51.100.10", elapsed_ms=12)  # fmt: skip
-    Check.objects.create(url=case, checked_at=now - timedelta(hours=2), outcome="gone", status_code=404,
-                         final_url=case.canonical, resolved_ip="198.51.100.10", elapsed_ms=9)  # fmt: skip
+    Check.objects.create(
+        url=case,
+        checked_at=now - timedelta(hours=3),
+        outcome="live",
+        status_code=200,
+        final_url=case.canonical,
+        resolved_ip="198.51.100.10",
+        elapsed_ms=12,
+    )
+    Check.objects.create(
+        url=case,
+        checked_at=now - timedelta(hours=2),
+        outcome="gone",
+        status_code=404,
+        final_url=case.canonical,
+        resolved_ip="198.51.100.10",
+        elapsed_ms=9,
+    )
     Url.objects.filter(pk=case.pk).update(
-        status="removed", removal_confirmed_at=now - timedelta(hours=1), removed_low=now - timedelta(hours=3),
-        removed_high=now - timedelta(hours=2), ttr_low=3600, ttr_high=7200,
-    )  # fmt: skip
+        status="removed",
+        removal_confirmed_at=now - timedelta(hours=1),
+        removed_low=now - timedelta(hours=3),
+        removed_high=now - timedelta(hours=2),
+        ttr_low=3600,
+        ttr_high=7200,
+    )
     return case, trace, hop, notice
 
 
@@ -277,8 +305,14 @@ def test_url_detail_unknown_id_is_404(staff_api, pk):
 
 def test_url_assess_illegal_marks_assessed(staff_api, analyst, now):
     url = _new_url("http://new.example/c.html", now)
-    body = {"legality": "illegal_international", "classification": "B1", "media_type": "image", "severity": 3,
-            "legal_basis": "Art. 1", "notes": "checked twice"}  # fmt: skip
+    body = {
+        "legality": "illegal_international",
+        "classification": "B1",
+        "media_type": "image",
+        "severity": 3,
+        "legal_basis": "Art. 1",
+        "notes": "checked twice",
+    }
     response = staff_api.post(f"/api/v1/urls/{url.pk}/assess/", body, format="json")
     assert response.status_code == 201, response.content
     assessment = Assessment.objects.get()

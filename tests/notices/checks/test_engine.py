@@ -20,7 +20,7 @@ from aiohttp import web
 from dnslib import AAAA, QTYPE, RCODE, RR, A
 from dnslib.server import DNSLogger, DNSServer
 
-from notices.checks.engine import CheckConfig, CheckTarget, Observation, Outcome, check_batch, check_each
+from notices.checks.engine import CheckConfig, CheckTarget, Observation, Outcome, check_each
 from notices.checks.politeness import HostLimiter
 from notices.infra.resolver import parse_resolver
 
@@ -37,6 +37,13 @@ DNS_RECORDS = {
     "slowdns.example.": [("A", "198.51.100.7")],
     "nodata.example.": [],  # the name exists, with neither A nor AAAA (NODATA)
 }
+
+
+def check_all(targets, config: CheckConfig) -> list[Observation]:
+    """Every target's observation, in completion order, from the checker's streaming entry point."""
+    observations: list[Observation] = []
+    asyncio.run(check_each(targets, config, observations.append))
+    return observations
 
 
 class ExampleZone:
@@ -229,7 +236,7 @@ class Net:
         return CheckConfig(**(settings | overrides))
 
     def check(self, url: str, rules: tuple = (), **overrides) -> Observation:
-        [observation] = check_batch([CheckTarget(1, url, rules)], self.config(**overrides))
+        [observation] = check_all([CheckTarget(1, url, rules)], self.config(**overrides))
         return observation
 
 
@@ -454,7 +461,8 @@ def test_check_refused_connection_is_gone(net):
     ],
 )
 def test_check_redirect_to_page_of_unreachable_host_is_unknown(net, host, error_class):
-    """The reported site chose the redirect target: a target that does not resolve or refuses is no removal."""
+    """The reported site chose the redirect target: a target that does not resolve or refuses is no
+    removal."""
     observation = net.check(f"http://site.example/redir-to/{host}/content/page.html", dns_timeout=0.3)
 
     assert outcome_of(observation) == (Outcome.UNKNOWN, None, error_class)
@@ -532,7 +540,7 @@ def test_check_many_returns_one_observation_per_target(net):
     urls = ["http://site.example/live", "http://missing.example/", "not a url", "http://private.example/"] * 5
     targets = (CheckTarget(key, url) for key, url in enumerate(urls))  # lazily, like a DB cursor
 
-    observations = check_batch(targets, net.config())
+    observations = check_all(targets, net.config())
 
     assert sorted(o.key for o in observations) == list(range(20))
     assert Counter(o.outcome for o in observations) == {Outcome.LIVE: 5, Outcome.GONE: 5, Outcome.UNKNOWN: 10}
@@ -541,7 +549,7 @@ def test_check_many_returns_one_observation_per_target(net):
 def test_check_many_resolves_each_host_once(net):
     targets = [CheckTarget(key, f"http://once.example/live?n={key}") for key in range(8)]
 
-    observations = check_batch(targets, net.config(per_host=8))
+    observations = check_all(targets, net.config(per_host=8))
 
     assert [o.outcome for o in observations] == [Outcome.LIVE] * 8
     assert net.zone.queries[("once.example.", "A")] == 1
@@ -552,7 +560,7 @@ def test_check_many_respects_per_host_limit(net):
         CheckTarget(key, f"http://{host}/count") for key in range(12) for host in ("a.example", "b.example")
     ]
 
-    observations = check_batch(targets, net.config(per_host=2, concurrency=20))
+    observations = check_all(targets, net.config(per_host=2, concurrency=20))
 
     assert len(observations) == 24
     assert net.web.max_in_flight == {"a.example": 2, "b.example": 2}
@@ -613,7 +621,7 @@ def test_check_many_politeness_wait_does_not_count_toward_total_timeout(net):
     config = net.config(per_host_per_minute=1, rate_window=0.5, total_timeout=0.3)
 
     started = time.monotonic()
-    observations = check_batch(targets, config)
+    observations = check_all(targets, config)
 
     assert [outcome_of(o) for o in observations] == [(Outcome.LIVE, 200, "")] * 2
     assert time.monotonic() - started >= 0.5

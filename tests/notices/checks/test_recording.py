@@ -1,4 +1,5 @@
-"""record_observations: removal confirmation (K gone, M apart), the removal interval, TTR, cadence, reopening."""
+"""record_observations: removal confirmation (K gone, M apart), the removal interval, TTR, cadence,
+reopening."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def observation(case: Url, outcome: str, at, **fields) -> Observation:
 
 
 def record(case: Url, *steps: tuple[str, timedelta], start) -> int:
-    """Record each (outcome, offset from `start`) as its own batch, as successive checks would; sum removals."""
+    """Record each (outcome, offset from `start`) as its own batch, as successive checks would; sum
+    removals."""
     removals = 0
     for outcome, offset in steps:
         removals += record_observations([observation(case, outcome, start + offset)], now=start + offset)
@@ -360,8 +362,12 @@ def test_record_observations_live_after_removal_reopens_the_case(notified_case, 
     assert case.next_check_at == now + minutes(120) + timedelta(seconds=settings.CHECK_INTERVAL_BEFORE_NOTICE)
     event = Event.objects.get(kind="url.reappeared")
     assert (event.url_id, event.at) == (case.pk, now + minutes(120))
-    assert event.data == {"removed_low": str(now + minutes(5)), "removed_high": str(now + minutes(20)),
-                          "ttr_low": 300, "ttr_high": 1200}  # fmt: skip
+    assert event.data == {
+        "removed_low": str(now + minutes(5)),
+        "removed_high": str(now + minutes(20)),
+        "ttr_low": 300,
+        "ttr_high": 1200,
+    }
     # The finished cycle is kept for statistics, counted against the provider it was noticed to.
     (cycle,) = RemovalCycle.objects.filter(url=case)
     assert (cycle.ttr_low, cycle.ttr_high, cycle.reappeared_at) == (300, 1200, now + minutes(120))
@@ -372,14 +378,21 @@ def test_record_observations_reopened_case_needs_a_new_notice_then_measures_from
     notified_case, notify, now
 ):
     case = notified_case()
-    record(case, ("live", minutes(5)), ("gone", minutes(20)), ("gone", minutes(30)), ("live", minutes(120)),
-           start=now)  # fmt: skip
+    record(
+        case,
+        ("live", minutes(5)),
+        ("gone", minutes(20)),
+        ("gone", minutes(30)),
+        ("live", minutes(120)),
+        start=now,
+    )
     notify(case, at=now + minutes(130))
     case.refresh_from_db()
 
     assert record(case, ("gone", minutes(140)), ("gone", minutes(150)), start=now) == 1
 
-    # TTR runs from the new cycle's first notice; the interval is [the reappearance's last live, new first gone].
+    # TTR runs from the new cycle's first notice; the interval is [the reappearance's last live, new first
+    # gone].
     assert removal_state(case) == (
         "removed",
         now + minutes(150),
@@ -553,13 +566,27 @@ def test_record_observations_new_address_queues_a_retrace(
     assert callbacks == []
 
 
-# --- The set-based path for live observations equals the rules -------------------------------------------------
+# --- The set-based path for live observations equals the rules ----------------------------------------------
 
 COMPARED = [
-    "status", "last_live_at", "first_gone_at", "last_gone_at", "first_gone_vantage", "consecutive_gone",
-    "removal_confirmed_at", "removed_low", "removed_high", "ttr_low", "ttr_high", "reappearance_count",
-    "next_check_at", "last_checked_at", "last_outcome", "first_notice_sent_at", "provider_at_notice_id",
-]  # fmt: skip
+    "status",
+    "last_live_at",
+    "first_gone_at",
+    "last_gone_at",
+    "first_gone_vantage",
+    "consecutive_gone",
+    "removal_confirmed_at",
+    "removed_low",
+    "removed_high",
+    "ttr_low",
+    "ttr_high",
+    "reappearance_count",
+    "next_check_at",
+    "last_checked_at",
+    "last_outcome",
+    "first_notice_sent_at",
+    "provider_at_notice_id",
+]
 
 
 @pytest.mark.parametrize(
@@ -597,8 +624,14 @@ def test_live_observation_set_based_equals_the_rules(
         with django_capture_on_commit_callbacks() as callbacks:
             record_observations([observation(case, "live", at, resolved_ip=ip)], now=at, set_based=set_based)
         case.refresh_from_db()
-        results.append(([getattr(case, f) for f in COMPARED], Check.objects.filter(url=case).count(),
-                        len(callbacks), list(Event.objects.filter(url=case).order_by("pk").values_list("kind", flat=True))))  # fmt: skip
+        results.append(
+            (
+                [getattr(case, f) for f in COMPARED],
+                Check.objects.filter(url=case).count(),
+                len(callbacks),
+                list(Event.objects.filter(url=case).order_by("pk").values_list("kind", flat=True)),
+            )
+        )
     assert results[0] == results[1]
     if state == "moved":
         assert results[0][2] == 1  # the re-trace of the URL that answered from a new address

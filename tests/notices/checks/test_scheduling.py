@@ -1,4 +1,5 @@
-"""claim_due: due rows only, bounded, oldest first, never twice within the claim timeout, never to two workers."""
+"""claim_due: due rows only, bounded, oldest first, never twice within the claim timeout, never to two
+workers."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def make_urls(count: int, *, now, due_from, step=timedelta(seconds=1)) -> list[i
 
 
 def ids_of(claimed: list[ClaimedUrl]) -> list[int]:
-    """Claimed ids sorted: which rows are claimed is ordered by due time, the order they come back in is not."""
+    """Claimed ids sorted: which rows are claimed is ordered by due time, the order they come back in is
+    not."""
     return sorted(c.url_id for c in claimed)
 
 
@@ -109,8 +111,9 @@ def test_claim_due_is_bounded_by_limit_in_due_order(db, now):
 
 
 def test_claim_due_is_bounded_by_limit_whatever_the_plan(db, now):
-    """Statistics taken while the table was nearly empty make PostgreSQL put the LIMIT … SKIP LOCKED subquery on
-    the inner side of a nested loop and run it again per row: the claim must still take `limit` rows only."""
+    """Statistics taken while the table was nearly empty make PostgreSQL put the LIMIT … SKIP LOCKED subquery
+    on the inner side of a nested loop and run it again per row: the claim must still take `limit` rows
+    only."""
     make_urls(1, now=now, due_from=now - timedelta(minutes=5))
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Url._meta.db_table}")

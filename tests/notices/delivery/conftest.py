@@ -16,7 +16,8 @@ def outbox_settings(settings):
 
 @pytest.fixture
 def queue(analyst):
-    """Factory: create and queue one notice naming `cases` (all of one e-mail provider); returns the notice."""
+    """Factory: create and queue one notice naming `cases` (all of one e-mail provider); returns the
+    notice."""
     from notices.services.notices import create_notices, queue_notice
 
     def _queue(*cases, now, notice_type="hotline_notice"):
@@ -28,7 +29,8 @@ def queue(analyst):
 
 @pytest.fixture
 def queued(make_case, provider, queue, now):
-    """A notice to `provider` (e-mail) naming one URL, queued at `now`: (notice, its outbox message, the URL)."""
+    """A notice to `provider` (e-mail) naming one URL, queued at `now`: (notice, its outbox message, the
+    URL)."""
     case = make_case("http://files.polder.example/a.html", provider=provider, when=now)
     notice = queue(case, now=now)
     return notice, notice.messages.get(), case

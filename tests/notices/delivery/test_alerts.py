@@ -1,7 +1,7 @@
-"""Analyst alerts when a notice cannot be delivered: the outbox giving up (5xx, attempts used up) and DSN bounces
-write a timeline event and, after commit, a plain-text mail to the analysts through the real SMTP sink; a
-temporary failure alerts no one; the mail names reference, provider, contact, error and admin link, and never a
-reported URL as it is."""
+"""Analyst alerts when a notice cannot be delivered: the outbox giving up (5xx, attempts used up) and DSN
+bounces write a timeline event and, after commit, a plain-text mail to the analysts through the real SMTP
+sink; a temporary failure alerts no one; the mail names reference, provider, contact, error and admin link,
+and never a reported URL as it is."""
 
 from __future__ import annotations
 
@@ -228,8 +228,9 @@ def test_alert_sent_once_even_if_the_task_runs_again(
     assert len(smtp_sink.wait_for(1)) == 1
 
 
-def test_alert_without_recipients_is_only_the_event(smtp_sink, queued, now, analyst,
-                                                    django_capture_on_commit_callbacks):  # fmt: skip
+def test_alert_without_recipients_is_only_the_event(
+    smtp_sink, queued, now, analyst, django_capture_on_commit_callbacks
+):
     notice, _, _ = queued
     analyst.email = ""
     analyst.save(update_fields=["email"])
@@ -240,8 +241,9 @@ def test_alert_without_recipients_is_only_the_event(smtp_sink, queued, now, anal
     assert smtp_sink.messages() == []
 
 
-def test_alert_task_smtp_error_retries_then_gives_up(smtp_sink, queued, now, settings,
-                                                     django_capture_on_commit_callbacks):  # fmt: skip
+def test_alert_task_smtp_error_retries_then_gives_up(
+    smtp_sink, queued, now, settings, django_capture_on_commit_callbacks
+):
     settings.ANALYST_ALERT_MAX_RETRIES = 2
     notice, _, _ = queued
     smtp_sink.rules = {"analyst@hotline.example": "tempfail"}
@@ -264,8 +266,12 @@ def test_permanent_failure_alert_from_real_worker_retries_until_delivered(
     """The whole path in a real worker: the notice is refused (5xx), the alert task's first SMTP attempt is
     refused (4xx) and retried with backoff until the analysts' server takes it."""
     smtp_sink.rules = {"abuse@polder.example": "permfail", "duty@hotline.example": "tempfail"}
-    worker = start_worker(EMAIL_HOST="127.0.0.1", EMAIL_PORT=settings.EMAIL_PORT,
-                          ANALYST_ALERT_EMAILS="duty@hotline.example", ANALYST_ALERT_RETRY_BASE=1)  # fmt: skip
+    worker = start_worker(
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=settings.EMAIL_PORT,
+        ANALYST_ALERT_EMAILS="duty@hotline.example",
+        ANALYST_ALERT_RETRY_BASE=1,
+    )
     (notice,) = create_notices(
         urls=[make_case(provider=provider, when=now)], notice_type="hotline_notice", now=now
     )

@@ -1,5 +1,5 @@
-"""Inbound mail: replies, auto-replies and DSN bounces matched to their notice, built as real RFC 5322 / RFC 3464
-messages; HTML reduced to text; idempotent on Message-ID; garbage and unreadable files survived."""
+"""Inbound mail: replies, auto-replies and DSN bounces matched to their notice, built as real RFC 5322 / RFC
+3464 messages; HTML reduced to text; idempotent on Message-ID; garbage and unreadable files survived."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from notices.models import Event, InboundMessage, Notice, ProviderContact
 from notices.services.inbound import ingest_message
 
 
-def _mail(subject: str, *, message_id: str = "<r1@mx.polder.example>", body: str = "We are looking into it.",
-          **headers: str) -> bytes:  # fmt: skip
+def _mail(
+    subject: str,
+    *,
+    message_id: str = "<r1@mx.polder.example>",
+    body: str = "We are looking into it.",
+    **headers: str,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = "Polder Abuse <abuse@polder.example>"
     msg["To"] = "notices@hotline.example"
@@ -106,8 +111,11 @@ def test_ingest_dsn_bounce_marks_contact_failing(queued, now):
     notice, message, _ = queued
     row = ingest_message(_dsn(message.message_id), now=now)
     assert (row.kind, row.notice, row.bounced_recipients, row.bounce_status) == (
-        "bounce", notice, ["abuse@polder.example"], "5.1.1"
-    )  # fmt: skip
+        "bounce",
+        notice,
+        ["abuse@polder.example"],
+        "5.1.1",
+    )
     contact = ProviderContact.objects.get(email="abuse@polder.example")
     assert (contact.failing, contact.failed_at) == (True, now)
     assert "Recipient address rejected" in contact.failure_reason

@@ -27,8 +27,14 @@ def test_new_mail_message_id_is_in_the_hotline_domain(settings):
 
 def test_mail_bytes_and_django_backend_carry_the_same_policy(settings, smtp_sink):
     settings.DEFAULT_FROM_EMAIL = "Demo Hotline <notices@hotline.example>"
-    mail = new_mail(idstring="alert-1", subject="Notice bounced: Polder Hosting", text="Körper\n",
-                    recipients=["analyst@hotline.example"], now=NOW, internal=True)  # fmt: skip
+    mail = new_mail(
+        idstring="alert-1",
+        subject="Notice bounced: Polder Hosting",
+        text="Körper\n",
+        recipients=["analyst@hotline.example"],
+        now=NOW,
+        internal=True,
+    )
 
     stored = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
     send(mail)
@@ -48,8 +54,15 @@ def test_mail_bytes_and_django_backend_carry_the_same_policy(settings, smtp_sink
 
 
 def test_notice_style_mail_takes_no_suppress_header_and_keeps_html(smtp_sink):
-    mail = new_mail(idstring="TN-2026-000001", subject="s", text="t\n", html="<p>t</p>\n",
-                    recipients=["abuse@polder.example"], now=NOW, headers={"X-Notice-Reference": "TN-2026-000001"})  # fmt: skip
+    mail = new_mail(
+        idstring="TN-2026-000001",
+        subject="s",
+        text="t\n",
+        html="<p>t</p>\n",
+        recipients=["abuse@polder.example"],
+        now=NOW,
+        headers={"X-Notice-Reference": "TN-2026-000001"},
+    )
 
     stored = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
     send(mail)
@@ -66,17 +79,25 @@ def test_notice_style_mail_takes_no_suppress_header_and_keeps_html(smtp_sink):
 
 def test_render_templates_in_the_language_with_a_one_line_subject(db, make_provider):
     provider = make_provider(language="de")
-    context = {"provider": provider, "link": "https://tracker.hotline.example/x", "hotline": "Demo Hotline",
-               "invitation": None}  # fmt: skip
+    context = {
+        "provider": provider,
+        "link": "https://tracker.hotline.example/x",
+        "hotline": "Demo Hotline",
+        "invitation": None,
+    }
 
     subject, text, html = render_templates(
-        subject="notices/portal/mail/invitation_subject.txt", text="notices/portal/mail/invitation.txt",
-        context=context, language="de",
-    )  # fmt: skip
+        subject="notices/portal/mail/invitation_subject.txt",
+        text="notices/portal/mail/invitation.txt",
+        context=context,
+        language="de",
+    )
     english = render_templates(
-        subject="notices/portal/mail/invitation_subject.txt", text="notices/portal/mail/invitation.txt",
-        context=context, language="en",
-    )  # fmt: skip
+        subject="notices/portal/mail/invitation_subject.txt",
+        text="notices/portal/mail/invitation.txt",
+        context=context,
+        language="en",
+    )
 
     assert "\n" not in subject and subject != english[0]
     assert "https://tracker.hotline.example/x" in text

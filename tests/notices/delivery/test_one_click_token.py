@@ -1,6 +1,6 @@
-"""The one-click token is made by Django's `TimestampSigner` (one per batch) and is exactly what `signing.dumps`
-makes (the portal verifies it with the same signer's `unsign_object`): same bytes at the same second, verified,
-expiring, bound to the secret key."""
+"""The one-click token is made by Django's `TimestampSigner` (one per batch) and is exactly what
+`signing.dumps` makes (the portal verifies it with the same signer's `unsign_object`): same bytes at the same
+second, verified, expiring, bound to the secret key."""
 
 from __future__ import annotations
 

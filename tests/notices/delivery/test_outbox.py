@@ -1,5 +1,5 @@
-"""The outbox against a real SMTP server: queue, claim, send, retry with backoff, bounces, expired claims, and the
-mail itself (CRLF MIME, X-ARF per URL, CSV, defanged bodies)."""
+"""The outbox against a real SMTP server: queue, claim, send, retry with backoff, bounces, expired claims, and
+the mail itself (CRLF MIME, X-ARF per URL, CSV, defanged bodies)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from notices.canonical import defang
-from notices.delivery.compose import build_message
+from notices.delivery.compose import attach_reports, render_notice_mails
 from notices.delivery.outbox import claim_due_messages, message_bytes
 from notices.models import Assessment, Event, Notice, OutgoingMessage, ProviderContact, Url
 from notices.services.delivery import send_claimed
@@ -361,7 +361,9 @@ def test_send_claimed_gives_up_after_max_attempts(smtp_sink, queued, now, settin
     refreshed(notice, message)
     assert (message.status, message.attempts, message.next_attempt_at) == ("failed", 2, None)
     assert notice.status == "failed"
-    assert list(Event.objects.filter(kind__startswith="notice.delivery").order_by("pk").values_list("kind", flat=True)) == [
+    assert list(
+        Event.objects.filter(kind__startswith="notice.delivery").order_by("pk").values_list("kind", flat=True)
+    ) == [
         "notice.delivery_retry",
         "notice.delivery_failed",
     ]
@@ -456,8 +458,8 @@ def test_send_claimed_hanging_server_times_out_and_retries(smtp_sink, queued, no
 
 def test_send_claimed_after_expired_claim_resends_the_same_message_id(smtp_sink, queued, now):
     notice, message, _ = queued
-    # A worker claims the message, completes and stores it, hands it to SMTP and dies before it can record that
-    # it was sent.
+    # A worker claims the message, completes and stores it, hands it to SMTP and dies before it can record
+    # that it was sent.
     assert claim_due_messages(now=now, limit=10) == [message.pk]
     message.refresh_from_db()
     with smtplib.SMTP("127.0.0.1", smtp_sink.port, timeout=5) as smtp:
@@ -549,8 +551,11 @@ def test_outbox_mime_is_stored_uncompressed(db):
 
 def xarf_classifications(raw: bytes) -> list[str]:
     mail = email.message_from_bytes(raw, policy=policy.default)
-    return [json.loads(p.get_content())["classification"] for p in mail.iter_attachments()
-            if p.get_content_type() == "application/json"]  # fmt: skip
+    return [
+        json.loads(p.get_content())["classification"]
+        for p in mail.iter_attachments()
+        if p.get_content_type() == "application/json"
+    ]
 
 
 def test_message_bytes_first_call_completes_and_stores_the_mail(queued):
@@ -576,7 +581,9 @@ def test_message_bytes_again_returns_the_stored_bytes_without_rebuilding(queued,
     first = message_bytes(OutgoingMessage.objects.get(pk=message.pk))
     Assessment.objects.filter(url=case).update(classification="A2")
     # A mail built now would say A2…
-    rebuilt = build_message(Notice.objects.get(pk=notice.pk), message.recipients, now=now).as_bytes()
+    again = Notice.objects.get(pk=notice.pk)
+    (mail,) = render_notice_mails([again], now=now, recipients={again.provider_id: message.recipients})
+    rebuilt = attach_reports(mail, again).as_bytes()
     assert xarf_classifications(rebuilt) == ["A2"]
     monkeypatch.setattr("notices.delivery.outbox.attach_reports", None)  # …and is not built again
 
@@ -617,8 +624,9 @@ def test_first_attempt_stores_the_mail_before_smtp_and_the_retry_sends_it_unchan
     assert bytes(message.mime) == stored
 
 
-def test_sent_mail_has_the_rendered_bodies_one_xarf_per_url_and_the_csv(smtp_sink, make_case, provider, queue,
-                                                                       now):  # fmt: skip
+def test_sent_mail_has_the_rendered_bodies_one_xarf_per_url_and_the_csv(
+    smtp_sink, make_case, provider, queue, now
+):
     cases = [
         make_case(f"http://files.polder.example/{name}.html", provider=provider, when=now) for name in "abc"
     ]
@@ -630,9 +638,15 @@ def test_sent_mail_has_the_rendered_bodies_one_xarf_per_url_and_the_csv(smtp_sin
 
     (mail,) = smtp_sink.wait_for(1)
     assert [p.get_content_type() for p in mail.walk()] == [
-        "multipart/mixed", "multipart/alternative", "text/plain", "text/html",
-        "application/json", "application/json", "application/json", "text/csv",
-    ]  # fmt: skip
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/json",
+        "application/json",
+        "application/json",
+        "text/csv",
+    ]
     assert mail.get_body(("plain",)).get_content().strip() == row.text.strip()
     assert mail.get_body(("html",)).get_content().strip() == row.html.strip()
     ref = notice.reference
@@ -647,7 +661,8 @@ def test_sent_mail_has_the_rendered_bodies_one_xarf_per_url_and_the_csv(smtp_sin
 
 @pytest.fixture
 def sent_mail(smtp_sink, make_case, provider, queue, now):
-    """A notice naming two URLs (one with a query), sent through the sink: (notice, [cases], received mail)."""
+    """A notice naming two URLs (one with a query), sent through the sink: (notice, [cases], received
+    mail)."""
     cases = [
         make_case("http://files.polder.example/a.html", provider=provider, when=now),
         make_case("http://files.polder.example/gallery/b.jpg?id=7", provider=provider, when=now),
@@ -726,7 +741,8 @@ def test_sent_mail_is_the_stored_mime(sent_mail):
     notice, _, mail = sent_mail
     stored = bytes(notice.messages.get().mime)
 
-    # The sink stores SMTP's CRLF as LF and puts its envelope headers on top; otherwise the bytes are the same.
+    # The sink stores SMTP's CRLF as LF and puts its envelope headers on top; otherwise the bytes are the
+    # same.
     received = mail.as_bytes(policy=mail.policy.clone(linesep="\n"))
     assert received.split(b"\n", 2)[2] == stored.replace(b"\r\n", b"\n")
 
@@ -750,15 +766,17 @@ def test_send_claimed_records_sent_time_between_send_and_now(smtp_sink, queued, 
         ("fr", "matériel d'abus sexuel sur enfants", "Déclaration de bonne foi"),
     ],
 )
-def test_build_message_speaks_the_provider_language(make_provider, make_case, now, language, subject_words,
-                                                    body_words):  # fmt: skip
-    from notices.delivery.compose import build_message
+def test_notice_mail_speaks_the_provider_language(
+    make_provider, make_case, now, language, subject_words, body_words
+):
     from notices.services.notices import create_notices
 
     provider = make_provider(f"lang-{language}", language=language, prefix=None)
     case = make_case(f"http://files.lang-{language}.example/a.html", provider=provider, when=now)
     (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now)
-    message = build_message(notice, ["abuse@lang.example"], now=now)
+    (message,) = render_notice_mails(
+        [notice], now=now, recipients={notice.provider_id: ["abuse@lang.example"]}
+    )
 
     assert subject_words in message.subject
     assert message.subject.startswith(f"[{notice.reference}]")
@@ -772,8 +790,8 @@ def test_build_message_speaks_the_provider_language(make_provider, make_case, no
 def test_mail_that_cannot_be_put_together_is_retried_visibly_and_nothing_is_sent(
     smtp_sink, queued, now, monkeypatch
 ):
-    """Building the attachments fails (a bug, a broken row): the attempt is recorded as a retry with the error,
-    nothing reaches SMTP, nothing is stored; the next attempt builds and sends the mail."""
+    """Building the attachments fails (a bug, a broken row): the attempt is recorded as a retry with the
+    error, nothing reaches SMTP, nothing is stored; the next attempt builds and sends the mail."""
     import notices.delivery.outbox as outbox
 
     notice, message, _ = queued
@@ -799,8 +817,8 @@ def test_mail_that_cannot_be_put_together_is_retried_visibly_and_nothing_is_sent
 def test_sweep_sends_a_batch_over_one_connection_and_reconnects_after_a_refusal(
     smtp_sink, make_provider, make_case, queue, now, monkeypatch
 ):
-    """The outbox sweep keeps one SMTP connection for its batch; a recipient refused for good closes it, and the
-    next message opens a new one and is delivered."""
+    """The outbox sweep keeps one SMTP connection for its batch; a recipient refused for good closes it, and
+    the next message opens a new one and is delivered."""
     import notices.delivery.outbox as outbox
     from notices.tasks import sweep_outbox
 

@@ -1,6 +1,6 @@
 """Signing at send time through the real SMTP sink: S/MIME (multipart/signed, detached CMS, SHA-256) verified
-by OpenSSL against a throwaway CA, DKIM verified by dkimpy with a local key lookup; the outbox keeps the unsigned
-bytes; misconfiguration is a system-check error and never an unsigned mail."""
+by OpenSSL against a throwaway CA, DKIM verified by dkimpy with a local key lookup; the outbox keeps the
+unsigned bytes; misconfiguration is a system-check error and never an unsigned mail."""
 
 from __future__ import annotations
 
@@ -65,11 +65,19 @@ def _certificate(subject: str, key, *, issuer=None, issuer_key=None, ca: bool) -
     )
     if ca:
         builder = builder.add_extension(
-            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                          encipher_only=False, decipher_only=False),
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
             critical=True,
-        )  # fmt: skip
+        )
     else:
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
@@ -176,8 +184,13 @@ def test_smime_signed_mail_is_multipart_signed_and_verifies(smtp_sink, smime, qu
     # What OpenSSL checked is the inner entity: text + HTML + the X-ARF and CSV attachments.
     assert signed.get_content_type() == "multipart/mixed"
     assert [p.get_content_type() for p in signed.walk()] == [
-        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "application/json", "text/csv",
-    ]  # fmt: skip
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "text/html",
+        "application/json",
+        "text/csv",
+    ]
     assert sorted(p.get_filename() for p in signed.iter_attachments()) == [
         f"urls-{notice.reference}.csv",
         f"xarf-{notice.reference}-1.json",
@@ -213,8 +226,9 @@ def test_smime_outbox_keeps_the_unsigned_message(smtp_sink, smime, queued, now):
     assert message_bytes(message) == stored
 
 
-def test_smime_eight_bit_text_is_signed_as_quoted_printable(smtp_sink, smime, make_provider, make_case, queue,
-                                                            now, tmp_path):  # fmt: skip
+def test_smime_eight_bit_text_is_signed_as_quoted_printable(
+    smtp_sink, smime, make_provider, make_case, queue, now, tmp_path
+):
     provider = make_provider("umlaut", language="de", prefix=None)
     notice = queue(make_case("http://files.umlaut.example/a.html", provider=provider, when=now), now=now)
     stored = message_bytes(notice.messages.get())
@@ -267,8 +281,15 @@ def test_dkim_signature_verifies_with_the_published_key(smtp_sink, dkim_key, que
         "relaxed/relaxed",
     )
     assert tags["h"].lower().split(":") == [
-        "from", "to", "subject", "date", "message-id", "x-notice-reference", "mime-version", "content-type",
-    ]  # fmt: skip
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "x-notice-reference",
+        "mime-version",
+        "content-type",
+    ]
 
 
 def test_dkim_with_another_key_published_does_not_verify(smtp_sink, dkim_key, queued, now):

@@ -1,18 +1,21 @@
-"""Supervisor-edited notice templates: the most specific active one wins over the files, a broken one is refused
-in the admin, and the admin preview renders a sample notice with defanged URLs only."""
+"""Supervisor-edited notice templates: the most specific active one wins over the files, a broken one is
+refused in the admin, and the admin preview renders a sample notice with defanged URLs only."""
 
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
-from notices.delivery.compose import build_message
+from notices.delivery.compose import render_notice_mails
 from notices.models import NoticeTemplate
 from notices.services.notices import create_notices
 
 pytestmark = pytest.mark.django_db
 
-BODY = "Body {{ template_name }} for {{ provider.name }}:\n{% for item in items %}{{ item.defanged }}\n{% endfor %}"
+BODY = (
+    "Body {{ template_name }} for {{ provider.name }}:\n"
+    "{% for item in items %}{{ item.defanged }}\n{% endfor %}"
+)
 
 
 @pytest.fixture
@@ -30,19 +33,25 @@ def compose(make_provider, make_case, now):
         provider = make_provider(f"tpl-{language}", language=language, prefix=None)
         case = make_case(f"http://files.tpl-{language}.example/a.html", provider=provider, when=now)
         (notice,) = create_notices(urls=[case], notice_type=notice_type, now=now)
-        return notice, build_message(notice, ["abuse@tpl.example"], now=now)
+        (mail,) = render_notice_mails(
+            [notice], now=now, recipients={notice.provider_id: ["abuse@tpl.example"]}
+        )
+        return notice, mail
 
     return _compose
 
 
 def _template(name: str, *, language="en", notice_type="", active=True) -> NoticeTemplate:
     return NoticeTemplate.objects.create(
-        language=language, notice_type=notice_type, active=active,
-        subject=f"[{{{{ notice.reference }}}}] {name}", body=BODY.replace("{{ template_name }}", name),
-    )  # fmt: skip
+        language=language,
+        notice_type=notice_type,
+        active=active,
+        subject=f"[{{{{ notice.reference }}}}] {name}",
+        body=BODY.replace("{{ template_name }}", name),
+    )
 
 
-def test_build_message_language_and_type_template_wins(compose):
+def test_notice_mail_language_and_type_template_wins(compose):
     _template("any-type")
     _template("hotline", notice_type="hotline_notice")
     _template("inactive", notice_type="hotline_notice", active=False)
@@ -55,7 +64,7 @@ def test_build_message_language_and_type_template_wins(compose):
     assert "hxxp://files[.]tpl-en[.]example/a.html" in message.html
 
 
-def test_build_message_any_type_template_when_no_type_template(compose):
+def test_notice_mail_any_type_template_when_no_type_template(compose):
     _template("any-type")
     _template("trusted", notice_type="trusted_flagger")
 
@@ -64,7 +73,7 @@ def test_build_message_any_type_template_when_no_type_template(compose):
     assert message.subject == f"[{notice.reference}] any-type"
 
 
-def test_build_message_other_language_template_falls_back_to_the_files(compose):
+def test_notice_mail_other_language_template_falls_back_to_the_files(compose):
     _template("english", language="en")
     _template("dutch", language="nl")
 
@@ -75,7 +84,7 @@ def test_build_message_other_language_template_falls_back_to_the_files(compose):
     assert "Erklärung des guten Glaubens" in message.text
 
 
-def test_build_message_inactive_template_is_not_used(compose):
+def test_notice_mail_inactive_template_is_not_used(compose):
     _template("inactive", active=False)
 
     _notice, message = compose()
@@ -83,7 +92,7 @@ def test_build_message_inactive_template_is_not_used(compose):
     assert "child sexual abuse material on your network" in message.subject
 
 
-def test_build_message_template_broken_outside_the_admin_falls_back_to_the_files(compose, caplog):
+def test_notice_mail_template_broken_outside_the_admin_falls_back_to_the_files(compose, caplog):
     NoticeTemplate.objects.create(language="en", subject="{% if %}", body="{% for %}")
 
     _notice, message = compose()
@@ -101,7 +110,7 @@ def test_build_message_template_broken_outside_the_admin_falls_back_to_the_files
     ],
     ids=["body empty for this notice", "subject empty for this notice"],
 )
-def test_build_message_template_rendering_empty_for_a_real_notice_falls_back_to_the_files(
+def test_notice_mail_template_rendering_empty_for_a_real_notice_falls_back_to_the_files(
     compose, caplog, subject, body
 ):
     """The editor's sample renders it non-empty; this notice does not: no empty mail goes out."""
@@ -115,8 +124,14 @@ def test_build_message_template_rendering_empty_for_a_real_notice_falls_back_to_
 
 
 def _post(client, **fields):
-    data = {"language": "en", "notice_type": "", "subject": "[{{ notice.reference }}] Notice", "body": BODY,
-            "active": "on", **fields}  # fmt: skip
+    data = {
+        "language": "en",
+        "notice_type": "",
+        "subject": "[{{ notice.reference }}] Notice",
+        "body": BODY,
+        "active": "on",
+        **fields,
+    }
     return client.post(reverse("admin:notices_noticetemplate_add"), data)
 
 

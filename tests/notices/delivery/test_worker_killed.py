@@ -27,8 +27,13 @@ def test_worker_killed_mid_send_delivers_exactly_once(
     start_worker, make_case, provider, smtp_sink, now, settings
 ):
     smtp_sink.mode = "hang"  # the first delivery hangs inside the SMTP transaction
-    worker_env = {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": settings.EMAIL_PORT, "OUTBOX_CLAIM_TIMEOUT": 3,
-                  "OUTBOX_SWEEP_INTERVAL": 1, "EMAIL_TIMEOUT": 60}  # fmt: skip
+    worker_env = {
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": settings.EMAIL_PORT,
+        "OUTBOX_CLAIM_TIMEOUT": 3,
+        "OUTBOX_SWEEP_INTERVAL": 1,
+        "EMAIL_TIMEOUT": 60,
+    }
     first = start_worker(**worker_env)
     case = make_case("http://files.polder.example/a.html", provider=provider, when=now)
     (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now)

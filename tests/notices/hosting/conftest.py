@@ -58,8 +58,17 @@ def rpsl(cls: str, key: str, *lines: str, source: bool = True, trailer: bool = F
     return text + (DUMMY_TRAILER if trailer else "")
 
 
-def inetnum(range_text: str, *, netname="NET", country="NL", org="", abuse_c="", status="ASSIGNED PA",
-            mnt_by=("EXAMPLE-MNT",), cls="inetnum") -> str:  # fmt: skip
+def inetnum(
+    range_text: str,
+    *,
+    netname="NET",
+    country="NL",
+    org="",
+    abuse_c="",
+    status="ASSIGNED PA",
+    mnt_by=("EXAMPLE-MNT",),
+    cls="inetnum",
+) -> str:
     lines = [f"netname:        {netname}", f"country:        {country}"]
     lines += [f"org:            {org}"] if org else []
     lines += ["admin-c:        DUMY-RIPE", "tech-c:         DUMY-RIPE"]
@@ -75,8 +84,11 @@ def organisation(handle: str, name: str, *, abuse_c="", country="NL", org_type="
 
 
 def role(nic_hdl: str, *mailboxes: str, name="Abuse-C Role") -> str:
-    lines = ["address:        Dummy address for " + nic_hdl, "e-mail:         unread@ripe.net",
-             f"nic-hdl:        {nic_hdl}"] + [f"abuse-mailbox:  {m}" for m in mailboxes]  # fmt: skip
+    lines = [
+        "address:        Dummy address for " + nic_hdl,
+        "e-mail:         unread@ripe.net",
+        f"nic-hdl:        {nic_hdl}",
+    ] + [f"abuse-mailbox:  {m}" for m in mailboxes]
     return rpsl("role", name, *lines, trailer=True)
 
 
@@ -88,7 +100,8 @@ def dump(*objects: str, header: bool = True) -> str:
 
 @pytest.fixture
 def write_file(tmp_path):
-    """Factory: write text (latin-1; gzip-compressed if the name ends .gz) or raw bytes to a file in tmp_path."""
+    """Factory: write text (latin-1; gzip-compressed if the name ends .gz) or raw bytes to a file in
+    tmp_path."""
     import gzip
 
     def _write(name: str, content: str | bytes, *, mtime: int | None = None) -> str:

@@ -47,13 +47,26 @@ def test_override_page_creates_the_override_and_queues_a_trace(
 
     assert staff_client.get(path).status_code == 200
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = staff_client.post(path, {"scope": "prefix", "provider": other_provider.pk, "country": "bg",
-                                            "abuse_emails": "a@balkan.example, b@balkan.example", "note": "resold"})  # fmt: skip
+        response = staff_client.post(
+            path,
+            {
+                "scope": "prefix",
+                "provider": other_provider.pk,
+                "country": "bg",
+                "abuse_emails": "a@balkan.example, b@balkan.example",
+                "note": "resold",
+            },
+        )
 
     assert response.status_code == 302
     override = HostingOverride.objects.get()
-    assert (override.scope, str(override.prefix), override.provider, override.country, override.abuse_emails) == (
-        "prefix", "198.51.100.0/25", other_provider, "BG", ["a@balkan.example", "b@balkan.example"])  # fmt: skip
+    assert (
+        override.scope,
+        str(override.prefix),
+        override.provider,
+        override.country,
+        override.abuse_emails,
+    ) == ("prefix", "198.51.100.0/25", other_provider, "BG", ["a@balkan.example", "b@balkan.example"])
     assert override.created_by.username == "chief"
     assert len(callbacks) == 1
 
@@ -107,7 +120,9 @@ def test_merge_moves_every_reference_to_a_provider_hidden_ones_included(db):
 def test_merge_action_in_the_provider_admin(staff_client, make_provider):
     first, second = make_provider("first", prefix=None), make_provider("second", prefix=None)
 
-    staff_client.post(reverse("admin:notices_hostingprovider_changelist"),
-                      {"action": "merge_selected_providers", "_selected_action": [first.pk, second.pk]})  # fmt: skip
+    staff_client.post(
+        reverse("admin:notices_hostingprovider_changelist"),
+        {"action": "merge_selected_providers", "_selected_action": [first.pk, second.pk]},
+    )
 
     assert list(HostingProvider.objects.values_list("slug", flat=True)) == ["first"]

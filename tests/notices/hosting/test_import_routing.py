@@ -1,4 +1,5 @@
-"""`import_registry pyasn | mmdb | delegated`: routing and country data, their bad input, their generations."""
+"""`import_registry pyasn | mmdb | delegated`: routing and country data, their bad input, their
+generations."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def countries(dataset: str) -> list[tuple]:
     return sorted((str(r.prefix), r.country, r.registry, r.status) for r in rows)
 
 
-# --- pyasn ---------------------------------------------------------------------------------------------------------
+# --- pyasn --------------------------------------------------------------------------------------------------
 
 
 def test_import_pyasn_loads_ipv4_and_ipv6_with_the_rib_time(write_file, import_data):
@@ -76,7 +77,7 @@ def test_import_pyasn_cut_off_last_line_stops(write_file, import_data):
     assert not RegistryImport.objects.filter(status="active").exists()
 
 
-# --- MMDB ----------------------------------------------------------------------------------------------------------
+# --- MMDB ---------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -95,10 +96,19 @@ def mmdb_file(tmp_path):
 
 
 def test_import_mmdb_asn_database(mmdb_file, import_data):
-    path = mmdb_file("GeoLite2-ASN", {
-        "198.51.100.0/24": {"autonomous_system_number": 64500, "autonomous_system_organization": "Polder Hosting"},
-        "2001:db8::/32": {"autonomous_system_number": 64520, "autonomous_system_organization": "Sechs GmbH"},
-    })  # fmt: skip
+    path = mmdb_file(
+        "GeoLite2-ASN",
+        {
+            "198.51.100.0/24": {
+                "autonomous_system_number": 64500,
+                "autonomous_system_organization": "Polder Hosting",
+            },
+            "2001:db8::/32": {
+                "autonomous_system_number": 64520,
+                "autonomous_system_organization": "Sechs GmbH",
+            },
+        },
+    )
 
     summary = import_data("mmdb", path)
 
@@ -110,11 +120,14 @@ def test_import_mmdb_asn_database(mmdb_file, import_data):
 
 
 def test_import_mmdb_country_database_prefers_country_over_registered_country(mmdb_file, import_data):
-    path = mmdb_file("GeoLite2-Country", {
-        "198.51.100.0/24": {"country": {"iso_code": "NL"}, "registered_country": {"iso_code": "DE"}},
-        "203.0.113.0/24": {"registered_country": {"iso_code": "US"}},
-        "192.0.2.0/24": {"continent": {"code": "EU"}},
-    })  # fmt: skip
+    path = mmdb_file(
+        "GeoLite2-Country",
+        {
+            "198.51.100.0/24": {"country": {"iso_code": "NL"}, "registered_country": {"iso_code": "DE"}},
+            "203.0.113.0/24": {"registered_country": {"iso_code": "US"}},
+            "192.0.2.0/24": {"continent": {"code": "EU"}},
+        },
+    )
 
     summary = import_data("mmdb", path)
 
@@ -146,7 +159,7 @@ def test_import_mmdb_rejects_an_unknown_database_type(mmdb_file, import_data):
     )
 
 
-# --- delegated -------------------------------------------------------------------------------------------------------
+# --- delegated ----------------------------------------------------------------------------------------------
 
 DELEGATED = """2|ripencc|1772406000|6|19830705|20260301|+0100
 ripencc|*|ipv4|*|3|summary

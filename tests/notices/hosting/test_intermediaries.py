@@ -19,11 +19,18 @@ HOST = "www.shop.example"
 @pytest.fixture
 def cdn(write_file, import_data, settings):
     settings.HOSTING_INTERMEDIARIES = ["AS64510", "2001:db8:cd::/48"]
-    import_data("ripe", write_file("ripe.db", dump(
-        inetnum("203.0.113.0 - 203.0.113.255", netname="EDGE", country="US", org="ORG-EC1-TEST"),
-        organisation("ORG-EC1-TEST", "Edge CDN Inc.", country="US", abuse_c="EC1-TEST"),
-        role("EC1-TEST", "abuse@edge-cdn.example"),
-    )), as_of=T0)  # fmt: skip
+    import_data(
+        "ripe",
+        write_file(
+            "ripe.db",
+            dump(
+                inetnum("203.0.113.0 - 203.0.113.255", netname="EDGE", country="US", org="ORG-EC1-TEST"),
+                organisation("ORG-EC1-TEST", "Edge CDN Inc.", country="US", abuse_c="EC1-TEST"),
+                role("EC1-TEST", "abuse@edge-cdn.example"),
+            ),
+        ),
+        as_of=T0,
+    )
     import_data("pyasn", write_file("ipasn.dat", "203.0.113.0/24\t64510\n"), as_of=T0)
 
 
@@ -34,7 +41,11 @@ def test_trace_url_behind_a_cdn_marks_it_and_leaves_the_origin_unknown(dns_serve
     trace = trace_url(url=make_url(HOST), now=now)
 
     assert (trace.provider, trace.intermediary.name, trace.origin_unknown, trace.country) == (
-        None, "Edge CDN Inc.", True, "")  # fmt: skip
+        None,
+        "Edge CDN Inc.",
+        True,
+        "",
+    )
     assert (trace.asn, trace.abuse_emails, trace.cnames) == (
         64510,
         ["abuse@edge-cdn.example"],
@@ -70,15 +81,29 @@ def test_trace_url_behind_a_cdn_takes_the_origin_an_analyst_entered(
     case.refresh_from_db()
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        override = create_override(url=case, scope="host", provider=origin, note="origin confirmed by the CDN",
-                                   user=analyst, now=now, actor="user:analyst")  # fmt: skip
+        override = create_override(
+            url=case,
+            scope="host",
+            provider=origin,
+            note="origin confirmed by the CDN",
+            user=analyst,
+            now=now,
+            actor="user:analyst",
+        )
     trace = trace_url(url=case, now=now)
 
     assert (override.scope, override.host, len(callbacks)) == ("host", HOST, 1)
-    assert Event.objects.get(kind="url.override").data == {"override": override.pk, "scope": "host",
-                                                            "provider": origin.pk}  # fmt: skip
+    assert Event.objects.get(kind="url.override").data == {
+        "override": override.pk,
+        "scope": "host",
+        "provider": origin.pk,
+    }
     assert (trace.provider, trace.intermediary.name, trace.origin_unknown, trace.override) == (
-        origin, "Edge CDN Inc.", False, override)  # fmt: skip
+        origin,
+        "Edge CDN Inc.",
+        False,
+        override,
+    )
     assert (trace.country, trace.country_source, trace.abuse_emails) == ("", "", ["abuse@origin.example"])
 
 

@@ -14,28 +14,60 @@ from .conftest import dump, inetnum, organisation, role
 from .test_trace_registry import LOWLAND
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-ADDRESSES = ["198.51.100.5", "198.51.100.20", "198.51.100.70", "198.51.100.130", "198.51.100.250",
-             "192.0.2.10", "192.0.2.200", "203.0.113.7", "203.0.113.70", "2001:db8::5", "2001:db8:1::9"]  # fmt: skip
+ADDRESSES = [
+    "198.51.100.5",
+    "198.51.100.20",
+    "198.51.100.70",
+    "198.51.100.130",
+    "198.51.100.250",
+    "192.0.2.10",
+    "192.0.2.200",
+    "203.0.113.7",
+    "203.0.113.70",
+    "2001:db8::5",
+    "2001:db8:1::9",
+]
 
 
 @pytest.fixture
 def world(write_file, import_data, make_provider, make_prefix, settings):
-    """Imported RIPE, pyasn and delegated data, hand-entered prefixes, overrides and a CDN, all overlapping."""
+    """Imported RIPE, pyasn and delegated data, hand-entered prefixes, overrides and a CDN, all
+    overlapping."""
     settings.HOSTING_INTERMEDIARIES = ["AS64510"]
-    import_data("ripe", write_file("ripe.db", dump(
-        *LOWLAND,
-        inetnum("192.0.2.0 - 192.0.2.255", country="EU", org="ORG-EW1-TEST"),
-        inetnum("192.0.2.0 - 192.0.2.127", country="BG"),
-        organisation("ORG-EW1-TEST", "Euro Wide Ltd", country="GB"),
-        inetnum("203.0.113.0 - 203.0.113.63", org="ORG-EC1-TEST", country="US"),
-        organisation("ORG-EC1-TEST", "Edge CDN Inc.", abuse_c="EC1-TEST"), role("EC1-TEST", "abuse@edge.example"),
-        inetnum("2001:db8::/32", country="DE", org="ORG-SX1-TEST", cls="inet6num"),
-        organisation("ORG-SX1-TEST", "Sechs GmbH", country="DE"),
-    )), as_of=T0)  # fmt: skip
-    import_data("pyasn", write_file("ipasn.dat", "198.51.100.0/24\t64500\n198.51.100.128/25\t64501\n"
-                "203.0.113.0/24\t64510\n2001:db8::/32\t64520\n"), as_of=T0)  # fmt: skip
-    import_data("delegated", write_file("delegated", "2|ripencc|1|2|19830705|20260301|+0100\n"
-                "ripencc|DE|ipv4|192.0.2.0|256|20100712|allocated\n"), as_of=T0)  # fmt: skip
+    import_data(
+        "ripe",
+        write_file(
+            "ripe.db",
+            dump(
+                *LOWLAND,
+                inetnum("192.0.2.0 - 192.0.2.255", country="EU", org="ORG-EW1-TEST"),
+                inetnum("192.0.2.0 - 192.0.2.127", country="BG"),
+                organisation("ORG-EW1-TEST", "Euro Wide Ltd", country="GB"),
+                inetnum("203.0.113.0 - 203.0.113.63", org="ORG-EC1-TEST", country="US"),
+                organisation("ORG-EC1-TEST", "Edge CDN Inc.", abuse_c="EC1-TEST"),
+                role("EC1-TEST", "abuse@edge.example"),
+                inetnum("2001:db8::/32", country="DE", org="ORG-SX1-TEST", cls="inet6num"),
+                organisation("ORG-SX1-TEST", "Sechs GmbH", country="DE"),
+            ),
+        ),
+        as_of=T0,
+    )
+    import_data(
+        "pyasn",
+        write_file(
+            "ipasn.dat",
+            "198.51.100.0/24\t64500\n198.51.100.128/25\t64501\n203.0.113.0/24\t64510\n2001:db8::/32\t64520\n",
+        ),
+        as_of=T0,
+    )
+    import_data(
+        "delegated",
+        write_file(
+            "delegated",
+            "2|ripencc|1|2|19830705|20260301|+0100\nripencc|DE|ipv4|192.0.2.0|256|20100712|allocated\n",
+        ),
+        as_of=T0,
+    )
     local = make_provider("local", country="AT", prefix=None)
     make_prefix("198.51.100.64/26", provider=local, country="AT")
     make_prefix("203.0.113.64/26", source="routing", asn=64530, country="FR")
@@ -52,8 +84,16 @@ def test_lookup_index_agrees_with_the_trace(dns_server, make_url, world, now):
     index = build_index()
 
     answers = {a: index.lookup(a) for a in ADDRESSES}
-    expected = {a: IpAnswer(t.asn, t.provider_id, t.country, t.org_handle or (t.intermediary.org_handles[0]
-                if t.intermediary else ""), t.origin_unknown) for a, t in traces.items()}  # fmt: skip
+    expected = {
+        a: IpAnswer(
+            t.asn,
+            t.provider_id,
+            t.country,
+            t.org_handle or (t.intermediary.org_handles[0] if t.intermediary else ""),
+            t.origin_unknown,
+        )
+        for a, t in traces.items()
+    }
     assert answers == expected
 
 
@@ -81,8 +121,9 @@ def test_prefix_table_matches_a_brute_force_longest_prefix_match():
     table, networks = PrefixTable(), []
     for i in range(300):
         length = rng.choice([8, 12, 16, 20, 24, 28, 32])
-        network = ipaddress.ip_network(f"240.{rng.randrange(4)}.{rng.randrange(256)}.{rng.randrange(256)}/{length}",
-                                       strict=False)  # fmt: skip
+        network = ipaddress.ip_network(
+            f"240.{rng.randrange(4)}.{rng.randrange(256)}.{rng.randrange(256)}/{length}", strict=False
+        )
         table[str(network)] = i
         networks.append((network, i))
     table["2001:db8::/32"] = "v6"
@@ -117,12 +158,20 @@ def test_lookup_index_agrees_with_the_trace_on_providers_derived_from_abuse_cont
 ):
     """Networks naming no organisation: an abuse-c role, a climb past a placeholder-only role, hand-entered
     prefixes with only an abuse address or only an org handle."""
-    import_data("ripe", write_file("ripe.db", dump(
-        inetnum("192.0.2.0 - 192.0.2.255", netname="LEGACY-NET", country="RO", abuse_c="LA1-TEST"),
-        inetnum("192.0.2.128 - 192.0.2.191", netname="LEGACY-SUB", country="EU"),
-        inetnum("192.0.2.192 - 192.0.2.223", netname="PLACEHOLDER", abuse_c="PL1-TEST"),
-        role("LA1-TEST", "abuse@legacy.example", name="Legacy Abuse"), role("PL1-TEST", "abuse@ripe.net"),
-    )), as_of=T0)  # fmt: skip
+    import_data(
+        "ripe",
+        write_file(
+            "ripe.db",
+            dump(
+                inetnum("192.0.2.0 - 192.0.2.255", netname="LEGACY-NET", country="RO", abuse_c="LA1-TEST"),
+                inetnum("192.0.2.128 - 192.0.2.191", netname="LEGACY-SUB", country="EU"),
+                inetnum("192.0.2.192 - 192.0.2.223", netname="PLACEHOLDER", abuse_c="PL1-TEST"),
+                role("LA1-TEST", "abuse@legacy.example", name="Legacy Abuse"),
+                role("PL1-TEST", "abuse@ripe.net"),
+            ),
+        ),
+        as_of=T0,
+    )
     make_prefix("203.0.113.0/26", country="MT", abuse_emails=["abuse@island.example"])
     make_prefix("203.0.113.64/26", country="CY", org_handle="ORG-HE1-TEST", org_name="Hand Entered")
     make_prefix("203.0.113.128/26", country="EE", abuse_emails=["abuse@ripe.net"])
@@ -137,7 +186,13 @@ def test_lookup_index_agrees_with_the_trace_on_providers_derived_from_abuse_cont
     expected = {a: IpAnswer(t.asn, t.provider_id, t.country, t.org_handle, False) for a, t in traces.items()}
     assert answers == expected
     assert [traces[a].provider.name if traces[a].provider else None for a in DERIVED_ADDRESSES] == [
-        "Legacy Abuse", "Legacy Abuse", "Legacy Abuse", "island.example", "Hand Entered", None]  # fmt: skip
+        "Legacy Abuse",
+        "Legacy Abuse",
+        "Legacy Abuse",
+        "island.example",
+        "Hand Entered",
+        None,
+    ]
 
 
 def test_lookup_index_marks_the_addresses_whose_provider_the_trace_asks_rdap_for(

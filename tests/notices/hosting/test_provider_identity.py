@@ -41,8 +41,10 @@ COUNTRY_CASES = [
 @pytest.fixture
 def registry(write_file, import_data):
     def _load(org_country, net_country, customer_country, delegated):
-        objects = [inetnum("192.0.2.0 - 192.0.2.127", country=net_country, org="ORG-LH1-TEST", abuse_c="LH1-TEST"),
-                   role("LH1-TEST", "abuse@lowland.example")]  # fmt: skip
+        objects = [
+            inetnum("192.0.2.0 - 192.0.2.127", country=net_country, org="ORG-LH1-TEST", abuse_c="LH1-TEST"),
+            role("LH1-TEST", "abuse@lowland.example"),
+        ]
         if org_country is not None:
             objects.append(
                 organisation("ORG-LH1-TEST", "Lowland Hosting", country=org_country, org_type="OTHER")
@@ -132,11 +134,15 @@ def test_migration_fills_empty_provider_countries_from_stored_data(
     by_trace = make_provider("by-trace", country="", prefix=None, org_handles=["ORG-NO1-TEST"])
     override_only = make_provider("override-only", country="", prefix=None, org_handles=["ORG-OV1-TEST"])
     make_provider("has-one", country="FR", prefix=None, org_handles=["ORG-OC1-TEST"])
-    for provider, country, source in [(by_trace, "EU", "registry"), (by_trace, "HR", "delegated"),
-                                      (override_only, "AT", "override")]:  # fmt: skip
+    for provider, country, source in [
+        (by_trace, "EU", "registry"),
+        (by_trace, "HR", "delegated"),
+        (override_only, "AT", "override"),
+    ]:
         case = make_url(f"{provider.slug}.example")
-        HostingTrace.objects.create(url=case, traced_at=now, host=case.host, provider=provider, country=country,
-                                    country_source=source)  # fmt: skip
+        HostingTrace.objects.create(
+            url=case, traced_at=now, host=case.host, provider=provider, country=country, country_source=source
+        )
     migration = importlib.import_module("notices.migrations.0019_registry_provider_country")
 
     migration.fill_provider_countries(apps, None)
@@ -176,16 +182,37 @@ def test_trace_url_abuse_contact_without_org_makes_a_derived_provider(dns_server
 
     provider = HostingProvider.objects.get()
     assert (provider.slug, provider.name, provider.country, provider.org_handles, is_derived(provider)) == (
-        "derived-abuse-c-la1-test", "Legacy Networks Abuse", "RO", ["derived:abuse-c:LA1-TEST"], True)  # fmt: skip
+        "derived-abuse-c-la1-test",
+        "Legacy Networks Abuse",
+        "RO",
+        ["derived:abuse-c:LA1-TEST"],
+        True,
+    )
     assert list(provider.contacts.values_list("email", "is_abuse")) == [("abuse@legacy.example", True)]
     assert "the registry names no organisation" in provider.contacts.get().name
     assert (first.provider, first.org_handle, first.prefix, first.country, first.abuse_emails) == (
-        provider, "", "192.0.2.0/24", "RO", ["abuse@legacy.example"])  # fmt: skip
+        provider,
+        "",
+        "192.0.2.0/24",
+        "RO",
+        ["abuse@legacy.example"],
+    )
     assert (second.provider, second.prefix, second.country, second.abuse_emails) == (
-        provider, "192.0.2.0/24", "RO", ["abuse@legacy.example"])  # fmt: skip
-    assert first.sources[-1] == {"source": "derived-provider", "query": "abuse-c:LA1-TEST", "answer": {
-        "provider": provider.slug, "network": "192.0.2.0/24", "abuse_emails": ["abuse@legacy.example"],
-        "why": "the registry names no organisation for this network"}}  # fmt: skip
+        provider,
+        "192.0.2.0/24",
+        "RO",
+        ["abuse@legacy.example"],
+    )
+    assert first.sources[-1] == {
+        "source": "derived-provider",
+        "query": "abuse-c:LA1-TEST",
+        "answer": {
+            "provider": provider.slug,
+            "network": "192.0.2.0/24",
+            "abuse_emails": ["abuse@legacy.example"],
+            "why": "the registry names no organisation for this network",
+        },
+    }
 
 
 def test_trace_url_no_abuse_contact_and_no_org_makes_no_provider(
@@ -220,7 +247,11 @@ def test_trace_url_hand_entered_contact_without_provider_derives_one_from_the_ad
     trace = trace_url(url=make_url(HOST), now=now)
 
     assert (trace.provider.name, trace.provider.country, trace.provider.org_handles, trace.abuse_emails) == (
-        "island.example", "MT", ["derived:abuse-mailbox:abuse@island.example"], ["abuse@island.example"])  # fmt: skip
+        "island.example",
+        "MT",
+        ["derived:abuse-mailbox:abuse@island.example"],
+        ["abuse@island.example"],
+    )
 
 
 def test_derived_provider_merged_into_the_real_one_is_found_by_later_traces(

@@ -11,15 +11,23 @@ HOST = "files.switch.example"
 
 
 def vcard(name: str, *emails: str) -> list:
-    return ["vcard", [["version", {}, "text", "4.0"], ["fn", {}, "text", name], ["kind", {}, "text", "group"],
-                      *[["email", {"type": "abuse"}, "text", e] for e in emails]]]  # fmt: skip
+    return [
+        "vcard",
+        [
+            ["version", {}, "text", "4.0"],
+            ["fn", {}, "text", name],
+            ["kind", {}, "text", "group"],
+            *[["email", {"type": "abuse"}, "text", e] for e in emails],
+        ],
+    ]
 
 
 def ripe_style_network() -> dict:
     """Modelled on RIPE's RDAP answer: the abuse role nested, a maintainer listed as registrant too."""
     return {
         "objectClassName": "ip network", "handle": "192.0.2.0 - 192.0.2.255", "startAddress": "192.0.2.0",
-        "endAddress": "192.0.2.255", "ipVersion": "v4", "name": "SWITCH-LAN", "type": "LEGACY", "country": "CH",
+        "endAddress": "192.0.2.255", "ipVersion": "v4", "name": "SWITCH-LAN", "type": "LEGACY",
+        "country": "CH",
         "rdapConformance": ["rdap_level_0"], "port43": "whois.ripe.net",
         "entities": [
             {"objectClassName": "entity", "handle": "SWITCH-MNT", "roles": ["registrant"]},
@@ -55,13 +63,31 @@ def test_rdap_nested_abuse_entity_names_contact_and_provider(dns_server, rdap_se
         "Switch Example",
         ["ORG-SW1-TEST"],
     )
-    assert (trace.provider, trace.country, trace.country_source, trace.abuse_emails, trace.prefix, trace.error) == (
-        provider, "CH", "registry", ["abuse@switch.example"], "192.0.2.0 - 192.0.2.255", "")  # fmt: skip
-    assert trace.sources[1] == {"source": "rdap", "query": "192.0.2.80", "answer": {
-        "url": f"{rdap_server.base_url}ip/192.0.2.80", "handle": "192.0.2.0 - 192.0.2.255", "name": "SWITCH-LAN",
-        "range": "192.0.2.0 - 192.0.2.255", "cidrs": [], "country": "CH", "org_handle": "ORG-SW1-TEST",
-        "org_name": "Switch Example", "abuse_emails": ["abuse@switch.example"], "abuse_handle": "AR1-TEST",
-        "abuse_name": "Abuse-C Role"}}  # fmt: skip
+    assert (
+        trace.provider,
+        trace.country,
+        trace.country_source,
+        trace.abuse_emails,
+        trace.prefix,
+        trace.error,
+    ) == (provider, "CH", "registry", ["abuse@switch.example"], "192.0.2.0 - 192.0.2.255", "")
+    assert trace.sources[1] == {
+        "source": "rdap",
+        "query": "192.0.2.80",
+        "answer": {
+            "url": f"{rdap_server.base_url}ip/192.0.2.80",
+            "handle": "192.0.2.0 - 192.0.2.255",
+            "name": "SWITCH-LAN",
+            "range": "192.0.2.0 - 192.0.2.255",
+            "cidrs": [],
+            "country": "CH",
+            "org_handle": "ORG-SW1-TEST",
+            "org_name": "Switch Example",
+            "abuse_emails": ["abuse@switch.example"],
+            "abuse_handle": "AR1-TEST",
+            "abuse_name": "Abuse-C Role",
+        },
+    }
 
 
 def test_rdap_abuse_entity_without_holder_makes_a_derived_provider(dns_server, rdap_server, make_url, now):
@@ -72,10 +98,19 @@ def test_rdap_abuse_entity_without_holder_makes_a_derived_provider(dns_server, r
 
     provider = HostingProvider.objects.get()
     assert (provider.slug, provider.name, provider.country, provider.org_handles) == (
-        "derived-abuse-c-irt-labs-au", "IRT-LABS-AU", "AU", ["derived:abuse-c:IRT-LABS-AU"])  # fmt: skip
+        "derived-abuse-c-irt-labs-au",
+        "IRT-LABS-AU",
+        "AU",
+        ["derived:abuse-c:IRT-LABS-AU"],
+    )
     assert list(provider.contacts.values_list("email", flat=True)) == ["helpdesk@labs.example"]
     assert (trace.provider, trace.org_handle, trace.prefix, trace.country, trace.abuse_emails) == (
-        provider, "", "198.51.100.0/24", "AU", ["helpdesk@labs.example"])  # fmt: skip
+        provider,
+        "",
+        "198.51.100.0/24",
+        "AU",
+        ["helpdesk@labs.example"],
+    )
 
 
 def test_rdap_timeout_is_recorded_not_fatal(dns_server, rdap_server, make_url, now):
@@ -86,8 +121,11 @@ def test_rdap_timeout_is_recorded_not_fatal(dns_server, rdap_server, make_url, n
     trace = trace_url(url=make_url(HOST), now=now)
 
     assert (trace.provider, trace.error) == (None, "no registry data for this address")
-    assert trace.sources[1] == {"source": "rdap", "query": "192.0.2.80", "answer": {
-        "url": f"{rdap_server.base_url}ip/192.0.2.80", "error": "unreachable: timed out"}}  # fmt: skip
+    assert trace.sources[1] == {
+        "source": "rdap",
+        "query": "192.0.2.80",
+        "answer": {"url": f"{rdap_server.base_url}ip/192.0.2.80", "error": "unreachable: timed out"},
+    }
 
 
 def test_rdap_http_error_is_recorded(dns_server, rdap_server, make_url, now):
@@ -119,10 +157,13 @@ def test_rdap_redirect_on_the_same_server_is_followed(dns_server, rdap_server, m
 
 
 def test_rdap_bootstrap_file_picks_the_server(dns_server, rdap_server, make_url, settings, tmp_path, now):
-    bootstrap = {"version": "1.0", "services": [
-        [["198.51.100.0/24"], [f"{rdap_server.base_url}apnic/"]],
-        [["192.0.2.0/24"], [f"{rdap_server.base_url}ripe/"]],
-    ]}  # fmt: skip
+    bootstrap = {
+        "version": "1.0",
+        "services": [
+            [["198.51.100.0/24"], [f"{rdap_server.base_url}apnic/"]],
+            [["192.0.2.0/24"], [f"{rdap_server.base_url}ripe/"]],
+        ],
+    }
     (tmp_path / "ipv4.json").write_text(json.dumps(bootstrap))
     settings.RDAP_BASE_URL, settings.RDAP_BOOTSTRAP_FILE = "", str(tmp_path / "ipv4.json")
     rdap_server.set_json("/ripe/ip/192.0.2.80", ripe_style_network())

@@ -24,10 +24,13 @@ EURO = [
 ]
 # The next day's dump: Polder's /26 is re-assigned to a Bulgarian organisation.
 MOVED = [
-    obj.replace("ORG-PH1-TEST", "ORG-BS1-TEST").replace("Polder Hosting B.V.", "Balkan Servers OOD")
-    .replace('country:        NL\norg:            ORG-BS1-TEST', 'country:        BG\norg:            ORG-BS1-TEST')
+    obj.replace("ORG-PH1-TEST", "ORG-BS1-TEST")
+    .replace("Polder Hosting B.V.", "Balkan Servers OOD")
+    .replace(
+        "country:        NL\norg:            ORG-BS1-TEST", "country:        BG\norg:            ORG-BS1-TEST"
+    )
     for obj in LOWLAND
-]  # fmt: skip
+]
 IPASN = "198.51.100.0/24\t64500\n192.0.2.0/24\t64510\n"
 HOSTS = {"moved": "198.51.100.20", "closed": "198.51.100.30", "unchanged": "192.0.2.10", "new": "192.0.2.20"}
 
@@ -97,15 +100,29 @@ def test_reevaluation_an_import_moving_a_prefix_records_the_open_case_and_queues
     with django_capture_on_commit_callbacks(execute=True):
         summary = reevaluate_open_cases(now=now + timedelta(hours=1))
 
-    assert changes() == [(cases["moved"].pk, {
-        "ip": "198.51.100.20", "from": {"provider": polder.pk, "asn": 64500, "country": "NL"},
-        "to": {"provider": None, "asn": 64500, "country": "BG"}, "changed": ["provider", "country"],
-        "org_handle": "ORG-BS1-TEST", "retrace": True, "generations": generations(),
-    })]  # fmt: skip
+    assert changes() == [
+        (
+            cases["moved"].pk,
+            {
+                "ip": "198.51.100.20",
+                "from": {"provider": polder.pk, "asn": 64500, "country": "NL"},
+                "to": {"provider": None, "asn": 64500, "country": "BG"},
+                "changed": ["provider", "country"],
+                "org_handle": "ORG-BS1-TEST",
+                "retrace": True,
+                "generations": generations(),
+            },
+        )
+    ]
     assert Event.objects.get(kind="url.hosting_changed").at == now + timedelta(hours=1)
     assert sent_tasks() == [("notices.trace_url", [cases["moved"].pk])]
     assert (summary.examined, summary.changed, dict(summary.by_kind), summary.events, summary.retraces) == (
-        3, 1, {"provider": 1, "country": 1}, 1, 1)  # fmt: skip
+        3,
+        1,
+        {"provider": 1, "country": 1},
+        1,
+        1,
+    )
 
 
 def test_reevaluation_without_a_change_records_and_queues_nothing(
@@ -143,7 +160,11 @@ def test_reevaluation_records_a_change_once_and_queues_its_retrace_again_until_t
     with django_capture_on_commit_callbacks(execute=True):
         again = reevaluate_open_cases(now=now + timedelta(hours=2))
     assert (len(changes()), again.changed, again.events, sent_tasks()) == (
-        1, 1, 0, [("notices.trace_url", [cases["moved"].pk])])  # fmt: skip
+        1,
+        1,
+        0,
+        [("notices.trace_url", [cases["moved"].pk])],
+    )
 
     retrace = trace_url(url=cases["moved"], now=now + timedelta(hours=3))  # what the queued task does
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -194,8 +215,11 @@ def test_reevaluation_keeps_what_a_url_override_sets_and_compares_the_rest(
     assert (unmoved.changed, renumbered.changed) == (0, 1)
     (url_id, data) = changes()[0]
     assert (url_id, data["from"], data["to"], data["changed"]) == (
-        cases["moved"].pk, {"provider": local.pk, "asn": 64500, "country": "AT"},
-        {"provider": local.pk, "asn": 64501, "country": "AT"}, ["asn"])  # fmt: skip
+        cases["moved"].pk,
+        {"provider": local.pk, "asn": 64500, "country": "AT"},
+        {"provider": local.pk, "asn": 64501, "country": "AT"},
+        ["asn"],
+    )
 
 
 def test_reevaluation_compares_only_the_asn_where_the_trace_asked_rdap(
@@ -234,9 +258,9 @@ def test_import_registry_command_reevaluates_unless_told_not_to(
 
     out = capsys.readouterr().out.splitlines()
     assert out[-2].startswith("Re-evaluated 3 open cases against pyasn #")
-    assert (
-        out[-1]
-        == "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; 1 re-traces queued."
+    assert out[-1] == (
+        "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; "
+        "1 re-traces queued."
     )
     assert [url_id for url_id, _ in changes()] == [cases["moved"].pk]
     assert sent_tasks() == [("notices.trace_url", [cases["moved"].pk])]
@@ -252,7 +276,8 @@ def test_reevaluate_hosting_command_prints_what_waits_for_the_next_run(
         call_command("reevaluate_hosting", "--no-progress")
 
     assert capsys.readouterr().out.splitlines()[1:] == [
-        "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; 0 re-traces queued.",
+        "Hosting changed for 1 (provider 1, asn 0, country 1); 1 new url.hosting_changed events; "
+        "0 re-traces queued.",
         "1 re-traces over REEVALUATE_MAX_RETRACES wait for the next re-evaluation (the next import, or "
         "manage.py reevaluate_hosting).",
     ]
@@ -274,8 +299,14 @@ def test_import_registry_command_moves_the_case_through_a_real_worker(
     first = trace_url(url=case, now=now)
     start_worker(DNS_RESOLVER=dns_server.address, RDAP_BASE_URL="")
 
-    call_command("import_registry", "ripe", write_file("moved.db", dump(*MOVED)), "--no-progress",
-                 "--as-of", (T0 + timedelta(days=1)).isoformat())  # fmt: skip
+    call_command(
+        "import_registry",
+        "ripe",
+        write_file("moved.db", dump(*MOVED)),
+        "--no-progress",
+        "--as-of",
+        (T0 + timedelta(days=1)).isoformat(),
+    )
 
     deadline = time.monotonic() + 30
     while Url.objects.get(pk=case.pk).current_trace_id == first.pk and time.monotonic() < deadline:
@@ -283,6 +314,14 @@ def test_import_registry_command_moves_the_case_through_a_real_worker(
     case.refresh_from_db()
     trace = case.current_trace
     assert (trace.is_hop, trace.provider.name, trace.country, case.provider_id) == (
-        True, "Balkan Servers OOD", "BG", trace.provider_id)  # fmt: skip
+        True,
+        "Balkan Servers OOD",
+        "BG",
+        trace.provider_id,
+    )
     assert list(Event.objects.filter(url=case).order_by("pk").values_list("kind", flat=True))[-4:] == [
-        "url.traced", "url.hosting_changed", "url.traced", "url.hopped"]  # fmt: skip
+        "url.traced",
+        "url.hosting_changed",
+        "url.traced",
+        "url.hopped",
+    ]

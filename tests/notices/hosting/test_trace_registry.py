@@ -46,15 +46,29 @@ def test_trace_url_provider_is_the_org_of_the_most_specific_object_naming_one(
 
     polder = HostingProvider.objects.get(org_handles__contains=["ORG-PH1-TEST"])
     assert (polder.slug, polder.name, polder.country, polder.org_handles) == (
-        "org-ph1-test", "Polder Hosting B.V.", "NL", ["ORG-PH1-TEST"])  # fmt: skip
+        "org-ph1-test",
+        "Polder Hosting B.V.",
+        "NL",
+        ["ORG-PH1-TEST"],
+    )
     assert sorted(polder.contacts.values_list("email", flat=True)) == [
         "abuse@polder.example",
         "noc@polder.example",
     ]
     assert (trace.provider, trace.org_handle, trace.allocation_holder, trace.origin_as_org) == (
-        polder, "ORG-PH1-TEST", "ORG-LT1-TEST", "ORG-LT1-TEST")  # fmt: skip
+        polder,
+        "ORG-PH1-TEST",
+        "ORG-LT1-TEST",
+        "ORG-LT1-TEST",
+    )
     assert (trace.ip, trace.prefix, trace.asn, trace.country, trace.country_source, trace.error) == (
-        "198.51.100.5", "198.51.100.0/26", 64500, "NL", "registry", "")  # fmt: skip
+        "198.51.100.5",
+        "198.51.100.0/26",
+        64500,
+        "NL",
+        "registry",
+        "",
+    )
     assert trace.abuse_emails == ["abuse@polder.example", "noc@polder.example"]
     assert [(s["source"], s["query"]) for s in trace.sources] == [
         ("dns", HOST),
@@ -67,8 +81,12 @@ def test_trace_url_provider_is_the_org_of_the_most_specific_object_naming_one(
         ("ripe-organisation", "ORG-PH1-TEST"),
         ("ripe-role", "PH1-TEST"),
     ]
-    assert trace.sources[6]["answer"] == {"via": "abuse-c", "name": "Abuse-C Role", "abuse_mailboxes": [],
-                                          "placeholders_skipped": ["abuse@ripe.net"]}  # fmt: skip
+    assert trace.sources[6]["answer"] == {
+        "via": "abuse-c",
+        "name": "Abuse-C Role",
+        "abuse_mailboxes": [],
+        "placeholders_skipped": ["abuse@ripe.net"],
+    }
 
 
 def test_trace_url_known_org_handle_maps_to_the_existing_provider(
@@ -94,7 +112,7 @@ def test_trace_url_same_org_in_two_blocks_is_one_provider(dns_server, make_url, 
     assert HostingProvider.objects.filter(org_handles__contains=["ORG-PH1-TEST"]).count() == 1
 
 
-# --- Country precedence ------------------------------------------------------------------------------------------
+# --- Country precedence -------------------------------------------------------------------------------------
 
 COUNTRY_DUMP = [
     inetnum("192.0.2.0 - 192.0.2.255", netname="EU-WIDE", country="EU", org="ORG-EW1-TEST"),
@@ -106,8 +124,14 @@ COUNTRY_DUMP = [
 @pytest.fixture
 def country_data(write_file, import_data):
     import_data("ripe", write_file("ripe.db", dump(*COUNTRY_DUMP)), as_of=T0)
-    import_data("delegated", write_file("delegated", "2|ripencc|1|2|19830705|20260301|+0100\n"
-                "ripencc|DE|ipv4|192.0.2.0|256|20100712|allocated\n"), as_of=T0)  # fmt: skip
+    import_data(
+        "delegated",
+        write_file(
+            "delegated",
+            "2|ripencc|1|2|19830705|20260301|+0100\nripencc|DE|ipv4|192.0.2.0|256|20100712|allocated\n",
+        ),
+        as_of=T0,
+    )
 
 
 @pytest.mark.parametrize(
@@ -162,7 +186,7 @@ def test_trace_url_override_country_wins(dns_server, make_url, country_data, now
     assert (trace.country, trace.country_source, trace.provider.name) == ("AT", "override", "Euro Wide Ltd")
 
 
-# --- Overrides ------------------------------------------------------------------------------------------------
+# --- Overrides ----------------------------------------------------------------------------------------------
 
 
 def test_trace_url_override_precedence_url_host_prefix_asn(dns_server, make_url, lowland, make_provider, now):
@@ -183,11 +207,13 @@ def test_trace_url_override_precedence_url_host_prefix_asn(dns_server, make_url,
     assert answers == [by["asn"], by["prefix"], by["host"], by["url"]]
 
 
-def test_trace_url_override_survives_a_reimport(dns_server, make_url, lowland, make_provider, write_file,
-                                                import_data, now):  # fmt: skip
+def test_trace_url_override_survives_a_reimport(
+    dns_server, make_url, lowland, make_provider, write_file, import_data, now
+):
     reseller = make_provider("reseller", country="DE", prefix=None)
-    override = HostingOverride.objects.create(scope="host", host=HOST, provider=reseller,
-                                              abuse_emails=["abuse@reseller.example"])  # fmt: skip
+    override = HostingOverride.objects.create(
+        scope="host", host=HOST, provider=reseller, abuse_emails=["abuse@reseller.example"]
+    )
     dns_server.set_record(HOST, "A", ["198.51.100.5"])
 
     import_data("ripe", write_file("newer.db", dump(*LOWLAND)), as_of=T0 + timedelta(days=1))
@@ -200,12 +226,21 @@ def test_trace_url_override_survives_a_reimport(dns_server, make_url, lowland, m
         override,
         ["abuse@reseller.example"],
     )
-    assert trace.sources[-1] == {"source": "override", "query": "host", "answer": {
-        "id": override.pk, "scope": "host", "provider": "reseller", "country": "", "abuse_emails":
-        ["abuse@reseller.example"], "note": ""}}  # fmt: skip
+    assert trace.sources[-1] == {
+        "source": "override",
+        "query": "host",
+        "answer": {
+            "id": override.pk,
+            "scope": "host",
+            "provider": "reseller",
+            "country": "",
+            "abuse_emails": ["abuse@reseller.example"],
+            "note": "",
+        },
+    }
 
 
-# --- Hops ------------------------------------------------------------------------------------------------------
+# --- Hops ---------------------------------------------------------------------------------------------------
 
 
 def test_trace_url_new_holder_after_reimport_is_a_hop(
@@ -214,8 +249,10 @@ def test_trace_url_new_holder_after_reimport_is_a_hop(
     dns_server.set_record(HOST, "A", ["198.51.100.5"])
     case = make_url(HOST)
     first = trace_url(url=case, now=now)
-    moved = [obj.replace("ORG-PH1-TEST", "ORG-NB1-TEST").replace("Polder Hosting B.V.", "New Block SRL")
-             for obj in LOWLAND]  # fmt: skip
+    moved = [
+        obj.replace("ORG-PH1-TEST", "ORG-NB1-TEST").replace("Polder Hosting B.V.", "New Block SRL")
+        for obj in LOWLAND
+    ]
     import_data("ripe", write_file("newer.db", dump(*moved)), as_of=T0 + timedelta(days=1))
 
     second = trace_url(url=case, now=now + timedelta(hours=1))

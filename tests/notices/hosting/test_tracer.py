@@ -1,4 +1,5 @@
-"""The hosting trace against a real DNS server: A/AAAA/CNAME, failures, longest-prefix match, overrides, hops."""
+"""The hosting trace against a real DNS server: A/AAAA/CNAME, failures, longest-prefix match, overrides,
+hops."""
 
 from __future__ import annotations
 

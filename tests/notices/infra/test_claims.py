@@ -1,6 +1,6 @@
 """The claim statement on a queue table of the test's own (status, lease, attempts, as the outbox and webhooks
-have): due rows only, bounded, oldest first; a second connection skips what the first holds instead of waiting;
-concurrent claimers never share a row; an expired lease is claimed again and counts an attempt."""
+have): due rows only, bounded, oldest first; a second connection skips what the first holds instead of
+waiting; concurrent claimers never share a row; an expired lease is claimed again and counts an attempt."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ LEASE = timedelta(minutes=5)
 def queue(transactional_db):
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""CREATE TABLE {TABLE} (id serial PRIMARY KEY, status text NOT NULL, attempts int NOT NULL DEFAULT 0,
-                next_attempt_at timestamptz, claimed_until timestamptz)"""
-        )  # fmt: skip
+            f"""CREATE TABLE {TABLE} (id serial PRIMARY KEY, status text NOT NULL,
+                attempts int NOT NULL DEFAULT 0, next_attempt_at timestamptz, claimed_until timestamptz)"""
+        )
     yield
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {TABLE}")
@@ -46,10 +46,14 @@ def row(pk: int) -> tuple:
 
 def claim_ids(now, limit: int = 10, only=None) -> list[int]:
     rows = claim(
-        table=TABLE, due=pending_or_expired(), order_by="next_attempt_at", limit=limit, only=only,
+        table=TABLE,
+        due=pending_or_expired(),
+        order_by="next_attempt_at",
+        limit=limit,
+        only=only,
         assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
         params={"now": now, "until": now + LEASE},
-    )  # fmt: skip
+    )
     return sorted(pk for (pk,) in rows)
 
 

@@ -25,8 +25,10 @@ AWKWARD = [
 
 def test_copy_round_trip_of_awkward_values():
     at = datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=2)))
-    rows = [(n, text, n % 2 == 0, None if n == 3 else at, {"k": text, "list": [1, None]}) for n, text in
-            enumerate(AWKWARD)]  # fmt: skip
+    rows = [
+        (n, text, n % 2 == 0, None if n == 3 else at, {"k": text, "list": [1, None]})
+        for n, text in enumerate(AWKWARD)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE copy_probe (n int, t text, b boolean, at timestamptz, j jsonb)"

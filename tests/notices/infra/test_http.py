@@ -101,8 +101,13 @@ def test_request_refuses_private_and_reserved_targets_unless_allowed(site, dns_s
     dns_server.set_record("mixed.polder.example", "A", ["198.51.100.7", "127.0.0.1"])  # one bad answer
     strict = Guard()
 
-    for url in (f"http://127.0.0.1:{site.port}/", "http://[::1]/", "http://169.254.169.254/latest/",
-                "http://inside.polder.example/", f"http://mixed.polder.example:{site.port}/"):  # fmt: skip
+    for url in (
+        f"http://127.0.0.1:{site.port}/",
+        "http://[::1]/",
+        "http://169.254.169.254/latest/",
+        "http://inside.polder.example/",
+        f"http://mixed.polder.example:{site.port}/",
+    ):
         with pytest.raises(BlockedTarget):
             get(url, strict)
 
@@ -236,18 +241,28 @@ def certificates(tmp_path_factory):
     now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (
-        x509.CertificateBuilder().subject_name(_name("Test CA")).issuer_name(_name("Test CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(_name("Test CA"))
+        .issuer_name(_name("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     server = (
-        x509.CertificateBuilder().subject_name(_name(HOST)).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(_name(HOST))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -255,7 +270,7 @@ def certificates(tmp_path_factory):
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
         )
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
     (directory / "server.key").write_bytes(

@@ -1,4 +1,5 @@
-"""The one resolver builder honours DNS_RESOLVER and DNS_TIMEOUT; `resolve_addresses` against a real DNS server."""
+"""The one resolver builder honours DNS_RESOLVER and DNS_TIMEOUT; `resolve_addresses` against a real DNS
+server."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Fixtures for the portal tests: provider users of two providers, sent notices, and real headless Chromium.
 
 Browser tests need Debian's `chromium` (Playwright drives it through `executable_path`). When it is missing
-they are skipped with a loud warning, except with CI=true, where a missing browser fails the run (INTERFACES.md:
-a missing prerequisite in CI is a failure, never a skip). `.ci/run` installs it with apt.
+they are skipped with a loud warning, except with CI=true, where a missing browser fails the run
+(INTERFACES.md: a missing prerequisite in CI is a failure, never a skip). `.ci/run` installs it with apt.
 """
 
 from __future__ import annotations
@@ -15,8 +15,13 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "portal"
 PASSWORD = "desk-pass-2026!"
 _missing_browser: list[str] = []
@@ -62,8 +67,9 @@ def browse(chromium_path, live_server):
 
             try:
                 with sync_playwright() as playwright:
-                    chromium = playwright.chromium.launch(executable_path=chromium_path, headless=True,
-                                                          args=CHROMIUM_ARGS)  # fmt: skip
+                    chromium = playwright.chromium.launch(
+                        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+                    )
                     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
                     context.set_default_timeout(20_000)
                     page = context.new_page()
@@ -108,8 +114,9 @@ def make_portal_user(django_user_model):
     from notices.models import ProviderMembership
 
     def _make(username, provider, *, is_admin=False, email=""):
-        user = django_user_model.objects.create_user(username, email=email or f"{username}@desk.example",
-                                                     password=PASSWORD)  # fmt: skip
+        user = django_user_model.objects.create_user(
+            username, email=email or f"{username}@desk.example", password=PASSWORD
+        )
         ProviderMembership.objects.create(user=user, provider=provider, is_admin=is_admin)
         return user
 
@@ -145,7 +152,8 @@ def other_client(other_desk):
 
 @pytest.fixture
 def api_only(provider):
-    """The root fixture's API-only `provider`, in the Amsterdam time zone (the portal shows local deadlines)."""
+    """The root fixture's API-only `provider`, in the Amsterdam time zone (the portal shows local
+    deadlines)."""
     provider.channel = "api_only"
     provider.time_zone = "Europe/Amsterdam"
     provider.save(update_fields=["channel", "time_zone"])

@@ -78,8 +78,9 @@ def test_rate_limit_per_address_answers_429(client, desk, settings):
     statuses = [_login(client, username=f"nobody-{i}", password="x").status_code for i in range(5)]
     assert statuses == [400, 400, 400, 400, 429]
     assert _login(client).status_code == 429  # even the right password waits
-    other_address = client.post("/portal/login/", {"username": "polder-desk", "password": PASSWORD},
-                                REMOTE_ADDR="192.0.2.51")  # fmt: skip
+    other_address = client.post(
+        "/portal/login/", {"username": "polder-desk", "password": PASSWORD}, REMOTE_ADDR="192.0.2.51"
+    )
     assert other_address.status_code == 302
 
 
@@ -172,8 +173,10 @@ def test_invitation_expired_or_revoked_is_refused(desk_client, provider, now):
 def test_invitation_by_supervisor_in_admin(client, django_user_model, provider):
     boss = django_user_model.objects.create_superuser("boss", "boss@hotline.example", "boss-pass-12345")
     client.force_login(boss)
-    response = client.post("/admin/notices/invitation/add/", {"provider": provider.pk, "email": "first@polder.example",
-                                                               "is_admin": "on"})  # fmt: skip
+    response = client.post(
+        "/admin/notices/invitation/add/",
+        {"provider": provider.pk, "email": "first@polder.example", "is_admin": "on"},
+    )
     assert response.status_code == 302
     invitation = Invitation.objects.get()
     assert (invitation.email, invitation.is_admin, invitation.invited_by) == (
@@ -218,14 +221,28 @@ def test_every_portal_form_refuses_post_without_csrf_token(csrf_client, sent_not
     token = sent.link.rstrip("/").rsplit("/", 1)[1]
     ref = sent_notice.reference
     routes = [
-        "/portal/login/", "/portal/login/verify/", "/portal/logout/", "/portal/password-reset/",
-        f"/portal/invitation/{token}/", "/portal/language/", "/portal/account/2fa/start/",
-        "/portal/account/2fa/confirm/", "/portal/account/2fa/disable/", f"/portal/notices/{ref}/",
-        *[f"/portal/notices/{ref}/respond/{a}/" for a in ("acknowledge", "removed", "not_our_customer", "need_info", "refused")],
-        f"/portal/one-click/{one_click_token(sent_notice, 'removed')}/", "/portal/team/",
-        f"/portal/team/invitations/{sent.invitation.pk}/revoke/", "/portal/keys/", f"/portal/keys/{key.pk}/revoke/",
-        "/portal/webhook/", "/portal/webhook/disable/",
-    ]  # fmt: skip
+        "/portal/login/",
+        "/portal/login/verify/",
+        "/portal/logout/",
+        "/portal/password-reset/",
+        f"/portal/invitation/{token}/",
+        "/portal/language/",
+        "/portal/account/2fa/start/",
+        "/portal/account/2fa/confirm/",
+        "/portal/account/2fa/disable/",
+        f"/portal/notices/{ref}/",
+        *[
+            f"/portal/notices/{ref}/respond/{a}/"
+            for a in ("acknowledge", "removed", "not_our_customer", "need_info", "refused")
+        ],
+        f"/portal/one-click/{one_click_token(sent_notice, 'removed')}/",
+        "/portal/team/",
+        f"/portal/team/invitations/{sent.invitation.pk}/revoke/",
+        "/portal/keys/",
+        f"/portal/keys/{key.pk}/revoke/",
+        "/portal/webhook/",
+        "/portal/webhook/disable/",
+    ]
     statuses = {route: csrf_client.post(route, {"message": "x", "code": "1"}).status_code for route in routes}
     assert statuses == dict.fromkeys(routes, 403)
     sent_notice.refresh_from_db()
@@ -233,7 +250,14 @@ def test_every_portal_form_refuses_post_without_csrf_token(csrf_client, sent_not
 
 
 def test_every_portal_page_with_a_form_renders_a_csrf_token(desk_client, sent_notice):
-    for route in ("/portal/login/", "/portal/password-reset/", f"/portal/notices/{sent_notice.reference}/",
-                  "/portal/account/", "/portal/team/", "/portal/keys/", "/portal/webhook/"):  # fmt: skip
+    for route in (
+        "/portal/login/",
+        "/portal/password-reset/",
+        f"/portal/notices/{sent_notice.reference}/",
+        "/portal/account/",
+        "/portal/team/",
+        "/portal/keys/",
+        "/portal/webhook/",
+    ):
         body = desk_client.get(route).content.decode()
         assert body.count("<form") == body.count("csrfmiddlewaretoken"), route

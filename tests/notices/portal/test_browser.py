@@ -39,8 +39,9 @@ def web_host():
     web.stop()
 
 
-def test_sign_in_open_notice_mark_removed_and_see_verification(browse, screenshot, desk, sent_notice, start_worker,
-                                                                 dns_server, web_host):  # fmt: skip
+def test_sign_in_open_notice_mark_removed_and_see_verification(
+    browse, screenshot, desk, sent_notice, start_worker, dns_server, web_host
+):
     dns_server.set_record("files.polder.example", "A", ["198.51.100.10"])
     start_worker(
         DNS_RESOLVER=dns_server.address, CHECKER_CONNECT_TO=f"198.51.100.0/24=127.0.0.1:{web_host.port}"
@@ -187,8 +188,10 @@ def test_second_provider_sees_nothing_of_the_first(browse, other_desk, sent_noti
         sign_in(page, username="balkan-desk")
         page.wait_for_url(page.base + "/portal/")
         listed = page.content()
-        statuses = [page.goto(page.base + f"/portal/notices/{sent_notice.reference}/{suffix}").status
-                    for suffix in ("", "urls.csv", "xarf.json", "statements.json", "status.json")]  # fmt: skip
+        statuses = [
+            page.goto(page.base + f"/portal/notices/{sent_notice.reference}/{suffix}").status
+            for suffix in ("", "urls.csv", "xarf.json", "statements.json", "status.json")
+        ]
         return listed, statuses
 
     listed, statuses = browse(scenario)

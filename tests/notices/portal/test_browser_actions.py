@@ -1,9 +1,10 @@
 """Every response action in every portal language, in real headless Chromium, with the resulting state checked
-in the database: notice and URL status, the ProviderResponse row, the stored statement of reasons and its dates.
+in the database: notice and URL status, the ProviderResponse row, the stored statement of reasons and its
+dates.
 
-One browser per module (a thread of its own owns Playwright, see `BrowserThread`); each case gets a fresh browser
-context, one notice and the page in the provider's language (or the user's choice, as README's first ten
-minutes do it). The checker's verification is not awaited here: test_browser.py follows it end to end.
+One browser per module (a thread of its own owns Playwright, see `BrowserThread`); each case gets a fresh
+browser context, one notice and the page in the provider's language (or the user's choice, as README's first
+ten minutes do it). The checker's verification is not awaited here: test_browser.py follows it end to end.
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ ACTIONS = (
 
 
 class BrowserThread:
-    """One Chromium for many scenarios. Playwright's sync API must stay in the thread that started it (and keeps
-    an event loop there, which Django's ORM refuses), so scenarios are handed to that thread and their results
-    (or exceptions) handed back."""
+    """One Chromium for many scenarios. Playwright's sync API must stay in the thread that started it (and
+    keeps an event loop there, which Django's ORM refuses), so scenarios are handed to that thread and their
+    results (or exceptions) handed back."""
 
     def __init__(self, executable: str) -> None:
         self.jobs: queue.Queue = queue.Queue()
@@ -106,8 +107,13 @@ def browser(chromium_path):
 def _session_cookie(user, base: str) -> list[dict]:
     client = Client()
     client.force_login(user)
-    return [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-             "url": base}]  # fmt: skip
+    return [
+        {
+            "name": settings.SESSION_COOKIE_NAME,
+            "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": base,
+        }
+    ]
 
 
 def _open_answer(page, action: str) -> None:
@@ -180,8 +186,9 @@ def _expected_confirmation(action: str, language: str) -> str:
 
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("language", PORTAL_LANGUAGES)
-def test_every_action_in_every_language(browser, live_server, screenshot, desk, provider, sent_notice, language,
-                                        action):  # fmt: skip
+def test_every_action_in_every_language(
+    browser, live_server, screenshot, desk, provider, sent_notice, language, action
+):
     provider.language = language
     provider.save(update_fields=["language"])
     items = list(sent_notice.items.select_related("url").order_by("url_id"))
@@ -190,8 +197,12 @@ def test_every_action_in_every_language(browser, live_server, screenshot, desk, 
     today = timezone.localdate(timezone=zone).isoformat()
     content_date = timezone.localdate(min(i.url.first_reported_at for i in items), timezone=zone).isoformat()
 
-    seen = browser.run(_scenario(action, sent_notice.reference, second), base=live_server.url,
-                       locale=BROWSER_LOCALES[language], cookies=_session_cookie(desk, live_server.url))  # fmt: skip
+    seen = browser.run(
+        _scenario(action, sent_notice.reference, second),
+        base=live_server.url,
+        locale=BROWSER_LOCALES[language],
+        cookies=_session_cookie(desk, live_server.url),
+    )
 
     assert seen["lang"] == language
     assert seen["dates"] == {"content_date": content_date, "application_date": today}  # the browser kept them
@@ -224,8 +235,10 @@ def test_every_action_in_every_language(browser, live_server, screenshot, desk, 
         assert sor.validate_statement(statement) == statement
         with translation.override(language):
             facts = translation.gettext("Removed after notice %(reference)s from %(hotline)s.")
-        assert statement["decision_facts"] == facts % {"reference": sent_notice.reference,
-                                                       "hotline": settings.HOTLINE_NAME}  # fmt: skip
+        assert statement["decision_facts"] == facts % {
+            "reference": sent_notice.reference,
+            "hotline": settings.HOTLINE_NAME,
+        }
         return
     assert response.action == action and urls == [first, second]
     if action == "acknowledge":
@@ -249,8 +262,9 @@ def test_every_action_in_every_language(browser, live_server, screenshot, desk, 
 
 
 @pytest.mark.parametrize("language", PORTAL_LANGUAGES)
-def test_first_ten_minutes_step_5_with_the_language_switch(browser, live_server, screenshot, desk, provider,
-                                                           sent_notice, language):  # fmt: skip
+def test_first_ten_minutes_step_5_with_the_language_switch(
+    browser, live_server, screenshot, desk, provider, sent_notice, language
+):
     """README step 5: sign in, switch the language at the top right, acknowledge, then confirm removal."""
     provider.language = "en" if language == "nl" else "nl"  # the demo's polder speaks Dutch
     provider.save(update_fields=["language"])

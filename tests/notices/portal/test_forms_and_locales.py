@@ -156,8 +156,10 @@ def test_non_field_errors_are_in_the_summary(client, desk, provider):
         provider=provider, email="new@polder.example", is_admin=False, invited_by=desk, now=timezone.now()
     )
     token = re.search(r"/portal/invitation/([^/\s]+)/", mail.outbox[-1].body)[1]
-    response = client.post(f"/portal/invitation/{token}/", {"username": desk.username, "password1": "a-long-pass-2026",
-                                                            "password2": "a-long-pass-2026"})  # fmt: skip
+    response = client.post(
+        f"/portal/invitation/{token}/",
+        {"username": desk.username, "password1": "a-long-pass-2026", "password2": "a-long-pass-2026"},
+    )
     assert response.status_code == 400
     summary = _summary(response.content.decode())
     assert "This username is taken; choose another." in summary and "<a " not in summary
@@ -179,12 +181,13 @@ def _as_browser_submits(page, action: str) -> dict:
     return data
 
 
-# --- The default statement of reasons: portal form and one-click give the same --------------------------------
+# --- The default statement of reasons: portal form and one-click give the same ------------------------------
 
 
 @pytest.mark.parametrize("language", PORTAL_LANGUAGES)
-def test_one_click_removed_stores_the_statement_the_portal_prefills(client, desk_client, sent_notice, provider,
-                                                                    language):  # fmt: skip
+def test_one_click_removed_stores_the_statement_the_portal_prefills(
+    client, desk_client, sent_notice, provider, language
+):
     provider.language = language
     provider.time_zone = "Pacific/Kiritimati"  # UTC+14: the provider's date is often not UTC's
     provider.save(update_fields=["language", "time_zone"])
@@ -193,8 +196,12 @@ def test_one_click_removed_stores_the_statement_the_portal_prefills(client, desk
     zone = ZoneInfo("Pacific/Kiritimati")
     today = timezone.localdate(timezone=zone).isoformat()
     assert f'name="application_date" value="{today}"' in rendered  # prefilled, and in the wire format
-    assert desk_client.post(f"/portal/notices/{sent_notice.reference}/respond/removed/",
-                            _as_browser_submits(page, "removed")).status_code == 302  # fmt: skip
+    assert (
+        desk_client.post(
+            f"/portal/notices/{sent_notice.reference}/respond/removed/", _as_browser_submits(page, "removed")
+        ).status_code
+        == 302
+    )
     link = f"/portal/one-click/{one_click_token(sent_notice, 'removed')}/"
     assert client.get(link).status_code == 200
     assert client.post(link).status_code == 200
@@ -228,15 +235,25 @@ def _store(model, pk, **values) -> bool:
     return True
 
 
-PROVIDER_PAGES = ["/portal/", "/portal/notices/{ref}/", "/portal/account/", "/portal/team/", "/portal/keys/",
-                  "/portal/webhook/", "/portal/notices/{ref}/status.json"]  # fmt: skip
+PROVIDER_PAGES = [
+    "/portal/",
+    "/portal/notices/{ref}/",
+    "/portal/account/",
+    "/portal/team/",
+    "/portal/keys/",
+    "/portal/webhook/",
+    "/portal/notices/{ref}/status.json",
+]
 
 
 @pytest.mark.parametrize(("zone", "language"), list(zip(BAD_ZONES, BAD_LANGUAGES * 2, strict=False)))
-def test_portal_falls_back_to_utc_and_english_for_invalid_stored_values(desk_client, client, desk, sent_notice,
-                                                                        provider, zone, language):  # fmt: skip
-    stored = [_store(HostingProvider, provider.pk, time_zone=zone), _store(HostingProvider, provider.pk,
-                                                                           language=language)]  # fmt: skip
+def test_portal_falls_back_to_utc_and_english_for_invalid_stored_values(
+    desk_client, client, desk, sent_notice, provider, zone, language
+):
+    stored = [
+        _store(HostingProvider, provider.pk, time_zone=zone),
+        _store(HostingProvider, provider.pk, language=language),
+    ]
     account = PortalAccount.objects.get_or_create(user=desk)[0]
     stored.append(_store(PortalAccount, account.pk, language=language))
     assert any(stored), "the database refuses every bad value: nothing to fall back from"

@@ -66,8 +66,9 @@ def test_portal_url_id_of_other_notice_under_own_reference_is_404(
 
 def test_portal_removed_naming_other_providers_url_is_refused(other_client, sent_notice, other_sent_notice):
     stranger_url = sent_notice.items.values_list("url_id", flat=True)[0]
-    response = other_client.post(f"/portal/notices/{other_sent_notice.reference}/respond/removed/",
-                                 {"urls": [str(stranger_url)]})  # fmt: skip
+    response = other_client.post(
+        f"/portal/notices/{other_sent_notice.reference}/respond/removed/", {"urls": [str(stranger_url)]}
+    )
     assert response.status_code == 400
     assert ProviderResponse.objects.count() == 0
 
@@ -97,8 +98,13 @@ def test_portal_keys_and_invitations_of_other_provider_are_404(
     from notices.services.portal_accounts import invite_user
 
     key, _ = create_api_key(scope="provider", provider=provider, name="polder ticketing")
-    invitation = invite_user(provider=provider, email="new@polder.example", is_admin=False, invited_by=None,
-                             now=sent_notice.created_at).invitation  # fmt: skip
+    invitation = invite_user(
+        provider=provider,
+        email="new@polder.example",
+        is_admin=False,
+        invited_by=None,
+        now=sent_notice.created_at,
+    ).invitation
     assert other_client.post(f"/portal/keys/{key.pk}/revoke/").status_code == 404
     assert other_client.post(f"/portal/team/invitations/{invitation.pk}/revoke/").status_code == 404
     key.refresh_from_db()
@@ -111,8 +117,9 @@ def test_portal_keys_and_invitations_of_other_provider_are_404(
 def test_portal_webhook_deliveries_stay_with_their_provider(other_client, sent_notice, provider, now):
     from notices.delivery.webhooks import enqueue_new_deliveries, register_webhook
 
-    register_webhook(provider=provider, url="https://hooks.polder.example/in", created_by=None,
-                     now=sent_notice.created_at)  # fmt: skip
+    register_webhook(
+        provider=provider, url="https://hooks.polder.example/in", created_by=None, now=sent_notice.created_at
+    )
     assert enqueue_new_deliveries(now=now, limit=10) == 1
     body = other_client.get("/portal/webhook/").content.decode()
     assert sent_notice.reference not in body

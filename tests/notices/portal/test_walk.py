@@ -1,6 +1,7 @@
-"""Every portal page, generated from notices/portal/urls.py: GET and POSTs of garbage, anonymously, as a provider
-user and as the provider's portal admin. Nothing may answer 5xx. A new URL pattern is walked without a change
-here (its arguments are filled from their names; an unknown name fails the test, so the walk never skips it).
+"""Every portal page, generated from notices/portal/urls.py: GET and POSTs of garbage, anonymously, as a
+provider user and as the provider's portal admin. Nothing may answer 5xx. A new URL pattern is walked without
+a change here (its arguments are filled from their names; an unknown name fails the test, so the walk never
+skips it).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def _patterns() -> list[URLPattern]:
 
 
 def _field_names() -> list[str]:
-    """Every field any portal form (or the Django auth forms the portal uses) reads, plus the views' own keys."""
+    """Every field any portal form (or the Django auth forms the portal uses) reads, plus the views' own
+    keys."""
     names = {"action", "language", "next", "page", "view"}
     classes = [
         c

@@ -1,4 +1,5 @@
-"""Webhooks: new notices POSTed as signed JSON to the provider's URL, SSRF-guarded, retries in the database."""
+"""Webhooks: new notices POSTed as signed JSON to the provider's URL, SSRF-guarded, retries in the
+database."""
 
 from __future__ import annotations
 
@@ -111,8 +112,9 @@ def test_webhook_refuses_private_addresses(provider, sent_notice, now, settings,
         with pytest.raises(WebhookError):
             validate_webhook_url(url)
     dns_server.set_record("hooks.polder.example", "A", ["10.0.0.7"])  # a name that leads inside
-    register_webhook(provider=provider, url="http://hooks.polder.example/in", created_by=None,
-                     now=sent_notice.created_at)  # fmt: skip
+    register_webhook(
+        provider=provider, url="http://hooks.polder.example/in", created_by=None, now=sent_notice.created_at
+    )
     assert _sweep(now) == ["pending"]
     assert WebhookDelivery.objects.get().last_error.startswith("BlockedTarget: 10.0.0.7")
 

@@ -1,4 +1,5 @@
-"""ttr_stats on a small hand-made set: exact medians and percentiles as {low, high}, still-up cases counted."""
+"""ttr_stats on a small hand-made set: exact medians and percentiles as {low, high}, still-up cases
+counted."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def case(
     country=None,
     notice_type="hotline_notice",
 ) -> Url:
-    """A URL first noticed at `sent`, removed with TTR bounds `ttr` (seconds), or still up when `ttr` is None."""
+    """A URL first noticed at `sent`, removed with TTR bounds `ttr` (seconds), or still up when `ttr` is
+    None."""
     result = submit_report(
         item=ReportInput(url=f"http://files.stats.example/{next(_numbers)}.html"), now=sent
     )
@@ -100,7 +102,8 @@ def test_ttr_stats_by_provider_gives_every_figure_as_low_high(cases):
         "share_over_7d": {"low": 0.0, "high": 0.25},
         "still_up_after_days": {"1": 1, "3": 0, "7": 0, "30": 0},
         "reappeared": 0,
-        # Kaplan–Meier with the still-up case censored at 172,800 s: low from the low bounds, high from the high.
+        # Kaplan–Meier with the still-up case censored at 172,800 s: low from the low bounds, high from the
+        # high.
         "survival": [
             {"t": t, "low": low, "high": high}
             for t, low, high in [
@@ -199,12 +202,19 @@ def test_ttr_stats_counts_a_finished_cycle_and_its_reappearance(cases, polder):
 
     url = Url.objects.filter(provider_at_notice=polder, status="removed").first()
     RemovalCycle.objects.create(
-        url=url, provider_at_notice=polder, asn_at_notice=64500, country_at_notice="NL",
-        notice_type_at_notice="hotline_notice", first_notice_sent_at=datetime(2025, 1, 1, tzinfo=UTC),
-        removal_confirmed_at=datetime(2025, 1, 2, tzinfo=UTC), removed_low=datetime(2025, 1, 1, 1, tzinfo=UTC),
-        removed_high=datetime(2025, 1, 1, 2, tzinfo=UTC), ttr_low=300, ttr_high=400,
+        url=url,
+        provider_at_notice=polder,
+        asn_at_notice=64500,
+        country_at_notice="NL",
+        notice_type_at_notice="hotline_notice",
+        first_notice_sent_at=datetime(2025, 1, 1, tzinfo=UTC),
+        removal_confirmed_at=datetime(2025, 1, 2, tzinfo=UTC),
+        removed_low=datetime(2025, 1, 1, 1, tzinfo=UTC),
+        removed_high=datetime(2025, 1, 1, 2, tzinfo=UTC),
+        ttr_low=300,
+        ttr_high=400,
         reappeared_at=datetime(2025, 1, 20, tzinfo=UTC),
-    )  # fmt: skip
+    )
 
     polder_stats = by_key(ttr_stats(group_by="provider", now=NOW))["polder"]
 

@@ -1,5 +1,5 @@
-"""Bulk helpers: array literals survive a round trip through PostgreSQL whatever the text; instances built without
-`__init__` behave as saved ones; `load_instances` matches `in_bulk`."""
+"""Bulk helpers: array literals survive a round trip through PostgreSQL whatever the text; instances built
+without `__init__` behave as saved ones; `load_instances` matches `in_bulk`."""
 
 from __future__ import annotations
 

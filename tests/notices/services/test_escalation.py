@@ -57,9 +57,18 @@ def test_escalation_stops_when_removal_is_confirmed(noticed, now, settings):
     case, notice = noticed
 
     def gone(minutes):
-        return Observation(key=case.pk, outcome=Outcome.GONE, status_code=404, final_url=case.canonical,
-                           error_class="", resolved_ip="198.51.100.10", redirects=0, elapsed_ms=5,
-                           checked_at=now + timedelta(minutes=minutes), vantage="direct")  # fmt: skip
+        return Observation(
+            key=case.pk,
+            outcome=Outcome.GONE,
+            status_code=404,
+            final_url=case.canonical,
+            error_class="",
+            resolved_ip="198.51.100.10",
+            redirects=0,
+            elapsed_ms=5,
+            checked_at=now + timedelta(minutes=minutes),
+            vantage="direct",
+        )
 
     assert record_observations([gone(5)], now=now) == 0
     assert record_observations([gone(10)], now=now) == 1

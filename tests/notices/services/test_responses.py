@@ -1,4 +1,5 @@
-"""record_response: acknowledge, removed, disputes, need_info; URLs outside the notice; notices not yet sent."""
+"""record_response: acknowledge, removed, disputes, need_info; URLs outside the notice; notices not yet
+sent."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""WriteBehind: statements queued on a helper thread run in order in the caller's transaction; the first error is
-raised on the caller as django.db's, stops the rest and rolls back with the block; deferrable constraints are
-checked at once inside the block and deferred again after it."""
+"""WriteBehind: statements queued on a helper thread run in order in the caller's transaction; the first error
+is raised on the caller as django.db's, stops the rest and rolls back with the block; deferrable constraints
+are checked at once inside the block and deferred again after it."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def missing_notice_id() -> int:
 
 
 def wait_until_aborted(timeout: float = 5) -> None:
-    """Until the helper's failing statement has aborted the transaction (read from the driver, no query), and a
-    moment more for the helper to note its error."""
+    """Until the helper's failing statement has aborted the transaction (read from the driver, no query), and
+    a moment more for the helper to note its error."""
     deadline = time.monotonic() + timeout
     while connection.connection.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
         assert time.monotonic() < deadline, "the failing statement did not run"
@@ -126,8 +126,8 @@ def test_execute_after_the_error_raises_it_again():
 
 
 def test_error_found_only_on_leaving_the_block_is_raised_and_the_helper_stops(helper_threads):
-    """The caller queues a failing statement last and leaves the block without wait(): leaving raises the error,
-    and the helper thread ends, whether or not it had run the statement by then (here it had)."""
+    """The caller queues a failing statement last and leaves the block without wait(): leaving raises the
+    error, and the helper thread ends, whether or not it had run the statement by then (here it had)."""
     with pytest.raises(IntegrityError), transaction.atomic(), WriteBehind() as writes:
         writes.execute(PARTNER, ["twice"])
         writes.execute(PARTNER, ["twice"])
@@ -146,8 +146,9 @@ def test_foreign_keys_are_checked_at_once_inside_the_block():
 
 
 def _dangling_event_is_deferred() -> bool:
-    """Insert an event naming a missing notice in a savepoint: True if accepted (its check deferred to commit),
-    False if refused at once. The row is removed again either way (the test case checks constraints at the end)."""
+    """Insert an event naming a missing notice in a savepoint: True if accepted (its check deferred to
+    commit), False if refused at once. The row is removed again either way (the test case checks constraints
+    at the end)."""
     try:
         with transaction.atomic():
             run(DANGLING_EVENT, [missing_notice_id()], None)

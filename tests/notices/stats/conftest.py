@@ -44,10 +44,17 @@ def noticed(api_only, make_case, make_notice):
 
 def observation(case: Url, outcome: str, at) -> Observation:
     return Observation(
-        key=case.pk, outcome=Outcome(outcome), status_code={"live": 200, "gone": 404}[outcome],
-        final_url=case.canonical, error_class="", resolved_ip="198.51.100.10", redirects=0, elapsed_ms=12,
-        checked_at=at, vantage="direct",
-    )  # fmt: skip
+        key=case.pk,
+        outcome=Outcome(outcome),
+        status_code={"live": 200, "gone": 404}[outcome],
+        final_url=case.canonical,
+        error_class="",
+        resolved_ip="198.51.100.10",
+        redirects=0,
+        elapsed_ms=12,
+        checked_at=at,
+        vantage="direct",
+    )
 
 
 def confirm_removals(cases: list[Url], *, set_based: bool = True) -> int:

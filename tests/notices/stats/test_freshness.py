@@ -12,6 +12,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from notices.infra import enqueue
 from notices.models import Partner, StatsChange, StatsRefresh, StatsSnapshot, Url
 from notices.selectors import stats
 from notices.selectors.stats import refresh_snapshots, request_refresh, run_refresh, stale_since
@@ -68,8 +69,11 @@ def test_the_snapshot_is_served_again_once_refreshed_and_says_how_old_it_is(staf
     refresh_snapshots(now=computed)
     answer = stats.time_to_removal(group_by="provider", now=computed + timedelta(seconds=42))
     assert (answer["source"], answer["as_of"], answer["computed_at"], answer["age_seconds"]) == (
-        "snapshot", computed, computed, 42,
-    )  # fmt: skip
+        "snapshot",
+        computed,
+        computed,
+        42,
+    )
     assert answer["groups"][0]["removed"] == 1
     page = staff_client.get(reverse("dashboard")).content.decode()
     assert re.search(
@@ -156,7 +160,8 @@ def test_any_writer_changing_a_counted_column_marks_the_snapshots_stale(noticed,
 
 
 def test_every_url_column_the_statistics_read_is_watched_by_the_trigger():
-    """A column added to the statistics query without the trigger knowing would bring the contradiction back."""
+    """A column added to the statistics query without the trigger knowing would bring the contradiction
+    back."""
     read = stats._cases_sql(" , ".join(stats.GROUPS.values()), stats._filters("x", "x", "x")[0])
     columns = {f.column for f in Url._meta.concrete_fields if re.search(rf"\b{f.column}\b", read)}
     columns -= {"id"}
@@ -179,8 +184,13 @@ def test_changes_the_statistics_do_not_count_leave_the_snapshots_current(noticed
     new = submit_report(
         item=ReportInput(url="http://files.polder.example/stats/new.html"), now=timezone.now()
     )
-    assess_url(url=Url.objects.get(pk=new.url_id), analyst=analyst, legality="illegal_international",
-               classification="A1", now=timezone.now())  # fmt: skip
+    assess_url(
+        url=Url.objects.get(pk=new.url_id),
+        analyst=analyst,
+        legality="illegal_international",
+        classification="A1",
+        now=timezone.now(),
+    )
     assert stale_since() is None
     assert stats.time_to_removal(group_by="provider", now=timezone.now())["source"] == "snapshot"
 
@@ -215,7 +225,7 @@ def test_requests_collapse_into_the_queued_refresh(noticed):
 def test_the_refresh_is_queued_by_the_name_of_the_real_task():
     from notices.tasks import refresh_stats
 
-    assert refresh_stats.name == stats.REFRESH_TASK
+    assert refresh_stats.name == enqueue.REFRESH_STATS
 
 
 def test_a_debounced_run_recomputes_only_for_the_pending_request(noticed):
