@@ -286,3 +286,23 @@ def test_import_registry_command_moves_the_case_through_a_real_worker(
         True, "Balkan Servers OOD", "BG", trace.provider_id)  # fmt: skip
     assert list(Event.objects.filter(url=case).order_by("pk").values_list("kind", flat=True))[-4:] == [
         "url.traced", "url.hosting_changed", "url.traced", "url.hopped"]  # fmt: skip
+
+
+def test_reevaluation_of_the_demo_cases_finds_no_change(
+    dns_server, db, django_capture_on_commit_callbacks, now
+):
+    """Hand-entered networks, a transit prefix, a CNAME and an IPv6 host: the index and the trace agree."""
+    from notices.demo.data import load_demo_data
+    from notices.demo.network import DNS_ZONE
+
+    load_demo_data()
+    for host, records in DNS_ZONE.items():
+        for kind, values in records.items():
+            dns_server.set_record(host, kind, values if isinstance(values, list) else [values])
+    for case in Url.objects.all():
+        trace_url(url=case, now=now)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        summary = reevaluate_open_cases(now=now + timedelta(hours=1))
+
+    assert (summary.examined, summary.changed, callbacks) == (6, 0, [])
