@@ -81,6 +81,8 @@ class Summary:
     deferred: int = 0
     seconds: float = 0.0
     generations: dict[str, int] = field(default_factory=dict)
+    index_prefixes: int = 0
+    index_seconds: float = 0.0
 
     def describe(self) -> str:
         """The summary the commands print."""
@@ -89,7 +91,8 @@ class Summary:
         generations = ", ".join(f"{dataset} #{pk}" for dataset, pk in sorted(self.generations.items()))
         lines = [
             f"Re-evaluated {self.examined:,} open cases against {generations or 'no registry data'} "
-            f"in {self.seconds:.1f} s ({rate:,.0f}/s).",
+            f"in {self.seconds:.1f} s ({rate:,.0f}/s; lookup index of {self.index_prefixes:,} prefixes built in "
+            f"{self.index_seconds:.1f} s).",
             f"Hosting changed for {self.changed:,} ({kinds}); {self.events:,} new {EVENT_KIND} events; "
             f"{self.retraces:,} re-traces queued.",
         ]
@@ -123,7 +126,9 @@ def reevaluate_open_cases(
     """
     started = time.perf_counter()
     index = build_index() if index is None else index
-    summary = Summary(generations=index.generations)
+    summary = Summary(
+        generations=index.generations, index_prefixes=index.nodes, index_seconds=index.build_seconds
+    )
     retraces = _Retraces(settings.REEVALUATE_MAX_RETRACES)
     with transaction.atomic(), WriteBehind() as writes:
         pins = _pins()
