@@ -202,8 +202,9 @@ def write_cases(addresses: list[str], index, closed: int) -> None:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [len(addresses) + closed]
             )
-        cursor.execute("ANALYZE notices_url")
-        cursor.execute("ANALYZE notices_hostingtrace")
+    with connection.cursor() as cursor:  # as autovacuum will have done by the next import (visibility map)
+        cursor.execute("VACUUM ANALYZE notices_url")
+        cursor.execute("VACUUM ANALYZE notices_hostingtrace")
 
 
 def write_renumbered_ipasn(directory: Path, ipasn: str) -> str:

@@ -3,7 +3,6 @@ INSERT … SELECT FROM unnest, and model instances built without `__init__`."""
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -190,51 +189,3 @@ def timestamp_array(values: Iterable[datetime | None]) -> str:
         return formatted.get(key) or formatted.setdefault(key, value.isoformat())
 
     return text_array(None if value is None else iso(value) for value in values)
-
-
-# --- COPY
-# ---------------------------------------------------------------------------------------------------------
-
-_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))  # backslash first
-
-
-def copy_field(value) -> str:
-    """One value in COPY's text format: NULL as `\\N`; booleans `t`/`f`; datetimes ISO 8601 (aware, so the
-    server's time zone does not matter); dicts and lists as JSON; text with backslash, tab and line ends
-    escaped."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        value = json.dumps(value)
-    value = str(value)
-    for (
-        char,
-        escaped,
-    ) in _COPY_ESCAPES:  # str.replace, not translate: mail bodies are long, and replace runs in C
-        if char in value:
-            value = value.replace(char, escaped)
-    return value
-
-
-def copy_data(rows: Iterable[Sequence]) -> str:
-    """The rows as one COPY text-format stream."""
-    return "".join("\t".join(map(copy_field, row)) + "\n" for row in rows)
-
-
-def copy_rows(cursor, table: str, columns: Sequence[str], data: str) -> None:
-    """`COPY table (columns) FROM STDIN` with `data` (from `copy_data`) on a psycopg2 cursor: the driver's
-    bulk route, one round trip whatever the row count."""
-    cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(data), size=COPY_CHUNK)
-
-
-COPY_CHUNK = (
-    1 << 20
-)  # characters the driver reads per call (its default, 8 KiB, means a call per mail or two)

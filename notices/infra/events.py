@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from notices.infra.write_behind import WriteBehind, run_copy
+from notices.infra.bulk import int_array, text_array, timestamp_array
+from notices.infra.write_behind import WriteBehind, run
 from notices.models import AuditEvent, Event
 
 
@@ -71,12 +73,26 @@ def new_event(
 
 
 def record_events(events: list[NewEvent], *, writes: WriteBehind | None = None) -> None:
-    """Write many timeline rows (from `new_event`) with one COPY: the batch services write thousands at once,
-    and bulk_create's per-value preparation costs more than the rows. With `writes`, the COPY is queued there
-    (see `write_behind`)."""
+    """Write many timeline rows (from `new_event`) in one INSERT … SELECT FROM unnest of array literals: the
+    batch services write thousands at once, and bulk_create's per-value preparation costs more than the SQL.
+    With `writes`, the INSERT is queued there (see `write_behind`).
+
+    Not COPY: psycopg2 lets go of the connection between starting a COPY and streaming its rows, so a COPY on
+    the write-behind thread could interleave with the caller's reads on the same connection (a re-evaluation
+    streams the open cases while its events are written); and for these rows it measured no faster."""
     if not events:
         return
-    run_copy(Event._meta.db_table, EVENT_COLUMNS, events, writes)
-
-
-EVENT_COLUMNS = ("kind", "at", "url_id", "notice_id", "actor", "data")
+    run(
+        f"""INSERT INTO {Event._meta.db_table} (kind, at, url_id, notice_id, actor, data)
+            SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[], %s::bigint[], %s::text[],
+                                 %s::jsonb[])""",
+        [
+            text_array([event.kind for event in events]),
+            timestamp_array([event.at for event in events]),
+            int_array([event.url_id for event in events]),
+            int_array([event.notice_id for event in events]),
+            text_array([event.actor for event in events]),
+            text_array(["{}" if not event.data else json.dumps(event.data) for event in events]),
+        ],
+        writes,
+    )

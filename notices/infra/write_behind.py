@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import connection
 
-from notices.infra.bulk import copy_data, copy_rows
-
 _STOP = object()
-_COPY = object()  # a job that is a COPY, not a statement
 
 
 class WriteBehind:
@@ -57,12 +54,6 @@ class WriteBehind:
         """Queue a statement (its results are not read); raises the error of an earlier one."""
         self._raise_error()
         self._jobs.put((sql, params))
-
-    def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-        """Queue `COPY table (columns) FROM STDIN` of `rows` (see `infra.bulk.copy_data`; the stream is built
-        here, the copy runs on the helper thread)."""
-        self._raise_error()
-        self._jobs.put((_COPY, (table, columns, copy_data(rows))))
 
     def wait(self) -> None:
         """Block until every queued statement ran; raises the first error."""
@@ -92,23 +83,9 @@ class WriteBehind:
                     job.set()
                 elif self._error is None and not self._cancelled:
                     try:
-                        if job[0] is _COPY:
-                            copy_rows(cursor, *job[1])
-                        else:
-                            cursor.execute(*job)
+                        cursor.execute(*job)
                     except BaseException as error:  # handed to the calling thread
                         self._error = error
-
-
-def run_copy(
-    table: str, columns: Sequence[str], rows: Iterable[Sequence], writes: WriteBehind | None
-) -> None:
-    """COPY rows now, or queue the COPY on `writes` when the caller has one."""
-    if writes is not None:
-        writes.copy(table, columns, rows)
-        return
-    with connection.cursor() as cursor:
-        copy_rows(cursor.cursor, table, columns, copy_data(rows))
 
 
 def run(sql: str, params: Sequence | None, writes: WriteBehind | None) -> None:

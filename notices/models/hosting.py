@@ -293,6 +293,15 @@ class HostingTrace(models.Model):
         indexes = [
             # URL detail: trace history newest first.
             models.Index(fields=["url", "-traced_at"], name="trace_url_idx"),
+            # Re-evaluating the open cases after an import (notices.services.reevaluation): the current
+            # traces, joined by id, are read from this index alone (index-only scan), not from the wide rows
+            # with their sources — and not from the traces of closed cases and earlier traces, which make most
+            # of the table.
+            models.Index(
+                fields=["id"],
+                include=["ip", "provider", "asn", "country", "override"],
+                name="trace_answer_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,10 +21,7 @@ from notices.enums import (
     UrlStatus,
 )
 from notices.errors import NoticeError
-from notices.infra.bulk import (
-    field_defaults,
-    new_instance,
-)
+from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.events import actor_label, new_event, record_event, record_events
 from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
@@ -214,28 +211,21 @@ def new_notices(per_notice, notice_type, now, created_by, deadline_at, *, queued
 
 
 def insert_notices(notices: list[Notice], writes: WriteBehind) -> None:
-    """The new notices (ids allocated, made saved by `new_notices`) with one COPY on the batch's
-    write-behind."""
-    writes.copy(
-        Notice._meta.db_table,
-        NOTICE_COLUMNS,
-        ([getattr(n, name) for name in NOTICE_COLUMNS] for n in notices),
+    """The new notices (ids allocated, made saved by `new_notices`) in one INSERT from array literals, queued
+    on the batch's write-behind (bulk_create's per-value preparation of thousands of notices cost more than
+    the SQL)."""
+    writes.execute(
+        f"""INSERT INTO {Notice._meta.db_table} ({", ".join(NOTICE_COLUMNS)})
+            SELECT * FROM unnest({", ".join(f"%s::{kind}[]" for kind in NOTICE_COLUMNS.values())})""",
+        [array_literal(kind, [getattr(n, name) for n in notices]) for name, kind in NOTICE_COLUMNS.items()],
     )
 
 
-NOTICE_COLUMNS = (
-    "id",
-    "reference",
-    "provider_id",
-    "notice_type",
-    "status",
-    "language",
-    "deadline_at",
-    "created_by_id",
-    "created_at",
-    "queued_at",
-    "provider_ticket",
-)
+NOTICE_COLUMNS = {
+    "id": "bigint", "reference": "text", "provider_id": "bigint", "notice_type": "text", "status": "text",
+    "language": "text", "deadline_at": "timestamptz", "created_by_id": "int", "created_at": "timestamptz",
+    "queued_at": "timestamptz", "provider_ticket": "text",
+}  # fmt: skip
 
 
 def queue_notice(*, notice: Notice, now: datetime, actor: str = "system") -> Notice:

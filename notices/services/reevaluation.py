@@ -6,14 +6,15 @@ Those cases have hopped, and their notices, routing and escalation must follow. 
 
 1. build the lookup index from the newly active generations, once (notices.hosting.lookup);
 2. stream every open case (OPEN_STATUSES) whose current trace resolved an address, with one server-side
-   cursor, and look the address up;
+   cursor (the current traces come from the covering index trace_answer_idx), and look the address up;
 3. compare the answer with the trace's provider, ASN and country; a URL or host override the trace applied
    keeps the fields it sets, and where the trace asks RDAP live (no registry network covers the address) only
    the ASN can be compared;
 4. for each changed case write a `url.hosting_changed` event (old and new values) — once: a case whose latest
    such event since its trace already names the same new values gets no second one;
 5. queue a re-trace (`notices.trace_url`, after commit) for at most REEVALUATE_MAX_RETRACES of the changed
-   cases; the tracer stores the new trace, marks the hop and the routing follows from it.
+   cases; the tracer stores the new trace (and the URL's provider) and marks the hop, and routing, dispatch
+   and escalation go by the new trace from then on.
 
 Cases over the cap keep their event and are not lost: their trace still disagrees with the data, so the next
 re-evaluation (the next import, or `manage.py reevaluate_hosting`) finds them again and queues them, without
@@ -78,6 +79,8 @@ class Summary:
     deferred: int = 0
     seconds: float = 0.0
     generations: dict[str, int] = field(default_factory=dict)
+    index_prefixes: int = 0
+    index_seconds: float = 0.0
 
     def describe(self) -> str:
         """The summary the commands print."""
@@ -86,7 +89,8 @@ class Summary:
         generations = ", ".join(f"{dataset} #{pk}" for dataset, pk in sorted(self.generations.items()))
         lines = [
             f"Re-evaluated {self.examined:,} open cases against {generations or 'no registry data'} "
-            f"in {self.seconds:.1f} s ({rate:,.0f}/s).",
+            f"in {self.seconds:.1f} s ({rate:,.0f}/s; lookup index of {self.index_prefixes:,} prefixes "
+            f"built in {self.index_seconds:.1f} s).",
             f"Hosting changed for {self.changed:,} ({kinds}); {self.events:,} new {EVENT_KIND} events; "
             f"{self.retraces:,} re-traces queued.",
         ]
@@ -120,7 +124,9 @@ def reevaluate_open_cases(
     """
     started = time.perf_counter()
     index = build_index() if index is None else index
-    summary = Summary(generations=index.generations)
+    summary = Summary(
+        generations=index.generations, index_prefixes=index.nodes, index_seconds=index.build_seconds
+    )
     retraces = _Retraces(settings.REEVALUATE_MAX_RETRACES)
     with transaction.atomic(), WriteBehind() as writes:
         pins = _pins()

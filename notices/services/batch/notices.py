@@ -10,6 +10,7 @@ from django.db import transaction
 
 from notices.delivery.compose import MailItem
 from notices.enums import ItemStatus
+from notices.infra.bulk import int_array
 from notices.infra.events import actor_label, new_event, record_events
 from notices.infra.write_behind import WriteBehind
 from notices.models import Notice, NoticeItem, Url
@@ -97,14 +98,17 @@ def _write_notices(notices, per_notice, now, created_by, *, writes: WriteBehind)
     return items
 
 
-ITEM_COLUMNS = ("notice_id", "url_id", "provider_id_copy", "status", "is_open")
-
-
 def _insert_items(notices: list[Notice], items: dict[int, list[MailItem]], writes: WriteBehind) -> None:
-    """The notices' items with COPY (10,000 NoticeItem objects cost more than writing the rows)."""
-    rows = [
-        (notice.pk, item.url_id, notice.provider_id, ItemStatus.OPEN.value, True)
-        for notice in notices
-        for item in items[notice.pk]
-    ]
-    writes.copy(NoticeItem._meta.db_table, ITEM_COLUMNS, rows)
+    """The notices' items in one INSERT from array literals (10,000 NoticeItem objects cost more than the
+    SQL)."""
+    rows = [(notice, item.url_id) for notice in notices for item in items[notice.pk]]
+    writes.execute(
+        f"""INSERT INTO {NoticeItem._meta.db_table} (notice_id, url_id, provider_id_copy, status, is_open)
+            SELECT n, u, p, %s, true FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(n, u, p)""",
+        [
+            ItemStatus.OPEN,
+            int_array(n.pk for n, _ in rows),
+            int_array(u for _, u in rows),
+            int_array(n.provider_id for n, _ in rows),
+        ],
+    )
