@@ -133,6 +133,31 @@ def test_security_headers_session_cookie_http_only_and_same_site_lax(client, dja
     assert (csrf["samesite"], csrf["secure"]) == ("Lax", "")
 
 
+@pytest.mark.django_db
+def test_security_headers_template_preview_allows_only_the_mail_styles_by_hash(client, django_user_model):
+    import base64
+    import hashlib
+
+    from notices.models import NoticeTemplate
+
+    template = NoticeTemplate.objects.create(
+        language="en", notice_type="", subject="Notice", body="Dear desk"
+    )
+    client.force_login(django_user_model.objects.create_superuser("head-analyst", password=PASSWORD))
+    response = client.get(f"/admin/notices/noticetemplate/{template.pk}/preview/")
+
+    def digest(style: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(style.encode()).digest()).decode() + "'"
+
+    mail_styles = [
+        "font-family:sans-serif;line-height:1.5;color:#1f2933;max-width:720px",
+        "white-space:pre-wrap",
+    ]
+    expected_styles = ["'self'", "'unsafe-hashes'", *sorted(digest(style) for style in mail_styles)]
+    assert response.status_code == 200
+    assert parse_policy(response["Content-Security-Policy"]) == {**POLICY, "style-src": expected_styles}
+
+
 # --- Production flags, read from the environment by tracker/settings.py in a child process ----------------
 
 _PROBE = """
