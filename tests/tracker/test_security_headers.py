@@ -37,6 +37,8 @@ HTML_PAGES = [
     "portal login",
     "portal notice list",
     "portal notice",
+    "portal account",
+    "portal password reset",
     "api docs",
     "home",
     "404 page",
@@ -79,6 +81,8 @@ def pages(client, django_user_model, analyst, make_case, sent_notice, provider, 
         "portal login": client.get("/portal/login/"),
         "portal notice list": desk_client.get("/portal/"),
         "portal notice": desk_client.get(f"/portal/notices/{sent_notice.reference}/"),
+        "portal account": desk_client.get("/portal/account/"),
+        "portal password reset": client.get("/portal/password-reset/"),
         "api docs": client.get("/api/docs/"),
         "api docs script": client.get("/api/docs/?script="),
         "schema": client.get("/api/schema/"),
@@ -175,11 +179,12 @@ for name, path, extra in [
     ("forwarded host", "/admin/login/", {"headers": {"x-forwarded-host": "evil.example"}}),
 ]:
     response = client.get(path, **extra)
+    csrf = response.cookies.get("csrftoken")
     out[name] = {
         "status": response.status_code,
         "location": response.get("Location", ""),
         "hsts": response.get("Strict-Transport-Security", ""),
-        "csrf_secure": bool(response.cookies["csrftoken"]["secure"]) if "csrftoken" in response.cookies else None,
+        "csrf_secure": bool(csrf["secure"]) if csrf else None,
     }
 out["session_secure"] = settings.SESSION_COOKIE_SECURE
 out["csrf_secure"] = settings.CSRF_COOKIE_SECURE

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.django_db(
 LISTENER = """
 window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(`${event.violatedDirective} ${event.blockedURI || "inline"} at ${event.documentURI}`);
+  const what = event.blockedURI || "inline";
+  window.__cspViolations.push(`${event.violatedDirective} ${what} at ${event.documentURI}`);
 });
 """
 
