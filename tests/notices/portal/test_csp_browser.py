@@ -67,6 +67,7 @@ def test_csp_admin_dashboard_portal_and_api_docs_load_without_violation(
         visit("/admin/", "a:has-text('Open the dashboard')")
         visit("/admin/notices/url/", "#result_list")
         visit(f"/admin/notices/url/{case.pk}/change/", "#content-main form")
+        visit(f"/admin/notices/notice/{sent_notice.pk}/change/", "#content-main form .inline-group")
         visit(f"/admin/notices/noticetemplate/{template.pk}/preview/", "iframe.preview-html")
         visit("/admin/dashboard/", "svg.bar")
         screenshot(page, "csp-02-dashboard")
