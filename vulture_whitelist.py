@@ -66,8 +66,6 @@ _django_admin = (
     _.search_fields,
     _.show_change_link,
     _.show_full_result_count,
-    _.Media,
-    _.css,
     _.widgets,
     _.get_readonly_fields,
     _.has_add_permission,
@@ -220,12 +218,14 @@ _django_wiring = (
     _.from_provider,
 )
 
-# Settings (tracker/settings.py) that Django, DRF, drf-spectacular, WhiteNoise and Celery (namespace CELERY_)
-# read, and CHECK_INTERVAL_* that notices/checks/scheduling.py reads by name.
+# Settings (tracker/settings.py) that Django, DRF, drf-spectacular, WhiteNoise, django-csp and Celery
+# (namespace CELERY_) read, and CHECK_INTERVAL_* that notices/checks/scheduling.py reads by name.
 _django_settings = (
     _.ALLOWED_HOSTS,
     _.AUTH_PASSWORD_VALIDATORS,
     _.CACHES,
+    _.CONTENT_SECURITY_POLICY,
+    _.CSRF_COOKIE_SAMESITE,
     _.CSRF_COOKIE_SECURE,
     _.CSRF_TRUSTED_ORIGINS,
     _.DATA_UPLOAD_MAX_MEMORY_SIZE,
@@ -248,7 +248,17 @@ _django_settings = (
     _.REST_FRAMEWORK,
     _.ROOT_URLCONF,
     _.SECRET_KEY,
+    _.SECURE_CONTENT_TYPE_NOSNIFF,
+    _.SECURE_CROSS_ORIGIN_OPENER_POLICY,
+    _.SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    _.SECURE_HSTS_SECONDS,
+    _.SECURE_PROXY_SSL_HEADER,
+    _.SECURE_REDIRECT_EXEMPT,
+    _.SECURE_REFERRER_POLICY,
+    _.SECURE_SSL_REDIRECT,
     _.SESSION_COOKIE_HTTPONLY,
+    _.SESSION_COOKIE_SAMESITE,
+    _.SESSION_COOKIE_SECURE,
     _.SPECTACULAR_SETTINGS,
     _.STATIC_URL,
     _.STORAGES,
@@ -256,8 +266,10 @@ _django_settings = (
     _.TIME_ZONE,
     _.USE_I18N,
     _.USE_TZ,
+    _.USE_X_FORWARDED_HOST,
     _.WHITENOISE_USE_FINDERS,
     _.WSGI_APPLICATION,
+    _.X_FRAME_OPTIONS,
     _.CELERY_ACCEPT_CONTENT,
     _.CELERY_BEAT_SCHEDULE_FILENAME,
     _.CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP,

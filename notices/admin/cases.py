@@ -94,9 +94,6 @@ class UrlAdmin(TrackerModelAdmin):
 
     change_form_template = "admin/notices/url/change_form.html"
 
-    class Media:
-        css = {"all": ["notices/admin.css"]}
-
     def has_add_permission(self, request) -> bool:
         return False  # URLs come in as reports (API or the report form)
 

@@ -11,7 +11,7 @@ from notices.models import InboundMessage
 
 def _text_pre(obj: InboundMessage) -> str:
     # format_html escapes the text: a reply is shown exactly as written, never rendered.
-    return format_html('<pre class="inbound-text" style="white-space: pre-wrap">{}</pre>', obj.text)
+    return format_html('<pre class="inbound-text">{}</pre>', obj.text)
 
 
 class InboundMessageInline(ReadOnlyInline, admin.TabularInline):

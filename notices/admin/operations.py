@@ -78,9 +78,6 @@ class NoticeAdmin(TrackerModelAdmin):
     inlines = [NoticeItemInline, MessageInline, InboundMessageInline, ResponseInline, NoticeEventInline]
     actions = ["send_notices"]
 
-    class Media:
-        css = {"all": ["notices/admin.css"]}
-
     show_full_result_count = False
 
     def has_add_permission(self, request) -> bool:

@@ -6,8 +6,13 @@ saved) before it is stored, so a syntax error is a field error on the form and n
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html as html_lib
+import re
 from datetime import datetime
 
+from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin
 from django.shortcuts import get_object_or_404
@@ -49,6 +54,21 @@ def sample_notice(*, language: str, notice_type: str, now: datetime) -> tuple[No
         NoticeItem(notice=notice, url=Url(canonical=u, current_assessment=assessment)) for u in SAMPLE_URLS
     ]
     return notice, items
+
+
+_STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def style_hashes(html: str) -> list[str]:
+    """CSP sources that allow exactly the inline styles of `html` (attributes and <style> elements)."""
+    attributes = {html_lib.unescape(a or b) for a, b in _STYLE_ATTRIBUTE.findall(html)}
+    elements = set(_STYLE_ELEMENT.findall(html))
+    digests = sorted(
+        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+        for text in attributes | elements
+    )
+    return ["'unsafe-hashes'", *digests] if attributes else digests
 
 
 def render_sample(template: NoticeTemplate, *, now: datetime) -> tuple[str, str, str]:
@@ -150,4 +170,9 @@ class NoticeTemplateAdmin(TrackerModelAdmin):
             "text": text,
             "html": html,
         }
-        return TemplateResponse(request, "admin/notices/noticetemplate/preview.html", context)
+        # The HTML part is shown in a sandboxed srcdoc iframe, which runs under this page's policy: its inline
+        # styles (the mail's own) are allowed by their hashes, nothing else is.
+        view = TemplateResponse
+        if html:
+            view = csp_update({"style-src": style_hashes(html)})(view)
+        return view(request, "admin/notices/noticetemplate/preview.html", context)

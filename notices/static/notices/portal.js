@@ -29,6 +29,11 @@
     });
   });
 
+  // The language menu submits its form on change (no inline handler: the Content-Security-Policy forbids them).
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-submit-on-change]")) event.target.form.submit();
+  });
+
   // While the provider's "removed" is being verified, poll the item states and reload when they change.
   var page = document.querySelector("[data-status-url]");
   if (!page) return;
