@@ -11,6 +11,7 @@ class UrlStatus(models.TextChoices):
     NOTIFIED = "notified", "Notice sent, awaiting removal"
     REMOVED = "removed", "Removal confirmed"
     GONE_BEFORE_NOTICE = "gone_before_notice", "Gone before any notice"
+    CLOSED = "closed", "Closed by an analyst"
 
 
 # A URL's allowed status moves (see NOTICE_TRANSITIONS below for what the tables mean).
@@ -23,6 +24,7 @@ URL_TRANSITIONS = {
     UrlStatus.NOTIFIED: frozenset({UrlStatus.NOTIFIED, UrlStatus.REMOVED, UrlStatus.GONE_BEFORE_NOTICE}),
     UrlStatus.REMOVED: frozenset({UrlStatus.ASSESSED}),  # the content came back: a new notice cycle
     UrlStatus.GONE_BEFORE_NOTICE: frozenset(),
+    UrlStatus.CLOSED: frozenset(),
 }
 # fmt: on
 
@@ -75,6 +77,7 @@ class NoticeStatus(models.TextChoices):
     DISPUTED = "disputed", _("Disputed")
     CLOSED = "closed", _("Closed (all URLs removed)")
     FAILED = "failed", _("Delivery failed")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the hotline")
 
 
 # The transitions each status may take (a status to itself is a re-assessment or a repeated notice). The owner
@@ -90,6 +93,7 @@ NOTICE_TRANSITIONS = {
     NoticeStatus.DISPUTED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
     NoticeStatus.FAILED: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED}),
     NoticeStatus.CLOSED: frozenset(),
+    NoticeStatus.WITHDRAWN: frozenset(),
 }
 # fmt: on
 

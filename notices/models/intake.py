@@ -63,6 +63,7 @@ class Url(models.Model):
     assessed_at = models.DateTimeField(null=True, blank=True)
     traced_at = models.DateTimeField(null=True, blank=True)
     first_notice_sent_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Closed by an analyst (status closed).")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     last_live_at = models.DateTimeField(null=True, blank=True)
     first_gone_at = models.DateTimeField(null=True, blank=True, help_text="First gone of the current run.")

@@ -28,6 +28,7 @@ class Notice(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, help_text="Accepted by SMTP or made available.")
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, help_text="Withdrawn by the hotline.")
     provider_ticket = models.CharField(max_length=100, blank=True)
 
     class Meta:
