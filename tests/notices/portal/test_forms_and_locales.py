@@ -143,6 +143,12 @@ def test_removed_form_errors_are_summarised_at_the_top_in_every_language(
     assert title % {"n": 2} in summary
     assert f'<a href="#id_decision_facts">{label}: {required}</a>' in summary
     assert 'href="#id_content_date"' in summary
+    # ... and each error also stands at its own field, after the field's input.
+    for name in ("decision_facts", "content_date"):
+        at_field = re.search(
+            rf'id="id_{name}"[^>]*>(?:[^<]*</textarea>)?\s*<ul class="errorlist"[^>]*>(.*?)</ul>', body, re.S
+        )
+        assert at_field and required in at_field[1], name
     assert _before_content(body, "<h1>")
     assert f'lang="{language}"' in body
     assert ProviderResponse.objects.count() == 0
