@@ -1,4 +1,17 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender, apps, using, **kwargs) -> None:
+    """After every migrate (and every test-database flush) the role groups hold the role table's permissions,
+    those of models added since included: Django creates permissions only after the migrations."""
+    from notices.services.roles import sync_roles  # noqa: PLC0415 (loads models; runs after ready())
+
+    try:
+        apps.get_model("auth", "Group")
+    except LookupError:  # migrated back before auth: no groups to hold roles
+        return
+    sync_roles(apps=apps, using=using)
 
 
 class NoticesConfig(AppConfig):
@@ -13,3 +26,6 @@ class NoticesConfig(AppConfig):
         from notices.services.signals import removal_reported  # noqa: PLC0415 (see above)
 
         removal_reported.connect(on_removal_reported, dispatch_uid="demo-take-down")
+        # On every app's signal, not only this one's: auth's permissions (staff users) are created in its own,
+        # which comes after this app's.
+        post_migrate.connect(_sync_roles, dispatch_uid="notices-sync-roles")
