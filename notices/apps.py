@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
 
 
-def _sync_roles(sender, apps, using, **kwargs) -> None:
-    """After every migrate (and every test-database flush) the role groups hold the role table's permissions,
-    those of models added since included: Django creates permissions only after the migrations."""
+def _sync_roles(sender, using, apps=global_apps, **kwargs) -> None:
+    """After every migrate (and every flush: it empties the groups too) the role groups hold the role table's
+    permissions, those of models added since included: Django creates permissions only after migrations."""
     from notices.services.roles import sync_roles  # noqa: PLC0415 (loads models; runs after ready())
 
     try:
