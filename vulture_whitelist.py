@@ -18,8 +18,9 @@ class _Used:
 _ = _Used()
 
 # Django admin (notices/admin/): the ModelAdmin classes @admin.register installs, the site's titles, the
-# options the admin reads, the form hook clean_<field>, and the display columns and actions that list_display,
-# readonly_fields and actions name by string.
+# options the admin reads, the form hook clean_<field>, the display columns and actions that list_display,
+# readonly_fields and actions name by string, and the checks actions name (`permissions=["merge"]` is
+# `has_merge_permission`).
 _django_admin = (
     _.AnalystReplyAdmin,
     _.ApiKeyAdmin,
@@ -87,6 +88,8 @@ _django_admin = (
     _.revoke,
     _.send_notices,
     _.trace_now,
+    _.has_create_notice_permission,
+    _.has_merge_permission,
 )
 
 # Django models (notices/models/): Meta options, and columns the ORM reads and writes by keyword and by

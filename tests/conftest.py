@@ -243,9 +243,23 @@ def other_provider(make_provider):
     return make_provider("balkan", country="BG", prefix="198.51.100.128/25", asn=64501)
 
 
+def staff_with_role(username: str, role: str | None, *, superuser: bool = False):
+    """A staff user in the role group `role` (None: no role), as `create_staff` makes it (no audit row)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    users = get_user_model().objects
+    make = users.create_superuser if superuser else users.create_user
+    user = make(username, password=f"{username}-pass-123", is_staff=True)
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 @pytest.fixture
-def analyst(db, django_user_model):
-    return django_user_model.objects.create_user("analyst", password="analyst-pass-123", is_staff=True)
+def analyst(db):
+    """A staff user with the Analyst role (README "Roles")."""
+    return staff_with_role("analyst", "Analyst")
 
 
 @pytest.fixture

@@ -312,7 +312,8 @@ def banner(stack: Stack, partner_key: str) -> None:
 Takedown notice tracker is running.
 
   Front page   {base}/
-  Analyst      {base}/admin/     analyst / {USERS["analyst"]}    supervisor / {USERS["supervisor"]}
+  Staff        {base}/admin/     analyst / {USERS["analyst"]}    supervisor / {USERS["supervisor"]}
+                                 auditor / {USERS["auditor"]}
   Portal       {base}/portal/    polder / {USERS["polder"]}    balkan / {USERS["balkan"]}
   API docs     {base}/api/docs/
   Partner key  {partner_key}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -97,6 +98,10 @@ class UrlAdmin(TrackerModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # URLs come in as reports (API or the report form)
 
+    def has_create_notice_permission(self, request) -> bool:
+        """Creating notices from cases (the action): the right to create notices."""
+        return request.user.has_perm("notices.add_notice")
+
     def get_urls(self):
         assess = self.admin_site.admin_view(self.assess_view)
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
@@ -110,7 +115,7 @@ class UrlAdmin(TrackerModelAdmin):
         """Assess a URL: legality and classification go through the assessment service."""
         url = get_object_or_404(Url, pk=pk)
         if not self.has_change_permission(request, url):
-            return redirect("admin:notices_url_change", pk)
+            raise PermissionDenied
         form = AssessmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             assess_url(url=url, analyst=request.user, now=timezone.now(), **form.cleaned_data)
@@ -169,7 +174,7 @@ class UrlAdmin(TrackerModelAdmin):
             return "—"
         return f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)}"
 
-    @admin.action(description="Trace the hosting now")
+    @admin.action(description="Trace the hosting now", permissions=["change"])
     def trace_now(self, request, queryset) -> None:
 
         ids = list(queryset.values_list("pk", flat=True))
@@ -177,7 +182,7 @@ class UrlAdmin(TrackerModelAdmin):
             enqueue.send(enqueue.TRACE_URL, pk)
         self.message_user(request, f"Queued a trace for {len(ids)} URL(s).")
 
-    @admin.action(description="Check now (re-check liveness)")
+    @admin.action(description="Check now (re-check liveness)", permissions=["change"])
     def check_now(self, request, queryset) -> None:
 
         ids = list(queryset.exclude(next_check_at=None).values_list("pk", flat=True))
@@ -185,13 +190,17 @@ class UrlAdmin(TrackerModelAdmin):
             urls.check_now(ids, now=timezone.now(), confirmed_too=True)
         self.message_user(request, f"Queued a check for {len(ids)} URL(s) under watch.")
 
-    @admin.action(description="Record referral to law enforcement (own-country hosting)")
+    @admin.action(
+        description="Record referral to law enforcement (own-country hosting)", permissions=["change"]
+    )
     def refer_to_police(self, request, queryset) -> None:
         for url in queryset:
             refer_to_law_enforcement(url=url, now=timezone.now(), user=request.user)
         self.message_user(request, f"Recorded the law-enforcement referral of {queryset.count()} URL(s).")
 
-    @admin.action(description="Hand off to the partner hotline of the hosting country")
+    @admin.action(
+        description="Hand off to the partner hotline of the hosting country", permissions=["change"]
+    )
     def hand_off_to_partner(self, request, queryset) -> None:
         for url in queryset.select_related("current_trace", "provider"):
             partner = handoff_partner(hosting_country(url))
@@ -207,7 +216,7 @@ class UrlAdmin(TrackerModelAdmin):
                 problems = [message for messages_ in exc.errors.values() for message in messages_]
                 self.message_user(request, "; ".join(problems), level=messages.ERROR)
 
-    @admin.action(description="Create hotline notices (one per provider)")
+    @admin.action(description="Create hotline notices (one per provider)", permissions=["create_notice"])
     def create_hotline_notices(self, request, queryset) -> None:
         try:
             notices = create_notices(

@@ -2,8 +2,9 @@
 
 `TrackerModelAdmin` is the base of every admin page here: hostile input (garbage in an action's selection,
 NUL characters in a search or filter, JSON with NUL characters, an unknown time zone) is a message or a
-field error, never a server error. `SystemRecordAdmin` is the base of the pages of records the system makes
-(checks, events, traces, responses, outbox, audit, inbound mail, imports …): view only.
+field error, never a server error, and an action is offered only to users holding a permission it names.
+`SystemRecordAdmin` is the base of the pages of records the system makes (checks, events, traces, responses,
+outbox, audit, inbound mail, imports …): view only.
 """
 
 from __future__ import annotations
@@ -161,8 +162,18 @@ class HostileInputMixin(SafeWidgetsMixin):
         return super().response_action(request, queryset)
 
 
-class TrackerModelAdmin(HostileInputMixin, admin.ModelAdmin):
-    """The project's ModelAdmin: hostile input becomes a message or a field error."""
+class ActionPermissionsMixin:
+    """An admin action is offered to, and runs for, only the users holding one of the permissions it names
+    (`@admin.action(permissions=[…])`, Django's rule: `has_<name>_permission`); an action naming none is
+    offered to nobody, superusers included, so no action is open to every role by omission."""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return {name: action for name, action in actions.items() if hasattr(action[0], "allowed_permissions")}
+
+
+class TrackerModelAdmin(ActionPermissionsMixin, HostileInputMixin, admin.ModelAdmin):
+    """The project's ModelAdmin: hostile input is a message or a field error; actions need permissions."""
 
 
 class ViewOnly:

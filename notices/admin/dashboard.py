@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from notices.selectors.stats import time_to_removal
 
 
 @staff_member_required
+@permission_required("notices.view_statssnapshot", raise_exception=True)  # every role reads statistics
 def dashboard_view(request):
     """The counts are live; the time-to-removal table says as of when it is and whether it was computed live
     or served from the snapshot (which is served only while it includes every removal, reappearance and

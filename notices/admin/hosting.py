@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -110,7 +110,7 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
     """URL page → "Override hosting": an override for this URL / host / prefix / ASN, then a re-trace."""
     url = get_object_or_404(Url.objects.select_related("current_trace"), pk=pk)
     if not model_admin.has_change_permission(request, url):
-        return redirect("admin:notices_url_change", pk)
+        raise PermissionDenied
     form = OverrideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -141,7 +141,7 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
     return TemplateResponse(request, "admin/notices/url/override.html", context)
 
 
-@admin.action(description="Merge the selected providers into the oldest one")
+@admin.action(description="Merge the selected providers into the oldest one", permissions=["merge"])
 def merge_selected_providers(model_admin, request, queryset) -> None:
     providers = list(queryset.order_by("pk"))
     if len(providers) < 2:

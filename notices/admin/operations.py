@@ -87,7 +87,7 @@ class NoticeAdmin(TrackerModelAdmin):
     def status_badge(self, obj: Notice) -> str:
         return badge(obj.status, obj.get_status_display())
 
-    @admin.action(description="Send (queue in the outbox)")
+    @admin.action(description="Send (queue in the outbox)", permissions=["change"])
     def send_notices(self, request, queryset) -> None:
         sent = 0
         for notice in queryset:
@@ -175,7 +175,7 @@ class ApiKeyAdmin(TrackerModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # keys are created with `manage.py create_api_key` (shown once) or in the portal
 
-    @admin.action(description="Revoke")
+    @admin.action(description="Revoke", permissions=["change"])
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).")

@@ -74,7 +74,7 @@ class InvitationAdmin(TrackerModelAdmin):
             return self.response_post_save_add(request, obj)
         return super().response_add(request, obj, post_url_continue)
 
-    @admin.action(description="Withdraw selected invitations")
+    @admin.action(description="Withdraw selected invitations", permissions=["change"])
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(accepted_at__isnull=True, revoked_at__isnull=True).update(
             revoked_at=timezone.now()

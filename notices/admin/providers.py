@@ -33,6 +33,10 @@ class HostingProviderAdmin(TrackerModelAdmin):
         merge_selected_providers
     ]  # splitting: move an org handle out; the next trace creates its provider
 
+    def has_merge_permission(self, request) -> bool:
+        """Merging moves the others' cases, contacts and handles to one provider and deletes the others."""
+        return self.has_change_permission(request) and self.has_delete_permission(request)
+
     @admin.display(boolean=True, description="EU")
     def is_eu(self, obj: HostingProvider) -> bool:
         return obj.is_eu

@@ -15,6 +15,7 @@ from datetime import datetime
 from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from django.template import TemplateSyntaxError
 from django.template.response import TemplateResponse
@@ -157,6 +158,8 @@ class NoticeTemplateAdmin(TrackerModelAdmin):
     def preview_view(self, request, pk: int):
         """The sample notice rendered with this template: subject, plain text and the HTML part."""
         template = get_object_or_404(NoticeTemplate, pk=pk)
+        if not self.has_view_permission(request, template):
+            raise PermissionDenied
         try:
             subject, text, html = render_sample(template, now=timezone.now())
         except Exception as exc:  # a template stored before it was checked: say why, as the editor would

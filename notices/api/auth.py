@@ -1,4 +1,4 @@
-"""Bearer-key authentication, scope permissions and per-key throttling."""
+"""Bearer-key authentication, scope and role permissions, and per-key throttling."""
 
 from __future__ import annotations
 
@@ -104,6 +104,45 @@ class IsProvider(_ScopePermission):
 class IsInboundMail(_ScopePermission):
     scopes = frozenset({KeyScope.INBOUND})
     message = "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
+
+
+class _RolePermission(permissions.BasePermission):
+    """A key owned by a staff user (scopes user and inbound) acts with that user's role (README "Roles"): the
+    request needs the model permission `<app>.<action>_<model>` on the view's `role_model`, the action
+    `view` for reads (GET, HEAD, OPTIONS) and the class's `write_action` for anything else (None: the view
+    only reads). A key of a user without the permission — no role, or a role without it — gets 403.
+    Partner and provider keys belong to no user: their scope permission alone decides."""
+
+    write_action: str | None = None
+    message = "The role of this API key's user does not allow this request."
+
+    def has_permission(self, request, view) -> bool:
+        principal = request.user
+        if not isinstance(principal, ApiPrincipal) or principal.user is None:
+            return True
+        if not hasattr(view, request.method.lower()):
+            return True  # no such method here: the view answers 405
+        action = "view" if request.method in permissions.SAFE_METHODS else self.write_action
+        model = getattr(view, "role_model", None)
+        if action is None or model is None:
+            return False
+        return principal.user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
+
+
+class CanView(_RolePermission):
+    """Reads only: `view_<model>`."""
+
+
+class CanAdd(_RolePermission):
+    """Reads need `view_<model>`; a POST creates, and needs `add_<model>`."""
+
+    write_action = "add"
+
+
+class CanChange(_RolePermission):
+    """Reads need `view_<model>`; a POST acts on an existing object (assess, trace, send): `change_…`."""
+
+    write_action = "change"
 
 
 class KeyRateThrottle(throttling.SimpleRateThrottle):

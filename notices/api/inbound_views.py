@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notices.api.auth import IsInboundMail
+from notices.api.auth import CanAdd, IsInboundMail
 from notices.api.errors import PayloadTooLarge
 from notices.delivery.inbound import mail_problem
 from notices.models import InboundMessage
@@ -63,7 +63,8 @@ class InboundMailView(APIView):
     failing and an analyst alert for a bounce. Idempotent on Message-ID. 422 when the body is not a mail
     message."""
 
-    permission_classes = [IsInboundMail]
+    permission_classes = [IsInboundMail, CanAdd]
+    role_model = InboundMessage
     parser_classes = [RawMailParser]
 
     @extend_schema(

@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notices.api import serializers as s
-from notices.api.auth import IsPartnerOrStaff, IsStaff
+from notices.api.auth import CanAdd, CanChange, CanView, IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
 from notices.infra import enqueue
-from notices.models import HostingProvider, Notice, Url
+from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -63,7 +63,8 @@ def _result(r) -> dict:
 
 
 class ReportCreateView(APIView):
-    permission_classes = [IsPartnerOrStaff]
+    permission_classes = [IsPartnerOrStaff, CanAdd]
+    role_model = Report
     parser_classes = [ReportJsonParser]
 
     @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportResultSerializer})
@@ -80,7 +81,8 @@ class ReportBulkView(APIView):
     """JSON array or CSV (header row: url, reported_at, external_ref, notes). Valid items are recorded; each
     invalid one gets its field errors in the result at its index (a CSV row's result also has its `line`)."""
 
-    permission_classes = [IsPartnerOrStaff]
+    permission_classes = [IsPartnerOrStaff, CanAdd]
+    role_model = Report
     parser_classes = [ReportJsonParser, CsvParser]
 
     @extend_schema(request=s.ReportCreateSerializer(many=True), responses={200: s.BulkResultSerializer})
@@ -118,7 +120,8 @@ class ReportBulkView(APIView):
 
 
 class UrlListView(generics.ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanView]
+    role_model = Url
     serializer_class = s.UrlSerializer
 
     @extend_schema(parameters=[s.UrlListQuerySerializer])
@@ -142,13 +145,15 @@ class UrlListView(generics.ListAPIView):
 
 
 class UrlDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanView]
+    role_model = Url
     serializer_class = s.UrlDetailSerializer
     queryset = Url.objects.select_related("provider", "current_trace__provider", "current_assessment")
 
 
 class UrlAssessView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanChange]
+    role_model = Url
 
     @extend_schema(request=s.AssessmentSerializer, responses={201: s.AssessmentSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -162,7 +167,8 @@ class UrlAssessView(APIView):
 
 
 class UrlTraceView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanChange]
+    role_model = Url
 
     @extend_schema(request=None, responses={202: None})
     def post(self, request: Request, pk: int) -> Response:
@@ -173,7 +179,8 @@ class UrlTraceView(APIView):
 
 
 class NoticeListCreateView(generics.ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanAdd]
+    role_model = Notice
     serializer_class = s.NoticeSerializer
 
     @extend_schema(parameters=[s.NoticeListQuerySerializer])
@@ -221,14 +228,16 @@ class NoticeListCreateView(generics.ListAPIView):
 
 
 class NoticeDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanView]
+    role_model = Notice
     serializer_class = s.NoticeSerializer
     lookup_field = "reference"
     queryset = Notice.objects.select_related("provider")
 
 
 class NoticeSendView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanChange]
+    role_model = Notice
 
     @extend_schema(request=None, responses={202: s.NoticeSerializer})
     def post(self, request: Request, reference: str) -> Response:
@@ -238,13 +247,15 @@ class NoticeSendView(APIView):
 
 
 class ProviderListView(generics.ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanView]
+    role_model = HostingProvider
     serializer_class = s.ProviderSerializer
     queryset = HostingProvider.objects.all()
 
 
 class TtrStatsView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanView]
+    role_model = StatsSnapshot
 
     @extend_schema(parameters=[s.StatsQuerySerializer], responses={200: None})
     def get(self, request: Request) -> Response:

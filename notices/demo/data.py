@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
 from notices.demo.network import DEMO_REPORTS, PARTNER_NAME, PROVIDERS, TRANSIT, USERS, DemoProvider
 from notices.models import HostingProvider, Partner, ProviderContact, ProviderMembership, RoutingPrefix
 from notices.services.intake import ReportInput, submit_reports
+from notices.services.roles import ANALYST, AUDITOR, SUPERVISOR, assign_role
 
 
 def demo_loaded() -> bool:
@@ -55,9 +55,7 @@ def _create_provider(demo: DemoProvider) -> None:
 
 
 def _create_staff() -> None:
-    users = get_user_model().objects
-    users.create_superuser("supervisor", "supervisor@hotline.example", USERS["supervisor"])
-    analyst = users.create_user("analyst", "analyst@hotline.example", USERS["analyst"], is_staff=True)
-    group, _ = Group.objects.get_or_create(name="Analysts")
-    group.permissions.set(Permission.objects.filter(content_type__app_label="notices"))
-    analyst.groups.add(group)
+    """One staff user per role (README "Roles"), named after it; no superuser."""
+    for username, role in (("analyst", ANALYST), ("supervisor", SUPERVISOR), ("auditor", AUDITOR)):
+        user = get_user_model().objects.create_user(username, f"{username}@hotline.example", USERS[username])
+        assign_role(user=user, role=role, actor="system")

@@ -57,6 +57,7 @@ DEMO_REPORTS = [
 USERS = {
     "analyst": "demo-analyst-2026",
     "supervisor": "demo-supervisor-2026",
+    "auditor": "demo-auditor-2026",
     "polder": "demo-polder-2026",
     "balkan": "demo-balkan-2026",
 }

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from notices.enums import KeyScope
 from notices.models import HostingProvider, Partner
 from notices.services.keys import create_api_key
+from notices.services.roles import roles_of
 
 
 class Command(BaseCommand):
@@ -16,7 +17,9 @@ class Command(BaseCommand):
         owner = parser.add_mutually_exclusive_group(required=True)
         owner.add_argument("--partner", help="Partner (intake client) name; created if it does not exist.")
         owner.add_argument("--provider", help="Hosting provider slug (as GET /api/v1/providers/ lists it).")
-        owner.add_argument("--user", help="Username of an active staff user.")
+        owner.add_argument(
+            "--user", help="Username of an active staff user with a role; the key acts with its role."
+        )
         parser.add_argument("--name", default="", help="A label for the key.")
         parser.add_argument(
             "--inbound-mail",
@@ -41,6 +44,11 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None or not user.is_active or not user.is_staff:
                 raise CommandError(f"No active staff user {options['user']!r}.")
+            if not roles_of(user):
+                raise CommandError(
+                    f"Staff user {user.username!r} has no role: give it one first "
+                    f"(manage.py create_staff {user.username} --role analyst|supervisor|auditor)."
+                )
             owner = {"scope": KeyScope.INBOUND if options["inbound_mail"] else KeyScope.USER, "user": user}
         key, plaintext = create_api_key(name=options["name"], **owner)
         self.stderr.write(f"Created {key.scope} key {key.prefix}… (shown once).")
