@@ -85,6 +85,7 @@ _django_admin = (
     _.create_hotline_notices,
     _.hand_off_to_partner,
     _.refer_to_police,
+    _.reset_second_factor,
     _.revoke,
     _.send_notices,
     _.trace_now,
@@ -104,6 +105,7 @@ _django_models = (
     _.canonical_hash,
     _.claimed_until,
     _.closed_at,
+    _.code_hash,
     _.delivered_at,
     _.duration_ms,
     _.expires_at,
@@ -197,12 +199,13 @@ _django_forms_and_views = (
     _.template_name,
 )
 
-# Django wiring: URLconfs and their error handlers (handler404 names notices.health.not_found), WSGI/ASGI
-# entry points, the app config, management commands, system checks (@checks.register calls them with
-# app_configs=), template tags and filters (used in notices/templates/), and the thread entries' fields the
-# admin and portal templates read.
+# Django wiring: URLconfs and their error handlers (handler404 names notices.health.not_found), the
+# middleware MIDDLEWARE names, WSGI/ASGI entry points, the app config, management commands, system checks
+# (@checks.register calls them with app_configs=), template tags and filters (used in notices/templates/),
+# and the thread entries' fields the admin and portal templates read.
 _django_wiring = (
     _.urlpatterns,
+    _.StaffSignInGate,
     _.app_name,
     _.handler404,
     _.handler500,

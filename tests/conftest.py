@@ -195,6 +195,42 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _force_login_is_a_full_staff_sign_in(monkeypatch):
+    """`client.force_login(staff_user)` (and so pytest-django's `admin_client`) stands for a complete staff
+    sign-in, just now: password and second factor passed (the user gets an authenticator secret if they had
+    none), as notices/admin/sign_in.py leaves a session. So admin tests keep testing their pages; the sign-in
+    itself is tested through its forms and in Chromium (tests/notices/admin/test_sign_in*.py)."""
+    from django.test.client import ClientMixin
+
+    original = ClientMixin.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if user.is_staff:
+            _pass_second_factor(self, user)
+
+    monkeypatch.setattr(ClientMixin, "force_login", force_login)
+
+
+def _pass_second_factor(client, user) -> None:
+    import pyotp
+    from django.utils import timezone
+
+    from notices.admin import staff_session
+    from notices.models import PortalAccount
+
+    now = timezone.now()
+    account, _ = PortalAccount.objects.get_or_create(user=user)
+    if account.totp_enabled_at is None:
+        PortalAccount.objects.filter(pk=account.pk).update(
+            totp_secret=pyotp.random_base32(), totp_enabled_at=now
+        )
+    session = client.session
+    staff_session.mark_signed_in(session, user, now=now)
+    session.save()
+
+
 # --- Domain objects -----------------------------------------------------------------------------------------
 
 

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every staff URL: both sign-in steps passed, session neither idle nor too old (README "Staff sign-in").
+    "notices.admin.gate.StaffSignInGate",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -129,6 +131,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# --- Staff sign-in (README "Staff sign-in") ---------------------------------------------------------------
+# Password, then a second factor (authenticator app or a recovery code) for every staff user, superusers too.
+# A staff session ends after STAFF_SESSION_IDLE_TIMEOUT without a request, and STAFF_SESSION_MAX_AGE after
+# its sign-in however busy; adding or changing users, groups and API keys asks for password and code again
+# unless they were given within the last STAFF_REAUTH_WINDOW.
+STAFF_SESSION_IDLE_TIMEOUT = env_seconds("STAFF_SESSION_IDLE_TIMEOUT", 30 * 60)
+STAFF_SESSION_MAX_AGE = env_seconds("STAFF_SESSION_MAX_AGE", 12 * 3600)
+STAFF_REAUTH_WINDOW = env_seconds("STAFF_REAUTH_WINDOW", 5 * 60)
+if min(STAFF_SESSION_IDLE_TIMEOUT, STAFF_SESSION_MAX_AGE, STAFF_REAUTH_WINDOW) <= 0:
+    raise ImproperlyConfigured("STAFF_SESSION_IDLE_TIMEOUT, _MAX_AGE and STAFF_REAUTH_WINDOW must be above 0")
 
 # --- Security headers and cookies (README "Security headers") --------------------------------------------
 # Every page's scripts and styles come from our own static files: no inline script, style or event handler.

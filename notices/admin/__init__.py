@@ -14,7 +14,8 @@ _admin.site.index_title = "Analyst workspace"
 
 
 # Django's own user and group pages: staff users and their roles (notices/admin/staff.py), with the same guard
-# against hostile input (e.g. a garbage action selection) as every other page.
+# against hostile input (e.g. a garbage action selection) as every other page, re-authentication before
+# changes, and the second-factor reset.
 for _model, _model_admin in ((_get_user_model(), _StaffUserAdmin), (_Group, _RoleGroupAdmin)):
     if _admin.site.is_registered(_model):
         _admin.site.unregister(_model)

@@ -1,6 +1,8 @@
-"""Forms the analyst admin uses for state changes (each submits to a service function)."""
+"""Forms the analyst admin uses for state changes (each submits to a service function), and the staff
+sign-in's forms."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
 from notices.enums import Classification, DetectionMethod, Legality, MediaType
 
@@ -27,3 +29,50 @@ class AssessmentForm(forms.Form):
         if data.get("legality") != Legality.NOT_ILLEGAL and not data.get("classification"):
             self.add_error("classification", "Required when the content is illegal.")
         return data
+
+
+# --- Staff sign-in (notices/admin/sign_in.py) -------------------------------------------------------------
+
+_USERNAME_MAX = get_user_model()._meta.get_field("username").max_length
+
+
+def _code_field(label: str, **attrs) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false", **attrs}),
+    )
+
+
+def _password_field() -> forms.CharField:
+    return forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class StaffLoginForm(forms.Form):
+    """The first step: the same fields (and ids) as Django's admin sign-in."""
+
+    username = forms.CharField(
+        label="Username",
+        max_length=_USERNAME_MAX,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = _password_field()
+
+
+class StaffCodeForm(forms.Form):
+    """The second step: a code from the authenticator app, or a recovery code."""
+
+    code = _code_field("Code", autofocus=True)
+
+
+class EnrolmentForm(forms.Form):
+    code = _code_field("6-digit code from the app", autofocus=True, inputmode="numeric")
+
+
+class ReauthForm(forms.Form):
+    """Password and a code again, before users, groups or API keys change."""
+
+    password = _password_field()
+    code = _code_field("Code from your authenticator app, or a recovery code")

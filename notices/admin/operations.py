@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, badge, defanged
 from notices.admin.inbound import InboundMessageInline
+from notices.admin.staff import ReauthRequiredMixin
 from notices.errors import NoticeError
 from notices.models import (
     ApiKey,
@@ -147,7 +148,9 @@ class EscalationAdmin(SystemRecordAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(TrackerModelAdmin):
+class ApiKeyAdmin(ReauthRequiredMixin, TrackerModelAdmin):
+    """Keys are revoked here (after a re-authentication), never created: see `has_add_permission`."""
+
     list_display = [
         "prefix",
         "name",

@@ -1,4 +1,4 @@
-from notices.models.accounts import ApiKey, AuditEvent, Event
+from notices.models.accounts import ApiKey, AuditEvent, Event, RecoveryCode
 from notices.models.assessment import Assessment
 from notices.models.checks import Check, DueCheck, RemovalCycle
 from notices.models.hosting import (
@@ -65,6 +65,7 @@ __all__ = [
     "ProviderMembership",
     "ProviderQuestion",
     "ProviderResponse",
+    "RecoveryCode",
     "RegistryImport",
     "RemovalCycle",
     "Report",

@@ -1,4 +1,4 @@
-"""API keys (stored hashed) and the audit log."""
+"""API keys and staff recovery codes (stored hashed) and the audit log."""
 
 from django.conf import settings
 from django.db import models
@@ -42,6 +42,28 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.scope})"
+
+
+class RecoveryCode(models.Model):
+    """A single-use code that stands in for the authenticator app at staff sign-in
+    (notices.services.second_factor). Only its SHA-256 is stored; a used code keeps its row (`used_at`) until
+    the set is renewed or the factor reset."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of the sign-in lookup: WHERE user_id = %s AND code_hash = %s AND used_at IS NULL.
+            models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user} ({'used' if self.used_at else 'unused'})"
 
 
 class Event(models.Model):

@@ -10,7 +10,8 @@ from notices.models.notice import ProviderResponse
 
 
 class PortalAccount(models.Model):
-    """Portal-only state of a provider user: failed logins, lockout, TOTP and language preference."""
+    """A user's sign-in state: failed logins, lockout, the TOTP second factor (optional for provider users,
+    mandatory for staff: notices.services.second_factor) and the portal language preference."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_account"

@@ -1,4 +1,4 @@
-"""Portal accounts: sign-in rate limit and lockout, TOTP two-factor, invitations by e-mail.
+"""Portal accounts: sign-in rate limit and lockout, optional TOTP two-factor, invitations by e-mail.
 
 Counters live in the database (LoginAttempt, PortalAccount), not in a per-process cache, so every web worker
 enforces the same limits. Settings (README "Settings"): PORTAL_LOGIN_RATE_LIMIT failures per client address in
@@ -13,7 +13,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pyotp
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -23,17 +22,14 @@ from django.utils.translation import gettext as _
 from notices.delivery.mail import new_mail, render_templates, send
 from notices.infra.events import audit
 from notices.models import HostingProvider, Invitation, LoginAttempt, PortalAccount, ProviderMembership
+from notices.services import second_factor
+from notices.services.second_factor import account_of, new_totp_secret, verify_totp
 
 TOTP_ISSUER = "Takedown portal"
 
 
 class AccountError(ValueError):
     """A refused account change; the message is shown to the user."""
-
-
-def account_of(user) -> PortalAccount:
-    account, _ = PortalAccount.objects.get_or_create(user=user)
-    return account
 
 
 # --- Sign-in limits ---------------------------------------------------------------------------------------
@@ -86,7 +82,7 @@ def clear_lockout(user) -> None:
     PortalAccount.objects.filter(user=user).update(failed_logins=0, locked_until=None)
 
 
-# --- TOTP -------------------------------------------------------------------------------------------------
+# --- TOTP (the mechanism is notices.services.second_factor, shared with the staff sign-in) ---------------
 
 
 def start_totp(user) -> str:
@@ -94,33 +90,12 @@ def start_totp(user) -> str:
     account = account_of(user)
     if account.totp_enabled:
         raise AccountError(_("Two-factor sign-in is already on."))
-    account.totp_secret = pyotp.random_base32()
-    account.save(update_fields=["totp_secret"])
+    new_totp_secret(account)
     return totp_uri(account)
 
 
 def totp_uri(account: PortalAccount) -> str:
-    return pyotp.TOTP(account.totp_secret).provisioning_uri(
-        name=account.user.get_username(), issuer_name=TOTP_ISSUER
-    )
-
-
-def verify_totp(account: PortalAccount, code: str, *, now: datetime) -> bool:
-    """Accept a code of this or the neighbouring 30 s step, never the same step twice (no replay)."""
-    code = "".join(code.split())
-    if not account.totp_secret or not code.isdigit():
-        return False
-    totp = pyotp.TOTP(account.totp_secret)
-    for offset in (-1, 0, 1):
-        at = now + timedelta(seconds=30 * offset)
-        step = totp.timecode(at)
-        if secrets.compare_digest(totp.at(at), code) and (account.totp_last_step or -1) < step:
-            updated = PortalAccount.objects.filter(
-                pk=account.pk, totp_last_step=account.totp_last_step
-            ).update(totp_last_step=step)
-            account.totp_last_step = step
-            return updated == 1
-    return False
+    return second_factor.totp_uri(account, issuer=TOTP_ISSUER)
 
 
 def confirm_totp(user, code: str, *, now: datetime) -> None:

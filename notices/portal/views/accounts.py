@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notices.portal import forms
 from notices.portal.access import PORTAL_LANGUAGES, provider_language, provider_of, provider_required
 from notices.services import portal_accounts as accounts
+from notices.services import second_factor
 
 PENDING_USER = "portal_2fa_user"
 PENDING_AT = "portal_2fa_at"
@@ -227,7 +227,7 @@ def account_view(request: HttpRequest) -> HttpResponse:
         context.update(
             totp_uri=uri,
             totp_secret=account.totp_secret,
-            qr_svg=segno.make(uri, error="m").svg_inline(scale=4, border=2),
+            qr_svg=second_factor.qr_svg(uri),
         )
     return render(request, "notices/portal/account.html", context)
 

@@ -8,6 +8,9 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
+# Real headless Chromium for the staff sign-in's browser tests: the portal's fixtures, one way to drive it.
+from tests.notices.portal.conftest import browse, chromium_path, screenshot  # noqa: F401
+
 
 @pytest.fixture
 def demo_world(db, now):

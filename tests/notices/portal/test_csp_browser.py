@@ -8,6 +8,7 @@ the end makes one violation on purpose, so the listener is shown to hear them.
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 
 from .conftest import PASSWORD
@@ -58,13 +59,23 @@ def test_csp_admin_dashboard_portal_and_api_docs_load_without_violation(
         seen.extend(page.evaluate("window.__cspViolations"))
         screenshot(page, "csp-01-portal-notice-de")
 
-        # Admin: sign-in, index, a change list, a change form, the dashboard.
+        # Admin: sign-in with the enrolment of a second factor (QR code, recovery codes), index, a change
+        # list, a change form, the dashboard, the staff user's second-factor and re-authentication pages.
         page.goto(page.base + "/admin/login/")
         page.fill("#id_username", "head-analyst")
         page.fill("#id_password", PASSWORD)
         page.click("input[type=submit]")
+        page.wait_for_selector(".totp-qr svg")
+        seen.extend(page.evaluate("window.__cspViolations"))
+        page.fill("#id_code", pyotp.TOTP(page.inner_text("[data-testid=totp-secret]").strip()).now())
+        page.get_by_role("button", name="Turn on and sign in").click()
+        page.wait_for_selector("[data-testid=recovery-codes]")
+        seen.extend(page.evaluate("window.__cspViolations"))
+        page.get_by_role("link", name="I have saved them — continue").click()
         page.wait_for_url(page.base + "/admin/")
         visit("/admin/", "a:has-text('Open the dashboard')")
+        visit("/admin/second-factor/", "[data-testid=codes-left]")
+        visit("/admin/reauth/", "#id_code")
         visit("/admin/notices/url/", "#result_list")
         visit(f"/admin/notices/url/{case.pk}/change/", "#content-main form")
         visit(f"/admin/notices/notice/{sent_notice.pk}/change/", "#content-main form .inline-group")
