@@ -314,8 +314,8 @@ Takedown notice tracker is running.
   Front page   {base}/
   Staff        {base}/admin/     analyst / {USERS["analyst"]}    supervisor / {USERS["supervisor"]}
                                  auditor / {USERS["auditor"]}
-                                 the first sign-in sets up a second factor: an authenticator app, or without one
-                                 .venv/bin/python -c "import pyotp; print(pyotp.TOTP('KEY').now())" with the key shown
+               first sign-in: set up a second factor with an authenticator app, or without one
+               .venv/bin/python -c "import pyotp; print(pyotp.TOTP('KEY').now())"  (KEY as shown)
   Portal       {base}/portal/    polder / {USERS["polder"]}    balkan / {USERS["balkan"]}
   API docs     {base}/api/docs/
   Partner key  {partner_key}
