@@ -83,6 +83,7 @@ ACTIONS = {
     ("notices.HostingProvider", "merge_selected_providers"): SUP,
     ("notices.Invitation", "revoke"): SUP,
     ("notices.ApiKey", "revoke"): SUP,
+    ("auth.User", "reset_second_factor"): SUP,
 }
 
 # Every other admin URL (by name), with what a request to it answers per role: (method, path maker, {status:
@@ -130,6 +131,15 @@ CUSTOM = {
     "admin:auth_user_password_change": [
         ("GET", lambda o: reverse("admin:auth_user_password_change", args=[o["auth.User"].pk]), {200: SUP}),
         ("GET", lambda o: reverse("admin:auth_user_password_change", args=[o["root"].pk]), {200: ROOT}),
+    ],
+    # A lost second factor is the supervisor's to reset; a superuser's is nobody's but a superuser's.
+    "admin:auth_user_reset_second_factor": [
+        (
+            "GET",
+            lambda o: reverse("admin:auth_user_reset_second_factor", args=[o["auth.User"].pk]),
+            {200: SUP},
+        ),
+        ("GET", lambda o: reverse("admin:auth_user_reset_second_factor", args=[o["root"].pk]), {200: ROOT}),
     ],
     # Last: it signs the user out.
     "admin:logout": [("POST", lambda o: reverse("admin:logout"), {200: STAFF})],
