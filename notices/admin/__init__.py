@@ -6,7 +6,17 @@ from django.contrib.auth.admin import GroupAdmin as _GroupAdmin
 from django.contrib.auth.admin import UserAdmin as _UserAdmin
 from django.contrib.auth.models import Group as _Group
 
-from notices.admin import cases, dashboard, hosting, operations, portal, providers, templates  # noqa: F401
+from notices.admin import (  # noqa: F401
+    audit,
+    cases,
+    dashboard,
+    hosting,
+    operations,
+    portal,
+    providers,
+    templates,
+)
+from notices.admin.common import AuditedChangesMixin as _AuditedChangesMixin
 from notices.admin.common import HostileInputMixin as _HostileInputMixin
 
 _admin.site.site_header = "Takedown notice tracker"
@@ -15,8 +25,11 @@ _admin.site.index_title = "Analyst workspace"
 
 
 # Django's own user and group pages get the same guard against hostile input (e.g. a garbage action
-# selection).
+# selection), and their changes (roles, passwords, staff flags) are audited like every other admin change.
 for _model, _base in ((_get_user_model(), _UserAdmin), (_Group, _GroupAdmin)):
     if _admin.site.is_registered(_model):
         _admin.site.unregister(_model)
-    _admin.site.register(_model, type(_base.__name__, (_HostileInputMixin, _base), {"__module__": __name__}))
+    _admin.site.register(
+        _model,
+        type(_base.__name__, (_AuditedChangesMixin, _HostileInputMixin, _base), {"__module__": __name__}),
+    )
