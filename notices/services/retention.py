@@ -9,10 +9,11 @@ reappearance first). Purging a case:
    report of the same URL opens a new case); its reports' original URLs, notes and hashes; its assessments'
    notes; its checks' final URLs; its traces' host, CNAMEs and the host in their sources; the notes of its
    URL overrides;
-2. redacts every string of the case (in any letter case, defanged too) and every URL-like token from the data
-   of its timeline events and its notices' events, from the audit rows about it, from its notices' provider
-   responses, inbound mails and analyst replies — the one write the append-only trigger lets through, opened
-   with `SET LOCAL notices.retention_purge = 'on'` for the purge's own transaction;
+2. redacts the case's host names (with what follows them: port, path, query; in any letter case, defanged
+   too) and every URL-like token from the data of its timeline events and its notices' events, from the
+   audit rows about it, from its notices' provider responses, inbound mails and analyst replies — on the
+   timeline and the audit log the one write the append-only trigger lets through, opened with
+   `SET LOCAL notices.retention_purge = 'on'` for the purge's own transaction;
 3. marks it `purged_at`; a notice whose last URL goes loses its stored mails (text, HTML, MIME: they list
    every URL) and is marked `purged_at` too.
 
@@ -30,12 +31,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
-from notices.canonical import URL_LIKE, defang
+from notices.canonical import URL_LIKE
 from notices.enums import UrlStatus
 from notices.infra.events import audit
 from notices.models import (
@@ -60,7 +62,7 @@ from notices.selectors.audit import about_urls
 REDACTED = "[purged]"
 PURGE_ACTION = "retention.purge"
 ENDED = (UrlStatus.REMOVED, UrlStatus.GONE_BEFORE_NOTICE)
-_MIN_NEEDLE = 4  # shorter strings of a case are not searched for in free text (they would match anything)
+_MIN_NEEDLE = 4  # shorter host names are not searched for in free text (they would match too much)
 
 
 @dataclass
@@ -150,7 +152,7 @@ def _purge_batch(
     urls = list(cases if dry_run else cases.select_for_update(of=("self",)))
     if not urls:
         return Counter()
-    purge = _Purge(ids=[url.pk for url in urls], dry_run=dry_run, needles=_needles(urls))
+    purge = _Purge(ids=[url.pk for url in urls], dry_run=dry_run, needles=host_pattern(urls))
     if dry_run:
         purge.run(now, earlier)
         return purge.counts
@@ -164,18 +166,33 @@ def _purge_batch(
     return purge.counts
 
 
-def _needles(urls: list[Url]) -> re.Pattern | None:
-    """One case-insensitive pattern for every string of these cases, plain and defanged."""
+def host_pattern(urls: list[Url]) -> re.Pattern | None:
+    """One case-insensitive pattern for the host names of these cases (their URLs', reports', final URLs',
+    traces' and CNAMEs'), plain and defanged, with whatever port, path or query follows: a URL of the case
+    anywhere contains one. A longer name that merely ends in one (another site's subdomain) does not match.
+    Host names, not whole URLs: a few alternatives per case keep the pattern fast on long texts."""
     ids = [url.pk for url in urls]
-    strings = {s for url in urls for s in (url.original, url.canonical, url.host)}
+    strings = {s for url in urls for s in (url.original, url.canonical)}
     strings |= set(Report.objects.filter(url_id__in=ids).values_list("original_url", flat=True))
     checks = Check.objects.filter(url_id__in=ids).exclude(final_url="")
     strings |= set(checks.values_list("final_url", flat=True).distinct())
+    hosts = {url.host for url in urls} | {_host(s) for s in strings}
     for host, cnames in HostingTrace.objects.filter(url_id__in=ids).values_list("host", "cnames"):
-        strings |= {host, *(c for c in cnames or [] if isinstance(c, str))}
-    strings |= {defang(s) for s in strings} | {s.replace(".", "[.]") for s in strings}
-    wanted = sorted((s for s in strings if len(s) >= _MIN_NEEDLE), key=len, reverse=True)
-    return re.compile("|".join(map(re.escape, wanted)), re.IGNORECASE) if wanted else None
+        hosts |= {host, *(c for c in cnames or [] if isinstance(c, str))}
+    hosts = {h.strip().rstrip(".").lower() for h in hosts}
+    forms = hosts | {h.replace(".", "[.]") for h in hosts}
+    wanted = sorted((f for f in forms if len(f) >= _MIN_NEEDLE), key=len, reverse=True)
+    if not wanted:
+        return None
+    names = "|".join(map(re.escape, wanted))
+    return re.compile(rf"(?<![\w.-])(?:{names})(?![\w-])(?:[:/?#][^\s<>\"']*)?", re.IGNORECASE)
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url.strip()).hostname or ""
+    except ValueError:  # a reported string that is no URL at all (its host is the case's anyway)
+        return ""
 
 
 def redact(value, needles: re.Pattern | None, *, free_text: bool = True):
@@ -183,7 +200,7 @@ def redact(value, needles: re.Pattern | None, *, free_text: bool = True):
     replaced by "[purged]"."""
     if isinstance(value, str):
         text = URL_LIKE.sub(_redacted_url, value) if free_text else value
-        return needles.sub(REDACTED, text) if needles is not None else text
+        return needles.sub(_redacted_url, text) if needles is not None else text
     if isinstance(value, list):
         return [redact(item, needles, free_text=free_text) for item in value]
     if isinstance(value, dict):
@@ -192,7 +209,8 @@ def redact(value, needles: re.Pattern | None, *, free_text: bool = True):
 
 
 def _redacted_url(match: re.Match) -> str:
-    """A URL-like token redacted; punctuation that ends the sentence it stands in stays."""
+    """A URL-like token or a host with its path redacted; punctuation that ends the sentence it stands in
+    stays."""
     token = match.group(0)
     return REDACTED + token[len(token.rstrip(".,;:!?)")) :]
 

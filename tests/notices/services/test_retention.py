@@ -34,7 +34,7 @@ from notices.selectors.stats import GROUPS, refresh_snapshots, stale_since, time
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_report
 from notices.services.responses import record_response
-from notices.services.retention import REDACTED, due_cases, purge
+from notices.services.retention import REDACTED, due_cases, host_pattern, purge, redact
 from tests.notices.stats.conftest import confirm_removals
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +340,18 @@ def test_the_policy_defaults_come_from_the_environment(db, settings):
         45,
     )
     assert policy.purge_enabled is True
+
+
+def test_redaction_takes_the_case_hosts_with_what_follows_and_nothing_else(db):
+    case = Url(original="HTTP://Files.Polder.example:8080/a", canonical="http://files.polder.example:8080/a")
+    case.host = "files.polder.example"
+    hosts = host_pattern([case])
+    text = (
+        "files[.]polder[.]example/a.html, FILES.POLDER.EXAMPLE:8080/x?y. "
+        "cdn.files.polder.example files.polder.examples"
+    )
+    assert redact(text, hosts, free_text=False) == (
+        "[purged], [purged]. cdn.files.polder.example files.polder.examples"
+    )
+    assert redact({"m": ["see https://other.example/x!", 7]}, hosts) == {"m": ["see [purged]!", 7]}
+    assert redact("https://other.example/x", hosts, free_text=False) == "https://other.example/x"
