@@ -18,9 +18,9 @@ class _Used:
 _ = _Used()
 
 # Django admin (notices/admin/): the ModelAdmin classes @admin.register installs, the site's titles, the
-# options the admin reads, the form hook clean_<field>, the display columns and actions that list_display,
-# readonly_fields and actions name by string, and the checks actions name (`permissions=["merge"]` is
-# `has_merge_permission`).
+# options the admin reads, the list filter protocol (title, has_output, expected_parameters), the form hook
+# clean_<field>, the display columns and actions that list_display, readonly_fields and actions name by
+# string, and the checks actions name (`permissions=["merge"]` is `has_merge_permission`).
 _django_admin = (
     _.AnalystReplyAdmin,
     _.ApiKeyAdmin,
@@ -44,6 +44,7 @@ _django_admin = (
     _.ProviderResponseAdmin,
     _.RegistryImportAdmin,
     _.ReportAdmin,
+    _.RetentionPolicyAdmin,
     _.RoutingPrefixAdmin,
     _.UrlAdmin,
     _.WebhookDeliveryAdmin,
@@ -70,6 +71,9 @@ _django_admin = (
     _.widgets,
     _.get_readonly_fields,
     _.has_add_permission,
+    _.has_output,
+    _.expected_parameters,
+    _.title,
     _.has_delete_permission,
     _.clean_abuse_emails,
     _.answered,
@@ -339,6 +343,7 @@ _celery = (
     _.check_urls_now,
     _.deliver_message_task,
     _.dispatch_notices,
+    _.purge_retention,
     _.refresh_stats,
     _.send_analyst_alert_task,
     _.sweep_escalations,

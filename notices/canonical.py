@@ -354,6 +354,9 @@ def defang(url: str) -> str:
     return _defang_parts(url)
 
 
+# URL-like tokens in free text (an SMTP reply quoting what a filter refused, a provider's message): with a
+# scheme (defanged `hxxp://` too), or host/path.
+URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)
 _HOST_END = re.compile(r"[/\\?#]")
 
 

@@ -14,13 +14,14 @@ from notices.delivery.outbox import SmtpSession, claim_due_messages
 from notices.delivery.webhooks import claim_due_deliveries, enqueue_new_deliveries
 from notices.hosting.tracer import trace_url
 from notices.infra.retry import backoff
-from notices.models import Url
+from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
 from notices.services.alerts import send_alert
 from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
 from notices.services.escalation import sweep
+from notices.services.retention import purge
 from notices.services.webhooks import deliver
 from tracker.runtime import collector_paused
 
@@ -29,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="notices.trace_url", acks_late=True)
 def trace_url_task(url_id: int) -> str:
-    """Trace one URL (DNS → prefixes → provider) and store the trace."""
-    url = Url.objects.filter(pk=url_id).first()
+    """Trace one URL (DNS → prefixes → provider) and store the trace (a purged case has nothing to trace)."""
+    url = Url.objects.filter(pk=url_id, purged_at=None).first()
     if url is None:
         return "missing"
     trace = trace_url(url=url, now=timezone.now())
@@ -131,3 +132,15 @@ def send_analyst_alert_task(self, event_id: int) -> str:
         ) from exc
     logger.info("analyst alert %s: %s", event_id, outcome)
     return outcome
+
+
+@shared_task(name="notices.purge_retention", acks_late=True)
+def purge_retention() -> int:
+    """Beat (daily): remove the URLs of cases whose retention period is over, keeping the statistics
+    (services/retention.py), unless a supervisor turned the scheduled purge off in the retention settings."""
+    if not RetentionPolicy.current().purge_enabled:
+        logger.info("retention purge: turned off in the retention settings")
+        return 0
+    report = purge(now=timezone.now())
+    logger.info("retention purge: %s", report.describe())
+    return report.counts["urls"]

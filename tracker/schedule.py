@@ -40,4 +40,10 @@ def beat_schedule() -> dict:
             "task": "notices.refresh_stats",
             "schedule": settings.STATS_REFRESH_INTERVAL,
         },
+        # Daily: purge the URLs of cases ended longer ago than the retention settings say; the statistics
+        # stay (notices/services/retention.py; `manage.py purge_retention` runs the same by hand).
+        "retention-purge": {
+            "task": "notices.purge_retention",
+            "schedule": settings.RETENTION_PURGE_INTERVAL,
+        },
     }

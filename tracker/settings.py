@@ -360,6 +360,14 @@ STATS_SNAPSHOT_MAX_AGE = env_seconds("STATS_SNAPSHOT_MAX_AGE", 900)
 STATS_REFRESH_DEBOUNCE = env_seconds("STATS_REFRESH_DEBOUNCE", 2)
 STATS_REFRESH_LEASE = env_seconds("STATS_REFRESH_LEASE", 600)
 
+# --- Retention (README "Retention") -------------------------------------------------------------------------
+# Defaults of the retention settings a supervisor edits in the admin (whole days): how long an ended case
+# (removed, gone before notice, closed) and a report judged not illegal keep their URL before the purge.
+RETENTION_ENDED_CASES_DAYS = max(1, int(env_seconds("RETENTION_ENDED_CASES", 365 * 86400) // 86400))
+RETENTION_NOT_ILLEGAL_DAYS = max(1, int(env_seconds("RETENTION_NOT_ILLEGAL", 90 * 86400) // 86400))
+RETENTION_PURGE_INTERVAL = env_seconds("RETENTION_PURGE_INTERVAL", 86400)  # beat runs the purge this often
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500, minimum=1)  # cases per purge transaction
+
 # --- API --------------------------------------------------------------------------------------------------
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)
 API_BULK_MAX_BYTES = env_int("API_BULK_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)

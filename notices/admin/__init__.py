@@ -4,7 +4,16 @@ from django.contrib import admin as _admin
 from django.contrib.auth import get_user_model as _get_user_model
 from django.contrib.auth.models import Group as _Group
 
-from notices.admin import cases, dashboard, hosting, operations, portal, providers, templates  # noqa: F401
+from notices.admin import (  # noqa: F401
+    audit,
+    cases,
+    dashboard,
+    hosting,
+    operations,
+    portal,
+    providers,
+    templates,
+)
 from notices.admin.staff import RoleGroupAdmin as _RoleGroupAdmin
 from notices.admin.staff import StaffUserAdmin as _StaffUserAdmin
 
@@ -14,8 +23,8 @@ _admin.site.index_title = "Analyst workspace"
 
 
 # Django's own user and group pages: staff users and their roles (notices/admin/staff.py), with the same guard
-# against hostile input (e.g. a garbage action selection) as every other page, re-authentication before
-# changes, and the second-factor reset.
+# against hostile input (e.g. a garbage action selection) as every other page, audited changes,
+# re-authentication before changes, and the second-factor reset.
 for _model, _model_admin in ((_get_user_model(), _StaffUserAdmin), (_Group, _RoleGroupAdmin)):
     if _admin.site.is_registered(_model):
         _admin.site.unregister(_model)

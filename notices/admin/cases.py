@@ -10,13 +10,20 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
-from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, badge, defanged
+from notices.admin.common import (
+    AuditedReadsMixin,
+    ReadOnlyInline,
+    SystemRecordAdmin,
+    TrackerModelAdmin,
+    badge,
+    url_shown,
+)
 from notices.admin.forms import AssessmentForm
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.enums import NoticeType
 from notices.errors import NoticeError
 from notices.infra import enqueue
-from notices.infra.events import audit
+from notices.infra.events import audit_request
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
 from notices.services import urls
 from notices.services.assessment import assess_url
@@ -71,7 +78,11 @@ class EventInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Url)
-class UrlAdmin(TrackerModelAdmin):
+class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
+    """A case. Reading its page writes `url.view`, a page of the list `url.list` (the ids shown)."""
+
+    audit_read = "url.view"
+    audit_list = "url.list"
     list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "ttr_display"]
     list_filter = ["status", "provider", "last_outcome"]
     search_fields = ["canonical", "host"]
@@ -83,7 +94,7 @@ class UrlAdmin(TrackerModelAdmin):
                                  "acknowledged_at"]}),
         ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
                                 "removal_confirmed_at", "reappearance_count"]}),
-        ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at"]}),
+        ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at", "purged_at"]}),
         ("Counted against (at first notice)",
          {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
     ]  # fmt: skip
@@ -116,9 +127,15 @@ class UrlAdmin(TrackerModelAdmin):
         url = get_object_or_404(Url, pk=pk)
         if not self.has_change_permission(request, url):
             raise PermissionDenied
+        if url.purged_at:
+            self.message_user(request, "This case was purged: it cannot be assessed again.", messages.ERROR)
+            return redirect("admin:notices_url_change", pk)
         form = AssessmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             assess_url(url=url, analyst=request.user, now=timezone.now(), **form.cleaned_data)
+            audit_request(
+                request, action="admin.assess", obj=url, data={"legality": form.cleaned_data["legality"]}
+            )
             self.message_user(
                 request,
                 "Assessment recorded."
@@ -131,24 +148,13 @@ class UrlAdmin(TrackerModelAdmin):
             "original": url,
             "form": form,
             "title": "Assess URL",
-            "url_defanged": defanged(url.canonical),
+            "url_defanged": url_shown(url),
         }
         return TemplateResponse(request, "admin/notices/url/assess.html", context)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        url = self.get_object(request, object_id)
-        if url is not None:
-            audit(
-                actor=f"user:{request.user.get_username()}",
-                action="url.view",
-                obj=url,
-                ip=request.META.get("REMOTE_ADDR"),
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
-
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:
-        return defanged(obj.canonical)
+        return url_shown(obj)
 
     @admin.display(description="Trace chain (each source, in order)")
     def trace_chain(self, obj: Url) -> str:
@@ -177,7 +183,7 @@ class UrlAdmin(TrackerModelAdmin):
     @admin.action(description="Trace the hosting now", permissions=["change"])
     def trace_now(self, request, queryset) -> None:
 
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = list(queryset.filter(purged_at=None).values_list("pk", flat=True))
         for pk in ids:
             enqueue.send(enqueue.TRACE_URL, pk)
         self.message_user(request, f"Queued a trace for {len(ids)} URL(s).")
@@ -234,7 +240,10 @@ class UrlAdmin(TrackerModelAdmin):
 
 
 @admin.register(Report)
-class ReportAdmin(SystemRecordAdmin):
+class ReportAdmin(AuditedReadsMixin, SystemRecordAdmin):
+    audit_read = "report.view"
+    audit_list = "report.list"
+    list_select_related = ["partner", "url"]
     list_display = ["receipt", "url_defanged", "partner", "reported_at", "received_at", "duplicate"]
     list_filter = ["partner", "duplicate"]
     search_fields = ["receipt", "external_ref"]
@@ -254,9 +263,15 @@ class ReportAdmin(SystemRecordAdmin):
     exclude = ["original_url"]
     show_full_result_count = False
 
+    def audit_read_data(self, obj: Report) -> dict:
+        return {"urls": [obj.url_id]}
+
+    def audit_list_urls(self, rows) -> list[int]:
+        return sorted({row.url_id for row in rows})
+
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Report) -> str:
-        return defanged(obj.original_url)
+        return url_shown(obj.url, obj.original_url)
 
 
 @admin.register(Assessment)
@@ -266,15 +281,24 @@ class AssessmentAdmin(SystemRecordAdmin):
     readonly_fields = ["url", "analyst", "created_at"]
 
 
+class _UrlRecordReads(AuditedReadsMixin):
+    """A record of one case whose page shows its host or URL: the read lists the case."""
+
+    def audit_read_data(self, obj) -> dict:
+        return {"urls": [obj.url_id]}
+
+
 @admin.register(HostingTrace)
-class HostingTraceAdmin(SystemRecordAdmin):
+class HostingTraceAdmin(_UrlRecordReads, SystemRecordAdmin):
+    audit_read = "trace.view"
     list_display = ["url", "traced_at", "ip", "asn", "provider", "country", "is_hop", "error"]
     list_filter = ["is_hop", "country"]
     readonly_fields = [f.name for f in HostingTrace._meta.fields]
 
 
 @admin.register(Check)
-class CheckAdmin(SystemRecordAdmin):
+class CheckAdmin(_UrlRecordReads, SystemRecordAdmin):
+    audit_read = "check.view"
     list_display = ["url", "checked_at", "outcome", "status_code", "error_class", "resolved_ip", "elapsed_ms"]
     list_filter = ["outcome", "error_class"]
     readonly_fields = [f.name for f in Check._meta.fields]

@@ -2,9 +2,11 @@
 
 `TrackerModelAdmin` is the base of every admin page here: hostile input (garbage in an action's selection,
 NUL characters in a search or filter, JSON with NUL characters, an unknown time zone) is a message or a
-field error, never a server error, and an action is offered only to users holding a permission it names.
-`SystemRecordAdmin` is the base of the pages of records the system makes (checks, events, traces, responses,
-outbox, audit, inbound mail, imports …): view only.
+field error, never a server error, and an action is offered only to users holding a permission it names;
+every change a person makes there (a save, a deletion, an action) writes an audit row with who, when and
+from where (`AuditedChangesMixin`, also on Django's user and group pages). `SystemRecordAdmin` is the base
+of the pages of records the system makes (checks, events, traces, responses, outbox, audit, inbound mail,
+imports …): view only. Pages that show URLs write an audit row for each read (`AuditedReadsMixin`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,23 @@ from django.db import models
 from django.utils.html import format_html
 
 from notices.canonical import defang
+from notices.infra.events import audit_request
+from notices.models import Url
 from notices.models.choices import time_zone_choices, validate_time_zone
+
+PURGED = "purged"
 
 
 def defanged(value: str) -> str:
     return format_html('<span class="url">{}</span>', defang(value))
+
+
+def url_shown(url: Url | None, value: str | None = None) -> str:
+    """A case's URL (`value`: another string of it, e.g. a report's original), defanged; "purged" once the
+    retention purge removed it."""
+    if url is not None and url.purged_at is not None:
+        return format_html('<span class="url purged">{}</span>', PURGED)
+    return defanged(url.canonical if value is None else value)
 
 
 def badge(value: str, label: str | None = None) -> str:
@@ -172,8 +186,79 @@ class ActionPermissionsMixin:
         return {name: action for name, action in actions.items() if hasattr(action[0], "allowed_permissions")}
 
 
-class TrackerModelAdmin(ActionPermissionsMixin, HostileInputMixin, admin.ModelAdmin):
-    """The project's ModelAdmin: hostile input is a message or a field error; actions need permissions."""
+def _urls_of(model, ids: list) -> dict:
+    """The audit data naming the rows an action touched: URL ids as `urls` (the auditor's case filter)."""
+    return {"urls": [int(pk) for pk in ids]} if model is Url else {"ids": [str(pk) for pk in ids]}
+
+
+class AuditedChangesMixin:
+    """Every change made through the page writes an audit row (who, when, from where) next to Django's own
+    LogEntry: `admin.add`, `admin.change` (the fields changed), `admin.delete`, and `admin.action.NAME` with
+    the rows selected (URL ids as `urls`). Deletion through "delete selected" is logged as each
+    `admin.delete`."""
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        audit_request(request, action="admin.add", obj=obj, data={"message": message})
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        audit_request(request, action="admin.change", obj=obj, data={"message": message})
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        for obj in queryset:
+            audit_request(request, action="admin.delete", obj=obj, data={"repr": str(obj)[:200]})
+        return entries
+
+    def response_action(self, request, queryset):
+        response = super().response_action(request, queryset)
+        name = request.POST.get("action", "")
+        if response is not None and name != "delete_selected" and name in self.get_actions(request):
+            if request.POST.get("select_across") == "1":
+                data = {"select_across": True, "filters": request.GET.urlencode()[:1000]}
+            else:
+                data = _urls_of(self.model, request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+            model = self.model._meta.model_name
+            audit_request(request, action=f"admin.action.{name}", object_type=model, data=data)
+        return response
+
+
+class AuditedReadsMixin:
+    """A page that shows URLs writes an audit row when it is read: the change page as `audit_read` (with
+    `audit_read_data(obj)`), the list (when `audit_list` is set) with the URL ids on the page
+    (`audit_list_urls(rows)`)."""
+
+    audit_read = ""
+    audit_list = ""
+
+    def audit_read_data(self, obj) -> dict:
+        return {}
+
+    def audit_list_urls(self, rows) -> list[int]:
+        return [row.pk for row in rows]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = (getattr(response, "context_data", None) or {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and obj is not None:
+            audit_request(request, action=self.audit_read, obj=obj, data=self.audit_read_data(obj))
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if self.audit_list and request.method == "GET" and changelist is not None:
+            urls = self.audit_list_urls(changelist.result_list)
+            audit_request(request, action=self.audit_list, object_type="url", data={"urls": urls})
+        return response
+
+
+class TrackerModelAdmin(ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin, admin.ModelAdmin):
+    """The project's ModelAdmin: hostile input becomes a message or a field error; actions need permissions;
+    changes are audited."""
 
 
 class ViewOnly:

@@ -12,9 +12,10 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from notices.admin.common import SystemRecordAdmin, TrackerModelAdmin, defanged
+from notices.admin.common import SystemRecordAdmin, TrackerModelAdmin, defanged, url_shown
 from notices.hosting.overrides import create_override
 from notices.hosting.providers import merge_providers
+from notices.infra.events import audit_request
 from notices.models import HostingOverride, HostingProvider, HostingTrace, RegistryImport, Url
 from notices.models.choices import COUNTRY_CHOICES
 
@@ -111,6 +112,8 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
     url = get_object_or_404(Url.objects.select_related("current_trace"), pk=pk)
     if not model_admin.has_change_permission(request, url):
         raise PermissionDenied
+    if url.purged_at:
+        return redirect("admin:notices_url_change", pk)
     form = OverrideForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -127,6 +130,9 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
         except ValueError as exc:
             form.add_error("scope", str(exc))
         else:
+            audit_request(
+                request, action="admin.override", obj=url, data={"scope": form.cleaned_data["scope"]}
+            )
             model_admin.message_user(request, "Override saved; a new trace is queued.")
             return redirect("admin:notices_url_change", pk)
     context = {
@@ -135,7 +141,7 @@ def override_view(model_admin: admin.ModelAdmin, request, pk: int):
         "original": url,
         "form": form,
         "title": "Override hosting",
-        "url_defanged": defanged(url.canonical),
+        "url_defanged": url_shown(url),
         "trace_chain": trace_chain_html(url.current_trace),
     }
     return TemplateResponse(request, "admin/notices/url/override.html", context)

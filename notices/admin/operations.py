@@ -1,17 +1,23 @@
-"""Admin for notices, the outbox, provider responses, escalations, API keys and the audit log."""
+"""Admin for notices, the outbox, provider responses, escalations and API keys."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, badge, defanged
+from notices.admin.common import (
+    AuditedReadsMixin,
+    ReadOnlyInline,
+    SystemRecordAdmin,
+    TrackerModelAdmin,
+    badge,
+    url_shown,
+)
 from notices.admin.inbound import InboundMessageInline
 from notices.admin.staff import ReauthRequiredMixin
 from notices.errors import NoticeError
 from notices.models import (
     ApiKey,
-    AuditEvent,
     Escalation,
     Event,
     Notice,
@@ -29,7 +35,7 @@ class NoticeItemInline(ReadOnlyInline, admin.TabularInline):
 
     @admin.display(description="URL")
     def url_link(self, obj: NoticeItem) -> str:
-        return defanged(obj.url.canonical)
+        return url_shown(obj.url)
 
 
 class MessageInline(ReadOnlyInline, admin.TabularInline):
@@ -51,7 +57,10 @@ class NoticeEventInline(ReadOnlyInline, admin.TabularInline):
 
 
 @admin.register(Notice)
-class NoticeAdmin(TrackerModelAdmin):
+class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
+    """A notice's page shows its URLs: reading it writes `notice.view` with the URL ids."""
+
+    audit_read = "notice.view"
     list_display = [
         "reference",
         "provider",
@@ -75,6 +84,7 @@ class NoticeAdmin(TrackerModelAdmin):
         "sent_at",
         "acknowledged_at",
         "closed_at",
+        "purged_at",
     ]
     inlines = [NoticeItemInline, MessageInline, InboundMessageInline, ResponseInline, NoticeEventInline]
     actions = ["send_notices"]
@@ -83,6 +93,9 @@ class NoticeAdmin(TrackerModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # notices are created from URLs (admin action or API), one per provider
+
+    def audit_read_data(self, obj: Notice) -> dict:
+        return {"urls": sorted(obj.items.values_list("url_id", flat=True))}
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Notice) -> str:
@@ -104,7 +117,10 @@ class NoticeAdmin(TrackerModelAdmin):
 
 
 @admin.register(OutgoingMessage)
-class OutgoingMessageAdmin(SystemRecordAdmin):
+class OutgoingMessageAdmin(AuditedReadsMixin, SystemRecordAdmin):
+    """A notice mail (its text names the URLs): reading it writes `mail.view` with the notice's reference."""
+
+    audit_read = "mail.view"
     list_display = ["message_id", "notice", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
     list_filter = ["status"]
     search_fields = ["message_id", "notice__reference"]
@@ -123,6 +139,9 @@ class OutgoingMessageAdmin(SystemRecordAdmin):
         "created_at",
         "sent_at",
     ]
+
+    def audit_read_data(self, obj: OutgoingMessage) -> dict:
+        return {"references": [obj.notice.reference]}
 
 
 @admin.register(ProviderResponse)
@@ -182,11 +201,3 @@ class ApiKeyAdmin(ReauthRequiredMixin, TrackerModelAdmin):
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).")
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(SystemRecordAdmin):
-    list_display = ["at", "actor", "action", "object_type", "object_id", "ip"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["actor", "object_id"]
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]

@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from notices.admin import staff_session
-from notices.admin.common import ActionPermissionsMixin, HostileInputMixin
+from notices.admin.common import ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin
 from notices.admin.sign_in import reauth_redirect
 from notices.services import second_factor
 from notices.services.roles import ROLES, record_role_change
@@ -57,7 +57,9 @@ class ReauthRequiredMixin:
         return super().changelist_view(request, extra_context)
 
 
-class StaffUserAdmin(ReauthRequiredMixin, ActionPermissionsMixin, HostileInputMixin, DjangoUserAdmin):
+class StaffUserAdmin(
+    ReauthRequiredMixin, ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin, DjangoUserAdmin
+):
     change_form_template = "admin/notices/user/change_form.html"
     actions = ["reset_second_factor"]
 
@@ -164,6 +166,8 @@ class StaffUserAdmin(ReauthRequiredMixin, ActionPermissionsMixin, HostileInputMi
             )
 
 
-class RoleGroupAdmin(ReauthRequiredMixin, ActionPermissionsMixin, HostileInputMixin, DjangoGroupAdmin):
+class RoleGroupAdmin(
+    ReauthRequiredMixin, ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin, DjangoGroupAdmin
+):
     """The role groups: what each role may do, shown; changed only in the role table (and by superusers,
     until the next migrate)."""

@@ -231,6 +231,7 @@ class UrlSerializer(serializers.ModelSerializer):
             "last_checked_at",
             "last_outcome",
             "next_check_at",
+            "purged_at",
         ]
 
     def get_defanged(self, url: Url) -> str:

@@ -1,4 +1,9 @@
-"""REST views. Each one validates, calls one service or selector, and shapes the answer."""
+"""REST views. Each one validates, calls one service or selector, and shapes the answer.
+
+Staff reads that contain URLs write an audit row (who, when, from where): a detail names its object, a list
+names the URL ids (or notice references) of the page it returned — one row per request. Staff writes write one
+too. Report intake does not: each report is its own record (the report row, the case's `url.created` event).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,9 @@ from notices.api import serializers as s
 from notices.api.auth import CanAdd, CanChange, CanView, IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
+from notices.errors import NoticeError
 from notices.infra import enqueue
+from notices.infra.events import audit_request
 from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
@@ -128,6 +135,12 @@ class UrlListView(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        ids = [url["id"] for url in response.data["results"]]
+        audit_request(request, action="url.list", object_type="url", data={"urls": ids})
+        return response
+
     def get_queryset(self) -> QuerySet[Url]:
         q = _query(s.UrlListQuerySerializer, self.request)
         qs = Url.objects.select_related("provider", "current_trace")
@@ -150,6 +163,12 @@ class UrlDetailView(generics.RetrieveAPIView):
     serializer_class = s.UrlDetailSerializer
     queryset = Url.objects.select_related("provider", "current_trace__provider", "current_assessment")
 
+    def retrieve(self, request, *args, **kwargs):
+        url = self.get_object()
+        body = self.get_serializer(url).data
+        audit_request(request, action="url.view", obj=url)
+        return Response(body)
+
 
 class UrlAssessView(APIView):
     permission_classes = [IsStaff, CanChange]
@@ -163,6 +182,7 @@ class UrlAssessView(APIView):
         assessment = assess_url(
             url=url, analyst=request.user.user, now=timezone.now(), **serializer.validated_data
         )
+        audit_request(request, action="api.assess", obj=url, data={"legality": assessment.legality})
         return Response(s.AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
 
@@ -174,7 +194,10 @@ class UrlTraceView(APIView):
     def post(self, request: Request, pk: int) -> Response:
 
         url = get_object_or_404(Url, pk=pk)
+        if url.purged_at:
+            raise NoticeError({"detail": [f"URL {url.pk} was purged (retention): it cannot be traced."]})
         enqueue.send(enqueue.TRACE_URL, url.pk)
+        audit_request(request, action="api.trace", obj=url)
         return Response({"detail": "Trace queued.", "url": url.pk}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -186,6 +209,12 @@ class NoticeListCreateView(generics.ListAPIView):
     @extend_schema(parameters=[s.NoticeListQuerySerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        references = [notice["reference"] for notice in response.data["results"]]
+        audit_request(request, action="notice.list", object_type="notice", data={"references": references})
+        return response
 
     def get_queryset(self) -> QuerySet[Notice]:
         q = _query(s.NoticeListQuerySerializer, self.request)
@@ -212,6 +241,13 @@ class NoticeListCreateView(generics.ListAPIView):
         now = timezone.now()
         with transaction.atomic():  # with "send", a notice that cannot be queued is not created either
             notices = self._create(request, urls, data, now)
+        references = [notice.reference for notice in notices]
+        audit_request(
+            request,
+            action="api.notice_create",
+            object_type="notice",
+            data={"references": references, "urls": sorted(data["urls"]), "send": data["send"]},
+        )
         return Response(s.NoticeSerializer(notices, many=True).data, status=status.HTTP_201_CREATED)
 
     def _create(self, request: Request, urls: list[Url], data: dict, now) -> list[Notice]:
@@ -234,6 +270,12 @@ class NoticeDetailView(generics.RetrieveAPIView):
     lookup_field = "reference"
     queryset = Notice.objects.select_related("provider")
 
+    def retrieve(self, request, *args, **kwargs):
+        notice = self.get_object()
+        body = self.get_serializer(notice).data
+        audit_request(request, action="notice.view", obj=notice)
+        return Response(body)
+
 
 class NoticeSendView(APIView):
     permission_classes = [IsStaff, CanChange]
@@ -243,6 +285,7 @@ class NoticeSendView(APIView):
     def post(self, request: Request, reference: str) -> Response:
         notice = get_object_or_404(Notice, reference=reference)
         notice = queue_notice(notice=notice, now=timezone.now(), actor=f"key:{request.auth.prefix}")
+        audit_request(request, action="api.notice_send", obj=notice)
         return Response(s.NoticeSerializer(notice).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from notices.infra.bulk import int_array, text_array, timestamp_array
 from notices.infra.write_behind import WriteBehind, run
-from notices.models import AuditEvent, Event
+from notices.models import ApiKey, AuditEvent, Event
 
 
 def actor_label(*, user=None, api_key=None) -> str:
@@ -33,15 +33,55 @@ def record_event(
     return Event.objects.create(kind=kind, at=at, url=url, notice=notice, actor=actor, data=data or {})
 
 
-def audit(*, actor: str, action: str, obj, ip: str | None = None, data: dict[str, Any] | None = None) -> None:
-    """Record a sensitive read or action (safety rule 4)."""
-    AuditEvent.objects.create(
+def audit(
+    *,
+    actor: str,
+    action: str,
+    obj=None,
+    object_type: str = "",
+    object_id: str = "",
+    ip: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record a sensitive read or action (safety rule 4): one append-only row. `obj` names the object (its
+    reference, else its key); without one, `object_type` and `object_id` do (a list: the type, no id)."""
+    if obj is not None:
+        object_type = obj.__class__.__name__.lower()
+        object_id = str(getattr(obj, "reference", None) or obj.pk)
+    return AuditEvent.objects.create(
+        actor=actor, action=action, object_type=object_type, object_id=object_id, ip=ip, data=data or {}
+    )
+
+
+def request_ip(request) -> str | None:
+    """Where a request came from, for the audit log: the address the server saw."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def request_actor(request) -> tuple[str, dict[str, Any]]:
+    """Who makes a request: a person (`user:NAME`; with a staff API key also `{"key": PREFIX}` for the row's
+    data), a provider or partner key (`key:PREFIX`), or no one (`anonymous`)."""
+    key = getattr(request, "auth", None)
+    if isinstance(key, ApiKey):
+        if key.user_id is not None:
+            return actor_label(user=key.user), {"key": key.prefix}
+        return actor_label(api_key=key), {}
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return actor_label(user=user), {}
+    return "anonymous", {}
+
+
+def audit_request(request, *, action: str, obj=None, object_type: str = "", data=None) -> AuditEvent:
+    """`audit` for what a request reads or does: who (`request_actor`), from where (`request_ip`)."""
+    actor, extra = request_actor(request)
+    return audit(
         actor=actor,
         action=action,
-        object_type=obj.__class__.__name__.lower(),
-        object_id=str(getattr(obj, "reference", None) or obj.pk),
-        ip=ip,
-        data=data or {},
+        obj=obj,
+        object_type=object_type,
+        ip=request_ip(request),
+        data={**extra, **(data or {})},
     )
 
 

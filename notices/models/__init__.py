@@ -32,6 +32,7 @@ from notices.models.registry import (
     RoutedPrefix,
     RouteObject,
 )
+from notices.models.retention import RetentionPolicy
 from notices.models.stats import StatsChange, StatsRefresh, StatsSnapshot
 from notices.models.templates import NoticeTemplate
 
@@ -69,6 +70,7 @@ __all__ = [
     "RegistryImport",
     "RemovalCycle",
     "Report",
+    "RetentionPolicy",
     "Role",
     "RouteObject",
     "RoutedPrefix",

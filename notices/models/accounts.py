@@ -1,6 +1,12 @@
-"""API keys and staff recovery codes (stored hashed) and the audit log."""
+"""API keys and staff recovery codes (stored hashed), the case timeline and the audit log.
+
+The timeline (`Event`) and the audit log (`AuditEvent`) are append-only: a database trigger (migration 0025)
+refuses every UPDATE and DELETE of their rows, for every database user and every code path, except the
+retention purge's redaction of URL strings in `data` (`notices/services/retention.py`).
+"""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 from notices.enums import KeyScope
@@ -67,7 +73,7 @@ class RecoveryCode(models.Model):
 
 
 class Event(models.Model):
-    """Timeline row written by every state change (one service function per transition)."""
+    """Timeline row written by every state change (one service function per transition). Append-only."""
 
     kind = models.CharField(max_length=40)
     at = models.DateTimeField()
@@ -98,7 +104,13 @@ class Event(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Who read or did what sensitive thing (notice views, responses, exports)."""
+    """Who read or did what sensitive thing, when and from where: reads of URLs (pages, API details and
+    lists), exports, and the changes people make (admin saves and actions, staff API writes). Append-only.
+
+    A row about one object names it (`object_type`, `object_id`: a URL's id, a notice's reference); a list or
+    an action over many rows lists the URL ids it showed or touched in `data["urls"]`, notice references in
+    `data["references"]`.
+    """
 
     at = models.DateTimeField(auto_now_add=True)
     actor = models.CharField(max_length=200)
@@ -109,7 +121,16 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        permissions = [("export_auditevent", "Can export the audit log")]
+        indexes = [
+            # The admin log, newest first, and its date range (at__gte / at__lt).
+            models.Index(fields=["-at", "-id"], name="audit_at_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # Filter by user: WHERE actor = %s ORDER BY at DESC.
+            models.Index(fields=["actor", "-at"], name="audit_actor_idx"),
+            # Filter by case: data @> '{"urls": [id]}' (and references), the purge's look-up of the same.
+            GinIndex(fields=["data"], opclasses=["jsonb_path_ops"], name="audit_data_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.object_type}:{self.object_id}"

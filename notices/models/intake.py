@@ -38,7 +38,8 @@ class Url(models.Model):
 
     original = models.TextField(help_text="The URL as first reported.")
     canonical = models.TextField()
-    canonical_hash = models.BinaryField(max_length=32, unique=True, editable=False)  # dedupe on intake
+    # Dedupe on intake; NULL once purged (a later report of the same URL opens a new case).
+    canonical_hash = models.BinaryField(max_length=32, unique=True, null=True, editable=False)
     host = models.CharField(max_length=255)
     status = models.CharField(max_length=24, choices=UrlStatus.choices, default=UrlStatus.NEW)
 
@@ -107,6 +108,11 @@ class Url(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    purged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The retention purge removed the URL (strings, hashes, notes); the statistics stay.",
+    )
 
     class Meta:
         verbose_name = "URL"
@@ -132,7 +138,7 @@ class Url(models.Model):
         ]
 
     def __str__(self) -> str:
-        return defang(self.canonical)
+        return f"purged (URL {self.pk})" if self.purged_at else defang(self.canonical)
 
 
 class Report(models.Model):

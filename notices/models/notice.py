@@ -30,6 +30,9 @@ class Notice(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True, help_text="Withdrawn by the hotline.")
     provider_ticket = models.CharField(max_length=100, blank=True)
+    purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its last URL was purged: the stored mails and messages went too."
+    )
 
     class Meta:
         indexes = [

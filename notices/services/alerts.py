@@ -4,15 +4,15 @@ dashboard.
 Raised when the outbox gives up on a message (a permanent 5xx, or its attempts used up) and when a DSN bounce
 marks a provider's contacts as failing. Each alert is one `notice.analyst_alert` event on the notice's
 timeline (written in the caller's transaction) and, after commit, one plain-text mail sent by the task
-`notices.send_analyst_alert`, which retries on SMTP errors. The mail names the notice reference, the provider,
-the contacts, the error and the notice's admin page; it never carries a reported URL as it is, nor any
-content.
+`notices.send_analyst_alert`, which retries on SMTP errors; a mail sent is a `notice.analyst_alert_mailed`
+event naming the alert (the timeline is append-only: the alert's own row never changes). The mail names the
+notice reference, the provider, the contacts, the error and the notice's admin page; it never carries a
+reported URL as it is, nor any content.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 
 from django.conf import settings
@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from notices.canonical import defang
+from notices.canonical import URL_LIKE, defang
 from notices.delivery.mail import new_mail, render_templates, send
 from notices.infra import enqueue
 from notices.infra.events import record_event
@@ -29,10 +29,8 @@ from notices.models import Event, Notice
 logger = logging.getLogger(__name__)
 
 ALERT_EVENT = "notice.analyst_alert"
+MAILED_EVENT = "notice.analyst_alert_mailed"
 REASONS = {"delivery_failed": "could not be delivered", "bounced": "bounced"}
-# URL-like tokens in an SMTP or DSN text (a filter may quote what it objected to): with a scheme, or
-# host/path.
-_URLISH = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)
 
 
 def alert_delivery_failed(
@@ -65,13 +63,13 @@ def alert_recipients() -> list[str]:
 def send_alert(*, event_id: int, now: datetime) -> str:
     """Mail one alert event to the analysts. Returns "sent", "already-sent", "no-recipients" or "missing".
 
-    Side effects: the mail; the event's data gains `mailed_at` and `mailed_to` (a re-run sends nothing).
-    SMTP errors propagate (the task retries).
+    Side effects: the mail; a `notice.analyst_alert_mailed` event (data: the alert's id, `mailed_to`), so a
+    re-run sends nothing. SMTP errors propagate (the task retries).
     """
     event = Event.objects.select_related("notice__provider").filter(pk=event_id, kind=ALERT_EVENT).first()
     if event is None or event.notice is None:
         return "missing"
-    if event.data.get("mailed_at"):
+    if Event.objects.filter(notice=event.notice, kind=MAILED_EVENT, data__alert=event.pk).exists():
         return "already-sent"
     recipients = alert_recipients()
     if not recipients:
@@ -90,9 +88,7 @@ def send_alert(*, event_id: int, now: datetime) -> str:
             internal=True,
         )
     )
-    Event.objects.filter(pk=event.pk).update(
-        data={**event.data, "mailed_at": now.isoformat(), "mailed_to": recipients}
-    )
+    record_event(MAILED_EVENT, at=now, notice=event.notice, data={"alert": event.pk, "mailed_to": recipients})
     return "sent"
 
 
@@ -120,4 +116,4 @@ def compose_alert(event: Event) -> tuple[str, str]:
 
 def defang_text(text: str) -> str:
     """`text` with every URL-like token defanged (safety rule 2): SMTP replies may quote what they refused."""
-    return _URLISH.sub(lambda match: defang(match.group(0)), text)
+    return URL_LIKE.sub(lambda match: defang(match.group(0)), text)

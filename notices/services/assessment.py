@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import transaction
 
 from notices.enums import Classification, Legality
+from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import actor_label
 from notices.models import Assessment, Url
@@ -39,7 +40,8 @@ def assess_url(
     Side effects: a new URL becomes `assessed` (illegal) or `not_illegal`; a URL already in a notice keeps its
     status. An illegal URL is due for its first check at once, and one never traced gets a trace task queued
     after commit. Writes `url.assessed`.
-    Raises AssessmentError when illegal content has no classification.
+    Raises AssessmentError when illegal content has no classification, NoticeError for a purged case (its
+    URL is gone: nothing left to assess).
     """
     if legality in ACTIONABLE and not classification:
         raise AssessmentError({"classification": ["Required when the content is illegal."]})
@@ -47,6 +49,8 @@ def assess_url(
         raise AssessmentError({"classification": [f"Unknown classification {classification!r}."]})
     with transaction.atomic():
         url = Url.objects.select_for_update().get(pk=url.pk)
+        if url.purged_at:
+            raise NoticeError({"detail": [f"URL {url.pk} was purged (retention): it cannot be assessed."]})
         assessment = Assessment.objects.create(
             url=url,
             analyst=analyst if getattr(analyst, "is_authenticated", False) else None,

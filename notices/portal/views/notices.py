@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from notices.canonical import defang
-from notices.delivery.compose import notice_csv, notice_reports, one_click_signer
+from notices.delivery.compose import notice_csv, notice_items, notice_reports, one_click_signer
 from notices.enums import ItemStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, audit
@@ -141,6 +141,7 @@ def _notice_page(request: HttpRequest, notice: Notice, bound: dict, status: int 
     rows = [
         {
             "item": item,
+            "purged": item.url.purged_at is not None,
             "defanged": defang(item.url.canonical),
             "exact": item.url.canonical,
             "checks": history.get(item.url_id, []),
@@ -330,12 +331,19 @@ def _attachment(content: str, filename: str, content_type: str) -> HttpResponse:
     return response
 
 
+def _reports(notice: Notice) -> list:
+    """What the downloads hold: the notice's URLs, less those the retention purge removed (nothing is left
+    of them to send)."""
+    items = [item for item in notice_items(notice) if item.url.purged_at is None]
+    return notice_reports(notice, now=notice.sent_at or timezone.now(), items=items)
+
+
 @provider_required
 @require_GET
 def download_xarf(request: HttpRequest, reference: str, url_id: int | None = None) -> HttpResponse:
     """The notice's X-ARF reports (all as a JSON list, or one URL's) — built here, never fetched."""
     notice = get_object_or_404(scoped_notices(request), reference=reference)
-    reports = notice_reports(notice, now=notice.sent_at or timezone.now())
+    reports = _reports(notice)
     if url_id is not None:
         reports = [r for r in reports if r[1].url_id == url_id]
         if not reports:
@@ -357,7 +365,7 @@ def download_xarf(request: HttpRequest, reference: str, url_id: int | None = Non
 def download_csv(request: HttpRequest, reference: str) -> HttpResponse:
     notice = get_object_or_404(scoped_notices(request), reference=reference)
     _audit(request, "notice.export", notice, format="csv")
-    reports = notice_reports(notice, now=notice.sent_at or timezone.now())
+    reports = _reports(notice)
     return _attachment(notice_csv(notice, reports), f"urls-{notice.reference}.csv", "text/csv; charset=utf-8")
 
 

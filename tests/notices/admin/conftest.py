@@ -29,6 +29,7 @@ def demo_world(db, now):
         NoticeTemplate,
         ProviderResponse,
         RegistryImport,
+        RetentionPolicy,
         Url,
         WebhookDelivery,
         WebhookEndpoint,
@@ -91,6 +92,7 @@ def demo_world(db, now):
         provider=polder, url="https://hooks.polder.example/notices", secret="s" * 32, created_at=now
     )
     WebhookDelivery.objects.create(endpoint=endpoint, notice=notice, created_at=now)
+    RetentionPolicy.objects.create(pk=RetentionPolicy.SINGLETON_ID, ended_cases_days=400, not_illegal_days=60)
     NoticeTemplate.objects.create(
         language="nl",
         notice_type="",

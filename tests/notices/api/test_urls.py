@@ -70,6 +70,7 @@ def test_url_list_row_fields(staff_api, three_cases):
         "last_checked_at": None,
         "last_outcome": "",
         "next_check_at": iso(polder.next_check_at),  # due for its pre-notice check since its assessment
+        "purged_at": None,
     }
 
 

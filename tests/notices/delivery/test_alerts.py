@@ -82,10 +82,15 @@ def test_permanent_failure_alerts_analysts_by_mail(
         ["abuse@polder.example"],
         error,
     )
-    assert event.data["mailed_to"] == ["analyst@hotline.example"]
-    assert list(Event.objects.filter(notice=notice).order_by("pk").values_list("kind", flat=True))[-2:] == [
+    mailed = Event.objects.get(kind="notice.analyst_alert_mailed")
+    assert (mailed.notice, mailed.data) == (
+        notice,
+        {"alert": event.pk, "mailed_to": ["analyst@hotline.example"]},
+    )
+    assert list(Event.objects.filter(notice=notice).order_by("pk").values_list("kind", flat=True))[-3:] == [
         "notice.delivery_failed",
         "notice.analyst_alert",
+        "notice.analyst_alert_mailed",
     ]
 
 
@@ -253,8 +258,7 @@ def test_alert_task_smtp_error_retries_then_gives_up(
     result = send_analyst_alert_task.apply(args=[event.pk])
 
     assert (result.state, type(result.result).__name__) == ("FAILURE", "SMTPRecipientsRefused")
-    event.refresh_from_db()
-    assert "mailed_at" not in event.data
+    assert not Event.objects.filter(kind="notice.analyst_alert_mailed").exists()
     assert smtp_sink.messages() == []
 
 
@@ -287,10 +291,9 @@ def test_permanent_failure_alert_from_real_worker_retries_until_delivered(
         f"[{notice.reference}] Notice could not be delivered: Polder Hosting",
     )
     assert OutgoingMessage.objects.get(notice=notice).status == "failed"
-    event = wait_until(
-        lambda: Event.objects.filter(kind="notice.analyst_alert", data__has_key="mailed_at").first()
-    )
-    assert event.data["mailed_to"] == ["duty@hotline.example"]
+    mailed = wait_until(lambda: Event.objects.filter(kind="notice.analyst_alert_mailed").first())
+    alert = Event.objects.get(kind="notice.analyst_alert", notice=notice)
+    assert mailed.data == {"alert": alert.pk, "mailed_to": ["duty@hotline.example"]}
 
 
 def wait_until(predicate, timeout: float = 30):
