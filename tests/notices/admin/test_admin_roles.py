@@ -66,6 +66,8 @@ MODELS = {
     "notices.NoticeTemplate": (ALL, SUP, SUP, SUP),
     "notices.ApiKey": (AUDIT, NOBODY, SUP, ROOT),
     "notices.AuditEvent": (AUDIT, NOBODY, NOBODY, NOBODY),
+    # One row of settings (it exists, so no add); never deleted.
+    "notices.RetentionPolicy": (AUDIT, NOBODY, SUP, NOBODY),
     "auth.User": (AUDIT, SUP, SUP, ROOT),
     "auth.Group": (AUDIT, ROOT, ROOT, ROOT),
 }
@@ -140,6 +142,10 @@ CUSTOM = {
             {200: SUP},
         ),
         ("GET", lambda o: reverse("admin:auth_user_reset_second_factor", args=[o["root"].pk]), {200: ROOT}),
+    ],
+    # The audit log's CSV export: supervisors and auditors.
+    "admin:notices_auditevent_export": [
+        ("GET", lambda o: reverse("admin:notices_auditevent_export"), {200: AUDIT})
     ],
     # Last: it signs the user out.
     "admin:logout": [("POST", lambda o: reverse("admin:logout"), {200: STAFF})],

@@ -7,10 +7,10 @@ import importlib
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
+from django.db.models import Q
 
 from notices.models import AuditEvent
 from notices.services.roles import ANALYST, AUDITOR, ROLES, SUPERVISOR, assign_role, roles_of, sync_roles
@@ -81,30 +81,31 @@ def test_supervisor_holds_everything_an_analyst_does_and_providers_templates_use
 
 def test_auditor_only_views_everything_and_the_audit_log():
     held = _codenames(AUDITOR)
-    assert {p.split(".", 1)[1].split("_", 1)[0] for p in held} == {"view"}
+    assert {p.split(".", 1)[1].split("_", 1)[0] for p in held} == {"view", "export"}
     every_view = {
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.filter(content_type__app_label="notices", codename__startswith="view_")
     }
-    assert every_view | {"auth.view_user", "auth.view_group"} == held
+    assert every_view | {"auth.view_user", "auth.view_group", "notices.export_auditevent"} == held
 
 
 def test_later_permissions_are_granted_by_codename_at_the_next_migrate():
-    """What other work adds — an export permission on the audit log, a retention-settings model — is granted
-    as soon as migrate has created its permissions, without touching the role table."""
-    audit_type = ContentType.objects.get(app_label="notices", model="auditevent")
-    Permission.objects.create(content_type=audit_type, codename="export_auditevent", name="Can export")
-    retention = ContentType.objects.create(app_label="notices", model="retentionsettings")
-    for action in ("view", "add", "change", "delete"):
-        Permission.objects.create(content_type=retention, codename=f"{action}_retentionsettings", name=action)
+    """Permissions that appear after the role table was written (the audit log's export, the retention
+    settings) are granted as soon as migrate has created them, without touching the role table."""
+    later = Permission.objects.filter(
+        Q(codename="export_auditevent") | Q(content_type__model="retentionpolicy")
+    )
+    assert later.count() == 5
+    later.delete()  # as before the migration that adds them
+    assert not {"notices.export_auditevent", "notices.change_retentionpolicy"} & _codenames(SUPERVISOR)
 
     call_command("migrate", verbosity=0)
 
-    assert {"notices.export_auditevent", "notices.change_retentionsettings"} <= _codenames(SUPERVISOR)
-    assert "notices.delete_retentionsettings" not in _codenames(SUPERVISOR)
-    assert {"notices.export_auditevent", "notices.view_retentionsettings"} <= _codenames(AUDITOR)
-    assert "notices.change_retentionsettings" not in _codenames(AUDITOR)
-    assert not {"notices.export_auditevent", "notices.view_retentionsettings"} & _codenames(ANALYST)
+    assert {"notices.export_auditevent", "notices.change_retentionpolicy"} <= _codenames(SUPERVISOR)
+    assert "notices.delete_retentionpolicy" not in _codenames(SUPERVISOR)
+    assert {"notices.export_auditevent", "notices.view_retentionpolicy"} <= _codenames(AUDITOR)
+    assert "notices.change_retentionpolicy" not in _codenames(AUDITOR)
+    assert not {"notices.export_auditevent", "notices.view_retentionpolicy"} & _codenames(ANALYST)
 
 
 def test_sync_resets_a_role_group_to_the_table():
