@@ -2,7 +2,8 @@
 
 from django import forms
 
-from notices.enums import Classification, DetectionMethod, Legality, MediaType
+from notices.enums import WITHDRAW_CHOICES, Classification, CloseReason, DetectionMethod, Legality, MediaType
+from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 
 
 class AssessmentForm(forms.Form):
@@ -27,3 +28,35 @@ class AssessmentForm(forms.Form):
         if data.get("legality") != Legality.NOT_ILLEGAL and not data.get("classification"):
             self.add_error("classification", "Required when the content is illegal.")
         return data
+
+
+class _ReasonForm(forms.Form):
+    """A reason (radio buttons) and a note, checked as the lifecycle service checks them."""
+
+    reason_choices: list = []
+    reason = forms.ChoiceField(widget=forms.RadioSelect)
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTE_MAX_LENGTH,
+        help_text="Required with “other”. Kept in the timeline.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = self.reason_choices
+
+    def clean(self):
+        data = super().clean()
+        if "reason" in data and "note" in data:
+            for field, problems in reason_problems(data["reason"], data["note"], self.reason_choices).items():
+                self.add_error(field, problems)
+        return data
+
+
+class CloseCasesForm(_ReasonForm):
+    reason_choices = CloseReason.choices
+
+
+class WithdrawNoticesForm(_ReasonForm):
+    reason_choices = WITHDRAW_CHOICES
