@@ -86,10 +86,12 @@ _django_admin = (
     _.ttr_display,
     _.url_defanged,
     _.url_link,
+    _.close_cases,
     _.create_hotline_notices,
     _.hand_off_to_partner,
     _.refer_to_police,
     _.reset_second_factor,
+    _.reopen_cases,
     _.revoke,
     _.send_notices,
     _.trace_now,
@@ -135,6 +137,7 @@ _django_models = (
     _.traced_at,
     _.updated_at,
     _.updated_by,
+    _.withdrawn_at,
 )
 
 # Django model field, form field and lookup hooks (notices/models/fields.py); @register_lookup installs the
@@ -169,6 +172,11 @@ _choices = (
     _.HOST,
     _.PREFIX,
     _.ASN,
+    _.DUPLICATE,
+    _.REPORTED_IN_ERROR,
+    _.OUT_OF_REMIT,
+    _.SENT_IN_ERROR,
+    _.WRONG_PROVIDER,
 )
 
 # Django forms and class-based views (notices/portal/): declared form fields, widget options, view options.
@@ -331,6 +339,7 @@ _rest_framework = (
     _.get_notices,
     _.get_removal,
     _.get_ttr,
+    _.get_withdrawn,
     _.validate,
     _.validate_reported_at,
     _.validate_statement_of_reasons,

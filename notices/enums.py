@@ -14,19 +14,35 @@ class UrlStatus(models.TextChoices):
     CLOSED = "closed", "Closed by an analyst"
 
 
-# A URL's allowed status moves (see NOTICE_TRANSITIONS below for what the tables mean).
+# A URL's allowed status moves (see NOTICE_TRANSITIONS below for what the tables mean). An open case (new,
+# assessed or noticed) may be closed by an analyst (duplicate, reported in error, out of remit …); a closed
+# case reopens to the status it had (`notices.services.urls.reopened_status`). A finished case is not closed:
+# not illegal and gone before notice need nothing more, and a removed one keeps its reappearance watch, so
+# content that comes back still counts against its provider.
 # fmt: off
 URL_TRANSITIONS = {
-    UrlStatus.NEW: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}),
+    UrlStatus.NEW: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL, UrlStatus.CLOSED}),
     UrlStatus.ASSESSED: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL, UrlStatus.NOTIFIED,
-                                   UrlStatus.GONE_BEFORE_NOTICE}),
+                                   UrlStatus.GONE_BEFORE_NOTICE, UrlStatus.CLOSED}),
     UrlStatus.NOT_ILLEGAL: frozenset({UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL}),
-    UrlStatus.NOTIFIED: frozenset({UrlStatus.NOTIFIED, UrlStatus.REMOVED, UrlStatus.GONE_BEFORE_NOTICE}),
+    UrlStatus.NOTIFIED: frozenset({UrlStatus.NOTIFIED, UrlStatus.REMOVED, UrlStatus.GONE_BEFORE_NOTICE,
+                                   UrlStatus.CLOSED}),
     UrlStatus.REMOVED: frozenset({UrlStatus.ASSESSED}),  # the content came back: a new notice cycle
     UrlStatus.GONE_BEFORE_NOTICE: frozenset(),
-    UrlStatus.CLOSED: frozenset(),
+    # Reopened: back where it was (or where an assessment made while it was closed puts it).
+    UrlStatus.CLOSED: frozenset({UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOT_ILLEGAL,
+                                 UrlStatus.NOTIFIED}),
 }
 # fmt: on
+
+
+class CloseReason(models.TextChoices):
+    """Why an analyst closed a case (`url.closed` event)."""
+
+    DUPLICATE = "duplicate", "Duplicate of another case"
+    REPORTED_IN_ERROR = "reported_in_error", "Reported in error"
+    OUT_OF_REMIT = "out_of_remit", "Outside the hotline's remit"
+    OTHER = "other", "Other (say why in the note)"
 
 
 class Legality(models.TextChoices):
@@ -83,19 +99,36 @@ class NoticeStatus(models.TextChoices):
 # The transitions each status may take (a status to itself is a re-assessment or a repeated notice). The owner
 # of each aggregate — notices.services.urls for a URL, notices.services.notices for a notice — is the only
 # writer of the status and checks its moves against these tables; tests/test_state_owners.py fails on a write
-# elsewhere.
+# elsewhere. A notice not yet closed may be withdrawn by the hotline; a withdrawn notice stays withdrawn (the
+# provider has been shown the withdrawal, and a new notice is the way to ask again).
 # fmt: off
 NOTICE_TRANSITIONS = {
-    NoticeStatus.DRAFT: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED}),
-    NoticeStatus.QUEUED: frozenset({NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.CLOSED}),
-    NoticeStatus.SENT: frozenset({NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
-    NoticeStatus.ACKNOWLEDGED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
-    NoticeStatus.DISPUTED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED}),
-    NoticeStatus.FAILED: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED}),
+    NoticeStatus.DRAFT: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN}),
+    NoticeStatus.QUEUED: frozenset({NoticeStatus.SENT, NoticeStatus.FAILED, NoticeStatus.CLOSED,
+                                    NoticeStatus.WITHDRAWN}),
+    NoticeStatus.SENT: frozenset({NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED, NoticeStatus.CLOSED,
+                                  NoticeStatus.WITHDRAWN}),
+    NoticeStatus.ACKNOWLEDGED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED,
+                                          NoticeStatus.WITHDRAWN}),
+    NoticeStatus.DISPUTED: frozenset({NoticeStatus.DISPUTED, NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN}),
+    NoticeStatus.FAILED: frozenset({NoticeStatus.QUEUED, NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN}),
     NoticeStatus.CLOSED: frozenset(),
     NoticeStatus.WITHDRAWN: frozenset(),
 }
 # fmt: on
+
+
+class WithdrawReason(models.TextChoices):
+    """Why the hotline withdrew a notice (`notice.withdrawn` event); the provider sees the label."""
+
+    SENT_IN_ERROR = "sent_in_error", _("Sent in error")
+    WRONG_PROVIDER = "wrong_provider", _("Sent to the wrong provider")
+    CASES_CLOSED = "cases_closed", _("The hotline closed the cases it named")
+    OTHER = "other", _("Other reason")
+
+
+# What an analyst may give as the reason (`cases_closed` is the system's, when a notice's last case closes).
+WITHDRAW_CHOICES = [(r.value, r.label) for r in WithdrawReason if r != WithdrawReason.CASES_CLOSED]
 
 # Notices a provider never sees (not sent, or never delivered): portal, provider API and webhooks.
 HIDDEN_FROM_PROVIDER = frozenset({NoticeStatus.DRAFT, NoticeStatus.QUEUED, NoticeStatus.FAILED})

@@ -414,6 +414,8 @@ SPECTACULAR_SETTINGS = {
         "DetectionMethodEnum": "notices.enums.DetectionMethod",
         "MediaTypeEnum": "notices.enums.MediaType",
         "ContactChannelEnum": "notices.enums.ContactChannel",
+        "CloseReasonEnum": "notices.enums.CloseReason",
+        "WithdrawReasonEnum": "notices.enums.WITHDRAW_CHOICES",
     },
 }
 

@@ -18,15 +18,17 @@ from notices.admin.common import (
     badge,
     url_shown,
 )
-from notices.admin.forms import AssessmentForm
+from notices.admin.forms import AssessmentForm, CloseCasesForm
 from notices.admin.hosting import override_view, trace_chain_html
-from notices.enums import NoticeType
+from notices.admin.lifecycle import each, reason_step
+from notices.enums import NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
 from notices.services import urls
 from notices.services.assessment import assess_url
+from notices.services.lifecycle import close_case, reopen_case
 from notices.services.notices import create_notices
 from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
 from notices.templatetags.tracker import seconds
@@ -91,7 +93,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
                              "provider"]}),
         ("Hosting trace", {"fields": ["trace_chain"]}),
         ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
-                                 "acknowledged_at"]}),
+                                 "acknowledged_at", "closed_at"]}),
         ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
                                 "removal_confirmed_at", "reappearance_count"]}),
         ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at", "purged_at"]}),
@@ -100,7 +102,15 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     ]  # fmt: skip
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
     inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
-    actions = ["trace_now", "check_now", "create_hotline_notices", "refer_to_police", "hand_off_to_partner"]
+    actions = [
+        "trace_now",
+        "check_now",
+        "create_hotline_notices",
+        "refer_to_police",
+        "hand_off_to_partner",
+        "close_cases",
+        "reopen_cases",
+    ]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
 
@@ -112,6 +122,9 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     def has_create_notice_permission(self, request) -> bool:
         """Creating notices from cases (the action): the right to create notices."""
         return request.user.has_perm("notices.add_notice")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a case is closed (an action, with its reason), never deleted, even by a superuser
 
     def get_urls(self):
         assess = self.admin_site.admin_view(self.assess_view)
@@ -162,7 +175,8 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Url) -> str:
-        return badge(obj.status, obj.get_status_display())
+        closed = obj.status == UrlStatus.CLOSED  # not a notice's "closed" (all removed): its own colour
+        return badge("closed_case" if closed else obj.status, obj.get_status_display())
 
     @admin.display(description="Time to removal")
     def removal_summary(self, obj: Url) -> str:
@@ -221,6 +235,31 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             except NoticeError as exc:
                 problems = [message for messages_ in exc.errors.values() for message in messages_]
                 self.message_user(request, "; ".join(problems), level=messages.ERROR)
+
+    @admin.action(description="Close cases (with a reason)", permissions=["change"])
+    def close_cases(self, request, queryset):
+        def close(url: Url, data: dict) -> None:
+            close_case(
+                url=url, reason=data["reason"], note=data["note"], now=timezone.now(), user=request.user
+            )
+
+        return reason_step(
+            self,
+            request,
+            queryset,
+            form_class=CloseCasesForm,
+            title="Close cases",
+            button="Close these cases",
+            apply=close,
+            done="Closed {count} case(s): no more checks, escalations or notices for them.",
+        )
+
+    @admin.action(description="Reopen closed cases", permissions=["change"])
+    def reopen_cases(self, request, queryset) -> None:
+        def reopen(url: Url) -> None:
+            reopen_case(url=url, now=timezone.now(), user=request.user)
+
+        each(self, request, queryset, reopen, "Reopened {count} case(s), each to the status it had.")
 
     @admin.action(description="Create hotline notices (one per provider)", permissions=["create_notice"])
     def create_hotline_notices(self, request, queryset) -> None:

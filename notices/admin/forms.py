@@ -4,7 +4,8 @@ sign-in's forms."""
 from django import forms
 from django.contrib.auth import get_user_model
 
-from notices.enums import Classification, DetectionMethod, Legality, MediaType
+from notices.enums import WITHDRAW_CHOICES, Classification, CloseReason, DetectionMethod, Legality, MediaType
+from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 
 
 class AssessmentForm(forms.Form):
@@ -76,3 +77,35 @@ class ReauthForm(forms.Form):
 
     password = _password_field()
     code = _code_field("Code from your authenticator app, or a recovery code")
+
+
+class _ReasonForm(forms.Form):
+    """A reason (radio buttons) and a note, checked as the lifecycle service checks them."""
+
+    reason_choices: list = []
+    reason = forms.ChoiceField(widget=forms.RadioSelect)
+    note = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTE_MAX_LENGTH,
+        help_text="Required with “other”. Kept in the timeline.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = self.reason_choices
+
+    def clean(self):
+        data = super().clean()
+        if "reason" in data and "note" in data:
+            for field, problems in reason_problems(data["reason"], data["note"], self.reason_choices).items():
+                self.add_error(field, problems)
+        return data
+
+
+class CloseCasesForm(_ReasonForm):
+    reason_choices = CloseReason.choices
+
+
+class WithdrawNoticesForm(_ReasonForm):
+    reason_choices = WITHDRAW_CHOICES

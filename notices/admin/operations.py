@@ -13,7 +13,9 @@ from notices.admin.common import (
     badge,
     url_shown,
 )
+from notices.admin.forms import WithdrawNoticesForm
 from notices.admin.inbound import InboundMessageInline
+from notices.admin.lifecycle import reason_step
 from notices.admin.staff import ReauthRequiredMixin
 from notices.errors import NoticeError
 from notices.models import (
@@ -25,12 +27,13 @@ from notices.models import (
     OutgoingMessage,
     ProviderResponse,
 )
+from notices.services.lifecycle import withdraw
 from notices.services.notices import queue_notice
 
 
 class NoticeItemInline(ReadOnlyInline, admin.TabularInline):
     model = NoticeItem
-    fields = ["url_link", "status", "reported_removed_at", "removed_at"]
+    fields = ["url_link", "status", "is_open", "reported_removed_at", "removed_at"]
     readonly_fields = fields
 
     @admin.display(description="URL")
@@ -85,9 +88,10 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
         "acknowledged_at",
         "closed_at",
         "purged_at",
+        "withdrawn_at",
     ]
     inlines = [NoticeItemInline, MessageInline, InboundMessageInline, ResponseInline, NoticeEventInline]
-    actions = ["send_notices"]
+    actions = ["send_notices", "withdraw_notices"]
 
     show_full_result_count = False
 
@@ -96,6 +100,9 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     def audit_read_data(self, obj: Notice) -> dict:
         return {"urls": sorted(obj.items.values_list("url_id", flat=True))}
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a notice is withdrawn (an action, with its reason), never deleted, even by a superuser
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Notice) -> str:
@@ -114,6 +121,28 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
                 )
         if sent:
             self.message_user(request, f"Queued {sent} notice(s) for delivery.")
+
+    @admin.action(description="Withdraw notices (with a reason)", permissions=["change"])
+    def withdraw_notices(self, request, queryset):
+        def withdraw_one(notice: Notice, data: dict) -> None:
+            withdraw(
+                notices=[notice],
+                reason=data["reason"],
+                note=data["note"],
+                now=timezone.now(),
+                user=request.user,
+            )
+
+        return reason_step(
+            self,
+            request,
+            queryset,
+            form_class=WithdrawNoticesForm,
+            title="Withdraw notices",
+            button="Withdraw these notices",
+            apply=withdraw_one,
+            done="Withdrew {count} notice(s): unsent mail cancelled, the provider sees them as withdrawn.",
+        )
 
 
 @admin.register(OutgoingMessage)

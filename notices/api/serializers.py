@@ -14,8 +14,10 @@ from rest_framework import serializers
 from notices.api.parsers import has_lone_surrogate
 from notices.canonical import InvalidUrl, canonicalize, defang
 from notices.enums import (
+    WITHDRAW_CHOICES,
     CheckOutcome,
     Classification,
+    CloseReason,
     DetectionMethod,
     Legality,
     MediaType,
@@ -32,6 +34,7 @@ from notices.selectors.representations import (  # noqa: F401 (the API's seriali
     ResponseSerializer,
 )
 from notices.services.intake import reported_at_problem
+from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 
 HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
 
@@ -225,6 +228,7 @@ class UrlSerializer(serializers.ModelSerializer):
             "assessed_at",
             "first_notice_sent_at",
             "removal_confirmed_at",
+            "closed_at",
             "removal",
             "ttr",
             "reappearance_count",
@@ -290,6 +294,38 @@ class NoticeCreateSerializer(serializers.Serializer):
     notice_type = serializers.ChoiceField(choices=NoticeType.choices, default=NoticeType.HOTLINE_NOTICE)
     deadline_at = serializers.DateTimeField(required=False)
     send = serializers.BooleanField(default=False, help_text="Queue each notice for delivery at once.")
+
+
+class _ReasonSerializer(serializers.Serializer):
+    """A reason and a note, checked as the lifecycle service checks them (the note is required with
+    `other`)."""
+
+    reason_choices: list = []
+    note = serializers.CharField(
+        max_length=NOTE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Free text for the timeline; required when the reason is `other`.",
+    )
+
+    def validate(self, attrs):
+        problems = reason_problems(attrs["reason"], attrs["note"], self.reason_choices)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
+
+
+class CloseSerializer(_ReasonSerializer):
+    reason_choices = CloseReason.choices
+    reason = serializers.ChoiceField(choices=CloseReason.choices, help_text="Why the case is closed.")
+
+
+class WithdrawSerializer(_ReasonSerializer):
+    reason_choices = WITHDRAW_CHOICES
+    reason = serializers.ChoiceField(
+        choices=WITHDRAW_CHOICES, help_text="Why the notice is withdrawn (the provider sees it)."
+    )
 
 
 class ResponseCreateSerializer(serializers.Serializer):

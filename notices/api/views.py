@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
@@ -28,6 +28,7 @@ from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_reports
+from notices.services.lifecycle import close_case, reopen_case, withdraw
 from notices.services.notices import create_notices, queue_notice
 
 
@@ -201,6 +202,51 @@ class UrlTraceView(APIView):
         return Response({"detail": "Trace queued.", "url": url.pk}, status=status.HTTP_202_ACCEPTED)
 
 
+def _conflict(what: str) -> OpenApiResponse:
+    return OpenApiResponse(description=f'`{{"detail": …}}`: {what}')
+
+
+def _with_reason(answer, conflict: str) -> dict:
+    """The answers of a state change that takes a reason: the object, field errors, or a conflict."""
+    return {
+        200: answer,
+        400: OpenApiResponse(description='Field errors: `{"reason": […], "note": […]}`.'),
+        409: _conflict(conflict),
+    }
+
+
+class UrlCloseView(APIView):
+    """Close a case (it is never deleted): no more checks, escalations or notices; out of the TTR statistics;
+    its open notice items released (a notice whose cases are all closed is withdrawn)."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=s.CloseSerializer,
+        responses=_with_reason(
+            s.UrlSerializer, "the case is not new, assessed or noticed (finished, or closed)."
+        ),
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        url = get_object_or_404(Url, pk=pk)
+        serializer = s.CloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        url = close_case(url=url, now=timezone.now(), api_key=request.auth, **serializer.validated_data)
+        return Response(s.UrlSerializer(url).data)
+
+
+class UrlReopenView(APIView):
+    """Reopen a closed case to the status it had (after a mistaken close)."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=None, responses={200: s.UrlSerializer, 409: _conflict("the case is not closed.")})
+    def post(self, request: Request, pk: int) -> Response:
+        url = get_object_or_404(Url, pk=pk)
+        url = reopen_case(url=url, now=timezone.now(), api_key=request.auth)
+        return Response(s.UrlSerializer(url).data)
+
+
 class NoticeListCreateView(generics.ListAPIView):
     permission_classes = [IsStaff, CanAdd]
     role_model = Notice
@@ -287,6 +333,26 @@ class NoticeSendView(APIView):
         notice = queue_notice(notice=notice, now=timezone.now(), actor=f"key:{request.auth.prefix}")
         audit_request(request, action="api.notice_send", obj=notice)
         return Response(s.NoticeSerializer(notice).data, status=status.HTTP_202_ACCEPTED)
+
+
+class NoticeWithdrawView(APIView):
+    """Withdraw a notice (it is never deleted): its unsent mails are cancelled, its escalation stops, and the
+    provider sees it as withdrawn."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=s.WithdrawSerializer,
+        responses=_with_reason(s.NoticeSerializer, "the notice is closed or withdrawn already."),
+    )
+    def post(self, request: Request, reference: str) -> Response:
+        notice = get_object_or_404(Notice, reference=reference)
+        serializer = s.WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        (notice,) = withdraw(
+            notices=[notice], now=timezone.now(), api_key=request.auth, **serializer.validated_data
+        )
+        return Response(s.NoticeSerializer(notice).data)
 
 
 class ProviderListView(generics.ListAPIView):

@@ -4,6 +4,11 @@ A message is claimed with a conditional UPDATE (status `sending`, `claimed_until
 expires and the message is sent again with the same Message-ID, so the provider sees at worst the same mail
 twice, never two different mails. Temporary SMTP errors (4xx, connection failures) retry with exponential
 backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the message and mark the contact.
+
+A withdrawn notice's mails are never sent after the withdrawal: the withdrawal cancels them
+(`cancel_messages`: failed, with `CANCELLED` as the error, so no claim takes them again), and a worker sends
+only while it holds the message's row lock and has seen its notice not withdrawn (`attempt_claimed`), so a
+withdrawal either waits for a send already under way or is seen by it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from django.utils import timezone
 from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
 from notices.delivery.items import notice_mail_items
 from notices.delivery.signing import sign_for_sending
-from notices.enums import OutboxStatus
+from notices.enums import NoticeStatus, OutboxStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.bulk import array_literal, field_defaults, new_instance
@@ -268,12 +273,35 @@ class SmtpSession:
         self.close()
 
 
+CANCELLED = "cancelled: the notice was withdrawn"
+
+
+def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
+    """Cancel the mails of withdrawn notices not sent yet (the caller holds the transaction that withdraws
+    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again.
+    The UPDATE waits for a send under way (its worker holds the row lock through the SMTP conversation, see
+    `attempt_claimed`). Returns the number cancelled per notice id."""
+    table = OutgoingMessage._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET status = %s, next_attempt_at = NULL, claimed_until = NULL, last_error = %s
+                WHERE notice_id = ANY(%s) AND status IN (%s, %s) RETURNING notice_id""",
+            [OutboxStatus.FAILED, CANCELLED, list(notice_ids), OutboxStatus.PENDING, OutboxStatus.SENDING],
+        )
+        rows = cursor.fetchall()
+    counts: dict[int, int] = {}
+    for (notice_id,) in rows:
+        counts[notice_id] = counts.get(notice_id, 0) + 1
+    return counts
+
+
 class Attempt(NamedTuple):
     """What one delivery attempt came to, for the notice's owner to act on (`notices.services.delivery`).
 
     `status` is the message's new status: `sent`, `pending` (retried later, with backoff) or `failed` (given
     up); `changed` is False when the message was not this worker's to send (its status as it stands).
-    `refused` holds the recipients the server refused, with its replies."""
+    `refused` holds the recipients the server refused, with its replies. `cancelled`: not sent because its
+    notice was withdrawn (failed with `CANCELLED`; nothing else follows)."""
 
     message: OutgoingMessage
     status: str
@@ -281,12 +309,17 @@ class Attempt(NamedTuple):
     error: str = ""
     refused: dict[str, tuple[int, bytes]] = {}
     changed: bool = True
+    cancelled: bool = False
 
 
 def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Attempt:
     """Try to send one claimed message; nothing is written but the MIME bytes (`message_bytes`): the caller
     records the attempt (`record_attempt`) with what it means for the notice. `smtp` (a sweep's session)
-    reuses its connection; without it the message gets a connection of its own."""
+    reuses its connection; without it the message gets a connection of its own.
+
+    The SMTP conversation runs in a transaction holding the message's row lock, begun by looking again: a
+    message no longer this worker's is left alone, and one whose notice was withdrawn meanwhile is cancelled
+    instead of sent (`cancel_messages` waits for that lock, so no mail leaves after a withdrawal)."""
     if smtp is None:
         with SmtpSession() as own:
             return attempt_claimed(message_id, smtp=own)
@@ -299,7 +332,11 @@ def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Atte
         logger.exception("outbox message %s: building the mail failed", message.pk)
         return _failed(message, f"building the mail failed: {exc.__class__.__name__}: {exc}", permanent=False)
     try:
-        refused = _smtp_send(message, data, smtp)
+        with transaction.atomic():
+            held = _hold_for_sending(message)
+            if held is not None:
+                return held
+            refused = _smtp_send(message, data, smtp)
     except smtplib.SMTPRecipientsRefused as exc:
         permanent = min(code for code, _ in exc.recipients.values()) >= 500
         return _failed(
@@ -313,6 +350,24 @@ def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Atte
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         return _failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False)
     return Attempt(message, OutboxStatus.SENT, timezone.now(), refused=refused)
+
+
+def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
+    """Lock the message's row (until the caller's transaction ends) and look at it and its notice again:
+    None when it may be sent, else the attempt that ends here (not this worker's any more, or its notice
+    withdrawn)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT m.status, n.status FROM {OutgoingMessage._meta.db_table} AS m
+                JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id WHERE m.id = %s FOR UPDATE OF m""",
+            [message.pk],
+        )
+        status, notice_status = cursor.fetchone()
+    if status != OutboxStatus.SENDING:
+        return Attempt(message, status, timezone.now(), changed=False)
+    if notice_status == NoticeStatus.WITHDRAWN:
+        return Attempt(message, OutboxStatus.FAILED, timezone.now(), error=CANCELLED, cancelled=True)
+    return None
 
 
 def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> dict[str, tuple[int, bytes]]:
@@ -340,10 +395,11 @@ def _failed(
     return Attempt(message, status, timezone.now(), error=error, refused=refused or {})
 
 
-def record_attempt(attempt: Attempt) -> None:
+def record_attempt(attempt: Attempt) -> bool:
     """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the
     next attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ); or failed. A recipient refused permanently (5xx) is a
-    bounce: its contact is marked failing, with the reply."""
+    bounce: its contact is marked failing, with the reply. An attempt that did not send changes only a
+    message still `sending` (one cancelled meanwhile stays cancelled). Returns whether the row changed."""
     message, at = attempt.message, attempt.at
     if attempt.status == OutboxStatus.SENT:
         OutgoingMessage.objects.filter(pk=message.pk).update(
@@ -352,14 +408,17 @@ def record_attempt(attempt: Attempt) -> None:
     else:
         wait = backoff(settings.OUTBOX_RETRY_BASE, message.attempts)
         retry = attempt.status == OutboxStatus.PENDING
-        OutgoingMessage.objects.filter(pk=message.pk).update(
+        changed = OutgoingMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
             status=attempt.status,
             next_attempt_at=at + wait if retry else None,
             claimed_until=None,
             last_error=attempt.error[:2000],
         )
+        if not changed:
+            return False
     for email, (code, reply) in attempt.refused.items():
         if code >= 500:
             ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(
                 failing=True, failure_reason=f"{code} {reply.decode(errors='replace')}"[:500], failed_at=at
             )
+    return True

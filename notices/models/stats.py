@@ -20,9 +20,11 @@ class StatsChange(models.Model):
     """A committed change to what the statistics count (a first notice, a removal, a reappearance, a case
     leaving the statistics), not yet in the snapshots.
 
-    Written only by database triggers on the URL and removal-cycle tables, at most one row per transaction
-    however many rows it changed. A refresh deletes the rows it has seen in the transaction that writes the
-    new snapshots, so a change committed meanwhile stays here and the snapshots stay stale until the next one.
+    Written by database triggers on the URL and removal-cycle tables, at most one row per transaction however
+    many rows it changed, and through the same database function by `selectors.stats.mark_changed` for the
+    one change the triggers do not watch (a noticed case closed or reopened). A refresh deletes the rows it
+    has seen in the transaction that writes the new snapshots, so a change committed meanwhile stays here and
+    the snapshots stay stale until the next one.
     """
 
     changed_at = models.DateTimeField()

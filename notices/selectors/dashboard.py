@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
+from notices.delivery.outbox import CANCELLED
 from notices.enums import NoticeStatus, OutboxStatus, UrlStatus
 from notices.models import Event, HostingProvider, Notice, OutgoingMessage, ProviderContact, Url
 from notices.selectors.stats import time_to_removal
@@ -24,7 +25,9 @@ def queue_counts(*, now: datetime) -> dict[str, int]:
     )
     counts["drafts"] = Notice.objects.filter(status=NoticeStatus.DRAFT).count()
     counts["disputed"] = Notice.objects.filter(status=NoticeStatus.DISPUTED).count()
-    counts["failed_mail"] = OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).count()
+    counts["failed_mail"] = (  # a withdrawn notice's cancelled mail is no delivery problem
+        OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).exclude(last_error=CANCELLED).count()
+    )
     counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
     counts["escalated"] = (
         Url.objects.filter(status=UrlStatus.NOTIFIED, escalations__level__gte=2).distinct().count()

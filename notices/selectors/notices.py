@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from notices.enums import HIDDEN_FROM_PROVIDER
-from notices.models import HostingProvider, Notice
+from notices.enums import HIDDEN_FROM_PROVIDER, NoticeStatus, WithdrawReason
+from notices.models import Event, HostingProvider, Notice
 
 __all__ = ["HIDDEN_FROM_PROVIDER", "notices_for_provider"]
 
+# A notice withdrawn before it reached its provider was never the provider's to see.
+NEVER_DELIVERED = Q(status=NoticeStatus.WITHDRAWN, sent_at__isnull=True)
+
 
 def notices_for_provider(provider: HostingProvider) -> QuerySet[Notice]:
-    """The notices one provider may see: its own, once delivered. Every portal view and provider API uses
-    this."""
+    """The notices one provider may see: its own, once delivered (a withdrawn one too, shown as withdrawn).
+    Every portal view and provider API uses this."""
     return (
         Notice.objects.filter(provider=provider)
         .exclude(status__in=HIDDEN_FROM_PROVIDER)
+        .exclude(NEVER_DELIVERED)
         .select_related("provider")
     )
+
+
+def withdrawal_reason(notice: Notice):
+    """Why the hotline withdrew the notice, as the provider is told (a WithdrawReason label, translated where
+    it is shown); None for a notice not withdrawn."""
+    if notice.status != NoticeStatus.WITHDRAWN:
+        return None
+    event = Event.objects.filter(notice=notice, kind="notice.withdrawn").order_by("-at", "-pk").first()
+    reason = event.data.get("reason") if event else None
+    return WithdrawReason(reason if reason in WithdrawReason.values else WithdrawReason.OTHER).label

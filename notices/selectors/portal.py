@@ -17,7 +17,7 @@ from notices.models import HostingProvider, NoticeItem
 from notices.selectors.notices import notices_for_provider
 
 OPEN_STATES = (NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED)
-PAST_STATES = (NoticeStatus.CLOSED,)
+PAST_STATES = (NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN)
 VIEWS = {"open": OPEN_STATES, "past": PAST_STATES, "all": None}
 
 

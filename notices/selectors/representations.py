@@ -25,9 +25,20 @@ class NoticeItemSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ItemStatus.choices)
     last_outcome = serializers.CharField(source="url.last_outcome")
     last_checked_at = serializers.DateTimeField(source="url.last_checked_at")
+    withdrawn = serializers.SerializerMethodField(
+        help_text="The hotline no longer asks for this URL: its case was closed, or the notice withdrawn."
+    )
 
     def get_defanged(self, item) -> str:
         return defang(item.url.canonical)
+
+    def get_withdrawn(self, item) -> bool:
+        return item_withdrawn(item)
+
+
+def item_withdrawn(item) -> bool:
+    """An item closed by the hotline (case closed, notice withdrawn) rather than by a confirmed removal."""
+    return not item.is_open and item.status != ItemStatus.REMOVED
 
 
 class ResponseSerializer(serializers.ModelSerializer):
@@ -60,6 +71,7 @@ class NoticeSerializer(serializers.ModelSerializer):
             "sent_at",
             "acknowledged_at",
             "closed_at",
+            "withdrawn_at",
             "items",
             "responses",
         ]

@@ -8,7 +8,11 @@ their age), once from the low and once from the high bounds.
 
 A case is one notice cycle of a URL: the URL's current cycle, plus the finished cycles of URLs whose content
 came back (RemovalCycle), which also count as reappearances against their provider. Cases gone before their
-first notice are outside TTR statistics.
+first notice are outside TTR statistics, and so are cases an analyst closed (duplicate, reported in error, out
+of remit): a closed case was never removed and is not still up, so it is neither an event nor a censored case.
+Each group says how many of its noticed cases were closed (`closed`), so closing cannot flatter a provider
+unseen. Only open cases can be closed (a removed one keeps its removal), and the finished cycles of a closed
+URL still count.
 
 The unfiltered statistics are served from snapshots (StatsSnapshot) only while they include every change:
 database triggers record a change the statistics count (StatsChange, once per transaction), the change queues
@@ -58,7 +62,7 @@ def _cases_sql(key: str, where: str) -> str:
         EXTRACT(EPOCH FROM (%(now)s - first_notice_sent_at))::float8 AS age"""
     return f"""
         SELECT {columns}, false AS reappeared FROM {Url._meta.db_table}
-        WHERE first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice' {where}
+        WHERE first_notice_sent_at IS NOT NULL AND status NOT IN ('gone_before_notice', 'closed') {where}
         UNION ALL
         SELECT {columns}, true FROM {RemovalCycle._meta.db_table} WHERE true {where}"""
 
@@ -71,8 +75,8 @@ def ttr_stats(
     until: datetime | None = None,
     notice_type: str | None = None,
 ) -> list[dict]:
-    """One dict per group: count, removed, still_up, reappeared, median/p75/p90/max as {low, high}, shares,
-    still-up counts after 1/3/7/30 days and a survival curve."""
+    """One dict per group: count, removed, still_up, reappeared, closed (outside the figures), median/p75/p90/
+    max as {low, high}, shares, still-up counts after 1/3/7/30 days and a survival curve."""
     where, params = _filters(since, until, notice_type)
     params["now"] = now
     cases = _cases_sql(GROUPS[group_by], where)
@@ -83,8 +87,17 @@ def ttr_stats(
         rows = cursor.fetchall()
         cursor.execute(_survival_sql(cases), {**params, "points": SURVIVAL_POINTS})
         curves = _curves(cursor.fetchall())
+        cursor.execute(_closed_sql(GROUPS[group_by], where), params)
+        closed = dict(cursor.fetchall())
     names = _provider_slugs([row[0] for row in rows]) if group_by == "provider" else {}
-    return [_group(row, curves.get(row[0], []), names) for row in rows]
+    return [_group(row, curves.get(row[0], []), names, closed.get(row[0], 0)) for row in rows]
+
+
+def _closed_sql(key: str, where: str) -> str:
+    """Per group, the noticed cases an analyst closed (few: the status index finds them)."""
+    return f"""
+        SELECT {key}, count(*) FROM {Url._meta.db_table}
+        WHERE status = 'closed' AND first_notice_sent_at IS NOT NULL {where} GROUP BY 1"""
 
 
 def _figures_sql(cases: str) -> str:
@@ -160,7 +173,7 @@ def _filters(since, until, notice_type) -> tuple[str, dict]:
     return "".join(f" AND {c}" for c in clauses), params
 
 
-def _group(row, survival: list, names: dict) -> dict:
+def _group(row, survival: list, names: dict, closed: int) -> dict:
     k, count, removed, reappeared = row[0], row[1], row[2], row[3]
     figures = row[4:10]
     result = {
@@ -169,6 +182,7 @@ def _group(row, survival: list, names: dict) -> dict:
         "removed": removed,
         "still_up": count - removed,
         "reappeared": reappeared,
+        "closed": closed,
     }
     for i, name in enumerate(PERCENTILES):
         result[name] = {"low": _finite(figures[2 * i]), "high": _finite(figures[2 * i + 1])}
@@ -215,6 +229,15 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
 def stale_since() -> datetime | None:
     """When the oldest change the snapshots do not include was made; None when they include every change."""
     return StatsChange.objects.aggregate(oldest=Min("changed_at"))["oldest"]
+
+
+def mark_changed() -> None:
+    """The caller changed what the statistics count in a way the triggers do not watch (a noticed case closed
+    or reopened: only its status changes): record it as they would (StatsChange, once per transaction), so no
+    snapshot is served without it, and queue the refresh after commit."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT notices_stats_mark()")
+    refresh_after_commit()
 
 
 def refresh_after_commit() -> None:

@@ -17,17 +17,21 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
 
     Sent: the notice is marked sent (its URLs notified, see `mark_notices_sent`). Retried: a
     `notice.delivery_retry` event. Given up: the notice fails, a `notice.delivery_failed` event, and the
-    analysts are alerted (an event now, a mail after commit)."""
+    analysts are alerted (an event now, a mail after commit). A message whose notice was withdrawn is
+    cancelled, not sent, and an attempt that failed while the withdrawal cancelled its message changes
+    nothing more (`record_attempt`)."""
     attempt = attempt_claimed(message_id, smtp=smtp)
     if attempt.changed:
         with transaction.atomic():
-            record_attempt(attempt)
-            _apply(attempt)
+            if record_attempt(attempt):
+                _apply(attempt)
     return attempt.status
 
 
 def _apply(attempt: Attempt) -> None:
     message, at = attempt.message, attempt.at
+    if attempt.cancelled:
+        return
     if attempt.status == OutboxStatus.SENT:
         mark_notice_sent(notice=message.notice, at=at)
         return

@@ -36,6 +36,14 @@ def first_escalation_at(deadline: datetime | None) -> datetime | None:
     return deadline + step_offsets()[0] if deadline else None
 
 
+def next_step_at(url_id: int, deadline: datetime | None) -> datetime | None:
+    """When the URL's next escalation step is due by its notice's `deadline`, from the steps it has taken (a
+    reopened case takes up its ladder where it was); None without a deadline or after the last step."""
+    done = Escalation.objects.filter(url_id=url_id).count()
+    offsets = step_offsets()
+    return deadline + offsets[done] if deadline and done < len(offsets) else None
+
+
 def claim_due(*, now: datetime, limit: int) -> list[int]:
     """Claim noticed URLs whose next escalation step is due; the claim clears the schedule (the step sets the
     next one), so concurrent sweeps never take the same URL."""

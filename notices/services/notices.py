@@ -1,4 +1,4 @@
-"""Notices: create (one per provider), queue for delivery, mark sent, close."""
+"""Notices: create (one per provider), queue for delivery, mark sent, close, withdraw."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from notices.delivery.items import BatchUrl, load_urls
-from notices.delivery.outbox import abuse_recipients, enqueue_notice_messages, no_contact_error, plan_messages
+from notices.delivery.outbox import (
+    abuse_recipients,
+    cancel_messages,
+    enqueue_notice_messages,
+    no_contact_error,
+    plan_messages,
+)
 from notices.enums import (
     NOTICE_TRANSITIONS,
     ContactChannel,
@@ -19,6 +25,7 @@ from notices.enums import (
     NoticeStatus,
     NoticeType,
     UrlStatus,
+    WithdrawReason,
 )
 from notices.errors import NoticeError
 from notices.infra.bulk import array_literal, field_defaults, new_instance
@@ -27,7 +34,14 @@ from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.stats import refresh_after_commit
 from notices.services.routing import handoff_countries, notice_blocker
-from notices.services.urls import STAMP_FIELDS, UrlStamp, mark_acknowledged, stamp_first_notice, write_stamps
+from notices.services.urls import (
+    STAMP_FIELDS,
+    UrlStamp,
+    mark_acknowledged,
+    stamp_first_notice,
+    stop_escalation,
+    write_stamps,
+)
 
 REFERENCE_SEQUENCE = "notices_notice_reference_seq"
 
@@ -338,8 +352,11 @@ def dispute(notice: Notice, items: Sequence[NoticeItem]) -> None:
 
 
 def mark_notice_failed(*, notice: Notice, at: datetime) -> None:
-    """The notice's mail was given up on (permanent refusal, or its attempts used up)."""
-    Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.FAILED)
+    """The notice's mail was given up on (permanent refusal, or its attempts used up). A withdrawn notice
+    stays withdrawn."""
+    Notice.objects.filter(pk=notice.pk).exclude(status=NoticeStatus.WITHDRAWN).update(
+        status=NoticeStatus.FAILED
+    )
 
 
 def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
@@ -348,14 +365,22 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
     Side effects: stamps `sent_at` once per notice; every URL in them gets its first-notice time and the
     provider, ASN and country it is counted against (if not already noticed), status `notified`, and an
     immediate first check. Writes `url.notified` per URL and notice and `notice.sent` per notice. A fixed
-    number of queries, however many notices."""
+    number of queries, however many notices.
+
+    A notice withdrawn while its mail was on the wire (the withdrawal waited for that send) keeps its status
+    and notifies none of its URLs; its `sent_at` says the provider has it, so the portal shows it withdrawn. A
+    case closed meanwhile is not stamped either."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {Notice._meta.db_table} SET sent_at = %s, status = %s
-                WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id""",
-            [at, NoticeStatus.SENT, [n.pk for n in notices]],
+            f"""UPDATE {Notice._meta.db_table} SET sent_at = %s,
+                    status = CASE WHEN status = %s THEN status ELSE %s END
+                WHERE id = ANY(%s) AND sent_at IS NULL RETURNING id, status""",
+            [at, NoticeStatus.WITHDRAWN, NoticeStatus.SENT, [n.pk for n in notices]],
         )
-        sent = {notice_id for (notice_id,) in cursor.fetchall()}
+        rows = cursor.fetchall()
+        withdrawn = [notice_id for notice_id, status in rows if status == NoticeStatus.WITHDRAWN]
+        record_events([new_event("notice.sent", at=at, notice=Notice(pk=pk)) for pk in withdrawn])
+        sent = {notice_id for notice_id, status in rows if status != NoticeStatus.WITHDRAWN}
         if not sent:
             return
         notices = {n.pk: n for n in Notice.objects.select_related("provider").filter(pk__in=sent)}
@@ -371,6 +396,8 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
         events = []
         first_notices = False
         for notice_id, url_id, *values in cursor.fetchall():
+            if values[0] == UrlStatus.CLOSED:
+                continue
             url = urls.setdefault(
                 url_id, UrlStamp(url_id, *values)
             )  # in two of the notices: the first stamps
@@ -394,12 +421,115 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
 
 
 def close_item_removed(*, url: Url, at: datetime) -> None:
-    """Removal of `url` is confirmed: close its open notice items, and each notice whose URLs are all
-    closed."""
+    """Removal of `url` is confirmed: close its open notice items, and each notice none of whose items is open
+    any more (`_finish_notices`)."""
     items = NoticeItem.objects.filter(url=url, is_open=True)
     notice_ids = list(items.values_list("notice_id", flat=True))
     items.update(status=ItemStatus.REMOVED, is_open=False, removed_at=at)
-    for notice in Notice.objects.filter(pk__in=notice_ids):
-        if not notice.items.filter(is_open=True).exists():
-            Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.CLOSED, closed_at=at)
-            record_event("notice.closed", at=at, notice=notice)
+    _finish_notices(notice_ids, at=at, actor="system")
+
+
+def _finish_notices(notice_ids, *, at: datetime, actor: str) -> None:
+    """Each of these notices with no open item left is done: withdrawn (`cases_closed`) when an analyst
+    closed every one of its cases, else closed (its URLs removed, or removed and closed)."""
+    done = Notice.objects.filter(pk__in=set(notice_ids)).exclude(items__is_open=True)
+    for notice in done.exclude(status__in=[NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN]).order_by("pk"):
+        if not notice.items.exclude(url__status=UrlStatus.CLOSED).exists():
+            withdraw_notices(notices=[notice], reason=WithdrawReason.CASES_CLOSED, actor=actor, now=at)
+            continue
+        Notice.objects.filter(pk=notice.pk).update(status=NoticeStatus.CLOSED, closed_at=at)
+        record_event("notice.closed", at=at, notice=notice)
+
+
+# --- Withdrawing notices, and the notice items of cases closed or reopened ----------------------------------
+
+
+def lock_notices(**lookups) -> None:
+    """Lock the notices these lookups find (in id order), before the caller locks a URL of theirs: the order
+    a delivery takes them in (the notice, then its URLs), so a case closed or reopened while its notice is
+    being sent never deadlocks with it."""
+    list(
+        Notice.objects.select_for_update(of=("self",))
+        .filter(**lookups)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def open_items_of(url_id: int) -> list[int]:
+    """The ids of the URL's open notice items."""
+    return list(
+        NoticeItem.objects.filter(url_id=url_id, is_open=True).order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def release_items(item_ids: Sequence[int], *, actor: str, now: datetime) -> None:
+    """The hotline no longer asks for these items' URLs (an analyst closed the case): the items close, keeping
+    their status as the provider left it, and each notice left with no open item is finished
+    (`_finish_notices`: withdrawn when all its cases are closed, else closed)."""
+    items = NoticeItem.objects.filter(pk__in=item_ids, is_open=True)
+    notice_ids = list(items.values_list("notice_id", flat=True))
+    items.update(is_open=False)
+    _finish_notices(notice_ids, at=now, actor=actor)
+
+
+def restore_items(item_ids: Sequence[int]) -> Notice | None:
+    """A closed case is reopened: of the items its closing released (`item_ids`), those whose notice is still
+    open (not closed, not withdrawn) are open again. Returns the newest such notice (its deadline paces the
+    case's escalation), or None."""
+    items = NoticeItem.objects.filter(pk__in=item_ids, is_open=False).exclude(
+        notice__status__in=[NoticeStatus.CLOSED, NoticeStatus.WITHDRAWN]
+    )
+    notice_ids = list(items.values_list("notice_id", flat=True))
+    items.update(is_open=True)
+    return Notice.objects.filter(pk__in=notice_ids).order_by("-pk").first()
+
+
+def withdraw_notices(
+    *, notices: Sequence[Notice], reason: str, note: str = "", actor: str, now: datetime
+) -> list[Notice]:
+    """Withdraw notices not yet closed, all or none: status `withdrawn` with `withdrawn_at`.
+
+    Side effects: their mails not yet sent are cancelled (`cancel_messages`, which waits for a send under way,
+    so none leaves after the withdrawal); their open items close, and their noticed URLs left in no open
+    notice get no escalation step ahead (they stay cases: checked, and free to go in a new notice — correct
+    the provider first, or close the case); `notice.withdrawn` per notice with the reason, the note and the
+    mails cancelled. A provider sees a notice it had received as withdrawn (portal, provider API, one-click
+    links); one never sent stays unseen. Raises NoticeError for a notice already closed or withdrawn.
+    """
+    with transaction.atomic():
+        locked = list(
+            Notice.objects.select_for_update(of=("self",))
+            .filter(pk__in=[n.pk for n in notices])
+            .order_by("pk")
+        )
+        for notice in locked:
+            if NoticeStatus.WITHDRAWN not in NOTICE_TRANSITIONS[notice.status]:
+                raise NoticeError(
+                    {"detail": [f"Notice {notice.reference} is {notice.status} and cannot be withdrawn."]}
+                )
+            set_notice_status(notice, NoticeStatus.WITHDRAWN)
+            notice.withdrawn_at = now
+        Notice.objects.bulk_update(locked, ["status", "withdrawn_at"])
+        cancelled = cancel_messages([n.pk for n in locked])
+        items = NoticeItem.objects.filter(notice__in=locked, is_open=True)
+        url_ids = set(items.values_list("url_id", flat=True))
+        items.update(is_open=False)
+        elsewhere = NoticeItem.objects.filter(url_id__in=url_ids, is_open=True).values_list(
+            "url_id", flat=True
+        )
+        stop_escalation(sorted(url_ids - set(elsewhere)))
+        data = {"reason": str(reason), "note": note}
+        record_events(
+            [
+                new_event(
+                    "notice.withdrawn",
+                    at=now,
+                    notice=notice,
+                    actor=actor,
+                    data={**data, "messages_cancelled": cancelled.get(notice.pk, 0)},
+                )
+                for notice in locked
+            ]
+        )
+    return locked

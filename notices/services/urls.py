@@ -23,12 +23,12 @@ from django.db import connection, transaction
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.scheduling import cadence, cadence_sql, release_claims
-from notices.enums import URL_TRANSITIONS, CheckOutcome, UrlStatus
+from notices.enums import URL_TRANSITIONS, CheckOutcome, Legality, UrlStatus
 from notices.infra import enqueue
 from notices.infra.bulk import bulk_set
 from notices.infra.events import record_event
 from notices.models import Check, Event, RemovalCycle, Url
-from notices.selectors.stats import refresh_after_commit
+from notices.selectors.stats import mark_changed, refresh_after_commit
 from notices.services.escalation import first_escalation_at
 
 
@@ -93,6 +93,69 @@ def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime)
     )
 
 
+# --- Closing and reopening a case (an analyst's decision; `notices.services.lifecycle` composes them) ------
+
+# Statuses whose cases are checked (assessed: gone before notice is watched for; noticed: removal).
+WATCHED = frozenset({UrlStatus.ASSESSED, UrlStatus.NOTIFIED})
+
+
+def close(url: Url, *, reason: str, note: str, actor: str, now: datetime, items: Sequence[int]) -> str:
+    """Close an open case (a locked `Url`; this writes it): status `closed` with `closed_at`, out of the
+    due-check queue (no next check) and no escalation step ahead. A noticed case leaves the time-to-removal
+    statistics (`mark_changed`). Writes `url.closed` with the reason, the note, the status it had (which it
+    returns) and the notice items the closing releases (`items`, restored on reopening). Raises
+    TransitionError from a status URL_TRANSITIONS does not let close."""
+    previous = url.status
+    move(url, UrlStatus.CLOSED)
+    url.closed_at = now
+    url.next_check_at = url.next_escalation_at = None
+    url.save(update_fields=["status", "closed_at", "next_check_at", "next_escalation_at"])
+    if url.first_notice_sent_at is not None:
+        mark_changed()
+    data = {"reason": reason, "note": note, "from": previous, "items": list(items)}
+    record_event("url.closed", at=now, url=url, actor=actor, data=data)
+    return previous
+
+
+def reopened_status(url: Url) -> UrlStatus:
+    """Where a closed case goes back to, by its facts: noticed once a notice reached its provider; else by its
+    current assessment (assessed illegal, or not illegal); else new. That is the status it was closed from,
+    unless an analyst assessed it while it was closed."""
+    if url.first_notice_sent_at is not None:
+        return UrlStatus.NOTIFIED
+    if url.current_assessment is None:
+        return UrlStatus.NEW
+    if url.current_assessment.legality == Legality.NOT_ILLEGAL:
+        return UrlStatus.NOT_ILLEGAL
+    return UrlStatus.ASSESSED
+
+
+def reopen(url: Url, *, actor: str, now: datetime, escalation_at: datetime | None) -> UrlStatus:
+    """Reopen a closed case (a locked `Url`; this writes it) to `reopened_status`, which it returns:
+    `closed_at` cleared; an assessed or noticed case is checked at once (it was not watched while closed); a
+    noticed one takes up its escalation at `escalation_at` (None: no step until its next notice) and is back
+    in the statistics. Writes `url.reopened`. Raises TransitionError unless the case is closed."""
+    if url.status != UrlStatus.CLOSED:
+        raise TransitionError(f"URL {url.pk}: {url.status}, not closed: nothing to reopen")
+    status = reopened_status(url)
+    move(url, status)
+    url.closed_at = None
+    url.next_check_at = now if status in WATCHED else None
+    url.next_escalation_at = escalation_at if status == UrlStatus.NOTIFIED else None
+    url.save(update_fields=["status", "closed_at", "next_check_at", "next_escalation_at"])
+    if url.first_notice_sent_at is not None:
+        mark_changed()
+    record_event("url.reopened", at=now, url=url, actor=actor, data={"to": status.value})
+    return status
+
+
+def stop_escalation(url_ids: Sequence[int]) -> None:
+    """These noticed URLs are in no open notice any more (their notice was withdrawn): no escalation step is
+    due for them until a notice is sent again (`stamp_first_notice` schedules the next). Only rows with a
+    step ahead are written (and locked)."""
+    Url.objects.filter(pk__in=url_ids, next_escalation_at__isnull=False).update(next_escalation_at=None)
+
+
 def mark_acknowledged(url_ids: Sequence[int], *, at: datetime) -> None:
     """The provider answered a notice of these URLs: the first answer's time is their acknowledgement."""
     Url.objects.filter(pk__in=url_ids, acknowledged_at__isnull=True).update(acknowledged_at=at)
@@ -101,8 +164,8 @@ def mark_acknowledged(url_ids: Sequence[int], *, at: datetime) -> None:
 def check_now(url_ids: Sequence[int], *, now: datetime, confirmed_too: bool = False) -> None:
     """Make these URLs due and queue their check after commit: the provider says removed (a removal already
     confirmed keeps its time), or an analyst asked (`confirmed_too`: a removed URL under watch is checked
-    too)."""
-    urls = Url.objects.filter(pk__in=url_ids)
+    too). A closed case is never checked."""
+    urls = Url.objects.filter(pk__in=url_ids).exclude(status=UrlStatus.CLOSED)
     (urls if confirmed_too else urls.filter(removal_confirmed_at__isnull=True)).update(next_check_at=now)
     enqueue.after_commit(enqueue.CHECK_URLS_NOW, list(url_ids))
 

@@ -23,13 +23,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from notices.canonical import defang
 from notices.delivery.compose import notice_csv, notice_items, notice_reports, one_click_signer
-from notices.enums import ItemStatus, ResponseAction
+from notices.enums import ItemStatus, NoticeStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, audit
 from notices.models import Check, Notice, ProviderResponse
 from notices.portal import forms
 from notices.portal.access import provider_language, provider_locale, provider_required, scoped_notices
+from notices.selectors.notices import NEVER_DELIVERED, withdrawal_reason
 from notices.selectors.portal import ListFilters, notice_list_page
+from notices.selectors.representations import item_withdrawn
 from notices.services import sor
 from notices.services.responses import RESPONDABLE, record_response
 from notices.services.threads import notice_thread
@@ -145,6 +147,7 @@ def _notice_page(request: HttpRequest, notice: Notice, bound: dict, status: int 
             "defanged": defang(item.url.canonical),
             "exact": item.url.canonical,
             "checks": history.get(item.url_id, []),
+            "withdrawn": item_withdrawn(item),
         }
         for item in items
     ]
@@ -170,6 +173,7 @@ def _notice_page(request: HttpRequest, notice: Notice, bound: dict, status: int 
             "open_action": next(iter(bound), ""),
             "due": _due(notice, timezone.now()),
             "status_payload": json.dumps(_status_payload(items)),
+            "withdrawal_reason": withdrawal_reason(notice),
         },
         status=status,
     )
@@ -237,9 +241,13 @@ def notice_respond(request: HttpRequest, reference: str, action: str) -> HttpRes
 
 
 def _respond(request: HttpRequest, notice: Notice, action: str) -> HttpResponse:
-    """Validate the action's form, record the response through `record_response`, audit, redirect."""
+    """Validate the action's form, record the response through `record_response`, audit, redirect. A
+    withdrawn notice takes no answer."""
     if action not in RESPONSE_FORMS:
         raise Http404
+    if notice.status == NoticeStatus.WITHDRAWN:
+        messages.error(request, _("The hotline withdrew this notice; no answer is needed."))
+        return redirect("portal:notice", reference=notice.reference)
     form_class = RESPONSE_FORMS[action]
     form = None
     if form_class is not None:
@@ -399,12 +407,23 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
         return _one_click_page(request, {"error": _("This link has expired.")}, status=410)
     except signing.BadSignature:
         return _one_click_page(request, {"error": _("This link is not valid.")}, status=404)
-    notice = Notice.objects.exclude(status__in=["draft", "queued"]).filter(reference=data.get("n")).first()
+    notice = (
+        Notice.objects.exclude(status__in=["draft", "queued"])
+        .exclude(NEVER_DELIVERED)
+        .filter(reference=data.get("n"))
+        .first()
+    )
     action = data.get("a")
     if notice is None or action not in {ResponseAction.ACKNOWLEDGE, ResponseAction.REMOVED}:
         return _one_click_page(request, {"error": _("This link is not valid.")}, status=404)
     actor = f"one-click:{notice.provider.slug}"
     context = {"notice": notice, "action": action, "language": provider_language(notice.provider)}
+    if notice.status == NoticeStatus.WITHDRAWN:  # the link answers that, and acts on nothing
+        audit(
+            actor=actor, action="notice.one_click.open", obj=notice, ip=_ip(request), data={"action": action}
+        )
+        context["withdrawal_reason"] = withdrawal_reason(notice)
+        return _one_click_page(request, context, status=409 if request.method == "POST" else 200)
     if request.method == "POST":
         with provider_locale(context["language"], notice.provider):  # the statement as the portal writes it
             statement = sor.default_statement(notice) if action == ResponseAction.REMOVED else None

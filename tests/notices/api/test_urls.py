@@ -64,6 +64,7 @@ def test_url_list_row_fields(staff_api, three_cases):
         "assessed_at": iso(polder.assessed_at),
         "first_notice_sent_at": None,
         "removal_confirmed_at": None,
+        "closed_at": None,
         "removal": {"low": None, "high": None},
         "ttr": {"low": None, "high": None},
         "reappearance_count": 0,

@@ -102,6 +102,7 @@ def test_ttr_stats_by_provider_gives_every_figure_as_low_high(cases):
         "share_over_7d": {"low": 0.0, "high": 0.25},
         "still_up_after_days": {"1": 1, "3": 0, "7": 0, "30": 0},
         "reappeared": 0,
+        "closed": 0,
         # Kaplan–Meier with the still-up case censored at 172,800 s: low from the low bounds, high from the
         # high.
         "survival": [
