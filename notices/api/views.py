@@ -219,7 +219,8 @@ class UrlCloseView(APIView):
     """Close a case (it is never deleted): no more checks, escalations or notices; out of the TTR statistics;
     its open notice items released (a notice whose cases are all closed is withdrawn)."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanChange]
+    role_model = Url
 
     @extend_schema(
         request=s.CloseSerializer,
@@ -238,7 +239,8 @@ class UrlCloseView(APIView):
 class UrlReopenView(APIView):
     """Reopen a closed case to the status it had (after a mistaken close)."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanChange]
+    role_model = Url
 
     @extend_schema(request=None, responses={200: s.UrlSerializer, 409: _conflict("the case is not closed.")})
     def post(self, request: Request, pk: int) -> Response:
@@ -339,7 +341,8 @@ class NoticeWithdrawView(APIView):
     """Withdraw a notice (it is never deleted): its unsent mails are cancelled, its escalation stops, and the
     provider sees it as withdrawn."""
 
-    permission_classes = [IsStaff]
+    permission_classes = [IsStaff, CanChange]
+    role_model = Notice
 
     @extend_schema(
         request=s.WithdrawSerializer,

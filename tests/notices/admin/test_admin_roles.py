@@ -40,7 +40,7 @@ STAFF = frozenset(ROLES)  # every staff user, with or without a role
 # only; URLs, notices and webhook endpoints are never added here).
 MODELS = {
     #                             view   add     change  delete
-    "notices.Url": (ALL, NOBODY, WORK, ROOT),
+    "notices.Url": (ALL, NOBODY, WORK, NOBODY),  # closed, never deleted
     "notices.Report": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Assessment": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.HostingTrace": (ALL, NOBODY, NOBODY, NOBODY),
@@ -49,7 +49,7 @@ MODELS = {
     "notices.Event": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Escalation": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Partner": (ALL, SUP, SUP, ROOT),
-    "notices.Notice": (ALL, NOBODY, WORK, ROOT),
+    "notices.Notice": (ALL, NOBODY, WORK, NOBODY),  # withdrawn, never deleted
     "notices.OutgoingMessage": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.InboundMessage": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.ProviderResponse": (ALL, NOBODY, NOBODY, NOBODY),
@@ -82,6 +82,9 @@ ACTIONS = {
     ("notices.Url", "refer_to_police"): WORK,
     ("notices.Url", "hand_off_to_partner"): WORK,
     ("notices.Notice", "send_notices"): WORK,
+    ("notices.Url", "close_cases"): WORK,
+    ("notices.Url", "reopen_cases"): WORK,
+    ("notices.Notice", "withdraw_notices"): WORK,
     ("notices.HostingProvider", "merge_selected_providers"): SUP,
     ("notices.Invitation", "revoke"): SUP,
     ("notices.ApiKey", "revoke"): SUP,

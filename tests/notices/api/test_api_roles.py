@@ -40,10 +40,13 @@ ROUTES = [
     ("url-detail", "get", "/api/v1/urls/{url}/", None, 200, ALL, ROLE_DENIED),
     ("url-assess", "post", "/api/v1/urls/{url}/assess/", {}, 400, WORK, ROLE_DENIED),
     ("url-trace", "post", "/api/v1/urls/{url}/trace/", {}, 202, WORK, ROLE_DENIED),
+    ("url-close", "post", "/api/v1/urls/{url}/close/", {}, 400, WORK, ROLE_DENIED),  # no reason given
+    ("url-reopen", "post", "/api/v1/urls/{url}/reopen/", {}, 409, WORK, ROLE_DENIED),  # not closed
     ("notice-list", "get", "/api/v1/notices/", None, 200, ALL, ROLE_DENIED),
     ("notice-list", "post", "/api/v1/notices/", {}, 400, WORK, ROLE_DENIED),
     ("notice-detail", "get", "/api/v1/notices/{draft}/", None, 200, ALL, ROLE_DENIED),
     ("notice-send", "post", "/api/v1/notices/{draft}/send/", {}, 202, WORK, ROLE_DENIED),
+    ("notice-withdraw", "post", "/api/v1/notices/{draft}/withdraw/", {}, 400, WORK, ROLE_DENIED),  # no reason
     ("provider-list", "get", "/api/v1/providers/", None, 200, ALL, ROLE_DENIED),
     ("stats-ttr", "get", "/api/v1/stats/time-to-removal/?group_by=provider", None, 200, ALL, ROLE_DENIED),
     # The provider side and the MTA pipe take no staff (user) key, whatever its role.
