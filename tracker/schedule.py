@@ -40,4 +40,9 @@ def beat_schedule() -> dict:
             "task": "notices.refresh_stats",
             "schedule": settings.STATS_REFRESH_INTERVAL,
         },
+        # Forget sign-in attempts the sign-in limits no longer count and API counters of ended windows.
+        "limits-purge": {
+            "task": "notices.purge_limit_records",
+            "schedule": settings.SIGNIN_PURGE_INTERVAL,
+        },
     }
