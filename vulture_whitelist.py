@@ -310,8 +310,8 @@ _rest_framework = (
     _.BearerKeyScheme,
     _.IdCursorPagination,
     _.KeyRateThrottle,
+    _.allow_request,
     _.authenticate_header,
-    _.get_cache_key,
     _.get_security_definition,
     _.has_permission,
     _.keyword,
@@ -352,6 +352,7 @@ _celery = (
     _.check_urls_now,
     _.deliver_message_task,
     _.dispatch_notices,
+    _.purge_limit_records,
     _.purge_retention,
     _.refresh_stats,
     _.send_analyst_alert_task,
@@ -361,12 +362,15 @@ _celery = (
     _.trace_url_task,
     _._install_schedule,
     _._freeze_start_up_objects,
+    _._redact_logs,
 )
 
 # Other libraries' hooks and attributes: HTMLParser callbacks, dnslib's reply code, dnspython's resolver
 # options, psycopg2's autocommit, aiosmtpd's handler hooks and Controller._create_server, Django's model
-# instance state set by notices/infra/bulk.py, the pools benchmarks/harness.py resets on Celery's app.
+# instance state set by notices/infra/bulk.py, the pools benchmarks/harness.py resets on Celery's app, the
+# logger class gunicorn loads by name (`--logger-class`, tracker/supervisor.py).
 _library_hooks = (
+    _.RedactingLogger,
     _.handle_data,
     _.handle_endtag,
     _.handle_starttag,

@@ -182,3 +182,12 @@ class DispatchMode(models.TextChoices):
     IMMEDIATE = "immediate", "At the next dispatch sweep"
     INTERVAL = "interval", "Every N minutes (batched)"
     DIGEST = "digest", "Daily digest at a set hour (provider's time zone)"
+
+
+class SignInOutcome(models.TextChoices):
+    """How a sign-in attempt ended (notices/services/signin.py counts them)."""
+
+    PENDING = "pending", "Under way (counts as a failure until it ends or times out)"
+    FAILED = "failed", "Wrong password or code"
+    PASSED = "passed", "Password right; a second factor follows or this form does not serve the account"
+    SUCCEEDED = "succeeded", "Signed in"

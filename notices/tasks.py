@@ -13,9 +13,11 @@ from django.utils import timezone
 from notices.delivery.outbox import SmtpSession, claim_due_messages
 from notices.delivery.webhooks import claim_due_deliveries, enqueue_new_deliveries
 from notices.hosting.tracer import trace_url
+from notices.infra import ratelimit
 from notices.infra.retry import backoff
 from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
+from notices.services import signin
 from notices.services.alerts import send_alert
 from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
@@ -114,6 +116,16 @@ def dispatch_notices() -> int:
 def sweep_escalations() -> int:
     """Beat: take the due escalation steps of overdue cases (one bounded batch)."""
     return sweep(now=timezone.now())
+
+
+@shared_task(name="notices.purge_limit_records", acks_late=True)
+def purge_limit_records() -> int:
+    """Beat: delete sign-in attempts no limit looks at any more and API counters of ended windows."""
+    now = timezone.now()
+    attempts = signin.purge(now=now)
+    counters = ratelimit.purge(now=now.timestamp())
+    logger.info("purged %d sign-in attempts and %d API counters", attempts, counters)
+    return attempts + counters
 
 
 @shared_task(name="notices.send_analyst_alert", bind=True, acks_late=True)

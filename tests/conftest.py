@@ -155,6 +155,70 @@ def _wait_for_worker(proc: subprocess.Popen, log_path: Path, timeout: float = 30
 
 
 @pytest.fixture
+def start_web(broker_url, transactional_db):
+    """Factory: start a real web process (gunicorn, as `make run` starts it: tracker.supervisor.web_command)
+    on a free loopback port, on the test database, with extra env settings and gunicorn arguments. It returns
+    the process with `.port` and `.log_path` (stdout and stderr together), once /healthz answers."""
+    from tracker.supervisor import web_command
+
+    started: list[subprocess.Popen] = []
+
+    def _start(*extra_args: str, **env_overrides: str) -> subprocess.Popen:
+        port = _free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_children(),
+            "CELERY_BROKER_URL": broker_url,
+            "DB_CONN_MAX_AGE": "0",
+            "DEBUG": "false",
+            **{k: str(v) for k, v in env_overrides.items()},
+        }
+        log_path = TEST_VAR / f"web-{os.getpid()}-{len(started)}.log"
+        with open(log_path, "wb") as log:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [*web_command(sys.executable, port), *extra_args],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        proc.port, proc.log_path = port, log_path
+        started.append(proc)
+        _wait_for_web(proc)
+        return proc
+
+    TEST_VAR.mkdir(parents=True, exist_ok=True)
+    yield _start
+    from tracker.processes import stop_groups
+
+    stop_groups(started, grace=15)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_web(proc: subprocess.Popen, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"web process exited early:\n{proc.log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/healthz", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"web process not answering in {timeout}s:\n{proc.log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture
 def smtp_sink(tmp_path, settings):
     """A real SMTP server writing .eml files; Django's mail settings point at it."""
     from tracker.embedded.smtp import SmtpSink
@@ -187,6 +251,17 @@ def _no_internet_rdap(settings):
     """Tests never leave the machine: RDAP is off unless a test points it at a local server."""
     settings.RDAP_BASE_URL = ""
     settings.RDAP_BOOTSTRAP_FILE = ""
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_rate_refusals():
+    """Refusals a process remembers (notices/infra/ratelimit.py) last until their window ends; the tests share
+    one process, and each starts with empty counters."""
+    from notices.infra import ratelimit
+
+    ratelimit._refused_until.clear()
+    yield
+    ratelimit._refused_until.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
@@ -28,3 +28,13 @@ def _freeze_start_up_objects(**kwargs) -> None:
     from tracker.runtime import freeze_start_up_objects  # noqa: PLC0415 (in worker processes only)
 
     freeze_start_up_objects()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_logs(logger, **kwargs) -> None:
+    """Celery sets up its own handlers in the worker and beat: they redact secrets too (tracker/redaction.py;
+    a task's arguments, results and errors may carry links or keys)."""
+    from tracker.redaction import redact_handlers  # noqa: PLC0415 (only where Celery configures logging)
+
+    redact_handlers(logger)

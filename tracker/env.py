@@ -89,3 +89,22 @@ def env_intermediaries(name: str, default: list[str]) -> list[str]:
                 f"{name}: {item!r} is neither an ASN (AS123) nor a CIDR prefix"
             ) from None
     return [item.upper() if item.upper().startswith("AS") else item for item in items]
+
+
+_RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(raw: str, *, name: str = "rate") -> tuple[int, int]:
+    """`N/period` (DRF's form: `6000/min`, `60/m`, `10/s`, `1000/hour`, `5000/day`) → (N, period seconds)."""
+    count, _, period = raw.strip().partition("/")
+    unit = period.strip().lower()[:1]
+    if not count.strip().isdigit() or int(count) < 1 or unit not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate (e.g. 6000/min, 10/s, 1000/hour)")
+    return int(count), _RATE_PERIODS[unit]
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate as `parse_rate` reads it, checked at start-up."""
+    raw = env_str(name, default)
+    parse_rate(raw, name=name)
+    return raw

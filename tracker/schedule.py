@@ -46,4 +46,9 @@ def beat_schedule() -> dict:
             "task": "notices.purge_retention",
             "schedule": settings.RETENTION_PURGE_INTERVAL,
         },
+        # Forget sign-in attempts the sign-in limits no longer count and API counters of ended windows.
+        "limits-purge": {
+            "task": "notices.purge_limit_records",
+            "schedule": settings.SIGNIN_PURGE_INTERVAL,
+        },
     }

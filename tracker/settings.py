@@ -15,6 +15,7 @@ from tracker.env import (
     env_int,
     env_intermediaries,
     env_list,
+    env_rate,
     env_seconds,
     env_str,
     parse_duration,
@@ -372,7 +373,10 @@ RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500, minimum=1)  # cases 
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)
 API_BULK_MAX_BYTES = env_int("API_BULK_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_BULK_MAX_BYTES
-API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "6000/min")
+# Request limits shared by every web process (README "API": rate limits): per API key, and per client address
+# for requests without a valid key (missing, malformed, wrong or revoked).
+API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "6000/min")
+API_ANON_THROTTLE_RATE = env_rate("API_ANON_THROTTLE_RATE", "60/min")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["notices.api.auth.BearerKeyAuthentication"],
@@ -384,7 +388,6 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "notices.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["notices.api.auth.KeyRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"key": API_THROTTLE_RATE},
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -421,23 +424,46 @@ SPECTACULAR_SETTINGS = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Every line passes the redaction filter (README "Logs"): one-click, invitation and password-reset tokens, API
+# keys, bearer tokens and session ids never reach a log. Django's own loggers (requests, runserver) send their
+# lines to the same handler instead of the default ones.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "tracker.redaction.RedactingFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 BASE_DIR = BASE_DIR
 
+# --- Sign-in limits (README "Sign-in limits"), the same for every login form, kept in the database ----------
+# One account name from one client address: SIGNIN_FREE_FAILURES failures are free, then each further one
+# doubles the wait from SIGNIN_DELAY up to SIGNIN_DELAY_MAX; failures older than SIGNIN_FAILURE_MEMORY or
+# before a success from that client are forgotten.
+SIGNIN_FREE_FAILURES = env_int("SIGNIN_FREE_FAILURES", 5, minimum=1)
+SIGNIN_DELAY = env_seconds("SIGNIN_DELAY", 30)
+SIGNIN_DELAY_MAX = env_seconds("SIGNIN_DELAY_MAX", 900)
+SIGNIN_FAILURE_MEMORY = env_seconds("SIGNIN_FAILURE_MEMORY", 86400)
+# One client address, every name: SIGNIN_ADDRESS_LIMIT failures in SIGNIN_ADDRESS_WINDOW, then it waits.
+SIGNIN_ADDRESS_LIMIT = env_int("SIGNIN_ADDRESS_LIMIT", 20, minimum=1)
+SIGNIN_ADDRESS_WINDOW = env_seconds("SIGNIN_ADDRESS_WINDOW", 300)
+# One name from every address (distributed guessing): past SIGNIN_ACCOUNT_LIMIT failures in
+# SIGNIN_ACCOUNT_WINDOW, only clients that signed in with that name within SIGNIN_KNOWN_CLIENT_AGE (or reset
+# its password from there) may still try; the others wait until the window has room again.
+SIGNIN_ACCOUNT_LIMIT = env_int("SIGNIN_ACCOUNT_LIMIT", 30, minimum=1)
+SIGNIN_ACCOUNT_WINDOW = env_seconds("SIGNIN_ACCOUNT_WINDOW", 3600)
+SIGNIN_KNOWN_CLIENT_AGE = env_seconds("SIGNIN_KNOWN_CLIENT_AGE", 90 * 86400)
+# Beat removes attempts (and stale API counters) the limits no longer look at.
+SIGNIN_PURGE_INTERVAL = env_seconds("SIGNIN_PURGE_INTERVAL", 3600)
+
 # --- Provider portal (README "Provider portal") -----------------------------------------------------------
-# Sign-in: failures per client address in the window → 429; consecutive failures of one account → locked.
-PORTAL_LOGIN_RATE_LIMIT = env_int("PORTAL_LOGIN_RATE_LIMIT", 20, minimum=1)
-PORTAL_LOGIN_RATE_WINDOW = env_seconds("PORTAL_LOGIN_RATE_WINDOW", 300)
-PORTAL_LOCKOUT_THRESHOLD = env_int("PORTAL_LOCKOUT_THRESHOLD", 5, minimum=1)
-PORTAL_LOCKOUT_DURATION = env_seconds("PORTAL_LOCKOUT_DURATION", 900)
 PORTAL_INVITATION_MAX_AGE = env_seconds("PORTAL_INVITATION_MAX_AGE", 7 * 86400)
 PORTAL_PAGE_SIZE = env_int("PORTAL_PAGE_SIZE", 50, minimum=1)
 PASSWORD_RESET_TIMEOUT = int(env_seconds("PASSWORD_RESET_TIMEOUT", 86400))

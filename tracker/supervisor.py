@@ -223,27 +223,31 @@ def spawn(stack: Stack, name: str, argv: list[str]) -> None:
     stack.watched[name] = _popen_state(proc, f"{name} (see {stack.log_dir / (name + '.log')})")
 
 
+def web_command(python: str, port: str | int) -> list[str]:
+    """The web process: gunicorn with its access log on stdout, every line of it redacted
+    (tracker/gunicorn_logging.py)."""
+    return [
+        python,
+        "-m",
+        "gunicorn",
+        "tracker.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "--access-logfile",
+        "-",
+        "--logger-class",
+        "tracker.gunicorn_logging.RedactingLogger",
+    ]
+
+
 def start_processes(stack: Stack) -> None:
     port = stack.env.get("PORT", "8000")
     python = sys.executable
-    spawn(
-        stack,
-        "web",
-        [
-            python,
-            "-m",
-            "gunicorn",
-            "tracker.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
-        ],
-    )
+    spawn(stack, "web", web_command(python, port))
     spawn(
         stack,
         "worker",

@@ -105,6 +105,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
         signin.record_failure(username=username, ip=ip, now=now, user=known)
         form.add_error(None, WRONG_CREDENTIALS)
         return _page(request, "admin/login.html", context, status=400)
+    signin.record_first_factor(user=user, ip=ip, now=now)  # the second step is its own attempt
     enrol = not second_factor.has_factor(user)
     if enrol:
         second_factor.start_enrolment(user)

@@ -1,16 +1,29 @@
-"""Bearer-key authentication, scope and role permissions, and per-key throttling."""
+"""Bearer-key authentication, scope and role permissions, and the request limits shared by every web process.
+
+Every API request is counted once (notices/infra/ratelimit.py, one statement): with a valid key in the key's
+bucket (API_THROTTLE_RATE); without one — no key, a malformed, wrong or revoked one — in its client address's
+bucket (API_ANON_THROTTLE_RATE). Over the rate: 429 with Retry-After until the window ends. A client address
+over its rate is refused with a valid key too, so a process that was told so refuses its next requests before
+it looks any key up. A key is only looked up when it is well-formed.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from notices.enums import KeyScope
+from notices.infra import ratelimit
+from notices.infra.clients import client_ip, client_key
 from notices.models import ApiKey
 from notices.services.keys import find_api_key
+
+COUNTED = "_rate_limit_counted"  # set on a request once it was counted (the throttle then adds nothing)
 
 
 @dataclass
@@ -42,25 +55,55 @@ class ApiPrincipal:
         return self.key.scope == KeyScope.USER
 
 
+def _address_bucket(request) -> str:
+    return f"api-addr:{client_key(client_ip(request))}"
+
+
+def _check(verdict: ratelimit.Verdict | None) -> None:
+    if verdict is not None and not verdict.allowed:
+        raise exceptions.Throttled(wait=verdict.retry_after)
+
+
+def _count_without_key(request, bucket: str, now: float) -> None:
+    """Count a request without a valid key in its address's bucket; raise Throttled over the rate."""
+    setattr(request, COUNTED, True)
+    _check(ratelimit.count(bucket, settings.API_ANON_THROTTLE_RATE, now=now))
+
+
 class BearerKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
+        now = time.time()
+        address = _address_bucket(request)
+        _check(ratelimit.remembered(address, now=now))  # refused here before: no key lookup, no statement
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != b"bearer":
+            _count_without_key(request, address, now)
             return None
         if len(header) != 2:
+            _count_without_key(request, address, now)
             raise exceptions.AuthenticationFailed("Invalid Authorization header: use 'Bearer KEY'.")
         try:
             plaintext = header[1].decode("ascii")
         except UnicodeDecodeError:
+            _count_without_key(request, address, now)
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
-        key = find_api_key(plaintext)
+        key = find_api_key(plaintext)  # a malformed key is refused without a lookup
         if key is None:
+            _count_without_key(request, address, now)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)  # at most once a minute per key
+        bucket = f"api-key:{key.pk}"
+        _check(ratelimit.remembered(bucket, now=now))
+        setattr(request, COUNTED, True)
+        _check(
+            ratelimit.count(
+                bucket, settings.API_THROTTLE_RATE, now=now, watch=(address, settings.API_ANON_THROTTLE_RATE)
+            )
+        )
+        current = timezone.now()
+        if key.last_used_at is None or (current - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=current)  # at most once a minute per key
         return ApiPrincipal(key), key
 
     def authenticate_header(self, request) -> str:
@@ -145,12 +188,22 @@ class CanChange(_RolePermission):
     write_action = "change"
 
 
-class KeyRateThrottle(throttling.SimpleRateThrottle):
-    """Requests per key (per client address when unauthenticated)."""
+class KeyRateThrottle(throttling.BaseThrottle):
+    """The limits for views that do not authenticate with a key (the schema and docs): their requests count
+    in the client address's bucket. Requests the key authentication saw were counted there already."""
 
-    scope = "key"
+    wait_seconds: int | None = None
 
-    def get_cache_key(self, request, view):
-        principal = request.user
-        ident = principal.key.prefix if isinstance(principal, ApiPrincipal) else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    def allow_request(self, request, view) -> bool:
+        if getattr(request, COUNTED, False):
+            return True
+        now = time.time()
+        address = _address_bucket(request)
+        verdict = ratelimit.remembered(address, now=now) or ratelimit.count(
+            address, settings.API_ANON_THROTTLE_RATE, now=now
+        )
+        self.wait_seconds = verdict.retry_after or None
+        return verdict.allowed
+
+    def wait(self) -> int | None:
+        return self.wait_seconds

@@ -12,6 +12,7 @@ from notices.models.hosting import (
 )
 from notices.models.inbound import InboundMessage
 from notices.models.intake import Partner, Report, Url
+from notices.models.limits import RateCounter
 from notices.models.notice import Escalation, Notice, NoticeItem, OutgoingMessage, ProviderResponse
 from notices.models.portal import (
     AnalystReply,
@@ -66,6 +67,7 @@ __all__ = [
     "ProviderMembership",
     "ProviderQuestion",
     "ProviderResponse",
+    "RateCounter",
     "RecoveryCode",
     "RegistryImport",
     "RemovalCycle",

@@ -1,23 +1,26 @@
-"""Provider portal: accounts (lockout, TOTP, language), invitations, the analyst's replies, webhooks."""
+"""Provider portal: accounts (TOTP, language), sign-in attempts, invitations, the analyst's replies,
+webhooks."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 
+from notices.enums import SignInOutcome
 from notices.models.choices import language_constraint
 from notices.models.notice import ProviderResponse
 
+# The outcomes the sign-in limits count as failures (a pending attempt only until it times out).
+COUNTED = [SignInOutcome.FAILED, SignInOutcome.PENDING]
+
 
 class PortalAccount(models.Model):
-    """A user's sign-in state: failed logins, lockout, the TOTP second factor (optional for provider users,
-    mandatory for staff: notices.services.second_factor) and the portal language preference."""
+    """A user's sign-in state: the TOTP second factor (optional for provider users, mandatory for staff:
+    notices.services.second_factor) and the portal language preference (sign-in limits: LoginAttempt)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_account"
     )
-    failed_logins = models.PositiveIntegerField(default=0, help_text="Consecutive failed logins.")
-    locked_until = models.DateTimeField(null=True, blank=True)
     totp_secret = models.CharField(max_length=64, blank=True, help_text="Base32; set while enrolling.")
     totp_enabled_at = models.DateTimeField(null=True, blank=True)
     totp_last_step = models.BigIntegerField(
@@ -39,24 +42,39 @@ class PortalAccount(models.Model):
 
 
 class LoginAttempt(models.Model):
-    """Every portal sign-in attempt: the rate limit counts recent failures per client address."""
+    """Every sign-in attempt on every login form (staff admin and portal). The sign-in limits
+    (notices/services/signin.py) count these rows, so every web process enforces the same limits."""
 
     at = models.DateTimeField()
-    username = models.CharField(max_length=150)
+    username = models.CharField(
+        max_length=150, help_text="As typed; unknown names are counted like known ones."
+    )
     ip = models.GenericIPAddressField(null=True, blank=True)
-    succeeded = models.BooleanField(default=False)
+    client = models.CharField(
+        max_length=45, blank=True, help_text="What the limits count: the IPv4 address, or the IPv6 /64."
+    )
+    outcome = models.CharField(max_length=10, choices=SignInOutcome.choices, default=SignInOutcome.PENDING)
 
     class Meta:
         indexes = [
-            # Rate limit: failures from one address in the window (WHERE ip = %s AND at >= %s AND NOT
-            # succeeded).
+            # One name from one client: its failures since its last success, and that success.
+            models.Index(fields=["username", "client", "at"], name="login_attempt_pair_idx"),
+            # One client, every name; one name, every client: the failures in a window.
             models.Index(
-                fields=["ip", "at"], name="login_attempt_ip_idx", condition=models.Q(succeeded=False)
+                fields=["client", "at"],
+                name="login_attempt_client_idx",
+                condition=models.Q(outcome__in=COUNTED),
             ),
+            models.Index(
+                fields=["username", "at"],
+                name="login_attempt_name_idx",
+                condition=models.Q(outcome__in=COUNTED),
+            ),
+            models.Index(fields=["at"], name="login_attempt_at_idx"),  # the purge
         ]
 
     def __str__(self) -> str:
-        return f"{self.username} {'ok' if self.succeeded else 'failed'} @ {self.at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.username} {self.outcome} @ {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class Invitation(models.Model):

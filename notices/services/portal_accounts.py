@@ -1,9 +1,8 @@
-"""Portal accounts: sign-in rate limit and lockout, optional TOTP two-factor, invitations by e-mail.
+"""Portal accounts: optional TOTP two-factor, invitations by e-mail.
 
-Counters live in the database (LoginAttempt, PortalAccount), not in a per-process cache, so every web worker
-enforces the same limits. Settings (README "Settings"): PORTAL_LOGIN_RATE_LIMIT failures per client address in
-PORTAL_LOGIN_RATE_WINDOW seconds; PORTAL_LOCKOUT_THRESHOLD consecutive failures lock an account for
-PORTAL_LOCKOUT_DURATION seconds; invitations expire after PORTAL_INVITATION_MAX_AGE seconds.
+Sign-in limits: notices/services/signin.py.
+
+Invitations expire after PORTAL_INVITATION_MAX_AGE seconds (README "Settings").
 """
 
 from __future__ import annotations
@@ -16,12 +15,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from notices.delivery.mail import new_mail, render_templates, send
 from notices.infra.events import audit
-from notices.models import HostingProvider, Invitation, LoginAttempt, PortalAccount, ProviderMembership
+from notices.models import HostingProvider, Invitation, PortalAccount, ProviderMembership
 from notices.services import second_factor
 from notices.services.second_factor import account_of, new_totp_secret, verify_totp
 
@@ -30,56 +28,6 @@ TOTP_ISSUER = "Takedown portal"
 
 class AccountError(ValueError):
     """A refused account change; the message is shown to the user."""
-
-
-# --- Sign-in limits ---------------------------------------------------------------------------------------
-
-
-def rate_limited(*, ip: str | None, now: datetime) -> bool:
-    """True when this client address failed too often in the window (PORTAL_LOGIN_RATE_*)."""
-    since = now - timedelta(seconds=settings.PORTAL_LOGIN_RATE_WINDOW)
-    failures = LoginAttempt.objects.filter(ip=ip, at__gte=since, succeeded=False).count()
-    return failures >= settings.PORTAL_LOGIN_RATE_LIMIT
-
-
-def locked_until(user, *, now: datetime) -> datetime | None:
-    """When the account's lockout ends, or None if it may sign in."""
-    until = PortalAccount.objects.filter(user=user).values_list("locked_until", flat=True).first()
-    return until if until and until > now else None
-
-
-def record_login_failure(*, username: str, ip: str | None, now: datetime, user=None) -> bool:
-    """Write the attempt; for a known account count the failure and lock it at the threshold.
-
-    Returns True when this failure locked the account (an audit row `portal.lockout` is written then).
-    """
-    LoginAttempt.objects.create(at=now, username=username[:150], ip=ip, succeeded=False)
-    if user is None:
-        return False
-    account_of(user)
-    with transaction.atomic():
-        account = PortalAccount.objects.select_for_update().get(user=user)
-        account.failed_logins = F("failed_logins") + 1
-        account.save(update_fields=["failed_logins"])
-        account.refresh_from_db(fields=["failed_logins"])
-        if account.failed_logins < settings.PORTAL_LOCKOUT_THRESHOLD:
-            return False
-        account.failed_logins = 0
-        account.locked_until = now + timedelta(seconds=settings.PORTAL_LOCKOUT_DURATION)
-        account.save(update_fields=["failed_logins", "locked_until"])
-    audit(actor=f"user:{user.get_username()}", action="portal.lockout", obj=user, ip=ip)
-    return True
-
-
-def record_login_success(*, user, ip: str | None, now: datetime) -> None:
-    """Write the attempt and clear the account's failure count."""
-    LoginAttempt.objects.create(at=now, username=user.get_username(), ip=ip, succeeded=True)
-    PortalAccount.objects.update_or_create(user=user, defaults={"failed_logins": 0, "locked_until": None})
-
-
-def clear_lockout(user) -> None:
-    """A password reset proves the mailbox: it lifts a lockout."""
-    PortalAccount.objects.filter(user=user).update(failed_logins=0, locked_until=None)
 
 
 # --- TOTP (the mechanism is notices.services.second_factor, shared with the staff sign-in) ---------------

@@ -1,6 +1,9 @@
-"""Sign-in (rate limit, lockout, TOTP step), password reset, invitations, the account page and language."""
+"""Sign-in (under the sign-in limits, TOTP step), password reset, invitations, the account page and
+language."""
 
 from __future__ import annotations
+
+import math
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,10 +18,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from notices.infra.clients import client_ip
 from notices.portal import forms
 from notices.portal.access import PORTAL_LANGUAGES, provider_language, provider_of, provider_required
 from notices.services import portal_accounts as accounts
-from notices.services import second_factor
+from notices.services import second_factor, signin
 
 PENDING_USER = "portal_2fa_user"
 PENDING_AT = "portal_2fa_at"
@@ -28,7 +32,7 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    return client_ip(request)
 
 
 def _next(request: HttpRequest, default: str = "") -> str:
@@ -41,12 +45,14 @@ def _next(request: HttpRequest, default: str = "") -> str:
     return default or reverse("portal:notices")
 
 
-def _locked_message(until) -> str:
-    local = formats.date_format(timezone.localtime(until), "H:i T")
-    return _(
-        "Too many failed sign-ins: this account is locked until %(time)s. "
-        "You can also reset your password to unlock it now."
-    ) % {"time": local}
+def _refused(request: HttpRequest, template: str, context: dict, refused: signin.Refusal) -> HttpResponse:
+    """The answer to an attempt the sign-in limits hold back: the same for every name (README "Sign-in
+    limits"), with the time it may be made again."""
+    local = formats.date_format(timezone.localtime(refused.until), "H:i:s T")
+    context["error"] = _("Too many failed sign-ins. Please try again after %(time)s.") % {"time": local}
+    response = render(request, template, context, status=refused.status)
+    response["Retry-After"] = str(max(1, math.ceil((refused.until - timezone.now()).total_seconds())))
+    return response
 
 
 # --- Sign-in ------------------------------------------------------------------------------------------------
@@ -55,42 +61,39 @@ def _locked_message(until) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
+    """Password step. Every name takes the same path: the limits count names as typed, and `authenticate`
+    runs the password hasher for names nobody has too (Django's ModelBackend), so neither the answer nor its
+    time tells whether an account exists."""
     if request.user.is_authenticated and provider_of(request.user):
         return redirect(_next(request))
     form = forms.LoginForm(request.POST or None)
     context = {"form": form, "next": _next(request, default="")}
     if request.method == "GET":
         return render(request, "notices/portal/login.html", context)
-    now, ip = timezone.now(), _ip(request)
-    if accounts.rate_limited(ip=ip, now=now):
-        context["error"] = _("Too many failed sign-ins from your network. Please wait a few minutes.")
-        return render(request, "notices/portal/login.html", context, status=429)
     if not form.is_valid():
         return render(request, "notices/portal/login.html", context, status=400)
+    now, ip = timezone.now(), _ip(request)
     username, password = form.cleaned_data["username"], form.cleaned_data["password"]
-    known = get_user_model().objects.filter(username=username).first()
-    until = accounts.locked_until(known, now=now) if known else None
-    if until:
-        accounts.record_login_failure(username=username, ip=ip, now=now)
-        context["error"] = _locked_message(until)
-        return render(request, "notices/portal/login.html", context, status=403)
+    refused = signin.refusal(username=username, ip=ip, now=now)
+    if refused:
+        return _refused(request, "notices/portal/login.html", context, refused)
     user = authenticate(request, username=username, password=password)
     if user is None:
-        if accounts.record_login_failure(username=username, ip=ip, now=now, user=known):
-            context["error"] = _locked_message(accounts.locked_until(known, now=now))
-            return render(request, "notices/portal/login.html", context, status=403)
+        signin.record_failure(username=username, ip=ip, now=now)
         context["error"] = _("The username or password is not right.")
         return render(request, "notices/portal/login.html", context, status=400)
     if provider_of(user) is None:
+        signin.record_first_factor(user=user, ip=ip, now=now)
         context["error"] = _("This account cannot use the provider portal.")
         return render(request, "notices/portal/login.html", context, status=403)
     if accounts.account_of(user).totp_enabled:
+        signin.record_first_factor(user=user, ip=ip, now=now)
         request.session.update(
             {PENDING_USER: user.pk, PENDING_AT: now.timestamp(), PENDING_NEXT: _next(request)}
         )
         return redirect("portal:verify")
     login(request, user, backend=BACKEND)
-    accounts.record_login_success(user=user, ip=ip, now=now)
+    signin.record_success(user=user, ip=ip, now=now)
     return redirect(_next(request))
 
 
@@ -109,7 +112,8 @@ def _drop_pending(request: HttpRequest) -> None:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
-    """The second step for accounts with two-factor sign-in: a TOTP code."""
+    """The second step for accounts with two-factor sign-in: a TOTP code, under the same limits as the
+    password (a wrong code is a failure of that name from that client)."""
     user = _pending_user(request)
     if user is None:
         _drop_pending(request)
@@ -118,34 +122,26 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     context = {"form": form}
     if request.method == "GET":
         return render(request, "notices/portal/verify.html", context)
+    invalid = _("That code is not valid. Check the time on your device and try again.")
+    if not form.is_valid():
+        context["error"] = invalid
+        return render(request, "notices/portal/verify.html", context, status=400)
     now, ip = timezone.now(), _ip(request)
-    if accounts.rate_limited(ip=ip, now=now):
-        context["error"] = _("Too many failed sign-ins from your network. Please wait a few minutes.")
-        return render(request, "notices/portal/verify.html", context, status=429)
-    until = accounts.locked_until(user, now=now)
-    if (
-        until is None
-        and form.is_valid()
-        and accounts.verify_totp(accounts.account_of(user), form.cleaned_data["code"], now=now)
-    ):
+    refused = signin.refusal(username=user.get_username(), ip=ip, now=now)
+    if refused:
+        return _refused(request, "notices/portal/verify.html", context, refused)
+    if accounts.verify_totp(accounts.account_of(user), form.cleaned_data["code"], now=now):
         target = request.session.get(PENDING_NEXT) or reverse("portal:notices")
         _drop_pending(request)
         login(request, user, backend=BACKEND)
-        accounts.record_login_success(user=user, ip=ip, now=now)
+        signin.record_success(user=user, ip=ip, now=now)
         return redirect(target)
-    if until is None and accounts.record_login_failure(
-        username=user.get_username(), ip=ip, now=now, user=user
-    ):
-        until = accounts.locked_until(user, now=now)
-    if until:
-        _drop_pending(request)
-        context["error"] = _locked_message(until)
-        return render(request, "notices/portal/verify.html", context, status=403)
-    context["error"] = _("That code is not valid. Check the time on your device and try again.")
+    signin.record_failure(username=user.get_username(), ip=ip, now=now, user=user)
+    context["error"] = invalid
     return render(request, "notices/portal/verify.html", context, status=400)
 
 
-# --- Password reset (Django's views, our templates; a reset lifts a lockout) --------------------------------
+# --- Password reset (Django's views, our templates; a reset lets its client sign in again) ------------------
 
 
 class PasswordResetView(auth_views.PasswordResetView):
@@ -165,7 +161,9 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("portal:password_reset_complete")
 
     def form_valid(self, form):
-        accounts.clear_lockout(form.user)
+        # The link proves the mailbox: for the sign-in limits this client signed in with the account (its
+        # failures are forgotten, and it counts as a client the owner uses).
+        signin.record_success(user=form.user, ip=_ip(self.request), now=timezone.now())
         return super().form_valid(form)
 
 

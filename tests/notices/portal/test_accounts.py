@@ -1,4 +1,5 @@
-"""Sign-in with rate limit and lockout, TOTP two-factor, invitations, password reset, CSRF on every form."""
+"""Sign-in under the sign-in limits, TOTP two-factor, invitations, password reset, CSRF on every form (the
+policy itself: tests/notices/services/test_signin.py)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def test_login_success_signs_in_and_records_attempt(client, desk):
     response = _login(client, next="/portal/account/")
     assert (response.status_code, response["Location"]) == (302, "/portal/account/")
     assert client.get("/portal/").status_code == 200
-    assert list(LoginAttempt.objects.values_list("username", "ip", "succeeded")) == [
-        ("polder-desk", "192.0.2.50", True)
+    assert list(LoginAttempt.objects.values_list("username", "ip", "client", "outcome")) == [
+        ("polder-desk", "192.0.2.50", "192.0.2.50", "succeeded")
     ]
 
 
@@ -42,7 +43,7 @@ def test_login_wrong_password_is_generic(client, desk):
     response = _login(client, password="wrong")
     assert response.status_code == 400
     assert "username or password is not right" in response.content.decode()
-    assert PortalAccount.objects.get(user=desk).failed_logins == 1
+    assert list(LoginAttempt.objects.values_list("username", "outcome")) == [("polder-desk", "failed")]
 
 
 def test_login_staff_account_refused(client, analyst):
@@ -51,30 +52,32 @@ def test_login_staff_account_refused(client, analyst):
     assert client.get("/portal/").status_code == 302
 
 
-def test_lockout_after_threshold_even_with_right_password(client, desk, settings):
-    settings.PORTAL_LOCKOUT_THRESHOLD = 3
-    settings.PORTAL_LOCKOUT_DURATION = 600
+def test_failures_delay_this_client_even_with_the_right_password(client, desk, settings):
+    settings.SIGNIN_FREE_FAILURES = 3
     statuses = [_login(client, password=f"wrong-{i}").status_code for i in range(3)]
-    assert statuses == [400, 400, 403]
-    account = PortalAccount.objects.get(user=desk)
-    assert account.locked_until > timezone.now() + timedelta(seconds=590)
+    assert statuses == [400, 400, 400]
     right = _login(client)
-    assert right.status_code == 403
-    assert "locked until" in right.content.decode()
+    assert right.status_code == 429
+    assert "Too many failed sign-ins. Please try again after" in right.content.decode()
+    assert 1 <= int(right["Retry-After"]) <= settings.SIGNIN_DELAY
     assert client.get("/portal/").status_code == 302
-    assert AuditEvent.objects.filter(action="portal.lockout").count() == 1
+    assert AuditEvent.objects.filter(action="signin.delayed", object_id=str(desk.pk)).count() == 1
+    elsewhere = Client().post(
+        "/portal/login/", {"username": "polder-desk", "password": PASSWORD}, REMOTE_ADDR="198.51.100.7"
+    )
+    assert elsewhere.status_code == 302  # the owner from another address is not locked out
 
 
-def test_lockout_ends_after_duration(client, desk, settings):
-    settings.PORTAL_LOCKOUT_THRESHOLD = 1
+def test_the_delay_ends(client, desk, settings):
+    settings.SIGNIN_FREE_FAILURES = 1
     _login(client, password="wrong")
-    PortalAccount.objects.filter(user=desk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert _login(client).status_code == 429
+    LoginAttempt.objects.update(at=timezone.now() - timedelta(seconds=settings.SIGNIN_DELAY + 1))
     assert _login(client).status_code == 302
 
 
-def test_rate_limit_per_address_answers_429(client, desk, settings):
-    settings.PORTAL_LOGIN_RATE_LIMIT = 4
-    settings.PORTAL_LOCKOUT_THRESHOLD = 100
+def test_failures_per_address_answer_429_for_every_name(client, desk, settings):
+    settings.SIGNIN_ADDRESS_LIMIT = 4
     statuses = [_login(client, username=f"nobody-{i}", password="x").status_code for i in range(5)]
     assert statuses == [400, 400, 400, 400, 429]
     assert _login(client).status_code == 429  # even the right password waits
@@ -112,13 +115,21 @@ def test_totp_login_needs_code_and_refuses_replay(client, desk):
     assert client.post("/portal/login/verify/", {"code": code}).status_code == 400  # same step: replay
 
 
-def test_totp_wrong_codes_lock_the_account(client, desk, settings):
-    _enrol(client, desk)
-    settings.PORTAL_LOCKOUT_THRESHOLD = 2
+def test_totp_wrong_codes_count_as_failures(client, desk, settings):
+    secret = _enrol(client, desk)
+    settings.SIGNIN_FREE_FAILURES = 2
     _login(client)
     assert client.post("/portal/login/verify/", {"code": "111111"}).status_code == 400
-    assert client.post("/portal/login/verify/", {"code": "222222"}).status_code == 403
-    assert PortalAccount.objects.get(user=desk).locked_until is not None
+    assert client.post("/portal/login/verify/", {"code": "222222"}).status_code == 400
+    PortalAccount.objects.filter(user=desk).update(totp_last_step=None)
+    right = client.post("/portal/login/verify/", {"code": pyotp.TOTP(secret).now()})
+    assert right.status_code == 429
+    assert client.get("/portal/").status_code == 302
+    assert list(LoginAttempt.objects.order_by("pk").values_list("outcome", flat=True)) == [
+        "passed",  # the password step of the sign-in that asks for a code
+        "failed",
+        "failed",
+    ]
 
 
 def test_totp_disable_needs_a_code(client, desk):
@@ -187,19 +198,22 @@ def test_invitation_by_supervisor_in_admin(client, django_user_model, provider):
     assert mail.outbox[0].to == ["first@polder.example"]
 
 
-def test_password_reset_mails_a_link_and_lifts_lockout(client, desk, settings):
-    settings.PORTAL_LOCKOUT_THRESHOLD = 1
+def test_password_reset_mails_a_link_and_lets_its_client_sign_in(client, desk, settings):
+    settings.SIGNIN_FREE_FAILURES = 1
     _login(client, password="wrong")
-    assert PortalAccount.objects.get(user=desk).locked_until is not None
+    assert _login(client).status_code == 429
     assert client.post("/portal/password-reset/", {"email": "polder-desk@desk.example"}).status_code == 302
     (message,) = mail.outbox
     link = re.search(r"https?://[^/\s]+(/portal/password-reset/[^\s]+/)", message.body)[1]
     form_page = client.get(link, follow=True)
     set_url = form_page.redirect_chain[-1][0]
-    done = client.post(set_url, {"new_password1": "brand-new-pass-9", "new_password2": "brand-new-pass-9"})
+    done = client.post(
+        set_url,
+        {"new_password1": "brand-new-pass-9", "new_password2": "brand-new-pass-9"},
+        REMOTE_ADDR="192.0.2.50",
+    )
     assert done["Location"] == "/portal/password-reset/done/"
-    assert PortalAccount.objects.get(user=desk).locked_until is None
-    assert _login(Client(), password="brand-new-pass-9").status_code == 302
+    assert _login(Client(), password="brand-new-pass-9").status_code == 302  # same address: 192.0.2.50
 
 
 # --- CSRF on every form -------------------------------------------------------------------------------------
