@@ -11,9 +11,10 @@ def _client(ip):
     if not ip:
         return ""
     address = ipaddress.ip_address(ip)
-    if address.version == 6 and address.ipv4_mapped is None:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if address.version == 6 and mapped is None:
         return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
-    return str(address.ipv4_mapped or address)
+    return str(mapped or address)
 
 
 def fill_outcome_and_client(apps, schema_editor):

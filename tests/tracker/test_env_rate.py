@@ -1,4 +1,5 @@
-"""Rates in settings (`API_THROTTLE_RATE`, `API_ANON_THROTTLE_RATE`): DRF's `N/period`, checked at start-up."""
+"""Rates in settings (`API_THROTTLE_RATE`, `API_ANON_THROTTLE_RATE`): DRF's `N/period`, checked at
+start-up."""
 
 from __future__ import annotations
 
