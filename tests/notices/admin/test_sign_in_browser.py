@@ -31,8 +31,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 @pytest.fixture
 def staff(django_user_model):
-    """An analyst (staff, no factor yet) and a supervisor (superuser) who has set up their factor."""
+    """An analyst (the Analyst role, no factor yet) and a supervisor (superuser) who has set up their factor."""
+    from django.contrib.auth.models import Group
+
     analyst = django_user_model.objects.create_user("analyst", password=PASSWORD, is_staff=True)
+    analyst.groups.add(Group.objects.get(name="Analyst"))
     boss = django_user_model.objects.create_superuser("boss", password=PASSWORD)
     return analyst, boss, _enrolled(boss)
 
