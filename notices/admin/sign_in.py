@@ -29,6 +29,7 @@ from django.views.decorators.http import require_http_methods
 
 from notices.admin import staff_session
 from notices.admin.forms import EnrolmentForm, ReauthForm, StaffCodeForm, StaffLoginForm
+from notices.infra.clients import client_ip
 from notices.services import second_factor, signin
 
 PENDING = "staff_sign_in_pending"
@@ -40,7 +41,8 @@ WRONG_CODE = "That code is not valid. Check the time on your device, or use a re
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The client address the sign-in limits count (behind a trusted proxy, from X-Forwarded-For)."""
+    return client_ip(request)
 
 
 def _next(request: HttpRequest) -> str:

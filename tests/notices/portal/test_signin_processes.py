@@ -100,3 +100,37 @@ def test_parallel_attempts_on_both_processes_get_only_the_free_failures(start_we
     statuses = sorted(status for status, _, _ in answers)
     assert statuses == [400, 400, 429, 429, 429, 429, 429, 429]  # two passwords checked, not eight
     assert LoginAttempt.objects.filter(outcome="failed").count() == 2
+
+
+class StaffBrowser(Browser):
+    """The same client at the staff admin's sign-in (`/admin/login/`), which applies the same limits."""
+
+    def open_form(self) -> str:
+        status, _, page = self.request("GET", "/admin/login/")
+        assert status == 200
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+
+    def sign_in(self, password: str, *, token: str | None = None) -> tuple[int, dict, str]:
+        form = {"csrfmiddlewaretoken": token or self.open_form(), "username": "analyst", "password": password}
+        return self.request("POST", "/admin/login/", form)
+
+
+def test_staff_sign_in_failures_on_one_web_process_count_on_the_other(start_web, analyst, settings):
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    analyst.set_password(PASSWORD)
+    analyst.save(update_fields=["password"])
+    one, two = start_web(**ENV), start_web(**ENV)
+    on_one, on_two = StaffBrowser(one.port, ATTACKER), StaffBrowser(two.port, ATTACKER)
+    assert on_one.sign_in("wrong-1")[0] == 400
+    assert on_two.sign_in("wrong-2")[0] == 400
+    for browser in (on_one, on_two):  # the right password too: this client waits, on both processes
+        status, _, page = browser.sign_in(PASSWORD)
+        assert status == 429, page
+        assert "Too many failed sign-ins" in page
+    status, headers, page = StaffBrowser(two.port, OWNER).sign_in(PASSWORD)
+    assert (status, headers.get("location")) == (302, "/admin/login/enrol/"), page[-3000:]  # the owner elsewhere goes on
+    assert sorted(LoginAttempt.objects.values_list("client", "outcome")) == [
+        (ATTACKER, "failed"),
+        (ATTACKER, "failed"),
+        (OWNER, "passed"),
+    ]
