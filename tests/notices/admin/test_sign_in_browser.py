@@ -31,7 +31,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 @pytest.fixture
 def staff(django_user_model):
-    """An analyst (the Analyst role, no factor yet) and a supervisor (superuser) who has set up their factor."""
+    """An analyst (the Analyst role, no factor yet) and a supervisor (superuser) with a factor set up."""
     from django.contrib.auth.models import Group
 
     analyst = django_user_model.objects.create_user("analyst", password=PASSWORD, is_staff=True)

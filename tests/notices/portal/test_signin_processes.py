@@ -128,7 +128,8 @@ def test_staff_sign_in_failures_on_one_web_process_count_on_the_other(start_web,
         assert status == 429, page
         assert "Too many failed sign-ins" in page
     status, headers, page = StaffBrowser(two.port, OWNER).sign_in(PASSWORD)
-    assert (status, headers.get("location")) == (302, "/admin/login/enrol/"), page[-3000:]  # the owner elsewhere goes on
+    # The owner elsewhere goes on (to enrol the second factor).
+    assert (status, headers.get("location")) == (302, "/admin/login/enrol/"), page[-3000:]
     assert sorted(LoginAttempt.objects.values_list("client", "outcome")) == [
         (ATTACKER, "failed"),
         (ATTACKER, "failed"),
