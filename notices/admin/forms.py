@@ -40,14 +40,14 @@ LINE_NOTE_MAX_LENGTH = 5000
 
 class ReportEntryForm(forms.Form):
     """Reports entered by hand: one URL a line (defanged is fine: it is refanged), optionally followed by
-    a space (or tab) and a note for that line; blank lines are skipped. Any line that is not a trackable URL is an
-    error naming the line, and then nothing is recorded (the text stays in the form)."""
+    a space (or tab) and a note for that line; blank lines are skipped. Any line that is not a trackable URL
+    is an error naming the line, and then nothing is recorded (the text stays in the form)."""
 
     urls = forms.CharField(
         label="URLs, one per line",
         widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
         max_length=MAX_ENTERED_LINES * 4200,
-        help_text="Optionally a note after the URL, separated by a space. hxxp:// and [.] are understood.",
+        help_text="Optionally a note after the URL, after a space. hxxp:// and [.] are understood.",
     )
     notes = forms.CharField(
         label="Notes for every report",

@@ -3,8 +3,9 @@
 Queues (`?queue=KEY`, notices/selectors/queues.py) are links with counts above the list and on the admin
 index. Filters: queue, status, provider, hosting country, EU member state (yes/no), ASN, notice type, and date
 ranges (reported, first notice, removed). The search box takes a notice reference, a case id, a host (every
-case on it), an IP address, a provider's name, or a URL pasted as it came — defanged ("hxxps://evil[.]example/…") too: it is
-refanged and canonicalised, and finds its case by the canonical URL's hash.
+case on it), an IP address, a provider's name, or a URL pasted as it came — defanged
+("hxxps://evil[.]example/…") too: it is refanged and canonicalised, and finds its case by the canonical URL's
+hash.
 """
 
 from __future__ import annotations

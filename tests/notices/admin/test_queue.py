@@ -298,7 +298,10 @@ def test_enter_reports(client, analyst, now):
 
 def test_enter_reports_names_each_bad_line_and_records_nothing(client, analyst):
     client.force_login(analyst)
-    text = "http://good.intake.example/1\nftp://files.intake.example/x\n\nhttp://good.intake.example/2\nnot-a-host\n"
+    text = (
+        "http://good.intake.example/1\nftp://files.intake.example/x\n\n"
+        "http://good.intake.example/2\nnot-a-host\n"
+    )
     response = client.post(reverse("admin:notices_url_enter"), {"urls": text})
     assert response.status_code == 200
     errors = response.context["form"].errors["urls"]
