@@ -2,14 +2,15 @@
 
 Each queue is a condition on the URL table. Overdue: a notified case with an open item in a sent notice past
 its deadline; disputed: an open case with an item its provider disputed; reappeared: an open case whose
-content came back after a confirmed removal.
+content came back after a confirmed removal; ready to notify: assessed, traced to a provider and in no
+open notice (a draft waits on the notices list).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from notices.enums import ItemStatus, NoticeStatus, UrlStatus
 from notices.models import NoticeItem, Url
@@ -25,6 +26,7 @@ QUEUES = {
     "reappeared": "Reappeared",
     "closed": "Closed",
 }
+COUNT_CAP = 10_000
 _OPEN = [UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOTIFIED]
 _SENT = [NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED]
 
@@ -42,10 +44,15 @@ def queue_condition(key: str, *, now: datetime) -> Q:
     conditions = {
         "new": lambda: Q(status=UrlStatus.NEW),
         "untraced": lambda: Q(status=UrlStatus.ASSESSED, provider__isnull=True),
-        "ready": lambda: Q(status=UrlStatus.ASSESSED, provider__isnull=False),
+        "ready": lambda: (
+            Q(status=UrlStatus.ASSESSED, provider__isnull=False)
+            & ~Exists(NoticeItem.objects.filter(url=OuterRef("pk"), is_open=True))
+        ),
         "notified": lambda: Q(status=UrlStatus.NOTIFIED),
-        "overdue": lambda: Q(status=UrlStatus.NOTIFIED, pk__in=_overdue_items(now).values("url_id")),
-        "disputed": lambda: Q(status__in=_OPEN, pk__in=_disputed_items().values("url_id")),
+        "overdue": lambda: (
+            Q(status=UrlStatus.NOTIFIED) & Exists(_overdue_items(now).filter(url=OuterRef("pk")))
+        ),
+        "disputed": lambda: Q(status__in=_OPEN) & Exists(_disputed_items().filter(url=OuterRef("pk"))),
         "reappeared": lambda: Q(status__in=_OPEN, reappearance_count__gt=0),
         "closed": lambda: Q(status=UrlStatus.CLOSED),
     }
@@ -54,9 +61,14 @@ def queue_condition(key: str, *, now: datetime) -> Q:
 
 def queue_counts(*, now: datetime) -> list[dict]:
     """Each queue with its key, label and live count, in the order of QUEUES: one COUNT per queue, each
-    narrowed by the status index (`url_status_idx`; new, notified and closed are counted from the index alone;
-    overdue and disputed join the open notice items by their URL, the index on NoticeItem.url)."""
-    return [
-        {"key": key, "label": label, "count": Url.objects.filter(queue_condition(key, now=now)).count()}
-        for key, label in QUEUES.items()
-    ]
+    narrowed by the status index (`url_status_idx`); ready, overdue and disputed look up each case's open
+    notice items by the partial unique index on open items (`item_one_open_notice_per_provider`, which leads
+    with the URL). A count stops at COUNT_CAP (`capped`: "10000+"), so a large queue (closed cases over the
+    years) costs no more than a small one."""
+    queues = []
+    for key, label in QUEUES.items():
+        count = Url.objects.filter(queue_condition(key, now=now))[: COUNT_CAP + 1].count()
+        queues.append(
+            {"key": key, "label": label, "count": min(count, COUNT_CAP), "capped": count > COUNT_CAP}
+        )
+    return queues

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from notices.canonical import defang, refang
 from notices.models import Assessment, AuditEvent, Notice, NoticeItem, OutgoingMessage, Report, Url
-from notices.selectors.queues import queue_counts
+from notices.selectors.queues import queue_condition, queue_counts
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_report
 from notices.services.lifecycle import close_case
@@ -96,6 +96,7 @@ def _listed(client, query: str = "") -> set[int]:
 
 def test_queue_counts_count_each_queue(cases, now):
     counts = {queue["key"]: queue["count"] for queue in queue_counts(now=now)}
+    assert not any(queue["capped"] for queue in queue_counts(now=now))
     # Notified and live: every notified case (overdue, disputed, reappeared and abroad are notified too).
     assert counts == {
         "new": 1,
@@ -107,6 +108,23 @@ def test_queue_counts_count_each_queue(cases, now):
         "reappeared": 1,
         "closed": 1,
     }
+
+
+def test_a_large_queue_counts_up_to_the_cap(monkeypatch, now):
+    monkeypatch.setattr("notices.selectors.queues.COUNT_CAP", 2)
+    for n in range(3):
+        _report(f"http://many.intake.example/{n}", now)
+    new = next(queue for queue in queue_counts(now=now) if queue["key"] == "new")
+    assert (new["count"], new["capped"]) == (2, True)
+    closed = next(queue for queue in queue_counts(now=now) if queue["key"] == "closed")
+    assert (closed["count"], closed["capped"]) == (0, False)
+
+
+def test_a_case_in_a_draft_notice_is_no_longer_ready_to_notify(make_case, api_only, now):
+    case = make_case("http://files.polder.example/drafted.html", provider=api_only, when=now)
+    assert list(Url.objects.filter(queue_condition("ready", now=now))) == [case]
+    create_notices(urls=[case], notice_type="hotline_notice", now=now)
+    assert list(Url.objects.filter(queue_condition("ready", now=now))) == []
 
 
 @pytest.mark.parametrize(
@@ -389,3 +407,34 @@ def test_send_queues_the_draft(client, analyst, draft):
     assert f"{draft.reference}: Notice {draft.reference} is already queued." in [
         str(m) for m in get_messages(again.wsgi_request)
     ]
+
+
+# --- Hostile input --------------------------------------------------------------------------------------
+
+GARBAGE = ["", " ", "x" * 20_000, "a\x00b", "-1", "99999999999999999999999", "abc", "2026-13-45", "(", "[",
+           "fe80::1%eth0", "::1/129", "TN-2026-" + "9" * 40, "9" * 19, "hxxp://[.]", "http://[::1", "%00"]  # fmt: skip
+PARAMETERS = ["q", "queue", "country", "eu", "asn", "notice_type", "reported_from", "reported_until",
+              "notified_from", "notified_until", "removed_from", "removed_until"]  # fmt: skip
+
+
+def test_garbage_in_every_filter_and_the_search_is_no_server_error(client, analyst, cases):
+    client.force_login(analyst)
+    for parameter in PARAMETERS:
+        for value in GARBAGE:
+            response = client.get(reverse(CHANGELIST), {parameter: value})
+            assert response.status_code in {200, 302}, (parameter, value[:40], response.status_code)
+
+
+def test_garbage_in_report_entry_is_a_form_error(client, analyst):
+    client.force_login(analyst)
+    for value in GARBAGE:
+        response = client.post(reverse("admin:notices_url_enter"), {"urls": value, "notes": value})
+        assert response.status_code == 200, value[:40]
+        assert response.context["form"].errors, value[:40]
+    assert not Report.objects.exists()
+
+
+def test_send_of_a_notice_that_does_not_exist_is_not_found(client, analyst):
+    client.force_login(analyst)
+    for pk in ["0", "99999999999999999999999"]:
+        assert client.post(f"/admin/notices/notice/{pk}/send/").status_code == 404
