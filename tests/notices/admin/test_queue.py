@@ -411,10 +411,39 @@ def test_send_queues_the_draft(client, analyst, draft):
 
 # --- Hostile input --------------------------------------------------------------------------------------
 
-GARBAGE = ["", " ", "x" * 20_000, "a\x00b", "-1", "99999999999999999999999", "abc", "2026-13-45", "(", "[",
-           "fe80::1%eth0", "::1/129", "TN-2026-" + "9" * 40, "9" * 19, "hxxp://[.]", "http://[::1", "%00"]  # fmt: skip
-PARAMETERS = ["q", "queue", "country", "eu", "asn", "notice_type", "reported_from", "reported_until",
-              "notified_from", "notified_until", "removed_from", "removed_until"]  # fmt: skip
+GARBAGE = [
+    "",
+    " ",
+    "x" * 20_000,
+    "a\x00b",
+    "-1",
+    "99999999999999999999999",
+    "abc",
+    "2026-13-45",
+    "(",
+    "[",
+    "fe80::1%eth0",
+    "::1/129",
+    "TN-2026-" + "9" * 40,
+    "9" * 19,
+    "hxxp://[.]",
+    "http://[::1",
+    "%00",
+]
+PARAMETERS = [
+    "q",
+    "queue",
+    "country",
+    "eu",
+    "asn",
+    "notice_type",
+    "reported_from",
+    "reported_until",
+    "notified_from",
+    "notified_until",
+    "removed_from",
+    "removed_until",
+]
 
 
 def test_garbage_in_every_filter_and_the_search_is_no_server_error(client, analyst, cases):
