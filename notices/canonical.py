@@ -354,6 +354,20 @@ def defang(url: str) -> str:
     return _defang_parts(url)
 
 
+# refang(): the defanged scheme ("hxxp", "hXXps", "hxxp[:]//", "hxxp[://]") and the bracketed separators
+# people write in place of a dot, colon or slash ("[.]", "(.)", "{.}", "[dot]", "[:]", "[/]").
+_DEFANGED_SCHEME = re.compile(r"\A\s*h(?:xx|XX|tt)p(s?)(?:\[:\]|\[://\]|:)", re.I)
+_DEFANGED_SEPARATORS = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\[:\]|\[/\]", re.I)
+
+
+def refang(text: str) -> str:
+    """Undo `defang` and the usual hand-written variants, so that a defanged URL pasted into a search or a
+    report form can be canonicalised: "hxxps://evil[.]example/a" → "https://evil.example/a". A URL that
+    was not defanged comes back unchanged (an IPv6 host in brackets too)."""
+    text = _DEFANGED_SCHEME.sub(lambda m: f"http{m[1].lower()}:" + "//" * ("://" in m[0]), text, count=1)
+    return _DEFANGED_SEPARATORS.sub(lambda m: "." if "." in m[0] or "dot" in m[0].lower() else m[0][1], text)
+
+
 # URL-like tokens in free text (an SMTP reply quoting what a filter refused, a provider's message): with a
 # scheme (defanged `hxxp://` too), or host/path.
 URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)

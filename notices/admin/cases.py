@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 
 from notices.admin.common import (
@@ -18,16 +18,18 @@ from notices.admin.common import (
     badge,
     url_shown,
 )
-from notices.admin.forms import AssessmentForm, CloseCasesForm
+from notices.admin.forms import AssessmentForm, CloseCasesForm, ReportEntryForm
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.admin.lifecycle import each, reason_step
+from notices.admin.queue import URL_FILTERS, search_condition
 from notices.enums import NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
 from notices.services import urls
-from notices.services.assessment import assess_url
+from notices.services.assessment import AssessmentError, assess_url
+from notices.services.intake import ReportInput, submit_reports
 from notices.services.lifecycle import close_case, reopen_case
 from notices.services.notices import create_notices
 from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
@@ -86,8 +88,13 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     audit_read = "url.view"
     audit_list = "url.list"
     list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "ttr_display"]
-    list_filter = ["status", "provider", "last_outcome"]
-    search_fields = ["canonical", "host"]
+    list_select_related = ["provider"]
+    list_filter = URL_FILTERS
+    search_fields = ["host"]  # shows the search box; `get_search_results` says what a term finds
+    search_help_text = (
+        "A notice reference (TN-…), case id, host, IP address, provider name, or a URL as pasted "
+        "(defanged too: hxxp://, [.])."
+    )
     fieldsets = [
         ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace",
                              "provider"]}),
@@ -103,6 +110,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
     inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
     actions = [
+        "assess_selected",
         "trace_now",
         "check_now",
         "create_hotline_notices",
@@ -115,6 +123,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
 
     change_form_template = "admin/notices/url/change_form.html"
+    change_list_template = "admin/notices/url/change_list.html"
 
     def has_add_permission(self, request) -> bool:
         return False  # URLs come in as reports (API or the report form)
@@ -126,10 +135,22 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a case is closed (an action, with its reason), never deleted, even by a superuser
 
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(search_condition(search_term)), False
+
+    def changelist_view(self, request, extra_context=None):
+        may_enter = request.user.has_perm("notices.add_report")
+        return super().changelist_view(
+            request, {**(extra_context or {}), "has_add_report_permission": may_enter}
+        )
+
     def get_urls(self):
         assess = self.admin_site.admin_view(self.assess_view)
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
         return [
+            path("enter/", self.admin_site.admin_view(self.enter_view), name="notices_url_enter"),
             path("<int:pk>/assess/", assess, name="notices_url_assess"),
             path("<int:pk>/override/", override, name="notices_url_override"),
             *super().get_urls(),
@@ -164,6 +185,59 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             "url_defanged": url_shown(url),
         }
         return TemplateResponse(request, "admin/notices/url/assess.html", context)
+
+    def enter_view(self, request):
+        """Reports entered by hand: each line through the intake service, as the API records them (one
+        transaction: all the lines or, on any bad line, none)."""
+        if not request.user.has_perm("notices.add_report"):
+            raise PermissionDenied
+        form = ReportEntryForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            notes = form.cleaned_data["notes"].strip()
+            items = [
+                ReportInput(url=url, notes="\n".join(filter(None, [notes, note])))
+                for url, note in form.cleaned_data["urls"]
+            ]
+            results = submit_reports(items=items, now=timezone.now(), user=request.user)
+            ids = sorted({result.url_id for result in results})
+            audit_request(request, action="admin.reports_entered", object_type="url", data={"urls": ids})
+            known = sum(result.duplicate for result in results)
+            self.message_user(
+                request,
+                f"Recorded {len(results)} report(s): {len(results) - known} new, {known} for a case already "
+                "known (or named twice).",
+            )
+            return redirect(reverse("admin:notices_url_changelist") + "?queue=new")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": "Enter reports",
+        }
+        return TemplateResponse(request, "admin/notices/url/enter.html", context)
+
+    @admin.action(description="Assess the selected cases", permissions=["change"])
+    def assess_selected(self, request, queryset):
+        """One assessment for every selected case, through the assessment service (each case on its own:
+        a purged one is refused by name, the others are assessed)."""
+
+        def assess(url: Url, data: dict) -> None:
+            try:
+                assess_url(url=url, analyst=request.user, now=timezone.now(), **data)
+            except AssessmentError as exc:
+                raise NoticeError(exc.errors) from exc
+
+        return reason_step(
+            self,
+            request,
+            queryset,
+            form_class=AssessmentForm,
+            title="Assess the selected cases",
+            button="Save this assessment for each",
+            apply=assess,
+            done="Assessed {count} case(s). Each one never traced gets a hosting trace queued.",
+            explain="The same assessment is recorded for each case, as if saved on its own page.",
+        )
 
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:

@@ -4,6 +4,7 @@ sign-in's forms."""
 from django import forms
 from django.contrib.auth import get_user_model
 
+from notices.canonical import InvalidUrl, canonicalize, refang
 from notices.enums import WITHDRAW_CHOICES, Classification, CloseReason, DetectionMethod, Legality, MediaType
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 
@@ -30,6 +31,55 @@ class AssessmentForm(forms.Form):
         if data.get("legality") != Legality.NOT_ILLEGAL and not data.get("classification"):
             self.add_error("classification", "Required when the content is illegal.")
         return data
+
+
+MAX_ENTERED_LINES = 1000
+NOTES_MAX_LENGTH = 4000  # with a line's own note, within a report's 10,000 characters
+LINE_NOTE_MAX_LENGTH = 5000
+
+
+class ReportEntryForm(forms.Form):
+    """Reports entered by hand: one URL a line (defanged is fine: it is refanged), optionally followed by
+    a space (or tab) and a note for that line; blank lines are skipped. Any line that is not a trackable URL
+    is an error naming the line, and then nothing is recorded (the text stays in the form)."""
+
+    urls = forms.CharField(
+        label="URLs, one per line",
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        max_length=MAX_ENTERED_LINES * 4200,
+        help_text="Optionally a note after the URL, after a space. hxxp:// and [.] are understood.",
+    )
+    notes = forms.CharField(
+        label="Notes for every report",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=NOTES_MAX_LENGTH,
+    )
+
+    def clean_urls(self) -> list[tuple[str, str]]:
+        """[(URL, note of its line)] in order, refanged; ValidationError naming every bad line."""
+        entries, problems = [], []
+        for number, line in enumerate(self.cleaned_data["urls"].splitlines(), 1):
+            if not line.strip():
+                continue
+            url, *rest = line.split(maxsplit=1)
+            url, note = refang(url), "".join(rest).strip()
+            if len(note) > LINE_NOTE_MAX_LENGTH:
+                problems.append(f"Line {number}: the note is longer than {LINE_NOTE_MAX_LENGTH} characters.")
+                continue
+            try:
+                canonicalize(url)
+            except InvalidUrl as exc:
+                problems.append(f"Line {number}: {exc}.")
+                continue
+            entries.append((url, note))
+        if len(entries) > MAX_ENTERED_LINES:
+            problems.append(f"At most {MAX_ENTERED_LINES} URLs at a time; got {len(entries)}.")
+        if not entries and not problems:
+            problems.append("Paste at least one URL.")
+        if problems:
+            raise forms.ValidationError(problems)
+        return entries
 
 
 # --- Staff sign-in (notices/admin/sign_in.py) -------------------------------------------------------------

@@ -33,7 +33,9 @@ def each(modeladmin, request, objects, apply: Callable, done: str) -> None:
         modeladmin.message_user(request, done.format(count=count))
 
 
-def reason_step(modeladmin, request, queryset, *, form_class, title: str, button: str, apply, done: str):
+def reason_step(
+    modeladmin, request, queryset, *, form_class, title: str, button: str, apply, done: str, explain: str = ""
+):
     """The action's two steps. From the change list: the page with the reason form and the selection. Its
     POST (`apply` set) with a valid form runs `apply(obj, cleaned_data)` on each selected object and goes
     back to the change list (None); an invalid one shows the page again with the errors."""
@@ -48,6 +50,7 @@ def reason_step(modeladmin, request, queryset, *, form_class, title: str, button
         "opts": modeladmin.model._meta,
         "title": title,
         "button": button,
+        "help": explain,
         "form": form,
         "objects": shown[:SHOWN],
         "more": len(shown) > SHOWN,

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
 from django.utils import timezone
 
 from notices.admin.common import (
@@ -12,12 +18,17 @@ from notices.admin.common import (
     TrackerModelAdmin,
     badge,
     url_shown,
+    valid_pk,
 )
 from notices.admin.forms import WithdrawNoticesForm
 from notices.admin.inbound import InboundMessageInline
 from notices.admin.lifecycle import reason_step
 from notices.admin.staff import ReauthRequiredMixin
+from notices.delivery.compose import attach_reports, notice_items, render_notice_mails
+from notices.delivery.outbox import abuse_recipients, no_contact_error
+from notices.enums import ContactChannel, NoticeStatus
 from notices.errors import NoticeError
+from notices.infra.events import audit_request
 from notices.models import (
     ApiKey,
     Escalation,
@@ -28,7 +39,33 @@ from notices.models import (
     ProviderResponse,
 )
 from notices.services.lifecycle import withdraw
-from notices.services.notices import queue_notice
+from notices.services.notices import deadline_for, queue_notice
+
+
+def draft_preview(notice: Notice, *, now: datetime) -> dict:
+    """What a draft notice sends if it is sent now: its recipients (or why there are none), the mail as the
+    composer renders it in the notice's language (subject and text part: defanged URLs, nothing fetched from
+    a reported site) and the attachments' names. Nothing is saved: the deadline shown is the one sending now
+    would set."""
+    provider = notice.provider
+    notice.deadline_at = notice.deadline_at or deadline_for(notice.notice_type, now)
+    by_mail = provider.channel != ContactChannel.API_ONLY
+    recipients = abuse_recipients([provider.pk]).get(provider.pk, []) if by_mail else []
+    items = notice_items(notice)
+    (mail,) = render_notice_mails(
+        [notice], now=now, recipients={provider.pk: recipients}, items={notice.pk: items}
+    )
+    attach_reports(mail, notice, items)
+    return {
+        "by_mail": by_mail,
+        "recipients": recipients,
+        "problem": no_contact_error(provider)["detail"][0] if by_mail and not recipients else "",
+        "language": notice.get_language_display(),
+        "subject": mail.subject,
+        "text": mail.text,
+        "attachments": [name for name, _type, _content in mail.attachments],
+        "deadline": notice.deadline_at,
+    }
 
 
 class NoticeItemInline(ReadOnlyInline, admin.TabularInline):
@@ -94,6 +131,46 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
     actions = ["send_notices", "withdraw_notices"]
 
     show_full_result_count = False
+    change_form_template = "admin/notices/notice/change_form.html"
+
+    def get_urls(self):
+        send = self.admin_site.admin_view(self.send_view)
+        return [path("<int:pk>/send/", send, name="notices_notice_send"), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A draft's page shows what will go out (`draft_preview`) and a Send button."""
+        extra = dict(extra_context or {})
+        if request.method == "GET" and valid_pk(Notice, object_id):
+            draft = Notice.objects.select_related("provider").filter(pk=object_id, status=NoticeStatus.DRAFT)
+            if (notice := draft.first()) is not None:
+                extra["preview"] = draft_preview(notice, now=timezone.now())
+        return super().change_view(request, object_id, form_url, extra)
+
+    def send_view(self, request, pk: int):
+        """The draft page's Send button (POST): the "Send" action's service for this one notice."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        notice = get_object_or_404(Notice, pk=pk)
+        if not self.has_change_permission(request, notice):
+            raise PermissionDenied
+        if self._queue(request, [notice]):
+            audit_request(request, action="admin.notice_send", obj=notice, data=self.audit_read_data(notice))
+        return redirect("admin:notices_notice_change", pk)
+
+    def _queue(self, request, notices) -> int:
+        """Queue each notice through `queue_notice`; refusals are messages. Returns how many were queued."""
+        sent = 0
+        for notice in notices:
+            try:
+                queue_notice(notice=notice, now=timezone.now(), actor=f"user:{request.user.get_username()}")
+                sent += 1
+            except NoticeError as exc:
+                self.message_user(
+                    request, f"{notice.reference}: {exc.errors['detail'][0]}", level=messages.ERROR
+                )
+        if sent:
+            self.message_user(request, f"Queued {sent} notice(s) for delivery.")
+        return sent
 
     def has_add_permission(self, request) -> bool:
         return False  # notices are created from URLs (admin action or API), one per provider
@@ -110,17 +187,7 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     @admin.action(description="Send (queue in the outbox)", permissions=["change"])
     def send_notices(self, request, queryset) -> None:
-        sent = 0
-        for notice in queryset:
-            try:
-                queue_notice(notice=notice, now=timezone.now(), actor=f"user:{request.user.get_username()}")
-                sent += 1
-            except NoticeError as exc:
-                self.message_user(
-                    request, f"{notice.reference}: {exc.errors['detail'][0]}", level=messages.ERROR
-                )
-        if sent:
-            self.message_user(request, f"Queued {sent} notice(s) for delivery.")
+        self._queue(request, queryset)
 
     @admin.action(description="Withdraw notices (with a reason)", permissions=["change"])
     def withdraw_notices(self, request, queryset):

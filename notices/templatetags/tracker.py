@@ -4,10 +4,12 @@ import re
 
 from django import template
 from django.conf import settings
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from notices.canonical import defang as _defang
+from notices.selectors.queues import queue_counts
 
 register = template.Library()
 
@@ -46,3 +48,10 @@ def link_own_urls(text: str) -> str:
         last = match.end()
     parts.append(escape(text[last:]))
     return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped or built by format_html
+
+
+@register.simple_tag
+def work_queues() -> list[dict]:
+    """The analyst's queues with their live counts (notices/selectors/queues.py), for the admin index and
+    the URL list."""
+    return queue_counts(now=timezone.now())

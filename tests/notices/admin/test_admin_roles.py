@@ -76,6 +76,7 @@ MODELS = {
 # may delete (the table above); the others are the project's.
 ACTIONS = {
     **{(label, "delete_selected"): delete for label, (_view, _add, _change, delete) in MODELS.items()},
+    ("notices.Url", "assess_selected"): WORK,
     ("notices.Url", "trace_now"): WORK,
     ("notices.Url", "check_now"): WORK,
     ("notices.Url", "create_hotline_notices"): WORK,
@@ -120,6 +121,15 @@ CUSTOM = {
     "admin:notices_url_assess": [
         ("GET", lambda o: reverse("admin:notices_url_assess", args=[o["notices.Url"].pk]), {200: WORK}),
         ("POST", lambda o: reverse("admin:notices_url_assess", args=[o["notices.Url"].pk]), {200: WORK}),
+    ],
+    # Reports entered by hand: who may add reports (an empty POST is the form again, with its errors).
+    "admin:notices_url_enter": [
+        ("GET", lambda o: reverse("admin:notices_url_enter"), {200: WORK}),
+        ("POST", lambda o: reverse("admin:notices_url_enter"), {200: WORK}),
+    ],
+    # A draft's Send button: back to the notice's page (a notice no longer a draft says so there).
+    "admin:notices_notice_send": [
+        ("POST", lambda o: reverse("admin:notices_notice_send", args=[o["notices.Notice"].pk]), {302: WORK}),
     ],
     "admin:notices_url_override": [
         ("GET", lambda o: reverse("admin:notices_url_override", args=[o["notices.Url"].pk]), {200: WORK}),

@@ -1,0 +1,164 @@
+"""Working the queue on the URL list: the queues with their live counts, the filters, and the search.
+
+Queues (`?queue=KEY`, notices/selectors/queues.py) are links with counts above the list and on the admin
+index. Filters: queue, status, provider, hosting country, EU member state (yes/no), ASN, notice type, and date
+ranges (reported, first notice, removed). The search box takes a notice reference, a case id, a host (every
+case on it), an IP address, a provider's name, or a URL pasted as it came — defanged
+("hxxps://evil[.]example/…") too: it is refanged and canonicalised, and finds its case by the canonical URL's
+hash.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from django.contrib import admin
+from django.db.models import Q
+from django.utils import timezone
+
+from notices.admin.audit import InputFilter, _moment
+from notices.canonical import InvalidUrl, canonicalize, refang
+from notices.enums import NoticeType
+from notices.models import EU_COUNTRIES, HostingTrace, NoticeItem
+from notices.selectors.queues import QUEUES, queue_condition
+
+_REFERENCE = re.compile(r"TN-\d{4}-\d+", re.I)
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_ASN = re.compile(r"(?:AS)?(\d{1,10})", re.I)
+_CASE_ID = re.compile(r"#?(\d{1,18})")
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return list(QUEUES.items())
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in QUEUES:
+            return queryset  # Django shows no choice selected for an unknown value
+        return queryset.filter(queue_condition(value, now=timezone.now()))
+
+
+def _hosting_country(countries) -> Q:
+    """Cases hosted in one of `countries`: the current trace's country, else the provider's (as routing
+    decides, notices.services.routing.hosting_country)."""
+    untraced_country = Q(current_trace__isnull=True) | Q(current_trace__country="")
+    return Q(current_trace__country__in=countries) | (untraced_country & Q(provider__country__in=countries))
+
+
+class HostingCountryFilter(InputFilter):
+    title = "hosting country"
+    parameter_name = "country"
+    placeholder = "ISO code, e.g. NL"
+
+    def filter(self, queryset, value):
+        if not _COUNTRY.fullmatch(value):
+            raise ValueError(f"{value!r} is not a two-letter country code")
+        return queryset.filter(_hosting_country([value.upper()]))
+
+
+class EuFilter(admin.SimpleListFilter):
+    title = "hosted in an EU member state"
+    parameter_name = "eu"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No (hosting country known, outside the EU)")]
+
+    def queryset(self, request, queryset):
+        in_eu = _hosting_country(sorted(EU_COUNTRIES))
+        if self.value() == "yes":
+            return queryset.filter(in_eu)
+        if self.value() == "no":
+            known = Q(current_trace__country__gt="") | Q(provider__country__gt="")
+            return queryset.filter(known).exclude(in_eu)
+        return queryset
+
+
+class AsnFilter(InputFilter):
+    title = "ASN (current trace)"
+    parameter_name = "asn"
+    placeholder = "e.g. AS64500"
+
+    def filter(self, queryset, value):
+        match = _ASN.fullmatch(value)
+        if match is None or int(match[1]) >= 2**32:
+            raise ValueError(f"{value!r} is not an AS number")
+        return queryset.filter(current_trace__asn=int(match[1]))
+
+
+class NoticeTypeFilter(admin.SimpleListFilter):
+    title = "notice type"
+    parameter_name = "notice_type"
+
+    def lookups(self, request, model_admin):
+        return NoticeType.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in NoticeType.values:
+            return queryset
+        items = NoticeItem.objects.filter(notice__notice_type=self.value())
+        return queryset.filter(pk__in=items.values("url_id"))
+
+
+def _date_filter(field: str, label: str, name: str, *, until: bool) -> type[InputFilter]:
+    """A filter on `field` from a date (inclusive) or until a date (inclusive)."""
+
+    def filter_(self, queryset, value):
+        lookup = f"{field}__lt" if until else f"{field}__gte"
+        return queryset.filter(**{lookup: _moment(value, end_of_day=until)})
+
+    title = f"{label} {'until (inclusive)' if until else 'from'}"
+    attrs = {"title": title, "parameter_name": name, "input_type": "date", "filter": filter_}
+    return type(f"{name.title().replace('_', '')}Filter", (InputFilter,), attrs)
+
+
+DATE_FILTERS = [
+    _date_filter(field, label, f"{key}_{end}", until=end == "until")
+    for field, label, key in (
+        ("first_reported_at", "reported", "reported"),
+        ("first_notice_sent_at", "first notice", "notified"),
+        ("removed_high", "removed", "removed"),
+    )
+    for end in ("from", "until")
+]
+URL_FILTERS = [
+    QueueFilter,
+    "status",
+    "provider",
+    HostingCountryFilter,
+    EuFilter,
+    AsnFilter,
+    NoticeTypeFilter,
+    *DATE_FILTERS,
+    "last_outcome",
+]
+
+
+def search_condition(term: str) -> Q:
+    """The cases a search term finds (see the module's docstring); the URL itself by its canonical hash (the
+    unique index), never by a substring scan of the URLs."""
+    term = term.strip()
+    found = Q(provider__name__icontains=term)
+    if _REFERENCE.fullmatch(term):
+        items = NoticeItem.objects.filter(notice__reference=term.upper())
+        return Q(pk__in=items.values("url_id"))
+    if _CASE_ID.fullmatch(term):
+        found |= Q(pk=int(_CASE_ID.fullmatch(term)[1]))
+    try:
+        address = ipaddress.ip_address(term.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return found | Q(pk__in=HostingTrace.objects.filter(ip=str(address)).values("url_id"))
+    try:
+        canon = canonicalize(refang(term))
+    except InvalidUrl:
+        return found
+    found |= Q(canonical_hash=canon.hash)
+    if canon.path == "/" and canon.query is None:  # a host (or a site's root): every case on the host
+        found |= Q(host=canon.host)
+    return found
