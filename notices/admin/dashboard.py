@@ -7,13 +7,15 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from notices.admin.forms import TransparencyForm, YearForm
 from notices.infra.events import audit_request
+from notices.models import HostingProvider
 from notices.selectors.dashboard import member_state_chart, provider_rows, queue_counts, recent_events
-from notices.selectors.reports import report_csv, transparency_report, yearly_figures
+from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 
 
@@ -74,3 +76,14 @@ def transparency_view(request):
         return TemplateResponse(request, "admin/notices/transparency.html", context)
     response["Content-Disposition"] = f'attachment; filename="transparency-{year}.{fmt}"'
     return response
+
+
+@staff_member_required
+@permission_required("notices.view_statssnapshot", raise_exception=True)
+def scorecard_view(request, slug: str):
+    """One provider's scorecard: its cases' time to removal, what is still up, how often content came back,
+    how it answers notices."""
+    provider = get_object_or_404(HostingProvider, slug=slug)
+    card = provider_scorecard(provider=provider, now=timezone.now())
+    context = {**admin.site.each_context(request), "title": f"Scorecard: {provider.name}", "card": card}
+    return TemplateResponse(request, "admin/notices/scorecard.html", context)

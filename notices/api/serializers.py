@@ -377,7 +377,8 @@ class StrictQuerySerializer(serializers.Serializer):
         known = set(self.fields) | {"format"}
         unknown = sorted(set(data) - known)
         if unknown:
-            message = f"Unknown parameter. Known: {', '.join(sorted(self.fields))}."
+            known_list = ", ".join(sorted(self.fields))
+            message = f"Unknown parameter. Known: {known_list}." if known_list else "No parameter is taken."
             raise serializers.ValidationError({name: [message] for name in unknown})
         return super().to_internal_value(data)
 

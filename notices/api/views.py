@@ -26,7 +26,7 @@ from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
-from notices.selectors.reports import report_csv, transparency_report, yearly_figures
+from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -425,3 +425,16 @@ class TransparencyView(APIView):
         if fmt == "csv":
             response["Content-Disposition"] = f'attachment; filename="transparency-{q["year"]}.csv"'
         return response
+
+
+class ProviderScorecardView(APIView):
+    """One provider's scorecard (notices/selectors/reports.py); an unknown slug is a 404."""
+
+    permission_classes = [IsStaff, CanView]
+    role_model = StatsSnapshot
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, slug: str) -> Response:
+        _query(s.StrictQuerySerializer, request)
+        provider = get_object_or_404(HostingProvider, slug=slug)
+        return Response(provider_scorecard(provider=provider, now=timezone.now()))

@@ -18,11 +18,12 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import F, Q
 
-from notices.enums import UrlStatus
-from notices.models import HostingProvider, Url
-from notices.selectors.stats import ttr_stats
+from notices.enums import NoticeStatus, ResponseAction, UrlStatus
+from notices.models import HostingProvider, Notice, Url
+from notices.selectors.stats import finite, time_to_removal, ttr_stats
 
 # The columns of a transparency report row, in order (CSV header, JSON keys).
 REPORT_COLUMNS = [
@@ -139,3 +140,75 @@ def report_csv(report: dict) -> str:
     writer.writeheader()
     writer.writerows(report["rows"])
     return out.getvalue()
+
+
+def provider_scorecard(*, provider: HostingProvider, now: datetime) -> dict:
+    """One provider's record: its cases' figures from the statistics (as of the snapshot or live, as
+    `time_to_removal` serves them: counts, TTR median and p90 {low, high}, still up after 7 and 30 days, the
+    survival curve), the reappearance rate (of its removals, the share whose content came back), and from its
+    sent notices (withdrawn ones aside) the rates of "not our customer" (disputed) and "refused" (the
+    provider holds the content not illegal) answers and the time to acknowledge (first answer minus sent, as
+    {low, high}: a notice not answered yet counts as at least its age, with no upper bound)."""
+    stats = time_to_removal(group_by="provider", now=now)
+    group = next((g for g in stats["groups"] if g["key"] == provider.slug), None) or {}
+    removed = group.get("removed", 0)
+    return {
+        "provider": {
+            "slug": provider.slug,
+            "name": provider.name,
+            "country": provider.country,
+            "is_eu": provider.is_eu,
+        },
+        "unit": "seconds",
+        "as_of": stats["as_of"],
+        "age_seconds": stats["age_seconds"],
+        "source": stats["source"],
+        "cases": {
+            name: group.get(name, 0) for name in ("count", "removed", "still_up", "reappeared", "closed")
+        },
+        "median": group.get("median", UNKNOWN),
+        "p90": group.get("p90", UNKNOWN),
+        "still_up_after_days": {d: group.get("still_up_after_days", {}).get(d, 0) for d in ("7", "30")},
+        "survival": group.get("survival", []),
+        "reappearance_rate": group["reappeared"] / removed if removed else None,
+        "notices": _notice_figures(provider, now),
+    }
+
+
+UNKNOWN = {"low": None, "high": None}
+
+
+def _notice_figures(provider: HostingProvider, now: datetime) -> dict:
+    notices = Notice.objects.filter(provider=provider, sent_at__isnull=False).exclude(
+        status=NoticeStatus.WITHDRAWN
+    )
+    answered = {
+        action: notices.filter(responses__action=action).distinct().count()
+        for action in (ResponseAction.NOT_OUR_CUSTOMER, ResponseAction.REFUSED)
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH t AS (
+                    SELECT EXTRACT(EPOCH FROM (COALESCE(acknowledged_at, %(now)s) - sent_at))::float8 AS lo,
+                           COALESCE(EXTRACT(EPOCH FROM (acknowledged_at - sent_at))::float8,
+                                    'Infinity'::float8) AS hi,
+                           acknowledged_at IS NOT NULL AS ack
+                    FROM {Notice._meta.db_table}
+                    WHERE provider_id = %(provider)s AND sent_at IS NOT NULL AND status <> %(withdrawn)s)
+                SELECT count(*), count(*) FILTER (WHERE ack),
+                       percentile_disc(0.5) WITHIN GROUP (ORDER BY lo),
+                       percentile_disc(0.5) WITHIN GROUP (ORDER BY hi)
+                FROM t""",
+            {"now": now, "provider": provider.pk, "withdrawn": NoticeStatus.WITHDRAWN},
+        )
+        sent, acknowledged, low, high = cursor.fetchone()
+    disputed, refused = answered[ResponseAction.NOT_OUR_CUSTOMER], answered[ResponseAction.REFUSED]
+    return {
+        "sent": sent,
+        "acknowledged": acknowledged,
+        "time_to_acknowledge_median": {"low": finite(low), "high": finite(high)},
+        "disputed": disputed,
+        "dispute_rate": disputed / sent if sent else None,
+        "refused_not_illegal": refused,
+        "not_illegal_rate": refused / sent if sent else None,
+    }

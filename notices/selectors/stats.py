@@ -63,7 +63,7 @@ SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
 logger = logging.getLogger(__name__)
 
 
-def _finite(value):
+def finite(value):
     if value is None or (isinstance(value, float) and math.isinf(value)):
         return None
     return int(value)
@@ -225,8 +225,8 @@ def _group(row, survival: list, names: dict, closed: int) -> dict:
         "closed": closed,
     }
     for i, name in enumerate(PERCENTILES):
-        result[name] = {"low": _finite(figures[2 * i]), "high": _finite(figures[2 * i + 1])}
-    result["max"] = {"low": _finite(row[10]), "high": _finite(row[11])}
+        result[name] = {"low": finite(figures[2 * i]), "high": finite(figures[2 * i + 1])}
+    result["max"] = {"low": finite(row[10]), "high": finite(row[11])}
     # A share is bounded the other way round: the low bound of "removed < 24 h" uses the high TTRs.
     result["share_under_24h"] = {"low": float(row[12]), "high": float(row[13])}
     result["share_under_72h"] = {"low": float(row[14]), "high": float(row[15])}

@@ -265,3 +265,76 @@ def test_dashboard_shows_member_states_chart_and_the_year(world, staff_client):
     assert "40.0 % – 60.0 %" in yearly  # within 3 days
     assert '<option value="2025" selected>' in page
     assert "style=" not in page[page.index('id="content-main"') :]
+
+
+# --- Provider scorecards -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def polder_answers(world):
+    """Polder's three notices: answered 2 h and 4 h after sending (the second a refusal), the third not yet
+    (and disputed by a later "not our customer" that set no acknowledgement here); and the first case's
+    content came back once before, after a removal of [100, 200] s."""
+    from notices.models import Notice, ProviderResponse, RemovalCycle
+
+    first, second, third = (Notice.objects.get(items__url=case) for case in world[:3])
+    Notice.objects.filter(pk=first.pk).update(acknowledged_at=SENT + timedelta(hours=2))
+    Notice.objects.filter(pk=second.pk).update(acknowledged_at=SENT + timedelta(hours=4))
+    ProviderResponse.objects.create(notice=second, action="refused", created_at=SENT + timedelta(hours=4))
+    ProviderResponse.objects.create(notice=third, action="not_our_customer", created_at=SENT)
+    earlier = SENT - timedelta(days=30)
+    RemovalCycle.objects.create(
+        url=world[0],
+        provider_at_notice=first.provider,
+        asn_at_notice=64500,
+        country_at_notice="NL",
+        notice_type_at_notice="hotline_notice",
+        first_notice_sent_at=earlier,
+        removal_confirmed_at=earlier + timedelta(seconds=800),
+        removed_low=earlier + timedelta(seconds=100),
+        removed_high=earlier + timedelta(seconds=200),
+        ttr_low=100,
+        ttr_high=200,
+        reappeared_at=earlier + timedelta(days=1),
+    )
+    return first.provider
+
+
+def test_scorecard_by_hand(polder_answers, now):
+    from notices.selectors.reports import provider_scorecard
+
+    card = provider_scorecard(provider=polder_answers, now=now)
+    assert card["provider"] == {"slug": "polder", "name": "Polder Hosting", "country": "NL", "is_eu": True}
+    assert card["cases"] == {"count": 4, "removed": 3, "still_up": 1, "reappeared": 1, "closed": 0}
+    # lows [100, 3600, 216000, age], highs [200, 7200, 302400, ∞]
+    assert card["median"] == {"low": 3600, "high": 7200}
+    assert card["p90"]["high"] is None and card["p90"]["low"] > 30 * DAY  # the case still up
+    assert card["still_up_after_days"] == {"7": 1, "30": 1}
+    assert card["reappearance_rate"] == 1 / 3
+    assert card["survival"][-1]["t"] == 30 * DAY
+    assert card["notices"] == {
+        "sent": 3,
+        "acknowledged": 2,
+        # [7200, 14400, age] and [7200, 14400, ∞]
+        "time_to_acknowledge_median": {"low": 14400, "high": 14400},
+        "disputed": 1,
+        "dispute_rate": 1 / 3,
+        "refused_not_illegal": 1,
+        "not_illegal_rate": 1 / 3,
+    }
+
+
+def test_scorecard_api_and_page(polder_answers, staff_api, staff_client):
+    response = staff_api.get("/api/v1/providers/polder/scorecard/")
+    assert response.status_code == 200
+    assert (response.json()["cases"]["count"], response.json()["source"]) == (4, "live")
+    assert staff_api.get("/api/v1/providers/nobody/scorecard/").status_code == 404
+    unknown = staff_api.get("/api/v1/providers/polder/scorecard/?days=7")
+    assert (unknown.status_code, unknown.json()) == (400, {"days": ["No parameter is taken."]})
+    page = staff_client.get("/admin/scorecard/polder/").content.decode()
+    assert "<th>Median time to removal</th><td>60 min – 2.0 h</td>" in page
+    assert '<th>Disputed ("not our customer")</th><td>1 (33.3 %)</td>' in page
+    assert "<th>Came back after removal</th><td>1 (33.3 % of removals)</td>" in page
+    assert staff_client.get("/admin/scorecard/nobody/").status_code == 404
+    dashboard = staff_client.get("/admin/dashboard/").content.decode()
+    assert 'href="/admin/scorecard/polder/"' in dashboard
