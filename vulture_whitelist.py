@@ -239,6 +239,8 @@ _django_wiring = (
     _.error_summary,
     _.link_own_urls,
     _.work_queues,
+    _.bounds,
+    _.share_bounds,
     _.from_provider,
 )
 
@@ -325,6 +327,7 @@ _rest_framework = (
     _.auto_schema,
     _.lookup_field,
     _.parser_classes,
+    _.renderer_classes,
     _.permission_classes,
     _.max_page_size,
     _.page_size_query_param,

@@ -3,10 +3,12 @@ from django.urls import include, path
 
 from notices import health
 from notices.admin import sign_in
-from notices.admin.dashboard import dashboard_view
+from notices.admin.dashboard import dashboard_view, scorecard_view, transparency_view
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="dashboard"),
+    path("admin/transparency/", transparency_view, name="transparency"),
+    path("admin/scorecard/<slug:slug>/", scorecard_view, name="scorecard"),
     path("admin/", include(sign_in)),  # the staff sign-in (password, second factor) before the admin's own
     path("admin/", admin.site.urls),
     path("api/", include("notices.api.urls")),

@@ -1,25 +1,35 @@
-"""The analyst dashboard (`/admin/dashboard/`): what needs doing, and how fast providers remove content."""
+"""The analyst dashboard (`/admin/dashboard/`): what needs doing, and how fast providers remove content; the
+EU member states; the figures of a year (`?year=YYYY`)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from notices.selectors.dashboard import provider_rows, queue_counts, recent_events
+from notices.admin.forms import TransparencyForm, YearForm
+from notices.infra.events import audit_request
+from notices.models import HostingProvider
+from notices.selectors.dashboard import member_state_chart, provider_rows, queue_counts, recent_events
+from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 
 
 @staff_member_required
 @permission_required("notices.view_statssnapshot", raise_exception=True)  # every role reads statistics
 def dashboard_view(request):
-    """The counts are live; the time-to-removal table says as of when it is and whether it was computed live
-    or served from the snapshot (which is served only while it includes every removal, reappearance and
-    notice)."""
+    """The counts are live; each statistics table says as of when it is and whether it was computed live or
+    served from the snapshot (which is served only while it includes every removal, reappearance and
+    notice). The year's figures are computed live."""
     now = timezone.now()
     stats = time_to_removal(group_by="provider", now=now)
+    member_states = time_to_removal(group_by="member_state", now=now)
+    form = YearForm(request.GET or None, now=now)
+    year = form.cleaned_data["year"] if form.is_valid() else now.year
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
@@ -28,6 +38,52 @@ def dashboard_view(request):
         "stats_source": stats["source"],
         "stats_as_of": stats["as_of"],
         "stats_age": stats["age_seconds"],
+        "member_states": member_states,
+        "chart": member_state_chart(member_states["groups"]),
+        "year_form": form,
+        "yearly": yearly_figures(year=year, now=now),
         "events": recent_events(),
     }
     return TemplateResponse(request, "admin/notices/dashboard.html", context)
+
+
+@staff_member_required
+@permission_required("notices.view_statssnapshot", raise_exception=True)
+def transparency_view(request):
+    """The transparency report of a year (`?year=YYYY`): a printable page, or `format=csv|json` to download.
+    No URLs, no personal data. Each export (every format) writes an audit row."""
+    now = timezone.now()
+    form = TransparencyForm(request.GET or None, now=now)
+    if request.GET and not form.is_valid():
+        return HttpResponseBadRequest(" ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    year = form.cleaned_data["year"] if form.is_bound else now.year
+    fmt = (form.cleaned_data.get("format") if form.is_bound else "") or "html"
+    report = transparency_report(year=year, now=now)
+    audit_request(
+        request, action="stats.transparency_export", object_type="stats", data={"year": year, "format": fmt}
+    )
+    if fmt == "csv":
+        response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
+    elif fmt == "json":
+        response = JsonResponse(report, json_dumps_params={"indent": 2})
+    else:
+        context = {
+            **admin.site.each_context(request),
+            "title": f"Transparency report {year}",
+            "report": report,
+        }
+        context["year_form"] = form if form.is_bound else TransparencyForm(now=now)
+        return TemplateResponse(request, "admin/notices/transparency.html", context)
+    response["Content-Disposition"] = f'attachment; filename="transparency-{year}.{fmt}"'
+    return response
+
+
+@staff_member_required
+@permission_required("notices.view_statssnapshot", raise_exception=True)
+def scorecard_view(request, slug: str):
+    """One provider's scorecard: its cases' time to removal, what is still up, how often content came back,
+    how it answers notices."""
+    provider = get_object_or_404(HostingProvider, slug=slug)
+    card = provider_scorecard(provider=provider, now=timezone.now())
+    context = {**admin.site.each_context(request), "title": f"Scorecard: {provider.name}", "card": card}
+    return TemplateResponse(request, "admin/notices/scorecard.html", context)

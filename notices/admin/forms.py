@@ -159,3 +159,21 @@ class CloseCasesForm(_ReasonForm):
 
 class WithdrawNoticesForm(_ReasonForm):
     reason_choices = WITHDRAW_CHOICES
+
+
+class YearForm(forms.Form):
+    """The year whose figures the dashboard and the transparency report show (this year and the ten
+    before)."""
+
+    year = forms.TypedChoiceField(coerce=int)
+
+    def __init__(self, *args, now, **kwargs):
+        super().__init__(*args, **kwargs)
+        years = range(now.year, now.year - 11, -1)
+        self.fields["year"].choices = [(y, str(y)) for y in years]  # unbound: the first, this year
+
+
+class TransparencyForm(YearForm):
+    format = forms.ChoiceField(
+        choices=[("html", "Printable page"), ("csv", "CSV"), ("json", "JSON")], required=False
+    )

@@ -369,17 +369,49 @@ def _unstorable_json(value) -> str | None:
     return None
 
 
-class StatsQuerySerializer(serializers.Serializer):
-    group_by = serializers.ChoiceField(choices=["provider", "asn", "country", "month"], default="provider")
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+class StrictQuerySerializer(serializers.Serializer):
+    """Query parameters where an unknown one is a 400 with a message under its name, never silently ignored
+    (`format` is the renderer's own)."""
+
+    def to_internal_value(self, data):
+        known = set(self.fields) | {"format"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            known_list = ", ".join(sorted(self.fields))
+            message = f"Unknown parameter. Known: {known_list}." if known_list else "No parameter is taken."
+            raise serializers.ValidationError({name: [message] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class StatsQuerySerializer(StrictQuerySerializer):
+    group_by = serializers.ChoiceField(
+        choices=["provider", "asn", "country", "month", "member_state"],
+        default="provider",
+        help_text="`member_state`: the EU member states only, each with its `share` of every case the "
+        "filters select (in the EU or not).",
+    )
+    since = serializers.DateTimeField(required=False, help_text="First notice at or after.")
+    until = serializers.DateTimeField(required=False, help_text="First notice before.")
     notice_type = serializers.ChoiceField(choices=NoticeType.choices, required=False)
+    provider = serializers.SlugField(required=False, help_text="Provider at notice time (slug).")
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, help_text="Country at notice time.")
+    asn = serializers.IntegerField(min_value=0, max_value=4_294_967_295, required=False)
+    eu = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="`true`: cases hosted in an EU member state at notice time; `false`: all others.",
+    )
     fresh = serializers.BooleanField(
         default=False,
         help_text="Compute now instead of serving the snapshot (slow at scale). Without it the answer is the "
         "snapshot only while it includes every change and is recent, else live; `source`, `as_of` and "
         "`age_seconds` say which and how old.",
     )
+
+
+class YearQuerySerializer(StrictQuerySerializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
 
 
 class ListQuerySerializer(serializers.Serializer):

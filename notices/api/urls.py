@@ -17,7 +17,12 @@ v1 = [
     path("notices/<str:reference>/send/", views.NoticeSendView.as_view(), name="notice-send"),
     path("notices/<str:reference>/withdraw/", views.NoticeWithdrawView.as_view(), name="notice-withdraw"),
     path("providers/", views.ProviderListView.as_view(), name="provider-list"),
+    path(
+        "providers/<slug:slug>/scorecard/", views.ProviderScorecardView.as_view(), name="provider-scorecard"
+    ),
     path("stats/time-to-removal/", views.TtrStatsView.as_view(), name="stats-ttr"),
+    path("stats/yearly/", views.YearlyStatsView.as_view(), name="stats-yearly"),
+    path("stats/transparency/", views.TransparencyView.as_view(), name="stats-transparency"),
     path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.generics import get_object_or_404
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +26,7 @@ from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
+from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -374,3 +376,65 @@ class TtrStatsView(APIView):
         q = _query(s.StatsQuerySerializer, request)
         result = time_to_removal(now=timezone.now(), **q)
         return Response({"group_by": q["group_by"], "unit": "seconds", **result})
+
+
+class YearlyStatsView(APIView):
+    """The figures a hotline publishes for a year (notices/selectors/reports.py)."""
+
+    permission_classes = [IsStaff, CanView]
+    role_model = StatsSnapshot
+
+    @extend_schema(parameters=[s.YearQuerySerializer], responses={200: None})
+    def get(self, request: Request) -> Response:
+        q = _query(s.YearQuerySerializer, request)
+        return Response({"unit": "seconds", **yearly_figures(year=q["year"], now=timezone.now())})
+
+
+class TransparencyCsvRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, *_protocol):
+        if isinstance(data, dict) and "rows" in data:
+            return report_csv(data)
+        # An error: its messages, one per line.
+        return "".join(f"{field},{messages}\n" for field, messages in (data or {}).items())
+
+
+class TransparencyView(APIView):
+    """The transparency report of a year, JSON or `format=csv`: no URLs, no personal data. Each export
+    writes an audit row."""
+
+    permission_classes = [IsStaff, CanView]
+    role_model = StatsSnapshot
+    renderer_classes = [JSONRenderer, TransparencyCsvRenderer]
+
+    @extend_schema(parameters=[s.YearQuerySerializer], responses={200: None})
+    def get(self, request: Request) -> Response:
+        q = _query(s.YearQuerySerializer, request)
+        report = transparency_report(year=q["year"], now=timezone.now())
+        fmt = request.accepted_renderer.format
+        audit_request(
+            request,
+            action="stats.transparency_export",
+            object_type="stats",
+            data={"year": q["year"], "format": fmt},
+        )
+        response = Response(report)
+        if fmt == "csv":
+            response["Content-Disposition"] = f'attachment; filename="transparency-{q["year"]}.csv"'
+        return response
+
+
+class ProviderScorecardView(APIView):
+    """One provider's scorecard (notices/selectors/reports.py); an unknown slug is a 404."""
+
+    permission_classes = [IsStaff, CanView]
+    role_model = StatsSnapshot
+
+    @extend_schema(responses={200: None})
+    def get(self, request: Request, slug: str) -> Response:
+        _query(s.StrictQuerySerializer, request)
+        provider = get_object_or_404(HostingProvider, slug=slug)
+        return Response(provider_scorecard(provider=provider, now=timezone.now()))

@@ -66,3 +66,38 @@ def _bar(group: dict) -> int:
 
 def recent_events(limit: int = 15) -> list[Event]:
     return list(Event.objects.select_related("url", "notice").order_by("-at", "-id")[:limit])
+
+
+# The member-state chart: one horizontal bar per state, drawn in an SVG coordinate system (no inline style).
+CHART_LABEL = 44
+CHART_WIDTH = 560
+CHART_ROW = 22
+CHART_BAR = 14
+
+
+def member_state_chart(groups: list[dict]) -> dict:
+    """Bars of the URLs hosted per member state (most first), with their coordinates in the chart's viewBox:
+    `width` is proportional to the count, the darker part to the cases removed."""
+    groups = sorted(groups, key=lambda g: (-g["count"], g["key"]))
+    longest = max([g["count"] for g in groups] or [1])
+    bars = []
+    for i, group in enumerate(groups):
+        width = CHART_WIDTH * group["count"] / longest
+        bars.append(
+            {
+                "key": group["key"],
+                "count": group["count"],
+                "y": i * CHART_ROW,
+                "text_y": i * CHART_ROW + CHART_BAR - 2,
+                "width": round(width, 1),
+                "removed_width": round(width * group["removed"] / group["count"], 1),
+                "label_x": CHART_LABEL + round(width, 1) + 6,
+            }
+        )
+    return {
+        "bars": bars,
+        "bar_x": CHART_LABEL,
+        "bar_height": CHART_BAR,
+        "width": CHART_LABEL + CHART_WIDTH + 60,
+        "height": max(len(bars), 1) * CHART_ROW,
+    }

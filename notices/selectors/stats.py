@@ -33,14 +33,29 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from notices.infra import enqueue
-from notices.models import HostingProvider, RemovalCycle, StatsChange, StatsRefresh, StatsSnapshot, Url
+from notices.models import (
+    EU_COUNTRIES,
+    HostingProvider,
+    RemovalCycle,
+    StatsChange,
+    StatsRefresh,
+    StatsSnapshot,
+    Url,
+)
 
+# The EU member states as an SQL list (our own list, never the registry's "EU", which means unknown).
+EU_SQL = ", ".join(f"'{code}'" for code in sorted(EU_COUNTRIES))
 GROUPS = {
     "provider": "provider_at_notice_id",
     "asn": "asn_at_notice",
     "country": "country_at_notice",
     "month": "to_char(date_trunc('month', first_notice_sent_at AT TIME ZONE 'UTC'), 'YYYY-MM')",
+    # The country at notice time when it is an EU member state; every other case falls in one group without
+    # a key, which gives the total the shares are of and is then left out.
+    "member_state": f"CASE WHEN country_at_notice IN ({EU_SQL}) THEN country_at_notice END",
 }
+# Groupings the statistics compute but keep no snapshot of: every case in one group.
+KEYS = {**GROUPS, "all": "'all'::text"}
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 DAY = 86400
 SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
@@ -48,7 +63,7 @@ SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
 logger = logging.getLogger(__name__)
 
 
-def _finite(value):
+def finite(value):
     if value is None or (isinstance(value, float) and math.isinf(value)):
         return None
     return int(value)
@@ -74,12 +89,17 @@ def ttr_stats(
     since: datetime | None = None,
     until: datetime | None = None,
     notice_type: str | None = None,
+    **narrow,
 ) -> list[dict]:
     """One dict per group: count, removed, still_up, reappeared, closed (outside the figures), median/p75/p90/
-    max as {low, high}, shares, still-up counts after 1/3/7/30 days and a survival curve."""
-    where, params = _filters(since, until, notice_type)
+    max as {low, high}, shares, still-up counts after 1/3/7/30 days and a survival curve. `narrow`: the
+    filters `provider` (slug), `country`, `asn` and `eu` (True: EU member states only, False: all others).
+
+    By member state, each group also has `share`: its part of all the cases the filters select, in the EU or
+    not (the cases outside the EU are left out of the groups)."""
+    where, params = _filters(since, until, notice_type, **narrow)
     params["now"] = now
-    cases = _cases_sql(GROUPS[group_by], where)
+    cases = _cases_sql(KEYS[group_by], where)
     with transaction.atomic(), connection.cursor() as cursor:
         # The percentiles and the survival curve sort every case; give the sorts memory instead of disk.
         cursor.execute(f"SET LOCAL work_mem = '{settings.STATS_WORK_MEM}'")
@@ -87,10 +107,14 @@ def ttr_stats(
         rows = cursor.fetchall()
         cursor.execute(_survival_sql(cases), {**params, "points": SURVIVAL_POINTS})
         curves = _curves(cursor.fetchall())
-        cursor.execute(_closed_sql(GROUPS[group_by], where), params)
+        cursor.execute(_closed_sql(KEYS[group_by], where), params)
         closed = dict(cursor.fetchall())
     names = _provider_slugs([row[0] for row in rows]) if group_by == "provider" else {}
-    return [_group(row, curves.get(row[0], []), names, closed.get(row[0], 0)) for row in rows]
+    groups = [_group(row, curves.get(row[0], []), names, closed.get(row[0], 0)) for row in rows]
+    if group_by == "member_state":
+        total = sum(g["count"] for g in groups)
+        groups = [{**g, "share": g["count"] / total} for g in groups if g["key"] is not None]
+    return groups
 
 
 def _closed_sql(key: str, where: str) -> str:
@@ -159,8 +183,24 @@ def _curves(rows) -> dict:
     return {k: list(by_t.values()) for k, by_t in points.items()}
 
 
-def _filters(since, until, notice_type) -> tuple[str, dict]:
+def _filters(
+    since, until, notice_type, *, provider=None, country=None, asn=None, eu=None
+) -> tuple[str, dict]:
     clauses, params = [], {}
+    if provider is not None:
+        # An unknown slug selects nothing (NULL equals no id).
+        params["provider"] = (
+            HostingProvider.objects.filter(slug=provider).values_list("pk", flat=True).first()
+        )
+        clauses.append("provider_at_notice_id = %(provider)s")
+    if country is not None:
+        clauses.append("country_at_notice = %(country)s")
+        params["country"] = country.upper()
+    if asn is not None:
+        clauses.append("asn_at_notice = %(asn)s")
+        params["asn"] = asn
+    if eu is not None:
+        clauses.append(f"country_at_notice {'' if eu else 'NOT '}IN ({EU_SQL})")
     if since:
         clauses.append("first_notice_sent_at >= %(since)s")
         params["since"] = since
@@ -185,8 +225,8 @@ def _group(row, survival: list, names: dict, closed: int) -> dict:
         "closed": closed,
     }
     for i, name in enumerate(PERCENTILES):
-        result[name] = {"low": _finite(figures[2 * i]), "high": _finite(figures[2 * i + 1])}
-    result["max"] = {"low": _finite(row[10]), "high": _finite(row[11])}
+        result[name] = {"low": finite(figures[2 * i]), "high": finite(figures[2 * i + 1])}
+    result["max"] = {"low": finite(row[10]), "high": finite(row[11])}
     # A share is bounded the other way round: the low bound of "removed < 24 h" uses the high TTRs.
     result["share_under_24h"] = {"low": float(row[12]), "high": float(row[13])}
     result["share_under_72h"] = {"low": float(row[14]), "high": float(row[15])}
@@ -329,7 +369,7 @@ def run_refresh(*, now: datetime, requested_at: datetime | None = None) -> dict[
 
 
 def time_to_removal(
-    *, group_by: str, now: datetime, since=None, until=None, notice_type=None, fresh: bool = False
+    *, group_by: str, now: datetime, since=None, until=None, notice_type=None, fresh: bool = False, **narrow
 ) -> dict:
     """What the API and the dashboard show: the latest snapshot when the question is the unfiltered one, the
     snapshot includes every change made so far (nothing in StatsChange) and it is recent
@@ -338,14 +378,17 @@ def time_to_removal(
 
     Says which it is (`source`), as of when (`as_of`, also `computed_at`) and how old (`age_seconds`).
     """
-    unfiltered = not (since or until or notice_type or fresh)
+    narrow = {name: value for name, value in narrow.items() if value is not None}
+    unfiltered = not (since or until or notice_type or fresh or narrow)
     if unfiltered:
         snapshot = StatsSnapshot.objects.filter(group_by=group_by).first()
         current = snapshot is not None and stale_since() is None
         if current and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:
             return _answer("snapshot", snapshot.computed_at, snapshot.groups, now=now)
         transaction.on_commit(request_refresh)
-    groups = ttr_stats(group_by=group_by, now=now, since=since, until=until, notice_type=notice_type)
+    groups = ttr_stats(
+        group_by=group_by, now=now, since=since, until=until, notice_type=notice_type, **narrow
+    )
     return _answer("live", now, groups, now=now)
 
 

@@ -55,3 +55,28 @@ def work_queues() -> list[dict]:
     """The analyst's queues with their live counts (notices/selectors/queues.py), for the admin index and
     the URL list."""
     return queue_counts(now=timezone.now())
+
+
+@register.filter
+def percent(value) -> str:
+    """A share (0–1) as a percentage with one decimal; none (no cases) as a dash."""
+    if value is None:
+        return "—"
+    return f"{100 * value:.1f} %"
+
+
+@register.filter
+def bounds(interval) -> str:
+    """A {low, high} pair of seconds as "low – high" (∞: no upper bound yet, cases still up)."""
+    if not interval or interval.get("low") is None:
+        return "—"
+    high = "∞" if interval.get("high") is None else seconds(interval["high"])
+    return f"{seconds(interval['low'])} – {high}"
+
+
+@register.filter
+def share_bounds(interval) -> str:
+    """A {low, high} pair of shares as "low – high"."""
+    if not interval:
+        return "—"
+    return f"{percent(interval['low'])} – {percent(interval['high'])}"

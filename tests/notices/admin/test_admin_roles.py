@@ -96,6 +96,11 @@ ACTIONS = {
 # roles}); the path maker gets the walked objects. Roles not named get 403.
 CUSTOM = {
     "dashboard": [("GET", lambda o: "/admin/dashboard/", {200: ALL})],
+    "scorecard": [("GET", lambda o: f"/admin/scorecard/{o['notices.HostingProvider'].slug}/", {200: ALL})],
+    "transparency": [
+        ("GET", lambda o: "/admin/transparency/", {200: ALL}),
+        ("GET", lambda o: "/admin/transparency/?year=2025&format=csv", {200: ALL}),
+    ],
     "admin:index": [("GET", lambda o: reverse("admin:index"), {200: STAFF})],
     "admin:app_list": [
         ("GET", lambda o: reverse("admin:app_list", args=["notices"]), {200: ALL, 404: {"norole"}}),

@@ -48,7 +48,10 @@ ROUTES = [
     ("notice-send", "post", "/api/v1/notices/{draft}/send/", {}, 202, WORK, ROLE_DENIED),
     ("notice-withdraw", "post", "/api/v1/notices/{draft}/withdraw/", {}, 400, WORK, ROLE_DENIED),  # no reason
     ("provider-list", "get", "/api/v1/providers/", None, 200, ALL, ROLE_DENIED),
+    ("provider-scorecard", "get", "/api/v1/providers/polder/scorecard/", None, 200, ALL, ROLE_DENIED),
     ("stats-ttr", "get", "/api/v1/stats/time-to-removal/?group_by=provider", None, 200, ALL, ROLE_DENIED),
+    ("stats-yearly", "get", "/api/v1/stats/yearly/?year=2025", None, 200, ALL, ROLE_DENIED),
+    ("stats-transparency", "get", "/api/v1/stats/transparency/?year=2025", None, 200, ALL, ROLE_DENIED),
     # The provider side and the MTA pipe take no staff (user) key, whatever its role.
     ("provider-notice-list", "get", "/api/v1/provider/notices/", None, 200, NOBODY, NEEDS_PROVIDER),
     ("provider-notice-detail", "get", "/api/v1/provider/notices/{sent}/", None, 200, NOBODY, NEEDS_PROVIDER),

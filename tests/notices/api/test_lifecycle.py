@@ -216,7 +216,7 @@ def test_a_closed_case_shows_withdrawn_in_a_notice_still_open(staff_api, provide
 
 def _concrete(route: URLPattern) -> str:
     path = str(route.pattern)
-    for name, value in (("<int:pk>", "1"), ("<str:reference>", "TN-2026-000001")):
+    for name, value in (("<int:pk>", "1"), ("<str:reference>", "TN-2026-000001"), ("<slug:slug>", "polder")):
         path = path.replace(name, value)
     return f"/api/v1/{path}"
 

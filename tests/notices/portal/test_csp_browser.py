@@ -83,6 +83,14 @@ def test_csp_admin_dashboard_portal_and_api_docs_load_without_violation(
         visit("/admin/dashboard/", "svg.bar")
         screenshot(page, "csp-02-dashboard")
         bar = page.locator("svg.bar rect.lo").first.bounding_box()
+        # The member-state chart (the notice went to a provider in NL) and the printable transparency report.
+        page.wait_for_selector("svg.ms-chart rect.hi")
+        page.locator("#member-states").scroll_into_view_if_needed()
+        screenshot(page, "csp-02b-dashboard-member-states")
+        visit(f"/admin/transparency/?year={now.year}", "#transparency-member_state")
+        screenshot(page, "csp-02c-transparency-report")
+        visit(f"/admin/scorecard/{provider.slug}/", "#scorecard-notices")
+        screenshot(page, "csp-02d-provider-scorecard")
 
         # API docs: Swagger UI renders the operations from the schema.
         visit("/api/docs/", ".opblock")

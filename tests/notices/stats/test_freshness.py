@@ -39,7 +39,9 @@ def settle() -> None:
 def provider_row(page: str, provider) -> tuple[int, int, int]:
     """(noticed, removed, still up) from the dashboard's time-to-removal table."""
     match = re.search(
-        rf"<td>{re.escape(provider.name)}</td><td>\w*</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>", page
+        rf"<td><a [^>]*>{re.escape(provider.name)}</a></td>"
+        rf"<td>\w*</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>",
+        page,
     )
     assert match, page
     return tuple(int(n) for n in match.groups())

@@ -73,7 +73,9 @@ def test_a_removal_reaches_the_snapshot_and_the_dashboard_within_seconds(
     page = staff_browser.get(reverse("dashboard")).content.decode()
     assert "from the statistics snapshot" in page
     row = re.search(
-        rf"<td>{re.escape(api_only.name)}</td><td>\w*</td><td>1</td><td>(\d+)</td><td>(\d+)</td>", page
+        rf"<td><a [^>]*>{re.escape(api_only.name)}</a></td>"
+        rf"<td>\w*</td><td>1</td><td>(\d+)</td><td>(\d+)</td>",
+        page,
     )
     assert row and row.groups() == ("1", "0"), page  # removed, and not "still up"
 
