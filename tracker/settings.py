@@ -329,6 +329,11 @@ ESCALATION_STEPS = [
     parse_duration(step, name="ESCALATION_STEPS") for step in env_list("ESCALATION_STEPS", ["0", "72h", "7d"])
 ]
 ESCALATION_SWEEP_INTERVAL = env_seconds("ESCALATION_SWEEP_INTERVAL", 60)
+# A sweep's claim on a case lasts this long: a sweep that dies leaves its cases due again afterwards.
+ESCALATION_CLAIM_TIMEOUT = env_seconds("ESCALATION_CLAIM_TIMEOUT", 600)
+# A failed step retries after ESCALATION_RETRY_BASE × 2ⁿ (at most ESCALATION_RETRY_MAX apart).
+ESCALATION_RETRY_BASE = env_seconds("ESCALATION_RETRY_BASE", 300)
+ESCALATION_RETRY_MAX = env_seconds("ESCALATION_RETRY_MAX", 86400)
 # Content hosted in HOTLINE_COUNTRY goes to law enforcement before any notice to the provider.
 LAW_ENFORCEMENT_FIRST = env_bool("LAW_ENFORCEMENT_FIRST", True)
 NOTICE_DISPATCH_SWEEP_INTERVAL = env_seconds("NOTICE_DISPATCH_SWEEP_INTERVAL", 60)

@@ -123,16 +123,26 @@ class ProviderResponse(models.Model):
 
 
 class Escalation(models.Model):
-    """An escalation step of a URL's case; one row per level, never twice."""
+    """An escalation step of a URL's case in one notice cycle; one row per level and notice, never twice."""
+
+    class Status(models.TextChoices):
+        DONE = "done", "Done"
+        RETRYING = "retrying", "Failed, to be retried"
 
     url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="escalations")
     notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.SET_NULL)
     level = models.PositiveSmallIntegerField()
     reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts so far.")
+    last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["url", "level"], name="escalation_unique_level")]
+        constraints = [
+            # Per notice cycle: a case noticed again after it reappeared climbs the ladder again.
+            models.UniqueConstraint(fields=["url", "notice", "level"], name="escalation_unique_level")
+        ]
 
     def __str__(self) -> str:
         return f"{self.url_id} level {self.level}"

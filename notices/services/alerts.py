@@ -29,7 +29,11 @@ from notices.models import Event, Notice
 logger = logging.getLogger(__name__)
 
 ALERT_EVENT = "notice.analyst_alert"
-REASONS = {"delivery_failed": "could not be delivered", "bounced": "bounced"}
+REASONS = {
+    "delivery_failed": "could not be delivered",
+    "bounced": "bounced",
+    "step_failed": "has an escalation step that failed (it is retried)",
+}
 # URL-like tokens in an SMTP or DSN text (a filter may quote what it objected to): with a scheme, or
 # host/path.
 _URLISH = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)

@@ -5,27 +5,41 @@
 2. ESCALATION_STEPS[1] after the deadline: the case is flagged to the analysts (dashboard, event);
 3. ESCALATION_STEPS[2] after the deadline: flagged for escalation beyond the provider (upstream network,
    registry or law enforcement — the analyst decides and records it).
-Each level is written once per URL (unique constraint); the sweep claims due URLs with SKIP LOCKED.
+
+Each level is written once per URL and notice cycle (unique constraint): a case that reappears and is noticed
+again climbs the ladder again. The ladder follows the URL's newest open notice that went out (a draft has no
+deadline yet and is not what the provider was told). The sweep claims due URLs with SKIP LOCKED and a lease
+(ESCALATION_CLAIM_TIMEOUT), not by clearing their schedule: a step that fails (say every contact of the
+provider is failing) is recorded, retried with backoff kept in the database (ESCALATION_RETRY_BASE × 2ⁿ, at
+most ESCALATION_RETRY_MAX apart) and alerts the analysts; it never drops the case, nor the rest of its batch.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from notices.delivery.outbox import enqueue_notice_message
-from notices.enums import ContactChannel, UrlStatus
+from notices.enums import ContactChannel, NoticeStatus, UrlStatus
+from notices.errors import NoticeError
 from notices.infra.claims import claim
 from notices.infra.events import record_event
+from notices.infra.retry import backoff
 from notices.models import Escalation, Notice, NoticeItem, Url
+from notices.services.alerts import alert_delivery_failed
+
+logger = logging.getLogger(__name__)
 
 REASONS = {
     1: "Still up at the notice deadline: reminder sent.",
     2: "Still up well past the deadline: analyst attention needed.",
     3: "Still up long past the deadline: escalate beyond the provider.",
 }
+# Notices whose provider was told and that are still open: the ones a ladder follows.
+ESCALATED_NOTICE_STATES = (NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED)
 
 
 def step_offsets() -> list[timedelta]:
@@ -37,49 +51,44 @@ def first_escalation_at(deadline: datetime | None) -> datetime | None:
 
 
 def claim_due(*, now: datetime, limit: int) -> list[int]:
-    """Claim noticed URLs whose next escalation step is due; the claim clears the schedule (the step sets the
-    next one), so concurrent sweeps never take the same URL."""
+    """Claim URLs whose next escalation step is due. The claim moves their schedule to the end of a lease
+    (ESCALATION_CLAIM_TIMEOUT), so concurrent sweeps never take the same URL, and a sweep that dies leaves
+    them due again when the lease ends; the step sets the real next time."""
     rows = claim(
         table=Url._meta.db_table,
-        due="next_escalation_at IS NOT NULL AND next_escalation_at <= %(now)s AND status = %(status)s",
+        due="next_escalation_at IS NOT NULL AND next_escalation_at <= %(now)s",
         order_by="next_escalation_at",
         limit=limit,
-        assign="next_escalation_at = NULL",
-        params={"now": now, "status": UrlStatus.NOTIFIED.value},
+        assign="next_escalation_at = %(lease)s",
+        params={"now": now, "lease": now + timedelta(seconds=settings.ESCALATION_CLAIM_TIMEOUT)},
     )
     return [row[0] for row in rows]
 
 
 def escalate(*, url_id: int, now: datetime) -> Escalation | None:
-    """Take the next step for one claimed URL. Side effects: an Escalation row and a `url.escalated` event; at
-    level 1 a reminder mail in the outbox; the next step scheduled (or none after the last)."""
+    """Take the next step for one claimed URL (or retry the one that failed). Side effects: an Escalation row
+    and a `url.escalated` event; at level 1 a reminder mail in the outbox; the next step scheduled (or none
+    after the last, or for a case no longer noticed). A step that fails is recorded as retrying, rescheduled
+    with backoff and alerts the analysts (once per step)."""
     with transaction.atomic():
-        item = (
-            NoticeItem.objects.select_related("notice__provider", "url")
-            .filter(url_id=url_id, is_open=True)
-            .order_by("-notice_id")
-            .first()
-        )
-        if item is None or item.notice.deadline_at is None:
+        url = Url.objects.select_for_update().get(pk=url_id)
+        item = _followed_item(url_id) if url.status == UrlStatus.NOTIFIED else None
+        if item is None:
+            Url.objects.filter(pk=url_id).update(next_escalation_at=None)
             return None
-        level = (
-            Escalation.objects.filter(url_id=url_id)
-            .order_by("-level")
-            .values_list("level", flat=True)
-            .first()
-            or 0
-        ) + 1
+        steps = {e.level: e for e in Escalation.objects.filter(url_id=url_id, notice=item.notice)}
+        retrying = [e for e in steps.values() if e.status == Escalation.Status.RETRYING]
+        level = retrying[0].level if retrying else max(steps, default=0) + 1
         if level > len(REASONS):
+            Url.objects.filter(pk=url_id).update(next_escalation_at=None)
             return None
+        escalation = retrying[0] if retrying else Escalation(url_id=url_id, notice=item.notice, level=level)
         try:
             with transaction.atomic():
-                escalation = Escalation.objects.create(
-                    url_id=url_id, notice=item.notice, level=level, reason=REASONS[level], created_at=now
-                )
-        except IntegrityError:  # another sweep took this step
+                _take_step(escalation, item, now=now)
+        except NoticeError as exc:
+            _failed(escalation, item, error="; ".join(exc.errors.get("detail", [])) or str(exc), now=now)
             return None
-        if level == 1:
-            _send_reminder(item.notice, now=now)
         offsets = step_offsets()
         following = item.notice.deadline_at + offsets[level] if level < len(offsets) else None
         Url.objects.filter(pk=url_id).update(next_escalation_at=following)
@@ -91,6 +100,55 @@ def escalate(*, url_id: int, now: datetime) -> Escalation | None:
             data={"level": level, "reason": REASONS[level]},
         )
     return escalation
+
+
+def _followed_item(url_id: int) -> NoticeItem | None:
+    """The URL's newest open notice item whose notice went out: drafts and notices still queued are not what
+    the provider was told."""
+    return (
+        NoticeItem.objects.select_related("notice__provider", "url")
+        .filter(
+            url_id=url_id,
+            is_open=True,
+            notice__sent_at__isnull=False,
+            notice__deadline_at__isnull=False,
+            notice__status__in=ESCALATED_NOTICE_STATES,
+        )
+        .order_by("-notice_id")
+        .first()
+    )
+
+
+def _take_step(escalation: Escalation, item: NoticeItem, *, now: datetime) -> None:
+    """The step's action first (it may raise NoticeError), then its row: a failed step leaves no row done."""
+    if escalation.level == 1:
+        _send_reminder(item.notice, now=now)
+    escalation.reason, escalation.created_at = REASONS[escalation.level], now
+    escalation.status, escalation.last_error = Escalation.Status.DONE, ""
+    escalation.save()
+
+
+def _failed(escalation: Escalation, item: NoticeItem, *, error: str, now: datetime) -> None:
+    """Record a failed step, schedule its retry with backoff and alert the analysts at its first failure."""
+    escalation.attempts += 1
+    escalation.status, escalation.last_error = Escalation.Status.RETRYING, error[:2000]
+    escalation.reason, escalation.created_at = REASONS[escalation.level], escalation.created_at or now
+    escalation.save()
+    wait = min(
+        backoff(settings.ESCALATION_RETRY_BASE, escalation.attempts),
+        timedelta(seconds=settings.ESCALATION_RETRY_MAX),
+    )
+    Url.objects.filter(pk=item.url_id).update(next_escalation_at=now + wait)
+    record_event(
+        "url.escalation_failed",
+        at=now,
+        url=item.url,
+        notice=item.notice,
+        data={"level": escalation.level, "error": error[:500], "retry_at": (now + wait).isoformat()},
+    )
+    logger.warning("escalation of url %s (level %s) failed: %s", item.url_id, escalation.level, error)
+    if escalation.attempts == 1:
+        alert_delivery_failed(notice=item.notice, contacts=[], error=error, now=now, reason="step_failed")
 
 
 def _send_reminder(notice: Notice, *, now: datetime) -> None:
