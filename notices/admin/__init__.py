@@ -6,7 +6,16 @@ from django.contrib.auth.admin import GroupAdmin as _GroupAdmin
 from django.contrib.auth.admin import UserAdmin as _UserAdmin
 from django.contrib.auth.models import Group as _Group
 
-from notices.admin import cases, dashboard, hosting, operations, portal, providers, templates  # noqa: F401
+from notices.admin import (  # noqa: F401
+    cases,
+    dashboard,
+    escalation,
+    hosting,
+    operations,
+    portal,
+    providers,
+    templates,
+)
 from notices.admin.common import HostileInputMixin as _HostileInputMixin
 
 _admin.site.site_header = "Takedown notice tracker"

@@ -1,6 +1,14 @@
 from notices.models.accounts import ApiKey, AuditEvent, Event
 from notices.models.assessment import Assessment
 from notices.models.checks import Check, DueCheck, RemovalCycle
+from notices.models.escalation import (
+    AnalystAlert,
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    Referral,
+    StepRun,
+)
 from notices.models.hosting import (
     EU_COUNTRIES,
     HostingOverride,
@@ -12,7 +20,7 @@ from notices.models.hosting import (
 )
 from notices.models.inbound import InboundMessage
 from notices.models.intake import Partner, Report, Url
-from notices.models.notice import Escalation, Notice, NoticeItem, OutgoingMessage, ProviderResponse
+from notices.models.notice import Notice, NoticeItem, OutgoingMessage, ProviderResponse
 from notices.models.portal import (
     AnalystReply,
     Invitation,
@@ -37,6 +45,7 @@ from notices.models.templates import NoticeTemplate
 
 __all__ = [
     "EU_COUNTRIES",
+    "AnalystAlert",
     "AnalystReply",
     "ApiKey",
     "Assessment",
@@ -46,6 +55,8 @@ __all__ = [
     "CountryBlock",
     "DueCheck",
     "Escalation",
+    "EscalationPolicy",
+    "EscalationStep",
     "Event",
     "HostingOverride",
     "HostingProvider",
@@ -65,6 +76,7 @@ __all__ = [
     "ProviderMembership",
     "ProviderQuestion",
     "ProviderResponse",
+    "Referral",
     "RegistryImport",
     "RemovalCycle",
     "Report",
@@ -75,6 +87,7 @@ __all__ = [
     "StatsChange",
     "StatsRefresh",
     "StatsSnapshot",
+    "StepRun",
     "Url",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -9,6 +9,7 @@ from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, recor
 from notices.enums import OutboxStatus
 from notices.infra.events import record_event
 from notices.services.alerts import alert_delivery_failed
+from notices.services.escalation import delivery as escalation_delivery
 from notices.services.notices import mark_notice_failed, mark_notice_sent
 
 
@@ -17,8 +18,10 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
 
     Sent: the notice is marked sent (its URLs notified, see `mark_notices_sent`). Retried: a
     `notice.delivery_retry` event. Given up: the notice fails, a `notice.delivery_failed` event, and the
-    analysts are alerted (an event now, a mail after commit)."""
-    attempt = attempt_claimed(message_id, smtp=smtp)
+    analysts are alerted (an event now, a mail after commit). A mail of an escalation step (a repeat, a
+    notice to the upstream network, a hand-off) goes to its step instead (`escalation.delivery`), and is
+    called off when none of its URLs is still up."""
+    attempt = attempt_claimed(message_id, smtp=smtp, unwanted=escalation_delivery.unwanted)
     if attempt.changed:
         with transaction.atomic():
             record_attempt(attempt)
@@ -28,6 +31,9 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
 
 def _apply(attempt: Attempt) -> None:
     message, at = attempt.message, attempt.at
+    if message.run_id is not None:
+        escalation_delivery.record_delivery(attempt)
+        return
     if attempt.status == OutboxStatus.SENT:
         mark_notice_sent(notice=message.notice, at=at)
         return

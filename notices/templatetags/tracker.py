@@ -8,6 +8,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from notices.canonical import defang as _defang
+from notices.selectors.dashboard import open_alert_count
 
 register = template.Library()
 
@@ -46,3 +47,9 @@ def link_own_urls(text: str) -> str:
         last = match.end()
     parts.append(escape(text[last:]))
     return mark_safe("".join(parts))  # noqa: S308 - every piece above is escaped or built by format_html
+
+
+@register.simple_tag
+def open_alerts() -> int:
+    """How many alerts need a human (the admin header's count)."""
+    return open_alert_count()

@@ -18,7 +18,7 @@ from notices.services.checking import record_observations
 from notices.services.escalation import sweep
 from notices.services.notices import create_notices, mark_notice_sent, queue_notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_policies")]
 
 
 def _observe(case, outcome, at):
