@@ -45,7 +45,8 @@ def record_delivery(attempt: Attempt) -> None:
     """Apply one delivery attempt of an escalation mail to its run and its cases (caller holds the
     transaction; see the module docstring)."""
     message, at = attempt.message, attempt.at
-    run = StepRun.objects.select_for_update().select_related("notice").get(pk=message.run_id)
+    # Only the run's row: locking its notice too would hold up every sweep that writes a row naming it.
+    run = StepRun.objects.select_for_update(of=("self",)).select_related("notice").get(pk=message.run_id)
     others = run.messages.exclude(pk=message.pk)
     words, to = describe(run), ", ".join(message.recipients)
     if attempt.status == OutboxStatus.SENT:

@@ -164,7 +164,9 @@ def _take(groups: list[Group], *, now: datetime) -> int:
 
 
 def _lock_live(groups: list[Group]) -> set[tuple[int, int]]:
-    """Lock the groups' cases (FOR UPDATE) and return the (URL, notice) pairs still noticed and open."""
+    """Lock the groups' cases and return the (URL, notice) pairs still noticed and open. FOR NO KEY UPDATE:
+    it waits for a removal being recorded (and holds one up) as FOR UPDATE would, but lets a delivery worker
+    commit rows naming these cases meanwhile (foreign-key checks take KEY SHARE locks)."""
     pairs = [(pk, g.notice_id) for g in groups for pk in g.url_ids]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -173,7 +175,7 @@ def _lock_live(groups: list[Group]) -> set[tuple[int, int]]:
                 JOIN {Url._meta.db_table} AS u ON u.id = p.url_id
                 JOIN {NoticeItem._meta.db_table} AS i ON i.url_id = u.id AND i.notice_id = p.notice_id
                 WHERE u.status = %s AND i.is_open
-                ORDER BY u.id FOR UPDATE OF u""",
+                ORDER BY u.id FOR NO KEY UPDATE OF u""",
             [[url for url, _ in pairs], [notice for _, notice in pairs], UrlStatus.NOTIFIED.value],
         )
         return set(cursor.fetchall())
