@@ -28,12 +28,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from notices.enums import AlertKind, StepRunStatus, UrlStatus
+from notices.enums import AlertKind, OutboxStatus, StepRunStatus, UrlStatus
 from notices.infra.bulk import bulk_set
 from notices.infra.claims import claim
 from notices.infra.events import new_event, record_events
 from notices.infra.retry import backoff
-from notices.models import Escalation, Notice, NoticeItem, StepRun, Url
+from notices.models import Escalation, Notice, NoticeItem, OutgoingMessage, StepRun, Url
 from notices.selectors import escalation as selectors
 from notices.selectors.ladder import Due, plan
 from notices.services.alerts import raise_alert
@@ -159,8 +159,26 @@ def _take(groups: list[Group], *, now: datetime) -> int:
         for g in groups
         if id(g) in fresh
     ]
-    record(works, perform(works, now=now), now=now)
+    _leave_out_reached(works, retried={run_ids[id(g)] for g in groups if g.due.retry is not None})
+    outcomes = perform([w for w in works if w.url_ids], now=now)
+    for work in works:
+        if not work.url_ids:  # every URL's mail went out in an earlier attempt
+            outcomes[work.run_id] = Outcome(StepRunStatus.DONE, f"{sentence(work)}: every mail went out.")
+    record(works, outcomes, now=now)
     return len(works)
+
+
+def _leave_out_reached(works: list[Work], *, retried: set[int]) -> None:
+    """A retried run sends only to the URLs no mail of it reached (a run may mail several upstream networks,
+    one of which refused): nothing goes out twice."""
+    reached: dict[int, set[int]] = {}
+    for run_id, url_ids in OutgoingMessage.objects.filter(
+        run_id__in=retried, status=OutboxStatus.SENT
+    ).values_list("run_id", "url_ids"):
+        reached.setdefault(run_id, set()).update(url_ids or [])
+    for work in works:
+        if work.run_id in reached:
+            work.url_ids = [pk for pk in work.url_ids if pk not in reached[work.run_id]]
 
 
 def _lock_live(groups: list[Group]) -> set[tuple[int, int]]:

@@ -277,3 +277,42 @@ def test_upstream_notice_speaks_the_upstream_language(traced_case, start, langua
     assert mail.text.startswith(UPSTREAM_OPENINGS[language])
     assert notice.reference in mail.subject
     assert Event.objects.filter(url=case, kind="url.escalated", data__action="upstream_notice").count() == 1
+
+
+def test_retried_upstream_run_mails_only_the_upstream_it_did_not_reach(make_case, provider, now, smtp_sink):
+    from notices.delivery.outbox import claim_due_messages
+    from notices.models import HostingTrace
+    from notices.services.delivery import send_claimed
+
+    start = now - 72 * H  # the outbox reports in real time: the ladder's 72 h are now
+    cases = [make_case(f"http://{HOST}/{n}.html", provider=provider, when=start) for n in "ab"]
+    for case, transit in zip(cases, ["a", "b"], strict=True):
+        HostingTrace.objects.filter(pk=case.current_trace_id).update(
+            sources=[
+                {
+                    "source": "routing",
+                    "query": f"198.51.100.0/2{'4' if transit == 'a' else '5'}",
+                    "answer": {
+                        "org_name": f"Transit {transit}",
+                        "abuse_emails": [f"abuse@{transit}.example"],
+                    },
+                }
+            ]
+        )
+    (notice,) = create_notices(urls=cases, notice_type="hotline_notice", now=start)
+    mark_notice_sent(notice=queue_notice(notice=notice, now=start), at=start)
+    sweep(now=now)
+    first, second = step_mails(notice, "upstream_notice")
+    assert (first.recipients, second.recipients) == (["abuse@a.example"], ["abuse@b.example"])
+    smtp_sink.rules = {"abuse@b.example": "permfail"}
+    claim_due_messages(now=now, limit=10, message_ids=[first.pk, second.pk])
+    assert (send_claimed(first.pk), send_claimed(second.pk)) == ("sent", "failed")
+    run = StepRun.objects.get(notice=notice, action="upstream_notice")
+    assert run.status == "retrying"
+
+    smtp_sink.rules = {}
+    sweep(now=run.next_attempt_at)
+
+    *_, again = step_mails(notice, "upstream_notice")
+    assert len(step_mails(notice, "upstream_notice")) == 3
+    assert (again.recipients, again.url_ids) == (["abuse@b.example"], [cases[1].pk])
