@@ -2,8 +2,8 @@
 
 - P4: checks/s through the project's path (claim → check → record, as the sweep task runs it) against a local
   HTTP server, versus a plain aiohttp loop hitting the same server with the same concurrency, in the same run.
-- P7 (checks): one due-check claim (a batch) with 1,000,000 open items, versus the same claim with 10,000 open:
-  the ratio shows the cost grows with the batch, not with the open cases. The plan goes to the log. The
+- P7 (checks): one due-check claim (a batch) with 1,000,000 open items, versus the same claim with 10,000
+  open: the ratio shows the cost grows with the batch, not with the open cases. The plan goes to the log. The
   escalation sweep's part of P7 (claim and perform the due steps) is benchmarks/escalation.py.
 - P8: peak RSS of the checking process over many checks, versus its RSS before checking.
 """

@@ -1,8 +1,8 @@
 """P7 (escalation): one sweep claims and performs the due steps; its cost grows with what is due, not with
 what is open.
 
-Two runs in one benchmark, each on fresh tables: `open` noticed cases whose next step lies ahead (spread over a
-week), plus `due` cases whose first repeat notice is due now — five to a notice, their providers mailed in
+Two runs in one benchmark, each on fresh tables: `open` noticed cases whose next step lies ahead (spread over
+a week), plus `due` cases whose first repeat notice is due now — five to a notice, their providers mailed in
 four languages. Each run calls the sweep's two halves as the beat task does (`sweep` = `claim_due` then
 `take_steps`), with the batch size set to take every due case in one sweep, and times them apart:
 
@@ -55,9 +55,11 @@ def load(open_items: int, due: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""INSERT INTO {urls} (original, canonical, canonical_hash, host, status, first_reported_at,
-                    created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
-                    last_outcome, first_gone_vantage, first_notice_sent_at, provider_id, next_escalation_at)
-                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, 'NL', 'hotline_notice', '', '',
+                    created_at, consecutive_gone, reappearance_count, country_at_notice,
+                    notice_type_at_notice, last_outcome, first_gone_vantage, first_notice_sent_at,
+                    provider_id, next_escalation_at)
+                SELECT u, u, sha256(u::bytea), h, 'notified', now(), now(), 0, 0, 'NL', 'hotline_notice',
+                       '', '',
                        CASE WHEN g <= %(due)s THEN now() - interval '1 day 1 second' ELSE now() END,
                        (%(providers)s::bigint[])[1 + ((g - 1) / %(per)s) %% %(count)s],
                        CASE WHEN g <= %(due)s THEN now() - interval '1 day 1 second'
@@ -74,7 +76,8 @@ def load(open_items: int, due: int) -> None:
                        now() - interval '1 second', now() - interval '1 day 1 second',
                        now() - interval '1 day 1 second', now() - interval '1 day 1 second', ''
                 FROM generate_series(0, %(notices)s - 1) AS k
-                JOIN {HostingProvider._meta.db_table} AS p ON p.id = (%(providers)s::bigint[])[1 + k %% %(count)s]
+                JOIN {HostingProvider._meta.db_table} AS p
+                  ON p.id = (%(providers)s::bigint[])[1 + k %% %(count)s]
                 ORDER BY k""",
             {"notices": due // PER_NOTICE, "providers": ids, "count": PROVIDERS},
         )

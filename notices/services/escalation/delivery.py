@@ -3,7 +3,8 @@ run and, in words, on each case's timeline.
 
 - sent: the mail server accepted the mail (`url.escalation_delivered`); a run is done once all its mails are;
 - called off before sending (`unwanted`): none of the mail's URLs is still up — the removal came between the
-  step and the delivery, so the step is cancelled (`url.escalation_cancelled`);
+  step and the delivery — or its notice was withdrawn or closed, so the step is cancelled
+  (`url.escalation_cancelled`);
 - deferred: the outbox tries again with its own backoff (`url.escalation_retry`);
 - given up (a permanent refusal, or the outbox's attempts used up): the step failed — it is taken again with
   the ladder's backoff (the cases are due at the retry; a retry sends only to the URLs no mail of the run
@@ -22,23 +23,28 @@ from notices.delivery.outbox import Attempt
 from notices.enums import AlertKind, OutboxStatus, StepRunStatus, UrlStatus
 from notices.infra.events import new_event, record_events
 from notices.models import Escalation, OutgoingMessage, StepRun, Url, WebhookDelivery
+from notices.selectors.escalation import FOLLOWED_NOTICE_STATES
 from notices.services.alerts import raise_alert
+from notices.services.escalation.steps import step_name
 from notices.services.escalation.sweep import retry_wait
 
 OPEN_MESSAGES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED)
 
 
 def unwanted(message: OutgoingMessage) -> bool:
-    """An escalation mail none of whose URLs is still up and noticed: the removal came first."""
+    """An escalation mail none of whose URLs is still up and noticed (the removal came first, or the case
+    was closed), or whose notice is no longer open (withdrawn, closed)."""
     if message.run_id is None:
         return False
+    if message.notice.status not in FOLLOWED_NOTICE_STATES:
+        return True
     return not Url.objects.filter(pk__in=message.url_ids, status=UrlStatus.NOTIFIED).exists()
 
 
 def describe(run: StepRun) -> str:
-    """The run in words: "Repeat notice 2 of TN-2026-000123"."""
-    number = f" {run.occurrence}" if run.occurrence > 1 or run.action == "repeat_notice" else ""
-    return f"{run.get_action_display()}{number} of {run.notice.reference}"
+    """The run in words, as the sweep names it: "Repeat notice 2 of TN-2026-000123"."""
+    repeated = run.occurrence > 1 or (run.step is not None and run.step.repeat_every is not None)
+    return step_name(run.action, run.occurrence, repeated=repeated, reference=run.notice.reference)
 
 
 def record_delivery(attempt: Attempt) -> None:
@@ -46,7 +52,11 @@ def record_delivery(attempt: Attempt) -> None:
     transaction; see the module docstring)."""
     message, at = attempt.message, attempt.at
     # Only the run's row: locking its notice too would hold up every sweep that writes a row naming it.
-    run = StepRun.objects.select_for_update(of=("self",)).select_related("notice").get(pk=message.run_id)
+    run = (
+        StepRun.objects.select_for_update(of=("self",))
+        .select_related("notice", "step")
+        .get(pk=message.run_id)
+    )
     others = run.messages.exclude(pk=message.pk)
     words, to = describe(run), ", ".join(message.recipients)
     if attempt.status == OutboxStatus.SENT:
@@ -95,7 +105,7 @@ def _failed(run: StepRun, attempt: Attempt, words: str, at: datetime) -> str:
 
 def record_webhook(delivery: WebhookDelivery, *, at: datetime) -> None:
     """An API-only provider's webhook took a repeat of the notice."""
-    run = StepRun.objects.select_related("notice").get(pk=delivery.run_id)
+    run = StepRun.objects.select_related("notice", "step").get(pk=delivery.run_id)
     url_ids = list(Escalation.objects.filter(run=run).values_list("url_id", flat=True))
     _events(
         "url.escalation_delivered", url_ids, run, f"{describe(run)} delivered to the provider's webhook.", at

@@ -58,24 +58,30 @@ def failed(text: str, error: str) -> Outcome:
     return Outcome(StepRunStatus.RETRYING, text, error=error)
 
 
-def label(work: Work) -> str:
-    """The step in words: "repeat notice 2 of TN-2026-000123"."""
-    name = {
-        StepAction.REPEAT_NOTICE: "repeat notice",
-        StepAction.ANALYST_ALERT: "analyst alert",
-        StepAction.UPSTREAM_NOTICE: "notice to the upstream network",
-        StepAction.PARTNER_HANDOFF: "hand-off to the partner hotline",
-        StepAction.REFER_LAW_ENFORCEMENT: "referral to law enforcement",
-        StepAction.REFER_DSC: "referral to the Digital Services Coordinator",
-    }[work.rung.action]
-    number = f" {work.occurrence}" if work.rung.repeat_every else ""
-    return f"{name}{number} of {work.notice.reference}"
+NAMES = {
+    StepAction.REPEAT_NOTICE: "repeat notice",
+    StepAction.ANALYST_ALERT: "analyst alert",
+    StepAction.UPSTREAM_NOTICE: "notice to the upstream network",
+    StepAction.PARTNER_HANDOFF: "hand-off to the partner hotline",
+    StepAction.REFER_LAW_ENFORCEMENT: "referral to law enforcement",
+    StepAction.REFER_DSC: "referral to the Digital Services Coordinator",
+}
+
+
+def step_name(action: str, occurrence: int, *, repeated: bool, reference: str) -> str:
+    """A step in words, opening a sentence: "Repeat notice 2 of TN-2026-000123" (numbered when the step
+    repeats)."""
+    text = f"{NAMES[action]}{f' {occurrence}' if repeated else ''} of {reference}"
+    return text[:1].upper() + text[1:]
 
 
 def sentence(work: Work) -> str:
-    """`label` opening a sentence."""
-    text = label(work)
-    return text[:1].upper() + text[1:]
+    return step_name(
+        work.rung.action,
+        work.occurrence,
+        repeated=work.rung.repeat_every is not None,
+        reference=work.notice.reference,
+    )
 
 
 def perform(works: list[Work], *, now: datetime) -> dict[int, Outcome]:

@@ -1,5 +1,6 @@
 """The admin side of escalation: a supervisor edits policies (delays as 24h / 7d / -2h, form errors for the
-rest), the analysts' alert queue with its count and actions, the daily digest, the way from ESCALATION_STEPS."""
+rest), the analysts' alert queue with its count and actions, the daily digest, the way from
+ESCALATION_STEPS."""
 
 from __future__ import annotations
 
@@ -83,8 +84,8 @@ def test_supervisor_creates_a_provider_policy_with_a_ladder(supervisor, provider
     ]
     listing = supervisor.get("/admin/notices/escalationpolicy/").content.decode()
     assert (
-        "1. -2h from the notice&#x27;s deadline (a negative delay: before it): Repeat the notice to the provider"
-        in listing
+        "1. -2h from the notice&#x27;s deadline (a negative delay: before it): "
+        "Repeat the notice to the provider" in listing
     )
     assert "2. 1d since the notice was sent, every 12h (4 times)" in listing
     edit = supervisor.get(f"/admin/notices/escalationpolicy/{policy.pk}/change/").content.decode()

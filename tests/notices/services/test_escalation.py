@@ -357,8 +357,7 @@ def test_removal_after_the_step_calls_its_mail_off(case, start, settings, smtp_s
     assert runs(notice) == [("repeat_notice", 1, "cancelled")]
     assert smtp_sink.messages() == []
     assert texts(case, "url.escalation_cancelled") == [
-        f"Repeat the notice to the provider 1 of {notice.reference} called off before sending: the content "
-        "is gone."
+        f"Repeat notice 1 of {notice.reference} called off before sending: the content is gone."
     ]
 
 
@@ -381,8 +380,7 @@ def test_delivered_repeat_is_done_with_its_smtp_time(case, start, smtp_sink):
     names = [part.get_filename() for part in mail.iter_attachments()]
     assert names == [f"xarf-{notice.reference}-1.json", f"urls-{notice.reference}.csv"]
     assert texts(case, "url.escalation_delivered") == [
-        f"Repeat the notice to the provider 1 of {notice.reference} accepted by the mail server for "
-        "abuse@polder.example."
+        f"Repeat notice 1 of {notice.reference} accepted by the mail server for abuse@polder.example."
     ]
 
 
@@ -444,4 +442,38 @@ def test_api_only_provider_gets_the_repeat_made_available(make_case, api_only, s
     assert texts(case) == [
         f"Repeat notice 1 of {notice.reference} made available in the portal and the provider API and "
         "offered to the provider's webhook."
+    ]
+
+
+# --- Ended cases: a closed case or a withdrawn notice is never escalated ---------------------------------
+
+
+def test_closed_case_is_never_escalated(case, start):
+    notice = sent_notice(case, start)
+    Url.objects.filter(pk=case.pk).update(status="closed")  # the lifecycle's own service closes cases
+
+    assert sweep(now=start + 24 * H) == 0
+
+    assert runs(notice) == []
+    case.refresh_from_db()
+    assert case.next_escalation_at is None
+
+
+def test_withdrawn_notice_is_never_escalated_and_its_queued_repeat_is_called_off(case, start, smtp_sink):
+    from notices.delivery.outbox import claim_due_messages
+    from notices.models import Notice
+
+    notice = sent_notice(case, start)
+    sweep(now=start + 24 * H)
+    (message,) = repeats(notice)
+    Notice.objects.filter(pk=notice.pk).update(status="withdrawn")  # as the lifecycle's service will
+
+    claim_due_messages(now=start + 24 * H, limit=10, message_ids=[message.pk])
+    assert send_claimed(message.pk) == "cancelled"
+    assert sweep(now=start + 48 * H) == 0
+
+    assert runs(notice) == [("repeat_notice", 1, "cancelled")]
+    assert smtp_sink.messages() == []
+    assert texts(case, "url.escalation_stopped") == [
+        "Escalation ends: the case is in no open notice that went out."
     ]
