@@ -151,6 +151,7 @@ def _take(groups: list[Group], *, now: datetime) -> int:
     groups = [group for group in groups if group.url_ids]  # removed meanwhile: nothing to take
     if not groups:
         return 0
+    _add_siblings(groups)
     run_ids, fresh = _start_runs(groups, now=now)
     _attach(groups, run_ids, now=now)
     notices = Notice.objects.select_related("provider").in_bulk({g.notice_id for g in groups})
@@ -197,6 +198,30 @@ def _lock_live(groups: list[Group]) -> set[tuple[int, int]]:
             [[url for url, _ in pairs], [notice for _, notice in pairs], UrlStatus.NOTIFIED.value],
         )
         return set(cursor.fetchall())
+
+
+def _add_siblings(groups: list[Group]) -> None:
+    """A new run takes every case of its notice still noticed and open, not only the claimed ones: cases of
+    one notice share their ladder's times, but a batch's limit or another worker's claim may have split
+    them, and the repeat (or the upstream notice) must name them all. Siblings another transaction holds are
+    skipped (SKIP LOCKED): that one takes or joins the run."""
+    new = [g for g in groups if g.due.retry is None]
+    if not new:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT i.notice_id, u.id FROM {NoticeItem._meta.db_table} AS i
+                JOIN {Url._meta.db_table} AS u ON u.id = i.url_id
+                WHERE i.notice_id = ANY(%s) AND i.is_open AND u.status = %s
+                ORDER BY u.id FOR NO KEY UPDATE OF u SKIP LOCKED""",
+            [sorted({g.notice_id for g in new}), UrlStatus.NOTIFIED.value],
+        )
+        siblings: dict[int, list[int]] = {}
+        for notice_id, url_id in cursor.fetchall():
+            siblings.setdefault(notice_id, []).append(url_id)
+    for group in new:
+        known = set(group.url_ids)
+        group.url_ids += [pk for pk in siblings.get(group.notice_id, []) if pk not in known]
 
 
 def _start_runs(groups: list[Group], *, now: datetime) -> tuple[dict[int, int], set[int]]:

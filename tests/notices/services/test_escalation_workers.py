@@ -146,3 +146,6 @@ def test_two_workers_sweeping_at_once_take_nothing_twice(
     )
     assert repeats == Counter({f"Reminder 1: [{notice.reference}": 1 for notice in notices})
     assert OutgoingMessage.objects.filter(run__isnull=False).count() == 12
+    for notice in notices:  # however the batches split a notice's cases, its repeat names them all
+        (mail,) = OutgoingMessage.objects.filter(run__notice=notice)
+        assert mail.url_ids == sorted(notice.items.values_list("url_id", flat=True))
