@@ -47,6 +47,7 @@ BENCHMARKS: dict[str, str] = {
     "portal": "benchmarks.portal",
     "stats": "benchmarks.stats",
     "checks": "benchmarks.checks",
+    "escalation": "benchmarks.escalation",
     "lookup": "benchmarks.lookup",
     "ripe_import": "benchmarks.ripe_import",
     "tracing": "benchmarks.tracing",

@@ -146,6 +146,7 @@ class OutboxStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed permanently"
+    CANCELLED = "cancelled", "Cancelled before sending (no longer wanted)"
 
 
 class ResponseAction(models.TextChoices):
@@ -191,3 +192,57 @@ class SignInOutcome(models.TextChoices):
     FAILED = "failed", "Wrong password or code"
     PASSED = "passed", "Password right; a second factor follows or this form does not serve the account"
     SUCCEEDED = "succeeded", "Signed in"
+
+
+# --- Escalation (notices.services.escalation) ---------------------------------------------------------------
+
+
+class StepAction(models.TextChoices):
+    """What one rung of an escalation ladder does."""
+
+    REPEAT_NOTICE = "repeat_notice", "Repeat the notice to the provider"
+    ANALYST_ALERT = "analyst_alert", "Alert the analysts"
+    UPSTREAM_NOTICE = "upstream_notice", "Notice to the upstream network (transit / parent network)"
+    PARTNER_HANDOFF = "partner_handoff", "Hand-off e-mail to the partner hotline of the hosting country"
+    REFER_LAW_ENFORCEMENT = "refer_law_enforcement", "Referral record for law enforcement"
+    REFER_DSC = "refer_dsc", "Referral record for the provider's Digital Services Coordinator"
+
+
+class StepAnchor(models.TextChoices):
+    """What a rung's delay counts from."""
+
+    NOTICE = "notice", "since the notice was sent"
+    PREVIOUS = "previous", "since the previous step was taken"
+    DEADLINE = "deadline", "from the notice's deadline (a negative delay: before it)"
+
+
+class StepRunStatus(models.TextChoices):
+    """Where one run of a step stands: the outbox or the webhook delivers a queued one."""
+
+    QUEUED = "queued", "Queued for delivery"
+    DONE = "done", "Done (delivered, made available or recorded)"
+    SKIPPED = "skipped", "Not applicable to this case"
+    RETRYING = "retrying", "Failed, to be retried"
+    CANCELLED = "cancelled", "Cancelled (the content was removed first)"
+
+
+class ReferralAuthority(models.TextChoices):
+    LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
+    DSC = "dsc", "Digital Services Coordinator"
+
+
+class AlertKind(models.TextChoices):
+    """Why a case needs a human (the analysts' alert queue)."""
+
+    OVERDUE = "overdue", "Still up past the deadline"
+    STEP_FAILED = "step_failed", "Escalation step failed"
+    DELIVERY_FAILED = "delivery_failed", "Notice could not be delivered"
+    FAILING_CONTACT = "failing_contact", "Abuse contact failing (bounce)"
+    DISPUTE = "dispute", "Disputed by the provider"
+    REAPPEARED = "reappeared", "Content reappeared after removal"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged (someone is on it)"
+    RESOLVED = "resolved", "Resolved"

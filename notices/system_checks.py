@@ -7,6 +7,8 @@ there.
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ValidationError
@@ -40,3 +42,18 @@ def check_analyst_alert_emails(app_configs=None, **kwargs) -> list[checks.CheckM
                 )
             )
     return errors
+
+
+@checks.register()
+def check_escalation_steps_retired(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """notices.W001: ESCALATION_STEPS is still set. It is no longer read: the ladders are escalation policies
+    in the admin (migration 0028 turned a value set at upgrade time into the default policies)."""
+    if not os.environ.get("ESCALATION_STEPS"):
+        return []
+    return [
+        checks.Warning(
+            "ESCALATION_STEPS is set but no longer read; escalation ladders are policies in the admin.",
+            hint='Edit them under "Escalation policies", then unset ESCALATION_STEPS (README "Escalation").',
+            id="notices.W001",
+        )
+    ]

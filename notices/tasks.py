@@ -18,7 +18,7 @@ from notices.infra.retry import backoff
 from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
 from notices.services import signin
-from notices.services.alerts import send_alert
+from notices.services.alerts import send_alert, send_digest
 from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
@@ -114,7 +114,8 @@ def dispatch_notices() -> int:
 
 @shared_task(name="notices.sweep_escalations", acks_late=True)
 def sweep_escalations() -> int:
-    """Beat: take the due escalation steps of overdue cases (one bounded batch)."""
+    """Beat: claim the cases whose next escalation step is due and take the steps (one bounded batch,
+    ESCALATION_BATCH_SIZE)."""
     return sweep(now=timezone.now())
 
 
@@ -126,6 +127,22 @@ def purge_limit_records() -> int:
     counters = ratelimit.purge(now=now.timestamp())
     logger.info("purged %d sign-in attempts and %d API counters", attempts, counters)
     return attempts + counters
+
+
+@shared_task(name="notices.send_alert_digest", bind=True, acks_late=True)
+def send_alert_digest_task(self) -> str:
+    """Beat, daily: mail the analysts the digest of the alert queue; SMTP errors retry with backoff as an
+    alert does."""
+    try:
+        outcome = send_digest(now=timezone.now())
+    except (smtplib.SMTPException, OSError) as exc:
+        raise self.retry(
+            exc=exc,
+            countdown=backoff(settings.ANALYST_ALERT_RETRY_BASE, self.request.retries + 1).total_seconds(),
+            max_retries=settings.ANALYST_ALERT_MAX_RETRIES,
+        ) from exc
+    logger.info("alert digest: %s", outcome)
+    return outcome
 
 
 @shared_task(name="notices.send_analyst_alert", bind=True, acks_late=True)

@@ -310,6 +310,21 @@ def _pass_second_factor(client, user) -> None:
 
 
 @pytest.fixture
+def default_policies(db):
+    """The default escalation policies migration 0028 creates, by notice type (made again when a
+    transactional test before this one flushed them)."""
+    import importlib
+
+    from django.apps import apps
+
+    from notices.models import EscalationPolicy
+
+    if not EscalationPolicy.objects.exists():
+        importlib.import_module("notices.migrations.0028_escalation").create_policies(apps, None)
+    return {p.notice_type: p for p in EscalationPolicy.objects.filter(provider=None, active=True)}
+
+
+@pytest.fixture
 def now():
     from django.utils import timezone
 

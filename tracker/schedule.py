@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery.schedules import crontab
 from django.conf import settings
 
 
@@ -27,11 +28,16 @@ def beat_schedule() -> dict:
             "task": "notices.dispatch_notices",
             "schedule": settings.NOTICE_DISPATCH_SWEEP_INTERVAL,
         },
-        # Escalate cases still up past their notice deadline (reminder, analyst attention, beyond the
-        # provider).
+        # Take the escalation steps that are due (the policies' ladders: repeat notices, analyst alerts,
+        # upstream notices, hand-offs, referrals); failed steps come back here for their retry.
         "escalation-sweep": {
             "task": "notices.sweep_escalations",
             "schedule": settings.ESCALATION_SWEEP_INTERVAL,
+        },
+        # Mail the analysts the daily digest of the alert queue (cases needing a human), at the set UTC hour.
+        "alerts-digest": {
+            "task": "notices.send_alert_digest",
+            "schedule": crontab(hour=settings.ANALYST_DIGEST_HOUR, minute=0),
         },
         # Recompute the time-to-removal statistics the API and dashboard serve (raw queries take seconds at
         # scale), so still-up ages move on; a change the snapshots do not include queues its own debounced

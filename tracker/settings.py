@@ -18,7 +18,6 @@ from tracker.env import (
     env_rate,
     env_seconds,
     env_str,
-    parse_duration,
 )
 from tracker.pgsocket import socket_dir_of, url_for
 
@@ -231,6 +230,9 @@ DKIM_DOMAIN = env_str("DKIM_DOMAIN", "")
 ANALYST_ALERT_EMAILS = env_list("ANALYST_ALERT_EMAILS", [])
 ANALYST_ALERT_MAX_RETRIES = env_int("ANALYST_ALERT_MAX_RETRIES", 5, minimum=0)
 ANALYST_ALERT_RETRY_BASE = env_seconds("ANALYST_ALERT_RETRY_BASE", 60)
+ANALYST_DIGEST_HOUR = env_int("ANALYST_DIGEST_HOUR", 7, minimum=0)  # UTC hour of the daily alert digest
+if ANALYST_DIGEST_HOUR > 23:
+    raise ImproperlyConfigured(f"ANALYST_DIGEST_HOUR={ANALYST_DIGEST_HOUR} must be an hour, 0–23")
 # Raw mail POSTed by an MTA to /api/v1/inbound/mail/ (413 beyond).
 INBOUND_MAIL_MAX_BYTES = env_int("INBOUND_MAIL_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 
@@ -338,11 +340,15 @@ REEVALUATE_MAX_RETRACES = env_int("REEVALUATE_MAX_RETRACES", 10_000, minimum=0)
 DEADLINE_HOTLINE_NOTICE = env_seconds("DEADLINE_HOTLINE_NOTICE", 24 * 3600)
 DEADLINE_TRUSTED_FLAGGER_NOTICE = env_seconds("DEADLINE_TRUSTED_FLAGGER_NOTICE", 24 * 3600)
 DEADLINE_REMOVAL_ORDER = env_seconds("DEADLINE_REMOVAL_ORDER", 3600)
-# Escalation ladder, as offsets after the notice deadline: reminder, analyst attention, beyond the provider.
-ESCALATION_STEPS = [
-    parse_duration(step, name="ESCALATION_STEPS") for step in env_list("ESCALATION_STEPS", ["0", "72h", "7d"])
-]
+# Escalation ladders are policies edited in the admin (README "Escalation"). ESCALATION_STEPS is no longer
+# read: migration 0028 turned a value set at upgrade time into the default policies; a system check warns.
 ESCALATION_SWEEP_INTERVAL = env_seconds("ESCALATION_SWEEP_INTERVAL", 60)
+ESCALATION_BATCH_SIZE = env_int("ESCALATION_BATCH_SIZE", 1000, minimum=1)  # cases claimed per sweep
+# A sweep's claim on a case lasts this long: a sweep that dies leaves its cases due again afterwards.
+ESCALATION_CLAIM_TIMEOUT = env_seconds("ESCALATION_CLAIM_TIMEOUT", 600)
+# A failed step retries after ESCALATION_RETRY_BASE × 2ⁿ (at most ESCALATION_RETRY_MAX apart).
+ESCALATION_RETRY_BASE = env_seconds("ESCALATION_RETRY_BASE", 300)
+ESCALATION_RETRY_MAX = env_seconds("ESCALATION_RETRY_MAX", 86400)
 # Content hosted in HOTLINE_COUNTRY goes to law enforcement before any notice to the provider.
 LAW_ENFORCEMENT_FIRST = env_bool("LAW_ENFORCEMENT_FIRST", True)
 NOTICE_DISPATCH_SWEEP_INTERVAL = env_seconds("NOTICE_DISPATCH_SWEEP_INTERVAL", 60)

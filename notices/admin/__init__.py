@@ -8,6 +8,7 @@ from notices.admin import (  # noqa: F401
     audit,
     cases,
     dashboard,
+    escalation,
     hosting,
     operations,
     portal,

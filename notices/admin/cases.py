@@ -26,7 +26,8 @@ from notices.enums import NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
-from notices.models import Assessment, Check, Event, HostingTrace, Partner, Report, Url
+from notices.models import Assessment, Check, Escalation, Event, HostingTrace, Partner, Report, Url
+from notices.selectors.timeline import event_text
 from notices.services import urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -75,10 +76,47 @@ class CheckInline(ReadOnlyInline, admin.TabularInline):
 
 
 class EventInline(ReadOnlyInline, admin.TabularInline):
+    """The case's timeline, each event in words (escalation steps and their deliveries included)."""
+
     model = Event
-    fields = ["at", "kind", "actor", "data"]
+    fields = ["at", "kind", "what", "actor"]
     readonly_fields = fields
-    ordering = ["at"]
+    ordering = ["at", "pk"]
+    verbose_name_plural = "timeline"
+
+    @admin.display(description="What happened")
+    def what(self, obj: Event) -> str:
+        return event_text(obj)
+
+
+class EscalationInline(ReadOnlyInline, admin.TabularInline):
+    """The steps the case took, per notice, with where each stands (queued, delivered, failed …)."""
+
+    model = Escalation
+    fields = ["created_at", "notice", "level", "step", "status", "delivery", "reason"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = "escalation steps"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run", "notice")
+
+    @admin.display(description="Step")
+    def step(self, obj: Escalation) -> str:
+        if obj.run is None:
+            return "(before the escalation policies)"
+        return f"{obj.run.get_action_display()} #{obj.run.occurrence}"
+
+    @admin.display(description="Status")
+    def status(self, obj: Escalation) -> str:
+        return obj.run.get_status_display() if obj.run else "—"
+
+    @admin.display(description="Delivery")
+    def delivery(self, obj: Escalation) -> str:
+        run = obj.run
+        if run is None or run.delivered_at is None:
+            return f"retry at {run.next_attempt_at:%Y-%m-%d %H:%M:%S}" if run and run.next_attempt_at else "—"
+        return f"{run.delivered_at:%Y-%m-%d %H:%M:%S} to {run.target}"
 
 
 @admin.register(Url)
@@ -104,11 +142,12 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         ("Removal", {"fields": ["removal_summary", "last_live_at", "first_gone_at", "consecutive_gone",
                                 "removal_confirmed_at", "reappearance_count"]}),
         ("Checking", {"fields": ["last_checked_at", "last_outcome", "next_check_at", "purged_at"]}),
+        ("Escalation", {"fields": ["next_escalation_at"]}),
         ("Counted against (at first notice)",
          {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
     ]  # fmt: skip
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
-    inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EventInline]
+    inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EscalationInline, EventInline]
     actions = [
         "assess_selected",
         "trace_now",

@@ -1,4 +1,4 @@
-"""Admin for notices, the outbox, provider responses, escalations and API keys."""
+"""Admin for notices, the outbox, provider responses, escalations, API keys and the audit log."""
 
 from __future__ import annotations
 
@@ -31,13 +31,14 @@ from notices.errors import NoticeError
 from notices.infra.events import audit_request
 from notices.models import (
     ApiKey,
-    Escalation,
     Event,
     Notice,
     NoticeItem,
     OutgoingMessage,
     ProviderResponse,
+    StepRun,
 )
+from notices.selectors.timeline import event_text
 from notices.services.lifecycle import withdraw
 from notices.services.notices import deadline_for, queue_notice
 
@@ -92,8 +93,24 @@ class ResponseInline(ReadOnlyInline, admin.TabularInline):
 
 class NoticeEventInline(ReadOnlyInline, admin.TabularInline):
     model = Event
-    fields = ["at", "kind", "actor", "data"]
+    fields = ["at", "kind", "what", "url", "actor"]
     readonly_fields = fields
+    ordering = ["at", "pk"]
+    verbose_name_plural = "timeline"
+
+    @admin.display(description="What happened")
+    def what(self, obj: Event) -> str:
+        return event_text(obj)
+
+
+class StepRunInline(ReadOnlyInline, admin.TabularInline):
+    """The escalation steps taken for the notice and where each delivery stands."""
+
+    model = StepRun
+    fields = ["created_at", "action", "occurrence", "status", "target", "delivered_at", "next_attempt_at"]
+    readonly_fields = fields
+    ordering = ["created_at", "pk"]
+    verbose_name_plural = "escalation steps"
 
 
 @admin.register(Notice)
@@ -127,7 +144,14 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
         "purged_at",
         "withdrawn_at",
     ]
-    inlines = [NoticeItemInline, MessageInline, InboundMessageInline, ResponseInline, NoticeEventInline]
+    inlines = [
+        NoticeItemInline,
+        MessageInline,
+        InboundMessageInline,
+        ResponseInline,
+        StepRunInline,
+        NoticeEventInline,
+    ]
     actions = ["send_notices", "withdraw_notices"]
 
     show_full_result_count = False
@@ -254,12 +278,6 @@ class ProviderResponseAdmin(SystemRecordAdmin):
         "api_key",
         "created_at",
     ]
-
-
-@admin.register(Escalation)
-class EscalationAdmin(SystemRecordAdmin):
-    list_display = ["url", "notice", "level", "reason", "created_at"]
-    readonly_fields = ["url", "notice", "level", "reason", "created_at"]
 
 
 @admin.register(ApiKey)

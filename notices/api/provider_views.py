@@ -49,7 +49,7 @@ class ProviderNoticeListView(generics.ListAPIView):
         serializer = s.NoticeListQuerySerializer(data=self.request.query_params)
         serializer.is_valid(raise_exception=True)
         q = serializer.validated_data
-        qs = _scoped(self.request).prefetch_related("items__url", "responses__urls")
+        qs = _scoped(self.request).prefetch_related("items__url", "responses__urls", "step_runs__cases")
         if "status" in q:
             qs = qs.filter(status=q["status"])
         if "since" in q:

@@ -268,7 +268,9 @@ class NoticeListCreateView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet[Notice]:
         q = _query(s.NoticeListQuerySerializer, self.request)
-        qs = Notice.objects.select_related("provider").prefetch_related("items__url", "responses__urls")
+        qs = Notice.objects.select_related("provider").prefetch_related(
+            "items__url", "responses__urls", "step_runs__cases"
+        )
         if "status" in q:
             qs = qs.filter(status=q["status"])
         if "provider" in q:

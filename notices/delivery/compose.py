@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core import signing
 from django.template import Context, Template, TemplateSyntaxError
 from django.template.loader import get_template, select_template
-from django.utils import translation
+from django.utils import timezone, translation
 
 from notices.canonical import defang
 from notices.delivery.mail import Mail
@@ -180,7 +180,9 @@ def render_notice(
         )
         templates = (*db, files[2])
     subject_template, text_template, html_template = templates
-    with translation.override(notice.language):
+    # Times print in the provider's time zone (a template's `date` filter converts to the active one).
+    tz = ZoneInfo(notice.provider.time_zone or "UTC")
+    with translation.override(notice.language), timezone.override(tz):
         text = text_template.render(context)
         subject = " ".join(subject_template.render(context).split())
         if not subject or not text.strip():

@@ -71,13 +71,15 @@ def load_urls(ids: set[int]) -> dict[int, BatchUrl]:
     }
 
 
-def notice_mail_items(notice: Notice) -> list[MailItem]:
-    """The notice's items in URL order, with what its mail's attachments read of each URL (as a batch loads
-    them: two plain queries, no querysets to compile; a delivery worker runs this once per mail)."""
+def notice_mail_items(notice: Notice, url_ids: list[int] | None = None) -> list[MailItem]:
+    """The notice's items in URL order (only `url_ids`, when given: an escalation mail names the URLs still
+    up), with what its mail's attachments read of each URL (as a batch loads them: two plain queries, no
+    querysets to compile; a delivery worker runs this once per mail)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT url_id FROM {NoticeItem._meta.db_table} WHERE notice_id = %s ORDER BY url_id",
-            [notice.pk],
+            f"""SELECT url_id FROM {NoticeItem._meta.db_table}
+                WHERE notice_id = %s AND (%s OR url_id = ANY(%s)) ORDER BY url_id""",
+            [notice.pk, url_ids is None, list(url_ids or [])],
         )
         ids = [url_id for (url_id,) in cursor.fetchall()]
     loaded = load_urls(set(ids))

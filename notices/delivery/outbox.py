@@ -17,7 +17,7 @@ import contextlib
 import logging
 import math
 import smtplib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import NamedTuple
@@ -31,7 +31,6 @@ from notices.delivery.compose import NoticeMail, attach_reports, mail_templates,
 from notices.delivery.items import notice_mail_items
 from notices.delivery.signing import sign_for_sending
 from notices.enums import NoticeStatus, OutboxStatus
-from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.claims import claim, pending_or_expired
@@ -58,16 +57,38 @@ def no_contact_error(provider) -> dict[str, list[str]]:
     return {"detail": [f"{provider} has no working abuse contact; add one first."]}
 
 
-def enqueue_notice_message(*, notice: Notice, now: datetime, reminder: bool = False) -> OutgoingMessage:
-    """Write the notice's mail into the outbox (caller holds the transaction) and send it after commit.
+class EscalationMail(NamedTuple):
+    """An escalation step's mail for the outbox: its notice, the mail, the step run it delivers and the URLs
+    it names."""
 
-    Raises NoticeError when the provider has no working abuse contact. A reminder is a repeat of the notice:
-    its own Message-ID, the same reference, "Reminder:" before the subject."""
-    recipients = abuse_recipients([notice.provider_id])
-    if not recipients:
-        raise NoticeError(no_contact_error(notice.provider))
-    (row,) = enqueue_notice_messages(notices=[notice], now=now, recipients=recipients, reminder=reminder)
-    return row
+    notice: Notice
+    mail: NoticeMail
+    run_id: int
+    url_ids: list[int]
+
+
+def enqueue_escalation_mails(mails: Sequence[EscalationMail], *, now: datetime) -> list[OutgoingMessage]:
+    """Write escalation mails into the outbox (caller holds the transaction; one INSERT) and hand them to
+    delivery after commit, as notice mails: claimed, retried with backoff, never sent twice. The first
+    delivery attempt adds the X-ARF reports and the CSV of the URLs each names (`message_bytes`)."""
+    rows = OutgoingMessage.objects.bulk_create(
+        OutgoingMessage(
+            notice=entry.notice,
+            run_id=entry.run_id,
+            url_ids=sorted(entry.url_ids),
+            message_id=entry.mail.message_id,
+            recipients=entry.mail.recipients,
+            subject=entry.mail.subject,
+            text=entry.mail.text,
+            html=entry.mail.html or "",
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for entry in mails
+    )
+    if rows:
+        transaction.on_commit(partial(_hand_off, [row.pk for row in rows]))
+    return rows
 
 
 def enqueue_notice_messages(
@@ -76,7 +97,6 @@ def enqueue_notice_messages(
     now: datetime,
     recipients: dict[int, list[str]],
     items: dict[int, list[NoticeItem]] | None = None,
-    reminder: bool = False,
     writes: WriteBehind | None = None,
     plan: OutboxPlan | None = None,
 ) -> list[OutgoingMessage]:
@@ -100,8 +120,6 @@ def enqueue_notice_messages(
             part, now=now, recipients=recipients, items=items, templates=plan.templates
         )
         for notice, mail in zip(part, mails, strict=True):
-            if reminder:
-                mail.subject = f"Reminder: {mail.subject}"
             values = {
                 "id": next(ids),
                 "message_id": mail.message_id,
@@ -201,7 +219,8 @@ def message_bytes(message: OutgoingMessage) -> bytes:
         recipients=message.recipients,
         date=message.created_at,
     )
-    data = attach_reports(mail, notice, notice_mail_items(notice)).as_bytes()
+    items = notice_mail_items(notice, url_ids=message.url_ids)
+    data = attach_reports(mail, notice, items).as_bytes()
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -312,20 +331,29 @@ class Attempt(NamedTuple):
     cancelled: bool = False
 
 
-def attempt_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> Attempt:
+def attempt_claimed(
+    message_id: int,
+    *,
+    smtp: SmtpSession | None = None,
+    unwanted: Callable[[OutgoingMessage], bool] | None = None,
+) -> Attempt:
     """Try to send one claimed message; nothing is written but the MIME bytes (`message_bytes`): the caller
     records the attempt (`record_attempt`) with what it means for the notice. `smtp` (a sweep's session)
-    reuses its connection; without it the message gets a connection of its own.
+    reuses its connection; without it the message gets a connection of its own. `unwanted(message)`, asked
+    before anything is sent, may call the message off (status `cancelled`: an escalation mail whose content
+    was removed meanwhile).
 
     The SMTP conversation runs in a transaction holding the message's row lock, begun by looking again: a
     message no longer this worker's is left alone, and one whose notice was withdrawn meanwhile is cancelled
     instead of sent (`cancel_messages` waits for that lock, so no mail leaves after a withdrawal)."""
     if smtp is None:
         with SmtpSession() as own:
-            return attempt_claimed(message_id, smtp=own)
+            return attempt_claimed(message_id, smtp=own, unwanted=unwanted)
     message = OutgoingMessage.objects.select_related("notice").get(pk=message_id)
     if message.status != OutboxStatus.SENDING:
         return Attempt(message, message.status, timezone.now(), changed=False)
+    if unwanted is not None and unwanted(message):
+        return Attempt(message, OutboxStatus.CANCELLED, timezone.now())
     try:
         data = message_bytes(message)
     except Exception as exc:  # a mail that cannot be put together is retried, then given up on visibly
@@ -404,6 +432,10 @@ def record_attempt(attempt: Attempt) -> bool:
     if attempt.status == OutboxStatus.SENT:
         OutgoingMessage.objects.filter(pk=message.pk).update(
             status=OutboxStatus.SENT, sent_at=at, last_error=""
+        )
+    elif attempt.status == OutboxStatus.CANCELLED:
+        OutgoingMessage.objects.filter(pk=message.pk).update(
+            status=OutboxStatus.CANCELLED, next_attempt_at=None, claimed_until=None
         )
     else:
         wait = backoff(settings.OUTBOX_RETRY_BASE, message.attempts)

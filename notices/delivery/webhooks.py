@@ -95,7 +95,7 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
                 JOIN {Notice._meta.db_table} n ON n.provider_id = e.provider_id
                 WHERE e.is_active AND n.sent_at >= e.created_at AND NOT (n.status = ANY(%(hidden)s))
                   AND NOT EXISTS (SELECT 1 FROM {WebhookDelivery._meta.db_table} d
-                                  WHERE d.endpoint_id = e.id AND d.notice_id = n.id)
+                                  WHERE d.endpoint_id = e.id AND d.notice_id = n.id AND d.run_id IS NULL)
                 ORDER BY n.id LIMIT %(limit)s
                 ON CONFLICT DO NOTHING""",
             {"now": now, "hidden": hidden, "limit": limit},
@@ -122,17 +122,20 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def deliver(delivery_id: int, *, payload: Callable[[Notice], dict]) -> str:
-    """Send one claimed delivery with the body `payload` makes of its notice, and record the outcome (2xx
-    delivered; else retry with backoff, then fail)."""
-    delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider").get(pk=delivery_id)
+def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> str:
+    """Send one claimed delivery with the body `payload` makes of it, and record the outcome (2xx delivered;
+    else retry with backoff, then fail). A delivery of a repeat (`run` set) is the event `notice.reminder`,
+    the others `notice.created`."""
+    delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider", "run").get(
+        pk=delivery_id
+    )
     if delivery.status != WebhookDelivery.Status.SENDING:
         return delivery.status
-    body = json.dumps(payload(delivery.notice), separators=(",", ":"), default=str).encode()
+    body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "X-Takedown-Event": "notice.created",
+        "X-Takedown-Event": event_name(delivery),
         "X-Takedown-Delivery": str(delivery.pk),
         "X-Takedown-Signature": sign(delivery.endpoint.secret, body, int(timezone.now().timestamp())),
     }
@@ -150,6 +153,10 @@ def deliver(delivery_id: int, *, payload: Callable[[Notice], dict]) -> str:
         )
         return WebhookDelivery.Status.DELIVERED
     return _failed(delivery, status, f"HTTP {status}")
+
+
+def event_name(delivery: WebhookDelivery) -> str:
+    return "notice.reminder" if delivery.run_id else "notice.created"
 
 
 def _failed(delivery: WebhookDelivery, status: int | None, error: str) -> str:

@@ -33,8 +33,14 @@ PROVIDERS = [
                  "203.0.113.0/24", 64503, "abuse@pacific-hosting.example"),
 ]  # fmt: skip
 
-# The transit network announcing the whole /24: longest-prefix match must still find the customer block.
-TRANSIT = {"prefix": "198.51.100.0/24", "asn": 64496, "org_name": "Example Transit AS"}
+# The transit network announcing the whole /24: longest-prefix match must still find the customer block; its
+# abuse desk gets the escalation ladder's notice to the upstream network.
+TRANSIT = {
+    "prefix": "198.51.100.0/24",
+    "asn": 64496,
+    "org_name": "Example Transit AS",
+    "abuse_emails": ["abuse@example-transit.example"],
+}
 
 DNS_ZONE = {
     "files.polder-hosting.example": {"A": ["198.51.100.10"]},

@@ -1,6 +1,14 @@
 from notices.models.accounts import ApiKey, AuditEvent, Event, RecoveryCode
 from notices.models.assessment import Assessment
 from notices.models.checks import Check, DueCheck, RemovalCycle
+from notices.models.escalation import (
+    AnalystAlert,
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    Referral,
+    StepRun,
+)
 from notices.models.hosting import (
     EU_COUNTRIES,
     HostingOverride,
@@ -13,7 +21,7 @@ from notices.models.hosting import (
 from notices.models.inbound import InboundMessage
 from notices.models.intake import Partner, Report, Url
 from notices.models.limits import RateCounter
-from notices.models.notice import Escalation, Notice, NoticeItem, OutgoingMessage, ProviderResponse
+from notices.models.notice import Notice, NoticeItem, OutgoingMessage, ProviderResponse
 from notices.models.portal import (
     AnalystReply,
     Invitation,
@@ -39,6 +47,7 @@ from notices.models.templates import NoticeTemplate
 
 __all__ = [
     "EU_COUNTRIES",
+    "AnalystAlert",
     "AnalystReply",
     "ApiKey",
     "Assessment",
@@ -48,6 +57,8 @@ __all__ = [
     "CountryBlock",
     "DueCheck",
     "Escalation",
+    "EscalationPolicy",
+    "EscalationStep",
     "Event",
     "HostingOverride",
     "HostingProvider",
@@ -69,6 +80,7 @@ __all__ = [
     "ProviderResponse",
     "RateCounter",
     "RecoveryCode",
+    "Referral",
     "RegistryImport",
     "RemovalCycle",
     "Report",
@@ -80,6 +92,7 @@ __all__ = [
     "StatsChange",
     "StatsRefresh",
     "StatsSnapshot",
+    "StepRun",
     "Url",
     "WebhookDelivery",
     "WebhookEndpoint",

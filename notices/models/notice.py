@@ -1,4 +1,4 @@
-"""Notices to providers, their URLs, the outbox, provider responses and escalations."""
+"""Notices to providers, their URLs, the outbox and provider responses."""
 
 from __future__ import annotations
 
@@ -90,6 +90,19 @@ class OutgoingMessage(models.Model):
         "delivery attempt, then sent as it is.",
     )
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    run = models.ForeignKey(
+        "notices.StepRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+        help_text="The escalation step this mail delivers (a repeat notice, an upstream notice, a hand-off).",
+    )
+    url_ids = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The URLs an escalation mail names (null: all of its notice's, as a notice mail).",
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
@@ -123,19 +136,3 @@ class ProviderResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice_id}: {self.action}"
-
-
-class Escalation(models.Model):
-    """An escalation step of a URL's case; one row per level, never twice."""
-
-    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="escalations")
-    notice = models.ForeignKey(Notice, null=True, blank=True, on_delete=models.SET_NULL)
-    level = models.PositiveSmallIntegerField()
-    reason = models.TextField()
-    created_at = models.DateTimeField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["url", "level"], name="escalation_unique_level")]
-
-    def __str__(self) -> str:
-        return f"{self.url_id} level {self.level}"

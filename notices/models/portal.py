@@ -151,6 +151,14 @@ class WebhookDelivery(models.Model):
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
     notice = models.ForeignKey("notices.Notice", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(
+        "notices.StepRun",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="webhook_deliveries",
+        help_text="A repeat notice made available to an API-only provider (event notice.reminder).",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -163,7 +171,17 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            models.UniqueConstraint(fields=["endpoint", "notice"], name="webhook_delivery_once"),
+            # A notice is offered once per endpoint, and each of its repeats once.
+            models.UniqueConstraint(
+                fields=["endpoint", "notice"],
+                condition=models.Q(run__isnull=True),
+                name="webhook_delivery_once",
+            ),
+            models.UniqueConstraint(
+                fields=["endpoint", "run"],
+                condition=models.Q(run__isnull=False),
+                name="webhook_reminder_once",
+            ),
         ]
         indexes = [
             # Delivery sweep: WHERE status = 'pending' AND next_attempt_at <= now.

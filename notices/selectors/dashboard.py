@@ -7,8 +7,16 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q
 
 from notices.delivery.outbox import CANCELLED
-from notices.enums import NoticeStatus, OutboxStatus, UrlStatus
-from notices.models import Event, HostingProvider, Notice, OutgoingMessage, ProviderContact, Url
+from notices.enums import AlertStatus, NoticeStatus, OutboxStatus, StepAction, UrlStatus
+from notices.models import (
+    AnalystAlert,
+    Event,
+    HostingProvider,
+    Notice,
+    OutgoingMessage,
+    ProviderContact,
+    Url,
+)
 from notices.selectors.stats import time_to_removal
 
 
@@ -29,10 +37,23 @@ def queue_counts(*, now: datetime) -> dict[str, int]:
         OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).exclude(last_error=CANCELLED).count()
     )
     counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
+    # Cases beyond their repeats: alerted, sent upstream, handed off or referred.
     counts["escalated"] = (
-        Url.objects.filter(status=UrlStatus.NOTIFIED, escalations__level__gte=2).distinct().count()
+        Url.objects.filter(status=UrlStatus.NOTIFIED, escalations__run__action__in=BEYOND_REPEATS)
+        .distinct()
+        .count()
     )
+    counts["alerts"] = open_alert_count()
     return counts
+
+
+BEYOND_REPEATS = [action for action in StepAction if action != StepAction.REPEAT_NOTICE]
+
+
+def open_alert_count() -> int:
+    """Alerts that need a human (open or acknowledged): one count over the partial index of unresolved
+    alerts."""
+    return AnalystAlert.objects.exclude(status=AlertStatus.RESOLVED).count()
 
 
 def provider_rows(*, now: datetime, since: datetime | None = None, stats: dict | None = None) -> list[dict]:

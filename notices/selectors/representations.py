@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notices.canonical import defang
-from notices.enums import ItemStatus, NoticeStatus, NoticeType, ResponseAction
-from notices.models import HostingProvider, Notice, ProviderResponse
+from notices.enums import ItemStatus, NoticeStatus, NoticeType, ResponseAction, StepAction, StepRunStatus
+from notices.models import HostingProvider, Notice, ProviderResponse, StepRun
 
 
 class ProviderSerializer(serializers.ModelSerializer):
@@ -50,12 +51,43 @@ class ResponseSerializer(serializers.ModelSerializer):
         fields = ["id", "action", "urls", "message", "statement_of_reasons", "created_at"]
 
 
+class ReminderSerializer(serializers.ModelSerializer):
+    """A repeat of the notice the provider was given: `made_available_at` is when it was in the portal and
+    the API (and queued for mail to an e-mail provider); `delivered_at` when the mail server accepted it, or
+    the same as `made_available_at` for API pickup."""
+
+    made_available_at = serializers.DateTimeField(source="performed_at")
+    urls = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StepRun
+        fields = ["occurrence", "made_available_at", "delivered_at", "urls"]
+
+    def get_urls(self, run) -> list[int]:
+        return sorted(case.url_id for case in run.cases.all())
+
+
+def reminders(notice: Notice) -> list[StepRun]:
+    """The notice's repeats that reached the provider's side (from a `step_runs__cases` prefetch, if any)."""
+    runs = (
+        notice.step_runs.all()
+        if "step_runs" in getattr(notice, "_prefetched_objects_cache", {})
+        else (notice.step_runs.prefetch_related("cases"))
+    )
+    made = [run for run in runs if run.action == StepAction.REPEAT_NOTICE and run.performed_at is not None]
+    return sorted((run for run in made if run.status in MADE_AVAILABLE), key=lambda run: run.pk)
+
+
+MADE_AVAILABLE = (StepRunStatus.QUEUED, StepRunStatus.DONE)
+
+
 class NoticeSerializer(serializers.ModelSerializer):
     provider = ProviderSerializer(read_only=True)
     status = serializers.ChoiceField(choices=NoticeStatus.choices)
     notice_type = serializers.ChoiceField(choices=NoticeType.choices)
     items = NoticeItemSerializer(many=True, read_only=True)
     responses = ResponseSerializer(many=True, read_only=True)
+    reminders = serializers.SerializerMethodField()
 
     class Meta:
         model = Notice
@@ -74,4 +106,9 @@ class NoticeSerializer(serializers.ModelSerializer):
             "withdrawn_at",
             "items",
             "responses",
+            "reminders",
         ]
+
+    @extend_schema_field(ReminderSerializer(many=True))
+    def get_reminders(self, notice) -> list[dict]:
+        return ReminderSerializer(reminders(notice), many=True).data

@@ -9,6 +9,7 @@ from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, recor
 from notices.enums import OutboxStatus
 from notices.infra.events import record_event
 from notices.services.alerts import alert_delivery_failed
+from notices.services.escalation import delivery as escalation_delivery
 from notices.services.notices import mark_notice_failed, mark_notice_sent
 
 
@@ -19,8 +20,10 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
     `notice.delivery_retry` event. Given up: the notice fails, a `notice.delivery_failed` event, and the
     analysts are alerted (an event now, a mail after commit). A message whose notice was withdrawn is
     cancelled, not sent, and an attempt that failed while the withdrawal cancelled its message changes
-    nothing more (`record_attempt`)."""
-    attempt = attempt_claimed(message_id, smtp=smtp)
+    nothing more (`record_attempt`). A mail of an escalation step (a repeat, a notice to the upstream
+    network, a hand-off) goes to its step instead (`escalation.delivery`), and is called off when none of its
+    URLs is still up."""
+    attempt = attempt_claimed(message_id, smtp=smtp, unwanted=escalation_delivery.unwanted)
     if attempt.changed:
         with transaction.atomic():
             if record_attempt(attempt):
@@ -30,7 +33,10 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
 
 def _apply(attempt: Attempt) -> None:
     message, at = attempt.message, attempt.at
-    if attempt.cancelled:
+    if attempt.cancelled:  # its notice was withdrawn: nothing follows, for the notice or an escalation step
+        return
+    if message.run_id is not None:
+        escalation_delivery.record_delivery(attempt)
         return
     if attempt.status == OutboxStatus.SENT:
         mark_notice_sent(notice=message.notice, at=at)

@@ -18,7 +18,6 @@ from notices.infra.events import actor_label
 from notices.models import Event, Notice, Url
 from notices.services import notices as notice_owner
 from notices.services import urls as url_owner
-from notices.services.escalation import next_step_at
 
 NOTE_MAX_LENGTH = 2000
 
@@ -84,7 +83,8 @@ def reopen_case(*, url: Url, now: datetime, user=None, api_key=None) -> Url:
         if url.status != UrlStatus.CLOSED:
             raise NoticeError({"detail": [f"URL {url.pk} is {url.status}, not closed: nothing to reopen."]})
         notice = notice_owner.restore_items(items)
-        escalation_at = next_step_at(url.pk, notice.deadline_at) if notice else None
+        # The sweep plans its ladder again from the steps its notice has taken (notices.services.escalation).
+        escalation_at = now if notice and notice.sent_at else None
         url_owner.reopen(url, actor=actor, now=now, escalation_at=escalation_at)
     return url
 

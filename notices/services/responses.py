@@ -7,10 +7,11 @@ from functools import partial
 
 from django.db import transaction
 
-from notices.enums import NoticeStatus, ResponseAction
+from notices.enums import AlertKind, NoticeStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
 from notices.models import Notice, NoticeItem, ProviderResponse
+from notices.services.alerts import raise_alert
 from notices.services.notices import acknowledge, dispute, items_reported_removed
 from notices.services.signals import removal_reported
 from notices.services.sor import StatementError, validate_statement
@@ -37,10 +38,11 @@ def record_response(
     Side effects: `acknowledge` (and any first answer) stamps acknowledged_at on the notice and its URLs;
     `removed` marks the items as reported removed and makes their URLs due for an immediate verification check
     (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items
-    disputed and the notice `disputed` (back to the analyst queue; `suggested_provider`, free text, goes into
-    the event for the analyst); `need_info` only records the message, which opens the notice's thread with the
-    analyst. A statement of reasons given with `removed` must be valid in the DSA Transparency Database
-    vocabulary (notices/services/sor.py) and is stored normalised; with other actions it is stored as given.
+    disputed and the notice `disputed` (back to the analyst queue, and an alert in the alert queue;
+    `suggested_provider`, free text, goes into the event for the analyst); `need_info` only records the
+    message, which opens the notice's thread with the analyst. A statement of reasons given with `removed`
+    must be valid in the DSA Transparency Database vocabulary (notices/services/sor.py) and is stored
+    normalised; with other actions it is stored as given.
     Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an
     invalid statement (`{"statement_of_reasons": {field: [messages]}}`).
     """
@@ -97,4 +99,12 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
         transaction.on_commit(partial(removal_reported.send, sender=Notice, notice=notice, url_ids=url_ids))
     elif action in DISPUTES:
         dispute(notice, items)
+        raise_alert(
+            kind=AlertKind.DISPUTE,
+            key=f"{AlertKind.DISPUTE}:{notice.pk}",
+            summary=f"Notice {notice.reference} disputed by {notice.provider}: "
+            f"{ResponseAction(action).label.lower()} ({len(items)} URL{'s' if len(items) != 1 else ''}).",
+            now=now,
+            notice=notice,
+        )
     notice.save(update_fields=["acknowledged_at", "status"])

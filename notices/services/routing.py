@@ -13,6 +13,7 @@ from notices.enums import UrlStatus
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
 from notices.models import Partner, Url
+from notices.selectors.routing import handoff_countries, handoff_partner
 from notices.selectors.stats import refresh_after_commit
 from notices.services.urls import stamp_first_notice
 
@@ -21,23 +22,11 @@ ROUTE_HANDOFF = "handoff"
 ROUTE_PROVIDER = "provider"
 
 
-def handoff_partner(country: str) -> Partner | None:
-    """The partner hotline that takes over content hosted in `country`, if any."""
-    if not country:
-        return None
-    return Partner.objects.filter(receives_handoffs=True, country=country.upper()).order_by("pk").first()
-
-
 def hosting_country(url: Url) -> str:
     trace = url.current_trace
     return (trace.country if trace and trace.country else "") or (
         url.provider.country if url.provider else ""
     )
-
-
-def handoff_countries() -> set[str]:
-    """Countries whose partner hotline takes hand-offs (one query for a whole batch of URLs)."""
-    return set(Partner.objects.filter(receives_handoffs=True).values_list("country", flat=True))
 
 
 def route_for(url: Url, countries: set[str] | None = None) -> str:

@@ -23,13 +23,13 @@ from django.db import connection, transaction
 from notices.checks.classify import Outcome
 from notices.checks.engine import Observation
 from notices.checks.scheduling import cadence, cadence_sql, release_claims
-from notices.enums import URL_TRANSITIONS, CheckOutcome, Legality, UrlStatus
+from notices.enums import URL_TRANSITIONS, AlertKind, CheckOutcome, Legality, UrlStatus
 from notices.infra import enqueue
 from notices.infra.bulk import bulk_set
 from notices.infra.events import record_event
 from notices.models import Check, Event, RemovalCycle, Url
 from notices.selectors.stats import mark_changed, refresh_after_commit
-from notices.services.escalation import first_escalation_at
+from notices.services.alerts import raise_alert
 
 
 class TransitionError(ValueError):
@@ -432,7 +432,8 @@ def _reopen(url: UrlState, at: datetime) -> None:
     """The content is back: keep the finished cycle for statistics and start a new notice cycle.
 
     The URL returns to `assessed` (awaiting a new notice); its cycle fields are cleared so the next notice
-    sent starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle.
+    sent starts a fresh time-to-removal. The reappearance counts against the provider of the finished cycle,
+    and puts the case in the analysts' alert queue.
     """
     RemovalCycle.objects.create(
         url_id=url.pk,
@@ -454,12 +455,22 @@ def _reopen(url: UrlState, at: datetime) -> None:
         "ttr_low": url.ttr_low,
         "ttr_high": url.ttr_high,
     }
+    previous_provider = url.provider_at_notice_id
     move(url, UrlStatus.ASSESSED)
     url.reappearance_count += 1
     url.removal_confirmed_at = url.removed_low = url.removed_high = url.first_notice_sent_at = None
     url.ttr_low = url.ttr_high = url.asn_at_notice = url.provider_at_notice_id = None
     url.country_at_notice = url.notice_type_at_notice = ""
     record_event("url.reappeared", at=at, url=url.as_url(), data=previous)
+    raise_alert(
+        kind=AlertKind.REAPPEARED,
+        key=f"{AlertKind.REAPPEARED}:{url.pk}:{url.reappearance_count}",
+        summary=f"URL {url.pk} is back after its removal (reappearance {url.reappearance_count}): "
+        "it needs a new notice.",
+        now=at,
+        url=url.as_url(),
+        provider_id=previous_provider,
+    )
 
 
 def _on_gone(url: UrlState, obs: Observation, on_closed) -> int:
@@ -585,8 +596,8 @@ def stamp_first_notice(
 ) -> None:
     """The URL's case reached its provider (a notice sent) or a partner (a hand-off): the first time stamps
     the notice fields the statistics count it under; an assessed or noticed URL becomes `notified`, is checked
-    at once and gets its first escalation step. `url` is a `UrlStamp` or a locked `Url`; the caller writes
-    it."""
+    at once and, for a notice (`deadline_at`), is due for the escalation sweep to plan its ladder. `url` is a
+    `UrlStamp` or a locked `Url`; the caller writes it."""
     if url.first_notice_sent_at is None:
         url.first_notice_sent_at = at
         url.provider_at_notice_id = provider_id
@@ -596,7 +607,8 @@ def stamp_first_notice(
     if url.status in {UrlStatus.ASSESSED, UrlStatus.NOTIFIED}:  # a removed URL stays removed
         move(url, UrlStatus.NOTIFIED)
         url.next_check_at = at
-        url.next_escalation_at = url.next_escalation_at or first_escalation_at(deadline_at)
+        if deadline_at is not None:  # a notice went out (a hand-off has no ladder): the sweep plans it now
+            url.next_escalation_at = min(url.next_escalation_at or at, at)
 
 
 STAMP_FIELDS = [

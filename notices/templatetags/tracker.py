@@ -9,6 +9,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from notices.canonical import defang as _defang
+from notices.selectors.dashboard import open_alert_count
 from notices.selectors.queues import queue_counts
 
 register = template.Library()
@@ -80,3 +81,9 @@ def share_bounds(interval) -> str:
     if not interval:
         return "—"
     return f"{percent(interval['low'])} – {percent(interval['high'])}"
+
+
+@register.simple_tag
+def open_alerts() -> int:
+    """How many alerts need a human (the admin header's count)."""
+    return open_alert_count()

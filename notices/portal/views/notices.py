@@ -31,7 +31,7 @@ from notices.portal import forms
 from notices.portal.access import provider_language, provider_locale, provider_required, scoped_notices
 from notices.selectors.notices import NEVER_DELIVERED, withdrawal_reason
 from notices.selectors.portal import ListFilters, notice_list_page
-from notices.selectors.representations import item_withdrawn
+from notices.selectors.representations import item_withdrawn, reminders
 from notices.services import sor
 from notices.services.responses import RESPONDABLE, record_response
 from notices.services.threads import notice_thread
@@ -172,6 +172,7 @@ def _notice_page(request: HttpRequest, notice: Notice, bound: dict, status: int 
             ),
             "open_action": next(iter(bound), ""),
             "due": _due(notice, timezone.now()),
+            "reminders": reminders(notice),
             "status_payload": json.dumps(_status_payload(items)),
             "withdrawal_reason": withdrawal_reason(notice),
         },

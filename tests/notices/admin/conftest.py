@@ -13,14 +13,16 @@ from tests.notices.portal.conftest import browse, chromium_path, screenshot  # n
 
 
 @pytest.fixture
-def demo_world(db, now):
+def demo_world(db, now, default_policies):
     """The demo data plus one row of every registered model; returns {model: an object of it}."""
     from notices.demo.data import load_demo_data
     from notices.models import (
+        AnalystAlert,
         AnalystReply,
         AuditEvent,
         Check,
         Escalation,
+        EscalationStep,
         HostingOverride,
         HostingProvider,
         HostingTrace,
@@ -28,8 +30,10 @@ def demo_world(db, now):
         Invitation,
         NoticeTemplate,
         ProviderResponse,
+        Referral,
         RegistryImport,
         RetentionPolicy,
+        StepRun,
         Url,
         WebhookDelivery,
         WebhookEndpoint,
@@ -62,7 +66,32 @@ def demo_world(db, now):
     (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now, created_by=analyst)
     notice = queue_notice(notice=notice, now=now)
     ProviderResponse.objects.create(notice=notice, action="need_info", message="Which page?", created_at=now)
-    Escalation.objects.create(url=case, notice=notice, level=1, reason="deadline passed", created_at=now)
+    run = StepRun.objects.create(
+        notice=notice,
+        step=EscalationStep.objects.order_by("pk").first(),
+        action="repeat_notice",
+        status="done",
+        target="abuse@polder-hosting.example",
+        created_at=now,
+        performed_at=now,
+        delivered_at=now,
+    )
+    Escalation.objects.create(
+        url=case, notice=notice, run=run, level=1, reason="deadline passed", created_at=now
+    )
+    referral = Referral.objects.create(
+        authority="law_enforcement", country="DE", notice=notice, provider=polder, created_at=now
+    )
+    referral.urls.set([case])
+    AnalystAlert.objects.create(
+        kind="overdue",
+        key="overdue:walk",
+        summary="1 URL still up 48 h after the notice.",
+        notice=notice,
+        url=case,
+        provider=polder,
+        created_at=now,
+    )
     create_api_key(scope="user", user=analyst, name="walker")
     AuditEvent.objects.create(
         actor="user:analyst", action="url.view", object_type="url", object_id=str(case.pk)
