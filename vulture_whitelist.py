@@ -109,6 +109,8 @@ _django_admin = (
     _.trace_now,
     _.has_create_notice_permission,
     _.has_merge_permission,
+    _.has_export_permission,
+    _.has_work_permission,
 )
 
 # Django models (notices/models/): Meta options, and columns the ORM reads and writes by keyword and by

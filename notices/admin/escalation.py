@@ -152,7 +152,11 @@ class ReferralAdmin(SystemRecordAdmin):
     exclude = ["urls"]  # exact URLs only in the export, never on a page
     actions = ["export_csv"]
 
-    @admin.action(description="Export the referred URLs (CSV; marks them exported)")
+    def has_export_permission(self, request) -> bool:
+        """The export carries the exact URLs: for the roles that work referrals (change_referral)."""
+        return request.user.has_perm("notices.change_referral")
+
+    @admin.action(description="Export the referred URLs (CSV; marks them exported)", permissions=["export"])
     def export_csv(self, request, queryset):
         body = export_referrals(
             queryset,
@@ -225,14 +229,18 @@ class AnalystAlertAdmin(SystemRecordAdmin):
         link = reverse("admin:notices_url_change", args=[obj.url_id])
         return format_html('<a href="{}">URL {}</a>', link, obj.url_id)
 
-    @admin.action(description="Acknowledge (I am on it)")
+    def has_work_permission(self, request) -> bool:
+        """Acknowledging and resolving alerts: the roles that work cases (change_analystalert)."""
+        return request.user.has_perm("notices.change_analystalert")
+
+    @admin.action(description="Acknowledge (I am on it)", permissions=["work"])
     def acknowledge(self, request, queryset) -> None:
         count = acknowledge_alerts(
             list(queryset.values_list("pk", flat=True)), user=request.user, now=timezone.now()
         )
         self.message_user(request, f"Acknowledged {count} alert(s).")
 
-    @admin.action(description="Resolve (dealt with)")
+    @admin.action(description="Resolve (dealt with)", permissions=["work"])
     def resolve(self, request, queryset) -> None:
         count = resolve_alerts(
             list(queryset.values_list("pk", flat=True)), user=request.user, now=timezone.now()

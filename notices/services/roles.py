@@ -48,6 +48,11 @@ _ANALYST = {
     "notices.removalcycle": READ,
     "notices.event": READ,
     "notices.escalation": READ,
+    "notices.escalationpolicy": READ,
+    "notices.escalationstep": READ,
+    "notices.steprun": READ,
+    "notices.referral": {"view", "change"},  # change: export the referred URLs
+    "notices.analystalert": {"view", "change"},  # change: acknowledge, resolve
     # Notices: created from cases and sent (queued in the outbox); their mails are read.
     "notices.notice": {"view", "add", "change"},
     "notices.noticeitem": READ,
@@ -82,6 +87,8 @@ _SUPERVISOR_ALSO = {
     "notices.invitation": {"view", "add", "change"},
     "notices.webhookendpoint": {"view", "change"},
     "notices.noticetemplate": EVERYTHING,
+    "notices.escalationpolicy": EVERYTHING,
+    "notices.escalationstep": EVERYTHING,
     # API keys (revoked here; created with `create_api_key`).
     "notices.apikey": {"view", "change"},
     # Staff users and their roles (never superuser rights, never a group's permissions: UserAdmin).

@@ -48,6 +48,10 @@ MODELS = {
     "notices.Check": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Event": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Escalation": (ALL, NOBODY, NOBODY, NOBODY),
+    "notices.EscalationPolicy": (ALL, SUP, SUP, SUP),
+    "notices.StepRun": (ALL, NOBODY, NOBODY, NOBODY),
+    "notices.Referral": (ALL, NOBODY, NOBODY, NOBODY),
+    "notices.AnalystAlert": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Partner": (ALL, SUP, SUP, ROOT),
     "notices.Notice": (ALL, NOBODY, WORK, NOBODY),  # withdrawn, never deleted
     "notices.OutgoingMessage": (ALL, NOBODY, NOBODY, NOBODY),
@@ -90,6 +94,9 @@ ACTIONS = {
     ("notices.Invitation", "revoke"): SUP,
     ("notices.ApiKey", "revoke"): SUP,
     ("auth.User", "reset_second_factor"): SUP,
+    ("notices.Referral", "export_csv"): WORK,
+    ("notices.AnalystAlert", "acknowledge"): WORK,
+    ("notices.AnalystAlert", "resolve"): WORK,
 }
 
 # Every other admin URL (by name), with what a request to it answers per role: (method, path maker, {status:
