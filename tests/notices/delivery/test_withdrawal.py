@@ -12,7 +12,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
-from notices.delivery.outbox import CANCELLED, claim_due_messages, enqueue_notice_message
+from notices.delivery.outbox import CANCELLED, abuse_recipients, claim_due_messages, enqueue_notice_messages
 from notices.models import Event, OutgoingMessage
 from notices.selectors.dashboard import queue_counts
 from notices.services.delivery import send_claimed
@@ -61,8 +61,10 @@ def test_mail_claimed_before_the_withdrawal_is_not_sent(smtp_sink, queued, now):
 def test_mail_made_after_the_withdrawal_is_cancelled_when_its_turn_comes(smtp_sink, queued, now):
     notice, _, _ = queued
     withdraw(notices=[notice], reason="sent_in_error", now=now)
-    # A reminder an escalation step wrote while the withdrawal committed.
-    reminder = enqueue_notice_message(notice=notice, now=now, reminder=True)
+    # A mail of the notice written while the withdrawal committed (e.g. a re-send).
+    (reminder,) = enqueue_notice_messages(
+        notices=[notice], now=now, recipients=abuse_recipients([notice.provider_id])
+    )
 
     (claimed,) = claim_due_messages(now=now, limit=10)
     status = send_claimed(claimed)
