@@ -2,12 +2,15 @@
 
     WITH due AS MATERIALIZED (
         SELECT key FROM table WHERE <due> [AND key = ANY(ids)]
-        ORDER BY <order_by> LIMIT n FOR UPDATE SKIP LOCKED)
+        ORDER BY <order_by> LIMIT n FOR NO KEY UPDATE SKIP LOCKED)
     UPDATE table AS t SET <assign> FROM due [, <join>]
     WHERE t.key = due.key [AND <join_on>] RETURNING <returning>
 
-`FOR UPDATE SKIP LOCKED` lets claimers run at once without blocking or overlap: a row another transaction is
-claiming is skipped, not waited for. The claim itself writes what makes the row not due any more (a
+`FOR NO KEY UPDATE SKIP LOCKED` lets claimers run at once without blocking or overlap: a row another
+transaction is claiming (or updating) is skipped, not waited for. It is the lock the claim's own UPDATE takes,
+and not FOR UPDATE: that one also conflicts with the KEY SHARE locks of foreign-key checks, so a row would be
+skipped while any transaction inserts a row naming it (an event of a case, say) and a due case could miss a
+sweep for nothing. The claim itself writes what makes the row not due any more (a
 `claimed_until` in the future, a status, a cleared schedule), so a claim is over when that transaction
 commits, and one whose worker died expires by the due condition (e.g. `claimed_until < now`), which
 `pending_or_expired` spells for the status-and-lease queues. The due rows are picked in a MATERIALIZED CTE,
@@ -57,7 +60,7 @@ def claim(
     sql = (
         f"WITH due AS MATERIALIZED ("
         f"SELECT {key} FROM {table} WHERE ({due}){restrict} "
-        f"ORDER BY {order_by} LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+        f"ORDER BY {order_by} LIMIT %(limit)s FOR NO KEY UPDATE SKIP LOCKED) "
         f"UPDATE {table} AS t SET {assign} FROM due{f', {join}' if join else ''} "
         f"WHERE t.{key} = due.{key}{f' AND {join_on}' if join_on else ''} "
         f"RETURNING {returning or f't.{key}'}"

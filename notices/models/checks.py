@@ -47,7 +47,7 @@ class DueCheck(models.Model):
 
     class Meta:
         indexes = [
-            # The sweep: WHERE due_at <= now ORDER BY due_at LIMIT n FOR UPDATE SKIP LOCKED.
+            # The sweep: WHERE due_at <= now ORDER BY due_at LIMIT n FOR NO KEY UPDATE SKIP LOCKED.
             models.Index(fields=["due_at"], name="duecheck_due_idx"),
         ]
 

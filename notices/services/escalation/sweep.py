@@ -143,8 +143,26 @@ def _take_chunk(groups: list[Group], *, now: datetime) -> int:
     return taken
 
 
+_LOCK_NOTICE = 0x5169  # advisory lock class: the escalation runs of one notice
+
+
+def _serialize_notices(notice_ids: set[int]) -> None:
+    """Sweeps take the runs of one notice one at a time (an advisory lock per notice until the transaction
+    ends, taken in notice order, so two sweeps never wait for each other). Without it, two sweeps that each
+    claimed some cases of one notice would each lock their own first, and the one that starts the run could
+    not add the other's cases to its mail (they are locked): the repeat would not name them all."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, (n %% 2147483647)::int)"
+            " FROM (SELECT n FROM unnest(%s::bigint[]) AS n ORDER BY n OFFSET 0) AS ordered",
+            [_LOCK_NOTICE, sorted(notice_ids)],
+        )
+
+
 def _take(groups: list[Group], *, now: datetime) -> int:
-    """Lock the cases, start the runs (or find them taken), perform the new ones, record what they did."""
+    """Lock the notices' runs and the cases, start the runs (or find them taken), perform the new ones,
+    record what they did."""
+    _serialize_notices({group.notice_id for group in groups})
     live = _lock_live(groups)
     for group in groups:
         group.url_ids = [pk for pk in group.url_ids if (pk, group.notice_id) in live]
