@@ -14,6 +14,7 @@ from notices.admin.common import (
     AuditedReadsMixin,
     ReadOnlyInline,
     SystemRecordAdmin,
+    TimelineInline,
     TrackerModelAdmin,
     badge,
     url_shown,
@@ -27,7 +28,6 @@ from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import Assessment, Check, Escalation, Event, HostingTrace, Partner, Report, Url
-from notices.selectors.timeline import event_text
 from notices.services import urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -75,18 +75,11 @@ class CheckInline(ReadOnlyInline, admin.TabularInline):
     ordering = ["-checked_at"]
 
 
-class EventInline(ReadOnlyInline, admin.TabularInline):
+class EventInline(TimelineInline):
     """The case's timeline, each event in words (escalation steps and their deliveries included)."""
 
-    model = Event
     fields = ["at", "kind", "what", "actor"]
     readonly_fields = fields
-    ordering = ["at", "pk"]
-    verbose_name_plural = "timeline"
-
-    @admin.display(description="What happened")
-    def what(self, obj: Event) -> str:
-        return event_text(obj)
 
 
 class EscalationInline(ReadOnlyInline, admin.TabularInline):

@@ -21,8 +21,9 @@ from django.utils.html import format_html
 
 from notices.canonical import defang
 from notices.infra.events import audit_request
-from notices.models import Url
+from notices.models import Event, Url
 from notices.models.choices import time_zone_choices, validate_time_zone
+from notices.selectors.timeline import event_text
 
 PURGED = "purged"
 
@@ -285,3 +286,15 @@ class ReadOnlyInline(ViewOnly):
     extra = 0
     can_delete = False
     show_change_link = False
+
+
+class TimelineInline(ReadOnlyInline, admin.TabularInline):
+    """A timeline (Event rows) in time order, each event in words; pages set `fields`."""
+
+    model = Event
+    ordering = ["at", "pk"]
+    verbose_name_plural = "timeline"
+
+    @admin.display(description="What happened")
+    def what(self, obj: Event) -> str:
+        return event_text(obj)

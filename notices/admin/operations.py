@@ -15,6 +15,7 @@ from notices.admin.common import (
     AuditedReadsMixin,
     ReadOnlyInline,
     SystemRecordAdmin,
+    TimelineInline,
     TrackerModelAdmin,
     badge,
     url_shown,
@@ -31,14 +32,12 @@ from notices.errors import NoticeError
 from notices.infra.events import audit_request
 from notices.models import (
     ApiKey,
-    Event,
     Notice,
     NoticeItem,
     OutgoingMessage,
     ProviderResponse,
     StepRun,
 )
-from notices.selectors.timeline import event_text
 from notices.services.lifecycle import withdraw
 from notices.services.notices import deadline_for, queue_notice
 
@@ -91,16 +90,9 @@ class ResponseInline(ReadOnlyInline, admin.TabularInline):
     readonly_fields = fields
 
 
-class NoticeEventInline(ReadOnlyInline, admin.TabularInline):
-    model = Event
+class NoticeEventInline(TimelineInline):
     fields = ["at", "kind", "what", "url", "actor"]
     readonly_fields = fields
-    ordering = ["at", "pk"]
-    verbose_name_plural = "timeline"
-
-    @admin.display(description="What happened")
-    def what(self, obj: Event) -> str:
-        return event_text(obj)
 
 
 class StepRunInline(ReadOnlyInline, admin.TabularInline):
