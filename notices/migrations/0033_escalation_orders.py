@@ -1,0 +1,9 @@
+"""Placeholder kept in the migration chain; its work fills it in."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("notices", "0032_ops_scale")]
+
+    operations = []
