@@ -13,7 +13,7 @@ from django.utils import timezone
 from notices.delivery.outbox import SmtpSession, claim_due_messages
 from notices.delivery.webhooks import claim_due_deliveries, enqueue_new_deliveries
 from notices.hosting.tracer import trace_url
-from notices.infra import ratelimit
+from notices.infra import partitions, ratelimit
 from notices.infra.retry import backoff
 from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
@@ -173,3 +173,15 @@ def purge_retention() -> int:
     report = purge(now=timezone.now())
     logger.info("retention purge: %s", report.describe())
     return report.counts["urls"]
+
+
+@shared_task(name="notices.maintain_check_partitions", acks_late=True)
+def maintain_check_partitions() -> dict:
+    """Beat: make the check table's partitions of this month and CHECK_PARTITIONS_AHEAD months ahead; drop
+    whole months older than CHECK_RETENTION_MONTHS (never a row-by-row DELETE). Claims are not needed: the
+    partition changes serialise on an advisory lock and each is done once (a second beat finds it done)."""
+    now = timezone.now()
+    made = partitions.ensure_ahead(now, settings.CHECK_PARTITIONS_AHEAD)
+    dropped = partitions.drop_expired(now, settings.CHECK_RETENTION_MONTHS)
+    logger.info("check partitions: made %s, dropped %s", made or "none", dropped or "none")
+    return {"made": made, "dropped": dropped}

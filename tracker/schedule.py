@@ -52,6 +52,11 @@ def beat_schedule() -> dict:
             "task": "notices.purge_retention",
             "schedule": settings.RETENTION_PURGE_INTERVAL,
         },
+        # Make the check table's monthly partitions ahead of time; drop months past CHECK_RETENTION_MONTHS.
+        "check-partitions": {
+            "task": "notices.maintain_check_partitions",
+            "schedule": settings.CHECK_PARTITION_INTERVAL,
+        },
         # Forget sign-in attempts the sign-in limits no longer count and API counters of ended windows.
         "limits-purge": {
             "task": "notices.purge_limit_records",

@@ -7,7 +7,9 @@ from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
+from tracker import queues
 from tracker.env import (
     BASE_DIR,
     VAR_DIR,
@@ -254,6 +256,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# One queue per kind of work (tracker/queues.py; README "Deployment"): a worker without `-Q` takes them all.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in queues.QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in queues.ROUTES.items()}
 
 # How often beat runs each sweep (seconds). Each sweep claims a bounded batch of due rows.
 CHECK_SWEEP_INTERVAL = env_seconds("CHECK_SWEEP_INTERVAL", 30)
@@ -374,6 +380,14 @@ RETENTION_ENDED_CASES_DAYS = max(1, int(env_seconds("RETENTION_ENDED_CASES", 365
 RETENTION_NOT_ILLEGAL_DAYS = max(1, int(env_seconds("RETENTION_NOT_ILLEGAL", 90 * 86400) // 86400))
 RETENTION_PURGE_INTERVAL = env_seconds("RETENTION_PURGE_INTERVAL", 86400)  # beat runs the purge this often
 RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500, minimum=1)  # cases per purge transaction
+
+# --- Check partitions (README "Data that grows") ---------------------------------------------------------
+# The check table has one partition per month (notices/infra/partitions.py). Beat makes this month's and the
+# next CHECK_PARTITIONS_AHEAD months' every CHECK_PARTITION_INTERVAL, and drops whole months older than
+# CHECK_RETENTION_MONTHS full months (0: checks are kept for ever; the URL's own state keeps every outcome).
+CHECK_PARTITIONS_AHEAD = env_int("CHECK_PARTITIONS_AHEAD", 2, minimum=1)
+CHECK_PARTITION_INTERVAL = env_seconds("CHECK_PARTITION_INTERVAL", 6 * 3600)
+CHECK_RETENTION_MONTHS = env_int("CHECK_RETENTION_MONTHS", 0, minimum=0)
 
 # --- API --------------------------------------------------------------------------------------------------
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)

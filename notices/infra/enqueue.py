@@ -23,6 +23,9 @@ SWEEP_OUTBOX = "notices.sweep_outbox"
 REFRESH_STATS = "notices.refresh_stats"
 SEND_ANALYST_ALERT = "notices.send_analyst_alert"
 
+# Re-traces an import queues wait in their own queue (tracker/queues.py), never in front of new cases' traces.
+IMPORTS_QUEUE = "imports"
+
 
 def send(name: str, *args, **options) -> None:
     """Publish the task `name` with positional `args` now. `options` are Celery's (countdown, retry,
@@ -43,16 +46,17 @@ def send_many(name: str, count: int) -> None:
             current_app.send_task(name, producer=producer)
 
 
-def after_commit_many(name: str, arguments: list[list]) -> None:
-    """Publish task `name` once per argument list over one broker connection when the transaction commits. A
-    broker that is down loses nothing the caller committed: it is logged, and the caller's own sweep queues
-    the work again (re-evaluation, for one)."""
+def after_commit_many(name: str, arguments: list[list], **options) -> None:
+    """Publish task `name` once per argument list over one broker connection when the transaction commits
+    (`options` are Celery's: `queue` to send them elsewhere than the task's own queue). A broker that is down
+    loses nothing the caller committed: it is logged, and the caller's own sweep queues the work again
+    (re-evaluation, for one)."""
 
     def publish() -> None:
         try:
             with current_app.producer_or_acquire() as producer:
                 for args in arguments:
-                    current_app.send_task(name, args=args, producer=producer)
+                    current_app.send_task(name, args=args, producer=producer, **options)
         except OperationalError as exc:
             logger.warning("%s: %d task(s) not queued, the broker refused (%s)", name, len(arguments), exc)
 
