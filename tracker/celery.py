@@ -35,6 +35,12 @@ def _freeze_start_up_objects(**kwargs) -> None:
 def _redact_logs(logger, **kwargs) -> None:
     """Celery sets up its own handlers in the worker and beat: they redact secrets too (tracker/redaction.py;
     a task's arguments, results and errors may carry links or keys)."""
+    from django.conf import settings  # noqa: PLC0415 (only where Celery configures logging)
+
+    from tracker.jsonlog import JsonFormatter  # noqa: PLC0415 (only where Celery configures logging)
     from tracker.redaction import redact_handlers  # noqa: PLC0415 (only where Celery configures logging)
 
     redact_handlers(logger)
+    if settings.LOG_FORMAT == "json":  # LOG_FORMAT=json: Celery's own handlers write JSON lines too
+        for handler in logger.handlers:
+            handler.setFormatter(JsonFormatter())

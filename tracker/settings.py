@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
@@ -61,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "notices.metrics.RequestMetrics",  # first: requests and latency by route, every layer timed (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # Content-Security-Policy on every response (README "Security headers")
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,7 +175,7 @@ SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SECURE_SSL_REDIRECT = SECURE_COOKIES
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # probes and scrapes from inside the network
 SECURE_HSTS_SECONDS = int(env_seconds("SECURE_HSTS_SECONDS", 365 * 86400)) if SECURE_COOKIES else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_COOKIES
 # X-Forwarded-Proto and X-Forwarded-Host are believed only behind a proxy that sets them (and strips the
@@ -444,6 +447,24 @@ SPECTACULAR_SETTINGS = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Metrics and logs (README "Metrics") ---------------------------------------------------------------------
+# /metrics answers only a scraper that sends `Authorization: Bearer METRICS_TOKEN` or comes from an address in
+# METRICS_ALLOWED_NETWORKS (CIDR list; the address the web server sees, REMOTE_ADDR); with neither set it is
+# 404. Web and worker processes write their counters to METRICS_MULTIPROC_DIR (empty: each process serves its
+# own values only); empty it when the stack starts (stale files of dead processes are summed otherwise).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", [])
+METRICS_MULTIPROC_DIR = env_str(
+    "PROMETHEUS_MULTIPROC_DIR", env_str("METRICS_MULTIPROC_DIR", str(VAR_DIR / "metrics"))
+)
+if METRICS_MULTIPROC_DIR:  # read by prometheus_client when first imported: set before any import of it
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", METRICS_MULTIPROC_DIR)
+    Path(METRICS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, exception), redacted as ever.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json")
+
 # Every line passes the redaction filter (README "Logs"): one-click, invitation and password-reset tokens, API
 # keys, bearer tokens and session ids never reach a log. Django's own loggers (requests, runserver) send their
 # lines to the same handler instead of the default ones.
@@ -451,8 +472,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "tracker.redaction.RedactingFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "tracker.jsonlog.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from notices import health
+from notices import health, metrics
 from notices.admin import sign_in
 from notices.admin.dashboard import dashboard_view, scorecard_view, transparency_view
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("portal/", include("notices.portal.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus; token or network (README "Metrics")
     path("", health.home, name="home"),
 ]
 

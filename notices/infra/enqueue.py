@@ -11,7 +11,7 @@ from functools import partial
 
 from celery import current_app
 from django.db import transaction
-from kombu.exceptions import OperationalError
+from kombu.exceptions import ChannelError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -61,3 +61,24 @@ def after_commit_many(name: str, arguments: list[list], **options) -> None:
             logger.warning("%s: %d task(s) not queued, the broker refused (%s)", name, len(arguments), exc)
 
     transaction.on_commit(publish)
+
+
+def queue_depths(names, *, timeout: float = 2) -> dict[str, int | None]:
+    """Messages waiting in each queue of `names` (a queue nobody declared yet: 0), or None for every queue
+    when the broker cannot be reached (the metrics then say so instead of failing the scrape)."""
+    depths: dict[str, int | None] = dict.fromkeys(names)
+    try:
+        with current_app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1, timeout=timeout)
+            for name in names:
+                channel = connection.channel()  # a failed passive declare may close its channel (AMQP)
+                try:
+                    depths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except ChannelError:
+                    depths[name] = 0
+                finally:
+                    channel.close()
+    except (OperationalError, OSError) as exc:
+        logger.warning("queue depths: broker unreachable (%s)", exc)
+        return dict.fromkeys(names)
+    return depths

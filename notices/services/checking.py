@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from notices.checks.engine import CheckConfig, CheckTarget, Observation, check_each
 from notices.checks.scheduling import claim_due
+from notices.infra import metrics
 from notices.models import HostingProvider, Url
 from notices.services.notices import close_item_removed
 from notices.services.urls import apply_observations
@@ -44,7 +45,9 @@ def _close_connection() -> None:
 
 
 def _record(chunk: list[Observation]) -> int:
-    return record_observations(chunk, now=timezone.now())
+    removals = record_observations(chunk, now=timezone.now())
+    metrics.count_checks(observation.outcome for observation in chunk)  # once stored (README "Metrics")
+    return removals
 
 
 def check_and_record(batches: Iterable[tuple[CheckConfig, list[CheckTarget]]]) -> tuple[int, int]:
