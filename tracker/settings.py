@@ -447,7 +447,7 @@ SPECTACULAR_SETTINGS = {
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# --- Metrics and logs (README "Metrics") ---------------------------------------------------------------------
+# --- Metrics and logs (README "Metrics") -----------------------------------------------------------------
 # /metrics answers only a scraper that sends `Authorization: Bearer METRICS_TOKEN` or comes from an address in
 # METRICS_ALLOWED_NETWORKS (CIDR list; the address the web server sees, REMOTE_ADDR); with neither set it is
 # 404. Web and worker processes write their counters to METRICS_MULTIPROC_DIR (empty: each process serves its

@@ -2,9 +2,10 @@
 
 Web (gunicorn) and worker (Celery prefork) processes each write their values to files in
 PROMETHEUS_MULTIPROC_DIR (METRICS_MULTIPROC_DIR, default var/metrics), and `/metrics` sums every process's
-files: prometheus_client's multiprocess mode. It must be set before prometheus_client is first imported, which
-is why tracker/settings.py sets it (every process loads the settings first). Gauges of the deployment's state are not
-here: `/metrics` reads them from the database at scrape time (notices/selectors/operations.py).
+files: prometheus_client's multiprocess mode. It must be set before prometheus_client is first imported,
+which is why tracker/settings.py sets it (every process loads the settings first). Gauges of the
+deployment's state are not here: `/metrics` reads them from the database at scrape time
+(notices/selectors/operations.py).
 """
 
 from __future__ import annotations

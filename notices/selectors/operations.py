@@ -51,6 +51,7 @@ class Operations:
     partitioned: bool = True
     partitions_missing: list[str] = field(default_factory=list)  # this month's or next month's
     partition_count: int = 0
+    check_rows_estimate: int = 0  # the planner's estimate over every partition
     default_partition_rows: int = 0
 
 
@@ -104,7 +105,9 @@ def _read_partitions(ops: Operations, now: datetime) -> None:
     ops.partitioned = partitions.is_partitioned()
     if not ops.partitioned:
         return
-    names = {p.name for p in partitions.partitions()}
+    found = partitions.partitions()
+    names = {p.name for p in found}
+    ops.check_rows_estimate = sum(p.rows_estimate for p in found)
     this_month = partitions.month_of(now)
     wanted = [partitions.name_of(this_month), partitions.name_of(partitions.add_months(this_month, 1))]
     ops.partitions_missing = [name for name in wanted if name not in names]

@@ -88,11 +88,9 @@ def test_requests_are_counted_by_route_pattern_never_by_path(token):
 @pytest.mark.django_db
 def test_checks_are_counted_by_outcome_once_recorded(token):
     url_id = submit_report(item=ReportInput(url="http://metrics.example/a.html"), now=timezone.now()).url_id
-    observation = Observation(
-        key=url_id, outcome=Outcome.GONE, status_code=404, final_url="http://metrics.example/a.html",
-        error_class="", resolved_ip="192.0.2.1", redirects=0, elapsed_ms=12, checked_at=timezone.now(),
-        vantage="direct",
-    )  # fmt: skip
+    fields = {"status_code": 404, "final_url": "http://metrics.example/a.html", "error_class": ""}
+    fields |= {"resolved_ip": "192.0.2.1", "redirects": 0, "elapsed_ms": 12, "vantage": "direct"}
+    observation = Observation(key=url_id, outcome=Outcome.GONE, checked_at=timezone.now(), **fields)
     before = _scrape(**token)
     checking._record([observation])
     after = _scrape(**token)
