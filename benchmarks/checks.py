@@ -2,6 +2,8 @@
 
 - P4: checks/s through the project's path (claim → check → record, as the sweep task runs it) against a local
   HTTP server, versus a plain aiohttp loop hitting the same server with the same concurrency, in the same run.
+  Then the same checks by 2 worker processes (`benchmarks.check_worker`, sharing the due queue by claims)
+  versus 1, each run on all URLs due again: the scaling of the checks queue over processes.
 - P7 (checks): one due-check claim (a batch) with 1,000,000 open items, versus the same claim with 10,000
   open: the ratio shows the cost grows with the batch, not with the open cases. The plan goes to the log. The
   escalation sweep's part of P7 (claim and perform the due steps) is benchmarks/escalation.py.
@@ -159,6 +161,71 @@ def p4(scale: str, port: int) -> list[Result]:
     ]
 
 
+def worker_checks(port: int, n: int, processes: int) -> float:
+    """`processes` check workers go at once and run until nothing is due; checks/s over all of them."""
+    env = {
+        **os.environ,
+        "CHECKER_CONNECT_TO": f"198.51.100.0/24=127.0.0.1:{port}",
+        "CHECKER_CONCURRENCY": "100",
+        "CHECKER_PER_HOST": "2",
+        "CHECKER_PER_HOST_PER_MINUTE": str(10**9),
+        "CHECK_BATCH_SIZE": str(BATCH // processes),  # the backlog splits over the processes, as claims do
+        "CELERY_BROKER_URL": "memory://",  # re-traces after commit: no broker round trip measured
+        "LOG_LEVEL": "WARNING",
+    }
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.check_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(processes)
+    ]
+    try:
+        for proc in procs:
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a check worker did not start")
+        with Stopwatch() as sw:
+            for proc in procs:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            counts = [int(proc.stdout.readline()) for proc in procs]
+            for proc in procs:
+                proc.wait()
+    finally:
+        for proc in procs:
+            stop_process(proc)
+    if sum(counts) != n:
+        raise RuntimeError(f"{processes} check workers checked {counts} URLs, expected {n} in all")
+    log(f"P4: {processes} worker process(es) checked {counts} in {sw.seconds:.1f} s")
+    return n / sw.seconds
+
+
+def p4_processes(scale: str, port: int) -> list[Result]:
+    """P4 with 1 and with 2 worker processes on the same due URLs (all due again before each run)."""
+    n = SIZES[scale]["p4"]
+    rates = {}
+    for processes in (1, 2):
+        make_all_due()
+        rates[processes] = worker_checks(port, n, processes)
+    log(f"P4: 1 process {rates[1]:,.0f} checks/s, 2 processes {rates[2]:,.0f} checks/s")
+    common = {"id": "P4", "unit": "checks/s", "better": "higher", "scale": scale, "n": n, "target": "report"}
+    return [
+        Result.compare(
+            name="checks/s, 1 worker process", value=rates[1], baseline=None, baseline_value=None, **common
+        ),
+        Result.compare(
+            name="checks/s, 2 worker processes",
+            value=rates[2],
+            baseline="1 worker process",
+            baseline_value=rates[1],
+            **common,
+        ),
+    ]
+
+
 def _claim_ms(claim, repeats: int = CLAIM_REPEATS) -> float:
     """Median ms of `claim(now=…, limit=CLAIM_BATCH)`, each in its own transaction, each claiming a full
     batch."""
@@ -275,6 +342,7 @@ def run(scale: str) -> list[Result]:
     results = []
     with HttpTarget() as target, _checker_settings(target.port):
         results += p4(scale, target.port)
+        results += p4_processes(scale, target.port)
         results += p7(scale)
         results += p8(scale)
     return results

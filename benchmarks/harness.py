@@ -52,6 +52,7 @@ BENCHMARKS: dict[str, str] = {
     "ripe_import": "benchmarks.ripe_import",
     "tracing": "benchmarks.tracing",
     "notices": "benchmarks.notices",
+    "partitions": "benchmarks.partitions",
 }
 
 T = TypeVar("T")
