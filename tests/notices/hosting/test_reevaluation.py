@@ -37,14 +37,15 @@ HOSTS = {"moved": "198.51.100.20", "closed": "198.51.100.30", "unchanged": "192.
 
 @pytest.fixture
 def sent_tasks(broker_url):
-    """Reads (and removes) the task messages waiting on the real broker's default queue: (name, args) each.
-    Whatever earlier tests left there is drained first."""
+    """Reads (and removes) the task messages waiting on the real broker's imports queue, where an import's
+    re-traces go (tracker/queues.py): (name, args) each. Whatever earlier tests left there is drained first."""
+    from tracker import queues
     from tracker.celery import app
 
     def drain() -> list[tuple[str, list]]:
         found = []
         with app.connection_for_read() as conn:
-            queue = conn.SimpleQueue(app.conf.task_default_queue)
+            queue = conn.SimpleQueue(queues.IMPORTS)
             try:
                 while True:
                     try:
