@@ -91,3 +91,9 @@ def test_reevaluation_sends_its_retraces_to_the_imports_queue(monkeypatch):
     batch.add(1)
     batch.flush()
     assert sent == [(enqueue.TRACE_URL, {"queue": "imports"})]
+
+
+def test_a_worker_started_without_queues_consumes_every_queue():
+    """`make run`'s single worker and the tests' workers pass no -Q: they must still take every kind."""
+    consumed = set(app.amqp.queues.consume_from or app.amqp.queues)
+    assert consumed == set(queues.QUEUES)
