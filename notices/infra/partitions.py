@@ -27,6 +27,9 @@ DEFAULT_PARTITION = f"{TABLE}_default"
 PREFIX = f"{TABLE}_p"
 # One transaction at a time changes the partitions (two beats, a command and beat): the others wait.
 _LOCK_KEY = 0x6E636B70  # "nckp"
+# ATTACH and DROP wait at most this long for their lock on the check table: waiting longer would queue every
+# insert of checks behind them (behind a long report query, say). A timeout fails the task; beat tries again.
+LOCK_TIMEOUT = "10s"
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def create_month(month: date) -> bool:
     name, low, high = name_of(month), _bound(month), _bound(add_months(month, 1))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
         if cursor.fetchone()[0]:
             return False
@@ -136,6 +140,7 @@ def drop_expired(now: datetime, retention_months: int) -> list[str]:
     for partition in expired(now, retention_months):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
             cursor.execute(f"DROP TABLE IF EXISTS {partition.name}")
         logger.info("check partitions: dropped %s (retention %d months)", partition.name, retention_months)
         dropped.append(partition.name)

@@ -150,3 +150,24 @@ def test_the_migration_keeps_every_row_and_id_both_ways():
     assert "notices_check_p200207" in {p.name for p in partitions.partitions()}
     newer = _check(url, now)
     assert newer.pk > max(c.pk for c in made)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drop_waiting_behind_a_long_reader_gives_up_instead_of_queueing_inserts(monkeypatch):
+    import psycopg2
+    from django.db import OperationalError
+
+    monkeypatch.setattr(partitions, "LOCK_TIMEOUT", "200ms")
+    partitions.create_month(date(2004, 6, 1))
+    params = connection.get_connection_params()
+    reader = psycopg2.connect(**params)
+    try:
+        with reader.cursor() as cursor:  # a long report query holds its lock until it ends
+            cursor.execute("SELECT count(*) FROM notices_check")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            partitions.drop_expired(datetime(2026, 12, 3, tzinfo=UTC), 12)
+        assert "notices_check_p200406" in {p.name for p in partitions.partitions()}
+    finally:
+        reader.rollback()
+        reader.close()
+    assert partitions.drop_expired(datetime(2026, 12, 3, tzinfo=UTC), 12) == ["notices_check_p200406"]
