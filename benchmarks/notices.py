@@ -10,11 +10,12 @@
   starts; three rounds on fresh tables, medians compared. The after-commit task hand-off goes to Celery's
   in-memory transport: the benchmark measures the project, not a broker. (The attachments and the MIME bytes
   are made by the delivery worker's first attempt, so P10 pays for them.)
-- P10: outbox messages/s delivered to the SMTP sink (`tracker.embedded.smtp` in its own process) by 1, 2 and
-  4 worker processes (`benchmarks.outbox_worker`), each looping claim_due_messages + send_claimed until nothing
-  is due (the first attempt also builds each message's X-ARF reports, CSV and MIME bytes and stores them).
-  A third of the queued messages go to each run; the 2- and 4-worker rates are compared with the 1-worker
-  rate (the scaling ratio; on a machine with fewer cores than workers it says where the CPU runs out)."""
+- P10: outbox messages/s delivered to the SMTP sink (`tracker.embedded.smtp` in its own process) by 1, 2
+  and 4 worker processes (`benchmarks.outbox_worker`), each looping claim_due_messages + send_claimed until
+  nothing is due (the first attempt also builds each message's X-ARF reports, CSV and MIME bytes and stores
+  them). A third of the queued messages go to each run; the 2- and 4-worker rates are compared with the
+  1-worker rate (the scaling ratio; on a machine with fewer cores than workers it says where the CPU runs
+  out)."""
 
 from __future__ import annotations
 

@@ -47,10 +47,10 @@ def _load(months: int, urls: int, per_month: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO notices_url (original, canonical, canonical_hash, host, status, first_reported_at,
-                    created_at, consecutive_gone, reappearance_count, country_at_notice, notice_type_at_notice,
-                    last_outcome, first_gone_vantage)
-               SELECT u, u, sha256(u::bytea), 'p.example', 'notified', now(), now(), 0, 0, '', 'hotline_notice',
-                      'live', ''
+                    created_at, consecutive_gone, reappearance_count, country_at_notice,
+                    notice_type_at_notice, last_outcome, first_gone_vantage)
+               SELECT u, u, sha256(u::bytea), 'p.example', 'notified', now(), now(), 0, 0, '',
+                      'hotline_notice', 'live', ''
                FROM generate_series(1, %s) AS g, LATERAL (SELECT 'http://p.example/' || g) AS x(u)""",
             [urls],
         )
@@ -95,7 +95,8 @@ def _insert_rate(table: str, n: int) -> float:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(
                     f"""INSERT INTO {table} ({COLUMNS})
-                        SELECT id, now(), 'gone', 404, '', '', 50, 0, 'direct' FROM unnest(%s::bigint[]) AS id""",
+                        SELECT id, now(), 'gone', 404, '', '', 50, 0, 'direct'
+                        FROM unnest(%s::bigint[]) AS id""",
                     [chunk],
                 )
     return n / sw.seconds
@@ -132,7 +133,8 @@ def run(scale: str) -> list[Result]:
     size = SIZES[scale]
     reset_database()
     log(
-        f"P13: {size['months']} monthly partitions, {size['urls']:,} URLs × {size['per_month']} checks a month"
+        f"P13: {size['months']} monthly partitions, {size['urls']:,} URLs × {size['per_month']} checks"
+        " a month"
     )
     rows = _load(size["months"], size["urls"], size["per_month"])
     log(f"P13: {rows:,} check rows in each table ({rows // size['months']:,} per partition)")
@@ -157,7 +159,8 @@ def run(scale: str) -> list[Result]:
     scan_ms = _lookup_ms(scan, urls, with_time=False)
     plain_ms = _lookup_ms(plain, urls, with_time=False)
     log(
-        f"P13: latest check: pointer {pointer_ms:.3f} ms, scan {scan_ms:.3f} ms, plain table {plain_ms:.3f} ms"
+        f"P13: latest check: pointer {pointer_ms:.3f} ms, scan {scan_ms:.3f} ms,"
+        f" plain table {plain_ms:.3f} ms"
     )
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {PLAIN}")

@@ -90,14 +90,6 @@ class StateCollector:
         yield _gauge(
             "notices_escalation_lag_seconds", "How long the oldest due step has waited.", ops.escalation_lag
         )
-        steps = CounterMetricFamily(
-            "notices_escalation_steps",
-            "Escalation step runs, by action and status.",
-            labels=["action", "status"],
-        )
-        for (action, status), count in sorted(ops.escalation_steps.items()):
-            steps.add_metric([action, status], count)
-        yield steps
         runs = CounterMetricFamily(
             "notices_import_runs",
             "Registry import runs, by dataset and status.",
@@ -174,7 +166,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if directory:
         MultiProcessCollector(registry, path=directory)
     else:
-        for collector in (process_metrics.REQUESTS, process_metrics.LATENCY, process_metrics.CHECKS):
+        for collector in process_metrics.COLLECTORS:
             registry.register(collector)
     registry.register(StateCollector())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

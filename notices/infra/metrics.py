@@ -11,14 +11,10 @@ deployment's state are not here: `/metrics` reads them from the database at scra
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from collections.abc import Iterable
+from functools import partial
 
-from django.conf import settings
-
-if settings.METRICS_MULTIPROC_DIR:
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.METRICS_MULTIPROC_DIR))
-    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
-
+from django.db import transaction
 from prometheus_client import Counter, Histogram
 
 REQUESTS = Counter(
@@ -33,6 +29,12 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 CHECKS = Counter("notices_checks_total", "Liveness checks recorded, by outcome.", ["outcome"])
+ESCALATION_STEPS = Counter(
+    "notices_escalation_steps_total",
+    "Escalation steps taken by the sweep, by action, first attempt or retry.",
+    ["action", "attempt"],
+)
+COLLECTORS = (REQUESTS, LATENCY, CHECKS, ESCALATION_STEPS)
 
 
 def multiprocess_dir() -> str | None:
@@ -44,3 +46,16 @@ def count_checks(outcomes) -> None:
     """One increment per recorded observation's outcome."""
     for outcome in outcomes:
         CHECKS.labels(str(outcome)).inc()
+
+
+def count_steps(actions: Iterable[str], *, attempt: str) -> None:
+    """One increment per step run the sweep takes (`attempt`: "first" or "retry"), once its transaction
+    commits: a sweep that rolls back took no step."""
+    actions = [str(action) for action in actions]
+    if actions:
+        transaction.on_commit(partial(_count_steps, actions, attempt))
+
+
+def _count_steps(actions: list[str], attempt: str) -> None:
+    for action in actions:
+        ESCALATION_STEPS.labels(action, attempt).inc()

@@ -10,10 +10,13 @@
 # on (notices.maintain_check_partitions).
 #
 # Reversible: backwards, the rows go back into one plain table with an identity id.
+#
+# Also: partial indexes of the unsent outbox messages and webhook deliveries by age, read by /metrics and
+# `manage.py doctor` at every scrape.
 
 from datetime import UTC, date, datetime
 
-from django.db import migrations
+from django.db import migrations, models
 from django.utils import timezone
 
 TABLE = "notices_check"
@@ -109,4 +112,24 @@ def unpartition(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("notices", "0031_ops_faults")]
 
-    operations = [migrations.RunPython(partition, unpartition)]
+    operations = [
+        migrations.RunPython(partition, unpartition),
+        # The unsent backlogs /metrics and `manage.py doctor` read at every scrape, without a scan of the
+        # sent rows.
+        migrations.AddIndex(
+            model_name="outgoingmessage",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "sending"])),
+                fields=["created_at"],
+                name="outbox_unsent_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="webhookdelivery",
+            index=models.Index(
+                condition=models.Q(("status__in", ["pending", "sending"])),
+                fields=["created_at"],
+                name="webhook_unsent_idx",
+            ),
+        ),
+    ]

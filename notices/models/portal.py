@@ -188,6 +188,12 @@ class WebhookDelivery(models.Model):
             models.Index(
                 fields=["next_attempt_at"], name="webhook_due_idx", condition=models.Q(status="pending")
             ),
+            # Backlog and age of the oldest undelivered (/metrics, manage.py doctor).
+            models.Index(
+                fields=["created_at"],
+                name="webhook_unsent_idx",
+                condition=models.Q(status__in=["pending", "sending"]),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -22,7 +22,6 @@ from notices.models import (
     ProviderContact,
     RegistryImport,
     StatsSnapshot,
-    StepRun,
     Url,
     WebhookDelivery,
 )
@@ -43,7 +42,6 @@ class Operations:
     due_check_lag: float = 0.0  # how long the oldest due check has waited
     due_escalations: int = 0
     escalation_lag: float = 0.0
-    escalation_steps: dict[tuple[str, str], int] = field(default_factory=dict)  # (action, status) → runs
     import_runs: dict[tuple[str, str], int] = field(default_factory=dict)  # (dataset, status) → runs
     registry_age: dict[str, float] = field(default_factory=dict)  # dataset → age of its active data
     failing_contacts: list[tuple[str, str]] = field(default_factory=list)  # (provider, e-mail)
@@ -85,8 +83,6 @@ def read(now: datetime, *, failing_limit: int = 20) -> Operations:
         n=Count("pk"), oldest=Min("next_escalation_at")
     )
     ops.due_escalations, ops.escalation_lag = escalations["n"], _age(now, escalations["oldest"])
-    steps = StepRun.objects.values_list("action", "status").annotate(n=Count("pk")).order_by()
-    ops.escalation_steps = {(action, status): n for action, status, n in steps}
     runs = RegistryImport.objects.values_list("dataset", "status").annotate(n=Count("pk")).order_by()
     ops.import_runs = {(dataset, status): n for dataset, status, n in runs}
     active = RegistryImport.objects.filter(status=RegistryImport.Status.ACTIVE).values_list("dataset")

@@ -166,3 +166,15 @@ def test_json_log_lines_carry_the_redacted_message():
     assert line["level"] == "WARNING" and line["logger"] == "notices.x"
     assert "secretpart" not in line["message"] and line["message"].startswith("key tt_0123abcd_")
     assert line["time"].endswith("+00:00")
+
+
+@pytest.mark.django_db
+def test_escalation_steps_count_once_their_sweep_commits(token, django_capture_on_commit_callbacks):
+    key = ("notices_escalation_steps_total", (("action", "repeat_notice"), ("attempt", "first")))
+    before = _scrape(**token).get(key, 0)
+    with django_capture_on_commit_callbacks(execute=False) as dropped:  # a sweep that rolled back
+        process_metrics.count_steps(["repeat_notice"], attempt="first")
+    assert len(dropped) == 1 and _scrape(**token).get(key, 0) == before
+    with django_capture_on_commit_callbacks(execute=True):
+        process_metrics.count_steps(["repeat_notice", "repeat_notice"], attempt="first")
+    assert _scrape(**token)[key] - before == 2

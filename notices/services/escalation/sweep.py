@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from notices.enums import AlertKind, OutboxStatus, StepRunStatus, UrlStatus
+from notices.infra import metrics
 from notices.infra.bulk import bulk_set
 from notices.infra.claims import claim
 from notices.infra.events import new_event, record_events
@@ -273,6 +274,7 @@ def _start_runs(groups: list[Group], *, now: datetime) -> tuple[dict[int, int], 
                 if key in started:
                     run_ids[id(group)] = started[key]
                     fresh.add(id(group))
+            metrics.count_steps((g.due.rung.action for g in new if id(g) in fresh), attempt="first")
             _existing(cursor, [g for g in new if id(g) not in run_ids], run_ids)
         if retries:
             cursor.execute(
@@ -285,6 +287,9 @@ def _start_runs(groups: list[Group], *, now: datetime) -> tuple[dict[int, int], 
                 run_ids[id(group)] = group.due.retry
                 if group.due.retry in claimed:
                     fresh.add(id(group))
+            metrics.count_steps(
+                (g.due.rung.action for g in retries if g.due.retry in claimed), attempt="retry"
+            )
     return run_ids, fresh
 
 

@@ -38,7 +38,7 @@ HOSTS = {"moved": "198.51.100.20", "closed": "198.51.100.30", "unchanged": "192.
 @pytest.fixture
 def sent_tasks(broker_url):
     """Reads (and removes) the task messages waiting on the real broker's imports queue, where an import's
-    re-traces go (tracker/queues.py): (name, args) each. Whatever earlier tests left there is drained first."""
+    re-traces go (tracker/queues.py): (name, args) each. What earlier tests left there is drained first."""
     from tracker import queues
     from tracker.celery import app
 
