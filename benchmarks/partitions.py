@@ -1,4 +1,4 @@
-"""P13: the check table partitioned by month (notices/infra/partitions.py) versus one plain table, same run.
+"""P15: the check table partitioned by month (notices/infra/partitions.py) versus one plain table, same run.
 
 ~100 M check rows are simulated by partition count: MONTHS monthly partitions of the real notices_check table
 (ten years at full scale) with modest rows each, and an unpartitioned copy (`bench_check_plain`, the same
@@ -135,18 +135,18 @@ def run(scale: str) -> list[Result]:
     size = SIZES[scale]
     reset_database()
     log(
-        f"P13: {size['months']} monthly partitions, {size['urls']:,} URLs × {size['per_month']} checks"
+        f"P15: {size['months']} monthly partitions, {size['urls']:,} URLs × {size['per_month']} checks"
         " a month"
     )
     rows = _load(size["months"], size["urls"], size["per_month"])
-    log(f"P13: {rows:,} check rows in each table ({rows // size['months']:,} per partition)")
-    common = {"id": "P13", "scale": scale, "n": rows}
+    log(f"P15: {rows:,} check rows in each table ({rows // size['months']:,} per partition)")
+    common = {"id": "P15", "scale": scale, "n": rows}
     rates = {"notices_check": [], PLAIN: []}
     for _ in range(ROUNDS):  # interleaved, medians compared: the machine's noise hits both alike
         for table, found in rates.items():
             found.append(_insert_rate(table, size["inserts"] // ROUNDS))
     part_rate, plain_rate = statistics.median(rates["notices_check"]), statistics.median(rates[PLAIN])
-    log(f"P13: inserts partitioned {part_rate:,.0f}/s, plain {plain_rate:,.0f}/s")
+    log(f"P15: inserts partitioned {part_rate:,.0f}/s, plain {plain_rate:,.0f}/s")
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT id, last_checked_at FROM notices_url")
@@ -155,14 +155,14 @@ def run(scale: str) -> list[Result]:
     pointer = "SELECT id, outcome FROM notices_check WHERE url_id = %s AND checked_at = %s"
     scan = "SELECT id, outcome FROM notices_check WHERE url_id = %s ORDER BY checked_at DESC LIMIT 1"
     plain = f"SELECT id, outcome FROM {PLAIN} WHERE url_id = %s ORDER BY checked_at DESC LIMIT 1"
-    log("P13: plan of the pointer lookup:\n" + _plan(pointer, list(urls[0])))
+    log("P15: plan of the pointer lookup:\n" + _plan(pointer, list(urls[0])))
     # Inserts above made "now" checks newer than last_checked_at: the pointer lookup reads the row it names,
     # the ORDER BY lookups the newest; both are one row of one URL, as the product reads them.
     pointer_ms = _lookup_ms(pointer, urls, with_time=True)
     scan_ms = _lookup_ms(scan, urls, with_time=False)
     plain_ms = _lookup_ms(plain, urls, with_time=False)
     log(
-        f"P13: latest check: pointer {pointer_ms:.3f} ms, scan {scan_ms:.3f} ms,"
+        f"P15: latest check: pointer {pointer_ms:.3f} ms, scan {scan_ms:.3f} ms,"
         f" plain table {plain_ms:.3f} ms"
     )
     with connection.cursor() as cursor:
