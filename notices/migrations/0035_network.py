@@ -39,6 +39,14 @@ class Migration(migrations.Migration):
                         max_length=200,
                     ),
                 ),
+                (
+                    "holds_notices",
+                    models.BooleanField(
+                        default=True,
+                        help_text="The other hotline notifies the provider (a hand-off, or a case it had already "
+                        "noticed).",
+                    ),
+                ),
                 ("package", models.JSONField(blank=True, default=dict)),
                 ("created_at", models.DateTimeField()),
             ],

@@ -9,8 +9,8 @@ from notices.enums import PartnerRole
 class NetworkLink(models.Model):
     """One other hotline's part in one of our cases: we handed the case off to it, or received it from it.
 
-    While a link names the case's current provider, our own notice to that provider is held: the other
-    hotline's notice covers it (notices.services.exchange.held_urls). `package` is the exchange record
+    A link that `holds_notices` holds our own notice for the case to the provider it names (or to any provider
+    when it names none): the other hotline's notice covers it (notices.selectors.exchange.held_urls). `package` is the exchange record
     (docs/schemas/exchange-v1.json) sent with a hand-off, or the one received on import.
     """
 
@@ -27,6 +27,10 @@ class NetworkLink(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="The provider the other hotline notifies; our notice to it is held.",
+    )
+    holds_notices = models.BooleanField(
+        default=True,
+        help_text="The other hotline notifies the provider (a hand-off, or a case it had already noticed).",
     )
     package = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
