@@ -71,7 +71,9 @@ def document_problems(document) -> tuple[dict[str, list[str]], dict[int, list[st
             where = "/".join(map(str, path[2:])) or "(record)"
             records.setdefault(path[1], []).append(f"{where}: {error.message[:300]}")
         else:
-            whole.setdefault("/".join(map(str, path)) or "document", []).append(error.message[:300])
+            inner = "/".join(map(str, path[1:]))
+            message = f"{inner}: {error.message[:300]}" if inner else error.message[:300]
+            whole.setdefault(str(path[0]) if path else "document", []).append(message)
     return whole, records
 
 
