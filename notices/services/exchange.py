@@ -208,7 +208,7 @@ def link_case(
     """Record another hotline's part in a case (one link per case, hotline and role; a repeat updates it).
 
     Side effects: the NetworkLink row, and a `url.network_linked` event naming the hotline, its reference and,
-    when the link holds notices, the provider our notice is held for ("any" when it names none).
+    the provider our notice is held for ("any" when the link names none, "none" when it holds nothing).
     """
     link, _created = NetworkLink.objects.update_or_create(
         url=url,
@@ -222,7 +222,7 @@ def link_case(
             "created_at": now,
         },
     )
-    held = (provider.slug if provider else "any") if holds_notices else None
+    held = (provider.slug if provider else "any") if holds_notices else "none"
     record_event(
         "url.network_linked",
         at=now,
