@@ -43,8 +43,8 @@ class Migration(migrations.Migration):
                     "holds_notices",
                     models.BooleanField(
                         default=True,
-                        help_text="The other hotline notifies the provider (a hand-off, or a case it had already "
-                        "noticed).",
+                        help_text="The other hotline notifies the provider (a hand-off, or a case it had "
+                        "already noticed).",
                     ),
                 ),
                 ("package", models.JSONField(blank=True, default=dict)),

@@ -1,5 +1,5 @@
-"""Cases shared with other hotlines of the network: who else has a case, under which reference (deconfliction),
-and the exchange package that went or came with it."""
+"""Cases shared with other hotlines of the network: who else has a case, under which reference
+(deconfliction), and the exchange package that went or came with it."""
 
 from django.db import models
 
@@ -9,9 +9,10 @@ from notices.enums import PartnerRole
 class NetworkLink(models.Model):
     """One other hotline's part in one of our cases: we handed the case off to it, or received it from it.
 
-    A link that `holds_notices` holds our own notice for the case to the provider it names (or to any provider
-    when it names none): the other hotline's notice covers it (notices.selectors.exchange.held_urls). `package` is the exchange record
-    (docs/schemas/exchange-v1.json) sent with a hand-off, or the one received on import.
+    A link that `holds_notices` holds our own notice for the case to the provider it names (or to any
+    provider when it names none): the other hotline's notice covers it (notices.selectors.exchange.held_urls).
+    `package` is the exchange record (notices/schemas/exchange-v1.json) sent with a hand-off, or the one
+    received on import.
     """
 
     url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="network_links")

@@ -67,8 +67,13 @@ def exchange_cases(*, since: datetime | None = None, ids: Iterable[int] | None =
 
 def package(records: Iterable[dict], *, now: datetime) -> dict:
     """The whole document: header and records."""
-    return {"format": FORMAT, "version": VERSION, "generated_at": _stamp(now), "sender": sender(),
-            "cases": list(records)}  # fmt: skip
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_at": _stamp(now),
+        "sender": sender(),
+        "cases": list(records),
+    }
 
 
 def case_records(cases: Iterable[Url]) -> Iterator[dict]:

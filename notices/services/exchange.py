@@ -53,8 +53,13 @@ class ImportResult:
     errors: list[dict] = field(default_factory=list)  # [{"index", "reference", "errors": [...]}]
 
     def summary(self) -> dict:
-        return {"created": len(self.created), "linked": len(self.linked), "unchanged": len(self.unchanged),
-                "failed": len(self.errors), "errors": self.errors}  # fmt: skip
+        return {
+            "created": len(self.created),
+            "linked": len(self.linked),
+            "unchanged": len(self.unchanged),
+            "failed": len(self.errors),
+            "errors": self.errors,
+        }
 
 
 def _validator() -> Draft202012Validator:

@@ -42,7 +42,8 @@ def record_response(
     `suggested_provider`, free text, goes into the event for the analyst); `need_info` only records the
     message, which opens the notice's thread with the analyst. A statement of reasons given with `removed`
     must be valid in the DSA Transparency Database (v2) vocabulary (notices/services/sor.py; on a trusted
-    flagger's notice its source type is SOURCE_TRUSTED_FLAGGER) and is stored normalised; with other actions it is stored as given.
+    flagger's notice its source type is SOURCE_TRUSTED_FLAGGER) and is stored normalised; with other actions
+    it is stored as given.
     Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an
     invalid statement (`{"statement_of_reasons": {field: [messages]}}`).
     """

@@ -76,8 +76,8 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
 
     Side effects: `handed_off_to`, first-notice fields (provider, ASN, country at that time), status
     `notified`, an immediate first check, a `url.handed_off` event, and the hand-off record with the case's
-    exchange package (notices.services.exchange.record_handoff: a `handed_off_to` link). Raises NoticeError if the case is not
-    assessed illegal and awaiting its notice, or the partner takes no hand-offs.
+    exchange package (notices.services.exchange.record_handoff: a `handed_off_to` link). Raises NoticeError
+    if the case is not assessed illegal and awaiting its notice, or the partner takes no hand-offs.
     """
     if not partner.receives_handoffs:
         raise NoticeError({"partner": [f"{partner} takes no hand-offs."]})

@@ -16,10 +16,11 @@ consumer-information categories, KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE, a
 EAN-13 codes; v1 values such as STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT or
 KEYWORD_IMAGE_BASED_SEXUAL_ABUSE are gone). The field rules kept from it: `puid` required on export (letters,
 digits, "-", "_"), every date between its floor and 2038-01-01, `territorial_scope` optional, a text limit
-per field, "required if …" and "excluded unless …" (a field that does not apply — e.g. the incompatible-content
-fields with an illegal-content ground, `source_identity` with SOURCE_VOLUNTARY — is left out, as the database
-leaves it out), `decision_ground_reference_url` a URL, `content_id` only {"EAN-13": 13 digits}. One rule is
-ours, not the database's: on a notice from a trusted flagger the source type is SOURCE_TRUSTED_FLAGGER.
+per field, "required if …" and "excluded unless …" (a field that does not apply — e.g. the
+incompatible-content fields with an illegal-content ground, `source_identity` with SOURCE_VOLUNTARY — is
+left out, as the database leaves it out), `decision_ground_reference_url` a URL, `content_id` only
+{"EAN-13": 13 digits}. One rule is ours, not the database's: on a notice from a trusted flagger the source
+type is SOURCE_TRUSTED_FLAGGER.
 
 Labels are English, the portal translates the ones it shows.
 """

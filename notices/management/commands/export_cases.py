@@ -37,7 +37,8 @@ class Command(BaseCommand):
                 raise CommandError(f"--since {options['since']!r} is not an ISO 8601 date-time")
         cases = exchange_cases(since=since, ids=options["ids"])
         total = cases.count()
-        out = open(options["output"], "w", encoding="utf-8") if options["output"] else sys.stdout  # noqa: SIM115
+        path = options["output"]
+        out = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115 (closed below)
         try:
             written = self._write(out, cases, total=total, show=False if options["no_progress"] else None)
         finally:

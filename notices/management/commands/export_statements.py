@@ -49,8 +49,11 @@ class Command(BaseCommand):
                 handle.write(body)
         else:
             sys.stdout.write(body)
-        audit(actor="command:export_statements", action="statements.export",
-              data={"statements": len(result["statements"]), "invalid": len(result["invalid"])})  # fmt: skip
+        audit(
+            actor="command:export_statements",
+            action="statements.export",
+            data={"statements": len(result["statements"]), "invalid": len(result["invalid"])},
+        )
         for bad in result["invalid"]:
             self.stderr.write(f"{bad['puid']}: left out: {json.dumps(bad['errors'], ensure_ascii=False)}")
         self.stderr.write(f"Exported {len(result['statements'])} statement(s).")

@@ -15,7 +15,8 @@ from tracker.progress import progress_bar
 
 class Command(BaseCommand):
     help = (
-        "Import a case package from another hotline (JSON, validated against notices/schemas/exchange-v1.json): "
+        "Import a case package from another hotline (JSON, validated against "
+        "notices/schemas/exchange-v1.json): "
         "new cases are reported and assessed; every case gets the sender's reference (deconfliction). Exits "
         "non-zero when the file is not a package or any record was refused (the others are imported)."
     )

@@ -25,8 +25,16 @@ def belgian_hotline(db):
 
 
 def _received(url, partner, *, provider, now, reference="BE-2026-0042"):
-    return link_case(url=url, partner=partner, role=PartnerRole.RECEIVED_FROM, reference=reference,
-                     provider=provider, holds_notices=True, package={}, now=now)  # fmt: skip
+    return link_case(
+        url=url,
+        partner=partner,
+        role=PartnerRole.RECEIVED_FROM,
+        reference=reference,
+        provider=provider,
+        holds_notices=True,
+        package={},
+        now=now,
+    )
 
 
 def test_hand_off_record_carries_the_exchange_package(make_case, other_provider, now):
@@ -60,8 +68,8 @@ def test_notice_for_a_case_another_hotline_noticed_is_held(make_case, api_only, 
         create_notices(urls=[held], notice_type="hotline_notice", now=now)
     assert refused.value.errors == {
         "urls": [
-            f"URL {held.pk} was received from Belgian Hotline (their reference BE-2026-0042), who notifies this "
-            "provider: our notice is held, not sent twice."
+            f"URL {held.pk} was received from Belgian Hotline (their reference BE-2026-0042), who notifies "
+            "this provider: our notice is held, not sent twice."
         ]
     }
     assert Notice.objects.count() == 0
@@ -84,8 +92,16 @@ def test_a_link_naming_no_provider_holds_any(make_case, api_only, belgian_hotlin
 def test_a_link_that_holds_nothing_lets_the_notice_go(make_case, api_only, belgian_hotline, now):
     """A case handed off to us: ours to notice."""
     case = make_case("http://files.polder.example/ours.html", provider=api_only, when=now)
-    link_case(url=case, partner=belgian_hotline, role=PartnerRole.RECEIVED_FROM, reference="BE-1",
-              provider=None, holds_notices=False, package={}, now=now)  # fmt: skip
+    link_case(
+        url=case,
+        partner=belgian_hotline,
+        role=PartnerRole.RECEIVED_FROM,
+        reference="BE-1",
+        provider=None,
+        holds_notices=False,
+        package={},
+        now=now,
+    )
     assert len(create_notices(urls=[case], notice_type="hotline_notice", now=now)) == 1
 
 

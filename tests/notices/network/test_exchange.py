@@ -46,10 +46,21 @@ def make_rich_cases(make_case, make_notice, api_only, analyst):
         noticed = make_case(
             "http://files.polder.example/rich.html", provider=api_only, when=now - timedelta(days=2)
         )
-        assess_url(url=noticed, analyst=analyst, legality="illegal_international", classification="A1",
-                   media_type="image", age_band="prepubescent", victim_gender="female", virtual_content=True,
-                   user_generated=True, site_type="image_host", commercial=True,
-                   payment_methods=["cryptocurrency", "card"], now=now - timedelta(days=2))  # fmt: skip
+        assess_url(
+            url=noticed,
+            analyst=analyst,
+            legality="illegal_international",
+            classification="A1",
+            media_type="image",
+            age_band="prepubescent",
+            victim_gender="female",
+            virtual_content=True,
+            user_generated=True,
+            site_type="image_host",
+            commercial=True,
+            payment_methods=["cryptocurrency", "card"],
+            now=now - timedelta(days=2),
+        )
         Report.objects.filter(url=noticed).update(
             hashes=[{"algorithm": "sha256", "value": "ab" * 32}, {"algorithm": "md5", "value": "cd" * 16}]
         )
@@ -84,9 +95,14 @@ def test_schema_is_a_valid_json_schema_and_names_our_enums_exactly():
     schema = exchange_schema()
     Draft202012Validator.check_schema(schema)
     defs = schema["$defs"]["assessment"]["properties"]
-    for name, enum in [("classification", NetworkClassification), ("xarf_classification", Classification),
-                       ("media_type", MediaType), ("age_band", AgeBand), ("gender", VictimGender),
-                       ("site_type", SiteType)]:  # fmt: skip
+    for name, enum in [
+        ("classification", NetworkClassification),
+        ("xarf_classification", Classification),
+        ("media_type", MediaType),
+        ("age_band", AgeBand),
+        ("gender", VictimGender),
+        ("site_type", SiteType),
+    ]:
         assert [v for v in defs[name]["enum"] if v is not None] == list(enum.values), name
     assert defs["payment_methods"]["items"]["enum"] == list(PaymentMethod.values)
     action = schema["$defs"]["case"]["properties"]["action"]["properties"]
@@ -100,11 +116,18 @@ def test_export_is_valid_against_the_schema_and_says_what_we_know(make_rich_case
     assert list(Draft202012Validator(exchange_schema()).iter_errors(document)) == []
     noticed, reported, moved = document["cases"]
     assert noticed["assessment"] == {
-        "classification": "baseline", "xarf_classification": "A1", "media_type": "image",
-        "age_band": "prepubescent", "gender": "female", "virtual": True, "user_generated": True,
-        "child_modelling": False, "site_type": "image_host", "commercial": True,
+        "classification": "baseline",
+        "xarf_classification": "A1",
+        "media_type": "image",
+        "age_band": "prepubescent",
+        "gender": "female",
+        "virtual": True,
+        "user_generated": True,
+        "child_modelling": False,
+        "site_type": "image_host",
+        "commercial": True,
         "payment_methods": ["card", "cryptocurrency"],
-    }  # fmt: skip
+    }
     assert noticed["hashes"] == [
         {"algorithm": "md5", "value": "cd" * 16},
         {"algorithm": "sha256", "value": "ab" * 32},
@@ -207,8 +230,13 @@ def test_import_reports_each_bad_record_and_imports_the_others(make_rich_cases, 
     ],
 )
 def test_import_refuses_what_is_not_a_package(change, field, settings, now):
-    document = {"format": "hotline-exchange", "version": 1, "sender": {"name": "Other", "country": "BE"},
-                "cases": [], **change}  # fmt: skip
+    document = {
+        "format": "hotline-exchange",
+        "version": 1,
+        "sender": {"name": "Other", "country": "BE"},
+        "cases": [],
+        **change,
+    }
     with pytest.raises(ExchangeError) as refused:
         import_package(document=document, now=now)
     assert list(refused.value.errors) == [field]
@@ -248,8 +276,16 @@ def test_import_command_names_file_line_and_refused_records(tmp_path, capsys):
         call_command("import_cases", str(broken), no_progress=True)
     assert str(error.value).startswith(f"{broken}:3:2: not JSON")
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"format": "hotline-exchange", "version": 1, "sender": {"name": "BE", "country": "BE"},
-                               "cases": [{"reference": "R-1"}]}))  # fmt: skip
+    bad.write_text(
+        json.dumps(
+            {
+                "format": "hotline-exchange",
+                "version": 1,
+                "sender": {"name": "BE", "country": "BE"},
+                "cases": [{"reference": "R-1"}],
+            }
+        )
+    )
     with pytest.raises(CommandError) as error:
         call_command("import_cases", str(bad), no_progress=True)
     assert str(error.value) == f"{bad}: 1 record(s) refused"

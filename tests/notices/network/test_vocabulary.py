@@ -111,8 +111,12 @@ def test_api_assess_takes_and_returns_the_vocabulary(staff_api, make_case, api_o
 
 def test_api_assess_unknown_value_is_a_field_error(staff_api, make_case, api_only, now):
     case = make_case(provider=api_only, when=now)
-    body = {"legality": "illegal_international", "classification": "A1", "site_type": "darkweb",
-            "payment_methods": ["cash"]}  # fmt: skip
+    body = {
+        "legality": "illegal_international",
+        "classification": "A1",
+        "site_type": "darkweb",
+        "payment_methods": ["cash"],
+    }
     response = staff_api.post(f"/api/v1/urls/{case.pk}/assess/", body, format="json")
     assert response.status_code == 400
     assert set(response.json()) == {"site_type", "payment_methods"}
@@ -134,9 +138,15 @@ def test_schema_publishes_the_vocabulary_enums(staff_api):
 def test_admin_assess_form_records_the_vocabulary(client, analyst, make_case, api_only, now):
     case = make_case(provider=api_only, when=now)
     client.force_login(analyst)
-    form = {"legality": "illegal_international", "classification": "A2", "detection_method": "manual_review",
-            "site_type": "file_host", "commercial": "true", "payment_methods": ["e_wallet"],
-            "age_band": "infant"}  # fmt: skip
+    form = {
+        "legality": "illegal_international",
+        "classification": "A2",
+        "detection_method": "manual_review",
+        "site_type": "file_host",
+        "commercial": "true",
+        "payment_methods": ["e_wallet"],
+        "age_band": "infant",
+    }
     response = client.post(f"/admin/notices/url/{case.pk}/assess/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     made = Url.objects.get(pk=case.pk).current_assessment
@@ -161,8 +171,12 @@ def vocabulary_cases(make_case, make_notice, api_only, analyst, now, settings):
     settings.HOTLINE_COUNTRY, settings.LAW_ENFORCEMENT_FIRST = "NL", False
     sent = now - timedelta(hours=5)
     cases = [make_case(f"http://files.polder.example/v{i}", provider=api_only, when=sent) for i in range(3)]
-    for case, legality, site in zip(cases, ("illegal_international",) * 2 + ("illegal_national",),
-                                    ("image_host", "image_host", "forum"), strict=True):  # fmt: skip
+    for case, legality, site in zip(
+        cases,
+        ("illegal_international",) * 2 + ("illegal_national",),
+        ("image_host", "image_host", "forum"),
+        strict=True,
+    ):
         assess_url(
             url=case, analyst=analyst, legality=legality, classification="A1", site_type=site, now=sent
         )
@@ -205,9 +219,18 @@ def test_stats_network_dimension_counts_finished_cycles(staff_api, vocabulary_ca
 
     case = Url.objects.get(pk=vocabulary_cases[2].pk)
     sent = case.first_notice_sent_at
-    RemovalCycle.objects.create(url=case, provider_at_notice=case.provider_at_notice, country_at_notice="NL",
-                                first_notice_sent_at=sent, removal_confirmed_at=sent, removed_low=sent,
-                                removed_high=sent, ttr_low=10, ttr_high=20, reappeared_at=sent)  # fmt: skip
+    RemovalCycle.objects.create(
+        url=case,
+        provider_at_notice=case.provider_at_notice,
+        country_at_notice="NL",
+        first_notice_sent_at=sent,
+        removal_confirmed_at=sent,
+        removed_low=sent,
+        removed_high=sent,
+        ttr_low=10,
+        ttr_high=20,
+        reappeared_at=sent,
+    )
     groups = {key: count for key, count, _ in _stats(staff_api, "group_by=site_type")}
     assert groups == {"forum": 2, "image_host": 2}
 
