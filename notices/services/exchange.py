@@ -98,19 +98,45 @@ def import_package(
     whole, per_record = document_problems(document)
     if whole:
         raise ExchangeError(whole)
+    if _unstorable(document["sender"]):
+        raise ExchangeError({"sender": _unstorable(document["sender"])})
     if document["sender"]["name"] == settings.HOTLINE_NAME:
         raise ExchangeError({"sender": ["This package is our own (the sender is this hotline)."]})
     partner = _partner(document["sender"])
     result = ImportResult()
     for index, record in enumerate(document["cases"]):
-        problems = per_record.get(index) or _import_record(
-            record, partner=partner, now=now, user=user, into=result
+        problems = (
+            per_record.get(index)
+            or _unstorable(record)
+            or _import_record(record, partner=partner, now=now, user=user, into=result)
         )
         if problems:
             result.errors.append({"index": index, "reference": record.get("reference"), "errors": problems})
         if progress:
             progress(1)
     return result
+
+
+def _unstorable(record: dict) -> list[str]:
+    """Text PostgreSQL cannot store (a NUL character, a lone surrogate): refused here, never a 500."""
+    stack = [record]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and ("\x00" in item or (not item.isascii() and _not_utf8(item))):
+            return ["Text must not contain NUL characters or lone surrogates."]
+    return []
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _partner(sender: dict) -> Partner:

@@ -312,3 +312,16 @@ def test_api_export_pages_and_import(staff_api, make_rich_cases, settings, now):
     refused = staff_api.post("/api/v1/exchange/cases/", {"format": "nope"}, format="json")
     assert refused.status_code == 400 and "format" in refused.json()
     assert staff_api.post("/api/v1/exchange/cases/", [1, 2], format="json").status_code == 400
+
+
+def test_import_refuses_text_the_database_cannot_store(make_rich_cases, settings, now):
+    document = _exported_then_undone(make_rich_cases, now)
+    settings.HOTLINE_NAME = "Polder Hotline"
+    document["cases"][0]["reference"] = "R\x00-1"
+    document["cases"][1]["hosting"]["provider"] = "\ud800"
+    result = import_package(document=document, now=now)
+    assert [(e["index"], e["errors"]) for e in result.errors] == [
+        (0, ["Text must not contain NUL characters or lone surrogates."]),
+        (1, ["Text must not contain NUL characters or lone surrogates."]),
+    ]
+    assert len(result.created) == 1
