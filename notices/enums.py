@@ -79,6 +79,103 @@ class MediaType(models.TextChoices):
     MIXED = "mixed", "Mixed"
 
 
+# --- The hotline network's shared assessment vocabulary (INHOPE / ICCAM) -----------------------------------
+#
+# Sources (public descriptions, values only, never imagery): INHOPE's articles "What is ICCAM?" and
+# "What is the Universal Classification Schema?" (inhope.org, 2023–2025: ICCAM is the network's secure portal
+# to classify and exchange reports; each report is classified "baseline" (INTERPOL's baseline: illegal in
+# every member country), "national" (illegal under the assessing hotline's law) or "not illegal"), the
+# demographic elements the INHOPE annual reports publish (apparent age band of the youngest victim: infant or
+# toddler, pre-pubescent, pubescent; gender: female, male, both), the investigative flags of the Universal
+# Classification Schema (virtual/AI-generated, self-/user-generated, child modelling), and the site types,
+# commercial flag and payment methods the network's annual statistics break reports down by. The outcome
+# reasons are those a hotline gives when a report cannot be actioned (content not found, temporarily
+# unavailable, moved). docs/network-vocabulary.md keeps this list with its mapping to our own fields.
+
+
+class NetworkClassification(models.TextChoices):
+    """ICCAM classification, derived from the assessment's legality (one truth, stored by the database)."""
+
+    BASELINE = "baseline", "Baseline (INTERPOL baseline: illegal in every member country)"
+    NATIONAL = "national", "National (illegal under the hotline's own law only)"
+    NOT_ILLEGAL = "not_illegal", "Not illegal"
+
+
+class AgeBand(models.TextChoices):
+    """Apparent age band of the youngest person depicted."""
+
+    INFANT = "infant", "Infant or toddler (0–2)"
+    PREPUBESCENT = "prepubescent", "Pre-pubescent (3–13)"
+    PUBESCENT = "pubescent", "Pubescent (14–17)"
+    UNKNOWN = "unknown", "Not determined"
+
+
+class VictimGender(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    BOTH = "both", "Both"
+    UNKNOWN = "unknown", "Not determined"
+
+
+class SiteType(models.TextChoices):
+    """The kind of service the URL is on (the network's statistics break reports down by it)."""
+
+    WEBSITE = "website", "Website"
+    IMAGE_HOST = "image_host", "Image host"
+    FILE_HOST = "file_host", "File host / cyberlocker"
+    VIDEO_HOST = "video_host", "Video channel or host"
+    IMAGE_BOARD = "image_board", "Image board"
+    FORUM = "forum", "Forum"
+    SOCIAL_NETWORK = "social_network", "Social network"
+    BLOG = "blog", "Blog"
+    CHAT = "chat", "Chat or messaging service"
+    SEARCH = "search", "Search engine"
+    REDIRECTOR = "redirector", "Redirector / link shortener"
+    BANNER = "banner", "Banner site (advertises other sites)"
+    P2P = "p2p", "Peer-to-peer"
+    OTHER = "other", "Other"
+
+
+class PaymentMethod(models.TextChoices):
+    """Payment methods seen on a commercial site."""
+
+    CARD = "card", "Payment card"
+    CRYPTOCURRENCY = "cryptocurrency", "Cryptocurrency"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    E_WALLET = "e_wallet", "E-wallet / online payment service"
+    GIFT_CARD = "gift_card", "Gift card or voucher"
+    PREMIUM_SMS = "premium_sms", "Premium SMS / phone billing"
+    OTHER = "other", "Other"
+
+
+class OutcomeReason(models.TextChoices):
+    """Why a report could not be assessed or actioned as reported."""
+
+    CONTENT_NOT_FOUND = "content_not_found", "Content not found"
+    TEMPORARILY_UNAVAILABLE = "temporarily_unavailable", "Temporarily unavailable"
+    MOVED = "moved", "Content moved to another location"
+    DUPLICATE = "duplicate", "Duplicate of another report"
+    INSUFFICIENT_INFORMATION = "insufficient_information", "Insufficient information to assess"
+
+
+class ExchangeAction(models.TextChoices):
+    """What the sending hotline did with the case (exchange package `action.code`)."""
+
+    NONE = "none", "No action yet"
+    NOTICE_SENT = "notice_sent", "Notice sent to the hosting provider"
+    HANDED_OFF = "handed_off", "Handed off to the partner hotline of the hosting country"
+    LAW_ENFORCEMENT = "law_enforcement", "Referred to law enforcement"
+    REMOVED = "removed", "Removal confirmed"
+    CLOSED = "closed", "Closed without removal"
+
+
+class PartnerRole(models.TextChoices):
+    """How another hotline is involved in one of our cases (deconfliction)."""
+
+    HANDED_OFF_TO = "handed_off_to", "We handed the case off to them"
+    RECEIVED_FROM = "received_from", "We received the case from them"
+
+
 class NoticeType(models.TextChoices):
     HOTLINE_NOTICE = "hotline_notice", _("Hotline notice")
     TRUSTED_FLAGGER = "trusted_flagger", _("DSA Art. 16 trusted-flagger notice")

@@ -442,6 +442,15 @@ SPECTACULAR_SETTINGS = {
         "ContactChannelEnum": "notices.enums.ContactChannel",
         "CloseReasonEnum": "notices.enums.CloseReason",
         "WithdrawReasonEnum": "notices.enums.WITHDRAW_CHOICES",
+        # The hotline network's shared assessment vocabulary (INHOPE / ICCAM).
+        "NetworkClassificationEnum": "notices.enums.NetworkClassification",
+        "AgeBandEnum": "notices.enums.AgeBand",
+        "VictimGenderEnum": "notices.enums.VictimGender",
+        "SiteTypeEnum": "notices.enums.SiteType",
+        "PaymentMethodEnum": "notices.enums.PaymentMethod",
+        "OutcomeReasonEnum": "notices.enums.OutcomeReason",
+        "ExchangeActionEnum": "notices.enums.ExchangeAction",
+        "PartnerRoleEnum": "notices.enums.PartnerRole",
     },
 }
 

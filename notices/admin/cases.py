@@ -27,7 +27,17 @@ from notices.enums import NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
-from notices.models import Assessment, Check, Escalation, Event, HostingTrace, Partner, Report, Url
+from notices.models import (
+    Assessment,
+    Check,
+    Escalation,
+    Event,
+    HostingTrace,
+    NetworkLink,
+    Partner,
+    Report,
+    Url,
+)
 from notices.services import urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -45,8 +55,36 @@ class ReportInline(ReadOnlyInline, admin.TabularInline):
 
 class AssessmentInline(ReadOnlyInline, admin.TabularInline):
     model = Assessment
-    fields = ["created_at", "analyst", "legality", "classification", "detection_method", "severity", "notes"]
+    fields = [
+        "created_at",
+        "analyst",
+        "legality",
+        "network_classification",
+        "classification",
+        "detection_method",
+        "severity",
+        "age_band",
+        "victim_gender",
+        "virtual_content",
+        "user_generated",
+        "child_modelling",
+        "site_type",
+        "commercial",
+        "payment_methods",
+        "outcome_reason",
+        "notes",
+    ]
     readonly_fields = fields
+
+
+class NetworkLinkInline(ReadOnlyInline, admin.TabularInline):
+    """Deconfliction: the other hotlines with this case, their references, and whether our notice is held."""
+
+    model = NetworkLink
+    fields = ["partner", "role", "partner_reference", "provider", "holds_notices", "created_at"]
+    readonly_fields = fields
+    verbose_name = "other hotline's case"
+    verbose_name_plural = "other hotlines (their references; a held notice is not sent twice)"
 
 
 class TraceInline(ReadOnlyInline, admin.TabularInline):
@@ -140,7 +178,15 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
          {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
     ]  # fmt: skip
     readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
-    inlines = [ReportInline, AssessmentInline, TraceInline, CheckInline, EscalationInline, EventInline]
+    inlines = [
+        ReportInline,
+        AssessmentInline,
+        NetworkLinkInline,
+        TraceInline,
+        CheckInline,
+        EscalationInline,
+        EventInline,
+    ]
     actions = [
         "assess_selected",
         "trace_now",

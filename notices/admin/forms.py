@@ -5,7 +5,19 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from notices.canonical import InvalidUrl, canonicalize, refang
-from notices.enums import WITHDRAW_CHOICES, Classification, CloseReason, DetectionMethod, Legality, MediaType
+from notices.enums import (
+    WITHDRAW_CHOICES,
+    AgeBand,
+    Classification,
+    CloseReason,
+    DetectionMethod,
+    Legality,
+    MediaType,
+    OutcomeReason,
+    PaymentMethod,
+    SiteType,
+    VictimGender,
+)
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 
 
@@ -25,11 +37,34 @@ class AssessmentForm(forms.Form):
         required=False, max_length=2000, help_text="Provisions the content infringes."
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000)
+    # The hotline network's shared vocabulary (ICCAM): values only.
+    age_band = forms.ChoiceField(
+        choices=[("", "—"), *AgeBand.choices], required=False, help_text="Youngest person depicted."
+    )
+    victim_gender = forms.ChoiceField(choices=[("", "—"), *VictimGender.choices], required=False)
+    virtual_content = forms.BooleanField(required=False, label="Virtual or AI-generated")
+    user_generated = forms.BooleanField(required=False, label="Self- / user-generated")
+    child_modelling = forms.BooleanField(required=False, label="Child modelling")
+    site_type = forms.ChoiceField(choices=[("", "—"), *SiteType.choices], required=False)
+    commercial = forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(choices=[("unknown", "Not determined"), ("true", "Yes"), ("false", "No")]),
+    )
+    payment_methods = forms.MultipleChoiceField(
+        choices=PaymentMethod.choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    outcome_reason = forms.ChoiceField(
+        choices=[("", "—"), *OutcomeReason.choices],
+        required=False,
+        help_text="Only when the report could not be actioned as reported.",
+    )
 
     def clean(self):
         data = super().clean()
         if data.get("legality") != Legality.NOT_ILLEGAL and not data.get("classification"):
             self.add_error("classification", "Required when the content is illegal.")
+        if data.get("payment_methods") and data.get("commercial") is False:
+            self.add_error("payment_methods", "Payment methods are seen only on a commercial site.")
         return data
 
 

@@ -15,16 +15,22 @@ from notices.api.parsers import has_lone_surrogate
 from notices.canonical import InvalidUrl, canonicalize, defang
 from notices.enums import (
     WITHDRAW_CHOICES,
+    AgeBand,
     CheckOutcome,
     Classification,
     CloseReason,
     DetectionMethod,
     Legality,
     MediaType,
+    NetworkClassification,
     NoticeStatus,
     NoticeType,
+    OutcomeReason,
+    PaymentMethod,
     ResponseAction,
+    SiteType,
     UrlStatus,
+    VictimGender,
 )
 from notices.models import Check, HostingTrace, Url
 from notices.selectors.representations import (  # noqa: F401 (the API's serializers, re-exported)
@@ -203,6 +209,35 @@ class AssessmentSerializer(serializers.Serializer):
     legal_basis = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     notes = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
     created_at = serializers.DateTimeField(read_only=True)
+    # The hotline network's shared vocabulary (ICCAM); `network_classification` follows from `legality`.
+    network_classification = serializers.ChoiceField(choices=NetworkClassification.choices, read_only=True)
+    age_band = serializers.ChoiceField(choices=AgeBand.choices, required=False, allow_blank=True, default="")
+    victim_gender = serializers.ChoiceField(
+        choices=VictimGender.choices, required=False, allow_blank=True, default=""
+    )
+    virtual_content = serializers.BooleanField(required=False, default=False)
+    user_generated = serializers.BooleanField(required=False, default=False)
+    child_modelling = serializers.BooleanField(required=False, default=False)
+    site_type = serializers.ChoiceField(
+        choices=SiteType.choices, required=False, allow_blank=True, default=""
+    )
+    commercial = serializers.BooleanField(required=False, allow_null=True, default=None)
+    payment_methods = serializers.ListField(
+        child=serializers.ChoiceField(choices=PaymentMethod.choices),
+        required=False,
+        default=list,
+        max_length=20,
+    )
+    outcome_reason = serializers.ChoiceField(
+        choices=OutcomeReason.choices, required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs.get("payment_methods") and attrs.get("commercial") is False:
+            raise serializers.ValidationError(
+                {"payment_methods": ["Payment methods are seen only on a commercial site."]}
+            )
+        return attrs
 
 
 class UrlSerializer(serializers.ModelSerializer):
@@ -385,10 +420,11 @@ class StrictQuerySerializer(serializers.Serializer):
 
 class StatsQuerySerializer(StrictQuerySerializer):
     group_by = serializers.ChoiceField(
-        choices=["provider", "asn", "country", "month", "member_state"],
+        choices=["provider", "asn", "country", "month", "member_state", "classification", "site_type"],
         default="provider",
         help_text="`member_state`: the EU member states only, each with its `share` of every case the "
-        "filters select (in the EU or not).",
+        "filters select (in the EU or not). `classification` (ICCAM: baseline / national) and `site_type`: "
+        "the hotline network's vocabulary, from each case's current assessment (computed live).",
     )
     since = serializers.DateTimeField(required=False, help_text="First notice at or after.")
     until = serializers.DateTimeField(required=False, help_text="First notice before.")
@@ -402,6 +438,10 @@ class StatsQuerySerializer(StrictQuerySerializer):
         default=None,
         help_text="`true`: cases hosted in an EU member state at notice time; `false`: all others.",
     )
+    classification = serializers.ChoiceField(
+        choices=NetworkClassification.choices, required=False, help_text="ICCAM classification of the case."
+    )
+    site_type = serializers.ChoiceField(choices=SiteType.choices, required=False)
     fresh = serializers.BooleanField(
         default=False,
         help_text="Compute now instead of serving the snapshot (slow at scale). Without it the answer is the "

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from notices.api import inbound_views, provider_views, views
+from notices.api import exchange_views, inbound_views, provider_views, views
 
 v1 = [
     path("reports/", views.ReportCreateView.as_view(), name="report-create"),
@@ -23,6 +23,8 @@ v1 = [
     path("stats/time-to-removal/", views.TtrStatsView.as_view(), name="stats-ttr"),
     path("stats/yearly/", views.YearlyStatsView.as_view(), name="stats-yearly"),
     path("stats/transparency/", views.TransparencyView.as_view(), name="stats-transparency"),
+    path("exchange/cases/", exchange_views.ExchangeCasesView.as_view(), name="exchange-cases"),
+    path("statements/", exchange_views.TdbStatementsView.as_view(), name="tdb-statements"),
     path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(

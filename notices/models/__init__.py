@@ -9,6 +9,7 @@ from notices.models.escalation import (
     Referral,
     StepRun,
 )
+from notices.models.exchange import NetworkLink
 from notices.models.hosting import (
     EU_COUNTRIES,
     HostingOverride,
@@ -67,6 +68,7 @@ __all__ = [
     "Inetnum",
     "Invitation",
     "LoginAttempt",
+    "NetworkLink",
     "Notice",
     "NoticeItem",
     "NoticeTemplate",

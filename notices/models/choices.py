@@ -189,3 +189,23 @@ def validate_email_list(value) -> None:
             raise ValidationError(
                 "“%(value)s” is not an e-mail address.", code="invalid", params={"value": item[:100]}
             ) from None
+
+
+def choice_constraint(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    """The database keeps `field` to "" (not recorded) or a value of `choices` (a vocabulary enum)."""
+    return models.CheckConstraint(
+        condition=models.Q(**{field: ""}) | models.Q(**{f"{field}__in": choices.values}),
+        name=name,
+        violation_error_message=f"Not a value of {choices.__name__}.",
+    )
+
+
+def choice_list_constraint(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
+    """The database keeps the array `field` to values of `choices` (`<@`: contained in)."""
+    return models.CheckConstraint(
+        condition=models.Q(**{f"{field}__contained_by": list(choices.values)}),
+        name=name,
+        violation_error_message=f"Not values of {choices.__name__}.",
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from notices.enums import HIDDEN_FROM_PROVIDER, NoticeStatus, WithdrawReason
-from notices.models import Event, HostingProvider, Notice
+from notices.enums import HIDDEN_FROM_PROVIDER, NoticeStatus, ResponseAction, WithdrawReason
+from notices.models import Event, HostingProvider, Notice, ProviderResponse
 
 __all__ = ["HIDDEN_FROM_PROVIDER", "notices_for_provider"]
 
@@ -32,3 +32,18 @@ def withdrawal_reason(notice: Notice):
     event = Event.objects.filter(notice=notice, kind="notice.withdrawn").order_by("-at", "-pk").first()
     reason = event.data.get("reason") if event else None
     return WithdrawReason(reason if reason in WithdrawReason.values else WithdrawReason.OTHER).label
+
+
+def statement_responses(*, since=None, until=None, provider: str | None = None) -> QuerySet[ProviderResponse]:
+    """Removals that came with a statement of reasons (staff export to the DSA Transparency Database), in the
+    order given; `since`/`until` on when the statement was given, `provider` a slug."""
+    responses = ProviderResponse.objects.filter(action=ResponseAction.REMOVED).exclude(
+        statement_of_reasons={}
+    )
+    if since is not None:
+        responses = responses.filter(created_at__gte=since)
+    if until is not None:
+        responses = responses.filter(created_at__lt=until)
+    if provider is not None:
+        responses = responses.filter(notice__provider__slug=provider)
+    return responses.select_related("notice").order_by("pk")

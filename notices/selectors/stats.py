@@ -35,6 +35,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from notices.infra import enqueue
 from notices.models import (
     EU_COUNTRIES,
+    Assessment,
     HostingProvider,
     RemovalCycle,
     StatsChange,
@@ -54,8 +55,17 @@ GROUPS = {
     # a key, which gives the total the shares are of and is then left out.
     "member_state": f"CASE WHEN country_at_notice IN ({EU_SQL}) THEN country_at_notice END",
 }
-# Groupings the statistics compute but keep no snapshot of: every case in one group.
-KEYS = {**GROUPS, "all": "'all'::text"}
+# The hotline network's vocabulary (ICCAM), from the case's current assessment. `__ASSESSMENT__` stands for
+# the id of that assessment in the row's own table (`_in_table`): a URL names it, a finished cycle through its
+# URL. Correlated lookups by primary key: these groupings cost more than the columns above, so they keep no
+# snapshot and are computed live (README "Statistics").
+ASSESSMENT_VALUE = f"(SELECT a.{{column}} FROM {Assessment._meta.db_table} a WHERE a.id = __ASSESSMENT__)"
+NETWORK_GROUPS = {
+    "classification": ASSESSMENT_VALUE.format(column="network_classification"),
+    "site_type": f"NULLIF({ASSESSMENT_VALUE.format(column='site_type')}, '')",
+}
+# Groupings the statistics compute but keep no snapshot of: every case in one group; the network vocabulary.
+KEYS = {**GROUPS, **NETWORK_GROUPS, "all": "'all'::text"}
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 DAY = 86400
 SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
@@ -69,17 +79,29 @@ def finite(value):
     return int(value)
 
 
+def _in_table(sql: str, model) -> str:
+    """`sql` with `__ASSESSMENT__` made the current assessment's id for rows of `model` (Url or RemovalCycle);
+    table-qualified, so a subquery over assessments (which have a url_id too) reads the outer row."""
+    url_table, cycle_table = Url._meta.db_table, RemovalCycle._meta.db_table
+    assessment_id = (
+        f"{url_table}.current_assessment_id"
+        if model is Url
+        else f"(SELECT cu.current_assessment_id FROM {url_table} cu WHERE cu.id = {cycle_table}.url_id)"
+    )
+    return sql.replace("__ASSESSMENT__", assessment_id)
+
+
 def _cases_sql(key: str, where: str) -> str:
     """One row per case (k, removed, lo, hi, age, reappeared) from current and finished cycles."""
     columns = f"""{key} AS k, removal_confirmed_at IS NOT NULL AS removed,
         COALESCE(ttr_low::float8, EXTRACT(EPOCH FROM (%(now)s - first_notice_sent_at))::float8) AS lo,
         COALESCE(ttr_high::float8, 'Infinity'::float8) AS hi,
         EXTRACT(EPOCH FROM (%(now)s - first_notice_sent_at))::float8 AS age"""
-    return f"""
+    current = f"""
         SELECT {columns}, false AS reappeared FROM {Url._meta.db_table}
-        WHERE first_notice_sent_at IS NOT NULL AND status NOT IN ('gone_before_notice', 'closed') {where}
-        UNION ALL
-        SELECT {columns}, true FROM {RemovalCycle._meta.db_table} WHERE true {where}"""
+        WHERE first_notice_sent_at IS NOT NULL AND status NOT IN ('gone_before_notice', 'closed') {where}"""
+    finished = f"SELECT {columns}, true FROM {RemovalCycle._meta.db_table} WHERE true {where}"
+    return f"{_in_table(current, Url)}\n        UNION ALL\n        {_in_table(finished, RemovalCycle)}"
 
 
 def ttr_stats(
@@ -93,7 +115,8 @@ def ttr_stats(
 ) -> list[dict]:
     """One dict per group: count, removed, still_up, reappeared, closed (outside the figures), median/p75/p90/
     max as {low, high}, shares, still-up counts after 1/3/7/30 days and a survival curve. `narrow`: the
-    filters `provider` (slug), `country`, `asn` and `eu` (True: EU member states only, False: all others).
+    filters `provider` (slug), `country`, `asn`, `eu` (True: EU member states only, False: all others), and
+    the network vocabulary of the case's current assessment: `classification` (ICCAM) and `site_type`.
 
     By member state, each group also has `share`: its part of all the cases the filters select, in the EU or
     not (the cases outside the EU are left out of the groups)."""
@@ -119,9 +142,12 @@ def ttr_stats(
 
 def _closed_sql(key: str, where: str) -> str:
     """Per group, the noticed cases an analyst closed (few: the status index finds them)."""
-    return f"""
+    return _in_table(
+        f"""
         SELECT {key}, count(*) FROM {Url._meta.db_table}
-        WHERE status = 'closed' AND first_notice_sent_at IS NOT NULL {where} GROUP BY 1"""
+        WHERE status = 'closed' AND first_notice_sent_at IS NOT NULL {where} GROUP BY 1""",
+        Url,
+    )
 
 
 def _figures_sql(cases: str) -> str:
@@ -184,9 +210,24 @@ def _curves(rows) -> dict:
 
 
 def _filters(
-    since, until, notice_type, *, provider=None, country=None, asn=None, eu=None
+    since,
+    until,
+    notice_type,
+    *,
+    provider=None,
+    country=None,
+    asn=None,
+    eu=None,
+    classification=None,
+    site_type=None,
 ) -> tuple[str, dict]:
     clauses, params = [], {}
+    if classification is not None:
+        clauses.append(f"{NETWORK_GROUPS['classification']} = %(classification)s")
+        params["classification"] = classification
+    if site_type is not None:
+        clauses.append(f"{NETWORK_GROUPS['site_type']} = %(site_type)s")
+        params["site_type"] = site_type
     if provider is not None:
         # An unknown slug selects nothing (NULL equals no id).
         params["provider"] = (
@@ -380,7 +421,7 @@ def time_to_removal(
     """
     narrow = {name: value for name, value in narrow.items() if value is not None}
     unfiltered = not (since or until or notice_type or fresh or narrow)
-    if unfiltered:
+    if unfiltered and group_by in GROUPS:  # the network groupings keep no snapshot: always live
         snapshot = StatsSnapshot.objects.filter(group_by=group_by).first()
         current = snapshot is not None and stale_since() is None
         if current and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:

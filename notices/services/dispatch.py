@@ -15,6 +15,7 @@ from django.db.models.functions import RowNumber
 from notices.enums import DispatchMode, Legality, NoticeType, UrlStatus
 from notices.infra.events import new_event, record_events
 from notices.models import HostingProvider, Notice, NoticeItem, Url
+from notices.selectors.exchange import held_link
 from notices.services.batch.notices import create_notice_batches
 from notices.services.routing import handoff_countries, notice_blocker
 
@@ -42,7 +43,8 @@ def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, l
     """Per provider id, up to `limit` assessed URLs (oldest first) of that provider that may go in a notice to
     it and are in no open notice to it, in one query (with trace and provider loaded).
 
-    Content illegal only nationally goes only to a provider in the hotline's own country.
+    Content illegal only nationally goes only to a provider in the hotline's own country; a case another
+    hotline notifies this provider of is held (deconfliction: notices.selectors.exchange.held_link).
     """
     legal = Q(current_assessment__legality=Legality.ILLEGAL_INTERNATIONAL) | Q(
         current_assessment__legality=Legality.ILLEGAL_NATIONAL, provider__country=settings.HOTLINE_COUNTRY
@@ -53,6 +55,7 @@ def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, l
     urls = (
         Url.objects.filter(legal, provider__in=providers, status=UrlStatus.ASSESSED)
         .exclude(Exists(open_item))
+        .exclude(Exists(held_link()))
         .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"), order_by=F("pk").asc()))
         .filter(rank__lte=limit)
         .select_related("current_trace", "provider")

@@ -24,6 +24,7 @@ from notices.enums import (
     Legality,
     NoticeStatus,
     NoticeType,
+    PartnerRole,
     UrlStatus,
     WithdrawReason,
 )
@@ -32,6 +33,7 @@ from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.events import actor_label, new_event, record_event, record_events
 from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
+from notices.selectors.exchange import held_urls
 from notices.selectors.stats import refresh_after_commit
 from notices.services.routing import handoff_countries, notice_blocker
 from notices.services.urls import (
@@ -157,6 +159,15 @@ def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
         return set(cursor.fetchall())
 
 
+def held_problem(link) -> str | None:
+    """Deconfliction: why our notice would be the second one to the provider (None when it would not)."""
+    if link is None:
+        return None
+    their = f" (their reference {link.partner_reference})" if link.partner_reference else ""
+    how = "was handed off to" if link.role == PartnerRole.HANDED_OFF_TO else "was received from"
+    return f"{how} {link.partner}{their}, who notifies this provider: our notice is held, not sent twice"
+
+
 def valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
     """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
     problems of a failing batch go to `errors`."""
@@ -165,10 +176,15 @@ def valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]
     loaded = load_urls(wanted)
     open_pairs = _open_pairs(wanted)
     countries = handoff_countries()
+    held = held_urls(wanted)
     groups = []
     for index, batch in enumerate(batches):
         urls = [loaded[pk] for pk in dict.fromkeys(batch) if pk in loaded]
-        problems = [f"URL {u.pk} {p}." for u in urls if (p := _url_problem(u, open_pairs, countries))]
+        problems = [
+            f"URL {u.pk} {p}."
+            for u in urls
+            if (p := held_problem(held.get(u.pk)) or _url_problem(u, open_pairs, countries))
+        ]
         if problems:
             errors[index] = {"urls": problems}
             continue

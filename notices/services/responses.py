@@ -14,7 +14,7 @@ from notices.models import Notice, NoticeItem, ProviderResponse
 from notices.services.alerts import raise_alert
 from notices.services.notices import acknowledge, dispute, items_reported_removed
 from notices.services.signals import removal_reported
-from notices.services.sor import StatementError, validate_statement
+from notices.services.sor import StatementError, from_trusted_flagger, validate_statement
 from notices.services.urls import check_now
 
 RESPONDABLE = {NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED}
@@ -41,14 +41,17 @@ def record_response(
     disputed and the notice `disputed` (back to the analyst queue, and an alert in the alert queue;
     `suggested_provider`, free text, goes into the event for the analyst); `need_info` only records the
     message, which opens the notice's thread with the analyst. A statement of reasons given with `removed`
-    must be valid in the DSA Transparency Database vocabulary (notices/services/sor.py) and is stored
-    normalised; with other actions it is stored as given.
+    must be valid in the DSA Transparency Database (v2) vocabulary (notices/services/sor.py; on a trusted
+    flagger's notice its source type is SOURCE_TRUSTED_FLAGGER) and is stored normalised; with other actions
+    it is stored as given.
     Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an
     invalid statement (`{"statement_of_reasons": {field: [messages]}}`).
     """
     if action == ResponseAction.REMOVED and statement_of_reasons:
         try:
-            statement_of_reasons = validate_statement(statement_of_reasons)
+            statement_of_reasons = validate_statement(
+                statement_of_reasons, trusted_flagger=from_trusted_flagger(notice)
+            )
         except StatementError as exc:
             raise NoticeError({"statement_of_reasons": exc.errors}) from None
     with transaction.atomic():

@@ -52,6 +52,7 @@ _ANALYST = {
     "notices.escalationstep": READ,
     "notices.steprun": READ,
     "notices.referral": {"view", "change"},  # change: export the referred URLs
+    "notices.networklink": READ,  # other hotlines' references (written by hand-off and import)
     "notices.analystalert": {"view", "change"},  # change: acknowledge, resolve
     # Notices: created from cases and sent (queued in the outbox); their mails are read.
     "notices.notice": {"view", "add", "change"},

@@ -15,6 +15,7 @@ from notices.infra.events import actor_label, record_event
 from notices.models import Partner, Url
 from notices.selectors.routing import handoff_countries, handoff_partner
 from notices.selectors.stats import refresh_after_commit
+from notices.services.exchange import record_handoff
 from notices.services.urls import stamp_first_notice
 
 ROUTE_LAW_ENFORCEMENT = "law_enforcement"
@@ -74,8 +75,9 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
     notice sent (INTERFACES.md), so the case is still checked and its time to removal measured.
 
     Side effects: `handed_off_to`, first-notice fields (provider, ASN, country at that time), status
-    `notified`, an immediate first check, and a `url.handed_off` event. Raises NoticeError if the case is not
-    assessed illegal and awaiting its notice, or the partner takes no hand-offs.
+    `notified`, an immediate first check, a `url.handed_off` event, and the hand-off record with the case's
+    exchange package (notices.services.exchange.record_handoff: a `handed_off_to` link). Raises NoticeError
+    if the case is not assessed illegal and awaiting its notice, or the partner takes no hand-offs.
     """
     if not partner.receives_handoffs:
         raise NoticeError({"partner": [f"{partner} takes no hand-offs."]})
@@ -101,4 +103,5 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
         record_event(
             "url.handed_off", at=now, url=url, actor=actor_label(user=user), data={"partner": partner.name}
         )
+        record_handoff(url=url, partner=partner, now=now, user=user)  # the package the hand-off carries
     return url

@@ -1,13 +1,28 @@
-"""Statements of reasons in the DSA Transparency Database vocabulary (Art. 17 / Art. 24(5) DSA).
+"""Statements of reasons in the DSA Transparency Database vocabulary (Art. 17 / Art. 24(5) DSA), version 2.
 
 A provider that removes notified content states what it did in the Transparency Database's own terms, so the
 statement can be forwarded there unchanged. `validate_statement` is the one validation the portal and the API
-share: it checks the values against the database's enumerations and its conditional rules (documented in its
-API: "required if …", date floors, length limits) and returns the statement normalised. `export_statements`
-builds the JSON the database's multi-statement endpoint takes (`{"statements": [...]}`).
+share: it checks the values against the database's enumerations and its conditional rules and returns the
+statement normalised. `tdb_statements` builds the JSON the database's multi-statement endpoint takes
+(`{"statements": [...]}`), each statement checked again and given its `puid`.
 
-The enumerations are the database's API values (its app/Models/Statement.php); labels are English, the
-portal translates the ones it shows.
+Source of this copy of the vocabulary and field set: the Transparency Database's own code and documentation,
+github.com/digital-services-act/transparency-database @ 69e80a0b (app/Models/Statement.php for the values,
+app/Http/Requests/StatementStoreRequest.php for the field rules, resources/markdown/api-documentation.md and
+additional-explanation-for-statement-attributes.md; documentation CC-BY-4.0 © European Union). That is the
+schema of API v2, in force since 1 July 2025 (the database's "Migration to API v2" page: the categories and
+keywords of the Implementing Regulation on transparency reporting templates, e.g. the cyber-violence and
+consumer-information categories, KEYWORD_CHILD_SEXUAL_ABUSE_MATERIAL_DEEPFAKE, and the new `content_id` with
+EAN-13 codes; v1 values such as STATEMENT_CATEGORY_PORNOGRAPHY_OR_SEXUALIZED_CONTENT or
+KEYWORD_IMAGE_BASED_SEXUAL_ABUSE are gone). The field rules kept from it: `puid` required on export (letters,
+digits, "-", "_"), every date between its floor and 2038-01-01, `territorial_scope` optional, a text limit
+per field, "required if …" and "excluded unless …" (a field that does not apply — e.g. the
+incompatible-content fields with an illegal-content ground, `source_identity` with SOURCE_VOLUNTARY — is
+left out, as the database leaves it out), `decision_ground_reference_url` a URL, `content_id` only
+{"EAN-13": 13 digits}. One rule is ours, not the database's: on a notice from a trusted flagger the source
+type is SOURCE_TRUSTED_FLAGGER.
+
+Labels are English, the portal translates the ones it shows.
 """
 
 from __future__ import annotations
@@ -188,6 +203,8 @@ LIST_CHOICES = {
     "category_specification": KEYWORDS,
     "territorial_scope": EUROPEAN_COUNTRY_CODES,
 }
+# Every date of a statement: on or before this day (the database stores them as 32-bit timestamps).
+DATE_CEILING = date(2038, 1, 1)
 DATE_FLOORS = {
     "content_date": date(2000, 1, 1),
     "application_date": date(2020, 1, 1),
@@ -200,7 +217,6 @@ REQUIRED = (
     "decision_ground",
     "content_type",
     "category",
-    "territorial_scope",
     "content_date",
     "application_date",
     "decision_facts",
@@ -219,8 +235,21 @@ REQUIRED_IF = (
     ("decision_ground", "DECISION_GROUND_INCOMPATIBLE_CONTENT", "incompatible_content_ground"),
     ("decision_ground", "DECISION_GROUND_INCOMPATIBLE_CONTENT", "incompatible_content_explanation"),
 )
+# "X is excluded unless Y": (field, the field deciding, the value it needs), as the database drops them.
+EXCLUDED_UNLESS = (
+    ("decision_visibility_other", "decision_visibility", "DECISION_VISIBILITY_OTHER"),
+    ("decision_monetary_other", "decision_monetary", "DECISION_MONETARY_OTHER"),
+    ("content_type_other", "content_type", "CONTENT_TYPE_OTHER"),
+    ("illegal_content_legal_ground", "decision_ground", "DECISION_GROUND_ILLEGAL_CONTENT"),
+    ("illegal_content_explanation", "decision_ground", "DECISION_GROUND_ILLEGAL_CONTENT"),
+    ("incompatible_content_ground", "decision_ground", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+    ("incompatible_content_explanation", "decision_ground", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+    ("incompatible_content_illegal", "decision_ground", "DECISION_GROUND_INCOMPATIBLE_CONTENT"),
+)
 KNOWN_FIELDS = frozenset([*TEXT_LIMITS, *SINGLE_CHOICES, *LIST_CHOICES, *DATE_FLOORS, "content_id"])
 PUID = re.compile(r"[A-Za-z0-9_-]+")
+EAN_13 = re.compile(r"[0-9]{13}")
+REFERENCE_URL = re.compile(r"https?://[^\s/?#]+\.[^\s]*", re.IGNORECASE)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -232,13 +261,16 @@ class StatementError(ValueError):
         self.errors = errors
 
 
-def validate_statement(statement: dict) -> dict:
-    """Check a statement of reasons against the Transparency Database's rules; return it normalised.
+def validate_statement(statement: dict, *, trusted_flagger: bool = False) -> dict:
+    """Check a statement of reasons against the Transparency Database's (v2) rules; return it normalised.
 
-    Normalised: only fields given, text stripped, lists de-duplicated in the order given. Raises
-    StatementError with every problem found (unknown fields included, so a typo never drops information
-    silently).
+    Normalised: only fields given, text stripped, lists de-duplicated in the order given, fields the database
+    excludes when they do not apply left out. `trusted_flagger`: the statement answers a trusted flagger's
+    notice, so its source type must say so. Raises StatementError with every problem found (unknown fields
+    included, so a typo never drops information silently).
     """
+    if not isinstance(statement, dict):
+        raise StatementError({"statement_of_reasons": [str(_("Must be an object of fields."))]})
     errors: dict[str, list[str]] = {}
     clean: dict = {}
     for field, value in statement.items():
@@ -250,6 +282,16 @@ def validate_statement(statement: dict) -> dict:
                 errors[field] = [problem]
     _check_required(clean, errors)
     _check_end_dates(clean, errors)
+    if trusted_flagger and clean.get("source_type") not in (None, "SOURCE_TRUSTED_FLAGGER"):
+        errors.setdefault(
+            "source_type", [str(_("The notice came from a trusted flagger: use SOURCE_TRUSTED_FLAGGER."))]
+        )
+    for field, decider, value in EXCLUDED_UNLESS:
+        chosen = clean.get(decider)
+        if field in clean and not (chosen == value or (isinstance(chosen, list) and value in chosen)):
+            del clean[field]
+    if clean.get("source_type") == "SOURCE_VOLUNTARY":
+        clean.pop("source_identity", None)
     if errors:
         raise StatementError({field: errors[field] for field in sorted(errors)})
     return clean
@@ -265,12 +307,12 @@ def _check_field(field: str, value) -> tuple[str | None, object]:
         return _check_list(field, value)
     if field in DATE_FLOORS:
         return _check_date(field, value)
-    ok = (
-        isinstance(value, dict)
-        and set(value) <= {"EAN-13"}
-        and all(isinstance(v, str) for v in value.values())
-    )
-    return (None if ok else str(_("Only {“EAN-13”: “code”} is accepted."))), value  # content_id
+    ok = isinstance(value, dict) and set(value) <= {"EAN-13"}
+    if not ok:
+        return str(_("Only {“EAN-13”: “code”} is accepted.")), value  # content_id
+    if not all(isinstance(v, str) and EAN_13.fullmatch(v) for v in value.values()):
+        return str(_("An EAN-13 code is 13 digits.")), value
+    return None, value
 
 
 def _check_text(field: str, value) -> tuple[str | None, object]:
@@ -281,6 +323,8 @@ def _check_text(field: str, value) -> tuple[str | None, object]:
         return str(_("At most %(limit)d characters.") % {"limit": TEXT_LIMITS[field]}), text
     if field == "puid" and not PUID.fullmatch(text):
         return str(_("Only letters, digits, “-” and “_”.")), text
+    if field == "decision_ground_reference_url" and text and not REFERENCE_URL.fullmatch(text):
+        return str(_("Must be a web address (http:// or https://).")), text
     return None, text
 
 
@@ -303,6 +347,8 @@ def _check_date(field: str, value) -> tuple[str | None, object]:
     floor = DATE_FLOORS[field]
     if floor and parsed < floor:
         return str(_("Must be on or after %(date)s.") % {"date": floor.isoformat()}), value
+    if parsed > DATE_CEILING:
+        return str(_("Must be on or before %(date)s.") % {"date": DATE_CEILING.isoformat()}), value
     return None, value
 
 
@@ -343,7 +389,7 @@ def default_statement(notice, items=None) -> dict:
         items = list(notice.items.select_related("url__current_assessment"))
     media = {getattr(item.url.current_assessment, "media_type", "") for item in items} - {""}
     reported = min((item.url.first_reported_at for item in items), default=timezone.now())
-    flagger = notice.notice_type == NoticeType.TRUSTED_FLAGGER or bool(settings.HOTLINE_TRUSTED_FLAGGER)
+    flagger = from_trusted_flagger(notice)
     names = {"hotline": settings.HOTLINE_NAME, "reference": notice.reference}
     statement = {
         "decision_visibility": ["DECISION_VISIBILITY_CONTENT_REMOVED"],
@@ -369,6 +415,28 @@ def default_statement(notice, items=None) -> dict:
     if settings.HOTLINE_NAME:
         statement["source_identity"] = settings.HOTLINE_NAME
     return statement
+
+
+def from_trusted_flagger(notice) -> bool:
+    """Whether the notice came from a trusted flagger (its type, or the hotline's designation)."""
+    return notice.notice_type == NoticeType.TRUSTED_FLAGGER or bool(settings.HOTLINE_TRUSTED_FLAGGER)
+
+
+def tdb_statements(responses) -> dict:
+    """The statements of these responses for the Transparency Database (API v2), each checked again by its
+    rules (a statement stored before a rule changed may no longer pass): `{"statements": [...]}` — the body
+    of its multi-statement endpoint (at most 100 per call there) — and `invalid`: [{"puid", "errors"}] for
+    the ones it would refuse, which are left out."""
+    valid, invalid = [], []
+    for response in responses:
+        if not response.statement_of_reasons:
+            continue
+        statement = export_statement(response)
+        try:
+            valid.append(validate_statement(statement))
+        except StatementError as exc:
+            invalid.append({"puid": statement["puid"], "errors": exc.errors})
+    return {"statements": valid, "invalid": invalid}
 
 
 def export_statement(response) -> dict:

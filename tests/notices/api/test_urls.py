@@ -213,6 +213,21 @@ def full_case(make_case, make_notice, api_only, now):
     return case, trace, hop, notice
 
 
+# The hotline network's vocabulary when an assessment records none of it (ICCAM's class follows legality).
+NOT_RECORDED = {
+    "network_classification": "baseline",
+    "age_band": "",
+    "victim_gender": "",
+    "virtual_content": False,
+    "user_generated": False,
+    "child_modelling": False,
+    "site_type": "",
+    "commercial": None,
+    "payment_methods": [],
+    "outcome_reason": "",
+}
+
+
 def test_url_detail_shows_the_whole_case(staff_api, full_case, analyst, now):
     case, trace, hop, notice = full_case
     case.refresh_from_db()
@@ -229,6 +244,7 @@ def test_url_detail_shows_the_whole_case(staff_api, full_case, analyst, now):
         "legal_basis": "",
         "notes": "",
         "created_at": iso(case.current_assessment.created_at),
+        **NOT_RECORDED,
     }
     assert body["trace"] == {
         "id": trace.pk,
@@ -322,6 +338,7 @@ def test_url_assess_illegal_marks_assessed(staff_api, analyst, now):
         **body,
         "detection_method": "manual_review",
         "created_at": iso(assessment.created_at),
+        **NOT_RECORDED,
     }
     url.refresh_from_db()
     assert url.status == "assessed"
