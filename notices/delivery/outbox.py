@@ -378,7 +378,7 @@ def attempt_claimed(
     instead of sent (`cancel_messages` waits for that lock, so no mail leaves after a withdrawal)."""
     if smtp is None:
         with SmtpSession() as own:
-            return attempt_claimed(message_id, smtp=own, unwanted=unwanted)
+            return attempt_claimed(message_id, smtp=own, unwanted=unwanted, notice_body=notice_body)
     message = OutgoingMessage.objects.select_related("notice").get(pk=message_id)
     if message.status != OutboxStatus.SENDING:
         return Attempt(message, message.status, timezone.now(), changed=False)

@@ -116,6 +116,7 @@ def _answer(notice: Notice, report: ChannelReport, status: str, reason: str, *, 
         action = None
     if action is None:
         return
+    text = f"{report.get_channel_display()}: report {report.remote_id} {status} {reason}".rstrip()
     try:
         with transaction.atomic():
             record_response(
@@ -123,7 +124,7 @@ def _answer(notice: Notice, report: ChannelReport, status: str, reason: str, *, 
                 action=action,
                 now=now,
                 url_ids=report.url_ids,
-                message=f"{report.get_channel_display()}: report {report.remote_id} {status} {reason}".strip(),
+                message=text,
             )
     except NoticeError as exc:
         logger.info("channel report %s: %s not recorded as an answer (%s)", report.pk, status, exc.errors)
