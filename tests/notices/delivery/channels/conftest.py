@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.notices.delivery.channels.mocks import AwsMock, CloudflareMock
 
@@ -11,7 +10,7 @@ CF_ACCOUNT = "0123456789abcdef0123456789abcdef"
 CF_TOKEN = "cf-test-token-Sn3lZJTBX6kkg7OdcBUAx"
 AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-KEY = Fernet.generate_key().decode()
+KEY = "dGVzdC1vbmx5LWNoYW5uZWwtY3JlZGVudGlhbHMtayE="  # a fixed test key: the worker processes get it too
 
 
 @pytest.fixture(autouse=True)
