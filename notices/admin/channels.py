@@ -29,7 +29,7 @@ class HostingProviderForm(forms.ModelForm):
 
     class Meta:
         model = HostingProvider
-        fields = ["channel", "channel_config"]  # the admin adds the rest of the page's fields
+        fields = "__all__"  # noqa: DJ007 - the admin page's form: every editable field of the provider
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
