@@ -31,7 +31,8 @@ def supervisor(client, django_user_model, settings):
 
 def form(provider, **changes) -> dict:
     data = {
-        "slug": provider.slug, "name": provider.name, "country": provider.country, "language": provider.language,
+        "slug": provider.slug, "name": provider.name, "country": provider.country,
+        "language": provider.language,
         "time_zone": provider.time_zone, "channel": provider.channel, "org_handles": "[]",
         "removed_page_rules": "[]", "dispatch": provider.dispatch, "dispatch_interval": "60",
         "dispatch_hour": "9", "channel_config": json.dumps(provider.channel_config),
