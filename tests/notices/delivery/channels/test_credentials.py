@@ -42,7 +42,8 @@ def test_channel_secrets_are_redacted_from_log_lines(settings):
     token = encrypt_credentials({"api_token": "x"})
     line = (
         "Authorization: AWS4-HMAC-SHA256 "
-        "Credential=AKIAIOSFODNN7EXAMPLE/20260101/eu-west-2/abuse/aws4_request, SignedHeaders=host;x-amz-date, "
+        "Credential=AKIAIOSFODNN7EXAMPLE/20260101/eu-west-2/abuse/aws4_request, "
+        "SignedHeaders=host;x-amz-date, "
         "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31 "
         "X-Amz-Security-Token=FQoGZXIvYXdzEXAMPLE "
         f"stored={token} Authorization: Bearer cf-token-Sn3lZJTBX6kkg7Og"
