@@ -345,3 +345,22 @@ def test_webhook_channel_posts_the_signed_notice_once_through_the_outbox(
         assert WebhookDelivery.objects.count() == 0
     finally:
         receiver.stop()
+
+
+def test_channel_attempts_read_in_words_on_the_timeline(two_hosts, cloudflare_mock, now):
+    from notices.selectors.timeline import event_text
+
+    cloudflare_mock.script = [(503, {})]
+    deliver_due(now)
+    deliver_due(two_hosts.messages.get().next_attempt_at)
+    events = Event.objects.filter(notice=two_hosts).order_by("at", "pk")
+    words = {e.kind: event_text(e) for e in events if e.kind != "notice.channel_accepted"}
+    assert words["notice.delivery_retry"].startswith(
+        "The notice was not taken yet (attempt 1); retried later: HTTP 503: 1000"
+    )
+    (first, _second) = [event_text(e) for e in events if e.kind == "notice.channel_accepted"]
+    report = ChannelReport.objects.get(notice=two_hosts, position=0).remote_id
+    assert first == (
+        f"Filed with the provider's abuse API (cloudflare): cdn.polder.example, 1 URL(s), report {report}."
+    )
+    assert words["notice.sent"].startswith("Notice delivered")
