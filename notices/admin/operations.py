@@ -82,8 +82,15 @@ class NoticeItemInline(ReadOnlyInline, admin.TabularInline):
 class MessageInline(ReadOnlyInline, admin.TabularInline):
     model = OutgoingMessage
     fields = [
-        "channel", "message_id", "recipients", "status", "attempts", "next_attempt_at", "sent_at", "last_error",
-    ]  # fmt: skip
+        "channel",
+        "message_id",
+        "recipients",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
     readonly_fields = fields
 
 
@@ -92,9 +99,16 @@ class ChannelReportInline(ReadOnlyInline, admin.TabularInline):
 
     model = ChannelReport
     fields = [
-        "channel", "label", "status", "remote_id", "accepted_at", "remote_status", "reason_code", "polled_at",
+        "channel",
+        "label",
+        "status",
+        "remote_id",
+        "accepted_at",
+        "remote_status",
+        "reason_code",
+        "polled_at",
         "last_error",
-    ]  # fmt: skip
+    ]
     readonly_fields = fields
     ordering = ["message_id", "position"]
     verbose_name_plural = "abuse API reports"

@@ -1,4 +1,4 @@
-"""What the abuse-API channels filed: one row per request to a provider's API (`notices.delivery.channels`)."""
+"""What the abuse-API channels filed: a row per request to a provider's API (`notices.delivery.channels`)."""
 
 from __future__ import annotations
 

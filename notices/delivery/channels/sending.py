@@ -135,17 +135,21 @@ def _record_answer(row: ChannelReport, outcome: Accepted | Rejected, *, channel_
             next_poll_at=now + timedelta(seconds=settings.CHANNEL_POLL_INTERVAL) if channel_polls else None,
         )
         record_event(
-            "notice.channel_accepted", at=now, notice=Notice(pk=row.notice_id),
+            "notice.channel_accepted",
+            at=now,
+            notice=Notice(pk=row.notice_id),
             data={**data, "report": outcome.remote_id},
-        )  # fmt: skip
+        )
         return
     ChannelReport.objects.filter(pk=row.pk).update(
         status=ChannelReportStatus.REJECTED, last_error=outcome.error[:500]
     )
     record_event(
-        "notice.channel_rejected", at=now, notice=Notice(pk=row.notice_id),
+        "notice.channel_rejected",
+        at=now,
+        notice=Notice(pk=row.notice_id),
         data={**data, "error": outcome.error[:500]},
-    )  # fmt: skip
+    )
 
 
 def _outcome(message: OutgoingMessage) -> ChannelRun:

@@ -31,12 +31,19 @@ def supervisor(client, django_user_model, settings):
 
 def form(provider, **changes) -> dict:
     data = {
-        "slug": provider.slug, "name": provider.name, "country": provider.country,
+        "slug": provider.slug,
+        "name": provider.name,
+        "country": provider.country,
         "language": provider.language,
-        "time_zone": provider.time_zone, "channel": provider.channel, "org_handles": "[]",
-        "removed_page_rules": "[]", "dispatch": provider.dispatch, "dispatch_interval": "60",
-        "dispatch_hour": "9", "channel_config": json.dumps(provider.channel_config),
-    }  # fmt: skip
+        "time_zone": provider.time_zone,
+        "channel": provider.channel,
+        "org_handles": "[]",
+        "removed_page_rules": "[]",
+        "dispatch": provider.dispatch,
+        "dispatch_interval": "60",
+        "dispatch_hour": "9",
+        "channel_config": json.dumps(provider.channel_config),
+    }
     for prefix in ("contacts", "memberships"):
         data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     data.update(changes)
@@ -100,9 +107,12 @@ def test_channel_settings_errors_name_their_field(supervisor, provider):
 
 def test_aws_channel_needs_both_keys_and_a_known_region(supervisor, provider):
     response = change(
-        supervisor, provider, channel="aws_abuse", channel_config='{"region": "mars-1"}',
+        supervisor,
+        provider,
+        channel="aws_abuse",
+        channel_config='{"region": "mars-1"}',
         credential_access_key_id="AKIAIOSFODNN7EXAMPLE",
-    )  # fmt: skip
+    )
     errors = response.context["adminform"].form.errors
     assert errors["channel_config"] == ["region: One of: us-east-1, us-west-2, eu-west-2."]
     assert errors["credential_secret_access_key"] == [
@@ -137,5 +147,7 @@ def test_clear_forgets_the_credentials(supervisor, provider):
     assert change(supervisor, provider, channel="email", clear_credentials="on").status_code == 302
     provider.refresh_from_db()
     assert (provider.channel, provider.channel_credentials, provider.channel_credentials_set_at) == (
-        "email", "", None
-    )  # fmt: skip
+        "email",
+        "",
+        None,
+    )

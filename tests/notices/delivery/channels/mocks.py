@@ -95,10 +95,27 @@ class MockServer:
 
 # --- Cloudflare ---------------------------------------------------------------------------------------------
 
-CF_REQUIRED = ("act", "email", "email2", "name", "urls", "justification", "host_notification",
-               "ncmec_notification", "owner_notification")  # fmt: skip
-CF_LIMITS = {"name": 255, "email": 255, "justification": 5000, "comments": 2000, "company": 100, "title": 255,
-             "tele": 20, "country": 255}  # fmt: skip
+CF_REQUIRED = (
+    "act",
+    "email",
+    "email2",
+    "name",
+    "urls",
+    "justification",
+    "host_notification",
+    "ncmec_notification",
+    "owner_notification",
+)
+CF_LIMITS = {
+    "name": 255,
+    "email": 255,
+    "justification": 5000,
+    "comments": 2000,
+    "company": 100,
+    "title": 255,
+    "tele": 20,
+    "country": 255,
+}
 CF_FLAGS = {
     "host_notification": {"send", "send-anon"},
     "ncmec_notification": {"send", "send-anon"},
@@ -107,8 +124,12 @@ CF_FLAGS = {
 
 
 def cf_errors(*messages: str, code: int = 10000) -> dict:
-    return {"success": False, "errors": [{"code": code, "message": m} for m in messages], "messages": [],
-            "result": None}  # fmt: skip
+    return {
+        "success": False,
+        "errors": [{"code": code, "message": m} for m in messages],
+        "messages": [],
+        "result": None,
+    }
 
 
 class CloudflareMock(MockServer):
@@ -145,8 +166,18 @@ class CloudflareMock(MockServer):
             return 400, {}, cf_errors(*problems, code=10400)
         rand = secrets.token_hex(8)
         self.reports[rand] = report
-        return 200, {}, {"success": True, "errors": [], "messages": [], "result": "success",
-                         "abuse_rand": rand, "request": {"act": report["act"]}}  # fmt: skip
+        return (
+            200,
+            {},
+            {
+                "success": True,
+                "errors": [],
+                "messages": [],
+                "result": "success",
+                "abuse_rand": rand,
+                "request": {"act": report["act"]},
+            },
+        )
 
     def problems(self, report_type: str, report: dict) -> list[str]:
         if not isinstance(report, dict):
@@ -156,10 +187,16 @@ class CloudflareMock(MockServer):
             problems.append("act must be abuse_children and match the report type in the path")
         if report.get("email") != report.get("email2"):
             problems.append("email2 must match email")
-        problems += [f"{name} exceeds {limit} characters" for name, limit in CF_LIMITS.items()
-                     if len(str(report.get(name, ""))) > limit]  # fmt: skip
-        problems += [f"{name} must be one of {sorted(allowed)}" for name, allowed in CF_FLAGS.items()
-                     if name in report and report[name] not in allowed]  # fmt: skip
+        problems += [
+            f"{name} exceeds {limit} characters"
+            for name, limit in CF_LIMITS.items()
+            if len(str(report.get(name, ""))) > limit
+        ]
+        problems += [
+            f"{name} must be one of {sorted(allowed)}"
+            for name, allowed in CF_FLAGS.items()
+            if name in report and report[name] not in allowed
+        ]
         urls = str(report.get("urls", "")).split("\n")
         hosts = {urlsplit(u).hostname for u in urls}
         if len(urls) > 250:
@@ -175,8 +212,17 @@ class CloudflareMock(MockServer):
 
 # --- AWS Abuse Signal ---------------------------------------------------------------------------------------
 
-XARF_REQUIRED = ("xarf_version", "report_id", "timestamp", "reporter", "sender", "source_identifier",
-                 "category", "type", "url")  # fmt: skip
+XARF_REQUIRED = (
+    "xarf_version",
+    "report_id",
+    "timestamp",
+    "reporter",
+    "sender",
+    "source_identifier",
+    "category",
+    "type",
+    "url",
+)
 
 
 def aws_error(kind: str, message: str, fields: list[tuple[str, str]] = ()) -> tuple[dict, dict]:
@@ -242,13 +288,19 @@ class AwsMock(MockServer):
             existing = self.tokens[token]
             if self.reports[existing]["report"] != request["report"]:
                 return 409, *aws_error("ConflictException", "clientToken was used with another report")
-            return 202, {}, {"reportId": existing, "correlationId": request.get("correlationId"),
-                             "status": "QUEUED"}  # fmt: skip
+            return (
+                202,
+                {},
+                {"reportId": existing, "correlationId": request.get("correlationId"), "status": "QUEUED"},
+            )
         report_id = secrets.token_hex(16)
         self.tokens[token] = report_id
         self.reports[report_id] = {"token": token, "report": request["report"], "polls": 0}
-        return 202, {}, {"reportId": report_id, "correlationId": request.get("correlationId"),
-                         "status": "QUEUED"}  # fmt: skip
+        return (
+            202,
+            {},
+            {"reportId": report_id, "correlationId": request.get("correlationId"), "status": "QUEUED"},
+        )
 
     def problems(self, request: dict) -> list[tuple[str, str]]:
         fields = []
@@ -279,8 +331,13 @@ class AwsMock(MockServer):
             report["completed"] = True
             if self.on_completed is not None:
                 self.on_completed(report_id)
-        body = {"reportId": report_id, "status": status, "description": f"Report is {status.lower()}",
-                "submittedAt": 1, "lastUpdatedAt": 2}  # fmt: skip
+        body = {
+            "reportId": report_id,
+            "status": status,
+            "description": f"Report is {status.lower()}",
+            "submittedAt": 1,
+            "lastUpdatedAt": 2,
+        }
         if reason:
             body["reasonCode"] = reason
         return 200, {}, body
@@ -313,11 +370,14 @@ class AwsMock(MockServer):
         if "host" not in names or "x-amz-date" not in names:
             return "SignedHeaders must include host and x-amz-date"
         parts = urlsplit(path)
-        query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                         for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True)))  # fmt: skip
+        query = "&".join(
+            f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+            for k, v in sorted(parse_qsl(parts.query, keep_blank_values=True))
+        )
         header_lines = "".join(f"{n}:{' '.join(headers.get(n, '').split())}\n" for n in names)
-        canonical = "\n".join([method, parts.path or "/", query, header_lines, signed,
-                               hashlib.sha256(body).hexdigest()])  # fmt: skip
+        canonical = "\n".join(
+            [method, parts.path or "/", query, header_lines, signed, hashlib.sha256(body).hexdigest()]
+        )
         scope = f"{day}/{region}/{service}/aws4_request"
         to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         key = f"AWS4{self.secret}".encode()

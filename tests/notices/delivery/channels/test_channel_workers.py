@@ -83,8 +83,9 @@ def test_cloudflare_end_to_end_retries_file_once_and_removal_is_confirmed(
     assert sent.sent_at == min(r.accepted_at for r in reports)  # first notice sent = accepted
     assert len(cloudflare_mock.reports) == 2  # one per hostname: the 503 and the 429 filed nothing twice
     assert sorted(r["urls"] for r in cloudflare_mock.reports.values()) == [
-        f"http://{CDN}/c.html", f"http://{FILES}/gallery/a.html\nhttp://{FILES}/gallery/b.html"
-    ]  # fmt: skip
+        f"http://{CDN}/c.html",
+        f"http://{FILES}/gallery/a.html\nhttp://{FILES}/gallery/b.html",
+    ]
     wait_until(
         lambda: Check.objects.filter(url__in=[a, b, c], outcome="live").count() >= 3, what="live checks"
     )
@@ -128,5 +129,7 @@ def test_aws_end_to_end_status_polling_claims_removed_and_the_checker_confirms(
     gone = Check.objects.filter(url=a, outcome="gone").order_by("checked_at")
     assert gone.count() >= 2  # the checker, not AWS's answer, confirmed it
     a.refresh_from_db()
-    assert a.removal_confirmed_at >= Event.objects.get(notice=notice, kind="notice.response",
-                                                       data__action="removed").at  # fmt: skip
+    assert (
+        a.removal_confirmed_at
+        >= Event.objects.get(notice=notice, kind="notice.response", data__action="removed").at
+    )

@@ -34,8 +34,10 @@ def kinds(notice) -> list[str]:
 
 def test_cloudflare_requests_split_by_hostname_into_chunks_of_250():
     notice = Notice(reference="TN-2026-000001")
-    urls = [Url(pk=pk, canonical=f"http://a.polder.example/{pk}.html", host="a.polder.example")
-            for pk in range(1, 502)]  # fmt: skip
+    urls = [
+        Url(pk=pk, canonical=f"http://a.polder.example/{pk}.html", host="a.polder.example")
+        for pk in range(1, 502)
+    ]
     urls += [Url(pk=1000, canonical="http://b.polder.example/x.html", host="b.polder.example")]
     context = Context(notice, urls, {}, {}, "<m@x.invalid>", timezone.now())
     requests = CHANNELS["cloudflare"].requests(context)
@@ -111,8 +113,13 @@ def test_cloudflare_files_one_report_per_hostname_with_the_required_fields(two_h
     assert first["headers"]["authorization"].startswith("Bearer cf-test-token")
     flags = ("act", "email", "email2", "host_notification", "owner_notification", "ncmec_notification")
     assert [bodies[0][k] for k in flags] == [
-        "abuse_children", "reports@hotline.example", "reports@hotline.example", "send", "send", "send"
-    ]  # fmt: skip
+        "abuse_children",
+        "reports@hotline.example",
+        "reports@hotline.example",
+        "send",
+        "send",
+        "send",
+    ]
     assert two_hosts.reference in bodies[0]["justification"]
     reports = list(ChannelReport.objects.filter(notice=two_hosts).order_by("position"))
     assert [(r.label, r.status, r.remote_id in cloudflare_mock.reports) for r in reports] == [
@@ -156,11 +163,16 @@ def test_cloudflare_refusal_fails_the_notice_with_the_reason(
     make_case, provider, cloudflare_mock, make_notice, now
 ):
     set_channel(
-        provider, "cloudflare",
-        {"account_id": "ffffffffffffffffffffffffffffffff", "reporter_name": "Desk",
-         "reporter_email": "reports@hotline.example", "api_base": cloudflare_mock.api_base},
+        provider,
+        "cloudflare",
+        {
+            "account_id": "ffffffffffffffffffffffffffffffff",
+            "reporter_name": "Desk",
+            "reporter_email": "reports@hotline.example",
+            "api_base": cloudflare_mock.api_base,
+        },
         {"api_token": CF_TOKEN},
-    )  # fmt: skip
+    )
     notice = make_notice(make_case(provider=provider, when=now), now=now)
     assert deliver_due(now) == ["failed"]
     notice.refresh_from_db()
@@ -177,15 +189,23 @@ def test_cloudflare_mock_refuses_what_the_api_refuses(cloudflare_mock):
 
     def post(body, token=CF_TOKEN):
         return call(
-            "POST", f"{cloudflare_mock.api_base}/accounts/{CF_ACCOUNT}/abuse-reports/abuse_children",
+            "POST",
+            f"{cloudflare_mock.api_base}/accounts/{CF_ACCOUNT}/abuse-reports/abuse_children",
             body=json.dumps(body).encode(),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )  # fmt: skip
+        )
 
-    good = {"act": "abuse_children", "email": "r@hotline.example", "email2": "r@hotline.example",
-            "name": "Desk", "urls": "http://a.polder.example/1", "justification": "CSAM",
-            "host_notification": "send", "ncmec_notification": "send",
-            "owner_notification": "none"}  # fmt: skip
+    good = {
+        "act": "abuse_children",
+        "email": "r@hotline.example",
+        "email2": "r@hotline.example",
+        "name": "Desk",
+        "urls": "http://a.polder.example/1",
+        "justification": "CSAM",
+        "host_notification": "send",
+        "ncmec_notification": "send",
+        "owner_notification": "none",
+    }
     assert post(good).status == 200
     assert post(good, token="wrong").status == 401
     assert post({**good, "urls": "http://a.polder.example/1\nhttp://b.polder.example/2"}).status == 400
@@ -239,8 +259,10 @@ def test_aws_files_the_notices_own_xarf_signed_with_sigv4(aws_notice, aws_mock, 
     assert {b["correlationId"] for b in bodies} == {aws_notice.reference}
     report = bodies[0]["report"]
     assert (report["category"], report["type"], report["url"]) == (
-        "content", "csam", "http://files.polder.example/a.html"
-    )  # fmt: skip
+        "content",
+        "csam",
+        "http://files.polder.example/a.html",
+    )
     assert "evidence" not in report
     assert aws_mock.posts()[0]["headers"]["authorization"].startswith(
         "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/"
@@ -265,8 +287,12 @@ def test_aws_lost_answer_and_throttling_file_each_report_once(aws_notice, aws_mo
 
 
 def test_aws_bad_signature_is_refused_by_the_mock(aws_notice, aws_provider, aws_mock, now):
-    set_channel(aws_provider, "aws_abuse", aws_provider.channel_config,
-                {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "not-the-secret"})  # fmt: skip
+    set_channel(
+        aws_provider,
+        "aws_abuse",
+        aws_provider.channel_config,
+        {"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "not-the-secret"},
+    )
     assert deliver_due(now) == ["failed"]
     report = ChannelReport.objects.filter(notice=aws_notice).first()
     assert report.last_error == (

@@ -33,15 +33,28 @@ def test_sigv4_signs_published_vector_exactly(vector):
 def test_sigv4_session_token_is_signed():
     vector = VECTORS[0]
     plain = sigv4.sign(
-        "GET", vector["url"], headers={}, body=b"", access_key_id="AKIDEXAMPLE",
-        secret_access_key=vector["secret_access_key"], region="us-east-1", service="service",
+        "GET",
+        vector["url"],
+        headers={},
+        body=b"",
+        access_key_id="AKIDEXAMPLE",
+        secret_access_key=vector["secret_access_key"],
+        region="us-east-1",
+        service="service",
         now=datetime.fromisoformat(vector["time"]),
-    )  # fmt: skip
+    )
     temporary = sigv4.sign(
-        "GET", vector["url"], headers={}, body=b"", access_key_id="AKIDEXAMPLE",
-        secret_access_key=vector["secret_access_key"], region="us-east-1", service="service",
-        now=datetime.fromisoformat(vector["time"]), session_token="session-token-example",
-    )  # fmt: skip
+        "GET",
+        vector["url"],
+        headers={},
+        body=b"",
+        access_key_id="AKIDEXAMPLE",
+        secret_access_key=vector["secret_access_key"],
+        region="us-east-1",
+        service="service",
+        now=datetime.fromisoformat(vector["time"]),
+        session_token="session-token-example",
+    )
     assert plain["Authorization"] == vector["authorization"]  # Host is added when the caller gives none
     assert temporary["X-Amz-Security-Token"] == "session-token-example"
     assert "SignedHeaders=host;x-amz-date;x-amz-security-token," in temporary["Authorization"]
