@@ -477,8 +477,9 @@ def _failed(
 def record_attempt(attempt: Attempt) -> bool:
     """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the
     next attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ, or the provider's Retry-After when longer); or failed. A
-    recipient refused permanently (5xx) is a bounce: its contact is marked failing, with the reply. An attempt that did not send changes only a
-    message still `sending` (one cancelled meanwhile stays cancelled). Returns whether the row changed."""
+    recipient refused permanently (5xx) is a bounce: its contact is marked failing, with the reply. An attempt
+    that did not send changes only a message still `sending` (one cancelled meanwhile stays cancelled).
+    Returns whether the row changed."""
     message, at = attempt.message, attempt.at
     if attempt.status == OutboxStatus.SENT:
         OutgoingMessage.objects.filter(pk=message.pk).update(

@@ -257,8 +257,9 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
     Side effects: e-mail providers get an OutgoingMessage in the same transaction (the outbox; a task sends
     it after commit, beat retries), and so do providers whose channel is an abuse API (Cloudflare, AWS, the
     webhook: the channel files it; sent when the provider accepts it); API-only providers have the notice
-    made available at once, which counts as sent. Sets the deadline from now unless the notice carries its own. Writes `notice.queued`. Raises
-    NoticeError when a notice is not a draft or its provider has no working abuse contact.
+    made available at once, which counts as sent. Sets the deadline from now unless the notice carries its
+    own. Writes `notice.queued`. Raises NoticeError when a notice is not a draft or its provider has no
+    working abuse contact.
     """
     with transaction.atomic():
         locked = list(
