@@ -11,7 +11,8 @@ shape, limits) and answer as it answers, including errors and rate limits (429 w
 
 `script` holds answers to give instead of the normal one, in order: `("status", headers)` answers without
 doing anything, `("lost", status)` files the report and then answers `status` (the answer is lost on the
-way back, as when a connection drops).
+way back, as when a connection drops), `("hang", seconds)` files it and answers only after `seconds` (a
+worker killed meanwhile never hears of it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +37,7 @@ class MockServer:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.script: list[tuple] = []
+        self.delay_next = 0.0
         self.lock = threading.Lock()
         mock = self
 
@@ -48,6 +51,8 @@ class MockServer:
                         {"method": self.command, "path": self.path, "headers": headers, "body": body}
                     )
                     status, answer_headers, answer = mock.answer(self.command, self.path, headers, body)
+                    delay, mock.delay_next = mock.delay_next, 0.0
+                time.sleep(delay)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
                 for name, value in {"Content-Type": "application/json", **answer_headers}.items():
@@ -80,6 +85,9 @@ class MockServer:
     def answer(self, method, path, headers, body):
         if self.script and method == "POST":
             step = self.script.pop(0)
+            if step[0] == "hang":
+                self.delay_next = step[1]
+                return self.handle(method, path, headers, body)
             if step[0] != "lost":
                 status, extra = step
                 return status, extra, self.scripted_body(status)
@@ -255,7 +263,7 @@ class AwsMock(MockServer):
         return {"message": "Rate exceeded" if status == 429 else "Internal server error"}
 
     def answer(self, method, path, headers, body):
-        if self.script and method == "POST" and self.script[0][0] != "lost":
+        if self.script and method == "POST" and self.script[0][0] not in {"lost", "hang"}:
             status, extra = self.script.pop(0)
             kind = "ThrottlingException" if status == 429 else "InternalServerException"
             return status, {"x-amzn-ErrorType": kind, **extra}, self.scripted_body(status)

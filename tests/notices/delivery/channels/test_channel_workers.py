@@ -9,6 +9,8 @@ settings are small, nothing sleeps for minutes and no clock is patched.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -133,3 +135,30 @@ def test_aws_end_to_end_status_polling_claims_removed_and_the_checker_confirms(
         a.removal_confirmed_at
         >= Event.objects.get(notice=notice, kind="notice.response", data__action="removed").at
     )
+
+
+def test_aws_worker_killed_mid_request_files_exactly_once(
+    aws_provider, aws_mock, make_case, make_notice, start_worker, now
+):
+    env = {
+        "CHANNEL_CREDENTIALS_KEY": KEY,
+        "CHANNEL_ALLOW_PRIVATE_TARGETS": "true",
+        "CHANNEL_TIMEOUT": 60,
+        "OUTBOX_CLAIM_TIMEOUT": 3,
+        "OUTBOX_SWEEP_INTERVAL": 1,
+    }
+    aws_mock.script = [("hang", 30)]  # AWS files the report; its answer never reaches the first worker
+    first = start_worker(**env)
+    notice = make_notice(
+        make_case(f"http://{FILES}/gallery/a.html", provider=aws_provider, when=now), now=now
+    )
+    wait_until(lambda: len(aws_mock.reports) == 1, what="the report filed at AWS")
+
+    os.killpg(first.pid, signal.SIGKILL)  # gone mid-request: the claim stays until it expires
+    first.wait(10)
+    start_worker(beat=True, **env)  # beat's outbox sweep takes the expired claim; the same client token
+    wait_until(lambda: Notice.objects.filter(pk=notice.pk, sent_at__isnull=False).exists(), what="sent")
+    (report,) = ChannelReport.objects.filter(notice=notice)
+    assert list(aws_mock.reports) == [report.remote_id]  # one report at AWS, the one we store
+    assert len(aws_mock.posts()) == 2
+    assert notice.messages.get().attempts == 2
