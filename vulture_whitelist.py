@@ -22,6 +22,7 @@ _ = _Used()
 # clean_<field>, the display columns and actions that list_display, readonly_fields and actions name by
 # string, and the checks actions name (`permissions=["merge"]` is `has_merge_permission`).
 _django_admin = (
+    _.credentials_stored,
     _.AnalystAlertAdmin,
     _.AnalystReplyAdmin,
     _.ApiKeyAdmin,
@@ -116,6 +117,8 @@ _django_admin = (
 # Django models (notices/models/): Meta options, and columns the ORM reads and writes by keyword and by
 # string (filters, update(), serializers' and admin field lists, templates, raw SQL).
 _django_models = (
+    _.next_poll_at,
+    _.polled_at,
     _.indexes,
     _.constraints,
     _.ordering,
@@ -230,6 +233,7 @@ _choices = (
 
 # Django forms and class-based views (notices/portal/): declared form fields, widget options, view options.
 _django_forms_and_views = (
+    _.clear_credentials,
     _.application_date,
     _.automated_decision,
     _.automated_detection,
@@ -410,6 +414,7 @@ _rest_framework = (
 # Celery (notices/tasks.py, tracker/celery.py): tasks the beat schedule and notices.infra.enqueue name, and
 # the app's signal receivers.
 _celery = (
+    _.poll_channel_reports,
     _.check_urls_now,
     _.deliver_message_task,
     _.dispatch_notices,

@@ -269,8 +269,27 @@ class KeyScope(models.TextChoices):
 
 
 class ContactChannel(models.TextChoices):
+    """How a provider's notices reach it (README "Delivery channels"): e-mail (the default), pickup in the
+    portal/API, or a provider's abuse API, each of those through the outbox (`notices.delivery.channels`)."""
+
     EMAIL = "email", "E-mail to abuse contacts"
     API_ONLY = "api_only", "Portal / API pickup only"
+    CLOUDFLARE = "cloudflare", "Cloudflare abuse-reports API (child-abuse reports)"
+    AWS_ABUSE = "aws_abuse", "AWS Abuse Signal API (X-ARF reports)"
+    WEBHOOK = "webhook", "Signed webhook to the provider's registered endpoint"
+
+
+# The channels whose notices an abuse API takes through the outbox (`notices.delivery.channels`).
+API_CHANNELS = frozenset({ContactChannel.CLOUDFLARE, ContactChannel.AWS_ABUSE, ContactChannel.WEBHOOK})
+
+
+class ChannelReportStatus(models.TextChoices):
+    """One request to a provider's abuse API (a Cloudflare report of one hostname, an AWS report of one
+    URL): written before it is sent, then accepted (the provider's id stored) or rejected."""
+
+    PENDING = "pending", "Not accepted yet"
+    ACCEPTED = "accepted", "Accepted by the provider"
+    REJECTED = "rejected", "Rejected by the provider"
 
 
 class DispatchMode(models.TextChoices):

@@ -19,6 +19,7 @@ from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
 from notices.services import signin
 from notices.services.alerts import send_alert, send_digest
+from notices.services.channels import poll_due
 from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
@@ -85,6 +86,14 @@ def sweep_webhooks() -> int:
         outcome = deliver(delivery_id)
         logger.info("webhook delivery %s: %s", delivery_id, outcome)
     return len(ids)
+
+
+@shared_task(name="notices.poll_channel_reports", acks_late=True)
+def poll_channel_reports() -> int:
+    """Beat: read the status of reports filed with providers' abuse APIs that are due (AWS Abuse Signal),
+    one bounded batch, and record what changed (events; a "removed" outcome schedules a verification
+    check)."""
+    return poll_due(now=timezone.now(), limit=settings.CHANNEL_POLL_BATCH_SIZE)
 
 
 @shared_task(name="notices.refresh_stats", acks_late=True)

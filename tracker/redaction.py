@@ -7,6 +7,9 @@ exception message, a traceback), also URL-encoded (`%2F` for `/`):
   `/invitation/TOKEN/`, `/password-reset/UID/TOKEN/`;
 - `Bearer TOKEN` and `Basic CREDENTIALS`;
 - API keys `tt_PREFIX_SECRET` (the prefix stays: it names the key, and cannot be used as one);
+- AWS access key ids (`AKIA…`/`ASIA…`, the first eight characters stay) and Fernet tokens (the encrypted
+  provider API credentials, `gAAAAA…`); a SigV4 `Signature=` and an `X-Amz-Security-Token=` go as named
+  secrets below;
 - `NAME=VALUE` where the name speaks of a session, CSRF token, token, secret, password or API key, or is
   `key`, `sig` or `signature` (cookies, query strings, form bodies).
 
@@ -39,6 +42,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     # API keys wherever they are pasted.
     (re.compile(r"\b(tt_[0-9a-f]{8}_)[A-Za-z0-9_-]+"), rf"\g<1>{MARK}"),
+    # AWS access key ids (long-term AKIA…, temporary ASIA…) and a SigV4 Authorization's credential scope.
+    (re.compile(r"\b((?:AKIA|ASIA)[0-9A-Z]{4})[0-9A-Z]{12}\b"), rf"\g<1>{MARK}"),
+    # Fernet tokens (stored provider API credentials), should one ever be printed.
+    (re.compile(r"\bgAAAAA[A-Za-z0-9_-]{40,}={0,2}"), MARK),
     # NAME=VALUE pairs with a secret's name (cookies, query strings, form bodies).
     (re.compile(rf"(?i)(?<![\w.-])({_SENSITIVE_NAMES})(=|%3[dD])[^\s&;\"',]+"), rf"\g<1>\g<2>{MARK}"),
 ]

@@ -23,6 +23,12 @@ def beat_schedule() -> dict:
             "task": "notices.sweep_webhooks",
             "schedule": settings.WEBHOOK_SWEEP_INTERVAL,
         },
+        # Read the status of reports filed with providers' abuse APIs (AWS Abuse Signal) that are due; a
+        # "removed" outcome makes its URLs due for a verification check (notices/services/channels.py).
+        "channel-status-poll": {
+            "task": "notices.poll_channel_reports",
+            "schedule": settings.CHANNEL_POLL_SWEEP_INTERVAL,
+        },
         # Batch providers' assessed URLs into notices when their dispatch cycle comes round.
         "notices-dispatch": {
             "task": "notices.dispatch_notices",

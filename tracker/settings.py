@@ -530,6 +530,18 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 WEBHOOK_RETRY_BASE = env_seconds("WEBHOOK_RETRY_BASE", 60)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only
 
+# Delivery channels (README "Delivery channels"): providers' abuse APIs, through the outbox. The key(s)
+# encrypting the providers' API credentials (Fernet, comma-separated, the first encrypts); without one no
+# credentials can be stored or used.
+CHANNEL_CREDENTIALS_KEY = env_str("CHANNEL_CREDENTIALS_KEY", "")
+CHANNEL_TIMEOUT = env_seconds("CHANNEL_TIMEOUT", 20)
+CHANNEL_POLL_SWEEP_INTERVAL = env_seconds("CHANNEL_POLL_SWEEP_INTERVAL", 60)
+CHANNEL_POLL_INTERVAL = env_seconds("CHANNEL_POLL_INTERVAL", 900)  # between two status reads of a report
+CHANNEL_POLL_CLAIM_TIMEOUT = env_seconds("CHANNEL_POLL_CLAIM_TIMEOUT", 300)
+CHANNEL_POLL_BATCH_SIZE = env_int("CHANNEL_POLL_BATCH_SIZE", 100, minimum=1)
+CHANNEL_POLL_MAX = env_int("CHANNEL_POLL_MAX", 2000, minimum=1)  # status reads per report before giving up
+CHANNEL_ALLOW_PRIVATE_TARGETS = env_bool("CHANNEL_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only
+
 # --- Demo only --------------------------------------------------------------------------------------------
 # Control port of the demo web host (`make run`): portal "removed" answers take demo pages down for real.
 DEMO_WEB_CONTROL_URL = env_str("DEMO_WEB_CONTROL_URL", "")

@@ -32,6 +32,7 @@ from notices.errors import NoticeError
 from notices.infra.events import audit_request
 from notices.models import (
     ApiKey,
+    ChannelReport,
     Notice,
     NoticeItem,
     OutgoingMessage,
@@ -49,7 +50,7 @@ def draft_preview(notice: Notice, *, now: datetime) -> dict:
     would set."""
     provider = notice.provider
     notice.deadline_at = notice.deadline_at or deadline_for(notice.notice_type, now)
-    by_mail = provider.channel != ContactChannel.API_ONLY
+    by_mail = provider.channel == ContactChannel.EMAIL
     recipients = abuse_recipients([provider.pk]).get(provider.pk, []) if by_mail else []
     items = notice_items(notice)
     (mail,) = render_notice_mails(
@@ -80,8 +81,37 @@ class NoticeItemInline(ReadOnlyInline, admin.TabularInline):
 
 class MessageInline(ReadOnlyInline, admin.TabularInline):
     model = OutgoingMessage
-    fields = ["message_id", "recipients", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
+    fields = [
+        "channel",
+        "message_id",
+        "recipients",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
     readonly_fields = fields
+
+
+class ChannelReportInline(ReadOnlyInline, admin.TabularInline):
+    """What the provider's abuse API was sent for the notice and what it said (Cloudflare, AWS, webhook)."""
+
+    model = ChannelReport
+    fields = [
+        "channel",
+        "label",
+        "status",
+        "remote_id",
+        "accepted_at",
+        "remote_status",
+        "reason_code",
+        "polled_at",
+        "last_error",
+    ]
+    readonly_fields = fields
+    ordering = ["message_id", "position"]
+    verbose_name_plural = "abuse API reports"
 
 
 class ResponseInline(ReadOnlyInline, admin.TabularInline):
@@ -139,6 +169,7 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
     inlines = [
         NoticeItemInline,
         MessageInline,
+        ChannelReportInline,
         InboundMessageInline,
         ResponseInline,
         StepRunInline,

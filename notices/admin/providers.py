@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from notices.admin.channels import HostingProviderForm
 from notices.admin.common import SafeWidgetsMixin, TrackerModelAdmin
 from notices.admin.hosting import merge_selected_providers
 from notices.hosting.providers import is_derived
@@ -28,6 +29,8 @@ class HostingProviderAdmin(TrackerModelAdmin):
     list_filter = ["country", "channel", "language"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    form = HostingProviderForm
+    readonly_fields = ["credentials_stored"]
     inlines = [ContactInline, MembershipInline]
     actions = [
         merge_selected_providers
@@ -36,6 +39,17 @@ class HostingProviderAdmin(TrackerModelAdmin):
     def has_merge_permission(self, request) -> bool:
         """Merging moves the others' cases, contacts and handles to one provider and deletes the others."""
         return self.has_change_permission(request) and self.has_delete_permission(request)
+
+    def save_model(self, request, obj, form, change) -> None:
+        form.apply_credentials(obj)
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="API credentials")
+    def credentials_stored(self, obj: HostingProvider) -> str:
+        """Whether credentials are stored, and since when — never what they are."""
+        if not obj.channel_credentials:
+            return "none stored"
+        return f"stored, encrypted (set {obj.channel_credentials_set_at:%Y-%m-%d %H:%M} UTC)"
 
     @admin.display(boolean=True, description="EU")
     def is_eu(self, obj: HostingProvider) -> bool:

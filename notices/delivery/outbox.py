@@ -9,6 +9,10 @@ A withdrawn notice's mails are never sent after the withdrawal: the withdrawal c
 (`cancel_messages`: failed, with `CANCELLED` as the error, so no claim takes them again), and a worker sends
 only while it holds the message's row lock and has seen its notice not withdrawn (`attempt_claimed`), so a
 withdrawal either waits for a send already under way or is seen by it.
+
+A message of a provider whose channel is an abuse API (`channel` other than e-mail) is claimed, retried and
+recorded the same way; its attempt goes through the channel instead of SMTP (`attempt_claimed` hands it to
+`notices.delivery.channels.sending`), under the same row lock, and honours the provider's Retry-After.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from django.core.mail import get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
+from notices.delivery.channels.sending import run_message
 from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
 from notices.delivery.items import notice_mail_items
 from notices.delivery.signing import sign_for_sending
-from notices.enums import NoticeStatus, OutboxStatus
+from notices.enums import API_CHANNELS, NoticeStatus, OutboxStatus
 from notices.infra import enqueue
 from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.claims import claim, pending_or_expired
@@ -153,6 +158,28 @@ def enqueue_notice_messages(
 
 RENDER_SLICE = 100  # mails rendered between two outbox INSERTs
 LAST_SLICE = 8  # rows of the final INSERT, the one nothing is rendered behind
+
+
+def enqueue_channel_messages(notices: Sequence[Notice], *, now: datetime) -> list[OutgoingMessage]:
+    """Write one outbox message per notice of a provider whose channel is an abuse API (caller holds the
+    transaction) and hand them to delivery after commit: claimed, retried and recorded like mails; the
+    channel files the notice's reports (`notices.delivery.channels`). The message id is stable, so the
+    channel's tokens derived from it stay the same across retries."""
+    rows = OutgoingMessage.objects.bulk_create(
+        OutgoingMessage(
+            notice=notice,
+            channel=notice.provider.channel,
+            message_id=f"<{notice.reference}.{notice.provider.channel}@channel.invalid>",
+            recipients=[],
+            subject=f"{notice.reference} via {notice.provider.get_channel_display()}",
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for notice in notices
+    )
+    if rows:
+        transaction.on_commit(partial(_hand_off, [row.pk for row in rows]))
+    return rows
 
 
 def render_slices(count: int) -> list[tuple[int, int]]:
@@ -329,6 +356,7 @@ class Attempt(NamedTuple):
     refused: dict[str, tuple[int, bytes]] = {}
     changed: bool = True
     cancelled: bool = False
+    retry_after: float | None = None  # seconds the provider asked us to wait (its Retry-After)
 
 
 def attempt_claimed(
@@ -336,24 +364,28 @@ def attempt_claimed(
     *,
     smtp: SmtpSession | None = None,
     unwanted: Callable[[OutgoingMessage], bool] | None = None,
+    notice_body: Callable[[Notice], dict] | None = None,
 ) -> Attempt:
     """Try to send one claimed message; nothing is written but the MIME bytes (`message_bytes`): the caller
     records the attempt (`record_attempt`) with what it means for the notice. `smtp` (a sweep's session)
     reuses its connection; without it the message gets a connection of its own. `unwanted(message)`, asked
     before anything is sent, may call the message off (status `cancelled`: an escalation mail whose content
-    was removed meanwhile).
+    was removed meanwhile). A channel message goes to its abuse API (`_channel_attempt`; `notice_body` gives
+    the webhook channel the notice as the provider API shows it).
 
     The SMTP conversation runs in a transaction holding the message's row lock, begun by looking again: a
     message no longer this worker's is left alone, and one whose notice was withdrawn meanwhile is cancelled
     instead of sent (`cancel_messages` waits for that lock, so no mail leaves after a withdrawal)."""
     if smtp is None:
         with SmtpSession() as own:
-            return attempt_claimed(message_id, smtp=own, unwanted=unwanted)
+            return attempt_claimed(message_id, smtp=own, unwanted=unwanted, notice_body=notice_body)
     message = OutgoingMessage.objects.select_related("notice").get(pk=message_id)
     if message.status != OutboxStatus.SENDING:
         return Attempt(message, message.status, timezone.now(), changed=False)
     if unwanted is not None and unwanted(message):
         return Attempt(message, OutboxStatus.CANCELLED, timezone.now())
+    if message.channel in API_CHANNELS:
+        return _channel_attempt(message, notice_body)
     try:
         data = message_bytes(message)
     except Exception as exc:  # a mail that cannot be put together is retried, then given up on visibly
@@ -378,6 +410,22 @@ def attempt_claimed(
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         return _failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False)
     return Attempt(message, OutboxStatus.SENT, timezone.now(), refused=refused)
+
+
+def _channel_attempt(message: OutgoingMessage, notice_body: Callable[[Notice], dict] | None) -> Attempt:
+    """The message through its channel, each request under the row lock `_hold_for_sending` takes."""
+    try:
+        run = run_message(message, lock=partial(_hold_for_sending, message), notice_body=notice_body)
+    except Exception as exc:  # a channel that breaks is retried, then given up on visibly, like a mail
+        logger.exception("outbox message %s: the %s channel failed", message.pk, message.channel)
+        return _failed(message, f"channel failed: {exc.__class__.__name__}: {exc}", permanent=False)
+    if run.held is not None:
+        return run.held
+    if run.status == OutboxStatus.SENT:
+        return Attempt(message, OutboxStatus.SENT, run.at, error=run.error)
+    return _failed(
+        message, run.error, permanent=run.status == OutboxStatus.FAILED, retry_after=run.retry_after
+    )
 
 
 def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
@@ -413,6 +461,7 @@ def _failed(
     *,
     permanent: bool,
     refused: dict[str, tuple[int, bytes]] | None = None,
+    retry_after: float | None = None,
 ) -> Attempt:
     """A failed attempt: retried later with backoff, or given up (permanent error or attempts used up).
 
@@ -420,14 +469,17 @@ def _failed(
     server rejects for its content fails the notice alone."""
     give_up = permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
     status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
-    return Attempt(message, status, timezone.now(), error=error, refused=refused or {})
+    return Attempt(
+        message, status, timezone.now(), error=error, refused=refused or {}, retry_after=retry_after
+    )
 
 
 def record_attempt(attempt: Attempt) -> bool:
     """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the
-    next attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ); or failed. A recipient refused permanently (5xx) is a
-    bounce: its contact is marked failing, with the reply. An attempt that did not send changes only a
-    message still `sending` (one cancelled meanwhile stays cancelled). Returns whether the row changed."""
+    next attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ, or the provider's Retry-After when longer); or failed. A
+    recipient refused permanently (5xx) is a bounce: its contact is marked failing, with the reply. An attempt
+    that did not send changes only a message still `sending` (one cancelled meanwhile stays cancelled).
+    Returns whether the row changed."""
     message, at = attempt.message, attempt.at
     if attempt.status == OutboxStatus.SENT:
         OutgoingMessage.objects.filter(pk=message.pk).update(
@@ -438,7 +490,9 @@ def record_attempt(attempt: Attempt) -> bool:
             status=OutboxStatus.CANCELLED, next_attempt_at=None, claimed_until=None
         )
     else:
-        wait = backoff(settings.OUTBOX_RETRY_BASE, message.attempts)
+        wait = max(
+            backoff(settings.OUTBOX_RETRY_BASE, message.attempts), timedelta(seconds=attempt.retry_after or 0)
+        )
         retry = attempt.status == OutboxStatus.PENDING
         changed = OutgoingMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
             status=attempt.status,

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.enums import HIDDEN_FROM_PROVIDER
+from notices.enums import HIDDEN_FROM_PROVIDER, ContactChannel
 from notices.infra import http as http_client
 from notices.infra.claims import claim, pending_or_expired
 from notices.infra.retry import backoff
@@ -83,7 +83,8 @@ def disable_webhooks(*, provider: HostingProvider) -> None:
 def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
     """Write a pending delivery for every visible notice sent to a provider since it registered its endpoint.
 
-    One INSERT … SELECT; the unique (endpoint, notice) constraint makes a second sweep a no-op.
+    One INSERT … SELECT; the unique (endpoint, notice) constraint makes a second sweep a no-op. A provider
+    whose channel is the webhook gets its notices through the outbox instead (`notices.delivery.channels`).
     """
     hidden = [str(s) for s in HIDDEN_FROM_PROVIDER]
     with connection.cursor() as cursor:
@@ -93,12 +94,14 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
                 SELECT e.id, n.id, 'pending', 0, %(now)s, %(now)s, ''
                 FROM {WebhookEndpoint._meta.db_table} e
                 JOIN {Notice._meta.db_table} n ON n.provider_id = e.provider_id
+                JOIN {HostingProvider._meta.db_table} p ON p.id = e.provider_id
                 WHERE e.is_active AND n.sent_at >= e.created_at AND NOT (n.status = ANY(%(hidden)s))
+                  AND p.channel <> %(webhook_channel)s
                   AND NOT EXISTS (SELECT 1 FROM {WebhookDelivery._meta.db_table} d
                                   WHERE d.endpoint_id = e.id AND d.notice_id = n.id AND d.run_id IS NULL)
                 ORDER BY n.id LIMIT %(limit)s
                 ON CONFLICT DO NOTHING""",
-            {"now": now, "hidden": hidden, "limit": limit},
+            {"now": now, "hidden": hidden, "limit": limit, "webhook_channel": ContactChannel.WEBHOOK},
         )
         return cursor.rowcount
 

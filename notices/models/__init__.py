@@ -1,5 +1,6 @@
 from notices.models.accounts import ApiKey, AuditEvent, Event, RecoveryCode
 from notices.models.assessment import Assessment
+from notices.models.channels import ChannelReport
 from notices.models.checks import Check, DueCheck, RemovalCycle
 from notices.models.escalation import (
     AnalystAlert,
@@ -54,6 +55,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "AutNum",
+    "ChannelReport",
     "Check",
     "CountryBlock",
     "DueCheck",

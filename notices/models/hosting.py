@@ -74,7 +74,24 @@ class HostingProvider(models.Model):
         validators=[validate_time_zone],
         help_text="IANA time zone of the portal's dates and the daily digest (e.g. Europe/Amsterdam).",
     )
-    channel = models.CharField(max_length=10, choices=ContactChannel.choices, default=ContactChannel.EMAIL)
+    channel = models.CharField(
+        max_length=10,
+        choices=ContactChannel.choices,
+        default=ContactChannel.EMAIL,
+        help_text="How notices reach the provider: e-mail (default), portal/API pickup, or its abuse API.",
+    )
+    channel_config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The abuse API channel's settings (no secrets): account, reporter, flags, endpoint.",
+    )
+    channel_credentials = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The channel's API credentials, encrypted with CHANNEL_CREDENTIALS_KEY (Fernet); never "
+        "shown.",
+    )
+    channel_credentials_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     org_handles = models.JSONField(
         default=list,
         blank=True,

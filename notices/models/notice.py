@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from notices.enums import ItemStatus, NoticeStatus, NoticeType, OutboxStatus, ResponseAction
+from notices.enums import ContactChannel, ItemStatus, NoticeStatus, NoticeType, OutboxStatus, ResponseAction
 from notices.models.choices import language_constraint
 
 
@@ -90,6 +90,13 @@ class OutgoingMessage(models.Model):
         "delivery attempt, then sent as it is.",
     )
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    channel = models.CharField(
+        max_length=10,
+        choices=ContactChannel.choices,
+        default=ContactChannel.EMAIL,
+        db_default=ContactChannel.EMAIL,  # the outbox's own INSERTs (unnest) leave it out
+        help_text="What delivers it: SMTP, or a provider's abuse API (`notices.delivery.channels`).",
+    )
     run = models.ForeignKey(
         "notices.StepRun",
         null=True,

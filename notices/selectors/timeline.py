@@ -23,7 +23,12 @@ SENTENCES = {
     "notice.sent": "Notice delivered (accepted by the mail server, or made available for API pickup).",
     "notice.closed": "Notice closed: all its URLs are removed.",
     "notice.response": "The provider answered: {action}. {message}",
-    "notice.delivery_retry": "The mail server did not take the notice yet (attempt {attempt}): {error}",
+    "notice.delivery_retry": "The notice was not taken yet (attempt {attempt}); retried later: {error}",
+    "notice.channel_accepted": "Filed with the provider's abuse API ({channel}): {label}, {urls} URL(s), "
+    "report {report}.",
+    "notice.channel_rejected": "The provider's abuse API ({channel}) refused the report for {label}: {error}",
+    "notice.channel_status": "The provider's abuse API ({channel}) says report {report} is {status} "
+    "{reason}. {description}",
     "notice.delivery_failed": "The notice could not be delivered: {error}",
     "notice.bounced": "The notice bounced for {recipients}.",
     "notice.analyst_alert": "Analysts alerted ({reason}). {error}",

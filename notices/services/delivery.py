@@ -8,9 +8,15 @@ from django.db import transaction
 from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, record_attempt
 from notices.enums import OutboxStatus
 from notices.infra.events import record_event
+from notices.selectors.representations import NoticeSerializer
 from notices.services.alerts import alert_delivery_failed
 from notices.services.escalation import delivery as escalation_delivery
 from notices.services.notices import mark_notice_failed, mark_notice_sent
+
+
+def notice_as_shown(notice) -> dict:
+    """The notice as `GET /api/v1/provider/notices/{reference}/` shows it (the webhook channel's body)."""
+    return NoticeSerializer(notice).data
 
 
 def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
@@ -22,8 +28,11 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
     cancelled, not sent, and an attempt that failed while the withdrawal cancelled its message changes
     nothing more (`record_attempt`). A mail of an escalation step (a repeat, a notice to the upstream
     network, a hand-off) goes to its step instead (`escalation.delivery`), and is called off when none of its
-    URLs is still up."""
-    attempt = attempt_claimed(message_id, smtp=smtp, unwanted=escalation_delivery.unwanted)
+    URLs is still up. A message of an abuse API channel (Cloudflare, AWS, the webhook) is the same, its
+    attempt filed through the channel: sent = the provider accepted it."""
+    attempt = attempt_claimed(
+        message_id, smtp=smtp, unwanted=escalation_delivery.unwanted, notice_body=notice_as_shown
+    )
     if attempt.changed:
         with transaction.atomic():
             if record_attempt(attempt):

@@ -13,11 +13,13 @@ from notices.delivery.items import BatchUrl, load_urls
 from notices.delivery.outbox import (
     abuse_recipients,
     cancel_messages,
+    enqueue_channel_messages,
     enqueue_notice_messages,
     no_contact_error,
     plan_messages,
 )
 from notices.enums import (
+    API_CHANNELS,
     NOTICE_TRANSITIONS,
     ContactChannel,
     ItemStatus,
@@ -145,7 +147,7 @@ def check_deadline(notice_type: str, deadline_at: datetime | None) -> None:
 
 
 def outbox_plan(notices: list[Notice]):
-    return plan_messages([n for n in notices if n.provider.channel != ContactChannel.API_ONLY])
+    return plan_messages([n for n in notices if n.provider.channel == ContactChannel.EMAIL])
 
 
 def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
@@ -199,7 +201,7 @@ def valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]
 def recipients_or_errors(providers: list[tuple[int, list]], errors: dict) -> dict[int, list[str]]:
     """The abuse addresses of the e-mail providers of each (batch index, providers); a batch naming an e-mail
     provider without any gets its error in `errors`."""
-    by_mail = {p.pk for _index, group in providers for p in group if p.channel != ContactChannel.API_ONLY}
+    by_mail = {p.pk for _index, group in providers for p in group if p.channel == ContactChannel.EMAIL}
     recipients = abuse_recipients(by_mail)
     for index, group in providers:
         missing = [p for p in group if p.pk in by_mail and p.pk not in recipients]
@@ -269,9 +271,11 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
     """Queue draft notices for delivery, all or none.
 
     Side effects: e-mail providers get an OutgoingMessage in the same transaction (the outbox; a task sends
-    it after commit, beat retries); API-only providers have the notice made available at once, which counts
-    as sent. Sets the deadline from now unless the notice carries its own. Writes `notice.queued`. Raises
-    NoticeError when a notice is not a draft or its provider has no working abuse contact.
+    it after commit, beat retries), and so do providers whose channel is an abuse API (Cloudflare, AWS, the
+    webhook: the channel files it; sent when the provider accepts it); API-only providers have the notice
+    made available at once, which counts as sent. Sets the deadline from now unless the notice carries its
+    own. Writes `notice.queued`. Raises NoticeError when a notice is not a draft or its provider has no
+    working abuse contact.
     """
     with transaction.atomic():
         locked = list(
@@ -316,11 +320,16 @@ def queue_written(
     record_events(
         [new_event("notice.queued", at=now, notice=notice, actor=actor) for notice in notices], writes=writes
     )
-    by_mail = [n for n in notices if n.provider.channel != ContactChannel.API_ONLY]
+    by_mail = [n for n in notices if n.provider.channel == ContactChannel.EMAIL]
     if by_mail:
         enqueue_notice_messages(
             notices=by_mail, now=now, recipients=recipients, items=items, writes=writes, plan=plan
         )
+    by_api = [n for n in notices if n.provider.channel in API_CHANNELS]
+    if by_api:
+        if writes is not None:
+            writes.wait()  # the channel messages name notices the write-behind may still be inserting
+        enqueue_channel_messages(by_api, now=now)
     api_only = [n for n in notices if n.provider.channel == ContactChannel.API_ONLY]
     if api_only:
         if writes is not None:

@@ -44,6 +44,7 @@ from notices.models import (
     AnalystReply,
     Assessment,
     AuditEvent,
+    ChannelReport,
     Check,
     Event,
     HostingOverride,
@@ -303,4 +304,7 @@ class _Purge:
             return
         messages = OutgoingMessage.objects.filter(notice_id__in=done_ids)
         self.clear("mails", messages.exclude(text="", html="", mime=None), text="", html="", mime=None)
+        reports = ChannelReport.objects.filter(notice_id__in=done_ids).exclude(label="")
+        if reports.exists():  # what abuse APIs were sent: their labels name the reported hostnames
+            self.clear("channel_reports", reports, label="")
         self.clear("notices", Notice.objects.filter(pk__in=done_ids), purged_at=now)

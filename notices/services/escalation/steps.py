@@ -107,9 +107,9 @@ def _items(works: list[Work]) -> dict[int, MailItem]:
 def repeat_notice(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
     """The notice again, naming the URLs still up: by mail (outbox) to the provider's working abuse contacts,
     or made available to an API-only provider (portal, API, webhook)."""
-    by_mail = [w for w in works if w.notice.provider.channel != ContactChannel.API_ONLY]
-    outcomes = _made_available(
-        [w for w in works if w.notice.provider.channel == ContactChannel.API_ONLY], now
+    by_mail = [w for w in works if w.notice.provider.channel == ContactChannel.EMAIL]
+    outcomes = _made_available(  # an abuse API channel's report stands: a repeat would file a second one
+        [w for w in works if w.notice.provider.channel != ContactChannel.EMAIL], now
     )
     recipients = abuse_recipients({w.notice.provider_id for w in by_mail})
     ready = []
