@@ -21,7 +21,7 @@ from notices.admin.audit import InputFilter, _moment
 from notices.canonical import InvalidUrl, canonicalize, refang
 from notices.enums import NoticeType
 from notices.models import EU_COUNTRIES, HostingTrace, NoticeItem
-from notices.selectors.queues import QUEUES, queue_condition
+from notices.selectors.queues import QUEUES, active_queues, queue_condition
 
 _REFERENCE = re.compile(r"TN-\d{4}-\d+", re.I)
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -34,13 +34,32 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return list(QUEUES.items())
+        return list(active_queues().items())
 
     def queryset(self, request, queryset):
         value = self.value()
         if value not in QUEUES:
             return queryset  # Django shows no choice selected for an unknown value
         return queryset.filter(queue_condition(value, now=timezone.now()))
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    """Whose cases: mine (the signed-in analyst's), nobody's, or anybody's assigned."""
+
+    title = "assigned to"
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Me (my cases)"), ("nobody", "Nobody"), ("anybody", "Anybody")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assigned_to__isnull=True)
+        if self.value() == "anybody":
+            return queryset.filter(assigned_to__isnull=False)
+        return queryset
 
 
 def _hosting_country(countries) -> Q:
@@ -127,6 +146,7 @@ DATE_FILTERS = [
 ]
 URL_FILTERS = [
     QueueFilter,
+    AssignedFilter,
     "status",
     "provider",
     HostingCountryFilter,

@@ -23,6 +23,7 @@ v1 = [
     path("stats/time-to-removal/", views.TtrStatsView.as_view(), name="stats-ttr"),
     path("stats/yearly/", views.YearlyStatsView.as_view(), name="stats-yearly"),
     path("stats/transparency/", views.TransparencyView.as_view(), name="stats-transparency"),
+    path("stats/trusted-flagger/", views.TrustedFlaggerView.as_view(), name="stats-trusted-flagger"),
     path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(

@@ -16,6 +16,8 @@ SENTENCES = {
     "url.reappeared": "The content is back after its removal: a new notice cycle starts.",
     "url.le_referred": "Referred to law enforcement {reference}.",
     "url.handed_off": "Handed off to the partner hotline {partner}.",
+    "url.assigned": "Assigned to {to}.",
+    "url.verified": "Assessment verified by a second analyst (four eyes; assessed by {assessor}).",
     "notice.created": "Notice created.",
     "notice.queued": "Notice queued for delivery.",
     "notice.sent": "Notice delivered (accepted by the mail server, or made available for API pickup).",

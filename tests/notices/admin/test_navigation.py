@@ -55,7 +55,7 @@ def test_superuser_sees_every_group_in_task_order_and_every_model(users):
     app_list = admin.site.get_app_list(_request(users["superuser"]))
     assert [group["app_label"] for group in app_list] == GROUP_ORDER  # no "other": every model is placed
     urls = {entry["admin_url"] for group in app_list for entry in group["models"]}
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         info = (model._meta.app_label, model._meta.model_name)
         assert f"/admin/{info[0]}/{info[1]}/" in urls, model
     assert {"/admin/dashboard/", "/admin/transparency/", "/admin/trusted-flagger-report/"} <= urls

@@ -52,6 +52,7 @@ ROUTES = [
     ("stats-ttr", "get", "/api/v1/stats/time-to-removal/?group_by=provider", None, 200, ALL, ROLE_DENIED),
     ("stats-yearly", "get", "/api/v1/stats/yearly/?year=2025", None, 200, ALL, ROLE_DENIED),
     ("stats-transparency", "get", "/api/v1/stats/transparency/?year=2025", None, 200, ALL, ROLE_DENIED),
+    ("stats-trusted-flagger", "get", "/api/v1/stats/trusted-flagger/?year=2025", None, 200, ALL, ROLE_DENIED),
     # The provider side and the MTA pipe take no staff (user) key, whatever its role.
     ("provider-notice-list", "get", "/api/v1/provider/notices/", None, 200, NOBODY, NEEDS_PROVIDER),
     ("provider-notice-detail", "get", "/api/v1/provider/notices/{sent}/", None, 200, NOBODY, NEEDS_PROVIDER),
