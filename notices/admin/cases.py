@@ -25,6 +25,7 @@ from notices.admin.common import (
     url_shown,
     valid_pk,
 )
+from notices.admin.disputes import dispute_view
 from notices.admin.forms import (
     AssessmentForm,
     AssignForm,
@@ -36,11 +37,21 @@ from notices.admin.forms import (
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.admin.lifecycle import each, reason_step, refusal
 from notices.admin.queue import URL_FILTERS, search_condition
-from notices.enums import NoticeType, UrlStatus
+from notices.enums import ItemStatus, NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
-from notices.models import Assessment, Check, Escalation, Event, HostingTrace, Partner, Report, Url
+from notices.models import (
+    Assessment,
+    Check,
+    Escalation,
+    Event,
+    HostingTrace,
+    NoticeItem,
+    Partner,
+    Report,
+    Url,
+)
 from notices.services import casework, urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.intake import ReportInput, submit_reports
@@ -222,10 +233,12 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
                 Url.objects.select_for_update(of=("self",)).filter(pk=object_id).first()
                 return super().change_view(request, object_id, form_url, extra_context)
         url = Url.objects.select_related("worked_by", "assigned_to").filter(pk=object_id).first()
+        extra = dict(extra_context or {})
         if url is not None and self.has_view_or_change_permission(request, url):
             self._warn_of_others(request, url, now)
             casework.touch(url, user=request.user, now=now)
-        return super().change_view(request, object_id, form_url, extra_context)
+            extra["disputed"] = NoticeItem.objects.filter(url=url, status=ItemStatus.DISPUTED).exists()
+        return super().change_view(request, object_id, form_url, extra)
 
     def _warn_of_others(self, request, url: Url, now) -> None:
         since = now - timedelta(seconds=settings.CASE_LOCK_SECONDS)
@@ -256,12 +269,14 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     def get_urls(self):
         verify = self.admin_site.admin_view(self.verify_view)
+        dispute = self.admin_site.admin_view(lambda request, pk: dispute_view(self, request, pk))
         assess = self.admin_site.admin_view(self.assess_view)
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
         return [
             path("enter/", self.admin_site.admin_view(self.enter_view), name="notices_url_enter"),
             path("<int:pk>/assess/", assess, name="notices_url_assess"),
             path("<int:pk>/verify/", verify, name="notices_url_verify"),
+            path("<int:pk>/dispute/", dispute, name="notices_url_dispute"),
             path("<int:pk>/override/", override, name="notices_url_override"),
             *super().get_urls(),
         ]

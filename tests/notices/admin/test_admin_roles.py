@@ -154,6 +154,11 @@ CUSTOM = {
     "admin:notices_url_verify": [
         ("POST", lambda o: reverse("admin:notices_url_verify", args=[o["notices.Url"].pk]), {302: WORK}),
     ],
+    # A dispute in one place: read by every role; re-trace / reassign / notify by who works cases.
+    "admin:notices_url_dispute": [
+        ("GET", lambda o: reverse("admin:notices_url_dispute", args=[o["notices.Url"].pk]), {200: ALL}),
+        ("POST", lambda o: reverse("admin:notices_url_dispute", args=[o["notices.Url"].pk]), {302: WORK}),
+    ],
     "admin:notices_url_override": [
         ("GET", lambda o: reverse("admin:notices_url_override", args=[o["notices.Url"].pk]), {200: WORK}),
         ("POST", lambda o: reverse("admin:notices_url_override", args=[o["notices.Url"].pk]), {200: WORK}),
