@@ -162,6 +162,8 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     fieldsets = [
         ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace",
                              "provider"]}),
+        ("Assignment", {"fields": ["assigned_to", "assigned_at", "verification", "worked_by", "worked_at",
+                                   "revision", "changed_by", "changed_at", "seen_revision"]}),
         ("Hosting trace", {"fields": ["trace_chain"]}),
         ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
                                  "acknowledged_at", "closed_at"]}),
@@ -171,8 +173,6 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         ("Escalation", {"fields": ["next_escalation_at"]}),
         ("Counted against (at first notice)",
          {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
-        ("Assignment", {"fields": ["assigned_to", "assigned_at", "verification", "worked_by", "worked_at",
-                                   "revision", "changed_by", "changed_at", "seen_revision"]}),
     ]  # fmt: skip
     readonly_fields = [
         name
@@ -236,7 +236,8 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         extra = dict(extra_context or {})
         if url is not None and self.has_view_or_change_permission(request, url):
             self._warn_of_others(request, url, now)
-            casework.touch(url, user=request.user, now=now)
+            if self.has_change_permission(request, url):  # a reader who may not work the case holds no lock
+                casework.touch(url, user=request.user, now=now)
             extra["disputed"] = NoticeItem.objects.filter(url=url, status=ItemStatus.DISPUTED).exists()
         return super().change_view(request, object_id, form_url, extra)
 

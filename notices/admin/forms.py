@@ -188,6 +188,11 @@ class TrustedFlaggerForm(TransparencyForm):
         required=False,
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].required = False  # none given: this year
+        self.fields["year"].empty_value = None
+
 
 def case_workers():
     """The staff users who may work cases (change them): those offered as assignees."""
