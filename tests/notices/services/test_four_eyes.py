@@ -64,7 +64,7 @@ def test_off_by_default_a_draft_is_sent_without_verification(draft, ben, setting
 def test_on_the_admin_send_is_refused_until_a_second_analyst_verifies(four_eyes, draft, case, analyst, ben):
     page = _client(ben).get(reverse("admin:notices_notice_change", args=[draft.pk])).content.decode()
     assert 'id="unverified"' in page and "Send this notice" not in page  # the preview says why, no button
-    response, messages = _send(ben, draft)
+    _response, messages = _send(ben, draft)
     assert any("Four-eyes verification is on" in m and str(case.pk) in m for m in messages), messages
     draft.refresh_from_db()
     assert draft.status == "draft"
