@@ -162,7 +162,8 @@ def search_condition(term: str) -> Q:
     """The cases a search term finds (see the module's docstring); the URL itself by its canonical hash (the
     unique index), never by a substring scan of the URLs. Every alternative is a condition on the URL table
     an index answers, so PostgreSQL ORs their index scans: the providers named are looked up first (a small
-    table) and matched by the index on the provider, a host by `url_host_idx`, an IP address by `trace_ip_idx`."""
+    table) and matched by the index on the provider, a host by `url_host_idx`, an IP address by
+    `trace_ip_idx`."""
     term = term.strip()
     named = list(HostingProvider.objects.filter(name__icontains=term).values_list("pk", flat=True)[:1000])
     found = Q(provider_id__in=named) if named else Q(pk__in=[])

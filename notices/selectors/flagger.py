@@ -64,7 +64,8 @@ def _sql() -> str:
                    (SELECT min(r.created_at) FROM {responses} AS r JOIN {answers} AS ru
                         ON ru.providerresponse_id = r.id
                     WHERE r.notice_id = i.notice_id AND ru.url_id = i.url_id) AS answered_at,
-                   EXISTS (SELECT 1 FROM {responses} AS r JOIN {answers} AS ru ON ru.providerresponse_id = r.id
+                   EXISTS (SELECT 1 FROM {responses} AS r
+                           JOIN {answers} AS ru ON ru.providerresponse_id = r.id
                            WHERE r.notice_id = i.notice_id AND ru.url_id = i.url_id
                              AND r.action = %(refused)s) AS refused
             FROM {NoticeItem._meta.db_table} AS i

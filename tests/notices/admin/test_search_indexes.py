@@ -1,5 +1,6 @@
 """The admin's case search uses its indexes (migration 0034): a host by `url_host_idx`, an IP address by
-`trace_ip_idx`, a provider's name by an index on the provider — the plans read, on a modest table, by EXPLAIN."""
+`trace_ip_idx`, a provider's name by an index on the provider — the plans read, on a modest table, by
+EXPLAIN."""
 
 from __future__ import annotations
 

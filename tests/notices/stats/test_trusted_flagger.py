@@ -158,15 +158,18 @@ def test_csv_and_json_carry_the_same_rows(world, staff_client):
     assert json.loads(everything.content)["summary"]["urls"] == 4
 
 
-def test_page_and_exports_are_audited_and_bad_parameters_refused(world, staff_api, staff_client):
+def test_page_and_exports_are_audited_and_bad_parameters_refused(world, staff_api, staff_client, now):
     page = staff_client.get("/admin/trusted-flagger-report/?year=2025")
     assert page.status_code == 200 and "By type of illegal content" in page.content.decode()
     assert staff_api.get("/api/v1/stats/trusted-flagger/?year=2025&format=csv").status_code == 200
     rows = AuditEvent.objects.filter(action="stats.trusted_flagger_export").order_by("id")
     assert [row.data["format"] for row in rows] == ["html", "csv"]
+    assert rows[0].data["notice_types"] == ["trusted_flagger"]
+    this_year = staff_client.get("/admin/trusted-flagger-report/?notice_type=all")  # no year: this year's
+    assert this_year.status_code == 200 and this_year.context["report"]["year"] == now.year
     assert staff_client.get("/admin/trusted-flagger-report/?year=1999").status_code == 400
     assert staff_client.get("/admin/trusted-flagger-report/?year=2025&notice_type=x").status_code == 400
     assert staff_api.get("/api/v1/stats/trusted-flagger/?year=2025&colour=red").status_code == 400
     assert staff_api.get("/api/v1/stats/trusted-flagger/").status_code == 400  # the year is required
-    assert rows.count() == 2
+    assert AuditEvent.objects.filter(action="stats.trusted_flagger_export").count() == 3  # refusals: none
     assert Url.objects.count() == 5
