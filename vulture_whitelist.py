@@ -112,6 +112,10 @@ _django_admin = (
     _.has_merge_permission,
     _.has_export_permission,
     _.has_work_permission,
+    _.assign_to_me,
+    _.assign_selected,
+    _.verify_selected,
+    _.verification,
 )
 
 # Django models (notices/models/): Meta options, and columns the ORM reads and writes by keyword and by
@@ -159,6 +163,7 @@ _django_models = (
     _.updated_at,
     _.updated_by,
     _.withdrawn_at,
+    _.assigned_at,
 )
 
 # Django model field, form field and lookup hooks (notices/models/fields.py); @register_lookup installs the
@@ -262,6 +267,9 @@ _django_forms_and_views = (
     _.subject_template_name,
     _.success_url,
     _.template_name,
+    _.seen_revision,
+    _.initial,
+    _.empty_value,
 )
 
 # Django wiring: URLconfs and their error handlers (handler404 names notices.health.not_found), the
@@ -293,6 +301,10 @@ _django_wiring = (
     _.share_bounds,
     _.open_alerts,
     _.from_provider,
+    _.TrackerAdminConfig,
+    _.TrackerAdminSite,
+    _.default_site,
+    _.my_cases,
 )
 
 # Settings (tracker/settings.py) that Django, DRF, drf-spectacular, WhiteNoise, django-csp and Celery

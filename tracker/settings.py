@@ -50,7 +50,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
 
 INSTALLED_APPS = [
     "notices",  # first, so its templates (admin index with the dashboard link) win over Django's
-    "django.contrib.admin",
+    "notices.admin_site.TrackerAdminConfig",  # Django's admin, navigation grouped by task
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -361,6 +361,11 @@ ESCALATION_RETRY_MAX = env_seconds("ESCALATION_RETRY_MAX", 86400)
 # Content hosted in HOTLINE_COUNTRY goes to law enforcement before any notice to the provider.
 LAW_ENFORCEMENT_FIRST = env_bool("LAW_ENFORCEMENT_FIRST", True)
 NOTICE_DISPATCH_SWEEP_INTERVAL = env_seconds("NOTICE_DISPATCH_SWEEP_INTERVAL", 60)
+# Four-eyes (README "Four-eyes verification"): on, no notice goes out for a case whose current assessment a
+# second analyst (not the assessor) has not verified — not by the admin's Send, a dispatch sweep or the API.
+FOUR_EYES_VERIFICATION = env_bool("FOUR_EYES_VERIFICATION", False)
+# The soft lock: a case opened or changed by another analyst within this many seconds shows their name.
+CASE_LOCK_SECONDS = env_seconds("CASE_LOCK_SECONDS", 15 * 60)
 ONE_CLICK_LINK_MAX_AGE = env_seconds("ONE_CLICK_LINK_MAX_AGE", 14 * 86400)
 
 # --- Statistics -------------------------------------------------------------------------------------------

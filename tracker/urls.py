@@ -3,11 +3,12 @@ from django.urls import include, path
 
 from notices import health, metrics
 from notices.admin import sign_in
-from notices.admin.dashboard import dashboard_view, scorecard_view, transparency_view
+from notices.admin.dashboard import dashboard_view, scorecard_view, transparency_view, trusted_flagger_view
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="dashboard"),
     path("admin/transparency/", transparency_view, name="transparency"),
+    path("admin/trusted-flagger-report/", trusted_flagger_view, name="trusted_flagger_report"),
     path("admin/scorecard/<slug:slug>/", scorecard_view, name="scorecard"),
     path("admin/", include(sign_in)),  # the staff sign-in (password, second factor) before the admin's own
     path("admin/", admin.site.urls),

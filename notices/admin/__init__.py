@@ -18,11 +18,6 @@ from notices.admin import (  # noqa: F401
 from notices.admin.staff import RoleGroupAdmin as _RoleGroupAdmin
 from notices.admin.staff import StaffUserAdmin as _StaffUserAdmin
 
-_admin.site.site_header = "Takedown notice tracker"
-_admin.site.site_title = "Takedown notice tracker"
-_admin.site.index_title = "Analyst workspace"
-
-
 # Django's own user and group pages: staff users and their roles (notices/admin/staff.py), with the same guard
 # against hostile input (e.g. a garbage action selection) as every other page, audited changes,
 # re-authentication before changes, and the second-factor reset.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from notices.admin.common import (
     AuditedReadsMixin,
@@ -18,12 +23,21 @@ from notices.admin.common import (
     TrackerModelAdmin,
     badge,
     url_shown,
+    valid_pk,
 )
-from notices.admin.forms import AssessmentForm, CloseCasesForm, ReportEntryForm
+from notices.admin.disputes import dispute_view
+from notices.admin.forms import (
+    AssessmentForm,
+    AssignForm,
+    CaseForm,
+    CloseCasesForm,
+    ReportEntryForm,
+    case_workers,
+)
 from notices.admin.hosting import override_view, trace_chain_html
-from notices.admin.lifecycle import each, reason_step
+from notices.admin.lifecycle import each, reason_step, refusal
 from notices.admin.queue import URL_FILTERS, search_condition
-from notices.enums import NoticeType, UrlStatus
+from notices.enums import ItemStatus, NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
@@ -34,11 +48,12 @@ from notices.models import (
     Event,
     HostingTrace,
     NetworkLink,
+    NoticeItem,
     Partner,
     Report,
     Url,
 )
-from notices.services import urls
+from notices.services import casework, urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.intake import ReportInput, submit_reports
 from notices.services.lifecycle import close_case, reopen_case
@@ -156,8 +171,17 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     audit_read = "url.view"
     audit_list = "url.list"
-    list_display = ["id", "url_defanged", "status_badge", "provider", "first_reported_at", "ttr_display"]
-    list_select_related = ["provider"]
+    list_display = [
+        "id",
+        "url_defanged",
+        "status_badge",
+        "provider",
+        "assigned_to",
+        "first_reported_at",
+        "ttr_display",
+    ]
+    list_select_related = ["provider", "assigned_to"]
+    form = CaseForm
     list_filter = URL_FILTERS
     search_fields = ["host"]  # shows the search box; `get_search_results` says what a term finds
     search_help_text = (
@@ -167,6 +191,8 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     fieldsets = [
         ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace",
                              "provider"]}),
+        ("Assignment", {"fields": ["assigned_to", "assigned_at", "verification", "worked_by", "worked_at",
+                                   "revision", "changed_by", "changed_at", "seen_revision"]}),
         ("Hosting trace", {"fields": ["trace_chain"]}),
         ("Timeline", {"fields": ["first_reported_at", "assessed_at", "traced_at", "first_notice_sent_at",
                                  "acknowledged_at", "closed_at"]}),
@@ -177,7 +203,12 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         ("Counted against (at first notice)",
          {"fields": ["provider_at_notice", "asn_at_notice", "country_at_notice"]}),
     ]  # fmt: skip
-    readonly_fields = [name for _, group in fieldsets for name in group["fields"]]
+    readonly_fields = [
+        name
+        for _, group in fieldsets
+        for name in group["fields"]
+        if name not in ("assigned_to", "seen_revision")
+    ]
     inlines = [
         ReportInline,
         AssessmentInline,
@@ -196,6 +227,9 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         "hand_off_to_partner",
         "close_cases",
         "reopen_cases",
+        "assign_to_me",
+        "assign_selected",
+        "verify_selected",
     ]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
@@ -224,12 +258,63 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             request, {**(extra_context or {}), "has_add_report_permission": may_enter}
         )
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The case page. Opening it warns of another analyst who had it open or changed it within
+        CASE_LOCK_SECONDS (the soft lock), and stamps the reader; saving it is refused when the case changed
+        since the page showed it (the form's revision; the row is locked while the save is checked)."""
+        if not valid_pk(Url, object_id):
+            return super().change_view(request, object_id, form_url, extra_context)
+        now = timezone.now()
+        if request.method == "POST":
+            with transaction.atomic():
+                Url.objects.select_for_update(of=("self",)).filter(pk=object_id).first()
+                return super().change_view(request, object_id, form_url, extra_context)
+        url = Url.objects.select_related("worked_by", "assigned_to").filter(pk=object_id).first()
+        extra = dict(extra_context or {})
+        if url is not None and self.has_view_or_change_permission(request, url):
+            self._warn_of_others(request, url, now)
+            if self.has_change_permission(request, url):  # a reader who may not work the case holds no lock
+                casework.touch(url, user=request.user, now=now)
+            extra["disputed"] = NoticeItem.objects.filter(url=url, status=ItemStatus.DISPUTED).exists()
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _warn_of_others(self, request, url: Url, now) -> None:
+        since = now - timedelta(seconds=settings.CASE_LOCK_SECONDS)
+        other = url.worked_by
+        if other is not None and other.pk != request.user.pk and url.worked_at and url.worked_at >= since:
+            minutes = max(1, round((now - url.worked_at).total_seconds() / 60))
+            self.message_user(
+                request,
+                f"{other.get_username()} is working on this case: they had it open or changed it "
+                f"{minutes} minute(s) ago. Talk to them before you change it.",
+                messages.WARNING,
+            )
+        if url.assigned_to_id and url.assigned_to_id != request.user.pk:
+            self.message_user(
+                request, f"This case is assigned to {url.assigned_to.get_username()}.", messages.INFO
+            )
+
+    def save_model(self, request, obj, form, change) -> None:
+        """The case form saves only the assignment, through the casework service (revision, event)."""
+        casework.assign(
+            url_ids=[obj.pk], to=form.cleaned_data.get("assigned_to"), user=request.user, now=timezone.now()
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assigned_to":
+            kwargs["queryset"] = case_workers()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_urls(self):
+        verify = self.admin_site.admin_view(self.verify_view)
+        dispute = self.admin_site.admin_view(lambda request, pk: dispute_view(self, request, pk))
         assess = self.admin_site.admin_view(self.assess_view)
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
         return [
             path("enter/", self.admin_site.admin_view(self.enter_view), name="notices_url_enter"),
             path("<int:pk>/assess/", assess, name="notices_url_assess"),
+            path("<int:pk>/verify/", verify, name="notices_url_verify"),
+            path("<int:pk>/dispute/", dispute, name="notices_url_dispute"),
             path("<int:pk>/override/", override, name="notices_url_override"),
             *super().get_urls(),
         ]
@@ -244,7 +329,15 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             return redirect("admin:notices_url_change", pk)
         form = AssessmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            assess_url(url=url, analyst=request.user, now=timezone.now(), **form.cleaned_data)
+            now = timezone.now()
+            try:
+                with transaction.atomic():
+                    locked = casework.lock_case(url.pk, revision=_seen_revision(request))
+                    assess_url(url=url, analyst=request.user, now=now, **form.cleaned_data)
+                    casework.changed(locked, user=request.user, now=now)
+            except NoticeError as exc:
+                self.message_user(request, refusal(exc), messages.ERROR)
+                return redirect("admin:notices_url_change", pk)
             audit_request(
                 request, action="admin.assess", obj=url, data={"legality": form.cleaned_data["legality"]}
             )
@@ -261,6 +354,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             "form": form,
             "title": "Assess URL",
             "url_defanged": url_shown(url),
+            "revision": url.revision,
         }
         return TemplateResponse(request, "admin/notices/url/assess.html", context)
 
@@ -300,8 +394,11 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         a purged one is refused by name, the others are assessed)."""
 
         def assess(url: Url, data: dict) -> None:
+            now = timezone.now()
             try:
-                assess_url(url=url, analyst=request.user, now=timezone.now(), **data)
+                with transaction.atomic():
+                    assess_url(url=url, analyst=request.user, now=now, **data)
+                    casework.changed(casework.lock_case(url.pk, revision=None), user=request.user, now=now)
             except AssessmentError as exc:
                 raise NoticeError(exc.errors) from exc
 
@@ -316,6 +413,65 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             done="Assessed {count} case(s). Each one never traced gets a hosting trace queued.",
             explain="The same assessment is recorded for each case, as if saved on its own page.",
         )
+
+    def verify_view(self, request, pk: int):
+        """The case page's "Verify assessment" button (POST, with the revision the page showed)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        url = get_object_or_404(Url, pk=pk)
+        if not self.has_change_permission(request, url):
+            raise PermissionDenied
+        try:
+            casework.verify(url=url, user=request.user, now=timezone.now(), revision=_seen_revision(request))
+        except NoticeError as exc:
+            self.message_user(request, refusal(exc), messages.ERROR)
+        else:
+            audit_request(request, action="admin.verify", obj=url, data={"urls": [url.pk]})
+            self.message_user(request, "Assessment verified: notices naming this case may go out.")
+        return redirect("admin:notices_url_change", pk)
+
+    @admin.action(description="Assign the selected cases to me", permissions=["change"])
+    def assign_to_me(self, request, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        done = casework.assign(url_ids=ids, to=request.user, user=request.user, now=timezone.now())
+        self.message_user(
+            request, f"Assigned {len(done)} case(s) to you ({len(ids) - len(done)} were already)."
+        )
+
+    @admin.action(description="Assign the selected cases to an analyst", permissions=["change"])
+    def assign_selected(self, request, queryset):
+        def assign(url: Url, data: dict) -> None:
+            casework.assign(url_ids=[url.pk], to=data["analyst"], user=request.user, now=timezone.now())
+
+        return reason_step(
+            self,
+            request,
+            queryset,
+            form_class=AssignForm,
+            title="Assign cases",
+            button="Assign these cases",
+            apply=assign,
+            done="Assigned {count} case(s).",
+            explain="The analyst sees them under “My cases”.",
+        )
+
+    @admin.action(description="Verify the assessment (four eyes)", permissions=["change"])
+    def verify_selected(self, request, queryset) -> None:
+        def verify(url: Url) -> None:
+            casework.verify(url=url, user=request.user, now=timezone.now())
+
+        each(self, request, queryset, verify, "Verified the assessment of {count} case(s).")
+
+    @admin.display(description="Four-eyes verification")
+    def verification(self, obj: Url) -> str:
+        assessment = obj.current_assessment
+        if assessment is None:
+            return "no assessment yet"
+        if assessment.verified_at is None:
+            required = "required before any notice" if settings.FOUR_EYES_VERIFICATION else "not required"
+            return f"not verified ({required})"
+        who = assessment.verified_by.get_username() if assessment.verified_by else "?"
+        return format_html("verified by {} at {:%Y-%m-%d %H:%M:%S} UTC", who, assessment.verified_at)
 
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:
@@ -428,6 +584,12 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             return
         refs = ", ".join(n.reference for n in notices)
         self.message_user(request, f"Created draft notice(s) {refs}. Open them to review and send.")
+
+
+def _seen_revision(request) -> int | None:
+    """The case revision a page showed (its hidden `revision` field); None when it sent none."""
+    value = request.POST.get("revision", "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 @admin.register(Report)

@@ -11,10 +11,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from notices.admin.forms import TransparencyForm, YearForm
+from notices.admin.forms import TransparencyForm, TrustedFlaggerForm, YearForm
+from notices.enums import NoticeType
 from notices.infra.events import audit_request
 from notices.models import HostingProvider
 from notices.selectors.dashboard import member_state_chart, provider_rows, queue_counts, recent_events
+from notices.selectors.flagger import GROUPS, flagger_csv, trusted_flagger_report
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 
@@ -87,3 +89,41 @@ def scorecard_view(request, slug: str):
     card = provider_scorecard(provider=provider, now=timezone.now())
     context = {**admin.site.each_context(request), "title": f"Scorecard: {provider.name}", "card": card}
     return TemplateResponse(request, "admin/notices/scorecard.html", context)
+
+
+@staff_member_required
+@permission_required("notices.view_statssnapshot", raise_exception=True)
+def trusted_flagger_view(request):
+    """The DSA Art. 22(3) trusted-flagger report of a year (`?year=YYYY`, `notice_type=trusted_flagger|all`):
+    a printable page, or `format=csv|json`. No URLs, no personal data. Each export writes an audit row."""
+    now = timezone.now()
+    form = TrustedFlaggerForm(request.GET or None, now=now)
+    if request.GET and not form.is_valid():
+        return HttpResponseBadRequest(" ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    data = form.cleaned_data if form.is_bound else {}
+    year = data.get("year") or now.year
+    fmt = data.get("format") or "html"
+    types = NoticeType.values if data.get("notice_type") == "all" else [NoticeType.TRUSTED_FLAGGER]
+    report = trusted_flagger_report(year=year, now=now, notice_types=types)
+    audit_request(
+        request,
+        action="stats.trusted_flagger_export",
+        object_type="stats",
+        data={"year": year, "format": fmt, "notice_types": report["notice_types"]},
+    )
+    if fmt == "csv":
+        response = HttpResponse(flagger_csv(report), content_type="text/csv; charset=utf-8")
+    elif fmt == "json":
+        response = JsonResponse(report, json_dumps_params={"indent": 2})
+    else:
+        context = {
+            **admin.site.each_context(request),
+            "title": f"DSA Art. 22(3) trusted-flagger report {year}",
+            "report": report,
+            "groups": GROUPS,
+            "query": f"year={year}&notice_type={data.get('notice_type') or 'trusted_flagger'}",
+            "year_form": form if form.is_bound else TrustedFlaggerForm(now=now),
+        }
+        return TemplateResponse(request, "admin/notices/trusted_flagger.html", context)
+    response["Content-Disposition"] = f'attachment; filename="dsa-art22-{year}.{fmt}"'
+    return response

@@ -212,3 +212,70 @@ class TransparencyForm(YearForm):
     format = forms.ChoiceField(
         choices=[("html", "Printable page"), ("csv", "CSV"), ("json", "JSON")], required=False
     )
+
+
+class TrustedFlaggerForm(TransparencyForm):
+    """The year, the format and which notices the Art. 22(3) report counts (trusted-flagger notices, or
+    every notice sent)."""
+
+    notice_type = forms.ChoiceField(
+        choices=[("trusted_flagger", "Trusted-flagger notices (DSA Art. 16)"), ("all", "Every notice type")],
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].required = False  # none given: this year
+        self.fields["year"].empty_value = None
+
+
+def case_workers():
+    """The staff users who may work cases (change them): those offered as assignees."""
+    from django.db.models import Q  # noqa: PLC0415 (the forms module stays light to import)
+
+    may_work = Q(is_superuser=True) | Q(groups__permissions__codename="change_url")
+    return (
+        get_user_model()
+        .objects.filter(may_work, is_staff=True, is_active=True)
+        .distinct()
+        .order_by("username")
+    )
+
+
+class AssignForm(forms.Form):
+    """The bulk "assign" action's step: to whom (nobody: unassign)."""
+
+    analyst = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Nobody (unassign)"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["analyst"].queryset = case_workers()
+
+
+class CaseForm(forms.ModelForm):
+    """The case page's form: the assignment, and the revision the page showed (a save over a newer change
+    is refused: notices/services/casework.py)."""
+
+    seen_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=0, max_value=2**31 - 1)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["seen_revision"].initial = self.instance.revision
+        if "assigned_to" in self.fields:
+            self.fields["assigned_to"].queryset = case_workers()
+
+    def clean(self):
+        data = super().clean()
+        seen = data.get("seen_revision")
+        if seen is not None and seen != self.instance.revision:
+            url = self.instance
+            who = url.changed_by.get_username() if url.changed_by else "someone"
+            when = f"{url.changed_at:%Y-%m-%d %H:%M:%S} UTC" if url.changed_at else "meanwhile"
+            raise forms.ValidationError(
+                f"{who} changed this case at {when}, after you opened it: your change was not saved. "
+                "Reload the case, look at the change, and make yours again.",
+                code="stale",
+            )
+        return data

@@ -39,6 +39,7 @@ from notices.models import (
     ProviderResponse,
     StepRun,
 )
+from notices.services.casework import unverified_cases, unverified_error
 from notices.services.lifecycle import withdraw
 from notices.services.notices import deadline_for, queue_notice
 
@@ -191,6 +192,9 @@ class NoticeAdmin(AuditedReadsMixin, TrackerModelAdmin):
             draft = Notice.objects.select_related("provider").filter(pk=object_id, status=NoticeStatus.DRAFT)
             if (notice := draft.first()) is not None:
                 extra["preview"] = draft_preview(notice, now=timezone.now())
+                named = notice.items.values_list("url_id", flat=True)
+                if unverified := unverified_cases(named):
+                    extra["unverified"] = unverified_error(unverified)["detail"][0]
         return super().change_view(request, object_id, form_url, extra)
 
     def send_view(self, request, pk: int):

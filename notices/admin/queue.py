@@ -20,8 +20,8 @@ from django.utils import timezone
 from notices.admin.audit import InputFilter, _moment
 from notices.canonical import InvalidUrl, canonicalize, refang
 from notices.enums import NoticeType
-from notices.models import EU_COUNTRIES, HostingTrace, NoticeItem
-from notices.selectors.queues import QUEUES, queue_condition
+from notices.models import EU_COUNTRIES, HostingProvider, HostingTrace, NoticeItem
+from notices.selectors.queues import QUEUES, active_queues, queue_condition
 
 _REFERENCE = re.compile(r"TN-\d{4}-\d+", re.I)
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
@@ -34,13 +34,32 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
-        return list(QUEUES.items())
+        return list(active_queues().items())
 
     def queryset(self, request, queryset):
         value = self.value()
         if value not in QUEUES:
             return queryset  # Django shows no choice selected for an unknown value
         return queryset.filter(queue_condition(value, now=timezone.now()))
+
+
+class AssignedFilter(admin.SimpleListFilter):
+    """Whose cases: mine (the signed-in analyst's), nobody's, or anybody's assigned."""
+
+    title = "assigned to"
+    parameter_name = "assigned"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Me (my cases)"), ("nobody", "Nobody"), ("anybody", "Anybody")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "me":
+            return queryset.filter(assigned_to=request.user)
+        if self.value() == "nobody":
+            return queryset.filter(assigned_to__isnull=True)
+        if self.value() == "anybody":
+            return queryset.filter(assigned_to__isnull=False)
+        return queryset
 
 
 def _hosting_country(countries) -> Q:
@@ -127,6 +146,7 @@ DATE_FILTERS = [
 ]
 URL_FILTERS = [
     QueueFilter,
+    AssignedFilter,
     "status",
     "provider",
     HostingCountryFilter,
@@ -140,9 +160,13 @@ URL_FILTERS = [
 
 def search_condition(term: str) -> Q:
     """The cases a search term finds (see the module's docstring); the URL itself by its canonical hash (the
-    unique index), never by a substring scan of the URLs."""
+    unique index), never by a substring scan of the URLs. Every alternative is a condition on the URL table
+    an index answers, so PostgreSQL ORs their index scans: the providers named are looked up first (a small
+    table) and matched by the index on the provider, a host by `url_host_idx`, an IP address by
+    `trace_ip_idx`."""
     term = term.strip()
-    found = Q(provider__name__icontains=term)
+    named = list(HostingProvider.objects.filter(name__icontains=term).values_list("pk", flat=True)[:1000])
+    found = Q(provider_id__in=named) if named else Q(pk__in=[])
     if _REFERENCE.fullmatch(term):
         items = NoticeItem.objects.filter(notice__reference=term.upper())
         return Q(pk__in=items.values("url_id"))
@@ -153,7 +177,8 @@ def search_condition(term: str) -> Q:
     except ValueError:
         pass
     else:
-        return found | Q(pk__in=HostingTrace.objects.filter(ip=str(address)).values("url_id"))
+        traced = Q(pk__in=HostingTrace.objects.filter(ip=str(address)).values("url_id"))
+        return (found | traced) if named else traced
     try:
         canon = canonicalize(refang(term))
     except InvalidUrl:

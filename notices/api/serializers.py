@@ -454,6 +454,14 @@ class YearQuerySerializer(StrictQuerySerializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
 
 
+class TrustedFlaggerQuerySerializer(YearQuerySerializer):
+    notice_type = serializers.ChoiceField(
+        choices=[("trusted_flagger", "Trusted-flagger notices"), ("all", "Every notice type")],
+        required=False,
+        default="trusted_flagger",
+    )
+
+
 class ListQuerySerializer(serializers.Serializer):
     """Shared list filters: ISO 8601 `since`/`until`."""
 

@@ -25,6 +25,7 @@ v1 = [
     path("stats/transparency/", views.TransparencyView.as_view(), name="stats-transparency"),
     path("exchange/cases/", exchange_views.ExchangeCasesView.as_view(), name="exchange-cases"),
     path("statements/", exchange_views.TdbStatementsView.as_view(), name="tdb-statements"),
+    path("stats/trusted-flagger-report/", views.TrustedFlaggerView.as_view(), name="stats-trusted-flagger"),
     path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(

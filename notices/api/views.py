@@ -22,10 +22,12 @@ from notices.api import serializers as s
 from notices.api.auth import CanAdd, CanChange, CanView, IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
+from notices.enums import NoticeType
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
+from notices.selectors.flagger import flagger_csv, trusted_flagger_report
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
@@ -426,6 +428,43 @@ class TransparencyView(APIView):
         response = Response(report)
         if fmt == "csv":
             response["Content-Disposition"] = f'attachment; filename="transparency-{q["year"]}.csv"'
+        return response
+
+
+class TrustedFlaggerCsvRenderer(BaseRenderer):
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, *_protocol):
+        if isinstance(data, dict) and "rows" in data:
+            return flagger_csv(data)
+        return "".join(f"{field},{messages}\n" for field, messages in (data or {}).items())
+
+
+class TrustedFlaggerView(APIView):
+    """The DSA Art. 22(3) trusted-flagger report of a year (notices/selectors/flagger.py), JSON or
+    `format=csv`: no URLs, no personal data. Each export writes an audit row."""
+
+    permission_classes = [IsStaff, CanView]
+    role_model = StatsSnapshot
+    renderer_classes = [JSONRenderer, TrustedFlaggerCsvRenderer]
+
+    @extend_schema(parameters=[s.TrustedFlaggerQuerySerializer], responses={200: None})
+    def get(self, request: Request) -> Response:
+        q = _query(s.TrustedFlaggerQuerySerializer, request)
+        types = NoticeType.values if q["notice_type"] == "all" else [NoticeType.TRUSTED_FLAGGER]
+        report = trusted_flagger_report(year=q["year"], now=timezone.now(), notice_types=types)
+        fmt = request.accepted_renderer.format
+        audit_request(
+            request,
+            action="stats.trusted_flagger_export",
+            object_type="stats",
+            data={"year": q["year"], "format": fmt, "notice_types": report["notice_types"]},
+        )
+        response = Response(report)
+        if fmt == "csv":
+            response["Content-Disposition"] = f'attachment; filename="dsa-art22-{q["year"]}.csv"'
         return response
 
 

@@ -42,6 +42,11 @@ class Assessment(models.Model):
     legal_basis = models.TextField(blank=True, help_text="Legal provisions the content infringes.")
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField()
+    # Four-eyes verification (settings.FOUR_EYES_VERIFICATION): a second analyst, not the assessor, confirms.
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
 
     # The hotline network's vocabulary (notices/enums.py names its sources). Values only, never imagery.
     network_classification = models.GeneratedField(

@@ -319,6 +319,10 @@ class HostingTrace(models.Model):
                 include=["ip", "provider", "asn", "country", "override"],
                 name="trace_answer_idx",
             ),
+            # Admin search by IP address (notices/admin/queue.py): the cases traced to the address.
+            models.Index(
+                fields=["ip"], include=["url"], name="trace_ip_idx", condition=models.Q(ip__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

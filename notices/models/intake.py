@@ -108,6 +108,38 @@ class Url(models.Model):
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The workbench (README "Assignment and the soft lock"): who works the case, who last had it open, and the
+    # revision an analyst's change bumps (a form saved over a newer revision is refused).
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The analyst working the case.",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    worked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who last opened or changed the case (the soft lock).",
+    )
+    worked_at = models.DateTimeField(null=True, blank=True)
+    revision = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Bumped by each change an analyst makes."
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who made the last change (the revision).",
+    )
+    changed_at = models.DateTimeField(null=True, blank=True)
     purged_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -134,6 +166,14 @@ class Url(models.Model):
             # TTR statistics: removed cases grouped by provider at notice time.
             models.Index(
                 fields=["provider_at_notice", "first_notice_sent_at"], name="url_stats_provider_idx"
+            ),
+            # Admin search by host (notices/admin/queue.py: `host = …`, every case on a host).
+            models.Index(fields=["host"], name="url_host_idx"),
+            # "My cases": an analyst's assigned cases, newest first (partial: most cases are unassigned).
+            models.Index(
+                fields=["assigned_to", "-id"],
+                name="url_assigned_idx",
+                condition=models.Q(assigned_to__isnull=False),
             ),
         ]
 

@@ -3,22 +3,26 @@
 Each queue is a condition on the URL table. Overdue: a notified case with an open item in a sent notice past
 its deadline; disputed: an open case with an item its provider disputed; reappeared: an open case whose
 content came back after a confirmed removal; ready to notify: assessed, traced to a provider and in no
-open notice (a draft waits on the notices list).
+open notice (a draft waits on the notices list); to verify (only while four-eyes verification is on,
+`settings.FOUR_EYES_VERIFICATION`): assessed illegal, not noticed yet, its assessment not verified by a second
+analyst.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 
-from notices.enums import ItemStatus, NoticeStatus, UrlStatus
+from notices.enums import ItemStatus, Legality, NoticeStatus, UrlStatus
 from notices.models import NoticeItem, Url
 
 # Queue key → label, in the order an analyst works them.
 QUEUES = {
     "new": "New reports, awaiting assessment",
     "untraced": "Awaiting trace",
+    "verify": "To verify (four eyes)",
     "ready": "Ready to notify",
     "notified": "Notified and live",
     "overdue": "Overdue (past the notice deadline)",
@@ -55,8 +59,18 @@ def queue_condition(key: str, *, now: datetime) -> Q:
         "disputed": lambda: Q(status__in=_OPEN) & Exists(_disputed_items().filter(url=OuterRef("pk"))),
         "reappeared": lambda: Q(status__in=_OPEN, reappearance_count__gt=0),
         "closed": lambda: Q(status=UrlStatus.CLOSED),
+        "verify": lambda: Q(
+            status=UrlStatus.ASSESSED,
+            current_assessment__legality__in=[Legality.ILLEGAL_INTERNATIONAL, Legality.ILLEGAL_NATIONAL],
+            current_assessment__verified_at__isnull=True,
+        ),
     }
     return conditions[key]()
+
+
+def active_queues() -> dict[str, str]:
+    """The queues shown: QUEUES, less "to verify" while four-eyes verification is off."""
+    return {k: v for k, v in QUEUES.items() if k != "verify" or settings.FOUR_EYES_VERIFICATION}
 
 
 def queue_counts(*, now: datetime) -> list[dict]:
@@ -66,9 +80,14 @@ def queue_counts(*, now: datetime) -> list[dict]:
     with the URL). A count stops at COUNT_CAP (`capped`: "10000+"), so a large queue (closed cases over the
     years) costs no more than a small one."""
     queues = []
-    for key, label in QUEUES.items():
+    for key, label in active_queues().items():
         count = Url.objects.filter(queue_condition(key, now=now))[: COUNT_CAP + 1].count()
         queues.append(
             {"key": key, "label": label, "count": min(count, COUNT_CAP), "capped": count > COUNT_CAP}
         )
     return queues
+
+
+def my_cases_count(user_id: int) -> int:
+    """How many open cases are assigned to this analyst (the "My cases" link; by `url_assigned_idx`)."""
+    return Url.objects.filter(assigned_to_id=user_id, status__in=_OPEN)[: COUNT_CAP + 1].count()

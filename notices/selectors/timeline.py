@@ -18,6 +18,8 @@ SENTENCES = {
     "url.handed_off": "Handed off to the partner hotline {partner}.",
     "url.network_linked": "The hotline {partner} has this case too ({role}; their reference: {reference}); "
     "our own notice is held for provider: {notices_held_for}.",
+    "url.assigned": "Assigned to {to}.",
+    "url.verified": "Assessment verified by a second analyst (four eyes; assessed by {assessor}).",
     "notice.created": "Notice created.",
     "notice.queued": "Notice queued for delivery.",
     "notice.sent": "Notice delivered (accepted by the mail server, or made available for API pickup).",

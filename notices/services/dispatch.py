@@ -52,6 +52,8 @@ def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, l
     open_item = NoticeItem.objects.filter(
         url=OuterRef("pk"), is_open=True, provider_id_copy=OuterRef("provider_id")
     )
+    if settings.FOUR_EYES_VERIFICATION:  # a case waits for its verification (notices/services/casework.py)
+        legal &= Q(current_assessment__verified_at__isnull=False)
     urls = (
         Url.objects.filter(legal, provider__in=providers, status=UrlStatus.ASSESSED)
         .exclude(Exists(open_item))

@@ -37,6 +37,7 @@ from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.exchange import held_urls
 from notices.selectors.stats import refresh_after_commit
+from notices.services.casework import unverified_cases, unverified_error
 from notices.services.routing import handoff_countries, notice_blocker
 from notices.services.urls import (
     STAMP_FIELDS,
@@ -287,6 +288,9 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
         for notice in locked:
             if notice.status != NoticeStatus.DRAFT:
                 raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
+        named = NoticeItem.objects.filter(notice__in=locked).values_list("url_id", flat=True)
+        if unverified := unverified_cases(named):
+            raise NoticeError(unverified_error(unverified))
         recipients = recipients_or_errors([(0, [n.provider for n in locked])], errors := {})
         if errors:
             raise NoticeError(errors[0])

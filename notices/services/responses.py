@@ -9,6 +9,7 @@ from django.db import transaction
 
 from notices.enums import AlertKind, NoticeStatus, ResponseAction
 from notices.errors import NoticeError
+from notices.infra import enqueue
 from notices.infra.events import actor_label, record_event
 from notices.models import Notice, NoticeItem, ProviderResponse
 from notices.services.alerts import raise_alert
@@ -39,7 +40,8 @@ def record_response(
     `removed` marks the items as reported removed and makes their URLs due for an immediate verification check
     (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items
     disputed and the notice `disputed` (back to the analyst queue, and an alert in the alert queue;
-    `suggested_provider`, free text, goes into the event for the analyst); `need_info` only records the
+    `suggested_provider`, free text, goes into the event for the analyst; `not_our_customer` also queues a
+    re-trace of each URL it names, after commit); `need_info` only records the
     message, which opens the notice's thread with the analyst. A statement of reasons given with `removed`
     must be valid in the DSA Transparency Database (v2) vocabulary (notices/services/sor.py; on a trusted
     flagger's notice its source type is SOURCE_TRUSTED_FLAGGER) and is stored normalised; with other actions
@@ -102,6 +104,9 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
         transaction.on_commit(partial(removal_reported.send, sender=Notice, notice=notice, url_ids=url_ids))
     elif action in DISPUTES:
         dispute(notice, items)
+        if action == ResponseAction.NOT_OUR_CUSTOMER:  # the portal promises it: the hosting traced again
+            for url_id in url_ids:
+                enqueue.after_commit(enqueue.TRACE_URL, url_id)
         raise_alert(
             kind=AlertKind.DISPUTE,
             key=f"{AlertKind.DISPUTE}:{notice.pk}",

@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 
 from notices.canonical import defang as _defang
 from notices.selectors.dashboard import open_alert_count
-from notices.selectors.queues import queue_counts
+from notices.selectors.queues import my_cases_count, queue_counts
 
 register = template.Library()
 
@@ -56,6 +56,12 @@ def work_queues() -> list[dict]:
     """The analyst's queues with their live counts (notices/selectors/queues.py), for the admin index and
     the URL list."""
     return queue_counts(now=timezone.now())
+
+
+@register.simple_tag(takes_context=True)
+def my_cases(context) -> int:
+    """The signed-in analyst's open assigned cases (the "My cases" link)."""
+    return my_cases_count(context["request"].user.pk)
 
 
 @register.filter

@@ -14,6 +14,7 @@ from notices.infra.bulk import int_array
 from notices.infra.events import actor_label, new_event, record_events
 from notices.infra.write_behind import WriteBehind
 from notices.models import Notice, NoticeItem, Url
+from notices.services.casework import unverified_cases, unverified_error
 from notices.services.notices import (
     check_deadline,
     insert_notices,
@@ -59,6 +60,10 @@ def create_notice_batches(
     made = NoticeBatches()
     groups = valid_groups(batches, made.errors)
     if queue_as is not None:
+        for index, group in groups:
+            if unverified := unverified_cases(url.pk for urls in group for url in urls):
+                made.errors[index] = unverified_error(unverified)
+        groups = [(index, group) for index, group in groups if index not in made.errors]
         providers = [(index, [urls[0].provider for urls in group]) for index, group in groups]
         recipients = recipients_or_errors(providers, made.errors)
     groups = [group for index, group in groups if index not in made.errors]

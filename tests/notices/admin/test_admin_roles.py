@@ -89,6 +89,9 @@ ACTIONS = {
     ("notices.Notice", "send_notices"): WORK,
     ("notices.Url", "close_cases"): WORK,
     ("notices.Url", "reopen_cases"): WORK,
+    ("notices.Url", "assign_to_me"): WORK,
+    ("notices.Url", "assign_selected"): WORK,
+    ("notices.Url", "verify_selected"): WORK,
     ("notices.Notice", "withdraw_notices"): WORK,
     ("notices.HostingProvider", "merge_selected_providers"): SUP,
     ("notices.Invitation", "revoke"): SUP,
@@ -107,6 +110,10 @@ CUSTOM = {
     "transparency": [
         ("GET", lambda o: "/admin/transparency/", {200: ALL}),
         ("GET", lambda o: "/admin/transparency/?year=2025&format=csv", {200: ALL}),
+    ],
+    "trusted_flagger_report": [
+        ("GET", lambda o: "/admin/trusted-flagger-report/", {200: ALL}),
+        ("GET", lambda o: "/admin/trusted-flagger-report/?year=2025&notice_type=all&format=csv", {200: ALL}),
     ],
     "admin:index": [("GET", lambda o: reverse("admin:index"), {200: STAFF})],
     "admin:app_list": [
@@ -142,6 +149,15 @@ CUSTOM = {
     # A draft's Send button: back to the notice's page (a notice no longer a draft says so there).
     "admin:notices_notice_send": [
         ("POST", lambda o: reverse("admin:notices_notice_send", args=[o["notices.Notice"].pk]), {302: WORK}),
+    ],
+    # Four eyes: verify the case's assessment (back to the case, with a message either way).
+    "admin:notices_url_verify": [
+        ("POST", lambda o: reverse("admin:notices_url_verify", args=[o["notices.Url"].pk]), {302: WORK}),
+    ],
+    # A dispute in one place: read by every role; re-trace / reassign / notify by who works cases.
+    "admin:notices_url_dispute": [
+        ("GET", lambda o: reverse("admin:notices_url_dispute", args=[o["notices.Url"].pk]), {200: ALL}),
+        ("POST", lambda o: reverse("admin:notices_url_dispute", args=[o["notices.Url"].pk]), {302: WORK}),
     ],
     "admin:notices_url_override": [
         ("GET", lambda o: reverse("admin:notices_url_override", args=[o["notices.Url"].pk]), {200: WORK}),

@@ -39,6 +39,7 @@ ENDPOINTS = [
     ("stats-ttr", "get", "/api/v1/stats/time-to-removal/?group_by=provider", "staff"),
     ("stats-yearly", "get", "/api/v1/stats/yearly/?year=2025", "staff"),
     ("stats-transparency", "get", "/api/v1/stats/transparency/?year=2025", "staff"),
+    ("stats-trusted-flagger", "get", "/api/v1/stats/trusted-flagger-report/?year=2025", "staff"),
     ("provider-scorecard", "get", "/api/v1/providers/polder/scorecard/", "staff"),
     ("provider-notice-list", "get", "/api/v1/provider/notices/", "provider"),
     ("provider-notice-detail", "get", "/api/v1/provider/notices/TN-2026-000001/", "provider"),
