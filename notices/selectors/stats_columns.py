@@ -1,0 +1,347 @@
+"""The fast path of the time-to-removal statistics: every case as a row of a few columns in memory (numpy),
+so any filter combination (provider, country, member state, ASN, notice type, first-notice range) and any
+grouping is answered in milliseconds, exactly as `stats.ttr_stats` computes it in PostgreSQL (the plain path,
+which stays the reference: tests/notices/stats/test_columns.py requires both to agree on every grouping and
+filter; the snapshot refresh runs the plain path).
+
+The columns are read with one binary COPY (fixed-width fields, parsed by numpy without a Python loop) inside a
+REPEATABLE READ transaction, and a process keeps them while they are current: they were read when the
+statistics had no pending change (no StatsChange row) and since then no change has been recorded and no
+refresh has settled one (the snapshots' generation, taken from a sequence by every refresh, is unchanged).
+Every change the statistics count is recorded by database triggers in its own transaction, so a change
+committed after the read shows as a StatsChange row or, once a refresh deleted that row, as a new generation.
+Columns read while changes were pending answer that one question and are not kept.
+
+Ages of cases still up are computed at the request's `now`, so figures from kept columns are the live figures.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from django.db import connection
+
+from notices.enums import NoticeType
+from notices.models import EU_COUNTRIES, HostingProvider, RemovalCycle, StatsChange, StatsSnapshot, Url
+
+DAY = 86400
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NULL = np.iinfo(np.int64).max  # a missing provider or ASN; sorts after every key, as NULLS LAST does
+NOTICE_TYPES = [str(value) for value in NoticeType]
+# The fixed-width fields of the binary COPY, in order: (name, PostgreSQL expression, numpy type). A country
+# is up to two ASCII letters as one number ('' is 0), ordered as the codes are.
+COUNTRY = "ascii(substr(country_at_notice, 1, 1)) * 256 + ascii(substr(country_at_notice, 2, 1))"
+NOTICE_TYPE = "array_position(%(types)s::text[], notice_type_at_notice::text)"
+FIELDS = [
+    ("provider", f"COALESCE(provider_at_notice_id, {NULL})::int8", ">i8"),
+    ("asn", f"COALESCE(asn_at_notice, {NULL})::int8", ">i8"),
+    ("country", f"({COUNTRY})::int4", ">i4"),
+    ("notice_type", f"COALESCE({NOTICE_TYPE}, -1)::int2", ">i2"),
+    ("first_notice", "(EXTRACT(EPOCH FROM first_notice_sent_at) * 1000000)::int8", ">i8"),
+    ("ttr_low", "COALESCE(ttr_low::float8, 'NaN')", ">f8"),
+    ("ttr_high", "COALESCE(ttr_high::float8, 'Infinity')", ">f8"),
+    ("removed", "removal_confirmed_at IS NOT NULL", "?"),
+]  # fmt: skip
+EU_CODES = np.array(sorted(ord(code[0]) * 256 + ord(code[1]) for code in EU_COUNTRIES), dtype=np.int32)
+PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
+SURVIVAL_POINTS = np.array([3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Cases:
+    """One entry per case (a URL's current cycle, or a finished cycle): the keys at first notice, the first
+    notice in microseconds since the epoch, the stored TTR bounds (NaN / +inf when not known), whether it was
+    removed, whether it is a finished cycle (a reappearance), whether an analyst closed it (outside the
+    figures, counted per group)."""
+
+    provider: np.ndarray
+    asn: np.ndarray
+    country: np.ndarray
+    notice_type: np.ndarray
+    first_notice: np.ndarray
+    ttr_low: np.ndarray
+    ttr_high: np.ndarray
+    removed: np.ndarray
+    reappeared: np.ndarray
+    closed: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.first_notice)
+
+
+def _copy_sql() -> str:
+    columns = ", ".join(expression for _, expression, _ in FIELDS)
+    return f"""
+        SELECT {columns}, false, status = 'closed' FROM {Url._meta.db_table}
+        WHERE first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice'
+        UNION ALL
+        SELECT {columns}, true, false FROM {RemovalCycle._meta.db_table}"""
+
+
+def _row_type() -> np.dtype:
+    """A binary COPY tuple of fixed-width, never-null fields: a 16-bit field count, then per field a 32-bit
+    length and the value (network byte order)."""
+    parts = [("fields", ">i2")]
+    for name, _, kind in [*FIELDS, ("reappeared", "", "?"), ("closed", "", "?")]:
+        parts += [(f"{name}_length", ">i4"), (name, kind)]
+    return np.dtype(parts)
+
+
+ROW = _row_type()
+
+
+def read_cases() -> tuple[Cases, tuple | None]:
+    """Read every case with one COPY. Returns the columns and the token they stay valid under (None: changes
+    were pending, or one was recorded while they were read, so they answer only the question at hand).
+
+    The token is read before and after the COPY: a change committed before the COPY started shows in the
+    second reading as a pending change (or, once settled, as a new generation), so columns are kept only when
+    both readings agree that nothing was pending — no transaction of their own is needed, and the read works
+    inside a caller's transaction (whose own uncommitted changes are pending by the same triggers)."""
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        before = _token(cursor)
+        sql = cursor.mogrify(_copy_sql(), {"types": NOTICE_TYPES}).decode()
+        cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)
+        after = _token(cursor)
+    data = buffer.getbuffer()
+    start = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, header extension
+    rows = np.frombuffer(data[start : len(data) - 2], dtype=ROW)  # the trailer is a 16-bit -1
+    if len(rows) and (rows["fields"] != len(FIELDS) + 2).any():
+        raise ValueError("unexpected COPY row layout")
+    columns = {
+        name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in Cases.__dataclass_fields__
+    }
+    for column in columns.values():
+        column.flags.writeable = False
+    return Cases(**columns), (before if before == after else None)
+
+
+def _token(cursor) -> tuple | None:
+    """What columns read now stay valid under: the snapshots' generation, when no change is pending."""
+    cursor.execute(
+        f"""SELECT (SELECT max(generation) FROM {StatsSnapshot._meta.db_table}),
+                   EXISTS (SELECT 1 FROM {StatsChange._meta.db_table}), current_database()"""
+    )
+    generation, pending, database = cursor.fetchone()
+    return None if pending else (database, generation)
+
+
+class _Kept:
+    """The columns this process keeps, and the token they are valid under."""
+
+    lock = threading.Lock()
+    cases: Cases | None = None
+    token: tuple | None = None
+
+
+def current_cases() -> Cases:
+    """The columns of every case as the database has them now: the kept ones when still current (one small
+    query), else read anew (and kept when nothing was pending)."""
+    with connection.cursor() as cursor:
+        token = _token(cursor)
+    with _Kept.lock:
+        if token is not None and token == _Kept.token and _Kept.cases is not None:
+            return _Kept.cases
+        cases, token = read_cases()
+        _Kept.cases, _Kept.token = (cases, token) if token is not None else (None, None)
+        return cases
+
+
+def forget() -> None:
+    """Drop the kept columns (tests that rebuild the database under a running process)."""
+    with _Kept.lock:
+        _Kept.cases, _Kept.token = None, None
+
+
+def _code(country: str) -> int:
+    letters = country[:2]
+    return sum(ord(c) << (8 * (1 - i)) for i, c in enumerate(letters))
+
+
+def _name(code: int) -> str:
+    return "".join(chr(c) for c in (code >> 8, code & 0xFF) if c)
+
+
+def _microseconds(moment: datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def select(
+    cases: Cases,
+    *,
+    since=None,
+    until=None,
+    notice_type=None,
+    provider=None,
+    country=None,
+    asn=None,
+    eu=None,
+) -> np.ndarray:
+    """The mask of the cases the filters select (the same filters as `stats._filters`)."""
+    mask = np.ones(len(cases), dtype=bool)
+    if provider is not None:
+        # An unknown slug selects nothing.
+        pk = HostingProvider.objects.filter(slug=provider).values_list("pk", flat=True).first()
+        mask &= cases.provider == (pk if pk is not None else -1)
+    if country is not None:
+        mask &= cases.country == _code(country.upper())
+    if asn is not None:
+        mask &= cases.asn == int(asn)
+    if eu is not None:
+        in_eu = np.isin(cases.country, EU_CODES)
+        mask &= in_eu if eu else ~in_eu
+    if since:
+        mask &= cases.first_notice >= _microseconds(since)
+    if until:
+        mask &= cases.first_notice < _microseconds(until)
+    if notice_type:
+        code = NOTICE_TYPES.index(notice_type) + 1 if notice_type in NOTICE_TYPES else -2
+        mask &= cases.notice_type == code
+    return mask
+
+
+def _keys(cases: Cases, group_by: str, index: np.ndarray) -> tuple[np.ndarray, callable]:
+    """The group of each selected case as a sortable integer, and the function naming a group."""
+    if group_by == "provider":
+        return cases.provider[index], lambda k: None if k == NULL else int(k)
+    if group_by == "asn":
+        return cases.asn[index], lambda k: None if k == NULL else int(k)
+    if group_by == "country":
+        return cases.country[index].astype(np.int64), _name
+    if group_by == "member_state":
+        country = cases.country[index].astype(np.int64)
+        return np.where(np.isin(country, EU_CODES), country, NULL), lambda k: None if k == NULL else _name(k)
+    if group_by == "month":
+        months = cases.first_notice[index].astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+        return months, lambda k: str(np.datetime64(int(k), "M"))
+    if group_by == "all":
+        return np.zeros(len(index), dtype=np.int64), lambda k: "all"
+    raise ValueError(f"unknown grouping {group_by!r}")
+
+
+def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[dict]:
+    """What `stats.ttr_stats` returns for the same arguments, from the columns."""
+    mask = select(cases, **filters)
+    counted = np.flatnonzero(mask & ~cases.closed)
+    closed = np.flatnonzero(mask & cases.closed)
+    keys, name = _keys(cases, group_by, counted)
+    if not len(counted):
+        return []
+    age = (_microseconds(now) - cases.first_notice[counted]) / 1e6
+    stored_low = cases.ttr_low[counted]
+    lo = np.where(np.isnan(stored_low), age, stored_low)
+    hi = cases.ttr_high[counted]
+    removed = cases.removed[counted]
+    reappeared = cases.reappeared[counted]
+
+    by_low = np.lexsort((lo, keys))
+    sorted_keys = keys[by_low]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    group_keys = sorted_keys[starts]
+    sizes = np.diff(np.r_[starts, len(counted)])
+    ends = starts + sizes - 1
+    by_high = np.lexsort((hi, keys))  # the same groups in the same order, each sorted by its high bound
+    lo_sorted, hi_sorted = lo[by_low], hi[by_high]
+    group_of = np.repeat(np.arange(len(starts)), sizes)  # the group of each position in key order
+
+    def per_group(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group_of, weights=values[by_low].astype(np.float64), minlength=len(starts))
+
+    counts = {
+        "removed": per_group(removed),
+        "reappeared": per_group(reappeared),
+        **{f"still_up_{d}": per_group(~removed & (age > d * DAY)) for d in (1, 3, 7, 30)},
+        "hi_24h": per_group(hi < DAY),
+        "lo_24h": per_group(lo < DAY),
+        "hi_72h": per_group(hi < 3 * DAY),
+        "lo_72h": per_group(lo < 3 * DAY),
+        "lo_7d": per_group(lo > 7 * DAY),
+        "hi_7d": per_group(hi > 7 * DAY),
+    }
+    percentiles = {}
+    for label, q in PERCENTILES.items():
+        # percentile_disc: the first value whose cumulative share reaches q (row ceil(q·n), at least row 1).
+        rank = np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1
+        percentiles[label] = (lo_sorted[starts + rank], hi_sorted[starts + rank])
+    curves = _survival(keys, lo, hi, age, removed, group_keys)
+    closed_keys, _ = _keys(cases, group_by, closed)
+    closed_counts = dict(zip(*np.unique(closed_keys, return_counts=True), strict=True))
+
+    names = {}
+    if group_by == "provider":
+        pks = [int(k) for k in group_keys if k != NULL]
+        names = dict(HostingProvider.objects.filter(pk__in=pks).values_list("pk", "slug"))
+    groups = []
+    for g, k in enumerate(group_keys):
+        n = int(sizes[g])
+        key = name(k)
+        group = {
+            "key": names.get(key, key),
+            "count": n,
+            "removed": int(counts["removed"][g]),
+            "still_up": n - int(counts["removed"][g]),
+            "reappeared": int(counts["reappeared"][g]),
+            "closed": int(closed_counts.get(k, 0)),
+        }
+        for label in PERCENTILES:
+            low, high = percentiles[label]
+            group[label] = {"low": _finite(low[g]), "high": _finite(high[g])}
+        group["max"] = {"low": _finite(lo_sorted[ends[g]]), "high": _finite(hi_sorted[ends[g]])}
+        group["share_under_24h"] = {"low": counts["hi_24h"][g] / n, "high": counts["lo_24h"][g] / n}
+        group["share_under_72h"] = {"low": counts["hi_72h"][g] / n, "high": counts["lo_72h"][g] / n}
+        group["share_over_7d"] = {"low": counts["lo_7d"][g] / n, "high": counts["hi_7d"][g] / n}
+        group["still_up_after_days"] = {str(d): int(counts[f"still_up_{d}"][g]) for d in (1, 3, 7, 30)}
+        group["survival"] = curves[g]
+        groups.append(group)
+    if group_by == "member_state":
+        total = sum(group["count"] for group in groups)
+        groups = [{**group, "share": group["count"] / total} for group in groups if group["key"] is not None]
+    return groups
+
+
+def _finite(value) -> int | None:
+    value = float(value)
+    return None if math.isinf(value) or math.isnan(value) else int(value)
+
+
+def _survival(keys, lo, hi, age, removed, group_keys) -> list[list[dict]]:
+    """Kaplan–Meier S(t) at the fixed points per group, from the low and from the high bounds — the formula of
+    `stats._survival_sql`: S(t) = Π (1 − d_i / n_i) over the event times t_i ≤ t, n_i the cases whose time is
+    ≥ t_i; a time where every remaining case is removed empties the curve."""
+    curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in group_keys]
+    group_index = np.searchsorted(group_keys, keys)
+    for bound, times in (("low", np.where(removed, lo, age)), ("high", np.where(removed, hi, age))):
+        order = np.lexsort((times, group_index))
+        g, t, event = group_index[order], times[order], removed[order]
+        first = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]
+        starts = np.flatnonzero(first)
+        run_group, run_time = g[starts], t[starts]
+        total = np.diff(np.r_[starts, len(t)])  # cases at each (group, time)
+        deaths = np.add.reduceat(event.astype(np.int64), starts) if len(starts) else total
+        # Cases at risk: those of the group at this time or later.
+        group_sizes = np.bincount(g, minlength=len(group_keys))
+        before = np.cumsum(total) - total
+        group_first = np.r_[0, np.cumsum(group_sizes)][:-1]
+        at_risk = group_sizes[run_group] - (before - group_first[run_group])
+        has_event = deaths > 0
+        point = np.searchsorted(SURVIVAL_POINTS, run_time - 0.5, side="right")  # width_bucket, 0-based
+        keep = has_event & (point < len(SURVIVAL_POINTS))
+        d, n = deaths[keep].astype(np.float64), at_risk[keep].astype(np.float64)
+        with np.errstate(divide="ignore"):
+            log_s = np.where(d < n, np.log(1 - d / n), 0.0)
+        cell = run_group[keep] * len(SURVIVAL_POINTS) + point[keep]
+        cells = len(group_keys) * len(SURVIVAL_POINTS)
+        sums = np.bincount(cell, weights=log_s, minlength=cells).reshape(-1, len(SURVIVAL_POINTS))
+        emptied = np.bincount(cell, weights=(d == n), minlength=cells).reshape(-1, len(SURVIVAL_POINTS)) > 0
+        survival = np.where(np.cumsum(emptied, axis=1) > 0, 0.0, np.exp(np.cumsum(sums, axis=1)))
+        for i, curve in enumerate(curves):
+            for j, entry in enumerate(curve):
+                entry[bound] = round(float(survival[i, j]), 4)
+    return curves
