@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 
 from notices.enums import NoticeType
 from notices.models import EU_COUNTRIES, HostingProvider, RemovalCycle, StatsChange, StatsSnapshot, Url
@@ -104,7 +105,10 @@ def read_cases() -> tuple[Cases, tuple | None]:
     both readings agree that nothing was pending — no transaction of their own is needed, and the read works
     inside a caller's transaction (whose own uncommitted changes are pending by the same triggers)."""
     buffer = io.BytesIO()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A read that would hold the database too long fails instead (the snapshots stay stale, answered
+        # live; beat's next refresh tries again).
+        cursor.execute(f"SET LOCAL statement_timeout = '{settings.STATS_STATEMENT_TIMEOUT}'")
         before = _token(cursor)
         sql = cursor.mogrify(_copy_sql(), {"types": NOTICE_TYPES}).decode()
         cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)

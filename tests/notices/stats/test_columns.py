@@ -5,6 +5,7 @@ grouping and filter combination; and when the columns a process keeps may be ser
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from notices.models import HostingProvider, RemovalCycle, Url
+from notices.models import HostingProvider, RemovalCycle, StatsSnapshot, Url
 from notices.selectors import stats_columns
 from notices.selectors.stats import refresh_snapshots, ttr_stats
 
@@ -183,3 +184,12 @@ def test_kept_columns_are_served_only_while_nothing_changed(make_case, make_noti
     again = stats_columns.current_cases()
     assert again is not changed and len(again) == len(changed)
     assert stats_columns.current_cases() is again
+
+
+def test_the_refresh_stores_what_the_query_computes():
+    """The scheduled refresh computes every grouping from one read of the columns; each snapshot holds what
+    the SQL path computes for the same moment."""
+    load(300, 5)
+    refresh_snapshots(now=NOW)
+    for snapshot in StatsSnapshot.objects.all():
+        assert_same(snapshot.groups, json.loads(json.dumps(ttr_stats(group_by=snapshot.group_by, now=NOW))))
