@@ -230,6 +230,32 @@ def _keys(cases: Cases, group_by: str, index: np.ndarray) -> tuple[np.ndarray, c
     raise ValueError(f"unknown grouping {group_by!r}")
 
 
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys in ascending order (NULL last) and each entry's group number. Keys in a small range
+    (countries, months, providers) are counted into slots — no sort; others go through np.unique."""
+    if not len(keys):
+        return keys[:0], np.zeros(0, dtype=np.intp)
+    real = keys != NULL
+    low, high = (int(keys[real].min()), int(keys[real].max())) if real.any() else (0, -1)
+    if high - low < 1 << 20:
+        slots = np.where(real, keys - low, high - low + 1)
+        present = np.bincount(slots, minlength=high - low + 2) > 0
+        numbers = np.cumsum(present) - 1
+        found = np.flatnonzero(present)
+        group_keys = np.where(found == high - low + 1, NULL, found + low).astype(np.int64)
+        return group_keys, numbers[slots]
+    return np.unique(keys, return_inverse=True)
+
+
+def _in_groups(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """The order that sorts entries by group, and by value within each group: the values sorted once (equal
+    values may come in any order: they are equal), then a stable sort by group number (a radix sort while
+    there are fewer than 65,536 groups)."""
+    by_value = np.argsort(values)
+    kind = np.uint16 if groups < 1 << 16 else np.int64
+    return by_value[np.argsort(group[by_value].astype(kind), kind="stable")]
+
+
 def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[dict]:
     """What `stats.ttr_stats` returns for the same arguments, from the columns."""
     mask = select(cases, **filters)
@@ -245,23 +271,23 @@ def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[di
     removed = cases.removed[counted]
     reappeared = cases.reappeared[counted]
 
-    by_low = np.lexsort((lo, keys))
-    sorted_keys = keys[by_low]
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    group_keys = sorted_keys[starts]
-    sizes = np.diff(np.r_[starts, len(counted)])
+    group_keys, group = _factorize(keys)
+    g_count = len(group_keys)
+    sizes = np.bincount(group, minlength=g_count)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
     ends = starts + sizes - 1
-    by_high = np.lexsort((hi, keys))  # the same groups in the same order, each sorted by its high bound
+    by_low = _in_groups(group, lo, g_count)
+    by_high = _in_groups(group, hi, g_count)
     lo_sorted, hi_sorted = lo[by_low], hi[by_high]
-    group_of = np.repeat(np.arange(len(starts)), sizes)  # the group of each position in key order
 
-    def per_group(values: np.ndarray) -> np.ndarray:
-        return np.bincount(group_of, weights=values[by_low].astype(np.float64), minlength=len(starts))
+    def per_group(condition: np.ndarray) -> np.ndarray:
+        return np.bincount(group[condition], minlength=g_count)
 
+    still_up = ~removed
     counts = {
         "removed": per_group(removed),
         "reappeared": per_group(reappeared),
-        **{f"still_up_{d}": per_group(~removed & (age > d * DAY)) for d in (1, 3, 7, 30)},
+        **{f"still_up_{d}": per_group(still_up & (age > d * DAY)) for d in (1, 3, 7, 30)},
         "hi_24h": per_group(hi < DAY),
         "lo_24h": per_group(lo < DAY),
         "hi_72h": per_group(hi < 3 * DAY),
@@ -274,7 +300,12 @@ def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[di
         # percentile_disc: the first value whose cumulative share reaches q (row ceil(q·n), at least row 1).
         rank = np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1
         percentiles[label] = (lo_sorted[starts + rank], hi_sorted[starts + rank])
-    curves = _survival(keys, lo, hi, age, removed, group_keys)
+    curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in range(g_count)]
+    for bound, values, order in (("low", lo, by_low), ("high", hi, by_high)):
+        times = np.where(removed, values, age)
+        if not np.array_equal(times, values):  # still-up cases whose bound is not their age: sort again
+            order = _in_groups(group, times, g_count)
+        _survival(curves, bound, group[order], times[order], removed[order], g_count)
     closed_keys, _ = _keys(cases, group_by, closed)
     closed_counts = dict(zip(*np.unique(closed_keys, return_counts=True), strict=True))
 
@@ -315,37 +346,29 @@ def _finite(value) -> int | None:
     return None if math.isinf(value) or math.isnan(value) else int(value)
 
 
-def _survival(keys, lo, hi, age, removed, group_keys) -> list[list[dict]]:
-    """Kaplan–Meier S(t) at the fixed points per group, from the low and from the high bounds — the formula of
+def _survival(curves: list[list[dict]], bound: str, group, t, event, g_count: int) -> None:
+    """Kaplan–Meier S(t) at the fixed points per group for one bound, into `curves` — the formula of
     `stats._survival_sql`: S(t) = Π (1 − d_i / n_i) over the event times t_i ≤ t, n_i the cases whose time is
-    ≥ t_i; a time where every remaining case is removed empties the curve."""
-    curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in group_keys]
-    group_index = np.searchsorted(group_keys, keys)
-    for bound, times in (("low", np.where(removed, lo, age)), ("high", np.where(removed, hi, age))):
-        order = np.lexsort((times, group_index))
-        g, t, event = group_index[order], times[order], removed[order]
-        first = np.r_[True, (g[1:] != g[:-1]) | (t[1:] != t[:-1])]
-        starts = np.flatnonzero(first)
-        run_group, run_time = g[starts], t[starts]
-        total = np.diff(np.r_[starts, len(t)])  # cases at each (group, time)
-        deaths = np.add.reduceat(event.astype(np.int64), starts) if len(starts) else total
-        # Cases at risk: those of the group at this time or later.
-        group_sizes = np.bincount(g, minlength=len(group_keys))
-        before = np.cumsum(total) - total
-        group_first = np.r_[0, np.cumsum(group_sizes)][:-1]
-        at_risk = group_sizes[run_group] - (before - group_first[run_group])
-        has_event = deaths > 0
-        point = np.searchsorted(SURVIVAL_POINTS, run_time - 0.5, side="right")  # width_bucket, 0-based
-        keep = has_event & (point < len(SURVIVAL_POINTS))
-        d, n = deaths[keep].astype(np.float64), at_risk[keep].astype(np.float64)
-        with np.errstate(divide="ignore"):
-            log_s = np.where(d < n, np.log(1 - d / n), 0.0)
-        cell = run_group[keep] * len(SURVIVAL_POINTS) + point[keep]
-        cells = len(group_keys) * len(SURVIVAL_POINTS)
-        sums = np.bincount(cell, weights=log_s, minlength=cells).reshape(-1, len(SURVIVAL_POINTS))
-        emptied = np.bincount(cell, weights=(d == n), minlength=cells).reshape(-1, len(SURVIVAL_POINTS)) > 0
-        survival = np.where(np.cumsum(emptied, axis=1) > 0, 0.0, np.exp(np.cumsum(sums, axis=1)))
-        for i, curve in enumerate(curves):
-            for j, entry in enumerate(curve):
-                entry[bound] = round(float(survival[i, j]), 4)
-    return curves
+    ≥ t_i; a time where every remaining case is removed empties the curve. The entries come sorted by group,
+    then time (`t`: the removal bound, or the age of a case still up; `event`: removed)."""
+    points = len(SURVIVAL_POINTS)
+    first = np.r_[True, (group[1:] != group[:-1]) | (t[1:] != t[:-1])]
+    starts = np.flatnonzero(first)
+    run_group, run_time = group[starts], t[starts]
+    deaths = np.add.reduceat(event.astype(np.int64), starts)
+    # Cases at risk: those of the group at this time or later.
+    group_sizes = np.bincount(group, minlength=g_count)
+    group_end = np.cumsum(group_sizes)
+    at_risk = group_end[run_group] - starts
+    point = np.searchsorted(SURVIVAL_POINTS, run_time - 0.5, side="right")  # width_bucket, 0-based
+    keep = (deaths > 0) & (point < points)
+    d, n = deaths[keep].astype(np.float64), at_risk[keep].astype(np.float64)
+    with np.errstate(divide="ignore"):
+        log_s = np.where(d < n, np.log(1 - d / n), 0.0)
+    cell = run_group[keep] * points + point[keep]
+    sums = np.bincount(cell, weights=log_s, minlength=g_count * points).reshape(-1, points)
+    emptied = np.bincount(cell, weights=(d == n), minlength=g_count * points).reshape(-1, points) > 0
+    survival = np.where(np.cumsum(emptied, axis=1) > 0, 0.0, np.exp(np.cumsum(sums, axis=1)))
+    for i, curve in enumerate(curves):
+        for j, entry in enumerate(curve):
+            entry[bound] = round(float(survival[i, j]), 4)
