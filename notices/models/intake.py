@@ -135,6 +135,16 @@ class Url(models.Model):
             models.Index(
                 fields=["provider_at_notice", "first_notice_sent_at"], name="url_stats_provider_idx"
             ),
+            # The dashboard's removals of the last 30 days (set once per case: costs no HOT update of checks).
+            models.Index(
+                fields=["removal_confirmed_at"],
+                name="url_removed_at_idx",
+                condition=models.Q(removal_confirmed_at__isnull=False),
+            ),
+            # The "reappeared" work queue (few cases among millions).
+            models.Index(
+                fields=["status"], name="url_reappeared_idx", condition=models.Q(reappearance_count__gt=0)
+            ),
         ]
 
     def __str__(self) -> str:

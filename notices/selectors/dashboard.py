@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
-
 from notices.delivery.outbox import CANCELLED
 from notices.enums import AlertStatus, NoticeStatus, OutboxStatus, StepAction, UrlStatus
 from notices.models import (
@@ -19,29 +17,45 @@ from notices.models import (
 )
 from notices.selectors.stats import time_to_removal
 
+COUNT_CAP = 10_000
+
+
+class CappedCount(int):
+    """A count that stopped at COUNT_CAP: shown as "10,000+" (its value is the cap + 1, so it is truthy and
+    compares as more than the cap)."""
+
+    def __str__(self) -> str:
+        return f"{COUNT_CAP:,}+" if self > COUNT_CAP else str(int(self))
+
+
+def capped(queryset) -> CappedCount:
+    """How many rows `queryset` selects, counting at most COUNT_CAP + 1 (`count(*)` over a LIMIT): a card on
+    the dashboard costs the same whether a million cases or ten thousand match."""
+    return CappedCount(queryset[: COUNT_CAP + 1].count())
+
 
 def queue_counts(*, now: datetime) -> dict[str, int]:
-    """Counts that tell an analyst what needs doing next (one aggregate query)."""
+    """Counts that tell an analyst what needs doing next, each capped (`capped`) and each read through an
+    index: the status index for the case states, the removal-time index for the last 30 days."""
     week_ago = now - timedelta(days=7)
-    counts = Url.objects.aggregate(
-        new=Count("pk", filter=Q(status=UrlStatus.NEW)),
-        assessed=Count("pk", filter=Q(status=UrlStatus.ASSESSED)),
-        untraced=Count("pk", filter=Q(status=UrlStatus.ASSESSED, provider__isnull=True)),
-        open=Count("pk", filter=Q(status=UrlStatus.NOTIFIED)),
-        overdue=Count("pk", filter=Q(status=UrlStatus.NOTIFIED, first_notice_sent_at__lt=week_ago)),
-        removed_30d=Count("pk", filter=Q(removal_confirmed_at__gte=now - timedelta(days=30))),
-    )
-    counts["drafts"] = Notice.objects.filter(status=NoticeStatus.DRAFT).count()
-    counts["disputed"] = Notice.objects.filter(status=NoticeStatus.DISPUTED).count()
-    counts["failed_mail"] = (  # a withdrawn notice's cancelled mail is no delivery problem
-        OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).exclude(last_error=CANCELLED).count()
+    urls = Url.objects.all()
+    counts = {
+        "new": capped(urls.filter(status=UrlStatus.NEW)),
+        "assessed": capped(urls.filter(status=UrlStatus.ASSESSED)),
+        "untraced": capped(urls.filter(status=UrlStatus.ASSESSED, provider__isnull=True)),
+        "open": capped(urls.filter(status=UrlStatus.NOTIFIED)),
+        "overdue": capped(urls.filter(status=UrlStatus.NOTIFIED, first_notice_sent_at__lt=week_ago)),
+        "removed_30d": capped(urls.filter(removal_confirmed_at__gte=now - timedelta(days=30))),
+    }
+    counts["drafts"] = capped(Notice.objects.filter(status=NoticeStatus.DRAFT))
+    counts["disputed"] = capped(Notice.objects.filter(status=NoticeStatus.DISPUTED))
+    counts["failed_mail"] = capped(  # a withdrawn notice's cancelled mail is no delivery problem
+        OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).exclude(last_error=CANCELLED)
     )
     counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
     # Cases beyond their repeats: alerted, sent upstream, handed off or referred.
-    counts["escalated"] = (
-        Url.objects.filter(status=UrlStatus.NOTIFIED, escalations__run__action__in=BEYOND_REPEATS)
-        .distinct()
-        .count()
+    counts["escalated"] = capped(
+        Url.objects.filter(status=UrlStatus.NOTIFIED, escalations__run__action__in=BEYOND_REPEATS).distinct()
     )
     counts["alerts"] = open_alert_count()
     return counts

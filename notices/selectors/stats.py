@@ -409,11 +409,13 @@ def time_to_removal(
     return _answer("live", now, groups, now=now)
 
 
-def live_stats(*, group_by: str, now: datetime, **filters) -> list[dict]:
+def live_stats(*, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
     """The figures of `ttr_stats` for the database as it is now, from the cases held as columns in memory
     (selectors/stats_columns.py): any filter combination in milliseconds at a million cases. The columns are
     read again whenever a change the statistics count has been recorded since they were read."""
-    return stats_columns.figures(stats_columns.current_cases(), group_by=group_by, now=now, **filters)
+    return stats_columns.figures(
+        stats_columns.current_cases(), group_by=group_by, now=now, survival=survival, **filters
+    )
 
 
 def _answer(source: str, as_of: datetime, groups: list[dict], *, now: datetime) -> dict:

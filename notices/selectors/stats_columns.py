@@ -4,13 +4,11 @@ grouping is answered in milliseconds, exactly as `stats.ttr_stats` computes it i
 which stays the reference: tests/notices/stats/test_columns.py requires both to agree on every grouping and
 filter; the snapshot refresh runs the plain path).
 
-The columns are read with one binary COPY (fixed-width fields, parsed by numpy without a Python loop) inside a
-REPEATABLE READ transaction, and a process keeps them while they are current: they were read when the
-statistics had no pending change (no StatsChange row) and since then no change has been recorded and no
-refresh has settled one (the snapshots' generation, taken from a sequence by every refresh, is unchanged).
-Every change the statistics count is recorded by database triggers in its own transaction, so a change
-committed after the read shows as a StatsChange row or, once a refresh deleted that row, as a new generation.
-Columns read while changes were pending answer that one question and are not kept.
+The columns are read with one binary COPY (fixed-width fields, parsed by numpy without a Python loop), and a
+process keeps them while they are current. Every change the statistics count is recorded by database
+triggers in its own transaction (a StatsChange row), and a refresh that settles changes deletes their rows
+and takes a new generation from a sequence: so the generation, the number of change rows and the newest of
+them stay the same exactly as long as nothing changed. One small query compares them before each answer.
 
 Ages of cases still up are computed at the request's `now`, so figures from kept columns are the live figures.
 """
@@ -38,6 +36,8 @@ NOTICE_TYPES = [str(value) for value in NoticeType]
 # is up to two ASCII letters as one number ('' is 0), ordered as the codes are.
 COUNTRY = "ascii(substr(country_at_notice, 1, 1)) * 256 + ascii(substr(country_at_notice, 2, 1))"
 NOTICE_TYPE = "array_position(%(types)s::text[], notice_type_at_notice::text)"
+# A URL's current cycle referred to law enforcement within 3 days of its first report (reports.py).
+REFERRED = "COALESCE(le_referred_at <= first_reported_at + interval '3 days', false)"
 FIELDS = [
     ("provider", f"COALESCE(provider_at_notice_id, {NULL})::int8", ">i8"),
     ("asn", f"COALESCE(asn_at_notice, {NULL})::int8", ">i8"),
@@ -58,7 +58,7 @@ class Cases:
     """One entry per case (a URL's current cycle, or a finished cycle): the keys at first notice, the first
     notice in microseconds since the epoch, the stored TTR bounds (NaN / +inf when not known), whether it was
     removed, whether it is a finished cycle (a reappearance), whether an analyst closed it (outside the
-    figures, counted per group)."""
+    figures, counted per group), whether it was referred to law enforcement within 3 days of its report."""
 
     provider: np.ndarray
     asn: np.ndarray
@@ -70,6 +70,7 @@ class Cases:
     removed: np.ndarray
     reappeared: np.ndarray
     closed: np.ndarray
+    referred: np.ndarray
 
     def __len__(self) -> int:
         return len(self.first_notice)
@@ -78,17 +79,17 @@ class Cases:
 def _copy_sql() -> str:
     columns = ", ".join(expression for _, expression, _ in FIELDS)
     return f"""
-        SELECT {columns}, false, status = 'closed' FROM {Url._meta.db_table}
+        SELECT {columns}, false, status = 'closed', {REFERRED} FROM {Url._meta.db_table}
         WHERE first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice'
         UNION ALL
-        SELECT {columns}, true, false FROM {RemovalCycle._meta.db_table}"""
+        SELECT {columns}, true, false, false FROM {RemovalCycle._meta.db_table}"""
 
 
 def _row_type() -> np.dtype:
     """A binary COPY tuple of fixed-width, never-null fields: a 16-bit field count, then per field a 32-bit
     length and the value (network byte order)."""
     parts = [("fields", ">i2")]
-    for name, _, kind in [*FIELDS, ("reappeared", "", "?"), ("closed", "", "?")]:
+    for name, _, kind in [*FIELDS, ("reappeared", "", "?"), ("closed", "", "?"), ("referred", "", "?")]:
         parts += [(f"{name}_length", ">i4"), (name, kind)]
     return np.dtype(parts)
 
@@ -97,13 +98,13 @@ ROW = _row_type()
 
 
 def read_cases() -> tuple[Cases, tuple | None]:
-    """Read every case with one COPY. Returns the columns and the token they stay valid under (None: changes
-    were pending, or one was recorded while they were read, so they answer only the question at hand).
+    """Read every case with one COPY. Returns the columns and the token they stay valid under (None: a change
+    was recorded while they were read, so they answer only the question at hand).
 
     The token is read before and after the COPY: a change committed before the COPY started shows in the
-    second reading as a pending change (or, once settled, as a new generation), so columns are kept only when
-    both readings agree that nothing was pending — no transaction of their own is needed, and the read works
-    inside a caller's transaction (whose own uncommitted changes are pending by the same triggers)."""
+    second reading (a new change row, or once settled, a new generation), so columns are kept only when both
+    readings agree. Inside a caller's transaction its own uncommitted changes are change rows like any other
+    (the same triggers), and a rolled-back test leaves ids that are never given again."""
     buffer = io.BytesIO()
     with transaction.atomic(), connection.cursor() as cursor:
         # A read that would hold the database too long fails instead (the snapshots stay stale, answered
@@ -116,7 +117,7 @@ def read_cases() -> tuple[Cases, tuple | None]:
     data = buffer.getbuffer()
     start = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, header extension
     rows = np.frombuffer(data[start : len(data) - 2], dtype=ROW)  # the trailer is a 16-bit -1
-    if len(rows) and (rows["fields"] != len(FIELDS) + 2).any():
+    if len(rows) and (rows["fields"] != len(FIELDS) + 3).any():
         raise ValueError("unexpected COPY row layout")
     columns = {
         name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in Cases.__dataclass_fields__
@@ -127,13 +128,19 @@ def read_cases() -> tuple[Cases, tuple | None]:
 
 
 def _token(cursor) -> tuple | None:
-    """What columns read now stay valid under: the snapshots' generation, when no change is pending."""
+    """What columns read now stay valid under: the snapshots' generation and the changes recorded since the
+    last refresh (their number and newest id). Between refreshes change rows are only added, so any change
+    committed after a read alters the token; a refresh, which deletes them, takes a new generation.
+
+    None inside a transaction that has written: its changes are marked once per transaction, so a second
+    change in it would not alter the token (a request reads in autocommit; tests run in one transaction)."""
     cursor.execute(
-        f"""SELECT (SELECT max(generation) FROM {StatsSnapshot._meta.db_table}),
-                   EXISTS (SELECT 1 FROM {StatsChange._meta.db_table}), current_database()"""
+        f"""SELECT current_database(), (SELECT max(generation) FROM {StatsSnapshot._meta.db_table}),
+                   count(*), max(id), txid_current_if_assigned() IS NOT NULL
+            FROM {StatsChange._meta.db_table}"""
     )
-    generation, pending, database = cursor.fetchone()
-    return None if pending else (database, generation)
+    *token, writing = cursor.fetchone()
+    return None if writing else tuple(token)
 
 
 class _Kept:
@@ -146,7 +153,7 @@ class _Kept:
 
 def current_cases() -> Cases:
     """The columns of every case as the database has them now: the kept ones when still current (one small
-    query), else read anew (and kept when nothing was pending)."""
+    query), else read anew (and kept unless a change was recorded during the read)."""
     with connection.cursor() as cursor:
         token = _token(cursor)
     with _Kept.lock:
@@ -230,6 +237,13 @@ def _keys(cases: Cases, group_by: str, index: np.ndarray) -> tuple[np.ndarray, c
     raise ValueError(f"unknown grouping {group_by!r}")
 
 
+def law_enforcement(cases: Cases, *, since: datetime, until: datetime) -> tuple[int, int]:
+    """Of the URLs whose current cycle's first notice falls in [since, until) — neither gone before notice
+    nor closed — how many there are and how many were referred within 3 days of their first report."""
+    window = select(cases, since=since, until=until) & ~cases.reappeared & ~cases.closed
+    return int(window.sum()), int((window & cases.referred).sum())
+
+
 def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct keys in ascending order (NULL last) and each entry's group number. Keys in a small range
     (countries, months, providers) are counted into slots — no sort; others go through np.unique."""
@@ -256,8 +270,22 @@ def _in_groups(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray
     return by_value[np.argsort(group[by_value].astype(kind), kind="stable")]
 
 
-def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[dict]:
-    """What `stats.ttr_stats` returns for the same arguments, from the columns."""
+def _ranked(values: np.ndarray, starts, sizes, ranks: list[np.ndarray]) -> list[np.ndarray]:
+    """The values at the given ranks of each group (entries in group order), by partitioning each group's
+    slice around its ranks — linear time, no sort."""
+    found = [np.empty(len(sizes)) for _ in ranks]
+    for g, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+        kth = sorted({int(rank[g]) for rank in ranks})
+        part = np.partition(values[start : start + size], kth)
+        for i, rank in enumerate(ranks):
+            found[i][g] = part[rank[g]]
+    return found
+
+
+def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
+    """What `stats.ttr_stats` returns for the same arguments, from the columns. `survival=False` leaves the
+    survival curves out (the year's figures and the transparency report show none): the percentiles are then
+    found by partitioning each group (linear time) instead of sorting it."""
     mask = select(cases, **filters)
     counted = np.flatnonzero(mask & ~cases.closed)
     closed = np.flatnonzero(mask & cases.closed)
@@ -275,10 +303,20 @@ def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[di
     g_count = len(group_keys)
     sizes = np.bincount(group, minlength=g_count)
     starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    ends = starts + sizes - 1
-    by_low = _in_groups(group, lo, g_count)
-    by_high = _in_groups(group, hi, g_count)
-    lo_sorted, hi_sorted = lo[by_low], hi[by_high]
+    # Per group the case ranks percentile_disc takes: the first value whose cumulative share reaches q (row
+    # ceil(q·n), at least row 1), and the last (the max).
+    ranks = [np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1 for q in PERCENTILES.values()]
+    ranks.append(sizes - 1)
+    if survival:
+        by_low = _in_groups(group, lo, g_count)
+        by_high = _in_groups(group, hi, g_count)
+        lo_sorted, hi_sorted = lo[by_low], hi[by_high]
+        at_low = [lo_sorted[starts + rank] for rank in ranks]
+        at_high = [hi_sorted[starts + rank] for rank in ranks]
+    else:
+        by_group = np.argsort(group.astype(np.uint16 if g_count < 1 << 16 else np.int64), kind="stable")
+        at_low = _ranked(lo[by_group], starts, sizes, ranks)
+        at_high = _ranked(hi[by_group], starts, sizes, ranks)
 
     def per_group(condition: np.ndarray) -> np.ndarray:
         return np.bincount(group[condition], minlength=g_count)
@@ -295,17 +333,14 @@ def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[di
         "lo_7d": per_group(lo > 7 * DAY),
         "hi_7d": per_group(hi > 7 * DAY),
     }
-    percentiles = {}
-    for label, q in PERCENTILES.items():
-        # percentile_disc: the first value whose cumulative share reaches q (row ceil(q·n), at least row 1).
-        rank = np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1
-        percentiles[label] = (lo_sorted[starts + rank], hi_sorted[starts + rank])
+    percentiles = {label: (at_low[i], at_high[i]) for i, label in enumerate(PERCENTILES)}
     curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in range(g_count)]
-    for bound, values, order in (("low", lo, by_low), ("high", hi, by_high)):
-        times = np.where(removed, values, age)
-        if not np.array_equal(times, values):  # still-up cases whose bound is not their age: sort again
-            order = _in_groups(group, times, g_count)
-        _survival(curves, bound, group[order], times[order], removed[order], g_count)
+    if survival:
+        for bound, values, order in (("low", lo, by_low), ("high", hi, by_high)):
+            times = np.where(removed, values, age)
+            if not np.array_equal(times, values):  # still-up cases whose bound is not their age: sort again
+                order = _in_groups(group, times, g_count)
+            _survival(curves, bound, group[order], times[order], removed[order], g_count)
     closed_keys, _ = _keys(cases, group_by, closed)
     closed_counts = dict(zip(*np.unique(closed_keys, return_counts=True), strict=True))
 
@@ -328,12 +363,13 @@ def figures(cases: Cases, *, group_by: str, now: datetime, **filters) -> list[di
         for label in PERCENTILES:
             low, high = percentiles[label]
             group[label] = {"low": _finite(low[g]), "high": _finite(high[g])}
-        group["max"] = {"low": _finite(lo_sorted[ends[g]]), "high": _finite(hi_sorted[ends[g]])}
+        group["max"] = {"low": _finite(at_low[-1][g]), "high": _finite(at_high[-1][g])}
         group["share_under_24h"] = {"low": counts["hi_24h"][g] / n, "high": counts["lo_24h"][g] / n}
         group["share_under_72h"] = {"low": counts["hi_72h"][g] / n, "high": counts["lo_72h"][g] / n}
         group["share_over_7d"] = {"low": counts["lo_7d"][g] / n, "high": counts["hi_7d"][g] / n}
         group["still_up_after_days"] = {str(d): int(counts[f"still_up_{d}"][g]) for d in (1, 3, 7, 30)}
-        group["survival"] = curves[g]
+        if survival:
+            group["survival"] = curves[g]
         groups.append(group)
     if group_by == "member_state":
         total = sum(group["count"] for group in groups)

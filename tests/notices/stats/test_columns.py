@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from notices.models import HostingProvider, RemovalCycle, StatsSnapshot, Url
+from notices.models import HostingProvider, RemovalCycle, StatsChange, StatsSnapshot, Url
 from notices.selectors import stats_columns
 from notices.selectors.stats import refresh_snapshots, ttr_stats
 
@@ -146,6 +146,9 @@ def test_columns_agree_with_the_query_on_every_grouping_and_filter(seed):
         plain = ttr_stats(group_by=group_by, now=NOW, **filters)
         fast = stats_columns.figures(cases, group_by=group_by, now=NOW, **filters)
         assert_same(fast, plain)
+        # Without survival curves the percentiles come from partitions instead of sorts: the same figures.
+        partitioned = stats_columns.figures(cases, group_by=group_by, now=NOW, survival=False, **filters)
+        assert_same(partitioned, [{k: v for k, v in g.items() if k != "survival"} for g in plain])
         compared += len(plain)
     assert compared > 200  # the comparison saw real groups, not empty answers
 
@@ -163,27 +166,53 @@ def test_columns_agree_on_an_empty_database_and_a_single_case():
         )
 
 
+@pytest.mark.django_db(transaction=True)  # as a request reads: in autocommit
 def test_kept_columns_are_served_only_while_nothing_changed(make_case, make_notice, api_only):
-    """Columns are kept only when read with no change pending; a change recorded (or settled by a refresh)
-    since makes the next answer read them again."""
+    """Columns are kept while no change is recorded; a change recorded (or settled by a refresh) since makes
+    the next answer read them again."""
     stats_columns.forget()
     load(50, 4)
-    pending = stats_columns.current_cases()
-    assert stats_columns._Kept.cases is None  # read while the load was still pending: answers, not kept
-    refresh_snapshots(now=NOW)
     kept = stats_columns.current_cases()
-    assert stats_columns._Kept.cases is kept and len(kept) == len(pending)
     assert stats_columns.current_cases() is kept  # nothing changed: the same columns, not read again
+    refresh_snapshots(now=NOW)  # a new generation: read again (same cases)
+    settled = stats_columns.current_cases()
+    assert settled is not kept and len(settled) == len(kept)
+    assert stats_columns.current_cases() is settled
 
     when = timezone.now()
     case = make_case("http://files.polder.example/columns/new.html", provider=api_only, when=when)
     make_notice(case, now=when)  # a first notice: the statistics change
     changed = stats_columns.current_cases()
-    assert changed is not kept and len(changed) == len(kept) + 1
-    refresh_snapshots(now=NOW)  # settles the change: a new generation
-    again = stats_columns.current_cases()
-    assert again is not changed and len(again) == len(changed)
-    assert stats_columns.current_cases() is again
+    assert changed is not settled and len(changed) == len(settled) + 1
+    assert stats_columns.current_cases() is changed
+    Url.objects.filter(pk=case.pk).update(ttr_low=5, ttr_high=9, removal_confirmed_at=when, status="removed")
+    removed = stats_columns.current_cases()  # a removal: read again
+    assert removed is not changed and removed.removed.sum() == changed.removed.sum() + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_during_the_read_is_not_kept(monkeypatch):
+    load(20, 6)
+    assert stats_columns.read_cases()[1] is not None  # nothing happening: the columns would be kept
+    original = stats_columns._token
+    readings = iter([False, True])
+
+    def token_then_a_change(cursor):
+        if next(readings, False):  # between the two readings, a change commits
+            StatsChange.objects.create(changed_at=timezone.now())
+        return original(cursor)
+
+    monkeypatch.setattr(stats_columns, "_token", token_then_a_change)
+    _, token = stats_columns.read_cases()
+    assert token is None
+
+
+def test_columns_are_not_kept_inside_a_transaction_that_wrote():
+    """Changes are marked once per transaction: after a first write, a second would not show in the token."""
+    load(20, 7)
+    stats_columns.forget()
+    stats_columns.current_cases()
+    assert stats_columns._Kept.cases is None
 
 
 def test_the_refresh_stores_what_the_query_computes():
@@ -193,3 +222,38 @@ def test_the_refresh_stores_what_the_query_computes():
     refresh_snapshots(now=NOW)
     for snapshot in StatsSnapshot.objects.all():
         assert_same(snapshot.groups, json.loads(json.dumps(ttr_stats(group_by=snapshot.group_by, now=NOW))))
+
+
+def law_enforcement_query(since, until) -> tuple[int, int]:
+    """The law-enforcement figures of the year as a query over the URL table (the plain path)."""
+    from django.db.models import F, Q
+
+    from notices.enums import UrlStatus
+
+    urls = Url.objects.filter(first_notice_sent_at__gte=since, first_notice_sent_at__lt=until).exclude(
+        status__in=[UrlStatus.GONE_BEFORE_NOTICE, UrlStatus.CLOSED]
+    )
+    within = urls.filter(
+        Q(le_referred_at__isnull=False), le_referred_at__lte=F("first_reported_at") + timedelta(days=3)
+    )
+    return urls.count(), within.count()
+
+
+def test_law_enforcement_figures_agree_with_the_query():
+    load(400, 8)
+    rng = random.Random(8)
+    urls = list(Url.objects.filter(first_notice_sent_at__isnull=False))
+    for url in urls:  # referrals before, at and after the 3-day mark, and none
+        offset = rng.choice([None, 0, DAY, 3 * DAY, 3 * DAY + 1, 10 * DAY])
+        Url.objects.filter(pk=url.pk).update(
+            le_referred_at=None if offset is None else url.first_reported_at + timedelta(seconds=offset)
+        )
+    cases, _ = stats_columns.read_cases()
+    for since, until in [
+        (NOW - timedelta(days=400), NOW + timedelta(days=1)),
+        (NOW - timedelta(days=100), NOW - timedelta(days=10)),
+        (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)),
+    ]:
+        expected = law_enforcement_query(since, until)
+        assert stats_columns.law_enforcement(cases, since=since, until=until) == expected
+        assert expected[1] > 0
