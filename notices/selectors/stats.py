@@ -267,7 +267,7 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
         # transaction are not kept (what they saw is not committed yet).
         cases, _ = stats_columns.read_cases()
         durations["read"] = int((time.perf_counter() - started) * 1000)
-        for group_by in GROUPS:
+        for group_by in [*GROUPS, "all"]:  # "all": the dashboard's survival curve and shares
             started = time.perf_counter()
             groups = stats_columns.figures(cases, group_by=group_by, now=now)
             durations[group_by] = int((time.perf_counter() - started) * 1000)
@@ -407,6 +407,11 @@ def time_to_removal(
         group_by=group_by, now=now, since=since, until=until, notice_type=notice_type, **narrow
     )
     return _answer("live", now, groups, now=now)
+
+
+def distribution(*, now: datetime, **filters) -> dict:
+    """Removed cases per band of time to removal (by each bound) and the cases still up, as of now."""
+    return stats_columns.distribution(stats_columns.current_cases(), now=now, **filters)
 
 
 def live_stats(*, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
