@@ -46,6 +46,7 @@ BENCHMARKS: dict[str, str] = {
     "api": "benchmarks.api",
     "portal": "benchmarks.portal",
     "stats": "benchmarks.stats",
+    "workbench": "benchmarks.workbench",
     "checks": "benchmarks.checks",
     "escalation": "benchmarks.escalation",
     "lookup": "benchmarks.lookup",

@@ -370,6 +370,8 @@ ONE_CLICK_LINK_MAX_AGE = env_seconds("ONE_CLICK_LINK_MAX_AGE", 14 * 86400)
 
 # --- Statistics -------------------------------------------------------------------------------------------
 STATS_WORK_MEM = env_str("STATS_WORK_MEM", "256MB")  # PostgreSQL work_mem for the statistics queries
+# The longest a read of the cases for the statistics may run (PostgreSQL statement_timeout).
+STATS_STATEMENT_TIMEOUT = env_str("STATS_STATEMENT_TIMEOUT", "5min")
 # Beat recomputes the unfiltered statistics this often; the API serves that snapshot while it is younger than
 # STATS_SNAPSHOT_MAX_AGE (filters, `fresh=true` or an old snapshot compute live).
 STATS_REFRESH_INTERVAL = env_seconds("STATS_REFRESH_INTERVAL", 300)

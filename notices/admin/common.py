@@ -16,7 +16,9 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from notices.canonical import defang
@@ -257,9 +259,31 @@ class AuditedReadsMixin:
         return response
 
 
+class CappedPaginator(Paginator):
+    """A paginator for tables of millions of rows: it counts at most COUNT_CAP + 1 rows (`SELECT count(*)
+    FROM (… LIMIT n)`), so the list of a million cases costs what a list of ten thousand does; past the cap
+    the page says "more than 10,000" and offers the pages up to it (filters and search narrow the rest)."""
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.COUNT_CAP
+
+    @property
+    def cap_label(self) -> str:
+        return f"{self.COUNT_CAP:,}"
+
+
 class TrackerModelAdmin(ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin, admin.ModelAdmin):
     """The project's ModelAdmin: hostile input becomes a message or a field error; actions need permissions;
-    changes are audited."""
+    changes are audited; lists count at most CappedPaginator.COUNT_CAP rows."""
+
+    paginator = CappedPaginator
 
 
 class ViewOnly:

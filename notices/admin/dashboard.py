@@ -15,10 +15,21 @@ from notices.admin.forms import TransparencyForm, TrustedFlaggerForm, YearForm
 from notices.enums import NoticeType
 from notices.infra.events import audit_request
 from notices.models import HostingProvider
-from notices.selectors.dashboard import member_state_chart, provider_rows, queue_counts, recent_events
+from notices.selectors.dashboard import (
+    distribution_chart,
+    member_state_chart,
+    provider_rows,
+    queue_counts,
+    recent_events,
+    recidivism,
+    survival_chart,
+    trend_chart,
+)
 from notices.selectors.flagger import GROUPS, flagger_csv, trusted_flagger_report
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
-from notices.selectors.stats import time_to_removal
+from notices.selectors.stats import distribution, time_to_removal
+
+PROVIDERS_SHOWN = 20  # the slowest; `?providers=all` shows every provider
 
 
 @staff_member_required
@@ -30,18 +41,33 @@ def dashboard_view(request):
     now = timezone.now()
     stats = time_to_removal(group_by="provider", now=now)
     member_states = time_to_removal(group_by="member_state", now=now)
+    months = time_to_removal(group_by="month", now=now)
+    providers = provider_rows(now=now, stats=stats)
+    show_all = request.GET.get("providers") == "all"
+    overall = time_to_removal(group_by="all", now=now)
+    (everything,) = overall["groups"] or [None]
     form = YearForm(request.GET or None, now=now)
     year = form.cleaned_data["year"] if form.is_valid() else now.year
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
         "counts": queue_counts(now=now),
-        "providers": provider_rows(now=now, stats=stats),
+        "providers": providers,
+        "providers_shown": providers if show_all else providers[:PROVIDERS_SHOWN],
+        "providers_hidden": not show_all and len(providers) > PROVIDERS_SHOWN,
         "stats_source": stats["source"],
         "stats_as_of": stats["as_of"],
         "stats_age": stats["age_seconds"],
         "member_states": member_states,
         "chart": member_state_chart(member_states["groups"]),
+        "months": months,
+        "trend": trend_chart(months["groups"]) if months["groups"] else None,
+        "overall": overall,
+        "everything": everything,
+        "survival": survival_chart(everything),
+        "distribution": distribution_chart(distribution(now=now)),
+        "recidivism": recidivism(stats["groups"]),
+        "now": now,
         "year_form": form,
         "yearly": yearly_figures(year=year, now=now),
         "events": recent_events(),

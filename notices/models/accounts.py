@@ -97,6 +97,10 @@ class Event(models.Model):
             # Timelines on the URL and notice pages.
             models.Index(fields=["url", "at"], name="event_url_idx"),
             models.Index(fields=["notice", "at"], name="event_notice_idx"),
+            # The dashboard's recent events; the event list filtered by kind, newest first (and its choices,
+            # read by skipping through this index).
+            models.Index(fields=["-at", "-id"], name="event_recent_idx"),
+            models.Index(fields=["kind", "-id"], name="event_kind_idx"),
         ]
 
     def __str__(self) -> str:

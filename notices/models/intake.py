@@ -175,6 +175,16 @@ class Url(models.Model):
                 name="url_assigned_idx",
                 condition=models.Q(assigned_to__isnull=False),
             ),
+            # The dashboard's removals of the last 30 days (set once per case: costs no HOT update of checks).
+            models.Index(
+                fields=["removal_confirmed_at"],
+                name="url_removed_at_idx",
+                condition=models.Q(removal_confirmed_at__isnull=False),
+            ),
+            # The "reappeared" work queue (few cases among millions).
+            models.Index(
+                fields=["status"], name="url_reappeared_idx", condition=models.Q(reappearance_count__gt=0)
+            ),
         ]
 
     def __str__(self) -> str:

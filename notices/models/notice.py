@@ -69,6 +69,14 @@ class NoticeItem(models.Model):
                 name="item_one_open_notice_per_provider",
             ),
         ]
+        indexes = [
+            # The "disputed" work queue: open items a provider disputed (few among millions).
+            models.Index(
+                fields=["url"],
+                name="item_disputed_idx",
+                condition=models.Q(is_open=True, status=ItemStatus.DISPUTED),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.notice_id}/{self.url_id}"

@@ -11,6 +11,7 @@ class StatsSnapshot(models.Model):
     computed_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(help_text="How long the raw computation took.")
     groups = models.JSONField()
+    generation = models.BigIntegerField(default=0, help_text="The refresh that wrote it (a sequence).")
 
     def __str__(self) -> str:
         return f"{self.group_by} @ {self.computed_at:%Y-%m-%d %H:%M:%S}"

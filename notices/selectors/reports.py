@@ -2,9 +2,9 @@
 
 A year's cases are those whose first notice was sent in it (UTC), as the statistics count them
 (notices/selectors/stats.py: current and finished cycles, neither gone before notice nor closed) —
-"URLs actioned". Every figure comes from `ttr_stats`, so it keeps the definitions of INTERFACES.md:
-"removed the same day" is the share removed within 24 hours of the first notice, "within 3 days" within
-72 hours, each as {low, high} from the two bounds of the removal interval.
+"URLs actioned". Every figure comes from `live_stats` (the figures of `ttr_stats`), so it keeps the
+definitions of INTERFACES.md: "removed the same day" is the share removed within 24 hours of the first
+notice, "within 3 days" within 72 hours, each as {low, high} from the two bounds of the removal interval.
 
 The law-enforcement share is per URL (a referral is recorded once per URL, `Url.le_referred_at`): of the URLs
 whose current cycle's first notice fell in the year, the part referred within 3 days of their first report.
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import F, Q
 
-from notices.enums import NoticeStatus, ResponseAction, UrlStatus
-from notices.models import HostingProvider, Notice, Url
-from notices.selectors.stats import finite, time_to_removal, ttr_stats
+from notices.enums import NoticeStatus, ResponseAction
+from notices.models import HostingProvider, Notice
+from notices.selectors import stats_columns
+from notices.selectors.stats import finite, live_stats, time_to_removal
 
 # The columns of a transparency report row, in order (CSV header, JSON keys).
 REPORT_COLUMNS = [
@@ -53,8 +53,10 @@ def yearly_figures(*, year: int, now: datetime) -> dict:
     24 h / 72 h, the share referred to law enforcement within 3 days, and the median TTR ({low, high})."""
     since, until = year_bounds(year)
     window = {"since": since, "until": until}
-    (overall,) = ttr_stats(group_by="all", now=now, **window) or [None]
-    in_eu = sum(g["count"] for g in ttr_stats(group_by="all", now=now, eu=True, **window))
+    # No survival curves: none is shown, and without them the percentiles need no sort.
+    (overall,) = live_stats(group_by="all", now=now, survival=False, **window) or [None]
+    member_states = live_stats(group_by="member_state", now=now, survival=False, **window)
+    in_eu = sum(g["count"] for g in member_states)  # the member states are the EU-27, each case in one
     actioned = overall["count"] if overall else 0
     return {
         "year": year,
@@ -68,18 +70,12 @@ def yearly_figures(*, year: int, now: datetime) -> dict:
         "share_removed_same_day": overall["share_under_24h"] if overall else None,
         "share_removed_within_3_days": overall["share_under_72h"] if overall else None,
         "law_enforcement": _law_enforcement(since, until),
-        "member_states": [_member_state(g) for g in ttr_stats(group_by="member_state", now=now, **window)],
+        "member_states": [_member_state(g) for g in member_states],
     }
 
 
 def _law_enforcement(since: datetime, until: datetime) -> dict:
-    urls = Url.objects.filter(first_notice_sent_at__gte=since, first_notice_sent_at__lt=until).exclude(
-        status__in=[UrlStatus.GONE_BEFORE_NOTICE, UrlStatus.CLOSED]
-    )
-    total = urls.count()
-    within = urls.filter(
-        Q(le_referred_at__isnull=False), le_referred_at__lte=F("first_reported_at") + timedelta(days=3)
-    ).count()
+    total, within = stats_columns.law_enforcement(stats_columns.current_cases(), since=since, until=until)
     return {"urls": total, "referred_within_3_days": within, "share": within / total if total else None}
 
 
@@ -103,7 +99,7 @@ def transparency_report(*, year: int, now: datetime) -> dict:
     names."""
     figures = yearly_figures(year=year, now=now)
     window = dict(zip(("since", "until"), year_bounds(year), strict=True))
-    providers = ttr_stats(group_by="provider", now=now, **window)
+    providers = live_stats(group_by="provider", now=now, survival=False, **window)
     total = sum(g["count"] for g in providers)
     names = dict(HostingProvider.objects.values_list("slug", "name"))
     rows = [_row(year, "member_state", g, g["key"], g["share"]) for g in figures["member_states"]]

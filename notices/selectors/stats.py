@@ -43,6 +43,7 @@ from notices.models import (
     StatsSnapshot,
     Url,
 )
+from notices.selectors import stats_columns
 
 # The EU member states as an SQL list (our own list, never the registry's "EU", which means unknown).
 EU_SQL = ", ".join(f"'{code}'" for code in sorted(EU_COUNTRIES))
@@ -288,7 +289,9 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
     Side effects: one StatsSnapshot row per grouping, replaced, in one transaction that also deletes the
     StatsChange rows visible when it starts — the computation, which runs after, includes at least those
     changes; a change committed meanwhile keeps its row, so the snapshots stay stale until the next refresh.
-    Nothing is written if the computation fails. Returns the milliseconds each grouping took.
+    Nothing is written if the computation fails. Returns the milliseconds each grouping took, and the read
+    of the cases (`read`): the cases are read once, as columns, and every grouping computed from them
+    (selectors/stats_columns.py, which agrees with `ttr_stats`, the same figures in SQL).
     """
     durations = {}
     with transaction.atomic():
@@ -296,13 +299,27 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
             cursor.execute(f"DELETE FROM {StatsChange._meta.db_table}")
             # The triggers mark once per transaction; a change later in this one must mark again.
             cursor.execute("SELECT set_config('notices.stats_marked_in', '', true)")
-        for group_by in GROUPS:
+            # Processes keeping the cases as columns learn from the new number that this refresh settled
+            # changes (selectors/stats_columns.py).
+            cursor.execute("SELECT nextval('notices_stats_generation')")
+            (generation,) = cursor.fetchone()
+        started = time.perf_counter()
+        # After the DELETE: the read includes every change whose row it deleted. Columns read inside this
+        # transaction are not kept (what they saw is not committed yet).
+        cases, _ = stats_columns.read_cases()
+        durations["read"] = int((time.perf_counter() - started) * 1000)
+        for group_by in [*GROUPS, "all"]:  # "all": the dashboard's survival curve and shares
             started = time.perf_counter()
-            groups = ttr_stats(group_by=group_by, now=now)
+            groups = stats_columns.figures(cases, group_by=group_by, now=now)
             durations[group_by] = int((time.perf_counter() - started) * 1000)
             StatsSnapshot.objects.update_or_create(
                 group_by=group_by,
-                defaults={"computed_at": now, "duration_ms": durations[group_by], "groups": groups},
+                defaults={
+                    "computed_at": now,
+                    "duration_ms": durations[group_by],
+                    "groups": groups,
+                    "generation": generation,
+                },
             )
     return durations
 
@@ -427,10 +444,24 @@ def time_to_removal(
         if current and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:
             return _answer("snapshot", snapshot.computed_at, snapshot.groups, now=now)
         transaction.on_commit(request_refresh)
-    groups = ttr_stats(
+    groups = live_stats(
         group_by=group_by, now=now, since=since, until=until, notice_type=notice_type, **narrow
     )
     return _answer("live", now, groups, now=now)
+
+
+def distribution(*, now: datetime, **filters) -> dict:
+    """Removed cases per band of time to removal (by each bound) and the cases still up, as of now."""
+    return stats_columns.distribution(stats_columns.current_cases(), now=now, **filters)
+
+
+def live_stats(*, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
+    """The figures of `ttr_stats` for the database as it is now, from the cases held as columns in memory
+    (selectors/stats_columns.py): any filter combination in milliseconds at a million cases. The columns are
+    read again whenever a change the statistics count has been recorded since they were read."""
+    return stats_columns.figures(
+        stats_columns.current_cases(), group_by=group_by, now=now, survival=survival, **filters
+    )
 
 
 def _answer(source: str, as_of: datetime, groups: list[dict], *, now: datetime) -> dict:

@@ -56,7 +56,15 @@ ROUTES = [
     ("exchange-cases", "get", "/api/v1/exchange/cases/", None, 200, ALL, ROLE_DENIED),
     ("exchange-cases", "post", "/api/v1/exchange/cases/", {}, 400, WORK, ROLE_DENIED),  # not a package
     ("tdb-statements", "get", "/api/v1/statements/", None, 200, ALL, ROLE_DENIED),
-    ("stats-trusted-flagger", "get", "/api/v1/stats/trusted-flagger-report/?year=2025", None, 200, ALL, ROLE_DENIED),
+    (
+        "stats-trusted-flagger",
+        "get",
+        "/api/v1/stats/trusted-flagger-report/?year=2025",
+        None,
+        200,
+        ALL,
+        ROLE_DENIED,
+    ),
     # The provider side and the MTA pipe take no staff (user) key, whatever its role.
     ("provider-notice-list", "get", "/api/v1/provider/notices/", None, 200, NOBODY, NEEDS_PROVIDER),
     ("provider-notice-detail", "get", "/api/v1/provider/notices/{sent}/", None, 200, NOBODY, NEEDS_PROVIDER),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from notices.infra import enqueue
 from notices.models import Partner, StatsChange, StatsRefresh, StatsSnapshot, Url
-from notices.selectors import stats
+from notices.selectors import stats, stats_columns
 from notices.selectors.stats import refresh_snapshots, request_refresh, run_refresh, stale_since
 from notices.services.intake import ReportInput, submit_report
 from tests.notices.stats.conftest import confirm_removals, see_live
@@ -277,34 +277,38 @@ def test_a_running_refresh_is_not_run_twice_and_a_dead_claim_expires(noticed, se
     assert (StatsRefresh.objects.get().refreshes, stale_since()) == (1, None)
 
 
-def test_a_change_during_a_refresh_stays_stale(noticed):
+def test_a_change_during_a_refresh_stays_stale(noticed, monkeypatch):
     noticed(1)
-    original = stats.ttr_stats
+    original = stats_columns.figures
 
-    def computing_while_a_removal_commits(**kwargs):
+    def computing_while_a_removal_commits(*args, **kwargs):
         StatsChange.objects.create(changed_at=timezone.now())  # committed after the refresh began
-        return original(**kwargs)
+        return original(*args, **kwargs)
 
-    stats.ttr_stats = computing_while_a_removal_commits
-    try:
-        run_refresh(now=timezone.now())
-    finally:
-        stats.ttr_stats = original
+    monkeypatch.setattr(stats_columns, "figures", computing_while_a_removal_commits)
+    run_refresh(now=timezone.now())
     assert stale_since() is not None
 
 
-def test_a_failed_refresh_leaves_the_snapshots_stale_and_a_later_one_repairs_them(noticed, settings):
+def test_a_failed_refresh_leaves_the_snapshots_stale_and_a_later_one_repairs_them(noticed, monkeypatch):
     (case,) = noticed(1)
     settle()
     confirm_removals([case])
-    settings.STATS_WORK_MEM = "not-a-size"
-    with pytest.raises(Exception, match="work_mem"):
+    original = stats_columns.figures
+
+    def failing(*args, group_by, **kwargs):
+        if group_by == "month":  # after the provider snapshot was computed: nothing may be half-written
+            raise MemoryError("out of memory computing by month")
+        return original(*args, group_by=group_by, **kwargs)
+
+    monkeypatch.setattr(stats_columns, "figures", failing)
+    with pytest.raises(MemoryError):
         run_refresh(now=timezone.now())
+    monkeypatch.setattr(stats_columns, "figures", original)
     state = StatsRefresh.objects.get()
-    assert state.failed_at is not None and "work_mem" in state.error and state.started_at is None
+    assert state.failed_at is not None and "out of memory" in state.error and state.started_at is None
     assert stale_since() is not None
     assert StatsSnapshot.objects.get(group_by="provider").groups[0]["removed"] == 0  # not half-written
-    settings.STATS_WORK_MEM = "64MB"
     answer = stats.time_to_removal(group_by="provider", now=timezone.now())
     assert (answer["source"], answer["groups"][0]["removed"]) == ("live", 1)  # the stale one is not served
 

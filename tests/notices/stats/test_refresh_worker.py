@@ -98,10 +98,10 @@ def test_fifty_removals_in_a_burst_cost_a_bounded_number_of_recomputations(start
 
 
 def test_a_failed_refresh_stays_stale_until_a_later_one_repairs_it(start_worker, noticed, staff_api):
-    failing = start_worker(STATS_REFRESH_DEBOUNCE="0.5", STATS_WORK_MEM="not-a-size")
+    failing = start_worker(STATS_REFRESH_DEBOUNCE="0.5", STATS_STATEMENT_TIMEOUT="not-a-time")
     (case,) = noticed(1)
     wait_until(lambda: (s := StatsRefresh.objects.first()) and s.failed_at, what="the failing refresh")
-    assert "work_mem" in StatsRefresh.objects.get().error
+    assert "statement_timeout" in StatsRefresh.objects.get().error
     assert stale_since() is not None and snapshot_counts() is None
     os.killpg(failing.pid, signal.SIGTERM)
     failing.wait(15)

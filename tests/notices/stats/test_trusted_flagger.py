@@ -131,7 +131,9 @@ def test_no_output_names_a_url_a_host_or_an_email(world, staff_api, staff_client
     page = staff_client.get("/admin/trusted-flagger-report/?year=2025").content.decode()
     outputs = {
         "api-json": staff_api.get("/api/v1/stats/trusted-flagger-report/?year=2025").content.decode(),
-        "api-csv": staff_api.get("/api/v1/stats/trusted-flagger-report/?year=2025&format=csv").content.decode(),
+        "api-csv": staff_api.get(
+            "/api/v1/stats/trusted-flagger-report/?year=2025&format=csv"
+        ).content.decode(),
         "admin-csv": staff_client.get("/admin/trusted-flagger-report/?year=2025&format=csv").content.decode(),
         "admin-json": staff_client.get(
             "/admin/trusted-flagger-report/?year=2025&format=json"

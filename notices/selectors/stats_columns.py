@@ -1,0 +1,437 @@
+"""The fast path of the time-to-removal statistics: every case as a row of a few columns in memory (numpy),
+so any filter combination (provider, country, member state, ASN, notice type, first-notice range) and any
+grouping is answered in milliseconds, exactly as `stats.ttr_stats` computes it in PostgreSQL (the plain path,
+which stays the reference: tests/notices/stats/test_columns.py requires both to agree on every grouping and
+filter; the snapshot refresh runs the plain path).
+
+The columns are read with one binary COPY (fixed-width fields, parsed by numpy without a Python loop), and a
+process keeps them while they are current. Every change the statistics count is recorded by database
+triggers in its own transaction (a StatsChange row), and a refresh that settles changes deletes their rows
+and takes a new generation from a sequence: so the generation, the number of change rows and the newest of
+them stay the same exactly as long as nothing changed. One small query compares them before each answer.
+
+Ages of cases still up are computed at the request's `now`, so figures from kept columns are the live figures.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from notices.enums import NoticeType
+from notices.models import EU_COUNTRIES, HostingProvider, RemovalCycle, StatsChange, StatsSnapshot, Url
+
+DAY = 86400
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NULL = np.iinfo(np.int64).max  # a missing provider or ASN; sorts after every key, as NULLS LAST does
+NOTICE_TYPES = [str(value) for value in NoticeType]
+# The fixed-width fields of the binary COPY, in order: (name, PostgreSQL expression, numpy type). A country
+# is up to two ASCII letters as one number ('' is 0), ordered as the codes are.
+COUNTRY = "ascii(substr(country_at_notice, 1, 1)) * 256 + ascii(substr(country_at_notice, 2, 1))"
+NOTICE_TYPE = "array_position(%(types)s::text[], notice_type_at_notice::text)"
+# A URL's current cycle referred to law enforcement within 3 days of its first report (reports.py).
+REFERRED = "COALESCE(le_referred_at <= first_reported_at + interval '3 days', false)"
+FIELDS = [
+    ("provider", f"COALESCE(provider_at_notice_id, {NULL})::int8", ">i8"),
+    ("asn", f"COALESCE(asn_at_notice, {NULL})::int8", ">i8"),
+    ("country", f"({COUNTRY})::int4", ">i4"),
+    ("notice_type", f"COALESCE({NOTICE_TYPE}, -1)::int2", ">i2"),
+    ("first_notice", "(EXTRACT(EPOCH FROM first_notice_sent_at) * 1000000)::int8", ">i8"),
+    ("ttr_low", "COALESCE(ttr_low::float8, 'NaN')", ">f8"),
+    ("ttr_high", "COALESCE(ttr_high::float8, 'Infinity')", ">f8"),
+    ("removed", "removal_confirmed_at IS NOT NULL", "?"),
+]  # fmt: skip
+EU_CODES = np.array(sorted(ord(code[0]) * 256 + ord(code[1]) for code in EU_COUNTRIES), dtype=np.int32)
+PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
+SURVIVAL_POINTS = np.array([3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Cases:
+    """One entry per case (a URL's current cycle, or a finished cycle): the keys at first notice, the first
+    notice in microseconds since the epoch, the stored TTR bounds (NaN / +inf when not known), whether it was
+    removed, whether it is a finished cycle (a reappearance), whether an analyst closed it (outside the
+    figures, counted per group), whether it was referred to law enforcement within 3 days of its report."""
+
+    provider: np.ndarray
+    asn: np.ndarray
+    country: np.ndarray
+    notice_type: np.ndarray
+    first_notice: np.ndarray
+    ttr_low: np.ndarray
+    ttr_high: np.ndarray
+    removed: np.ndarray
+    reappeared: np.ndarray
+    closed: np.ndarray
+    referred: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.first_notice)
+
+
+def _copy_sql() -> str:
+    columns = ", ".join(expression for _, expression, _ in FIELDS)
+    return f"""
+        SELECT {columns}, false, status = 'closed', {REFERRED} FROM {Url._meta.db_table}
+        WHERE first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice'
+        UNION ALL
+        SELECT {columns}, true, false, false FROM {RemovalCycle._meta.db_table}"""
+
+
+def _row_type() -> np.dtype:
+    """A binary COPY tuple of fixed-width, never-null fields: a 16-bit field count, then per field a 32-bit
+    length and the value (network byte order)."""
+    parts = [("fields", ">i2")]
+    for name, _, kind in [*FIELDS, ("reappeared", "", "?"), ("closed", "", "?"), ("referred", "", "?")]:
+        parts += [(f"{name}_length", ">i4"), (name, kind)]
+    return np.dtype(parts)
+
+
+ROW = _row_type()
+
+
+def read_cases() -> tuple[Cases, tuple | None]:
+    """Read every case with one COPY. Returns the columns and the token they stay valid under (None: a change
+    was recorded while they were read, so they answer only the question at hand).
+
+    The token is read before and after the COPY: a change committed before the COPY started shows in the
+    second reading (a new change row, or once settled, a new generation), so columns are kept only when both
+    readings agree. Inside a caller's transaction its own uncommitted changes are change rows like any other
+    (the same triggers), and a rolled-back test leaves ids that are never given again."""
+    buffer = io.BytesIO()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A read that would hold the database too long fails instead (the snapshots stay stale, answered
+        # live; beat's next refresh tries again).
+        cursor.execute(f"SET LOCAL statement_timeout = '{settings.STATS_STATEMENT_TIMEOUT}'")
+        before = _token(cursor)
+        sql = cursor.mogrify(_copy_sql(), {"types": NOTICE_TYPES}).decode()
+        cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)
+        after = _token(cursor)
+    data = buffer.getbuffer()
+    start = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, header extension
+    rows = np.frombuffer(data[start : len(data) - 2], dtype=ROW)  # the trailer is a 16-bit -1
+    if len(rows) and (rows["fields"] != len(FIELDS) + 3).any():
+        raise ValueError("unexpected COPY row layout")
+    columns = {
+        name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in Cases.__dataclass_fields__
+    }
+    for column in columns.values():
+        column.flags.writeable = False
+    return Cases(**columns), (before if before == after else None)
+
+
+def _token(cursor) -> tuple | None:
+    """What columns read now stay valid under: the snapshots' generation and the changes recorded since the
+    last refresh (their number and newest id). Between refreshes change rows are only added, so any change
+    committed after a read alters the token; a refresh, which deletes them, takes a new generation.
+
+    None inside a transaction that has written: its changes are marked once per transaction, so a second
+    change in it would not alter the token (a request reads in autocommit; tests run in one transaction)."""
+    cursor.execute(
+        f"""SELECT current_database(), (SELECT max(generation) FROM {StatsSnapshot._meta.db_table}),
+                   count(*), max(id), txid_current_if_assigned() IS NOT NULL
+            FROM {StatsChange._meta.db_table}"""
+    )
+    *token, writing = cursor.fetchone()
+    return None if writing else tuple(token)
+
+
+class _Kept:
+    """The columns this process keeps, and the token they are valid under."""
+
+    lock = threading.Lock()
+    cases: Cases | None = None
+    token: tuple | None = None
+
+
+def current_cases() -> Cases:
+    """The columns of every case as the database has them now: the kept ones when still current (one small
+    query), else read anew (and kept unless a change was recorded during the read)."""
+    with connection.cursor() as cursor:
+        token = _token(cursor)
+    with _Kept.lock:
+        if token is not None and token == _Kept.token and _Kept.cases is not None:
+            return _Kept.cases
+        cases, token = read_cases()
+        _Kept.cases, _Kept.token = (cases, token) if token is not None else (None, None)
+        return cases
+
+
+def forget() -> None:
+    """Drop the kept columns (tests that rebuild the database under a running process)."""
+    with _Kept.lock:
+        _Kept.cases, _Kept.token = None, None
+
+
+def _code(country: str) -> int:
+    letters = country[:2]
+    return sum(ord(c) << (8 * (1 - i)) for i, c in enumerate(letters))
+
+
+def _name(code: int) -> str:
+    return "".join(chr(c) for c in (code >> 8, code & 0xFF) if c)
+
+
+def _microseconds(moment: datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def select(
+    cases: Cases,
+    *,
+    since=None,
+    until=None,
+    notice_type=None,
+    provider=None,
+    country=None,
+    asn=None,
+    eu=None,
+) -> np.ndarray:
+    """The mask of the cases the filters select (the same filters as `stats._filters`)."""
+    mask = np.ones(len(cases), dtype=bool)
+    if provider is not None:
+        # An unknown slug selects nothing.
+        pk = HostingProvider.objects.filter(slug=provider).values_list("pk", flat=True).first()
+        mask &= cases.provider == (pk if pk is not None else -1)
+    if country is not None:
+        mask &= cases.country == _code(country.upper())
+    if asn is not None:
+        mask &= cases.asn == int(asn)
+    if eu is not None:
+        in_eu = np.isin(cases.country, EU_CODES)
+        mask &= in_eu if eu else ~in_eu
+    if since:
+        mask &= cases.first_notice >= _microseconds(since)
+    if until:
+        mask &= cases.first_notice < _microseconds(until)
+    if notice_type:
+        code = NOTICE_TYPES.index(notice_type) + 1 if notice_type in NOTICE_TYPES else -2
+        mask &= cases.notice_type == code
+    return mask
+
+
+def _keys(cases: Cases, group_by: str, index: np.ndarray) -> tuple[np.ndarray, callable]:
+    """The group of each selected case as a sortable integer, and the function naming a group."""
+    if group_by == "provider":
+        return cases.provider[index], lambda k: None if k == NULL else int(k)
+    if group_by == "asn":
+        return cases.asn[index], lambda k: None if k == NULL else int(k)
+    if group_by == "country":
+        return cases.country[index].astype(np.int64), _name
+    if group_by == "member_state":
+        country = cases.country[index].astype(np.int64)
+        return np.where(np.isin(country, EU_CODES), country, NULL), lambda k: None if k == NULL else _name(k)
+    if group_by == "month":
+        months = cases.first_notice[index].astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+        return months, lambda k: str(np.datetime64(int(k), "M"))
+    if group_by == "all":
+        return np.zeros(len(index), dtype=np.int64), lambda k: "all"
+    raise ValueError(f"unknown grouping {group_by!r}")
+
+
+# Bands of time to removal for the distribution: (upper end in seconds, label).
+BANDS = [(3600, "< 1 h"), (6 * 3600, "1–6 h"), (DAY, "6–24 h"), (3 * DAY, "1–3 d"), (7 * DAY, "3–7 d"),
+         (30 * DAY, "7–30 d"), (math.inf, "> 30 d")]  # fmt: skip
+
+
+def distribution(cases: Cases, *, now: datetime, **filters) -> dict:
+    """How many removed cases took how long, per band, counted once by the low and once by the high bound of
+    their time to removal; and how many are still up. Closed cases are left out, as in every figure."""
+    mask = select(cases, **filters) & ~cases.closed
+    removed = mask & cases.removed
+    age = (_microseconds(now) - cases.first_notice[removed]) / 1e6
+    stored_low = cases.ttr_low[removed]
+    lo = np.where(np.isnan(stored_low), age, stored_low)
+    edges = np.array([edge for edge, _ in BANDS[:-1]], dtype=np.float64)
+    bands = len(BANDS)
+
+    def counted(values):
+        return [int(n) for n in np.bincount(np.searchsorted(edges, values, side="right"), minlength=bands)]
+
+    return {
+        "bands": [label for _, label in BANDS],
+        "low": counted(lo),
+        "high": counted(cases.ttr_high[removed]),
+        "still_up": int((mask & ~cases.removed).sum()),
+    }
+
+
+def law_enforcement(cases: Cases, *, since: datetime, until: datetime) -> tuple[int, int]:
+    """Of the URLs whose current cycle's first notice falls in [since, until) — neither gone before notice
+    nor closed — how many there are and how many were referred within 3 days of their first report."""
+    window = select(cases, since=since, until=until) & ~cases.reappeared & ~cases.closed
+    return int(window.sum()), int((window & cases.referred).sum())
+
+
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys in ascending order (NULL last) and each entry's group number. Keys in a small range
+    (countries, months, providers) are counted into slots — no sort; others go through np.unique."""
+    if not len(keys):
+        return keys[:0], np.zeros(0, dtype=np.intp)
+    real = keys != NULL
+    low, high = (int(keys[real].min()), int(keys[real].max())) if real.any() else (0, -1)
+    if high - low < 1 << 20:
+        slots = np.where(real, keys - low, high - low + 1)
+        present = np.bincount(slots, minlength=high - low + 2) > 0
+        numbers = np.cumsum(present) - 1
+        found = np.flatnonzero(present)
+        group_keys = np.where(found == high - low + 1, NULL, found + low).astype(np.int64)
+        return group_keys, numbers[slots]
+    return np.unique(keys, return_inverse=True)
+
+
+def _in_groups(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
+    """The order that sorts entries by group, and by value within each group: the values sorted once (equal
+    values may come in any order: they are equal), then a stable sort by group number (a radix sort while
+    there are fewer than 65,536 groups)."""
+    by_value = np.argsort(values)
+    kind = np.uint16 if groups < 1 << 16 else np.int64
+    return by_value[np.argsort(group[by_value].astype(kind), kind="stable")]
+
+
+def _ranked(values: np.ndarray, starts, sizes, ranks: list[np.ndarray]) -> list[np.ndarray]:
+    """The values at the given ranks of each group (entries in group order), by partitioning each group's
+    slice around its ranks — linear time, no sort."""
+    found = [np.empty(len(sizes)) for _ in ranks]
+    for g, (start, size) in enumerate(zip(starts, sizes, strict=True)):
+        kth = sorted({int(rank[g]) for rank in ranks})
+        part = np.partition(values[start : start + size], kth)
+        for i, rank in enumerate(ranks):
+            found[i][g] = part[rank[g]]
+    return found
+
+
+def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
+    """What `stats.ttr_stats` returns for the same arguments, from the columns. `survival=False` leaves the
+    survival curves out (the year's figures and the transparency report show none): the percentiles are then
+    found by partitioning each group (linear time) instead of sorting it."""
+    mask = select(cases, **filters)
+    counted = np.flatnonzero(mask & ~cases.closed)
+    closed = np.flatnonzero(mask & cases.closed)
+    keys, name = _keys(cases, group_by, counted)
+    if not len(counted):
+        return []
+    age = (_microseconds(now) - cases.first_notice[counted]) / 1e6
+    stored_low = cases.ttr_low[counted]
+    lo = np.where(np.isnan(stored_low), age, stored_low)
+    hi = cases.ttr_high[counted]
+    removed = cases.removed[counted]
+    reappeared = cases.reappeared[counted]
+
+    group_keys, group = _factorize(keys)
+    g_count = len(group_keys)
+    sizes = np.bincount(group, minlength=g_count)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    # Per group the case ranks percentile_disc takes: the first value whose cumulative share reaches q (row
+    # ceil(q·n), at least row 1), and the last (the max).
+    ranks = [np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1 for q in PERCENTILES.values()]
+    ranks.append(sizes - 1)
+    if survival:
+        by_low = _in_groups(group, lo, g_count)
+        by_high = _in_groups(group, hi, g_count)
+        lo_sorted, hi_sorted = lo[by_low], hi[by_high]
+        at_low = [lo_sorted[starts + rank] for rank in ranks]
+        at_high = [hi_sorted[starts + rank] for rank in ranks]
+    else:
+        by_group = np.argsort(group.astype(np.uint16 if g_count < 1 << 16 else np.int64), kind="stable")
+        at_low = _ranked(lo[by_group], starts, sizes, ranks)
+        at_high = _ranked(hi[by_group], starts, sizes, ranks)
+
+    def per_group(condition: np.ndarray) -> np.ndarray:
+        return np.bincount(group[condition], minlength=g_count)
+
+    still_up = ~removed
+    counts = {
+        "removed": per_group(removed),
+        "reappeared": per_group(reappeared),
+        **{f"still_up_{d}": per_group(still_up & (age > d * DAY)) for d in (1, 3, 7, 30)},
+        "hi_24h": per_group(hi < DAY),
+        "lo_24h": per_group(lo < DAY),
+        "hi_72h": per_group(hi < 3 * DAY),
+        "lo_72h": per_group(lo < 3 * DAY),
+        "lo_7d": per_group(lo > 7 * DAY),
+        "hi_7d": per_group(hi > 7 * DAY),
+    }
+    percentiles = {label: (at_low[i], at_high[i]) for i, label in enumerate(PERCENTILES)}
+    curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in range(g_count)]
+    if survival:
+        for bound, values, order in (("low", lo, by_low), ("high", hi, by_high)):
+            times = np.where(removed, values, age)
+            if not np.array_equal(times, values):  # still-up cases whose bound is not their age: sort again
+                order = _in_groups(group, times, g_count)
+            _survival(curves, bound, group[order], times[order], removed[order], g_count)
+    closed_keys, _ = _keys(cases, group_by, closed)
+    closed_counts = dict(zip(*np.unique(closed_keys, return_counts=True), strict=True))
+
+    names = {}
+    if group_by == "provider":
+        pks = [int(k) for k in group_keys if k != NULL]
+        names = dict(HostingProvider.objects.filter(pk__in=pks).values_list("pk", "slug"))
+    groups = []
+    for g, k in enumerate(group_keys):
+        n = int(sizes[g])
+        key = name(k)
+        group = {
+            "key": names.get(key, key),
+            "count": n,
+            "removed": int(counts["removed"][g]),
+            "still_up": n - int(counts["removed"][g]),
+            "reappeared": int(counts["reappeared"][g]),
+            "closed": int(closed_counts.get(k, 0)),
+        }
+        for label in PERCENTILES:
+            low, high = percentiles[label]
+            group[label] = {"low": _finite(low[g]), "high": _finite(high[g])}
+        group["max"] = {"low": _finite(at_low[-1][g]), "high": _finite(at_high[-1][g])}
+        group["share_under_24h"] = {"low": counts["hi_24h"][g] / n, "high": counts["lo_24h"][g] / n}
+        group["share_under_72h"] = {"low": counts["hi_72h"][g] / n, "high": counts["lo_72h"][g] / n}
+        group["share_over_7d"] = {"low": counts["lo_7d"][g] / n, "high": counts["hi_7d"][g] / n}
+        group["still_up_after_days"] = {str(d): int(counts[f"still_up_{d}"][g]) for d in (1, 3, 7, 30)}
+        if survival:
+            group["survival"] = curves[g]
+        groups.append(group)
+    if group_by == "member_state":
+        total = sum(group["count"] for group in groups)
+        groups = [{**group, "share": group["count"] / total} for group in groups if group["key"] is not None]
+    return groups
+
+
+def _finite(value) -> int | None:
+    value = float(value)
+    return None if math.isinf(value) or math.isnan(value) else int(value)
+
+
+def _survival(curves: list[list[dict]], bound: str, group, t, event, g_count: int) -> None:
+    """Kaplan–Meier S(t) at the fixed points per group for one bound, into `curves` — the formula of
+    `stats._survival_sql`: S(t) = Π (1 − d_i / n_i) over the event times t_i ≤ t, n_i the cases whose time is
+    ≥ t_i; a time where every remaining case is removed empties the curve. The entries come sorted by group,
+    then time (`t`: the removal bound, or the age of a case still up; `event`: removed)."""
+    points = len(SURVIVAL_POINTS)
+    first = np.r_[True, (group[1:] != group[:-1]) | (t[1:] != t[:-1])]
+    starts = np.flatnonzero(first)
+    run_group, run_time = group[starts], t[starts]
+    deaths = np.add.reduceat(event.astype(np.int64), starts)
+    # Cases at risk: those of the group at this time or later.
+    group_sizes = np.bincount(group, minlength=g_count)
+    group_end = np.cumsum(group_sizes)
+    at_risk = group_end[run_group] - starts
+    point = np.searchsorted(SURVIVAL_POINTS, run_time - 0.5, side="right")  # width_bucket, 0-based
+    keep = (deaths > 0) & (point < points)
+    d, n = deaths[keep].astype(np.float64), at_risk[keep].astype(np.float64)
+    with np.errstate(divide="ignore"):
+        log_s = np.where(d < n, np.log(1 - d / n), 0.0)
+    cell = run_group[keep] * points + point[keep]
+    sums = np.bincount(cell, weights=log_s, minlength=g_count * points).reshape(-1, points)
+    emptied = np.bincount(cell, weights=(d == n), minlength=g_count * points).reshape(-1, points) > 0
+    survival = np.where(np.cumsum(emptied, axis=1) > 0, 0.0, np.exp(np.cumsum(sums, axis=1)))
+    for i, curve in enumerate(curves):
+        for j, entry in enumerate(curve):
+            entry[bound] = round(float(survival[i, j]), 4)
