@@ -483,3 +483,10 @@ _other_users = (
     _.wait_for,
     _.better,
 )
+
+# Read by templates (admin/pagination.html: the capped paginator's label) and set for numpy (the columns the
+# statistics keep are made read-only: `array.flags.writeable = False`).
+_templates_and_numpy = (
+    _.cap_label,
+    _.writeable,
+)
