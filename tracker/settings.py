@@ -379,6 +379,8 @@ RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500, minimum=1)  # cases 
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)
 API_BULK_MAX_BYTES = env_int("API_BULK_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_BULK_MAX_BYTES
+# `manage.py import_reports`: lines per committed batch (one transaction, the resume point).
+IMPORT_BATCH_LINES = env_int("IMPORT_BATCH_LINES", 5_000, minimum=1)
 # Request limits shared by every web process (README "API": rate limits): per API key, and per client address
 # for requests without a valid key (missing, malformed, wrong or revoked).
 API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "6000/min")

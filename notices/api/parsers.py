@@ -14,22 +14,6 @@ MAX_JSON_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def has_lone_surrogate(value) -> bool:
-    """True when `value` (JSON data: str, list, dict, nested) holds a lone UTF-16 surrogate anywhere."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 class JsonParser(JSONParser):
     """DRF's JSON parser, refusing what valid JSON text can carry but nothing downstream can handle: nesting
     deeper than any request needs (it crashes the decoder, error messages and the database encoder) and lone

@@ -29,9 +29,10 @@ from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
-from notices.services.intake import ReportInput, submit_reports
+from notices.services.intake import submit_reports
 from notices.services.lifecycle import close_case, reopen_case, withdraw
 from notices.services.notices import create_notices, queue_notice
+from notices.services.report_fields import report_input, validate_report
 
 
 def _query(serializer_class, request: Request) -> dict:
@@ -43,16 +44,6 @@ def _query(serializer_class, request: Request) -> dict:
 def _intake_owner(request: Request) -> dict:
     principal = request.user
     return {"partner": principal.partner, "user": principal.user}
-
-
-def _report_input(data: dict) -> ReportInput:
-    return ReportInput(
-        url=data["url"],
-        reported_at=data.get("reported_at"),
-        external_ref=data.get("external_ref", ""),
-        notes=data.get("notes", ""),
-        hashes=tuple(dict(h) for h in data.get("hashes", [])),
-    )
 
 
 def _content_length(request: Request) -> int:
@@ -82,7 +73,7 @@ class ReportCreateView(APIView):
         serializer = s.ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         (result,) = submit_reports(
-            items=[_report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
+            items=[report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
         )
         return Response(_result(result), status=status.HTTP_201_CREATED)
 
@@ -113,11 +104,11 @@ class ReportBulkView(APIView):
             if isinstance(row, CsvRow) and row.errors:
                 results[index] = {**where, "errors": row.errors}
                 continue
-            serializer = s.ReportCreateSerializer(data=row)
-            if serializer.is_valid():
-                valid.append((where, _report_input(serializer.validated_data)))
+            item, errors = validate_report(row)
+            if item is not None:
+                valid.append((where, item))
             else:
-                results[index] = {**where, "errors": serializer.errors}
+                results[index] = {**where, "errors": errors}
         done = (
             submit_reports(items=[i for _, i in valid], now=timezone.now(), **_intake_owner(request))
             if valid
