@@ -46,6 +46,42 @@ class ReportResultSerializer(serializers.Serializer):
     url = UrlBriefSerializer()
 
 
+class IntervalSerializer(serializers.Serializer):
+    low = serializers.DateTimeField(allow_null=True)
+    high = serializers.DateTimeField(allow_null=True)
+
+
+class SecondsIntervalSerializer(serializers.Serializer):
+    low = serializers.IntegerField(allow_null=True)
+    high = serializers.IntegerField(allow_null=True)
+
+
+class CaseStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=UrlStatus.choices)
+    purged = serializers.BooleanField(help_text="The case's URL was removed by the retention purge.")
+    first_notice_sent_at = serializers.DateTimeField(
+        allow_null=True, help_text="First notice sent (INTERFACES.md): accepted by SMTP, or handed off."
+    )
+    removal_confirmed_at = serializers.DateTimeField(allow_null=True)
+    removed = IntervalSerializer(
+        help_text="The removal interval: [last live, first gone]; null until removed."
+    )
+    ttr = SecondsIntervalSerializer(
+        help_text="Time to removal in seconds: last live − sent, first gone − sent; null until removed."
+    )
+    closed_at = serializers.DateTimeField(allow_null=True, help_text="Closed by an analyst.")
+
+
+class ReceiptStatusSerializer(serializers.Serializer):
+    receipt = serializers.CharField()
+    external_ref = serializers.CharField(allow_blank=True)
+    reported_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    duplicate = serializers.BooleanField()
+    url = UrlBriefSerializer()
+    case = CaseStateSerializer()
+
+
 class BulkItemResultSerializer(serializers.Serializer):
     index = serializers.IntegerField(
         help_text="The item's position in the batch (the CSV data row's, from 0)."
@@ -64,16 +100,6 @@ class BulkResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
     results = BulkItemResultSerializer(many=True)
-
-
-class IntervalSerializer(serializers.Serializer):
-    low = serializers.DateTimeField(allow_null=True)
-    high = serializers.DateTimeField(allow_null=True)
-
-
-class SecondsIntervalSerializer(serializers.Serializer):
-    low = serializers.IntegerField(allow_null=True)
-    high = serializers.IntegerField(allow_null=True)
 
 
 class TraceSerializer(serializers.ModelSerializer):

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -26,6 +27,7 @@ from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
+from notices.selectors.receipts import receipt_status, report_by_receipt
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
 from notices.services.assessment import assess_url
@@ -118,6 +120,25 @@ class ReportBulkView(APIView):
             results[where["index"]] = {**where, **_result(result)}
         body = {"accepted": len(valid), "rejected": len(rows) - len(valid), "results": results}
         return Response(body, status=status.HTTP_200_OK)
+
+
+class ReportReceiptView(APIView):
+    """What became of a report: its case's status, first notice, removal interval and TTR bounds. A partner
+    key sees its own receipts only (another partner's receipt is a 404, as an unknown one is); a staff key
+    any (audited: the answer names a URL)."""
+
+    permission_classes = [IsPartnerOrStaff, CanView]
+    role_model = Report
+
+    @extend_schema(responses={200: s.ReceiptStatusSerializer, 404: OpenApiResponse(description="Not yours.")})
+    def get(self, request: Request, receipt: str) -> Response:
+        principal = request.user
+        report = report_by_receipt(receipt=receipt, partner=principal.partner, staff=principal.is_staff)
+        if report is None:
+            raise NotFound("No report with this receipt.")
+        if principal.is_staff:
+            audit_request(request, action="report.view", obj=report.url, data={"receipt": receipt})
+        return Response(s.ReceiptStatusSerializer(receipt_status(report)).data)
 
 
 class UrlListView(generics.ListAPIView):
