@@ -10,9 +10,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -30,6 +30,7 @@ from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
 from notices.selectors.receipts import receipt_status, report_by_receipt
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
+from notices.services import idempotency
 from notices.services.assessment import assess_url
 from notices.services.intake import submit_reports
 from notices.services.lifecycle import close_case, reopen_case, withdraw
@@ -65,19 +66,72 @@ def _result(r) -> dict:
     }
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional, 1–200 visible ASCII characters, scoped to your key's owner. A retry with the same key and "
+        "the same body gets the first answer again (same receipts, same status, header "
+        "`Idempotent-Replayed: true`) and records nothing; the same key with another body is a 409."
+    ),
+)
+_IDEMPOTENCY_CONFLICT = OpenApiResponse(description="The Idempotency-Key was used for a different request.")
+
+
+def _idempotent(request: Request, work) -> Response:
+    """Answer with `work()` (status, body) — once per Idempotency-Key when the request names one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        code, body = work()
+        return Response(body, status=code)
+    problem = idempotency.key_problem(key)
+    if problem:
+        raise ParseError(problem)
+    principal = request.user
+    owner = f"partner:{principal.partner.pk}" if principal.partner else f"user:{principal.user.pk}"
+    try:
+        code, body, replayed = idempotency.run_once(
+            owner=owner,
+            key=key,
+            path=request.path,
+            digest=idempotency.body_digest(request._request.body),
+            now=timezone.now(),
+            work=work,
+        )
+    except idempotency.IdempotencyConflict as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    response = Response(body, status=code)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
 class ReportCreateView(APIView):
     permission_classes = [IsPartnerOrStaff, CanAdd]
     role_model = Report
     parser_classes = [ReportJsonParser]
 
-    @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportResultSerializer})
+    @extend_schema(
+        request=s.ReportCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: s.ReportResultSerializer,
+            400: OpenApiResponse(description="Field errors."),
+            409: _IDEMPOTENCY_CONFLICT,
+        },
+    )
     def post(self, request: Request) -> Response:
+        return _idempotent(request, lambda: self._create(request))
+
+    def _create(self, request: Request) -> tuple[int, dict]:
         serializer = s.ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         (result,) = submit_reports(
             items=[report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
         )
-        return Response(_result(result), status=status.HTTP_201_CREATED)
+        return status.HTTP_201_CREATED, _result(result)
 
 
 class ReportBulkView(APIView):
@@ -88,16 +142,26 @@ class ReportBulkView(APIView):
     role_model = Report
     parser_classes = [ReportJsonParser, CsvParser]
 
-    @extend_schema(request=s.ReportCreateSerializer(many=True), responses={200: s.BulkResultSerializer})
+    @extend_schema(
+        request=s.ReportCreateSerializer(many=True),
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: s.BulkResultSerializer,
+            400: OpenApiResponse(description="Not a JSON array, or CSV without a usable header."),
+            409: _IDEMPOTENCY_CONFLICT,
+            413: OpenApiResponse(description="Too many items or bytes: split the batch."),
+        },
+    )
     def post(self, request: Request) -> Response:
         max_items, max_bytes = s.bulk_limits()
         if _content_length(request) > max_bytes:
             raise PayloadTooLarge(f"Body larger than {max_bytes} bytes; split the batch.")
+        return _idempotent(request, lambda: self._create(request, max_items))
+
+    def _create(self, request: Request, max_items: int) -> tuple[int, dict]:
         rows = request.data
         if not isinstance(rows, list):
-            return Response(
-                {"detail": "Expected a JSON array of reports."}, status=status.HTTP_400_BAD_REQUEST
-            )
+            raise ParseError("Expected a JSON array of reports.")
         if len(rows) > max_items:
             raise PayloadTooLarge(f"At most {max_items} reports per request; got {len(rows)}.")
         valid, results = [], [None] * len(rows)
@@ -118,8 +182,11 @@ class ReportBulkView(APIView):
         )
         for (where, _), result in zip(valid, done, strict=True):
             results[where["index"]] = {**where, **_result(result)}
-        body = {"accepted": len(valid), "rejected": len(rows) - len(valid), "results": results}
-        return Response(body, status=status.HTTP_200_OK)
+        return status.HTTP_200_OK, {
+            "accepted": len(valid),
+            "rejected": len(rows) - len(valid),
+            "results": results,
+        }
 
 
 class ReportReceiptView(APIView):
