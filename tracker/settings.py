@@ -408,6 +408,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every error answer of every operation, in the one error shape (notices/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notices.api.schema.add_error_responses",
+    ],
     # The docs page's JavaScript and CSS come from drf-spectacular-sidecar's static files (pinned with the
     # package, served by whitenoise): it works offline and runs no foreign code.
     "SWAGGER_UI_DIST": "SIDECAR",

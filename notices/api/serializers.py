@@ -93,7 +93,14 @@ class BulkItemResultSerializer(serializers.Serializer):
     receipt = serializers.CharField(required=False)
     duplicate = serializers.BooleanField(required=False)
     url = UrlBriefSerializer(required=False)
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text=(
+            "Field errors by field: a list of messages, or for a nested field (hashes) its errors by item "
+            'index, e.g. `{"hashes": {"0": {"value": ["…"]}}}`.'
+        ),
+    )
 
 
 class BulkResultSerializer(serializers.Serializer):

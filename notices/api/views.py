@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound, ParseError
@@ -491,7 +492,15 @@ class TransparencyView(APIView):
     role_model = StatsSnapshot
     renderer_classes = [JSONRenderer, TransparencyCsvRenderer]
 
-    @extend_schema(parameters=[s.YearQuerySerializer], responses={200: None})
+    @extend_schema(
+        parameters=[s.YearQuerySerializer],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (400, "application/json"): OpenApiTypes.OBJECT,
+            (400, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request: Request) -> Response:
         q = _query(s.YearQuerySerializer, request)
         report = transparency_report(year=q["year"], now=timezone.now())
