@@ -34,7 +34,7 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: the shared Error component and every error answer on every
     API operation that does not document that status itself."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    json_error = {"schema": {"$ref": "#/components/schemas/Error"}}
     for path, operations in result.get("paths", {}).items():
         if not path.startswith("/api/v1/"):
             continue
@@ -43,6 +43,9 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
+            types = {"application/json": json_error}
+            if any("text/csv" in answer.get("content", {}) for answer in responses.values()):
+                types["text/csv"] = {"schema": {"type": "string"}}  # a CSV export's errors are CSV too
             for code, description in ERROR_RESPONSES.items():
-                responses.setdefault(code, {"description": description, "content": content})
+                responses.setdefault(code, {"description": description, "content": dict(types)})
     return result
