@@ -19,7 +19,9 @@ import csv
 import hashlib
 import json
 import os
+import queue
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -186,11 +188,16 @@ def _run_for(*, key: str, name: str, fmt: str, partner: Partner | None) -> Impor
 
 
 class _Batch:
+    """Lines read and judged, ready to commit: the reports, the refused lines with their reasons, the last
+    line it covers and the bytes it took."""
+
     def __init__(self) -> None:
         self.items: list[ReportInput] = []
+        self.errors: list[tuple[int, str]] = []
         self.lines = 0
         self.bytes = 0
-        self.rejected = 0
+        self.last_line = 0
+        self.final = False
 
 
 def import_reports(
@@ -211,6 +218,10 @@ def import_reports(
     marked finished at the end. Each line that cannot be a report is passed to `on_error(line, reason)` and
     counted, never recorded; `on_progress(bytes)` is called per batch. Raises ImportFatal (nothing of the
     current batch is recorded) for a bad CSV header or when another run of the same input moved on.
+
+    Reading and judging lines (Python work) runs in a thread of its own, one batch ahead of the database
+    work here (which releases the interpreter while PostgreSQL works), so the two overlap; the thread never
+    touches the database, and batches commit in order.
     """
     batch_lines = batch_lines or settings.IMPORT_BATCH_LINES
     head = stream.read(HEAD_BYTES)
@@ -221,6 +232,16 @@ def import_reports(
     if run.finished_at is not None:
         outcome.already_done = True
         return outcome
+    batches = _batches(head, stream, fmt=fmt, name=name, done=run.lines_done, batch_lines=batch_lines)
+    for batch in read_ahead(batches):
+        for line, reason in batch.errors:
+            _note_error(outcome, line, reason, on_error)
+        _commit(run, batch, outcome, on_progress)
+    return outcome
+
+
+def _batches(head: bytes, stream: BinaryIO, *, fmt: str, name: str, done: int, batch_lines: int):
+    """The input's lines after line `done`, judged, in batches of `batch_lines`; the last one is `final`."""
     columns: list[str] | None = None
     batch = _Batch()
     number = 0
@@ -229,29 +250,68 @@ def import_reports(
         if number == 1 and raw is not None:
             raw = raw.removeprefix(_BOM)
         if fmt == "csv" and number == 1:
-            columns = _header(raw, name)
-            if number <= run.lines_done:
-                continue
-            batch.lines += 1
-            continue
-        if number <= run.lines_done:
+            columns = _header(raw, name)  # read again on a resume: the rows need it
+        if number <= done:
             continue
         batch.lines += 1
+        if fmt == "csv" and number == 1:
+            continue
         item, reason = _parse(raw, fmt, columns)
-        if item is None and reason == BLANK:
-            pass
-        elif item is None:
-            batch.rejected += 1
-            _note_error(outcome, number, reason, on_error)
-        else:
+        if item is not None:
             batch.items.append(item)
+        elif reason != BLANK:
+            batch.errors.append((number, reason))
         if batch.lines >= batch_lines:
-            _commit(run, batch, number, outcome, on_progress)
+            batch.last_line = number
+            yield batch
             batch = _Batch()
     if fmt == "csv" and columns is None:
         raise ImportFatal(f"{name}:1: the input is empty; CSV needs a header row with a 'url' column")
-    _commit(run, batch, max(number, run.lines_done), outcome, on_progress, finished=True)
-    return outcome
+    batch.last_line, batch.final = max(number, done), True
+    yield batch
+
+
+_END = object()
+
+
+def read_ahead(iterable, depth: int = 2):
+    """Iterate `iterable` in a thread of its own, up to `depth` items ahead; its exceptions are raised
+    here. Stopping early (an exception here) stops the thread at its next item."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in iterable:
+                if not _put(items, (item, None), stop):
+                    return
+            _put(items, (_END, None), stop)
+        except BaseException as exc:
+            _put(items, (_END, exc), stop)
+
+    thread = threading.Thread(target=produce, name="import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = items.get()
+            if error is not None:
+                raise error
+            if item is _END:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _put(items: queue.Queue, entry, stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            items.put(entry, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _header(raw: bytes | None, name: str) -> list[str]:
@@ -275,7 +335,7 @@ def _parse(raw: bytes | None, fmt: str, columns: list[str] | None) -> tuple[Repo
     except ValueError as exc:
         return None, str(exc)
     item, errors = validate_report(data)
-    return item, describe_errors(errors)
+    return item, describe_errors(errors) if item is None else ""
 
 
 def _note_error(outcome: ImportOutcome, line: int, reason: str, on_error) -> None:
@@ -284,29 +344,30 @@ def _note_error(outcome: ImportOutcome, line: int, reason: str, on_error) -> Non
     on_error(line, reason)
 
 
-def _commit(run: ImportRun, batch: _Batch, last_line: int, outcome, on_progress, *, finished=False) -> None:
-    """Record the batch and move the run's progress to `last_line`, in one transaction."""
+def _commit(run: ImportRun, batch: _Batch, outcome: ImportOutcome, on_progress) -> None:
+    """Record the batch and move the run's progress to its last line, in one transaction."""
     now = timezone.now()
+    rejected = len(batch.errors)
     with transaction.atomic():
         results = submit_reports(items=batch.items, now=now, partner=run.partner) if batch.items else []
         moved = ImportRun.objects.filter(pk=run.pk, lines_done=run.lines_done, finished_at=None).update(
-            lines_done=last_line,
+            lines_done=batch.last_line,
             accepted=run.accepted + len(results),
-            rejected=run.rejected + batch.rejected,
+            rejected=run.rejected + rejected,
             updated_at=now,
-            finished_at=now if finished else None,
+            finished_at=now if batch.final else None,
         )
         if not moved:
             raise ImportFatal(
-                f"{run.name}:{last_line}: another import of this input moved on meanwhile; nothing of lines "
-                f"{run.lines_done + 1}–{last_line} was recorded by this one"
+                f"{run.name}:{batch.last_line}: another import of this input moved on meanwhile; nothing of "
+                f"lines {run.lines_done + 1}–{batch.last_line} was recorded by this one"
             )
-    run.lines_done, run.updated_at = last_line, now
+    run.lines_done, run.updated_at = batch.last_line, now
     run.accepted += len(results)
-    run.rejected += batch.rejected
-    run.finished_at = now if finished else None
+    run.rejected += rejected
+    run.finished_at = now if batch.final else None
     outcome.lines += batch.lines
     outcome.accepted += len(results)
     outcome.duplicates += sum(r.duplicate for r in results)
-    outcome.rejected += batch.rejected
+    outcome.rejected += rejected
     on_progress(batch.bytes)

@@ -160,7 +160,9 @@ def plain_report(data, *, now: datetime) -> ReportInput | None:
         if reported_at is None or reported_at.tzinfo is None or reported_at_problem(reported_at, now):
             return None
     try:
-        canonicalize(url)
+        canonical = canonicalize(url)
     except InvalidUrl:
         return None
-    return ReportInput(url=url, reported_at=reported_at, external_ref=external_ref, notes=notes)
+    return ReportInput(
+        url=url, reported_at=reported_at, external_ref=external_ref, notes=notes, canonical=canonical
+    )
