@@ -24,7 +24,9 @@ ERROR_RESPONSES = {
 }
 ERROR_SCHEMA = {
     "type": "object",
-    "description": '`{"detail": "…"}`, or field errors `{"field": ["message", …]}` (nested for nested fields).',
+    "description": (
+        '`{"detail": "…"}`, or field errors `{"field": ["message", …]}` (nested for nested fields).'
+    ),
     "additionalProperties": {},
 }
 METHODS = ("get", "put", "post", "patch", "delete")

@@ -48,7 +48,8 @@ def run_once(
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""INSERT INTO {table} (owner, key, path, body_hash, status_code, response, created_at)
-                    VALUES (%s, %s, %s, %s, 0, 'null', %s) ON CONFLICT (owner, key) DO NOTHING RETURNING id""",
+                    VALUES (%s, %s, %s, %s, 0, 'null', %s)
+                    ON CONFLICT (owner, key) DO NOTHING RETURNING id""",
                 [owner, key, path, digest, now],
             )
             reserved = cursor.fetchone()

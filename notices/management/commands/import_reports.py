@@ -102,8 +102,8 @@ def summary(name: str, outcome: ImportOutcome, seconds: float) -> str:
     run = outcome.run
     if outcome.already_done:
         return (
-            f"{name}: imported completely before ({run.lines_done:,} lines, {run.accepted:,} reports accepted, "
-            f"{run.rejected:,} lines rejected); nothing to do."
+            f"{name}: imported completely before ({run.lines_done:,} lines, {run.accepted:,} reports "
+            f"accepted, {run.rejected:,} lines rejected); nothing to do."
         )
     rate = outcome.lines / seconds if seconds else 0
     lines = [

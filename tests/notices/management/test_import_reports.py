@@ -1,4 +1,5 @@
-"""`manage.py import_reports`: CSV and JSON lines, standard input, per-line errors, resume without duplicates."""
+"""`manage.py import_reports`: CSV and JSON lines, standard input, per-line errors, resuming without
+duplicates."""
 
 from __future__ import annotations
 
