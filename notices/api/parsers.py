@@ -52,7 +52,9 @@ def _problem(data, refuse_surrogates: bool) -> str | None:
             if depth > MAX_JSON_DEPTH:
                 return f"nested deeper than {MAX_JSON_DEPTH} levels"
             children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+            # Only what can hold a problem is looked at again (a bulk batch is mostly plain strings).
+            kinds = (dict, list, str) if refuse_surrogates else (dict, list)
+            stack.extend((child, depth + 1) for child in children if isinstance(child, kinds))
     return None
 
 

@@ -166,21 +166,18 @@ class ReportBulkView(APIView):
         if len(rows) > max_items:
             raise PayloadTooLarge(f"At most {max_items} reports per request; got {len(rows)}.")
         valid, results = [], [None] * len(rows)
+        now = timezone.now()
         for index, row in enumerate(rows):
             where = {"index": index, "line": row.line} if isinstance(row, CsvRow) else {"index": index}
             if isinstance(row, CsvRow) and row.errors:
                 results[index] = {**where, "errors": row.errors}
                 continue
-            item, errors = validate_report(row)
+            item, errors = validate_report(row, now=now)
             if item is not None:
                 valid.append((where, item))
             else:
                 results[index] = {**where, "errors": errors}
-        done = (
-            submit_reports(items=[i for _, i in valid], now=timezone.now(), **_intake_owner(request))
-            if valid
-            else []
-        )
+        done = submit_reports(items=[i for _, i in valid], now=now, **_intake_owner(request)) if valid else []
         for (where, _), result in zip(valid, done, strict=True):
             results[where["index"]] = {**where, **_result(result)}
         return status.HTTP_200_OK, {

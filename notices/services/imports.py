@@ -24,6 +24,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import BinaryIO
 
 from django.conf import settings
@@ -245,6 +246,7 @@ def _batches(head: bytes, stream: BinaryIO, *, fmt: str, name: str, done: int, b
     columns: list[str] | None = None
     batch = _Batch()
     number = 0
+    now = timezone.now()
     for number, (raw, consumed) in enumerate(_lines(head, stream), start=1):
         batch.bytes += consumed
         if number == 1 and raw is not None:
@@ -256,7 +258,7 @@ def _batches(head: bytes, stream: BinaryIO, *, fmt: str, name: str, done: int, b
         batch.lines += 1
         if fmt == "csv" and number == 1:
             continue
-        item, reason = _parse(raw, fmt, columns)
+        item, reason = _parse(raw, fmt, columns, now)
         if item is not None:
             batch.items.append(item)
         elif reason != BLANK:
@@ -264,7 +266,7 @@ def _batches(head: bytes, stream: BinaryIO, *, fmt: str, name: str, done: int, b
         if batch.lines >= batch_lines:
             batch.last_line = number
             yield batch
-            batch = _Batch()
+            batch, now = _Batch(), timezone.now()
     if fmt == "csv" and columns is None:
         raise ImportFatal(f"{name}:1: the input is empty; CSV needs a header row with a 'url' column")
     batch.last_line, batch.final = max(number, done), True
@@ -323,7 +325,9 @@ def _header(raw: bytes | None, name: str) -> list[str]:
         raise ImportFatal(f"{name}:1: {exc}") from None
 
 
-def _parse(raw: bytes | None, fmt: str, columns: list[str] | None) -> tuple[ReportInput | None, str]:
+def _parse(
+    raw: bytes | None, fmt: str, columns: list[str] | None, now: datetime
+) -> tuple[ReportInput | None, str]:
     """(the report, "") or (None, why the line is not one); (None, BLANK) for a blank line."""
     if raw is None:
         return None, f"line longer than {MAX_LINE_BYTES} bytes"
@@ -334,7 +338,7 @@ def _parse(raw: bytes | None, fmt: str, columns: list[str] | None) -> tuple[Repo
         data = json_row(text) if fmt == "jsonl" else csv_row(text, columns or [])
     except ValueError as exc:
         return None, str(exc)
-    item, errors = validate_report(data)
+    item, errors = validate_report(data, now=now)
     return item, describe_errors(errors) if item is None else ""
 
 

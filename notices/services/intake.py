@@ -142,7 +142,7 @@ def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> l
             "r": [item.reported_at or now for item in items],
             "e": [item.external_ref for item in items],
             "n": [item.notes for item in items],
-            "hs": [json.dumps(list(item.hashes)) for item in items],
+            "hs": [json.dumps(list(item.hashes)) if item.hashes else "[]" for item in items],
             "rc": receipts,
             "d": duplicates,
         },
