@@ -85,6 +85,7 @@ _django_admin = (
     _.has_delete_permission,
     _.clean_abuse_emails,
     _.clean_urls,
+    _.clean_webhook_url,
     _.answered,
     _.question,
     _.removal_summary,
@@ -393,6 +394,8 @@ _rest_framework = (
     _.auto_schema,
     _.lookup_field,
     _.parser_classes,
+    _.add_error_responses,  # SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] names it by path
+    _.purged,
     _.renderer_classes,
     _.permission_classes,
     _.max_page_size,
@@ -469,8 +472,10 @@ _library_hooks = (
 )
 
 # Parameters a caller's protocol fixes: signal handlers (frame), __exit__ / __aexit__ (exc_type, tb,
-# exc_info).
+# exc_info), drf-spectacular's postprocessing hooks (called with generator= and public=).
 _signatures = (
+    _.generator,
+    _.public,
     _.frame,
     _.exc_type,
     _.tb,

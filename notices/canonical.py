@@ -23,7 +23,7 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from urllib.parse import unquote_to_bytes
 
 import idna
@@ -199,6 +199,9 @@ def _unescape(data: bytes) -> bytes:
         data = unescaped
 
 
+# Pure and deterministic, and bulk intake names the same few hosts thousands of times (one site, many URLs):
+# remembered per process. An InvalidUrl is raised again each time (exceptions are not cached).
+@lru_cache(maxsize=65_536)
 def _canonical_host(raw_host: bytes) -> str:
     """Normalise the host: bracketed IPv6, IPv4 in any notation, or a lower-case punycode domain name."""
     if raw_host.startswith(b"["):

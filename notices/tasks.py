@@ -17,7 +17,7 @@ from notices.infra import partitions, ratelimit
 from notices.infra.retry import backoff
 from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
-from notices.services import signin
+from notices.services import partner_webhooks, signin
 from notices.services.alerts import send_alert, send_digest
 from notices.services.channels import poll_due
 from notices.services.checking import run_checks
@@ -78,14 +78,18 @@ def deliver_message_task(message_id: int) -> str:
 @shared_task(name="notices.sweep_webhooks", acks_late=True)
 def sweep_webhooks() -> int:
     """Beat: write deliveries for notices new to a provider's webhook, then send the due ones (retries
-    too)."""
+    too), and the due case events to partners' webhooks (notices/services/partner_webhooks.py)."""
     now = timezone.now()
     enqueue_new_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
     ids = claim_due_deliveries(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
     for delivery_id in ids:
         outcome = deliver(delivery_id)
         logger.info("webhook delivery %s: %s", delivery_id, outcome)
-    return len(ids)
+    partner_ids = partner_webhooks.claim_due(now=now, limit=settings.WEBHOOK_BATCH_SIZE)
+    for delivery_id in partner_ids:
+        outcome = partner_webhooks.deliver(delivery_id)
+        logger.info("partner webhook delivery %s: %s", delivery_id, outcome)
+    return len(ids) + len(partner_ids)
 
 
 @shared_task(name="notices.poll_channel_reports", acks_late=True)

@@ -403,6 +403,8 @@ CHECK_RETENTION_MONTHS = env_int("CHECK_RETENTION_MONTHS", 0, minimum=0)
 API_BULK_MAX_ITEMS = env_int("API_BULK_MAX_ITEMS", 10_000, minimum=1)
 API_BULK_MAX_BYTES = env_int("API_BULK_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_BULK_MAX_BYTES
+# `manage.py import_reports`: lines per committed batch (one transaction, the resume point).
+IMPORT_BATCH_LINES = env_int("IMPORT_BATCH_LINES", 5_000, minimum=1)
 # Request limits shared by every web process (README "API": rate limits): per API key, and per client address
 # for requests without a valid key (missing, malformed, wrong or revoked).
 API_THROTTLE_RATE = env_rate("API_THROTTLE_RATE", "6000/min")
@@ -430,6 +432,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every error answer of every operation, in the one error shape (notices/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notices.api.schema.add_error_responses",
+    ],
     # The docs page's JavaScript and CSS come from drf-spectacular-sidecar's static files (pinned with the
     # package, served by whitenoise): it works offline and runs no foreign code.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ from notices.admin.forms import (
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.admin.lifecycle import each, reason_step, refusal
 from notices.admin.queue import URL_FILTERS, search_condition
+from notices.delivery import webhooks
 from notices.enums import ItemStatus, NoticeType, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
@@ -59,6 +61,7 @@ from notices.services.assessment import AssessmentError, assess_url
 from notices.services.intake import ReportInput, submit_reports
 from notices.services.lifecycle import close_case, reopen_case
 from notices.services.notices import create_notices
+from notices.services.partner_webhooks import set_partner_webhook
 from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
 from notices.templatetags.tracker import seconds
 
@@ -682,7 +685,37 @@ class EventAdmin(SystemRecordAdmin):
     show_full_result_count = False
 
 
+class PartnerForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        help_text="Optional: receives signed JSON when a case it reported is noticed, removed or closed.",
+    )
+
+    class Meta:
+        model = Partner
+        fields = ["name", "country", "receives_handoffs", "handoff_email", "webhook_url"]
+
+    def clean_webhook_url(self) -> str:
+        value = self.cleaned_data["webhook_url"] or ""
+        try:
+            return webhooks.validate_webhook_url(value) if value else ""
+        except webhooks.WebhookError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
 @admin.register(Partner)
 class PartnerAdmin(TrackerModelAdmin):
+    """Partners; a webhook URL set or changed here gets a new signing secret (shown on the page), cleared
+    turns the partner's webhook off (notices/services/partner_webhooks.py)."""
+
+    form = PartnerForm
     list_display = ["name", "country", "created_at"]
     search_fields = ["name"]
+    readonly_fields = ["webhook_secret"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if "webhook_url" in form.changed_data:
+            set_partner_webhook(partner=obj, url=obj.webhook_url)

@@ -14,22 +14,6 @@ MAX_JSON_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def has_lone_surrogate(value) -> bool:
-    """True when `value` (JSON data: str, list, dict, nested) holds a lone UTF-16 surrogate anywhere."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
 class JsonParser(JSONParser):
     """DRF's JSON parser, refusing what valid JSON text can carry but nothing downstream can handle: nesting
     deeper than any request needs (it crashes the decoder, error messages and the database encoder) and lone
@@ -68,7 +52,9 @@ def _problem(data, refuse_surrogates: bool) -> str | None:
             if depth > MAX_JSON_DEPTH:
                 return f"nested deeper than {MAX_JSON_DEPTH} levels"
             children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+            # Only what can hold a problem is looked at again (a bulk batch is mostly plain strings).
+            kinds = (dict, list, str) if refuse_surrogates else (dict, list)
+            stack.extend((child, depth + 1) for child in children if isinstance(child, kinds))
     return None
 
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from notices.api.parsers import has_lone_surrogate
-from notices.canonical import InvalidUrl, canonicalize, defang
+from notices.canonical import defang
 from notices.enums import (
     WITHDRAW_CHOICES,
     AgeBand,
@@ -39,72 +35,8 @@ from notices.selectors.representations import (  # noqa: F401 (the API's seriali
     ProviderSerializer,
     ResponseSerializer,
 )
-from notices.services.intake import reported_at_problem
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
-
-HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
-
-
-class HashSerializer(serializers.Serializer):
-    algorithm = serializers.ChoiceField(choices=["md5", "sha1", "sha256", "photodna", "pdq"])
-    value = serializers.CharField(max_length=1024)
-
-    def validate(self, attrs):
-        pattern = HASH_PATTERNS.get(attrs["algorithm"])
-        if pattern and not re.fullmatch(pattern, attrs["value"]):
-            raise serializers.ValidationError({"value": [f"Not a valid {attrs['algorithm']} hex digest."]})
-        return attrs
-
-
-class StringField(serializers.CharField):
-    """A CharField that takes only JSON strings (DRF's own turns the number 123 into the URL "123")."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-LONE_SURROGATE = "Text contains a lone UTF-16 surrogate, which is not Unicode."
-
-
-class ReportCreateSerializer(serializers.Serializer):
-    """One report. Text is stored as sent (no trimming); every problem is a field error, so a bulk batch
-    fails only the items that have one."""
-
-    url = StringField(max_length=4096, trim_whitespace=False)
-    reported_at = serializers.DateTimeField(required=False)
-    external_ref = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    notes = serializers.CharField(
-        max_length=10_000, required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    hashes = HashSerializer(many=True, required=False, default=list, max_length=100)
-
-    def to_internal_value(self, data):
-        # A lone surrogate (JSON "\ud800") can be neither stored nor echoed in an error message: refuse the
-        # field holding one before any field's own validation could quote it back.
-        if isinstance(data, Mapping):
-            unstorable = {
-                name: [LONE_SURROGATE] for name in self.fields if has_lone_surrogate(data.get(name))
-            }
-            if unstorable:
-                raise serializers.ValidationError(unstorable)
-        return super().to_internal_value(data)
-
-    def validate_url(self, value: str) -> str:
-        try:
-            canonicalize(value)
-        except InvalidUrl as exc:
-            raise serializers.ValidationError(exc.message) from None
-        return value
-
-    def validate_reported_at(self, value):
-        problem = reported_at_problem(value, timezone.now())
-        if problem:
-            raise serializers.ValidationError(problem)
-        return value
+from notices.services.report_fields import ReportCreateSerializer  # noqa: F401 (re-exported)
 
 
 class UrlBriefSerializer(serializers.Serializer):
@@ -120,6 +52,42 @@ class ReportResultSerializer(serializers.Serializer):
     url = UrlBriefSerializer()
 
 
+class IntervalSerializer(serializers.Serializer):
+    low = serializers.DateTimeField(allow_null=True)
+    high = serializers.DateTimeField(allow_null=True)
+
+
+class SecondsIntervalSerializer(serializers.Serializer):
+    low = serializers.IntegerField(allow_null=True)
+    high = serializers.IntegerField(allow_null=True)
+
+
+class CaseStateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=UrlStatus.choices)
+    purged = serializers.BooleanField(help_text="The case's URL was removed by the retention purge.")
+    first_notice_sent_at = serializers.DateTimeField(
+        allow_null=True, help_text="First notice sent (INTERFACES.md): accepted by SMTP, or handed off."
+    )
+    removal_confirmed_at = serializers.DateTimeField(allow_null=True)
+    removed = IntervalSerializer(
+        help_text="The removal interval: [last live, first gone]; null until removed."
+    )
+    ttr = SecondsIntervalSerializer(
+        help_text="Time to removal in seconds: last live − sent, first gone − sent; null until removed."
+    )
+    closed_at = serializers.DateTimeField(allow_null=True, help_text="Closed by an analyst.")
+
+
+class ReceiptStatusSerializer(serializers.Serializer):
+    receipt = serializers.CharField()
+    external_ref = serializers.CharField(allow_blank=True)
+    reported_at = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    duplicate = serializers.BooleanField()
+    url = UrlBriefSerializer()
+    case = CaseStateSerializer()
+
+
 class BulkItemResultSerializer(serializers.Serializer):
     index = serializers.IntegerField(
         help_text="The item's position in the batch (the CSV data row's, from 0)."
@@ -131,23 +99,20 @@ class BulkItemResultSerializer(serializers.Serializer):
     receipt = serializers.CharField(required=False)
     duplicate = serializers.BooleanField(required=False)
     url = UrlBriefSerializer(required=False)
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+    errors = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text=(
+            "Field errors by field: a list of messages, or for a nested field (hashes) its errors by item "
+            'index, e.g. `{"hashes": {"0": {"value": ["…"]}}}`.'
+        ),
+    )
 
 
 class BulkResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
     results = BulkItemResultSerializer(many=True)
-
-
-class IntervalSerializer(serializers.Serializer):
-    low = serializers.DateTimeField(allow_null=True)
-    high = serializers.DateTimeField(allow_null=True)
-
-
-class SecondsIntervalSerializer(serializers.Serializer):
-    low = serializers.IntegerField(allow_null=True)
-    high = serializers.IntegerField(allow_null=True)
 
 
 class TraceSerializer(serializers.ModelSerializer):

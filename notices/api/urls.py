@@ -6,6 +6,7 @@ from notices.api import exchange_views, inbound_views, provider_views, views
 v1 = [
     path("reports/", views.ReportCreateView.as_view(), name="report-create"),
     path("reports/bulk/", views.ReportBulkView.as_view(), name="report-bulk"),
+    path("reports/<str:receipt>/", views.ReportReceiptView.as_view(), name="report-receipt"),
     path("urls/", views.UrlListView.as_view(), name="url-list"),
     path("urls/<int:pk>/", views.UrlDetailView.as_view(), name="url-detail"),
     path("urls/<int:pk>/assess/", views.UrlAssessView.as_view(), name="url-assess"),

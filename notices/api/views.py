@@ -10,8 +10,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.generics import get_object_or_404
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -28,12 +30,15 @@ from notices.infra import enqueue
 from notices.infra.events import audit_request
 from notices.models import HostingProvider, Notice, Report, StatsSnapshot, Url
 from notices.selectors.flagger import flagger_csv, trusted_flagger_report
+from notices.selectors.receipts import receipt_status, report_by_receipt
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
 from notices.selectors.stats import time_to_removal
+from notices.services import idempotency
 from notices.services.assessment import assess_url
-from notices.services.intake import ReportInput, submit_reports
+from notices.services.intake import submit_reports
 from notices.services.lifecycle import close_case, reopen_case, withdraw
 from notices.services.notices import create_notices, queue_notice
+from notices.services.report_fields import report_input, validate_report
 
 
 def _query(serializer_class, request: Request) -> dict:
@@ -45,16 +50,6 @@ def _query(serializer_class, request: Request) -> dict:
 def _intake_owner(request: Request) -> dict:
     principal = request.user
     return {"partner": principal.partner, "user": principal.user}
-
-
-def _report_input(data: dict) -> ReportInput:
-    return ReportInput(
-        url=data["url"],
-        reported_at=data.get("reported_at"),
-        external_ref=data.get("external_ref", ""),
-        notes=data.get("notes", ""),
-        hashes=tuple(dict(h) for h in data.get("hashes", [])),
-    )
 
 
 def _content_length(request: Request) -> int:
@@ -74,19 +69,72 @@ def _result(r) -> dict:
     }
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Optional, 1–200 visible ASCII characters, scoped to your key's owner. A retry with the same key and "
+        "the same body gets the first answer again (same receipts, same status, header "
+        "`Idempotent-Replayed: true`) and records nothing; the same key with another body is a 409."
+    ),
+)
+_IDEMPOTENCY_CONFLICT = OpenApiResponse(description="The Idempotency-Key was used for a different request.")
+
+
+def _idempotent(request: Request, work) -> Response:
+    """Answer with `work()` (status, body) — once per Idempotency-Key when the request names one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        code, body = work()
+        return Response(body, status=code)
+    problem = idempotency.key_problem(key)
+    if problem:
+        raise ParseError(problem)
+    principal = request.user
+    owner = f"partner:{principal.partner.pk}" if principal.partner else f"user:{principal.user.pk}"
+    try:
+        code, body, replayed = idempotency.run_once(
+            owner=owner,
+            key=key,
+            path=request.path,
+            digest=idempotency.body_digest(request._request.body),
+            now=timezone.now(),
+            work=work,
+        )
+    except idempotency.IdempotencyConflict as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+    response = Response(body, status=code)
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
 class ReportCreateView(APIView):
     permission_classes = [IsPartnerOrStaff, CanAdd]
     role_model = Report
     parser_classes = [ReportJsonParser]
 
-    @extend_schema(request=s.ReportCreateSerializer, responses={201: s.ReportResultSerializer})
+    @extend_schema(
+        request=s.ReportCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: s.ReportResultSerializer,
+            400: OpenApiResponse(description="Field errors."),
+            409: _IDEMPOTENCY_CONFLICT,
+        },
+    )
     def post(self, request: Request) -> Response:
+        return _idempotent(request, lambda: self._create(request))
+
+    def _create(self, request: Request) -> tuple[int, dict]:
         serializer = s.ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         (result,) = submit_reports(
-            items=[_report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
+            items=[report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
         )
-        return Response(_result(result), status=status.HTTP_201_CREATED)
+        return status.HTTP_201_CREATED, _result(result)
 
 
 class ReportBulkView(APIView):
@@ -97,38 +145,67 @@ class ReportBulkView(APIView):
     role_model = Report
     parser_classes = [ReportJsonParser, CsvParser]
 
-    @extend_schema(request=s.ReportCreateSerializer(many=True), responses={200: s.BulkResultSerializer})
+    @extend_schema(
+        request=s.ReportCreateSerializer(many=True),
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            200: s.BulkResultSerializer,
+            400: OpenApiResponse(description="Not a JSON array, or CSV without a usable header."),
+            409: _IDEMPOTENCY_CONFLICT,
+            413: OpenApiResponse(description="Too many items or bytes: split the batch."),
+        },
+    )
     def post(self, request: Request) -> Response:
         max_items, max_bytes = s.bulk_limits()
         if _content_length(request) > max_bytes:
             raise PayloadTooLarge(f"Body larger than {max_bytes} bytes; split the batch.")
+        return _idempotent(request, lambda: self._create(request, max_items))
+
+    def _create(self, request: Request, max_items: int) -> tuple[int, dict]:
         rows = request.data
         if not isinstance(rows, list):
-            return Response(
-                {"detail": "Expected a JSON array of reports."}, status=status.HTTP_400_BAD_REQUEST
-            )
+            raise ParseError("Expected a JSON array of reports.")
         if len(rows) > max_items:
             raise PayloadTooLarge(f"At most {max_items} reports per request; got {len(rows)}.")
         valid, results = [], [None] * len(rows)
+        now = timezone.now()
         for index, row in enumerate(rows):
             where = {"index": index, "line": row.line} if isinstance(row, CsvRow) else {"index": index}
             if isinstance(row, CsvRow) and row.errors:
                 results[index] = {**where, "errors": row.errors}
                 continue
-            serializer = s.ReportCreateSerializer(data=row)
-            if serializer.is_valid():
-                valid.append((where, _report_input(serializer.validated_data)))
+            item, errors = validate_report(row, now=now)
+            if item is not None:
+                valid.append((where, item))
             else:
-                results[index] = {**where, "errors": serializer.errors}
-        done = (
-            submit_reports(items=[i for _, i in valid], now=timezone.now(), **_intake_owner(request))
-            if valid
-            else []
-        )
+                results[index] = {**where, "errors": errors}
+        done = submit_reports(items=[i for _, i in valid], now=now, **_intake_owner(request)) if valid else []
         for (where, _), result in zip(valid, done, strict=True):
             results[where["index"]] = {**where, **_result(result)}
-        body = {"accepted": len(valid), "rejected": len(rows) - len(valid), "results": results}
-        return Response(body, status=status.HTTP_200_OK)
+        return status.HTTP_200_OK, {
+            "accepted": len(valid),
+            "rejected": len(rows) - len(valid),
+            "results": results,
+        }
+
+
+class ReportReceiptView(APIView):
+    """What became of a report: its case's status, first notice, removal interval and TTR bounds. A partner
+    key sees its own receipts only (another partner's receipt is a 404, as an unknown one is); a staff key
+    any (audited: the answer names a URL)."""
+
+    permission_classes = [IsPartnerOrStaff, CanView]
+    role_model = Report
+
+    @extend_schema(responses={200: s.ReceiptStatusSerializer, 404: OpenApiResponse(description="Not yours.")})
+    def get(self, request: Request, receipt: str) -> Response:
+        principal = request.user
+        report = report_by_receipt(receipt=receipt, partner=principal.partner, staff=principal.is_staff)
+        if report is None:
+            raise NotFound("No report with this receipt.")
+        if principal.is_staff:
+            audit_request(request, action="report.view", obj=report.url, data={"receipt": receipt})
+        return Response(s.ReceiptStatusSerializer(receipt_status(report)).data)
 
 
 class UrlListView(generics.ListAPIView):
@@ -414,7 +491,15 @@ class TransparencyView(APIView):
     role_model = StatsSnapshot
     renderer_classes = [JSONRenderer, TransparencyCsvRenderer]
 
-    @extend_schema(parameters=[s.YearQuerySerializer], responses={200: None})
+    @extend_schema(
+        parameters=[s.YearQuerySerializer],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (400, "application/json"): OpenApiTypes.OBJECT,
+            (400, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request: Request) -> Response:
         q = _query(s.YearQuerySerializer, request)
         report = transparency_report(year=q["year"], now=timezone.now())

@@ -135,45 +135,67 @@ def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> 
     if delivery.status != WebhookDelivery.Status.SENDING:
         return delivery.status
     body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
+    status, error = signed_post(
+        url=delivery.endpoint.url,
+        secret=delivery.endpoint.secret,
+        body=body,
+        event=event_name(delivery),
+        delivery_id=str(delivery.pk),
+    )
+    if status is not None and 200 <= status < 300:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(**delivered_fields(status))
+        return WebhookDelivery.Status.DELIVERED
+    fields = retry_fields(delivery.attempts, status, error)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    return fields["status"]
+
+
+def signed_post(
+    *, url: str, secret: str, body: bytes, event: str, delivery_id: str
+) -> tuple[int | None, str]:
+    """POST a signed JSON `body` (headers X-Takedown-Event, -Delivery, -Signature) through the guarded
+    client; (status code, "") or (None, why it could not be sent). Shared by provider and partner webhooks."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "X-Takedown-Event": event_name(delivery),
-        "X-Takedown-Delivery": str(delivery.pk),
-        "X-Takedown-Signature": sign(delivery.endpoint.secret, body, int(timezone.now().timestamp())),
+        "X-Takedown-Event": event,
+        "X-Takedown-Delivery": delivery_id,
+        "X-Takedown-Signature": sign(secret, body, int(timezone.now().timestamp())),
     }
     try:
-        status = post(delivery.endpoint.url, body, headers)
+        status = post(url, body, headers)
     except (BlockedTarget, OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
-        return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}")
-    if 200 <= status < 300:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.DELIVERED,
-            delivered_at=timezone.now(),
-            last_status_code=status,
-            last_error="",
-            claimed_until=None,
-        )
-        return WebhookDelivery.Status.DELIVERED
-    return _failed(delivery, status, f"HTTP {status}")
+        return None, f"{exc.__class__.__name__}: {exc}"
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
+
+
+def delivered_fields(status: int) -> dict:
+    """The columns of a delivery the receiver accepted."""
+    return {
+        "status": WebhookDelivery.Status.DELIVERED,
+        "delivered_at": timezone.now(),
+        "last_status_code": status,
+        "last_error": "",
+        "claimed_until": None,
+    }
+
+
+def retry_fields(attempts: int, status: int | None, error: str) -> dict:
+    """The columns of a failed attempt: pending again after a backoff, or failed for good after
+    WEBHOOK_MAX_ATTEMPTS."""
+    give_up = attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+    wait = backoff(settings.WEBHOOK_RETRY_BASE, attempts)
+    return {
+        "status": WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING,
+        "next_attempt_at": None if give_up else timezone.now() + wait,
+        "claimed_until": None,
+        "last_status_code": status,
+        "last_error": error[:500],
+    }
 
 
 def event_name(delivery: WebhookDelivery) -> str:
     return "notice.reminder" if delivery.run_id else "notice.created"
-
-
-def _failed(delivery: WebhookDelivery, status: int | None, error: str) -> str:
-    give_up = delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
-    wait = backoff(settings.WEBHOOK_RETRY_BASE, delivery.attempts)
-    new_status = WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=new_status,
-        next_attempt_at=None if give_up else timezone.now() + wait,
-        claimed_until=None,
-        last_status_code=status,
-        last_error=error[:500],
-    )
-    return new_status
 
 
 def _guard() -> Guard:

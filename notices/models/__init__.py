@@ -21,7 +21,14 @@ from notices.models.hosting import (
     RoutingPrefix,
 )
 from notices.models.inbound import InboundMessage
-from notices.models.intake import Partner, Report, Url
+from notices.models.intake import (
+    IdempotentRequest,
+    ImportRun,
+    Partner,
+    PartnerWebhookDelivery,
+    Report,
+    Url,
+)
 from notices.models.limits import RateCounter
 from notices.models.notice import Notice, NoticeItem, OutgoingMessage, ProviderResponse
 from notices.models.portal import (
@@ -66,6 +73,8 @@ __all__ = [
     "HostingOverride",
     "HostingProvider",
     "HostingTrace",
+    "IdempotentRequest",
+    "ImportRun",
     "InboundMessage",
     "Inetnum",
     "Invitation",
@@ -77,6 +86,7 @@ __all__ = [
     "Organisation",
     "OutgoingMessage",
     "Partner",
+    "PartnerWebhookDelivery",
     "PortalAccount",
     "ProviderContact",
     "ProviderMembership",

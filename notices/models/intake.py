@@ -21,6 +21,14 @@ class Partner(models.Model):
         default=False, help_text="A partner hotline that takes over content hosted in its country (routing)."
     )
     handoff_email = models.EmailField(blank=True)
+    webhook_url = models.URLField(
+        max_length=2000,
+        blank=True,
+        help_text="Optional: receives signed JSON when a case it reported is noticed, removed or closed.",
+    )
+    webhook_secret = models.CharField(
+        max_length=100, blank=True, help_text="Signing key of the webhook; the partner verifies with it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -218,3 +226,89 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.receipt
+
+
+class ImportRun(models.Model):
+    """One input fed to `manage.py import_reports`: how many of its lines are done, so that running the same
+    input again resumes after the last committed line. `key` names the submitter and the input's identity
+    (SHA-256 of its first MiB, and its size when it is a regular file)."""
+
+    key = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=1000, help_text="The path as given; '-' for standard input.")
+    format = models.CharField(max_length=8)
+    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lines_done = models.PositiveBigIntegerField(default=0, help_text="Lines committed, from the first.")
+    accepted = models.PositiveBigIntegerField(default=0)
+    rejected = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"import of {self.name}"
+
+
+class IdempotentRequest(models.Model):
+    """A report submission made with an `Idempotency-Key`: a retry with the same key and body gets the stored
+    answer instead of new reports. Written in the transaction that records the reports."""
+
+    owner = models.CharField(max_length=40, help_text="partner:ID or user:ID — keys are scoped per owner.")
+    key = models.CharField(max_length=200)
+    path = models.CharField(max_length=200)
+    body_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "key"], name="idempotent_request_once")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"
+
+
+class PartnerWebhookDelivery(models.Model):
+    """One event of a case (noticed, removed, closed) to a partner that reported it. Written in the
+    transaction that changes the case; sent by the webhook sweep with retries in the database."""
+
+    class Event(models.TextChoices):
+        NOTICED = "case.noticed", "Noticed"
+        REMOVED = "case.removed", "Removed"
+        CLOSED = "case.closed", "Closed"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed permanently"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    url = models.ForeignKey(Url, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=20, choices=Event.choices)
+    at = models.DateTimeField(help_text="When the case changed.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "partner webhook deliveries"
+        constraints = [
+            # Each event of a case is offered to a partner once (a reopened and reclosed case: once).
+            models.UniqueConstraint(fields=["partner", "url", "event"], name="partner_webhook_once"),
+        ]
+        indexes = [
+            # Delivery sweep: WHERE status = 'pending' AND next_attempt_at <= now.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="partner_webhook_due_idx",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} of URL {self.url_id} to {self.partner}"

@@ -25,7 +25,7 @@ class NoticeItemSerializer(serializers.Serializer):
     defanged = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=ItemStatus.choices)
     last_outcome = serializers.CharField(source="url.last_outcome")
-    last_checked_at = serializers.DateTimeField(source="url.last_checked_at")
+    last_checked_at = serializers.DateTimeField(source="url.last_checked_at", allow_null=True)
     withdrawn = serializers.SerializerMethodField(
         help_text="The hotline no longer asks for this URL: its case was closed, or the notice withdrawn."
     )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
-from notices.canonical import InvalidUrl, canonicalize
+from notices.canonical import CanonicalUrl, InvalidUrl, canonicalize
 from notices.models import Report, Url
 from notices.services.urls import create_urls
 
@@ -45,6 +45,8 @@ class ReportInput:
     external_ref: str = ""
     notes: str = ""
     hashes: Sequence[dict] = field(default_factory=tuple)
+    # Its canonical form when validation already computed it (the bulk channels), so it is not made twice.
+    canonical: CanonicalUrl | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def submit_reports(
     batch). Raises InvalidUrl if any URL cannot be tracked — callers validate first — and then writes nothing.
     Returns one result per item, in order.
     """
-    parsed = [canonicalize(item.url) for item in items]
+    parsed = [item.canonical or canonicalize(item.url) for item in items]
     hashes = [canon.hash for canon in parsed]
     first_index = {}
     for index, digest in enumerate(hashes):
@@ -140,7 +142,7 @@ def _insert_reports(cursor, items, url_ids, duplicates, now, partner, user) -> l
             "r": [item.reported_at or now for item in items],
             "e": [item.external_ref for item in items],
             "n": [item.notes for item in items],
-            "hs": [json.dumps(list(item.hashes)) for item in items],
+            "hs": [json.dumps(list(item.hashes)) if item.hashes else "[]" for item in items],
             "rc": receipts,
             "d": duplicates,
         },

@@ -38,6 +38,8 @@ from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.exchange import held_urls
 from notices.selectors.stats import refresh_after_commit
 from notices.services.casework import unverified_cases, unverified_error
+from notices.services.partner_webhooks import Event as CaseEvent
+from notices.services.partner_webhooks import queue_case_event
 from notices.services.routing import handoff_countries, notice_blocker
 from notices.services.urls import (
     STAMP_FIELDS,
@@ -443,6 +445,7 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
             )
             events.append(new_event("url.notified", at=at, url=url, notice=notices[notice_id]))
         write_stamps(cursor, list(urls.values()))
+        queue_case_event(event=CaseEvent.NOTICED, url_ids=list(urls), at=at)
         if first_notices:  # new cases in the time-to-removal statistics
             refresh_after_commit()
         events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]

@@ -16,6 +16,8 @@ from notices.models import Partner, Url
 from notices.selectors.routing import handoff_countries, handoff_partner
 from notices.selectors.stats import refresh_after_commit
 from notices.services.exchange import record_handoff
+from notices.services.partner_webhooks import Event as CaseEvent
+from notices.services.partner_webhooks import queue_case_event
 from notices.services.urls import stamp_first_notice
 
 ROUTE_LAW_ENFORCEMENT = "law_enforcement"
@@ -99,6 +101,7 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
             at=now,
         )
         url.save()
+        queue_case_event(event=CaseEvent.NOTICED, url_ids=[url.pk], at=now)
         refresh_after_commit()  # a new case in the time-to-removal statistics
         record_event(
             "url.handed_off", at=now, url=url, actor=actor_label(user=user), data={"partner": partner.name}

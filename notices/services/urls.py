@@ -30,6 +30,8 @@ from notices.infra.events import record_event
 from notices.models import Check, Event, RemovalCycle, Url
 from notices.selectors.stats import mark_changed, refresh_after_commit
 from notices.services.alerts import raise_alert
+from notices.services.partner_webhooks import Event as CaseEvent
+from notices.services.partner_webhooks import queue_case_event
 
 
 class TransitionError(ValueError):
@@ -114,6 +116,7 @@ def close(url: Url, *, reason: str, note: str, actor: str, now: datetime, items:
         mark_changed()
     data = {"reason": reason, "note": note, "from": previous, "items": list(items)}
     record_event("url.closed", at=now, url=url, actor=actor, data=data)
+    queue_case_event(event=CaseEvent.CLOSED, url_ids=[url.pk], at=now)
     return previous
 
 
@@ -523,6 +526,7 @@ def _confirm_removal(url: UrlState, at: datetime, on_closed) -> None:
     url.ttr_low = int((low - sent).total_seconds())
     url.ttr_high = int((url.first_gone_at - sent).total_seconds())
     on_closed(url.id, at)
+    queue_case_event(event=CaseEvent.REMOVED, url_ids=[url.id], at=at)
     record_event(
         "url.removed",
         at=at,

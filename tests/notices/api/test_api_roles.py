@@ -36,6 +36,7 @@ NEEDS_INBOUND = {
 ROUTES = [
     ("report-create", "post", "/api/v1/reports/", {}, 400, WORK, ROLE_DENIED),
     ("report-bulk", "post", "/api/v1/reports/bulk/", {}, 400, WORK, ROLE_DENIED),
+    ("report-receipt", "get", "/api/v1/reports/{receipt}/", None, 200, ALL, ROLE_DENIED),
     ("url-list", "get", "/api/v1/urls/", None, 200, ALL, ROLE_DENIED),
     ("url-detail", "get", "/api/v1/urls/{url}/", None, 200, ALL, ROLE_DENIED),
     ("url-assess", "post", "/api/v1/urls/{url}/assess/", {}, 400, WORK, ROLE_DENIED),
@@ -114,7 +115,14 @@ def world(make_case, make_notice, provider, now):
     draft = make_notice(draft_case, now=now, send=False)
     users = {role: staff_with_role(f"{role}-user", group) for role, group in ROLE_GROUPS.items()}
     users["superuser"] = staff_with_role("root", None, superuser=True)
-    return {"url": draft_case.pk, "draft": draft.reference, "sent": sent.reference, "users": users}
+    receipt = draft_case.reports.get().receipt
+    return {
+        "url": draft_case.pk,
+        "draft": draft.reference,
+        "sent": sent.reference,
+        "receipt": receipt,
+        "users": users,
+    }
 
 
 def _call(client, method: str, path: str, body):
