@@ -261,7 +261,9 @@ OUTBOX_SWEEP_INTERVAL = env_seconds("OUTBOX_SWEEP_INTERVAL", 15)
 CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 1000, minimum=1)
 CHECK_CLAIM_TIMEOUT = env_seconds("CHECK_CLAIM_TIMEOUT", 900)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1)
-OUTBOX_CLAIM_TIMEOUT = env_seconds("OUTBOX_CLAIM_TIMEOUT", 600)
+# The lease of an outbox claim: its worker's heartbeat renews it every third of it (notices.infra.claims), so
+# a worker that died gives its messages back within this time.
+OUTBOX_CLAIM_TIMEOUT = env_seconds("OUTBOX_CLAIM_TIMEOUT", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
 OUTBOX_RETRY_BASE = env_seconds("OUTBOX_RETRY_BASE", 60)
 
@@ -477,6 +479,7 @@ PASSWORD_RESET_TIMEOUT = int(env_seconds("PASSWORD_RESET_TIMEOUT", 86400))
 WEBHOOK_SWEEP_INTERVAL = env_seconds("WEBHOOK_SWEEP_INTERVAL", 15)
 WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 100, minimum=1)
 WEBHOOK_TIMEOUT = env_seconds("WEBHOOK_TIMEOUT", 10)
+WEBHOOK_CLAIM_TIMEOUT = env_seconds("WEBHOOK_CLAIM_TIMEOUT", 30)  # the lease, renewed as OUTBOX_CLAIM_TIMEOUT
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 WEBHOOK_RETRY_BASE = env_seconds("WEBHOOK_RETRY_BASE", 60)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only

@@ -6,6 +6,12 @@ number of workers can sweep. The provider's URL is as untrusted as a reported on
 network), so it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to
 passes the SSRF `Guard` and the connection goes to exactly that address; redirects are not followed.
 
+Crash safety as in the outbox (`notices.delivery.outbox`): a claim names its worker and has a short lease its
+heartbeat renews (WEBHOOK_CLAIM_TIMEOUT); before the POST the row says durably that it may be delivered
+(`in_doubt_since`), and a delivery sent again after its worker died in doubt is counted (`duplicates`; the
+same `X-Takedown-Delivery` id, so the receiver can tell). A delivery to an endpoint the provider has replaced
+(or switched off) since is not retried: it fails as `ENDPOINT_REPLACED`.
+
 Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
 receiver recomputes it with its secret and rejects old timestamps (replay).
 """
@@ -24,11 +30,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from notices.enums import HIDDEN_FROM_PROVIDER
 from notices.infra import http as http_client
-from notices.infra.claims import claim, pending_or_expired
+from notices.infra.claims import claim, owner, pending_or_expired, start_heartbeat
 from notices.infra.retry import backoff
 from notices.infra.ssrf import BlockedTarget, Guard
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
@@ -66,7 +73,7 @@ def register_webhook(*, provider: HostingProvider, url: str, created_by, now: da
     """
     url = validate_webhook_url(url)
     with transaction.atomic():
-        WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
+        _retire_endpoints(provider)
         return WebhookEndpoint.objects.create(
             provider=provider,
             url=url,
@@ -77,7 +84,22 @@ def register_webhook(*, provider: HostingProvider, url: str, created_by, now: da
 
 
 def disable_webhooks(*, provider: HostingProvider) -> None:
-    WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
+    _retire_endpoints(provider)
+
+
+ENDPOINT_REPLACED = "not retried: the provider replaced or switched off this endpoint"
+
+
+def _retire_endpoints(provider: HostingProvider) -> None:
+    """Deactivate the provider's endpoints and stop retrying what is pending for them (a delivery a worker
+    holds is stopped by `deliver`, which looks at its endpoint before sending)."""
+    retired = list(
+        WebhookEndpoint.objects.filter(provider=provider, is_active=True).values_list("pk", flat=True)
+    )
+    WebhookEndpoint.objects.filter(pk__in=retired).update(is_active=False)
+    WebhookDelivery.objects.filter(endpoint__in=retired, status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.FAILED, next_attempt_at=None, last_error=ENDPOINT_REPLACED
+    )
 
 
 def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
@@ -104,16 +126,20 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
 
 
 def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
-    """Claim pending deliveries that are due, and stale `sending` claims (`notices.infra.claims`); each claim
-    counts an attempt. Returns their ids."""
+    """Claim pending deliveries that are due, and `sending` claims whose lease ran out, for this process (its
+    heartbeat renewing the lease); each claim counts an attempt. Returns their ids."""
+    lease = timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT)
     rows = claim(
         table=WebhookDelivery._meta.db_table,
         due=pending_or_expired(),
         order_by="next_attempt_at",
         limit=limit,
-        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
-        params={"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60)},
+        assign="status = 'sending', claimed_until = %(until)s, claimed_by = %(owner)s, "
+        "attempts = t.attempts + 1",
+        params={"now": now, "until": now + lease, "owner": owner()},
     )
+    if rows:
+        start_heartbeat(WebhookDelivery._meta.db_table, lease)
     return [row[0] for row in rows]
 
 
@@ -129,8 +155,19 @@ def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> 
     delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider", "run").get(
         pk=delivery_id
     )
-    if delivery.status != WebhookDelivery.Status.SENDING:
+    mine = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.SENDING, claimed_by=owner()
+    )
+    if delivery.status != WebhookDelivery.Status.SENDING or delivery.claimed_by != owner():
         return delivery.status
+    if not delivery.endpoint.is_active:  # replaced since: the provider gets its notices at the new one
+        mine.update(
+            status=WebhookDelivery.Status.FAILED,
+            next_attempt_at=None,
+            claimed_until=None,
+            last_error=ENDPOINT_REPLACED,
+        )
+        return WebhookDelivery.Status.FAILED
     body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
     headers = {
         "Content-Type": "application/json",
@@ -139,36 +176,48 @@ def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> 
         "X-Takedown-Delivery": str(delivery.pk),
         "X-Takedown-Signature": sign(delivery.endpoint.secret, body, int(timezone.now().timestamp())),
     }
+    earlier_doubt = delivery.in_doubt_since
+    if not mine.update(in_doubt_since=earlier_doubt or timezone.now()):
+        return delivery.status  # taken over meanwhile
     try:
         status = post(delivery.endpoint.url, body, headers)
-    except (BlockedTarget, OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
-        return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}")
+    except (BlockedTarget, ConnectionRefusedError) as exc:  # never reached: nothing went out
+        return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}", doubt=earlier_doubt)
+    except (OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
+        return _failed(delivery, None, f"{exc.__class__.__name__}: {exc}", doubt=delivery.in_doubt_since)
     if 200 <= status < 300:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        mine.update(
             status=WebhookDelivery.Status.DELIVERED,
             delivered_at=timezone.now(),
             last_status_code=status,
             last_error="",
             claimed_until=None,
+            in_doubt_since=None,
+            duplicates=F("duplicates") + (1 if earlier_doubt else 0),
         )
         return WebhookDelivery.Status.DELIVERED
-    return _failed(delivery, status, f"HTTP {status}")
+    return _failed(delivery, status, f"HTTP {status}", doubt=earlier_doubt)
 
 
 def event_name(delivery: WebhookDelivery) -> str:
     return "notice.reminder" if delivery.run_id else "notice.created"
 
 
-def _failed(delivery: WebhookDelivery, status: int | None, error: str) -> str:
+def _failed(delivery: WebhookDelivery, status: int | None, error: str, *, doubt: datetime | None) -> str:
+    """Retry later with backoff, or give up after WEBHOOK_MAX_ATTEMPTS; `doubt`: since when a copy may have
+    been delivered (kept for the next attempt to count)."""
     give_up = delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
     wait = backoff(settings.WEBHOOK_RETRY_BASE, delivery.attempts)
     new_status = WebhookDelivery.Status.FAILED if give_up else WebhookDelivery.Status.PENDING
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+    WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.SENDING, claimed_by=owner()
+    ).update(
         status=new_status,
         next_attempt_at=None if give_up else timezone.now() + wait,
         claimed_until=None,
         last_status_code=status,
         last_error=error[:500],
+        in_doubt_since=doubt,
     )
     return new_status
 
