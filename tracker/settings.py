@@ -71,6 +71,8 @@ MIDDLEWARE = [
     # Every staff URL: both sign-in steps passed, session neither idle nor too old (README "Staff sign-in").
     "notices.admin.gate.StaffSignInGate",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The database or the broker away: 503 with Retry-After, never a 500 (notices/health.py).
+    "notices.health.DependencyUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -108,6 +110,11 @@ def _database_url() -> str:
 DATABASE_URL = _database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_tracker")}
+# A persistent connection is checked before each request reuses it: after a database restart no request fails
+# on a connection the restart killed (each web thread did once, before).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# While the database or the broker cannot be reached: 503 with this Retry-After (notices/health.py).
+UNAVAILABLE_RETRY_AFTER = env_int("UNAVAILABLE_RETRY_AFTER", 10, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------------------------
@@ -259,6 +266,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CHECK_SWEEP_INTERVAL = env_seconds("CHECK_SWEEP_INTERVAL", 30)
 OUTBOX_SWEEP_INTERVAL = env_seconds("OUTBOX_SWEEP_INTERVAL", 15)
 CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 1000, minimum=1)
+# The trace sweep: assessed URLs with no trace after TRACE_SWEEP_GRACE get their trace queued again.
+TRACE_SWEEP_INTERVAL = env_seconds("TRACE_SWEEP_INTERVAL", 120)
+TRACE_SWEEP_GRACE = env_seconds("TRACE_SWEEP_GRACE", 600)
+TRACE_SWEEP_BATCH_SIZE = env_int("TRACE_SWEEP_BATCH_SIZE", 1000, minimum=1)
 CHECK_CLAIM_TIMEOUT = env_seconds("CHECK_CLAIM_TIMEOUT", 900)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1)
 # The lease of an outbox claim: its worker's heartbeat renews it every third of it (notices.infra.claims), so

@@ -256,11 +256,14 @@ def message_bytes(message: OutgoingMessage) -> bytes:
 def _hand_off(message_ids: list[int]) -> None:
     """After commit: one message goes to its own delivery task; a batch goes to one outbox sweep per
     `OUTBOX_BATCH_SIZE` messages, which the workers share (claims never overlap). Beat's sweep covers a lost
-    one."""
+    one, and a broker that is down (logged, never raised: the notice is committed)."""
     if len(message_ids) == 1:
-        enqueue.send(enqueue.DELIVER_MESSAGE, message_ids[0])
+        enqueue.send_or_log(enqueue.DELIVER_MESSAGE, message_ids[0])
         return
-    enqueue.send_many(enqueue.SWEEP_OUTBOX, math.ceil(len(message_ids) / settings.OUTBOX_BATCH_SIZE))
+    try:
+        enqueue.send_many(enqueue.SWEEP_OUTBOX, math.ceil(len(message_ids) / settings.OUTBOX_BATCH_SIZE))
+    except enqueue.BROKER_ERRORS as exc:  # the rows are committed: beat's outbox sweep sends them
+        logger.warning("%d outbox message(s) not handed off, the broker refused (%s)", len(message_ids), exc)
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
