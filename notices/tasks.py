@@ -32,11 +32,15 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="notices.trace_url", acks_late=True)
-def trace_url_task(url_id: int) -> str:
-    """Trace one URL (DNS → prefixes → provider) and store the trace (a purged case has nothing to trace)."""
+def trace_url_task(url_id: int, only_untraced: bool = False) -> str:
+    """Trace one URL (DNS → prefixes → provider) and store the trace (a purged case has nothing to trace).
+    `only_untraced` (the trace sweep's): not when a trace reached it meanwhile (the sweep queued it again
+    while the first task was still waiting behind a backlog)."""
     url = Url.objects.filter(pk=url_id, purged_at=None).first()
     if url is None:
         return "missing"
+    if only_untraced and url.traced_at is not None:
+        return "traced-already"
     trace = trace_url(url=url, now=timezone.now())
     logger.info("traced url %s: ip=%s provider=%s error=%s", url_id, trace.ip, trace.provider_id, trace.error)
     return trace.error or "ok"
@@ -138,7 +142,7 @@ def purge_limit_records() -> int:
 
 
 def _countdown(base: int, attempt: int) -> float:
-    """Exponential backoff for a broker retry, never further ahead than `enqueue.MAX_COUNTDOWN` (a long-delayed
+    """Exponential backoff for a broker retry, at most `enqueue.MAX_COUNTDOWN` ahead (a long-delayed
     message may be redelivered early or dropped by the broker)."""
     return min(backoff(base, attempt).total_seconds(), enqueue.MAX_COUNTDOWN)
 

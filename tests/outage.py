@@ -1,6 +1,6 @@
-"""Dependencies a test can take away and bring back: a PostgreSQL cluster of the test's own (a copy of the test
-database, so the web and workers find every table) and a Redis broker of its own, each stopped and started for
-real."""
+"""Dependencies a test can take away and bring back: a PostgreSQL cluster of the test's own (a copy of the
+test database, so the web and workers find every table) and a Redis broker of its own, each stopped and
+started for real."""
 
 from __future__ import annotations
 

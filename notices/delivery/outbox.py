@@ -346,8 +346,8 @@ CANCELLED = "cancelled: the notice was withdrawn"
 
 def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
     """Cancel the mails of withdrawn notices not sent yet (the caller holds the transaction that withdraws
-    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again; one
-    the server accepted already (`sent_at`) is left for its worker to record as sent.
+    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again;
+    one the server accepted already (`sent_at`) is left for its worker to record as sent.
     The UPDATE waits for a send under way (its worker holds the row lock through the SMTP conversation, see
     `attempt_claimed`). Returns the number cancelled per notice id."""
     table = OutgoingMessage._meta.db_table
@@ -370,7 +370,8 @@ class Attempt(NamedTuple):
     `status` is the message's new status: `sent`, `pending` (retried later, with backoff) or `failed` (given
     up); `changed` is False when the message was not this worker's to send (its status as it stands).
     `refused` holds the recipients the server refused, with its replies. `cancelled`: not sent because its
-    notice was withdrawn (failed with `CANCELLED`; nothing else follows). `doubt` (a failure): since when a copy
+    notice was withdrawn (failed with `CANCELLED`; nothing else follows). `doubt` (a failure): since when a
+    copy
     may have gone out, if one may have (`_failed`). `at` of a sent attempt is the message's
     first acceptance (`sent_at`)."""
 

@@ -78,7 +78,7 @@ def claim(
         return cursor.fetchall()
 
 
-# --- Owners and heartbeats: leases a live worker renews -------------------------------------------------------
+# --- Owners and heartbeats: leases a live worker renews -----------------------------------------------------
 #
 # A queue whose work takes a worker a while (an SMTP conversation, a webhook POST, a batch of them) claims its
 # rows with a short lease and the claimer's name (`claimed_by = owner()`); a thread of the claiming process

@@ -40,7 +40,7 @@ BROKER_ERRORS = (
 
 
 def send(name: str, *args, **options) -> None:
-    """Publish the task `name` with positional `args` now. `options` are Celery's (countdown, retry,
+    """Publish the task `name` with positional `args` now. `options` are Celery's (kwargs, countdown, retry,
     producer)."""
     current_app.send_task(name, args=args, **options)
 

@@ -1,6 +1,7 @@
 """Crash safety of the outbox and webhook deliveries (issue 19): a claim names its worker (`claimed_by`) and
 its lease is renewed by that worker's heartbeat; an attempt that handed its message over without an answer is
-`in_doubt_since`; copies sent again after such a crash are counted in `duplicates`."""
+`in_doubt_since`; copies sent again after such a crash are counted in `duplicates`. The trace sweep's claim on a
+URL (`trace_queued_at`)."""
 
 from django.db import migrations, models
 
@@ -89,6 +90,16 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(
                 blank=True,
                 help_text="The claim's lease; its worker's heartbeat renews it while it lives.",
+                null=True,
+            ),
+        ),
+        migrations.AddField(
+            model_name="url",
+            name="trace_queued_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When the trace sweep last queued a trace no other had reached (its claim: another "
+                "sweep, a second beat, leaves the URL alone until TRACE_SWEEP_GRACE has passed).",
                 null=True,
             ),
         ),

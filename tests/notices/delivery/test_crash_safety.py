@@ -1,8 +1,8 @@
-"""The outbox under a worker crash: a worker SIGKILLed after the SMTP server accepted a mail and before anything
-was committed; a worker that recorded the acceptance and died before the bookkeeping; a dead worker's claim
-taken over within its lease, a live one's renewed by its heartbeat. Nothing is lost, a copy sent again is the
-same mail and is counted, the provider sees the notice at once, and first-notice time is the first
-acceptance (never later, so time-to-removal is never under-stated)."""
+"""The outbox under a worker crash: a worker SIGKILLed after the SMTP server accepted a mail and before
+anything was committed; a worker that recorded the acceptance and died before the bookkeeping; a dead
+worker's claim taken over within its lease, a live one's renewed by its heartbeat. Nothing is lost, a copy
+sent again is the same mail and is counted, the provider sees the notice at once, and first-notice time is
+the first acceptance (never later, so time-to-removal is never under-stated)."""
 
 from __future__ import annotations
 
