@@ -24,7 +24,7 @@ def queue_untraced(*, now: datetime, limit: int) -> int:
     rows = claim(
         table=Url._meta.db_table,
         due="status = %(assessed)s AND traced_at IS NULL AND purged_at IS NULL AND assessed_at <= %(before)s "
-        "AND (trace_queued_at IS NULL OR trace_queued_at <= %(before)s)",
+        "AND (trace_queued_at IS NULL OR trace_queued_at < %(before)s)",
         order_by="id",
         limit=limit,
         assign="trace_queued_at = %(now)s",
