@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -107,9 +108,14 @@ SIGNAL_BITS = {signal.SIGINT: 1 << (signal.SIGINT - 1), signal.SIGTERM: 1 << (si
 
 
 @pytest.fixture(scope="module")
-def shared_var(tmp_path_factory):
-    """One var dir for the tests below: the second and later starts reuse its database (no initdb)."""
-    return tmp_path_factory.mktemp("supervisor") / "var"
+def shared_var():
+    """One var dir for the tests below: the second and later starts reuse its database (no initdb). Under
+    var/test, not pytest's tmp dirs: another pytest run on the machine prunes those, a data directory
+    under a running server included."""
+    path = ROOT / "var" / "test" / f"supervisor-{os.getpid()}" / "var"
+    shutil.rmtree(path.parent, ignore_errors=True)
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _start_supervisor(
