@@ -47,9 +47,16 @@ def queue_one(n: int, now) -> OutgoingMessage:
     )
     assess_url(url=url, analyst=None, legality="illegal_international", classification="A1", now=now)
     trace = HostingTrace.objects.create(
-        url=url, traced_at=now, host=url.host, ips=["198.51.100.10"], ip="198.51.100.10",
-        provider=provider, country="NL", asn=64500, sources=[],
-    )  # fmt: skip
+        url=url,
+        traced_at=now,
+        host=url.host,
+        ips=["198.51.100.10"],
+        ip="198.51.100.10",
+        provider=provider,
+        country="NL",
+        asn=64500,
+        sources=[],
+    )
     Url.objects.filter(pk=url.pk).update(current_trace=trace, provider=provider)
     url.refresh_from_db()
     (notice,) = create_notices(urls=[url], notice_type="hotline_notice", now=now)
