@@ -133,6 +133,7 @@ _django_models = (
     _.acknowledged_by,
     _.canonical_hash,
     _.claimed_until,
+    _.trace_queued_at,
     _.closed_at,
     _.code_hash,
     _.delivered_at,
@@ -281,6 +282,8 @@ _django_wiring = (
     _.urlpatterns,
     _.StaffSignInGate,
     _.RequestMetrics,
+    _.DependencyUnavailableMiddleware,
+    _.process_exception,
     _.app_name,
     _.handler404,
     _.handler500,
@@ -311,6 +314,7 @@ _django_wiring = (
 # Settings (tracker/settings.py) that Django, DRF, drf-spectacular, WhiteNoise, django-csp and Celery
 # (namespace CELERY_) read, and CHECK_INTERVAL_* that notices/checks/scheduling.py reads by name.
 _django_settings = (
+    _.CELERY_TASK_DEFAULT_QUEUE,
     _.ALLOWED_HOSTS,
     _.AUTH_PASSWORD_VALIDATORS,
     _.CACHES,
@@ -443,6 +447,8 @@ _celery = (
     _.sweep_outbox,
     _.sweep_webhooks,
     _.trace_url_task,
+    _.sweep_untraced,
+    _._renew_leases,
     _._install_schedule,
     _._freeze_start_up_objects,
     _._redact_logs,

@@ -133,7 +133,8 @@ class StateCollector:
             "Messages waiting in each Celery queue (-1: broker unreachable).",
             labels=["queue"],
         )
-        for queue, depth in enqueue.queue_depths(queues.QUEUES).items():
+        named = enqueue.queue_depths([queues.named(q) for q in queues.QUEUES])
+        for queue, depth in zip(queues.QUEUES, named.values(), strict=True):
             depths.add_metric([queue], -1 if depth is None else depth)
         yield depths
 

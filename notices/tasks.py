@@ -13,7 +13,7 @@ from django.utils import timezone
 from notices.delivery.outbox import SmtpSession, claim_due_messages
 from notices.delivery.webhooks import claim_due_deliveries, enqueue_new_deliveries
 from notices.hosting.tracer import trace_url
-from notices.infra import partitions, ratelimit
+from notices.infra import enqueue, partitions, ratelimit
 from notices.infra.retry import backoff
 from notices.models import RetentionPolicy, Url
 from notices.selectors.stats import run_refresh
@@ -25,6 +25,7 @@ from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
 from notices.services.escalation import sweep
 from notices.services.retention import purge
+from notices.services.tracing import queue_untraced
 from notices.services.webhooks import deliver
 from tracker.runtime import collector_paused
 
@@ -32,14 +33,25 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(name="notices.trace_url", acks_late=True)
-def trace_url_task(url_id: int) -> str:
-    """Trace one URL (DNS → prefixes → provider) and store the trace (a purged case has nothing to trace)."""
+def trace_url_task(url_id: int, only_untraced: bool = False) -> str:
+    """Trace one URL (DNS → prefixes → provider) and store the trace (a purged case has nothing to trace).
+    `only_untraced` (the trace sweep's): not when a trace reached it meanwhile (the sweep queued it again
+    while the first task was still waiting behind a backlog)."""
     url = Url.objects.filter(pk=url_id, purged_at=None).first()
     if url is None:
         return "missing"
+    if only_untraced and url.traced_at is not None:
+        return "traced-already"
     trace = trace_url(url=url, now=timezone.now())
     logger.info("traced url %s: ip=%s provider=%s error=%s", url_id, trace.ip, trace.provider_id, trace.error)
     return trace.error or "ok"
+
+
+@shared_task(name="notices.sweep_untraced", acks_late=True)
+def sweep_untraced() -> int:
+    """Beat: queue a trace for URLs assessed illegal that no trace reached (its task was lost with a broker
+    that was down when the assessment committed)."""
+    return queue_untraced(now=timezone.now(), limit=settings.TRACE_SWEEP_BATCH_SIZE)
 
 
 @shared_task(name="notices.sweep_due_checks", acks_late=True)
@@ -142,6 +154,12 @@ def purge_limit_records() -> int:
     return attempts + counters
 
 
+def _countdown(base: int, attempt: int) -> float:
+    """Exponential backoff for a broker retry, at most `enqueue.MAX_COUNTDOWN` ahead (a long-delayed
+    message may be redelivered early or dropped by the broker)."""
+    return min(backoff(base, attempt).total_seconds(), enqueue.MAX_COUNTDOWN)
+
+
 @shared_task(name="notices.send_alert_digest", bind=True, acks_late=True)
 def send_alert_digest_task(self) -> str:
     """Beat, daily: mail the analysts the digest of the alert queue; SMTP errors retry with backoff as an
@@ -151,7 +169,7 @@ def send_alert_digest_task(self) -> str:
     except (smtplib.SMTPException, OSError) as exc:
         raise self.retry(
             exc=exc,
-            countdown=backoff(settings.ANALYST_ALERT_RETRY_BASE, self.request.retries + 1).total_seconds(),
+            countdown=_countdown(settings.ANALYST_ALERT_RETRY_BASE, self.request.retries + 1),
             max_retries=settings.ANALYST_ALERT_MAX_RETRIES,
         ) from exc
     logger.info("alert digest: %s", outcome)
@@ -169,7 +187,7 @@ def send_analyst_alert_task(self, event_id: int) -> str:
         logger.warning("analyst alert %s: %s (retry %d)", event_id, exc, retries + 1)
         raise self.retry(
             exc=exc,
-            countdown=backoff(settings.ANALYST_ALERT_RETRY_BASE, retries + 1).total_seconds(),
+            countdown=_countdown(settings.ANALYST_ALERT_RETRY_BASE, retries + 1),
             max_retries=settings.ANALYST_ALERT_MAX_RETRIES,
         ) from exc
     logger.info("analyst alert %s: %s", event_id, outcome)

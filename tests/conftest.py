@@ -219,6 +219,17 @@ def _wait_for_web(proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 @pytest.fixture
+def own_var(request):
+    """A directory of the test's own under var/test (the embedded server's user can reach it; a pytest
+    tmp_path under /tmp/pytest-of-root is root's alone)."""
+    path = TEST_VAR / f"outage-{os.getpid()}-{request.node.name[:40]}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
 def smtp_sink(tmp_path, settings):
     """A real SMTP server writing .eml files; Django's mail settings point at it."""
     from tracker.embedded.smtp import SmtpSink

@@ -30,6 +30,16 @@ def _freeze_start_up_objects(**kwargs) -> None:
     freeze_start_up_objects()
 
 
+@worker_init.connect
+@worker_process_init.connect
+def _renew_leases(**kwargs) -> None:
+    """Worker processes renew the leases of the claims they hold from a heartbeat thread, so a dead worker's
+    claims come back within one lease (`notices.infra.claims.start_heartbeat`)."""
+    from notices.infra.claims import enable_heartbeats  # noqa: PLC0415 (in worker processes only)
+
+    enable_heartbeats()
+
+
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def _redact_logs(logger, **kwargs) -> None:

@@ -7,6 +7,8 @@ A worker started without `-Q` (as `make run` and the tests do) consumes every qu
 
 from __future__ import annotations
 
+import os
+
 from tracker.env import env_int
 
 CHECKS = "checks"  # liveness checks: sweeps of due URLs and checks asked for now
@@ -17,6 +19,15 @@ STATISTICS = "statistics"  # statistics refreshes (seconds of queries at scale)
 DEFAULT = "default"  # periodic bookkeeping: dispatch, escalation, purges, partition upkeep
 
 QUEUES = (CHECKS, MAIL, TRACES, IMPORTS, STATISTICS, DEFAULT)
+# Prepended to every queue's name on the broker (CELERY_QUEUE_PREFIX): deployments or test runs that share
+# one broker keep their messages apart.
+PREFIX = os.environ.get("CELERY_QUEUE_PREFIX", "")
+
+
+def named(queue: str) -> str:
+    """The name of a queue on the broker."""
+    return PREFIX + queue
+
 
 # Every task of notices/tasks.py by its stable name (tests/tracker/test_queues.py fails on one missing).
 ROUTES = {
@@ -27,7 +38,9 @@ ROUTES = {
     "notices.sweep_webhooks": MAIL,
     "notices.send_analyst_alert": MAIL,
     "notices.send_alert_digest": MAIL,
+    "notices.poll_channel_reports": MAIL,
     "notices.trace_url": TRACES,
+    "notices.sweep_untraced": TRACES,
     "notices.refresh_stats": STATISTICS,
     "notices.dispatch_notices": DEFAULT,
     "notices.sweep_escalations": DEFAULT,
@@ -63,7 +76,7 @@ def worker_command(python: str, queues: list[str]) -> list[str]:
         "tracker",
         "worker",
         "--queues",
-        ",".join(queues),
+        ",".join(named(q) for q in queues),
         "--concurrency",
         str(sum(CONCURRENCY[q] for q in queues)),
         "--prefetch-multiplier",

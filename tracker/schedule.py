@@ -13,6 +13,11 @@ def beat_schedule() -> dict:
             "task": "notices.sweep_due_checks",
             "schedule": settings.CHECK_SWEEP_INTERVAL,
         },
+        # Queue traces of assessed URLs that none reached (a trace task lost while the broker was down).
+        "traces-sweep": {
+            "task": "notices.sweep_untraced",
+            "schedule": settings.TRACE_SWEEP_INTERVAL,
+        },
         # Send pending outbox messages whose next_attempt_at is due (retries live in the database).
         "outbox-sweep": {
             "task": "notices.sweep_outbox",

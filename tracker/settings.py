@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # Every staff URL: both sign-in steps passed, session neither idle nor too old (README "Staff sign-in").
     "notices.admin.gate.StaffSignInGate",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The database or the broker away: 503 with Retry-After, never a 500 (notices/health.py).
+    "notices.health.DependencyUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -113,6 +115,11 @@ def _database_url() -> str:
 DATABASE_URL = _database_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_tracker")}
+# A persistent connection is checked before each request reuses it: after a database restart no request fails
+# on a connection the restart killed (each web thread did once, before).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# While the database or the broker cannot be reached: 503 with this Retry-After (notices/health.py).
+UNAVAILABLE_RETRY_AFTER = env_int("UNAVAILABLE_RETRY_AFTER", 10, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth, i18n, static -----------------------------------------------------------------------------------
@@ -260,17 +267,25 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # One queue per kind of work (tracker/queues.py; README "Deployment"): a worker without `-Q` takes them all.
-CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in queues.QUEUES]
-CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
-CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in queues.ROUTES.items()}
+# CELERY_QUEUE_PREFIX puts the queues of one deployment (or one test run) apart on a shared broker.
+CELERY_QUEUE_PREFIX = queues.PREFIX
+CELERY_TASK_QUEUES = [Queue(queues.named(name), routing_key=queues.named(name)) for name in queues.QUEUES]
+CELERY_TASK_DEFAULT_QUEUE = queues.named(queues.DEFAULT)
+CELERY_TASK_ROUTES = {name: {"queue": queues.named(queue)} for name, queue in queues.ROUTES.items()}
 
 # How often beat runs each sweep (seconds). Each sweep claims a bounded batch of due rows.
 CHECK_SWEEP_INTERVAL = env_seconds("CHECK_SWEEP_INTERVAL", 30)
 OUTBOX_SWEEP_INTERVAL = env_seconds("OUTBOX_SWEEP_INTERVAL", 15)
 CHECK_BATCH_SIZE = env_int("CHECK_BATCH_SIZE", 1000, minimum=1)
+# The trace sweep: assessed URLs with no trace after TRACE_SWEEP_GRACE get their trace queued again.
+TRACE_SWEEP_INTERVAL = env_seconds("TRACE_SWEEP_INTERVAL", 120)
+TRACE_SWEEP_GRACE = env_seconds("TRACE_SWEEP_GRACE", 600)
+TRACE_SWEEP_BATCH_SIZE = env_int("TRACE_SWEEP_BATCH_SIZE", 1000, minimum=1)
 CHECK_CLAIM_TIMEOUT = env_seconds("CHECK_CLAIM_TIMEOUT", 900)
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100, minimum=1)
-OUTBOX_CLAIM_TIMEOUT = env_seconds("OUTBOX_CLAIM_TIMEOUT", 600)
+# The lease of an outbox claim: its worker's heartbeat renews it every third of it (notices.infra.claims), so
+# a worker that died gives its messages back within this time.
+OUTBOX_CLAIM_TIMEOUT = env_seconds("OUTBOX_CLAIM_TIMEOUT", 30)
 OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 12, minimum=1)
 OUTBOX_RETRY_BASE = env_seconds("OUTBOX_RETRY_BASE", 60)
 
@@ -540,6 +555,7 @@ PASSWORD_RESET_TIMEOUT = int(env_seconds("PASSWORD_RESET_TIMEOUT", 86400))
 WEBHOOK_SWEEP_INTERVAL = env_seconds("WEBHOOK_SWEEP_INTERVAL", 15)
 WEBHOOK_BATCH_SIZE = env_int("WEBHOOK_BATCH_SIZE", 100, minimum=1)
 WEBHOOK_TIMEOUT = env_seconds("WEBHOOK_TIMEOUT", 10)
+WEBHOOK_CLAIM_TIMEOUT = env_seconds("WEBHOOK_CLAIM_TIMEOUT", 30)  # the lease, renewed as OUTBOX_CLAIM_TIMEOUT
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
 WEBHOOK_RETRY_BASE = env_seconds("WEBHOOK_RETRY_BASE", 60)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only

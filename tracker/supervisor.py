@@ -7,7 +7,11 @@ beat as child processes. Ctrl-C or SIGTERM stops every process it started; a sec
 It owns SIGINT and SIGTERM from its first line, whatever it inherited (a background job of a non-interactive
 shell starts with SIGINT ignored), so its children start with the default disposition again. It watches every
 process it started or depends on — web, worker, beat, the embedded PostgreSQL's postmaster and the broker —
-and when one of them dies it says so and stops everything (exit status 1). A stop (signal, a death or a failed
+and when one of them dies (a kill -9 of the Celery worker's main process, of the postmaster …) it says so
+and restarts it after a backoff (SUPERVISOR_RESTART_BACKOFF × 2ⁿ, at most 30 s), with whatever that process
+had started itself stopped first; the others reconnect by themselves. A process that dies
+SUPERVISOR_RESTART_LIMIT times within SUPERVISOR_RESTART_WINDOW seconds is not restarted again: the
+supervisor says so loudly and stops everything (exit status 1). A stop (signal, too many deaths or a failed
 start) always ends every server it started.
 """
 
@@ -41,6 +45,10 @@ DEMO_DEFAULTS = {
 
 STOP_GRACE_SECONDS = 15
 WATCH_INTERVAL = 0.5
+RESTART_LIMIT = int(os.environ.get("SUPERVISOR_RESTART_LIMIT", "5"))  # deaths of one process within…
+RESTART_WINDOW = float(os.environ.get("SUPERVISOR_RESTART_WINDOW", "60"))  # …this many seconds: stop all
+RESTART_BACKOFF = float(os.environ.get("SUPERVISOR_RESTART_BACKOFF", "1"))  # first wait; doubles each time
+RESTART_MAX_DELAY = 30.0
 
 
 class Interrupted(Exception):
@@ -57,6 +65,10 @@ class Stack:
     services: dict[str, int] = field(default_factory=dict)  # name → pid, for supervisor.json
     stoppers: list = field(default_factory=list)
     log_dir: Path = VAR_DIR / "log"
+    # name → how to start that process again (children, the embedded PostgreSQL and broker)
+    restarters: dict[str, Callable[[], None]] = field(default_factory=dict)
+    deaths: dict[str, list[float]] = field(default_factory=dict)  # name → when it died lately (monotonic)
+    restart_due: dict[str, float] = field(default_factory=dict)  # name → when to start it again
 
     def check_stop(self) -> None:
         """Raise Interrupted if a stop signal has arrived (called between and inside the start-up steps)."""
@@ -115,9 +127,19 @@ def start_database(stack: Stack) -> None:
     server, url = postgres.start(pgdata)
     stack.env["DATABASE_URL"] = url
     stack.stoppers.append(server.cleanup)
-    pid = server.get_pid()
-    stack.watched["postgres"] = _postmaster_state(pid, pgdata)
-    stack.services["postgres"] = pid
+
+    def watch_postmaster() -> None:
+        pid = server.get_pid()
+        stack.watched["postgres"] = _postmaster_state(pid, pgdata)
+        stack.services["postgres"] = pid
+
+    def restart() -> None:
+        postgres.restart(server)
+        watch_postmaster()
+        write_state(stack)
+
+    watch_postmaster()
+    stack.restarters["postgres"] = restart
     _say(f"• PostgreSQL: embedded, data in {pgdata}")
 
 
@@ -127,11 +149,24 @@ def start_broker(stack: Stack) -> None:
         return
     from tracker.embedded import redis  # noqa: PLC0415 (the `embedded` extra: only `make run` needs it)
 
-    proc, url = redis.start(VAR_DIR)
-    stack.env["CELERY_BROKER_URL"] = url
-    stack.stoppers.append(lambda: redis.stop(proc))
-    stack.watched["broker"] = _popen_state(proc, f"the embedded Redis broker (see {VAR_DIR / 'redis.log'})")
-    stack.services["broker"] = proc.pid
+    current: list[subprocess.Popen] = []
+
+    def start() -> None:
+        proc, url = redis.start(VAR_DIR)
+        current[:] = [proc]
+        stack.env["CELERY_BROKER_URL"] = url
+        what = f"the embedded Redis broker (see {VAR_DIR / 'redis.log'})"
+        stack.watched["broker"] = _popen_state(proc, what)
+        stack.services["broker"] = proc.pid
+
+    def restart() -> None:
+        redis.stop(current[0])  # reaps the dead one
+        start()
+        write_state(stack)
+
+    start()
+    stack.stoppers.append(lambda: redis.stop(current[0]))
+    stack.restarters["broker"] = restart
     _say(f"• Broker: embedded Redis on {VAR_DIR / 'redis.sock'}")
 
 
@@ -221,6 +256,15 @@ def spawn(stack: Stack, name: str, argv: list[str]) -> None:
     log.close()
     stack.children[name] = proc
     stack.watched[name] = _popen_state(proc, f"{name} (see {stack.log_dir / (name + '.log')})")
+    stack.restarters[name] = lambda: respawn(stack, name, argv)
+
+
+def respawn(stack: Stack, name: str, argv: list[str]) -> None:
+    """Start a dead child again, once whatever it had started (its process group: a prefork worker's pool,
+    gunicorn's workers) is gone too."""
+    stop_groups([stack.children[name]], grace=STOP_GRACE_SECONDS)
+    spawn(stack, name, argv)
+    write_state(stack)
 
 
 def web_command(python: str, port: str | int) -> list[str]:
@@ -282,6 +326,11 @@ def start_processes(stack: Stack) -> None:
             str(VAR_DIR / "celerybeat-schedule"),
         ],
     )
+    write_state(stack)
+
+
+def write_state(stack: Stack) -> None:
+    """var/supervisor.json: the supervisor's pid and those of everything it runs now."""
     (VAR_DIR / "supervisor.json").write_text(
         json.dumps(
             {
@@ -348,14 +397,46 @@ def stop(stack: Stack) -> None:
 
 
 def watch(stack: Stack) -> int:
-    """Wait until Ctrl-C / SIGTERM (0), or until any watched process dies (1; the caller stops everything)."""
+    """Wait until Ctrl-C / SIGTERM (0); restart what dies, with backoff; 1 (the caller stops everything)
+    when a process died RESTART_LIMIT times within RESTART_WINDOW seconds or cannot be restarted."""
     assert stack.signals is not None
     while not stack.signals.wait(WATCH_INTERVAL):
-        ended = dead_service(stack)
-        if ended is not None:
-            _shout(f"{ended}. Stopping everything.")
-            return 1
+        now = time.monotonic()
+        for name, state in list(stack.watched.items()):
+            ended = None if name in stack.restart_due else state()
+            if ended is not None and not schedule_restart(stack, name, ended, now):
+                return 1
+        for name, due in list(stack.restart_due.items()):
+            if now >= due:
+                del stack.restart_due[name]
+                restart(stack, name)
     raise Interrupted
+
+
+def schedule_restart(stack: Stack, name: str, ended: str, now: float) -> bool:
+    """Note a death and plan the restart after the backoff; False (said loudly) when it died too often."""
+    deaths = [at for at in stack.deaths.get(name, []) if now - at < RESTART_WINDOW] + [now]
+    stack.deaths[name] = deaths
+    if name not in stack.restarters or len(deaths) > RESTART_LIMIT:
+        _shout(
+            f"{ended}. It died {len(deaths)} times within {RESTART_WINDOW:.0f} s; not restarting it again. "
+            "Stopping everything."
+        )
+        return False
+    delay = min(RESTART_BACKOFF * 2 ** (len(deaths) - 1), RESTART_MAX_DELAY)
+    _shout(f"{ended}. Restarting {name} in {delay:g} s (death {len(deaths)} of {RESTART_LIMIT} allowed).")
+    stack.restart_due[name] = now + delay
+    return True
+
+
+def restart(stack: Stack, name: str) -> None:
+    """Start `name` again; a failed start shows as a death at the next look (and counts)."""
+    try:
+        stack.restarters[name]()
+    except Exception as exc:
+        _say(f"! restarting {name} failed: {exc}")
+        return
+    _say(f"• Restarted {name}.")
 
 
 def main() -> int:

@@ -268,7 +268,16 @@ class OutgoingMessageAdmin(AuditedReadsMixin, SystemRecordAdmin):
     """A notice mail (its text names the URLs): reading it writes `mail.view` with the notice's reference."""
 
     audit_read = "mail.view"
-    list_display = ["message_id", "notice", "status", "attempts", "next_attempt_at", "sent_at", "last_error"]
+    list_display = [
+        "message_id",
+        "notice",
+        "status",
+        "attempts",
+        "duplicates",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
     list_filter = ["status"]
     search_fields = ["message_id", "notice__reference"]
     exclude = ["mime", "html"]  # the text body says what the HTML part says
@@ -282,6 +291,9 @@ class OutgoingMessageAdmin(AuditedReadsMixin, SystemRecordAdmin):
         "attempts",
         "next_attempt_at",
         "claimed_until",
+        "claimed_by",
+        "in_doubt_since",
+        "duplicates",
         "last_error",
         "created_at",
         "sent_at",

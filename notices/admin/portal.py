@@ -173,6 +173,7 @@ class WebhookDeliveryAdmin(SystemRecordAdmin):
         "endpoint",
         "status",
         "attempts",
+        "duplicates",
         "last_status_code",
         "next_attempt_at",
         "delivered_at",

@@ -1,9 +1,26 @@
 """The transactional outbox: messages written with the notice, claimed by beat, sent over SMTP.
 
-A message is claimed with a conditional UPDATE (status `sending`, `claimed_until`); a claim whose worker died
-expires and the message is sent again with the same Message-ID, so the provider sees at worst the same mail
-twice, never two different mails. Temporary SMTP errors (4xx, connection failures) retry with exponential
-backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the message and mark the contact.
+A message is claimed with a conditional UPDATE (status `sending`, the claimer's name in `claimed_by` and a
+short lease in `claimed_until`, which the worker's heartbeat renews: `notices.infra.claims`); the claim of a
+worker that died runs out within one lease (OUTBOX_CLAIM_TIMEOUT, seconds) and another worker takes it.
+
+Crash safety, in the order of one attempt (`attempt_claimed`):
+1. before the mail is handed to the server, the row says so in its own committed statement
+   (`in_doubt_since`): from then on the mail may have gone out, and its notice is visible to its provider
+   (`notices.selectors.notices.notices_for_provider`);
+2. the SMTP conversation runs holding the message's row lock; the server's acceptance is written in that same
+   short transaction (`sent_at`, the first acceptance) before anything else happens — no lock on a URL or
+   notice row is waited for;
+3. the owner of the notice records what the acceptance means (`record_attempt`, then the notice's service) in
+   a transaction of its own. A worker that dies between 2 and 3 leaves an accepted message `sending`: the
+   worker that takes the claim over records it, and never sends it again.
+A worker that dies between 1 and 2 leaves the message in doubt: the server may hold it. The next attempt
+sends the same bytes (same Message-ID: the provider sees at worst the same mail twice), counts it in
+`duplicates`, and takes the time the doubt began as the first notice sent — the earliest moment the first
+copy can have been accepted, so time-to-removal is never under-stated.
+
+Temporary SMTP errors (4xx, connection failures) retry with exponential backoff kept in the database
+(`next_attempt_at`); permanent ones (5xx) fail the message and mark the contact.
 
 A withdrawn notice's mails are never sent after the withdrawal: the withdrawal cancels them
 (`cancel_messages`: failed, with `CANCELLED` as the error, so no claim takes them again), and a worker sends
@@ -29,6 +46,8 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notices.delivery.channels.sending import run_message
@@ -38,7 +57,7 @@ from notices.delivery.signing import sign_for_sending
 from notices.enums import API_CHANNELS, NoticeStatus, OutboxStatus
 from notices.infra import enqueue
 from notices.infra.bulk import array_literal, field_defaults, new_instance
-from notices.infra.claims import claim, pending_or_expired
+from notices.infra.claims import claim, owner, pending_or_expired, start_heartbeat
 from notices.infra.retry import backoff
 from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
@@ -264,25 +283,33 @@ def message_bytes(message: OutgoingMessage) -> bytes:
 def _hand_off(message_ids: list[int]) -> None:
     """After commit: one message goes to its own delivery task; a batch goes to one outbox sweep per
     `OUTBOX_BATCH_SIZE` messages, which the workers share (claims never overlap). Beat's sweep covers a lost
-    one."""
+    one, and a broker that is down (logged, never raised: the notice is committed)."""
     if len(message_ids) == 1:
-        enqueue.send(enqueue.DELIVER_MESSAGE, message_ids[0])
+        enqueue.send_or_log(enqueue.DELIVER_MESSAGE, message_ids[0])
         return
-    enqueue.send_many(enqueue.SWEEP_OUTBOX, math.ceil(len(message_ids) / settings.OUTBOX_BATCH_SIZE))
+    try:
+        enqueue.send_many(enqueue.SWEEP_OUTBOX, math.ceil(len(message_ids) / settings.OUTBOX_BATCH_SIZE))
+    except enqueue.BROKER_ERRORS as exc:  # the rows are committed: beat's outbox sweep sends them
+        logger.warning("%d outbox message(s) not handed off, the broker refused (%s)", len(message_ids), exc)
 
 
 def claim_due_messages(*, now: datetime, limit: int, message_ids: list[int] | None = None) -> list[int]:
-    """Claim pending messages that are due, and stale `sending` claims (`notices.infra.claims`); each claim
-    counts an attempt. Returns claimed ids."""
+    """Claim pending messages that are due, and `sending` claims whose lease ran out (their worker died), for
+    this process (`claims.owner()`, its heartbeat renewing the lease); each claim counts an attempt. Returns
+    claimed ids."""
+    lease = timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)
     rows = claim(
         table=OutgoingMessage._meta.db_table,
         due=pending_or_expired(),
         order_by="next_attempt_at",
         limit=limit,
-        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
+        assign="status = 'sending', claimed_until = %(until)s, claimed_by = %(owner)s, "
+        "attempts = t.attempts + 1",
         only=message_ids,
-        params={"now": now, "until": now + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT)},
+        params={"now": now, "until": now + lease, "owner": owner()},
     )
+    if rows:
+        start_heartbeat(OutgoingMessage._meta.db_table, lease)
     return [row[0] for row in rows]
 
 
@@ -293,14 +320,36 @@ class SmtpSession:
 
     def __init__(self) -> None:
         self._backend = None
+        self.handed = False
 
     def sendmail(self, recipients: list[str], data: bytes) -> dict[str, tuple[int, bytes]]:
+        """MAIL, RCPT per recipient, DATA; returns the recipients refused while others were accepted. After
+        a failure, `handed` says whether the data had been handed over (no answer to it: it may have gone
+        out) or the server answered / was never reached."""
+        self.handed = False
         if self._backend is None:
             backend = get_connection(fail_silently=False)
             backend.open()
             self._backend = backend
+        smtp = self._backend.connection
         try:
-            return self._backend.connection.sendmail(settings.DEFAULT_FROM_EMAIL, recipients, data)
+            smtp.ehlo_or_helo_if_needed()
+            code, reply = smtp.mail(settings.DEFAULT_FROM_EMAIL)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, settings.DEFAULT_FROM_EMAIL)
+            refused = {}
+            for recipient in recipients:
+                code, reply = smtp.rcpt(recipient)
+                if code not in (250, 251):
+                    refused[recipient] = (code, reply)
+            if len(refused) == len(recipients):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            self.handed = True
+            code, reply = smtp.data(data)
+            if code != 250:
+                self.handed = False  # answered: not accepted
+                raise smtplib.SMTPDataError(code, reply)
+            return refused
         except BaseException:
             self.close()
             raise
@@ -324,14 +373,15 @@ CANCELLED = "cancelled: the notice was withdrawn"
 
 def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
     """Cancel the mails of withdrawn notices not sent yet (the caller holds the transaction that withdraws
-    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again.
+    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again;
+    one the server accepted already (`sent_at`) is left for its worker to record as sent.
     The UPDATE waits for a send under way (its worker holds the row lock through the SMTP conversation, see
     `attempt_claimed`). Returns the number cancelled per notice id."""
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {table} SET status = %s, next_attempt_at = NULL, claimed_until = NULL, last_error = %s
-                WHERE notice_id = ANY(%s) AND status IN (%s, %s) RETURNING notice_id""",
+                WHERE notice_id = ANY(%s) AND status IN (%s, %s) AND sent_at IS NULL RETURNING notice_id""",
             [OutboxStatus.FAILED, CANCELLED, list(notice_ids), OutboxStatus.PENDING, OutboxStatus.SENDING],
         )
         rows = cursor.fetchall()
@@ -347,7 +397,10 @@ class Attempt(NamedTuple):
     `status` is the message's new status: `sent`, `pending` (retried later, with backoff) or `failed` (given
     up); `changed` is False when the message was not this worker's to send (its status as it stands).
     `refused` holds the recipients the server refused, with its replies. `cancelled`: not sent because its
-    notice was withdrawn (failed with `CANCELLED`; nothing else follows)."""
+    notice was withdrawn (failed with `CANCELLED`; nothing else follows). `doubt` (a failure): since when a
+    copy
+    may have gone out, if one may have (`_failed`). `at` of a sent attempt is the message's
+    first acceptance (`sent_at`)."""
 
     message: OutgoingMessage
     status: str
@@ -357,6 +410,7 @@ class Attempt(NamedTuple):
     changed: bool = True
     cancelled: bool = False
     retry_after: float | None = None  # seconds the provider asked us to wait (its Retry-After)
+    doubt: datetime | None = None
 
 
 def attempt_claimed(
@@ -366,22 +420,25 @@ def attempt_claimed(
     unwanted: Callable[[OutgoingMessage], bool] | None = None,
     notice_body: Callable[[Notice], dict] | None = None,
 ) -> Attempt:
-    """Try to send one claimed message; nothing is written but the MIME bytes (`message_bytes`): the caller
-    records the attempt (`record_attempt`) with what it means for the notice. `smtp` (a sweep's session)
-    reuses its connection; without it the message gets a connection of its own. `unwanted(message)`, asked
-    before anything is sent, may call the message off (status `cancelled`: an escalation mail whose content
-    was removed meanwhile). A channel message goes to its abuse API (`_channel_attempt`; `notice_body` gives
-    the webhook channel the notice as the provider API shows it).
+    """Try to send one claimed message (steps 1 and 2 of the module docstring); the caller records the attempt
+    (`record_attempt`) with what it means for the notice. `smtp` (a sweep's session) reuses its connection;
+    without it the message gets a connection of its own. `unwanted(message)`, asked before anything is sent,
+    may call the message off (status `cancelled`: an escalation mail whose content was removed meanwhile).
+    A channel message goes to its abuse API (`_channel_attempt`; `notice_body` gives the webhook channel the
+    notice as the provider API shows it; each request is filed once by its own report row).
 
-    The SMTP conversation runs in a transaction holding the message's row lock, begun by looking again: a
-    message no longer this worker's is left alone, and one whose notice was withdrawn meanwhile is cancelled
-    instead of sent (`cancel_messages` waits for that lock, so no mail leaves after a withdrawal)."""
+    A message the server accepted already (its worker died before recording it) is not sent again: the
+    attempt is `sent` at its first acceptance. Written here: the MIME bytes (`message_bytes`), the doubt
+    before the handing over, and the acceptance; each committed at once unless the caller holds a
+    transaction."""
     if smtp is None:
         with SmtpSession() as own:
             return attempt_claimed(message_id, smtp=own, unwanted=unwanted, notice_body=notice_body)
     message = OutgoingMessage.objects.select_related("notice").get(pk=message_id)
-    if message.status != OutboxStatus.SENDING:
+    if message.status != OutboxStatus.SENDING or message.claimed_by != owner():
         return Attempt(message, message.status, timezone.now(), changed=False)
+    if message.sent_at is not None:  # accepted before its worker died: record it, never send it twice
+        return Attempt(message, OutboxStatus.SENT, message.sent_at)
     if unwanted is not None and unwanted(message):
         return Attempt(message, OutboxStatus.CANCELLED, timezone.now())
     if message.channel in API_CHANNELS:
@@ -390,13 +447,22 @@ def attempt_claimed(
         data = message_bytes(message)
     except Exception as exc:  # a mail that cannot be put together is retried, then given up on visibly
         logger.exception("outbox message %s: building the mail failed", message.pk)
-        return _failed(message, f"building the mail failed: {exc.__class__.__name__}: {exc}", permanent=False)
+        return _failed(
+            message,
+            f"building the mail failed: {exc.__class__.__name__}: {exc}",
+            permanent=False,
+            doubt=message.in_doubt_since,
+        )
+    earlier_doubt = message.in_doubt_since  # an attempt before this one may have gone out
+    if not _mark_in_doubt(message):
+        return Attempt(message, message.status, timezone.now(), changed=False)
     try:
         with transaction.atomic():
             held = _hold_for_sending(message)
             if held is not None:
                 return held
             refused = _smtp_send(message, data, smtp)
+            first = _record_acceptance(message, earlier_doubt=earlier_doubt)
     except smtplib.SMTPRecipientsRefused as exc:
         permanent = min(code for code, _ in exc.recipients.values()) >= 500
         return _failed(
@@ -404,12 +470,43 @@ def attempt_claimed(
             f"recipients refused: {exc.recipients}",
             permanent=permanent,
             refused=exc.recipients if permanent else None,
+            doubt=earlier_doubt,
         )
     except smtplib.SMTPResponseException as exc:
-        return _failed(message, f"{exc.smtp_code} {exc.smtp_error!r}", permanent=exc.smtp_code >= 500)
+        error = f"{exc.smtp_code} {exc.smtp_error!r}"
+        return _failed(message, error, permanent=exc.smtp_code >= 500, doubt=earlier_doubt)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
-        return _failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False)
-    return Attempt(message, OutboxStatus.SENT, timezone.now(), refused=refused)
+        doubt = message.in_doubt_since if smtp.handed else earlier_doubt  # handed over, then no answer
+        return _failed(message, f"{exc.__class__.__name__}: {exc}", permanent=False, doubt=doubt)
+    return Attempt(message, OutboxStatus.SENT, first, refused=refused)
+
+
+def _mark_in_doubt(message: OutgoingMessage) -> bool:
+    """Step 1: say durably that this attempt hands the mail over (the first such moment is kept); False when
+    the claim is no longer this worker's."""
+    now = timezone.now()
+    changed = OutgoingMessage.objects.filter(
+        pk=message.pk, status=OutboxStatus.SENDING, claimed_by=owner()
+    ).update(in_doubt_since=Coalesce("in_doubt_since", Value(now)))
+    if changed and message.in_doubt_since is None:
+        message.in_doubt_since = now
+    return bool(changed)
+
+
+def _record_acceptance(message: OutgoingMessage, *, earlier_doubt: datetime | None) -> datetime:
+    """Step 2, in the transaction holding the row lock: the server accepted the mail. `sent_at` becomes the
+    first acceptance — the moment an earlier attempt's doubt began when there was one (this copy is then a
+    duplicate, counted) — and the doubt is over. Returns `sent_at`."""
+    first = earlier_doubt or timezone.now()
+    OutgoingMessage.objects.filter(pk=message.pk).update(
+        sent_at=first,
+        in_doubt_since=None,
+        duplicates=F("duplicates") + (1 if earlier_doubt else 0),
+        claimed_until=timezone.now() + timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT),
+    )
+    message.sent_at, message.in_doubt_since = first, None
+    message.duplicates += 1 if earlier_doubt else 0
+    return first
 
 
 def _channel_attempt(message: OutgoingMessage, notice_body: Callable[[Notice], dict] | None) -> Attempt:
@@ -434,12 +531,12 @@ def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
     withdrawn)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT m.status, n.status FROM {OutgoingMessage._meta.db_table} AS m
+            f"""SELECT m.status, m.claimed_by, n.status FROM {OutgoingMessage._meta.db_table} AS m
                 JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id WHERE m.id = %s FOR UPDATE OF m""",
             [message.pk],
         )
-        status, notice_status = cursor.fetchone()
-    if status != OutboxStatus.SENDING:
+        status, holder, notice_status = cursor.fetchone()
+    if status != OutboxStatus.SENDING or holder != owner():
         return Attempt(message, status, timezone.now(), changed=False)
     if notice_status == NoticeStatus.WITHDRAWN:
         return Attempt(message, OutboxStatus.FAILED, timezone.now(), error=CANCELLED, cancelled=True)
@@ -462,15 +559,24 @@ def _failed(
     permanent: bool,
     refused: dict[str, tuple[int, bytes]] | None = None,
     retry_after: float | None = None,
+    doubt: datetime | None = None,
 ) -> Attempt:
     """A failed attempt: retried later with backoff, or given up (permanent error or attempts used up).
 
     Only a recipient refused permanently (`refused`) marks the provider's contacts as failing; a message the
-    server rejects for its content fails the notice alone."""
+    server rejects for its content fails the notice alone. `doubt`: since when a copy may have gone out (an
+    earlier attempt's doubt, or this one's when the connection broke after the mail was handed over with no
+    answer); it stays on the row for the next attempt."""
     give_up = permanent or message.attempts >= settings.OUTBOX_MAX_ATTEMPTS
     status = OutboxStatus.FAILED if give_up else OutboxStatus.PENDING
     return Attempt(
-        message, status, timezone.now(), error=error, refused=refused or {}, retry_after=retry_after
+        message,
+        status,
+        timezone.now(),
+        error=error,
+        refused=refused or {},
+        retry_after=retry_after,
+        doubt=doubt,
     )
 
 
@@ -478,30 +584,28 @@ def record_attempt(attempt: Attempt) -> bool:
     """Write an attempt into the message's row (caller holds the transaction): sent; pending again with the
     next attempt's time (`OUTBOX_RETRY_BASE` × 2ⁿ, or the provider's Retry-After when longer); or failed. A
     recipient refused permanently (5xx) is a bounce: its contact is marked failing, with the reply. An attempt
-    that did not send changes only a message still `sending` (one cancelled meanwhile stays cancelled).
-    Returns whether the row changed."""
+    that did not send changes only a message still `sending` under this worker's claim (one cancelled or taken
+    over meanwhile stays as it is), so an attempt is recorded once. Returns whether the row changed."""
     message, at = attempt.message, attempt.at
+    mine = OutgoingMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING, claimed_by=owner())
     if attempt.status == OutboxStatus.SENT:
-        OutgoingMessage.objects.filter(pk=message.pk).update(
-            status=OutboxStatus.SENT, sent_at=at, last_error=""
-        )
+        changed = mine.update(status=OutboxStatus.SENT, sent_at=at, last_error="", claimed_until=None)
     elif attempt.status == OutboxStatus.CANCELLED:
-        OutgoingMessage.objects.filter(pk=message.pk).update(
-            status=OutboxStatus.CANCELLED, next_attempt_at=None, claimed_until=None
-        )
+        changed = mine.update(status=OutboxStatus.CANCELLED, next_attempt_at=None, claimed_until=None)
     else:
         wait = max(
             backoff(settings.OUTBOX_RETRY_BASE, message.attempts), timedelta(seconds=attempt.retry_after or 0)
         )
         retry = attempt.status == OutboxStatus.PENDING
-        changed = OutgoingMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
+        changed = mine.update(
             status=attempt.status,
             next_attempt_at=at + wait if retry else None,
             claimed_until=None,
+            in_doubt_since=attempt.doubt,
             last_error=attempt.error[:2000],
         )
-        if not changed:
-            return False
+    if not changed:  # not this worker's any more (cancelled by a withdrawal, or taken over)
+        return False
     for email, (code, reply) in attempt.refused.items():
         if code >= 500:
             ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(

@@ -6,6 +6,12 @@ number of workers can sweep. The provider's URL is as untrusted as a reported on
 network), so it goes through the guarded HTTP client (`notices.infra.http`): every address it resolves to
 passes the SSRF `Guard` and the connection goes to exactly that address; redirects are not followed.
 
+Crash safety as in the outbox (`notices.delivery.outbox`): a claim names its worker and has a short lease its
+heartbeat renews (WEBHOOK_CLAIM_TIMEOUT); before the POST the row says durably that it may be delivered
+(`in_doubt_since`), and a delivery sent again after its worker died in doubt is counted (`duplicates`; the
+same `X-Takedown-Delivery` id, so the receiver can tell). A delivery to an endpoint the provider has replaced
+(or switched off) since is not retried: it fails as `ENDPOINT_REPLACED`.
+
 Signature: header `X-Takedown-Signature: t=UNIX,v1=HEX` where HEX = HMAC-SHA256(secret, f"{t}.{body}"). The
 receiver recomputes it with its secret and rejects old timestamps (replay).
 """
@@ -24,11 +30,12 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from notices.enums import HIDDEN_FROM_PROVIDER, ContactChannel
 from notices.infra import http as http_client
-from notices.infra.claims import claim, pending_or_expired
+from notices.infra.claims import claim, owner, pending_or_expired, start_heartbeat
 from notices.infra.retry import backoff
 from notices.infra.ssrf import BlockedTarget, Guard
 from notices.models import HostingProvider, Notice, WebhookDelivery, WebhookEndpoint
@@ -66,7 +73,7 @@ def register_webhook(*, provider: HostingProvider, url: str, created_by, now: da
     """
     url = validate_webhook_url(url)
     with transaction.atomic():
-        WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
+        _retire_endpoints(provider)
         return WebhookEndpoint.objects.create(
             provider=provider,
             url=url,
@@ -77,7 +84,22 @@ def register_webhook(*, provider: HostingProvider, url: str, created_by, now: da
 
 
 def disable_webhooks(*, provider: HostingProvider) -> None:
-    WebhookEndpoint.objects.filter(provider=provider, is_active=True).update(is_active=False)
+    _retire_endpoints(provider)
+
+
+ENDPOINT_REPLACED = "not retried: the provider replaced or switched off this endpoint"
+
+
+def _retire_endpoints(provider: HostingProvider) -> None:
+    """Deactivate the provider's endpoints and stop retrying what is pending for them (a delivery a worker
+    holds is stopped by `deliver`, which looks at its endpoint before sending)."""
+    retired = list(
+        WebhookEndpoint.objects.filter(provider=provider, is_active=True).values_list("pk", flat=True)
+    )
+    WebhookEndpoint.objects.filter(pk__in=retired).update(is_active=False)
+    WebhookDelivery.objects.filter(endpoint__in=retired, status=WebhookDelivery.Status.PENDING).update(
+        status=WebhookDelivery.Status.FAILED, next_attempt_at=None, last_error=ENDPOINT_REPLACED
+    )
 
 
 def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
@@ -107,16 +129,20 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
 
 
 def claim_due_deliveries(*, now: datetime, limit: int) -> list[int]:
-    """Claim pending deliveries that are due, and stale `sending` claims (`notices.infra.claims`); each claim
-    counts an attempt. Returns their ids."""
+    """Claim pending deliveries that are due, and `sending` claims whose lease ran out, for this process (its
+    heartbeat renewing the lease); each claim counts an attempt. Returns their ids."""
+    lease = timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT)
     rows = claim(
         table=WebhookDelivery._meta.db_table,
         due=pending_or_expired(),
         order_by="next_attempt_at",
         limit=limit,
-        assign="status = 'sending', claimed_until = %(until)s, attempts = t.attempts + 1",
-        params={"now": now, "until": now + timedelta(seconds=settings.WEBHOOK_TIMEOUT * 3 + 60)},
+        assign="status = 'sending', claimed_until = %(until)s, claimed_by = %(owner)s, "
+        "attempts = t.attempts + 1",
+        params={"now": now, "until": now + lease, "owner": owner()},
     )
+    if rows:
+        start_heartbeat(WebhookDelivery._meta.db_table, lease)
     return [row[0] for row in rows]
 
 
@@ -132,10 +158,25 @@ def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> 
     delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider", "run").get(
         pk=delivery_id
     )
-    if delivery.status != WebhookDelivery.Status.SENDING:
+    mine = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.SENDING, claimed_by=owner()
+    )
+    if delivery.status != WebhookDelivery.Status.SENDING or delivery.claimed_by != owner():
         return delivery.status
+    if not delivery.endpoint.is_active:  # replaced since: the provider gets its notices at the new one
+        mine.update(
+            status=WebhookDelivery.Status.FAILED,
+            next_attempt_at=None,
+            claimed_until=None,
+            last_error=ENDPOINT_REPLACED,
+        )
+        return WebhookDelivery.Status.FAILED
     body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
-    status, error = signed_post(
+    earlier_doubt = delivery.in_doubt_since
+    doubt = earlier_doubt or timezone.now()
+    if not mine.update(in_doubt_since=doubt):  # step 1: durably, a copy may go out from now on
+        return delivery.status  # taken over meanwhile
+    status, error, reached = signed_post(
         url=delivery.endpoint.url,
         secret=delivery.endpoint.secret,
         body=body,
@@ -143,10 +184,15 @@ def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> 
         delivery_id=str(delivery.pk),
     )
     if status is not None and 200 <= status < 300:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(**delivered_fields(status))
+        mine.update(
+            **delivered_fields(status),
+            in_doubt_since=None,
+            duplicates=F("duplicates") + (1 if earlier_doubt else 0),
+        )
         return WebhookDelivery.Status.DELIVERED
+    # Refused with an answer, or never reached: no copy went out now. Reached with no answer: it may have.
     fields = retry_fields(delivery.attempts, status, error)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)
+    mine.update(**fields, in_doubt_since=doubt if reached and status is None else earlier_doubt)
     return fields["status"]
 
 
@@ -154,7 +200,9 @@ def signed_post(
     *, url: str, secret: str, body: bytes, event: str, delivery_id: str
 ) -> tuple[int | None, str]:
     """POST a signed JSON `body` (headers X-Takedown-Event, -Delivery, -Signature) through the guarded
-    client; (status code, "") or (None, why it could not be sent). Shared by provider and partner webhooks."""
+    client: (status code, "" or why it is not accepted, True), or (None, why, reached) when no answer came —
+    `reached` False when nothing can have gone out (blocked, refused connection). Shared by provider and
+    partner webhooks."""
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -164,9 +212,11 @@ def signed_post(
     }
     try:
         status = post(url, body, headers)
-    except (BlockedTarget, OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
-        return None, f"{exc.__class__.__name__}: {exc}"
-    return status, "" if 200 <= status < 300 else f"HTTP {status}"
+    except (BlockedTarget, ConnectionRefusedError) as exc:  # never reached: nothing went out
+        return None, f"{exc.__class__.__name__}: {exc}", False
+    except (OSError, http.client.HTTPException, http_client.HttpError, ValueError) as exc:
+        return None, f"{exc.__class__.__name__}: {exc}", True
+    return status, "" if 200 <= status < 300 else f"HTTP {status}", True
 
 
 def delivered_fields(status: int) -> dict:

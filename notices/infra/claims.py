@@ -20,9 +20,17 @@ this statement just claimed and locks `limit` more.
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
-from django.db import connections
+from django.db import connection, connections
+from django.utils import timezone
 
 
 def pending_or_expired(due_column: str = "next_attempt_at") -> str:
@@ -68,3 +76,78 @@ def claim(
     with connections[using].cursor() as cursor:
         cursor.execute(sql, {**params, "limit": limit, "only": list(only or [])})
         return cursor.fetchall()
+
+
+# --- Owners and heartbeats: leases a live worker renews -----------------------------------------------------
+#
+# A queue whose work takes a worker a while (an SMTP conversation, a webhook POST, a batch of them) claims its
+# rows with a short lease and the claimer's name (`claimed_by = owner()`); a thread of the claiming process
+# renews every lease it holds each third of the lease (`start_heartbeat`). A worker that dies stops renewing,
+# so its claims come back to the sweeps within one lease (seconds), not after a timeout long enough for the
+# slowest piece of work. Rows a worker holds locked (it is in the middle of sending one) are skipped by the
+# renewal: nobody can claim a locked row anyway.
+
+_OWNER: tuple[int, str] | None = None
+_HEARTBEATS: dict[str, threading.Thread] = {}
+_HEARTBEAT_LOCK = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def owner() -> str:
+    """This process's name on its claims: host, pid and a random token (a pid can be reused after a crash;
+    a process forked from another gets a name of its own)."""
+    global _OWNER
+    pid = os.getpid()
+    if _OWNER is None or _OWNER[0] != pid:
+        _OWNER = (pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}")
+    return _OWNER[1]
+
+
+def renew_leases(*, table: str, lease: timedelta, holder: str, now: datetime, using: str = "default") -> int:
+    """Move the lease of every `sending` row of `table` that `holder` claimed to `now + lease`, skipping rows
+    locked by a transaction; returns how many were renewed."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {table} SET claimed_until = %(until)s WHERE id IN (
+                    SELECT id FROM {table} WHERE claimed_by = %(holder)s AND status = 'sending'
+                    FOR NO KEY UPDATE SKIP LOCKED)""",
+            {"until": now + lease, "holder": holder},
+        )
+        return cursor.rowcount
+
+
+def start_heartbeat(table: str, lease: timedelta) -> None:
+    """Renew this process's leases on `table` every third of `lease` from a daemon thread, started once per
+    process (and again in a forked child, where threads do not survive). Only worker processes call this
+    (`tracker.celery` turns it on): a test or command that claims in-process holds its lease without one."""
+    if not _HEARTBEATS_ENABLED:
+        return
+    key = f"{os.getpid()}:{table}"
+    with _HEARTBEAT_LOCK:
+        if key in _HEARTBEATS and _HEARTBEATS[key].is_alive():
+            return
+        thread = threading.Thread(
+            target=_beat, args=(table, lease, owner()), name=f"lease-heartbeat-{table}", daemon=True
+        )
+        _HEARTBEATS[key] = thread
+        thread.start()
+
+
+_HEARTBEATS_ENABLED = False
+
+
+def enable_heartbeats() -> None:
+    """Worker processes renew their leases (see `start_heartbeat`)."""
+    global _HEARTBEATS_ENABLED
+    _HEARTBEATS_ENABLED = True
+
+
+def _beat(table: str, lease: timedelta, holder: str) -> None:
+    interval = max(lease.total_seconds() / 3, 0.2)
+    while True:
+        time.sleep(interval)
+        try:
+            renew_leases(table=table, lease=lease, holder=holder, now=timezone.now())
+        except Exception as exc:  # the database is away: the lease runs out, another worker takes over
+            logger.warning("renewing leases on %s failed: %s", table, exc)
+            connection.close()  # this thread's own connection

@@ -2,6 +2,14 @@
 
 Code below the interfaces never imports the task module: it names the task here, and the message goes out when
 the caller's transaction commits (a worker must find the rows the task is about), or at once outside one.
+
+A broker that is down when a committed write publishes its follow-up loses nothing: `after_commit` logs it and
+returns (the request that wrote still succeeds), and the work is found again from the database by its beat
+sweep — the outbox sweep sends the mail, the due-check sweep checks the URL, the trace sweep
+(`notices.sweep_untraced`) traces an assessed URL no trace reached, the statistics refresh runs on its
+schedule, an analyst alert stays in the alert queue and the daily digest. No task is ever scheduled further
+ahead than `MAX_COUNTDOWN` (Redis and RabbitMQ redeliver or drop long-delayed messages): due times live in
+database columns.
 """
 
 from __future__ import annotations
@@ -25,18 +33,35 @@ SEND_ANALYST_ALERT = "notices.send_analyst_alert"
 
 # Re-traces an import queues wait in their own queue (tracker/queues.py), never in front of new cases' traces.
 IMPORTS_QUEUE = "imports"
+MAX_COUNTDOWN = 300  # seconds: the furthest ahead any task is scheduled in the broker
+BROKER_ERRORS = (
+    OperationalError,
+    ConnectionError,
+    TimeoutError,
+)  # what publishing raises with the broker away
 
 
 def send(name: str, *args, **options) -> None:
-    """Publish the task `name` with positional `args` now. `options` are Celery's (countdown, retry,
+    """Publish the task `name` with positional `args` now. `options` are Celery's (kwargs, countdown, retry,
     producer)."""
     current_app.send_task(name, args=args, **options)
 
 
 def after_commit(name: str, *args, **options) -> None:
     """Publish the task `name` once the current transaction commits (at once when there is none); nothing is
-    sent if it rolls back."""
-    transaction.on_commit(partial(send, name, *args, **options))
+    sent if it rolls back, and a broker that is down is logged, not raised (see the module docstring)."""
+    transaction.on_commit(partial(send_or_log, name, *args, **options))
+
+
+def send_or_log(name: str, *args, **options) -> bool:
+    """`send`, but a broker that refuses is a warning (the caller's sweep finds the work again); returns
+    whether it was published."""
+    try:
+        send(name, *args, **options)
+    except BROKER_ERRORS as exc:
+        logger.warning("%s%s not queued, the broker refused (%s); its sweep picks it up", name, args, exc)
+        return False
+    return True
 
 
 def send_many(name: str, count: int) -> None:
@@ -57,7 +82,7 @@ def after_commit_many(name: str, arguments: list[list], **options) -> None:
             with current_app.producer_or_acquire() as producer:
                 for args in arguments:
                     current_app.send_task(name, args=args, producer=producer, **options)
-        except OperationalError as exc:
+        except BROKER_ERRORS as exc:
             logger.warning("%s: %d task(s) not queued, the broker refused (%s)", name, len(arguments), exc)
 
     transaction.on_commit(publish)

@@ -71,6 +71,12 @@ class Url(models.Model):
     first_reported_at = models.DateTimeField()
     assessed_at = models.DateTimeField(null=True, blank=True)
     traced_at = models.DateTimeField(null=True, blank=True)
+    trace_queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the trace sweep last queued a trace no other had reached (its claim: another sweep, "
+        "a second beat, leaves the URL alone until TRACE_SWEEP_GRACE has passed).",
+    )
     first_notice_sent_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True, help_text="Closed by an analyst (status closed).")
     acknowledged_at = models.DateTimeField(null=True, blank=True)

@@ -120,10 +120,35 @@ class OutgoingMessage(models.Model):
     )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="The claim's lease; its worker's heartbeat renews it while it lives."
+    )
+    claimed_by = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",  # rows written by INSERT … SELECT name no claimer
+        help_text="The worker process holding the claim (host:pid:token).",
+    )
+    in_doubt_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="An attempt handed the mail to the server and no answer was recorded (under way, or its "
+        "worker died): it may have gone out since then.",
+    )
+    duplicates = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Copies sent again after an attempt left in doubt (a worker crash): the same mail, same "
+        "Message-ID.",
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="First acceptance by the mail server (or, after an attempt in doubt, the earliest moment "
+        "that copy may have been accepted), recorded at once.",
+    )
 
     class Meta:
         indexes = [

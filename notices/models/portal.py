@@ -162,7 +162,25 @@ class WebhookDelivery(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="The claim's lease; its worker's heartbeat renews it while it lives."
+    )
+    claimed_by = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",  # rows written by INSERT … SELECT name no claimer
+        help_text="The worker process holding the claim (host:pid:token).",
+    )
+    in_doubt_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="An attempt sent the request and no answer was recorded (under way, or its worker died).",
+    )
+    duplicates = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Deliveries sent again after an attempt left in doubt (same X-Takedown-Delivery id).",
+    )
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()

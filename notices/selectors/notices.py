@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from notices.enums import HIDDEN_FROM_PROVIDER, NoticeStatus, ResponseAction, WithdrawReason
-from notices.models import Event, HostingProvider, Notice, ProviderResponse
+from notices.enums import HIDDEN_FROM_PROVIDER, NoticeStatus, OutboxStatus, ResponseAction, WithdrawReason
+from notices.models import Event, HostingProvider, Notice, OutgoingMessage, ProviderResponse
 
 __all__ = ["HIDDEN_FROM_PROVIDER", "notices_for_provider"]
 
@@ -13,12 +13,22 @@ __all__ = ["HIDDEN_FROM_PROVIDER", "notices_for_provider"]
 NEVER_DELIVERED = Q(status=NoticeStatus.WITHDRAWN, sent_at__isnull=True)
 
 
+# A notice still queued whose mail may have reached the provider: handed to its server with no answer
+# recorded yet (an attempt under way, or its worker died), or accepted with the bookkeeping still to come.
+MAY_HAVE_ARRIVED = Q(status=NoticeStatus.QUEUED) & Exists(
+    OutgoingMessage.objects.filter(notice=OuterRef("pk"), run=None, status=OutboxStatus.SENDING).filter(
+        Q(in_doubt_since__isnull=False) | Q(sent_at__isnull=False)
+    )
+)
+
+
 def notices_for_provider(provider: HostingProvider) -> QuerySet[Notice]:
-    """The notices one provider may see: its own, once delivered (a withdrawn one too, shown as withdrawn).
-    Every portal view and provider API uses this."""
+    """The notices one provider may see: its own, once delivered (a withdrawn one too, shown as withdrawn),
+    or once their mail may have arrived (`MAY_HAVE_ARRIVED`: the provider can hold the mail before its
+    sending is recorded, and its links must work). Every portal view and provider API uses this."""
     return (
         Notice.objects.filter(provider=provider)
-        .exclude(status__in=HIDDEN_FROM_PROVIDER)
+        .filter(~Q(status__in=HIDDEN_FROM_PROVIDER) | MAY_HAVE_ARRIVED)
         .exclude(NEVER_DELIVERED)
         .select_related("provider")
     )

@@ -93,7 +93,7 @@ def deliver(delivery_id: int) -> str:
         fields = webhooks.retry_fields(settings.WEBHOOK_MAX_ATTEMPTS, None, "the partner's webhook is off")
     else:
         body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
-        status, error = webhooks.signed_post(
+        status, error, _ = webhooks.signed_post(
             url=partner.webhook_url,
             secret=partner.webhook_secret,
             body=body,

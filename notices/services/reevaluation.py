@@ -242,6 +242,8 @@ class _Retraces:
     def flush(self) -> None:
         if self._batch:
             enqueue.after_commit_many(
-                enqueue.TRACE_URL, [[url_id] for url_id in self._batch], queue=enqueue.IMPORTS_QUEUE
+                enqueue.TRACE_URL,
+                [[url_id] for url_id in self._batch],
+                queue=settings.CELERY_QUEUE_PREFIX + enqueue.IMPORTS_QUEUE,
             )
             self._batch = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -107,12 +108,19 @@ SIGNAL_BITS = {signal.SIGINT: 1 << (signal.SIGINT - 1), signal.SIGTERM: 1 << (si
 
 
 @pytest.fixture(scope="module")
-def shared_var(tmp_path_factory):
-    """One var dir for the tests below: the second and later starts reuse its database (no initdb)."""
-    return tmp_path_factory.mktemp("supervisor") / "var"
+def shared_var():
+    """One var dir for the tests below: the second and later starts reuse its database (no initdb). Under
+    var/test, not pytest's tmp dirs: another pytest run on the machine prunes those, a data directory
+    under a running server included."""
+    path = ROOT / "var" / "test" / f"supervisor-{os.getpid()}" / "var"
+    shutil.rmtree(path.parent, ignore_errors=True)
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
-def _start_supervisor(var: Path, *, ignore_sigint: bool = False) -> tuple[subprocess.Popen, str, int]:
+def _start_supervisor(
+    var: Path, *, ignore_sigint: bool = False, **extra_env: str
+) -> tuple[subprocess.Popen, str, int]:
     port = free_port()
     env = {
         k: v
@@ -135,6 +143,8 @@ def _start_supervisor(var: Path, *, ignore_sigint: bool = False) -> tuple[subpro
         DEMO_WEB_PORT="0",
         DEMO_WEB_CONTROL_PORT="0",
         PYTHONUNBUFFERED="1",
+        SUPERVISOR_RESTART_BACKOFF="0.5",
+        **extra_env,
     )
 
     def inherit_ignored_sigint() -> None:  # what a background job of a non-interactive shell gets
@@ -214,12 +224,56 @@ def test_supervisor_stops_on_sigint_even_when_sigint_was_inherited_ignored(share
         get(f"http://127.0.0.1:{port}/healthz")
 
 
-@pytest.mark.parametrize("service", ["postgres", "broker"])
-def test_supervisor_notices_a_dead_service_and_stops_everything(shared_var, service):
-    proc, _, _ = _start_supervisor(shared_var)
+def _pids(var: Path) -> dict[str, int]:
+    state = json.loads((var / "supervisor.json").read_text())
+    return {**state["children"], **state["services"]}
+
+
+def _wait_ready(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"/readyz not 200 within {timeout} s")
+
+
+@pytest.mark.parametrize("name", ["worker", "postgres", "broker"])
+def test_supervisor_restarts_a_killed_process_and_the_stack_works_again(shared_var, name):
+    """kill -9 of the Celery worker's main process (its pool is stopped with it), of the embedded
+    postmaster, of the broker: the supervisor restarts it after a backoff and the stack answers again."""
+    proc, _, port = _start_supervisor(shared_var)
     try:
-        state, processes = _started_processes(proc, shared_var)
-        os.kill(state["services"][service], signal.SIGKILL)
+        _, processes = _started_processes(proc, shared_var)
+        killed = psutil.Process(_pids(shared_var)[name])
+        left_behind = killed.children(recursive=True)  # a prefork pool, postgres backends
+        killed.kill()
+        output = read_until(proc, f"Restarted {name}.", timeout=90)
+        assert "!!!" in output and f"Restarting {name} in 0.5 s" in output
+        new_pid = _pids(shared_var)[name]
+        assert new_pid != killed.pid and psutil.pid_exists(new_pid)
+        _, alive = psutil.wait_procs(left_behind, timeout=15)
+        assert alive == []
+        _wait_ready(port)
+        _, processes_now = _started_processes(proc, shared_var)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output = _finish(proc)
+    assert proc.returncode == 0, output
+    _assert_everything_stopped(shared_var, processes + processes_now)
+
+
+def test_supervisor_stops_everything_loudly_after_repeated_deaths(shared_var):
+    proc, _, port = _start_supervisor(shared_var, SUPERVISOR_RESTART_LIMIT="1")
+    try:
+        _, processes = _started_processes(proc, shared_var)
+        os.kill(_pids(shared_var)["beat"], signal.SIGKILL)
+        read_until(proc, "Restarted beat.", timeout=30)
+        processes += _started_processes(proc, shared_var)[1]
+        os.kill(_pids(shared_var)["beat"], signal.SIGKILL)
         killed = time.monotonic()
         output = read_until(proc, "Stopping everything", timeout=30)
         noticed = time.monotonic() - killed
@@ -229,7 +283,9 @@ def test_supervisor_notices_a_dead_service_and_stops_everything(shared_var, serv
         raise
     output += _finish(proc)
     assert noticed < 10, output  # watched every 0.5 s; the margin is for a busy machine
-    assert "!!!" in output and {"postgres": "PostgreSQL", "broker": "broker"}[service] in output
+    assert "!!!" in output and "died 2 times within 60 s; not restarting it again" in output
     assert proc.returncode == 1, output
     assert "Stopped." in output
     _assert_everything_stopped(shared_var, processes)
+    with pytest.raises(OSError):
+        get(f"http://127.0.0.1:{port}/healthz")

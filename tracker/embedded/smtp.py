@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -52,7 +52,9 @@ class SmtpSink:
     `mode` ("accept", "tempfail", "permfail", "hang") applies to every recipient at `fail_stage` ("rcpt" or
     "data"); `rules` maps a recipient address to a mode and always acts at RCPT, winning over `mode`.
     Both can be changed while the server runs. "hang" keeps the client waiting `hang_seconds` (then answers
-    451); stop() cancels the wait.
+    451); stop() cancels the wait. `on_stored(path)`, when set, is called (in the server's thread) after a
+    mail is stored and before it is answered: a test kills the sending worker there, so the server holds the
+    mail while the worker never learns it was accepted.
     """
 
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -63,6 +65,7 @@ class SmtpSink:
         self.fail_stage = "rcpt"
         self.rules: dict[str, str] = {}
         self.hang_seconds = 3600.0
+        self.on_stored: Callable[[Path], None] | None = None
         self._controller: _Controller | None = None
 
     @property
@@ -159,7 +162,9 @@ class SmtpSink:
         mode = self.mode if self.fail_stage == "data" else "accept"
         if mode != "accept":
             return await self._refuse(mode)
-        self._store(envelope)
+        path = self._store(envelope)
+        if self.on_stored is not None:
+            self.on_stored(path)
         return "250 Message accepted for delivery"
 
     async def _refuse(self, mode: str) -> str:

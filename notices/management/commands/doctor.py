@@ -167,7 +167,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         ops = operations.read(timezone.now())
-        depths = enqueue.queue_depths(queues.QUEUES)
+        depths = {
+            queue: depth
+            for queue, depth in zip(
+                queues.QUEUES,
+                enqueue.queue_depths([queues.named(q) for q in queues.QUEUES]).values(),
+                strict=True,
+            )
+        }
         rows = judge(ops, depths, lag_limit=options["lag_limit"], registry_limit=options["registry_max_age"])
         widths = [
             max(len(getattr(r, name)) for r in [*rows, Row("check", "state", "value")])

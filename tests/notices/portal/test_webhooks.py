@@ -133,3 +133,49 @@ def test_webhook_portal_refuses_private_url(desk_client, settings):
     response = desk_client.post("/portal/webhook/", {"url": "http://192.168.1.1/hook"})
     assert response.status_code == 400
     assert response.context["form"].errors == {"url": ["This address is private or reserved."]}
+
+
+def test_webhook_to_a_replaced_endpoint_is_not_retried(receiver, provider, sent_notice, now, settings):
+    receiver.status = 500
+    old = register_webhook(provider=provider, url=receiver.url, created_by=None, now=sent_notice.created_at)
+    assert _sweep(now) == ["pending"]
+    register_webhook(provider=provider, url=receiver.url + "/v2", created_by=None, now=now)
+    delivery = WebhookDelivery.objects.get(endpoint=old)
+    assert (delivery.status, delivery.next_attempt_at) == ("failed", None)
+    assert "replaced" in delivery.last_error
+    later = now + timedelta(days=1)
+    assert [deliver(pk) for pk in claim_due_deliveries(now=later, limit=10)] == []
+    assert len(receiver.requests) == 1
+
+
+def test_webhook_held_by_a_worker_when_its_endpoint_is_replaced_is_not_sent(
+    receiver, provider, sent_notice, now
+):
+    register_webhook(provider=provider, url=receiver.url, created_by=None, now=sent_notice.created_at)
+    enqueue_new_deliveries(now=now, limit=10)
+    (pk,) = claim_due_deliveries(now=now, limit=10)
+    register_webhook(provider=provider, url=receiver.url + "/v2", created_by=None, now=now)
+    assert deliver(pk) == "failed"
+    assert receiver.requests == []
+
+
+def test_webhook_left_in_doubt_by_a_dead_worker_is_sent_again_counted(
+    receiver, provider, sent_notice, now, settings, monkeypatch
+):
+    from notices.infra import claims
+
+    register_webhook(provider=provider, url=receiver.url, created_by=None, now=sent_notice.created_at)
+    enqueue_new_deliveries(now=now, limit=10)
+    (pk,) = claim_due_deliveries(now=now, limit=10)
+    assert WebhookDelivery.objects.get(pk=pk).claimed_by == claims.owner()
+    WebhookDelivery.objects.filter(pk=pk).update(in_doubt_since=now)  # POSTed, then the worker died
+    monkeypatch.setattr(claims, "_OWNER", None)  # a second worker
+    assert (
+        claim_due_deliveries(now=now + timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT - 1), limit=10) == []
+    )
+    takeover = now + timedelta(seconds=settings.WEBHOOK_CLAIM_TIMEOUT + 1)
+    assert [deliver(p) for p in claim_due_deliveries(now=takeover, limit=10)] == ["delivered"]
+    delivery = WebhookDelivery.objects.get(pk=pk)
+    assert (delivery.status, delivery.duplicates, delivery.in_doubt_since) == ("delivered", 1, None)
+    ((_, headers, _),) = receiver.requests
+    assert headers["X-Takedown-Delivery"] == str(pk)  # the receiver can tell the copies apart
