@@ -183,7 +183,8 @@ def run(scale: str) -> list[Result]:
         )
         cases = sum(group["count"] for group in answer["groups"])
         log(
-            f"P5 {label}: {served:.1f} ms ({len(answer['groups'])} groups, {cases:,} cases), raw query {raw:.0f} ms"
+            f"P5 {label}: {served:.1f} ms ({len(answer['groups'])} groups, {cases:,} cases),"
+            f" raw query {raw:.0f} ms"
         )
         results.append(
             Result.compare(

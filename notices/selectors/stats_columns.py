@@ -47,7 +47,7 @@ FIELDS = [
     ("ttr_low", "COALESCE(ttr_low::float8, 'NaN')", ">f8"),
     ("ttr_high", "COALESCE(ttr_high::float8, 'Infinity')", ">f8"),
     ("removed", "removal_confirmed_at IS NOT NULL", "?"),
-]  # fmt: skip
+]
 EU_CODES = np.array(sorted(ord(code[0]) * 256 + ord(code[1]) for code in EU_COUNTRIES), dtype=np.int32)
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 SURVIVAL_POINTS = np.array([3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY], dtype=np.float64)

@@ -320,9 +320,8 @@ def test_aws_status_polling_records_events_acknowledges_and_claims_removed(aws_n
     )
     assert list(Url.objects.filter(pk__in=ids).values_list("next_check_at", flat=True)) == [done, done]
     assert list(Url.objects.filter(pk__in=ids).values_list("removal_confirmed_at", flat=True)) == [None, None]
-    statuses = [
-        e.data["status"] for e in Event.objects.filter(notice=aws_notice, kind="notice.channel_status")
-    ]
+    events = Event.objects.filter(notice=aws_notice, kind="notice.channel_status").order_by("at", "id")
+    statuses = [e.data["status"] for e in events]
     assert statuses == ["PROCESSING", "PROCESSING", "COMPLETED", "COMPLETED"]
     responses = list(aws_notice.responses.order_by("pk").values_list("action", flat=True))
     assert responses == ["acknowledge", "removed", "removed"]
