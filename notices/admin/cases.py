@@ -23,7 +23,7 @@ from notices.admin.forms import AssessmentForm, CloseCasesForm, ReportEntryForm
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.admin.lifecycle import each, reason_step
 from notices.admin.queue import URL_FILTERS, search_condition
-from notices.enums import NoticeType, UrlStatus
+from notices.enums import NoticeType, ReportChannel, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
@@ -230,7 +230,9 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
                 ReportInput(url=url, notes="\n".join(filter(None, [notes, note])))
                 for url, note in form.cleaned_data["urls"]
             ]
-            results = submit_reports(items=items, now=timezone.now(), user=request.user)
+            results = submit_reports(
+                items=items, now=timezone.now(), user=request.user, channel=ReportChannel.ADMIN
+            )
             ids = sorted({result.url_id for result in results})
             audit_request(request, action="admin.reports_entered", object_type="url", data={"urls": ids})
             known = sum(result.duplicate for result in results)

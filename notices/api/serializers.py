@@ -19,6 +19,7 @@ from notices.enums import (
     Classification,
     CloseReason,
     DetectionMethod,
+    HashAlgorithm,
     Legality,
     MediaType,
     NoticeStatus,
@@ -27,6 +28,7 @@ from notices.enums import (
     UrlStatus,
 )
 from notices.models import Check, HostingTrace, Url
+from notices.selectors.matching import same_material
 from notices.selectors.representations import (  # noqa: F401 (the API's serializers, re-exported)
     NoticeItemSerializer,
     NoticeSerializer,
@@ -36,19 +38,6 @@ from notices.selectors.representations import (  # noqa: F401 (the API's seriali
 from notices.services.intake import reported_at_problem
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 
-HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
-
-
-class HashSerializer(serializers.Serializer):
-    algorithm = serializers.ChoiceField(choices=["md5", "sha1", "sha256", "photodna", "pdq"])
-    value = serializers.CharField(max_length=1024)
-
-    def validate(self, attrs):
-        pattern = HASH_PATTERNS.get(attrs["algorithm"])
-        if pattern and not re.fullmatch(pattern, attrs["value"]):
-            raise serializers.ValidationError({"value": [f"Not a valid {attrs['algorithm']} hex digest."]})
-        return attrs
-
 
 class StringField(serializers.CharField):
     """A CharField that takes only JSON strings (DRF's own turns the number 123 into the URL "123")."""
@@ -57,6 +46,35 @@ class StringField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+HASH_PATTERNS = {
+    HashAlgorithm.MD5: re.compile(r"[0-9a-fA-F]{32}"),
+    HashAlgorithm.SHA1: re.compile(r"[0-9a-fA-F]{40}"),
+    HashAlgorithm.SHA256: re.compile(r"[0-9a-fA-F]{64}"),
+    HashAlgorithm.PDQ: re.compile(r"[0-9a-fA-F]{64}"),  # 256 bits
+}
+# A perceptual value (PhotoDNA) is opaque: printable ASCII without spaces, so never media or markup in disguise.
+OPAQUE_VALUE = re.compile(r"[!-~]{1,1024}")
+
+
+class HashSerializer(serializers.Serializer):
+    """A hash value of one media item (values only, never the media): hex digests by their length, a
+    perceptual value as an opaque string of at most 1,024 printable ASCII characters."""
+
+    algorithm = serializers.ChoiceField(choices=HashAlgorithm.choices)
+    value = StringField(max_length=1024, trim_whitespace=False)
+
+    def validate(self, attrs):
+        algorithm = attrs["algorithm"]
+        pattern = HASH_PATTERNS.get(algorithm)
+        if pattern and not pattern.fullmatch(attrs["value"]):
+            raise serializers.ValidationError({"value": [f"Not a valid {algorithm} hex digest."]})
+        if not OPAQUE_VALUE.fullmatch(attrs["value"]):
+            raise serializers.ValidationError(
+                {"value": ["A hash value is 1 to 1024 printable ASCII characters without spaces."]}
+            )
+        return attrs
 
 
 LONE_SURROGATE = "Text contains a lone UTF-16 surrogate, which is not Unicode."
@@ -89,7 +107,7 @@ class ReportCreateSerializer(serializers.Serializer):
 
     def validate_url(self, value: str) -> str:
         try:
-            canonicalize(value)
+            self.canonical = canonicalize(value)  # kept, so that intake does not canonicalise it again
         except InvalidUrl as exc:
             raise serializers.ValidationError(exc.message) from None
         return value
@@ -112,6 +130,10 @@ class ReportResultSerializer(serializers.Serializer):
     receipt = serializers.CharField()
     duplicate = serializers.BooleanField()
     url = UrlBriefSerializer()
+    same_material_as = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Ids of other cases holding one of the report's hash values (the same material).",
+    )
 
 
 class BulkItemResultSerializer(serializers.Serializer):
@@ -125,6 +147,7 @@ class BulkItemResultSerializer(serializers.Serializer):
     receipt = serializers.CharField(required=False)
     duplicate = serializers.BooleanField(required=False)
     url = UrlBriefSerializer(required=False)
+    same_material_as = serializers.ListField(child=serializers.IntegerField(), required=False)
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
 
 
@@ -221,6 +244,7 @@ class UrlSerializer(serializers.ModelSerializer):
             "defanged",
             "original",
             "host",
+            "site",
             "status",
             "provider",
             "country",
@@ -253,6 +277,17 @@ class UrlSerializer(serializers.ModelSerializer):
         return {"low": url.ttr_low, "high": url.ttr_high}
 
 
+class SameMaterialSerializer(serializers.Serializer):
+    """Another case sharing a hash value with this one: the same material, on its own host and provider."""
+
+    id = serializers.IntegerField()
+    canonical = serializers.CharField(help_text="Empty once the retention purge removed the URL.")
+    site = serializers.CharField()
+    status = serializers.ChoiceField(choices=UrlStatus.choices)
+    provider = serializers.CharField(allow_null=True, help_text="The provider's slug, or null (not traced).")
+    algorithms = serializers.ListField(child=serializers.ChoiceField(choices=HashAlgorithm.choices))
+
+
 class UrlDetailSerializer(UrlSerializer):
     assessment = serializers.SerializerMethodField()
     trace = TraceSerializer(source="current_trace", read_only=True)
@@ -260,9 +295,33 @@ class UrlDetailSerializer(UrlSerializer):
     notices = serializers.SerializerMethodField()
     checks = serializers.SerializerMethodField()
     reports = serializers.IntegerField(source="reports.count", read_only=True)
+    same_material = serializers.SerializerMethodField()
 
     class Meta(UrlSerializer.Meta):
-        fields = [*UrlSerializer.Meta.fields, "assessment", "trace", "hops", "notices", "checks", "reports"]
+        fields = [
+            *UrlSerializer.Meta.fields,
+            "assessment",
+            "trace",
+            "hops",
+            "notices",
+            "checks",
+            "reports",
+            "same_material",
+        ]
+
+    @extend_schema_field(SameMaterialSerializer(many=True))
+    def get_same_material(self, url: Url):
+        return [
+            {
+                "id": match.url.pk,
+                "canonical": match.url.canonical,
+                "site": match.url.site,
+                "status": match.url.status,
+                "provider": match.url.provider.slug if match.url.provider else None,
+                "algorithms": list(match.algorithms),
+            }
+            for match in same_material(url.pk)
+        ]
 
     @extend_schema_field(AssessmentSerializer(allow_null=True))
     def get_assessment(self, url: Url):

@@ -22,6 +22,7 @@ from notices.api import serializers as s
 from notices.api.auth import CanAdd, CanChange, CanView, IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
+from notices.enums import ReportChannel
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
@@ -45,13 +46,15 @@ def _intake_owner(request: Request) -> dict:
     return {"partner": principal.partner, "user": principal.user}
 
 
-def _report_input(data: dict) -> ReportInput:
+def _report_input(serializer: s.ReportCreateSerializer) -> ReportInput:
+    data = serializer.validated_data
     return ReportInput(
         url=data["url"],
         reported_at=data.get("reported_at"),
         external_ref=data.get("external_ref", ""),
         notes=data.get("notes", ""),
         hashes=tuple(dict(h) for h in data.get("hashes", [])),
+        canonical=serializer.canonical,
     )
 
 
@@ -69,6 +72,7 @@ def _result(r) -> dict:
         "receipt": r.receipt,
         "duplicate": r.duplicate,
         "url": {"id": r.url_id, "canonical": r.canonical, "status": r.status},
+        "same_material_as": list(r.same_material),
     }
 
 
@@ -82,7 +86,7 @@ class ReportCreateView(APIView):
         serializer = s.ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         (result,) = submit_reports(
-            items=[_report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
+            items=[_report_input(serializer)], now=timezone.now(), **_intake_owner(request)
         )
         return Response(_result(result), status=status.HTTP_201_CREATED)
 
@@ -115,11 +119,16 @@ class ReportBulkView(APIView):
                 continue
             serializer = s.ReportCreateSerializer(data=row)
             if serializer.is_valid():
-                valid.append((where, _report_input(serializer.validated_data)))
+                valid.append((where, _report_input(serializer)))
             else:
                 results[index] = {**where, "errors": serializer.errors}
         done = (
-            submit_reports(items=[i for _, i in valid], now=timezone.now(), **_intake_owner(request))
+            submit_reports(
+                items=[i for _, i in valid],
+                now=timezone.now(),
+                channel=ReportChannel.BULK,
+                **_intake_owner(request),
+            )
             if valid
             else []
         )

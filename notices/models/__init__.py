@@ -19,7 +19,7 @@ from notices.models.hosting import (
     RoutingPrefix,
 )
 from notices.models.inbound import InboundMessage
-from notices.models.intake import Partner, Report, Url
+from notices.models.intake import MediaHash, Partner, Report, Url
 from notices.models.limits import RateCounter
 from notices.models.notice import Notice, NoticeItem, OutgoingMessage, ProviderResponse
 from notices.models.portal import (
@@ -67,6 +67,7 @@ __all__ = [
     "Inetnum",
     "Invitation",
     "LoginAttempt",
+    "MediaHash",
     "Notice",
     "NoticeItem",
     "NoticeTemplate",
