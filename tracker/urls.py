@@ -4,6 +4,7 @@ from django.urls import include, path
 from notices import health
 from notices.admin import sign_in
 from notices.admin.dashboard import dashboard_view, scorecard_view, transparency_view
+from notices.portal.views.report import report_form
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="dashboard"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("notices.api.urls")),
     path("portal/", include("notices.portal.urls")),
+    path("report/", report_form, name="report"),  # the public report form (no login)
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", health.home, name="home"),

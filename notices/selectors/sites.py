@@ -31,3 +31,9 @@ def site_summary(site: str) -> SiteSummary:
         cases=Count("id"), open=Count("id", filter=Q(status__in=OPEN)), hosts=Count("host", distinct=True)
     )
     return SiteSummary(site=site, **figures)
+
+
+def hosts_of_site(site: str, *, limit: int = 100) -> list[tuple[str, int]]:
+    """The site's host names with their case counts, the busiest first."""
+    rows = cases_of_site(site).order_by().values("host").annotate(n=Count("id")).order_by("-n", "host")
+    return [(row["host"], row["n"]) for row in rows[:limit]]
