@@ -44,12 +44,14 @@ def stamp_problem(stamp: str, now: float):
     """Why a form with this stamp is not taken now, or None: too soon after it was shown, too old, or not a
     stamp this site signed."""
     try:
-        shown = signing.loads(stamp, salt=STAMP_SALT, max_age=settings.PUBLIC_REPORT_MAX_AGE)
-    except signing.SignatureExpired:
-        return _("This form was open too long. Please check it and send it again.")
+        shown = signing.loads(stamp, salt=STAMP_SALT)
     except signing.BadSignature:
+        shown = None
+    if not isinstance(shown, int):
         return _("This form could not be sent. Please send it again.")
-    if not isinstance(shown, int) or now - shown < settings.PUBLIC_REPORT_MIN_SECONDS:
+    if now - shown > settings.PUBLIC_REPORT_MAX_AGE:
+        return _("This form was open too long. Please check it and send it again.")
+    if now - shown < settings.PUBLIC_REPORT_MIN_SECONDS:
         return _("This form was sent too quickly. Please check it and send it again.")
     return None
 
@@ -115,7 +117,9 @@ class PublicReportForm(forms.Form):
         return cleaned
 
     def renew_stamp(self) -> None:
-        """A refused form is shown again with a fresh stamp (its own is spent or was bad)."""
+        """A refused form is shown again with a fresh stamp (its own is spent or was bad) and the honeypot
+        empty (a person's browser may have autofilled it), so that a person can simply send it again."""
         data = self.data.copy()
         data["stamp"] = new_stamp(self.now)
+        data[HONEYPOT] = ""
         self.data = data
