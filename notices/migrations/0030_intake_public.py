@@ -65,7 +65,10 @@ class Migration(migrations.Migration):
                 (
                     "url",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE, related_name="media_hashes", to="notices.url"
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="media_hashes",
+                        to="notices.url",
                     ),
                 ),
             ],

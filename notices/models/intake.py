@@ -190,7 +190,8 @@ class MediaHash(models.Model):
     (on other hosts or providers, too): the case page and the API list them."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="media_hashes")
-    url = models.ForeignKey(Url, on_delete=models.CASCADE, related_name="media_hashes")
+    # Indexed by `mediahash_url_idx` below (named, for the query that needs it), not by a second index.
+    url = models.ForeignKey(Url, on_delete=models.CASCADE, related_name="media_hashes", db_index=False)
     algorithm = models.CharField(max_length=10, choices=HashAlgorithm.choices)
     value = models.CharField(max_length=1024)
 

@@ -144,15 +144,18 @@ def _record_hashes(cursor, items, url_ids, report_ids) -> dict[int, tuple[int, .
     table = MediaHash._meta.db_table
     report_col, url_col, algorithms, values = (list(column) for column in zip(*rows, strict=True))
     cursor.execute(
-        f"""WITH mine AS (
-                INSERT INTO {table} (report_id, url_id, algorithm, value)
-                SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[])
-                RETURNING report_id, url_id, algorithm, value)
-            SELECT DISTINCT mine.report_id, other.url_id FROM mine
+        f"""INSERT INTO {table} (report_id, url_id, algorithm, value)
+            SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[])""",
+        [report_col, url_col, algorithms, values],
+    )
+    # A second statement, so that values named twice in the batch match each other too.
+    cursor.execute(
+        f"""SELECT DISTINCT mine.report_id, other.url_id FROM {table} mine
             JOIN {table} other ON other.algorithm = mine.algorithm AND other.value = mine.value
                 AND other.url_id <> mine.url_id
+            WHERE mine.report_id = ANY(%s)
             ORDER BY 1, 2""",
-        [report_col, url_col, algorithms, values],
+        [sorted(set(report_col))],
     )
     found: dict[int, list[int]] = {}
     for report_id, other in cursor.fetchall():
