@@ -84,6 +84,8 @@ _django_admin = (
     _.has_delete_permission,
     _.clean_abuse_emails,
     _.clean_urls,
+    _.clean_url,
+    _.clean_notes,
     _.answered,
     _.question,
     _.removal_summary,
@@ -94,6 +96,8 @@ _django_admin = (
     _.ttr_display,
     _.url_defanged,
     _.url_link,
+    _.site_link,
+    _.same_material_html,
     _.assess_selected,
     _.close_cases,
     _.lookups,
@@ -175,6 +179,7 @@ _django_fields = (
 # Enum members (notices/enums.py, HostingOverride.Scope): choices the database, the API schema and X-ARF
 # accept; code picks them by value.
 _choices = (
+    _.PHOTODNA,
     _.BASELINE,
     _.A2,
     _.B1,
@@ -430,4 +435,12 @@ _signatures = (
 _other_users = (
     _.wait_for,
     _.better,
+)
+
+# Declared fields: the public form's honeypot input (notices/portal/report_form.py) and the
+# same-material answers of the API (serializer fields and their SerializerMethodField getter).
+_declared_fields = (
+    _.homepage,
+    _.same_material_as,
+    _.get_same_material,
 )

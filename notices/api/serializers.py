@@ -54,7 +54,8 @@ HASH_PATTERNS = {
     HashAlgorithm.SHA256: re.compile(r"[0-9a-fA-F]{64}"),
     HashAlgorithm.PDQ: re.compile(r"[0-9a-fA-F]{64}"),  # 256 bits
 }
-# A perceptual value (PhotoDNA) is opaque: printable ASCII without spaces, so never media or markup in disguise.
+# A perceptual value (PhotoDNA) is opaque: printable ASCII without spaces (never media, nor markup in
+# disguise).
 OPAQUE_VALUE = re.compile(r"[!-~]{1,1024}")
 
 

@@ -73,7 +73,8 @@ def _lookup_sql() -> str:
         f'LEFT JOIN {model._meta.db_table} {alias} ON {alias}."{model._meta.pk.column}" = k."{name}_id"'
         for name, model, alias in _owners()
     )
-    return f"SELECT {columns} FROM {ApiKey._meta.db_table} k {joins} WHERE k.prefix = %s AND k.revoked_at IS NULL"
+    table = ApiKey._meta.db_table
+    return f"SELECT {columns} FROM {table} k {joins} WHERE k.prefix = %s AND k.revoked_at IS NULL"
 
 
 def _instance(model, values: list):

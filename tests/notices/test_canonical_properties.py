@@ -14,8 +14,11 @@ from hypothesis import strategies as st
 from notices.canonical import InvalidUrl, canonicalize
 
 _LABEL = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=10)
-_HOST = st.builds(lambda labels, top: ".".join([*labels, top]), st.lists(_LABEL, min_size=1, max_size=3),
-                  st.sampled_from(["example", "test", "invalid"]))  # fmt: skip
+_HOST = st.builds(
+    lambda labels, top: ".".join([*labels, top]),
+    st.lists(_LABEL, min_size=1, max_size=3),
+    st.sampled_from(["example", "test", "invalid"]),
+)
 _SEGMENT = st.text(string.ascii_letters + string.digits + "-_~!$&'()*+,;=:@", min_size=1, max_size=8)
 _QUERY = st.one_of(st.none(), st.text(string.ascii_letters + string.digits + "=&", max_size=12))
 
