@@ -86,6 +86,8 @@ _django_admin = (
     _.clean_abuse_emails,
     _.clean_urls,
     _.clean_webhook_url,
+    _.clean_url,
+    _.clean_notes,
     _.answered,
     _.question,
     _.removal_summary,
@@ -96,6 +98,8 @@ _django_admin = (
     _.ttr_display,
     _.url_defanged,
     _.url_link,
+    _.site_link,
+    _.same_material_html,
     _.assess_selected,
     _.close_cases,
     _.lookups,
@@ -185,6 +189,7 @@ _django_fields = (
 # Enum members (notices/enums.py, HostingOverride.Scope): choices the database, the API schema and X-ARF
 # accept; code picks them by value.
 _choices = (
+    _.PHOTODNA,
     _.BASELINE,
     _.A2,
     _.B1,
@@ -500,4 +505,12 @@ _other_users = (
 _templates_and_numpy = (
     _.cap_label,
     _.writeable,
+)
+
+# Declared fields: the public form's honeypot input (notices/portal/report_form.py) and the
+# same-material answers of the API (serializer fields and their SerializerMethodField getter).
+_declared_fields = (
+    _.homepage,
+    _.same_material_as,
+    _.get_same_material,
 )

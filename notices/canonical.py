@@ -16,6 +16,11 @@ hyphens (not at either end, at most 63 characters, the name at most 253), every 
 an IDNA label, at least two labels, and a top-level label of letters or "xn--". Single-label names
 ("localhost", "intranet", a bare word) and an empty authority ("http:///path") are refused.
 
+The site of a URL (`site_of`) is its registrable domain by the Public Suffix List, private section included
+(so "alice.blogspot.com" and "bob.blogspot.com" are two sites, not one), read from tldextract's bundled
+snapshot and never fetched; a host under no listed suffix takes its last label as the suffix (the list's
+implicit "*" rule), and an IP address is its own site.
+
 This module is pure Python on purpose: the API, the importers and the benchmarks call it without Django.
 """
 
@@ -27,6 +32,7 @@ from functools import cached_property, lru_cache
 from urllib.parse import unquote_to_bytes
 
 import idna
+import tldextract
 
 MAX_URL_LENGTH = 4096
 
@@ -101,9 +107,30 @@ class CanonicalUrl:
     query: str | None
 
     @cached_property
+    def site(self) -> str:
+        """The site this URL belongs to (see `site_of`)."""
+        return site_of(self.host)
+
+    @cached_property
     def hash(self) -> bytes:
         """SHA-256 of the canonical string: a fixed-size key for the unique index and for partners' lists."""
         return hashlib.sha256(self.canonical.encode("utf-8")).digest()
+
+
+# The Public Suffix List from the snapshot tldextract ships: no suffix list URLs and no cache directory, so it
+# never downloads and never writes; the private section on, so that shared-hosting suffixes count.
+_PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+def site_of(host: str) -> str:
+    """The site of a canonical host: its registrable domain (one label more than its public suffix), the
+    host itself when it is a public suffix or an IP address."""
+    if ":" in host or _NUMBER_LABEL.fullmatch(host.rpartition(".")[2]):
+        return host  # IPv6, or the dotted quad canonicalize() writes
+    parts = _PSL.extract_str(host)
+    if parts.suffix:
+        return f"{parts.domain}.{parts.suffix}" if parts.domain else host
+    return ".".join(host.rsplit(".", 2)[-2:])
 
 
 def canonicalize(raw: str) -> CanonicalUrl:

@@ -362,3 +362,23 @@ class AlertStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged (someone is on it)"
     RESOLVED = "resolved", "Resolved"
+
+
+class ReportChannel(models.TextChoices):
+    """How a report reached the hotline (the analysts' queue can show one channel, e.g. the public form's)."""
+
+    API = "api", "API (single report)"
+    BULK = "bulk", "API (bulk)"
+    ADMIN = "admin", "Entered by an analyst"
+    PUBLIC = "public", "Public report form"
+
+
+class HashAlgorithm(models.TextChoices):
+    """Values a report may carry per media item (never the media). The cryptographic digests are hex and
+    compared in lower case; perceptual values are opaque strings compared exactly."""
+
+    MD5 = "md5", "MD5"
+    SHA1 = "sha1", "SHA-1"
+    SHA256 = "sha256", "SHA-256"
+    PHOTODNA = "photodna", "PhotoDNA (perceptual)"
+    PDQ = "pdq", "PDQ (perceptual)"

@@ -571,6 +571,13 @@ CHANNEL_POLL_CLAIM_TIMEOUT = env_seconds("CHANNEL_POLL_CLAIM_TIMEOUT", 300)
 CHANNEL_POLL_BATCH_SIZE = env_int("CHANNEL_POLL_BATCH_SIZE", 100, minimum=1)
 CHANNEL_POLL_MAX = env_int("CHANNEL_POLL_MAX", 2000, minimum=1)  # status reads per report before giving up
 CHANNEL_ALLOW_PRIVATE_TARGETS = env_bool("CHANNEL_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only
+# --- Public report form (README "Public report form") -------------------------------------------------------
+# Reports from one client address (IPv6: its /64) the form takes per period; more get a 429 until it ends.
+PUBLIC_REPORT_RATE = env_rate("PUBLIC_REPORT_RATE", "10/hour")
+# The signed time stamp of the form: a form sent sooner than the minimum is refused (a bot filling it at
+# once), one older than the maximum too (shown again with a fresh stamp).
+PUBLIC_REPORT_MIN_SECONDS = env_seconds("PUBLIC_REPORT_MIN_SECONDS", 3)
+PUBLIC_REPORT_MAX_AGE = env_seconds("PUBLIC_REPORT_MAX_AGE", 2 * 3600)
 
 # --- Demo only --------------------------------------------------------------------------------------------
 # Control port of the demo web host (`make run`): portal "removed" answers take demo pages down for real.

@@ -4,6 +4,7 @@ from django.urls import include, path
 from notices import health, metrics
 from notices.admin import sign_in
 from notices.admin.dashboard import dashboard_view, scorecard_view, transparency_view, trusted_flagger_view
+from notices.portal.views.report import report_form
 
 urlpatterns = [
     path("admin/dashboard/", dashboard_view, name="dashboard"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("notices.api.urls")),
     path("portal/", include("notices.portal.urls")),
+    path("report/", report_form, name="report"),  # the public report form (no login)
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),  # Prometheus; token or network (README "Metrics")

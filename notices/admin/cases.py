@@ -14,7 +14,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 
 from notices.admin.common import (
     AuditedReadsMixin,
@@ -38,8 +39,9 @@ from notices.admin.forms import (
 from notices.admin.hosting import override_view, trace_chain_html
 from notices.admin.lifecycle import each, reason_step, refusal
 from notices.admin.queue import URL_FILTERS, search_condition
+from notices.canonical import defang
 from notices.delivery import webhooks
-from notices.enums import ItemStatus, NoticeType, UrlStatus
+from notices.enums import ItemStatus, NoticeType, ReportChannel, UrlStatus
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
@@ -55,6 +57,8 @@ from notices.models import (
     Report,
     Url,
 )
+from notices.selectors.matching import same_material
+from notices.selectors.sites import cases_of_site, hosts_of_site, site_summary
 from notices.selectors.timeline import event_kinds
 from notices.services import casework, urls
 from notices.services.assessment import AssessmentError, assess_url
@@ -65,10 +69,12 @@ from notices.services.partner_webhooks import set_partner_webhook
 from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
 from notices.templatetags.tracker import seconds
 
+SITE_CASES_SHOWN = 200  # newest cases listed on a site's page; the URL list (filtered by site) has them all
+
 
 class ReportInline(ReadOnlyInline, admin.TabularInline):
     model = Report
-    fields = ["receipt", "partner", "reported_at", "received_at", "external_ref", "duplicate"]
+    fields = ["receipt", "channel", "partner", "reported_at", "received_at", "external_ref", "duplicate"]
     readonly_fields = fields
 
 
@@ -178,6 +184,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     list_display = [
         "id",
         "url_defanged",
+        "site_link",
         "status_badge",
         "provider",
         "assigned_to",
@@ -193,8 +200,8 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         "(defanged too: hxxp://, [.])."
     )
     fieldsets = [
-        ("Case", {"fields": ["url_defanged", "host", "status", "current_assessment", "current_trace",
-                             "provider"]}),
+        ("Case", {"fields": ["url_defanged", "host", "site_link", "status", "current_assessment",
+                             "current_trace", "provider", "same_material_html"]}),
         ("Assignment", {"fields": ["assigned_to", "assigned_at", "verification", "worked_by", "worked_at",
                                    "revision", "changed_by", "changed_at", "seen_revision"]}),
         ("Hosting trace", {"fields": ["trace_chain"]}),
@@ -316,6 +323,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         override = self.admin_site.admin_view(lambda request, pk: override_view(self, request, pk))
         return [
             path("enter/", self.admin_site.admin_view(self.enter_view), name="notices_url_enter"),
+            path("site/<str:site>/", self.admin_site.admin_view(self.site_view), name="notices_url_site"),
             path("<int:pk>/assess/", assess, name="notices_url_assess"),
             path("<int:pk>/verify/", verify, name="notices_url_verify"),
             path("<int:pk>/dispute/", dispute, name="notices_url_dispute"),
@@ -362,6 +370,32 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         }
         return TemplateResponse(request, "admin/notices/url/assess.html", context)
 
+    def site_view(self, request, site: str):
+        """A site's group (README "Site groups"): its figures, host names and newest cases, and the actions
+        of the URL list run over all its cases at once (the list filtered by `site`, every case selected)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        site = site.lower()
+        cases = list(cases_of_site(site).select_related("provider")[:SITE_CASES_SHOWN])
+        audit_request(
+            request, action="url.site_view", object_type="url", data={"urls": [u.pk for u in cases]}
+        )
+        actions = [(name, label) for name, label in self.get_action_choices(request) if name]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Site {defang(site)}",
+            "site": site,
+            "site_shown": defang(site),
+            "summary": site_summary(site),
+            "hosts": [(defang(host), n) for host, n in hosts_of_site(site)],
+            "cases": [(url, url_shown(url)) for url in cases],
+            "more": len(cases) == SITE_CASES_SHOWN,
+            "actions": actions,
+            "list_url": reverse("admin:notices_url_changelist") + "?" + urlencode({"site": site}),
+        }
+        return TemplateResponse(request, "admin/notices/url/site.html", context)
+
     def enter_view(self, request):
         """Reports entered by hand: each line through the intake service, as the API records them (one
         transaction: all the lines or, on any bad line, none)."""
@@ -374,7 +408,9 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
                 ReportInput(url=url, notes="\n".join(filter(None, [notes, note])))
                 for url, note in form.cleaned_data["urls"]
             ]
-            results = submit_reports(items=items, now=timezone.now(), user=request.user)
+            results = submit_reports(
+                items=items, now=timezone.now(), user=request.user, channel=ReportChannel.ADMIN
+            )
             ids = sorted({result.url_id for result in results})
             audit_request(request, action="admin.reports_entered", object_type="url", data={"urls": ids})
             known = sum(result.duplicate for result in results)
@@ -480,6 +516,35 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:
         return url_shown(obj)
+
+    @admin.display(description="Site", ordering="site")
+    def site_link(self, obj: Url) -> str:
+        if not obj.site:
+            return "—"
+        link = reverse("admin:notices_url_site", args=[obj.site])
+        return format_html('<a href="{}" class="url">{}</a>', link, defang(obj.site))
+
+    @admin.display(description="Same material as (cases sharing a hash value)")
+    def same_material_html(self, obj: Url) -> str:
+        matches = same_material(obj.pk)
+        if not matches:
+            return "—"
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">case {}</a> {} · {} · {} <span class="muted">({})</span></li>',
+            (
+                (
+                    reverse("admin:notices_url_change", args=[m.url.pk]),
+                    m.url.pk,
+                    url_shown(m.url),
+                    m.url.provider or "provider not traced",
+                    m.url.get_status_display(),
+                    ", ".join(m.algorithms),
+                )
+                for m in matches
+            ),
+        )
+        return format_html('<ul class="same-material">{}</ul>', rows)
 
     @admin.display(description="Trace chain (each source, in order)")
     def trace_chain(self, obj: Url) -> str:
@@ -601,8 +666,16 @@ class ReportAdmin(AuditedReadsMixin, SystemRecordAdmin):
     audit_read = "report.view"
     audit_list = "report.list"
     list_select_related = ["partner", "url"]
-    list_display = ["receipt", "url_defanged", "partner", "reported_at", "received_at", "duplicate"]
-    list_filter = ["partner", "duplicate"]
+    list_display = [
+        "receipt",
+        "url_defanged",
+        "channel",
+        "partner",
+        "reported_at",
+        "received_at",
+        "duplicate",
+    ]
+    list_filter = ["channel", "partner", "duplicate"]
     search_fields = ["receipt", "external_ref"]
     readonly_fields = [
         "url",
@@ -616,6 +689,8 @@ class ReportAdmin(AuditedReadsMixin, SystemRecordAdmin):
         "hashes",
         "receipt",
         "duplicate",
+        "channel",
+        "reporter_email",
     ]
     exclude = ["original_url"]
     show_full_result_count = False

@@ -20,8 +20,8 @@ from django.utils import timezone
 from notices.admin.audit import InputFilter, _moment
 from notices.canonical import InvalidUrl, canonicalize, refang
 from notices.checks.classify import Outcome
-from notices.enums import NoticeType
-from notices.models import EU_COUNTRIES, HostingProvider, HostingTrace, NoticeItem
+from notices.enums import NoticeType, ReportChannel
+from notices.models import EU_COUNTRIES, HostingProvider, HostingTrace, NoticeItem, Report
 from notices.selectors.queues import QUEUES, active_queues, queue_condition
 
 _REFERENCE = re.compile(r"TN-\d{4}-\d+", re.I)
@@ -124,6 +124,42 @@ class NoticeTypeFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=items.values("url_id"))
 
 
+class ChannelFilter(admin.SimpleListFilter):
+    """Cases with a report that came by one channel: `?channel=public` is the public form's queue (the
+    partial index `report_public_idx` serves it)."""
+
+    title = "reported via"
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return ReportChannel.choices
+
+    def queryset(self, request, queryset):
+        if self.value() not in ReportChannel.values:
+            return queryset
+        return queryset.filter(pk__in=Report.objects.filter(channel=self.value()).values("url_id"))
+
+
+class SiteFilter(InputFilter):
+    """Every case of one site (a registrable domain or an IP address, notices.canonical.site_of): a host or
+    URL typed here is reduced to its site."""
+
+    title = "site"
+    parameter_name = "site"
+    placeholder = "e.g. example.com"
+
+    def filter(self, queryset, value):
+        return queryset.filter(site=site_of_input(value))
+
+
+def site_of_input(value: str) -> str:
+    """The site a typed site, host or URL (defanged too) names; ValueError when it names none."""
+    try:
+        return canonicalize(refang(value.strip())).site
+    except InvalidUrl as exc:
+        raise ValueError(exc.message) from None
+
+
 def _date_filter(field: str, label: str, name: str, *, until: bool) -> type[InputFilter]:
     """A filter on `field` from a date (inclusive) or until a date (inclusive)."""
 
@@ -169,6 +205,8 @@ class LastOutcomeFilter(admin.SimpleListFilter):
 URL_FILTERS = [
     QueueFilter,
     AssignedFilter,
+    ChannelFilter,
+    SiteFilter,
     "status",
     "provider",
     HostingCountryFilter,

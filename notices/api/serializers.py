@@ -16,6 +16,7 @@ from notices.enums import (
     Classification,
     CloseReason,
     DetectionMethod,
+    HashAlgorithm,
     Legality,
     MediaType,
     NetworkClassification,
@@ -29,6 +30,7 @@ from notices.enums import (
     VictimGender,
 )
 from notices.models import Check, HostingTrace, Url
+from notices.selectors.matching import same_material
 from notices.selectors.representations import (  # noqa: F401 (the API's serializers, re-exported)
     NoticeItemSerializer,
     NoticeSerializer,
@@ -50,6 +52,10 @@ class ReportResultSerializer(serializers.Serializer):
     receipt = serializers.CharField()
     duplicate = serializers.BooleanField()
     url = UrlBriefSerializer()
+    same_material_as = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Ids of other cases holding one of the report's hash values (the same material).",
+    )
 
 
 class IntervalSerializer(serializers.Serializer):
@@ -99,6 +105,7 @@ class BulkItemResultSerializer(serializers.Serializer):
     receipt = serializers.CharField(required=False)
     duplicate = serializers.BooleanField(required=False)
     url = UrlBriefSerializer(required=False)
+    same_material_as = serializers.ListField(child=serializers.IntegerField(), required=False)
     errors = serializers.DictField(
         child=serializers.JSONField(),
         required=False,
@@ -221,6 +228,7 @@ class UrlSerializer(serializers.ModelSerializer):
             "defanged",
             "original",
             "host",
+            "site",
             "status",
             "provider",
             "country",
@@ -253,6 +261,17 @@ class UrlSerializer(serializers.ModelSerializer):
         return {"low": url.ttr_low, "high": url.ttr_high}
 
 
+class SameMaterialSerializer(serializers.Serializer):
+    """Another case sharing a hash value with this one: the same material, on its own host and provider."""
+
+    id = serializers.IntegerField()
+    canonical = serializers.CharField(help_text="Empty once the retention purge removed the URL.")
+    site = serializers.CharField()
+    status = serializers.ChoiceField(choices=UrlStatus.choices)
+    provider = serializers.CharField(allow_null=True, help_text="The provider's slug, or null (not traced).")
+    algorithms = serializers.ListField(child=serializers.ChoiceField(choices=HashAlgorithm.choices))
+
+
 class UrlDetailSerializer(UrlSerializer):
     assessment = serializers.SerializerMethodField()
     trace = TraceSerializer(source="current_trace", read_only=True)
@@ -260,9 +279,33 @@ class UrlDetailSerializer(UrlSerializer):
     notices = serializers.SerializerMethodField()
     checks = serializers.SerializerMethodField()
     reports = serializers.IntegerField(source="reports.count", read_only=True)
+    same_material = serializers.SerializerMethodField()
 
     class Meta(UrlSerializer.Meta):
-        fields = [*UrlSerializer.Meta.fields, "assessment", "trace", "hops", "notices", "checks", "reports"]
+        fields = [
+            *UrlSerializer.Meta.fields,
+            "assessment",
+            "trace",
+            "hops",
+            "notices",
+            "checks",
+            "reports",
+            "same_material",
+        ]
+
+    @extend_schema_field(SameMaterialSerializer(many=True))
+    def get_same_material(self, url: Url):
+        return [
+            {
+                "id": match.url.pk,
+                "canonical": match.url.canonical,
+                "site": match.url.site,
+                "status": match.url.status,
+                "provider": match.url.provider.slug if match.url.provider else None,
+                "algorithms": list(match.algorithms),
+            }
+            for match in same_material(url.pk)
+        ]
 
     @extend_schema_field(AssessmentSerializer(allow_null=True))
     def get_assessment(self, url: Url):

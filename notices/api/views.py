@@ -24,7 +24,7 @@ from notices.api import serializers as s
 from notices.api.auth import CanAdd, CanChange, CanView, IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
-from notices.enums import NoticeType
+from notices.enums import NoticeType, ReportChannel
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import audit_request
@@ -66,6 +66,7 @@ def _result(r) -> dict:
         "receipt": r.receipt,
         "duplicate": r.duplicate,
         "url": {"id": r.url_id, "canonical": r.canonical, "status": r.status},
+        "same_material_as": list(r.same_material),
     }
 
 
@@ -132,7 +133,9 @@ class ReportCreateView(APIView):
         serializer = s.ReportCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         (result,) = submit_reports(
-            items=[report_input(serializer.validated_data)], now=timezone.now(), **_intake_owner(request)
+            items=[report_input(serializer.validated_data, canonical=serializer.canonical)],
+            now=timezone.now(),
+            **_intake_owner(request),
         )
         return status.HTTP_201_CREATED, _result(result)
 
@@ -179,7 +182,13 @@ class ReportBulkView(APIView):
                 valid.append((where, item))
             else:
                 results[index] = {**where, "errors": errors}
-        done = submit_reports(items=[i for _, i in valid], now=now, **_intake_owner(request)) if valid else []
+        done = (
+            submit_reports(
+                items=[i for _, i in valid], now=now, channel=ReportChannel.BULK, **_intake_owner(request)
+            )
+            if valid
+            else []
+        )
         for (where, _), result in zip(valid, done, strict=True):
             results[where["index"]] = {**where, **_result(result)}
         return status.HTTP_200_OK, {

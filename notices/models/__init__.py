@@ -24,6 +24,7 @@ from notices.models.inbound import InboundMessage
 from notices.models.intake import (
     IdempotentRequest,
     ImportRun,
+    MediaHash,
     Partner,
     PartnerWebhookDelivery,
     Report,
@@ -79,6 +80,7 @@ __all__ = [
     "Inetnum",
     "Invitation",
     "LoginAttempt",
+    "MediaHash",
     "NetworkLink",
     "Notice",
     "NoticeItem",

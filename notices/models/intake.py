@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from notices.canonical import defang
-from notices.enums import UrlStatus
+from notices.enums import HashAlgorithm, ReportChannel, UrlStatus
 from notices.models.choices import COUNTRY_CHOICES, country_constraint
 
 
@@ -49,6 +49,9 @@ class Url(models.Model):
     # Dedupe on intake; NULL once purged (a later report of the same URL opens a new case).
     canonical_hash = models.BinaryField(max_length=32, unique=True, null=True, editable=False)
     host = models.CharField(max_length=255)
+    # The site the URL belongs to: its registrable domain by the Public Suffix List (private section too),
+    # or the IP address. http/https/www variants and every URL of one site share it (notices.canonical).
+    site = models.CharField(max_length=255, blank=True, default="", db_default="")
     status = models.CharField(max_length=24, choices=UrlStatus.choices, default=UrlStatus.NEW)
 
     current_assessment = models.ForeignKey(
@@ -175,6 +178,8 @@ class Url(models.Model):
             ),
             # URL list filtered by status, newest first (admin queue, GET /api/v1/urls/?status=).
             models.Index(fields=["status", "-id"], name="url_status_idx"),
+            # The admin's site view and site filter (?site=): every case of one site, newest first.
+            models.Index(fields=["site", "-id"], name="url_site_idx"),
             # GET /api/v1/urls/?provider= and per-provider views.
             models.Index(fields=["provider", "-id"], name="url_provider_idx"),
             # TTR statistics: removed cases grouped by provider at notice time.
@@ -223,11 +228,21 @@ class Report(models.Model):
     hashes = models.JSONField(default=list, blank=True)
     receipt = models.CharField(max_length=40, unique=True)  # partners quote it later
     duplicate = models.BooleanField(default=False)
+    channel = models.CharField(
+        max_length=10, choices=ReportChannel.choices, default=ReportChannel.API, db_default=ReportChannel.API
+    )
+    # Optional, public form only: personal data, never in a notice, an X-ARF report or the API; removed with
+    # the case's other strings by the retention purge.
+    reporter_email = models.EmailField(blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
             # URL detail: reports of one URL in order.
             models.Index(fields=["url", "received_at"], name="report_url_idx"),
+            # The "public reports" queue: cases with a report from the public form.
+            models.Index(
+                fields=["url"], name="report_public_idx", condition=models.Q(channel=ReportChannel.PUBLIC)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -318,3 +333,25 @@ class PartnerWebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} of URL {self.url_id} to {self.partner}"
+
+
+class MediaHash(models.Model):
+    """One hash value a report carried for one media item. Cases sharing a value show the same material
+    (on other hosts or providers, too): the case page and the API list them."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="media_hashes")
+    # Indexed by `mediahash_url_idx` below (named, for the query that needs it), not by a second index.
+    url = models.ForeignKey(Url, on_delete=models.CASCADE, related_name="media_hashes", db_index=False)
+    algorithm = models.CharField(max_length=10, choices=HashAlgorithm.choices)
+    value = models.CharField(max_length=1024)
+
+    class Meta:
+        indexes = [
+            # Matching: the cases holding a value (WHERE algorithm = … AND value = …).
+            models.Index(fields=["algorithm", "value"], name="mediahash_value_idx"),
+            # A case's own values (the other side of the match).
+            models.Index(fields=["url"], name="mediahash_url_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.value[:16]}"

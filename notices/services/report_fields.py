@@ -17,10 +17,19 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from notices.canonical import InvalidUrl, canonicalize
+from notices.canonical import CanonicalUrl, InvalidUrl, canonicalize
+from notices.enums import HashAlgorithm
 from notices.services.intake import ReportInput, reported_at_problem
 
-HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
+HASH_PATTERNS = {
+    HashAlgorithm.MD5: re.compile(r"[0-9a-fA-F]{32}"),
+    HashAlgorithm.SHA1: re.compile(r"[0-9a-fA-F]{40}"),
+    HashAlgorithm.SHA256: re.compile(r"[0-9a-fA-F]{64}"),
+    HashAlgorithm.PDQ: re.compile(r"[0-9a-fA-F]{64}"),  # 256 bits
+}
+# A perceptual value (PhotoDNA) is opaque: printable ASCII without spaces (never media, nor markup in
+# disguise).
+OPAQUE_VALUE = re.compile(r"[!-~]{1,1024}")
 URL_MAX_LENGTH = 4096
 EXTERNAL_REF_MAX_LENGTH = 200
 NOTES_MAX_LENGTH = 10_000
@@ -44,17 +53,6 @@ def has_lone_surrogate(value) -> bool:
     return False
 
 
-class HashSerializer(serializers.Serializer):
-    algorithm = serializers.ChoiceField(choices=["md5", "sha1", "sha256", "photodna", "pdq"])
-    value = serializers.CharField(max_length=1024)
-
-    def validate(self, attrs):
-        pattern = HASH_PATTERNS.get(attrs["algorithm"])
-        if pattern and not re.fullmatch(pattern, attrs["value"]):
-            raise serializers.ValidationError({"value": [f"Not a valid {attrs['algorithm']} hex digest."]})
-        return attrs
-
-
 class StringField(serializers.CharField):
     """A CharField that takes only JSON strings (DRF's own turns the number 123 into the URL "123")."""
 
@@ -62,6 +60,25 @@ class StringField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class HashSerializer(serializers.Serializer):
+    """A hash value of one media item (values only, never the media): hex digests by their length, a
+    perceptual value as an opaque string of at most 1,024 printable ASCII characters."""
+
+    algorithm = serializers.ChoiceField(choices=HashAlgorithm.choices)
+    value = StringField(max_length=1024, trim_whitespace=False)
+
+    def validate(self, attrs):
+        algorithm = attrs["algorithm"]
+        pattern = HASH_PATTERNS.get(algorithm)
+        if pattern and not pattern.fullmatch(attrs["value"]):
+            raise serializers.ValidationError({"value": [f"Not a valid {algorithm} hex digest."]})
+        if not OPAQUE_VALUE.fullmatch(attrs["value"]):
+            raise serializers.ValidationError(
+                {"value": ["A hash value is 1 to 1024 printable ASCII characters without spaces."]}
+            )
+        return attrs
 
 
 class ReportCreateSerializer(serializers.Serializer):
@@ -93,9 +110,11 @@ class ReportCreateSerializer(serializers.Serializer):
                 raise serializers.ValidationError(unstorable)
         return super().to_internal_value(data)
 
+    canonical: CanonicalUrl | None = None
+
     def validate_url(self, value: str) -> str:
         try:
-            canonicalize(value)
+            self.canonical = canonicalize(value)  # kept, so that intake does not canonicalise it again
         except InvalidUrl as exc:
             raise serializers.ValidationError(exc.message) from None
         return value
@@ -107,14 +126,16 @@ class ReportCreateSerializer(serializers.Serializer):
         return value
 
 
-def report_input(data: Mapping) -> ReportInput:
-    """The ReportInput of a serializer's validated data."""
+def report_input(data: Mapping, *, canonical: CanonicalUrl | None = None) -> ReportInput:
+    """The ReportInput of a serializer's validated data (`canonical`: the URL's canonical form when the
+    serializer made it)."""
     return ReportInput(
         url=data["url"],
         reported_at=data.get("reported_at"),
         external_ref=data.get("external_ref", ""),
         notes=data.get("notes", ""),
         hashes=tuple(dict(h) for h in data.get("hashes", [])),
+        canonical=canonical,
     )
 
 
@@ -126,7 +147,7 @@ def validate_report(data, *, now: datetime | None = None) -> tuple[ReportInput |
         return item, {}
     serializer = ReportCreateSerializer(data=data)
     if serializer.is_valid():
-        return report_input(serializer.validated_data), {}
+        return report_input(serializer.validated_data, canonical=serializer.canonical), {}
     return None, serializer.errors
 
 

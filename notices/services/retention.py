@@ -6,7 +6,8 @@ longer than `RetentionPolicy.ended_cases_days` ago, or judged not illegal (its c
 reappearance first). Purging a case:
 
 1. removes its strings: the URL's original and canonical form, host and hash (`canonical_hash` NULL: a new
-   report of the same URL opens a new case); its reports' original URLs, notes and hashes; its assessments'
+   report of the same URL opens a new case) and site; its reports' original URLs, notes, hashes and
+   reporter e-mail addresses (public form), and the hash values matched across cases; its assessments'
    notes; its checks' final URLs; its traces' host, CNAMEs and the host in their sources; the notes of its
    URL overrides;
 2. redacts the case's host names (with what follows them: port, path, query; in any letter case, defanged
@@ -50,6 +51,7 @@ from notices.models import (
     HostingOverride,
     HostingTrace,
     InboundMessage,
+    MediaHash,
     Notice,
     NoticeItem,
     OutgoingMessage,
@@ -161,7 +163,7 @@ def _purge_batch(
         cursor.execute("SET LOCAL notices.retention_purge = 'on'")  # the door of migration 0025
         purge.run(now, earlier)
         Url.objects.filter(pk__in=purge.ids).update(
-            original="", canonical="", host="", canonical_hash=None, purged_at=now
+            original="", canonical="", host="", site="", canonical_hash=None, purged_at=now
         )
         cursor.execute("SET LOCAL notices.retention_purge = 'off'")  # closed again for the rest
     return purge.counts
@@ -263,7 +265,18 @@ class _Purge:
     def case_rows(self) -> None:
         """Step 1 (and the case's overrides and traces): the rows of the cases themselves."""
         ids = self.ids
-        self.clear("reports", Report.objects.filter(url_id__in=ids), original_url="", notes="", hashes=[])
+        self.clear(
+            "reports",
+            Report.objects.filter(url_id__in=ids),
+            original_url="",
+            notes="",
+            hashes=[],
+            reporter_email="",
+        )
+        hashes = MediaHash.objects.filter(url_id__in=ids)
+        dropped = hashes.count() if self.dry_run else hashes.delete()[0]
+        if dropped:
+            self.counts["media_hashes"] += dropped
         self.clear("assessments", Assessment.objects.filter(url_id__in=ids), notes="")
         self.clear("checks", Check.objects.filter(url_id__in=ids), final_url="")
         traces = HostingTrace.objects.filter(url_id__in=ids).only("pk", "host", "cnames", "sources")

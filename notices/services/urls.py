@@ -48,16 +48,17 @@ def move(url, status: UrlStatus) -> None:
 
 def create_urls(cursor, pairs, now: datetime) -> set[int]:
     """INSERT … ON CONFLICT DO NOTHING for distinct new URLs ((report item, canonical form) pairs), each `new`
-    with a `url.created` event. Returns the ids this statement created (the others existed)."""
+    with its site (notices.canonical.site_of) and a `url.created` event. Returns the ids this statement
+    created (the others existed)."""
     url_table, event_table = Url._meta.db_table, Event._meta.db_table
     cursor.execute(
         f"""WITH created AS (
-                INSERT INTO {url_table} (original, canonical, canonical_hash, host, status, first_reported_at,
-                    created_at, consecutive_gone, reappearance_count, country_at_notice,
+                INSERT INTO {url_table} (original, canonical, canonical_hash, host, site, status,
+                    first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
                     notice_type_at_notice, last_outcome, first_gone_vantage)
-                SELECT o, c, h, host, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
-                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[],
-                            %(r)s::timestamptz[]) AS v(o, c, h, host, r)
+                SELECT o, c, h, host, site, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
+                FROM unnest(%(o)s::text[], %(c)s::text[], %(h)s::bytea[], %(host)s::text[], %(site)s::text[],
+                            %(r)s::timestamptz[]) AS v(o, c, h, host, site, r)
                 ON CONFLICT (canonical_hash) DO NOTHING
                 RETURNING id)
             INSERT INTO {event_table} (kind, at, url_id, actor, data)
@@ -69,6 +70,7 @@ def create_urls(cursor, pairs, now: datetime) -> set[int]:
             "c": [canon.canonical for _, canon in pairs],
             "h": [canon.hash for _, canon in pairs],
             "host": [canon.host for _, canon in pairs],
+            "site": [canon.site for _, canon in pairs],
             "r": [item.reported_at or now for item, _ in pairs],
         },
     )

@@ -141,6 +141,14 @@ CUSTOM = {
         ("GET", lambda o: reverse("admin:notices_url_assess", args=[o["notices.Url"].pk]), {200: WORK}),
         ("POST", lambda o: reverse("admin:notices_url_assess", args=[o["notices.Url"].pk]), {200: WORK}),
     ],
+    # A site's group: who may view cases.
+    "admin:notices_url_site": [
+        (
+            "GET",
+            lambda o: reverse("admin:notices_url_site", args=[o["notices.Url"].site or "x.example"]),
+            {200: ALL},
+        ),
+    ],
     # Reports entered by hand: who may add reports (an empty POST is the form again, with its errors).
     "admin:notices_url_enter": [
         ("GET", lambda o: reverse("admin:notices_url_enter"), {200: WORK}),

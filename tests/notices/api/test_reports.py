@@ -44,6 +44,7 @@ def test_report_create_new_url_records_report(partner_api):
         "receipt": report.receipt,
         "duplicate": False,
         "url": {"id": url.pk, "canonical": "http://files.polder.example/a.html", "status": "new"},
+        "same_material_as": [],
     }
     assert RECEIPT.match(result["receipt"])
     assert report.partner == partner_api.key.partner

@@ -57,6 +57,7 @@ def test_url_list_row_fields(staff_api, three_cases):
         "defanged": "hxxp://files[.]polder[.]example/a.html",
         "original": "http://files.polder.example/a.html",
         "host": "files.polder.example",
+        "site": "polder.example",
         "status": "assessed",
         "provider": "polder",
         "country": "NL",

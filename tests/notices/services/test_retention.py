@@ -355,3 +355,23 @@ def test_redaction_takes_the_case_hosts_with_what_follows_and_nothing_else(db):
     )
     assert redact({"m": ["see https://other.example/x!", 7]}, hosts) == {"m": ["see [purged]!", 7]}
     assert redact("https://other.example/x", hosts, free_text=False) == "https://other.example/x"
+
+
+def test_purge_removes_the_reporter_email_hash_values_and_site(world, now):
+    """The public form's optional e-mail address is personal data: it goes with the case's other strings,
+    as do its hash values (matched across cases) and its site key."""
+    from notices.enums import ReportChannel
+    from notices.models import MediaHash
+
+    a, d = world["cases"]["a"], world["cases"]["d"]
+    submit_report(
+        item=ReportInput(url=A, reporter_email="reporter@mail.example"), now=now, channel=ReportChannel.PUBLIC
+    )
+    submit_report(item=ReportInput(url=D, reporter_email="other@mail.example"), now=now)
+    assert MediaHash.objects.filter(url=a).count() == 1
+    report = purge(now=later(now))
+    assert report.counts["media_hashes"] == 1
+    assert set(Report.objects.filter(url=a).values_list("reporter_email", flat=True)) == {""}
+    assert MediaHash.objects.filter(url=a).count() == 0
+    assert Url.objects.get(pk=a.pk).site == ""
+    assert Report.objects.get(url=d, reporter_email="other@mail.example")  # a case still up keeps it
