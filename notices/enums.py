@@ -240,9 +240,38 @@ class AlertKind(models.TextChoices):
     FAILING_CONTACT = "failing_contact", "Abuse contact failing (bounce)"
     DISPUTE = "dispute", "Disputed by the provider"
     REAPPEARED = "reappeared", "Content reappeared after removal"
+    ORDER_BREACHED = "order_breached", "Removal order's legal deadline breached"
 
 
 class AlertStatus(models.TextChoices):
     OPEN = "open", "Open"
     ACKNOWLEDGED = "acknowledged", "Acknowledged (someone is on it)"
     RESOLVED = "resolved", "Resolved"
+
+
+class StopKind(models.TextChoices):
+    """Why a case's clock stands still (`ClockStop`)."""
+
+    HOLD = "hold", "Law-enforcement hold (do not notify)"
+    NEED_INFO = "need_info", "Paused: the provider needs more information"
+    DISPUTE = "dispute", "Paused: the provider disputes (not our customer)"
+
+
+class LegalBasis(models.TextChoices):
+    """Under which law a removal order was issued."""
+
+    TCO = "tco", "TCO Regulation (EU) 2021/784, Art. 3"
+    DSA = "dsa", "DSA (EU) 2022/2065, Art. 9"
+    NATIONAL = "national", "National law"
+
+
+class ClockStart(models.TextChoices):
+    """What counts as a removal order's receipt: where its legal clock starts."""
+
+    DELIVERY = "delivery", "Delivery (accepted by the mail server, or made available)"
+    ACKNOWLEDGEMENT = "acknowledgement", "The provider's acknowledgement"
+
+
+class OrderPauseReason(models.TextChoices):
+    CLARIFICATION = "clarification", "Clarification requested by the addressee"
+    FORCE_MAJEURE = "force_majeure", "Force majeure or de facto impossibility"

@@ -23,6 +23,7 @@ from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
 from notices.services.escalation import sweep
+from notices.services.orders import sweep_orders
 from notices.services.retention import purge
 from notices.services.webhooks import deliver
 from tracker.runtime import collector_paused
@@ -117,6 +118,12 @@ def sweep_escalations() -> int:
     """Beat: claim the cases whose next escalation step is due and take the steps (one bounded batch,
     ESCALATION_BATCH_SIZE)."""
     return sweep(now=timezone.now())
+
+
+@shared_task(name="notices.sweep_orders", acks_late=True)
+def sweep_orders_task() -> int:
+    """Beat: record the removal orders whose legal clock ran out (breaches alert the analysts at once)."""
+    return sweep_orders(now=timezone.now())
 
 
 @shared_task(name="notices.purge_limit_records", acks_late=True)

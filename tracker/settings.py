@@ -349,6 +349,13 @@ ESCALATION_CLAIM_TIMEOUT = env_seconds("ESCALATION_CLAIM_TIMEOUT", 600)
 # A failed step retries after ESCALATION_RETRY_BASE × 2ⁿ (at most ESCALATION_RETRY_MAX apart).
 ESCALATION_RETRY_BASE = env_seconds("ESCALATION_RETRY_BASE", 300)
 ESCALATION_RETRY_MAX = env_seconds("ESCALATION_RETRY_MAX", 86400)
+# A mail naming a case under a law-enforcement hold without a timeout is looked at again this often.
+HOLD_RECHECK = env_seconds("HOLD_RECHECK", 3600)
+# Removal orders: what counts as receipt by default ("delivery" or "acknowledgement"), the TCO Regulation's
+# time from receipt when the order gives none, and how often beat records the breaches (alerting at once).
+ORDER_CLOCK_START = env_str("ORDER_CLOCK_START", "delivery")
+TCO_ORDER_TIME = env_seconds("TCO_ORDER_TIME", 3600)
+ORDER_SWEEP_INTERVAL = env_seconds("ORDER_SWEEP_INTERVAL", 30)
 # Content hosted in HOTLINE_COUNTRY goes to law enforcement before any notice to the provider.
 LAW_ENFORCEMENT_FIRST = env_bool("LAW_ENFORCEMENT_FIRST", True)
 NOTICE_DISPATCH_SWEEP_INTERVAL = env_seconds("NOTICE_DISPATCH_SWEEP_INTERVAL", 60)

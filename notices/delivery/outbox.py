@@ -6,9 +6,16 @@ twice, never two different mails. Temporary SMTP errors (4xx, connection failure
 backoff kept in the database (`next_attempt_at`); permanent ones (5xx) fail the message and mark the contact.
 
 A withdrawn notice's mails are never sent after the withdrawal: the withdrawal cancels them
-(`cancel_messages`: failed, with `CANCELLED` as the error, so no claim takes them again), and a worker sends
+(`cancel_messages`: status `cancelled`, with `CANCELLED` as the reason, so no claim takes them again; an
+escalation mail called off because its content is gone is `cancelled` too, with its own reason), and a worker
+sends
 only while it holds the message's row lock and has seen its notice not withdrawn (`attempt_claimed`), so a
 withdrawal either waits for a send already under way or is seen by it.
+
+A mail naming a case under a law-enforcement hold is not sent while the hold lasts: the worker finds the hold
+under the message's row lock and puts the message back, due again when the hold times out (or after
+HOLD_RECHECK seconds for a hold without a timeout; clearing a hold makes its mails due at once); the attempt
+is not counted.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from notices.delivery.compose import NoticeMail, attach_reports, mail_templates, render_notice_mails
@@ -36,7 +44,7 @@ from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.claims import claim, pending_or_expired
 from notices.infra.retry import backoff
 from notices.infra.write_behind import WriteBehind, allocate_ids
-from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
+from notices.models import ClockStop, Notice, NoticeItem, OutgoingMessage, ProviderContact
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +305,8 @@ CANCELLED = "cancelled: the notice was withdrawn"
 
 def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
     """Cancel the mails of withdrawn notices not sent yet (the caller holds the transaction that withdraws
-    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again.
+    them): pending ones and those a worker holds are cancelled (reason `CANCELLED`), so no claim takes them
+    again.
     The UPDATE waits for a send under way (its worker holds the row lock through the SMTP conversation, see
     `attempt_claimed`). Returns the number cancelled per notice id."""
     table = OutgoingMessage._meta.db_table
@@ -305,7 +314,7 @@ def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
         cursor.execute(
             f"""UPDATE {table} SET status = %s, next_attempt_at = NULL, claimed_until = NULL, last_error = %s
                 WHERE notice_id = ANY(%s) AND status IN (%s, %s) RETURNING notice_id""",
-            [OutboxStatus.FAILED, CANCELLED, list(notice_ids), OutboxStatus.PENDING, OutboxStatus.SENDING],
+            [OutboxStatus.CANCELLED, CANCELLED, list(notice_ids), OutboxStatus.PENDING, OutboxStatus.SENDING],
         )
         rows = cursor.fetchall()
     counts: dict[int, int] = {}
@@ -320,7 +329,8 @@ class Attempt(NamedTuple):
     `status` is the message's new status: `sent`, `pending` (retried later, with backoff) or `failed` (given
     up); `changed` is False when the message was not this worker's to send (its status as it stands).
     `refused` holds the recipients the server refused, with its replies. `cancelled`: not sent because its
-    notice was withdrawn (failed with `CANCELLED`; nothing else follows)."""
+    notice was withdrawn (status cancelled, reason `CANCELLED`; nothing else follows). `held_until`: not sent
+    because a case it names is under a law-enforcement hold; due again then."""
 
     message: OutgoingMessage
     status: str
@@ -329,6 +339,7 @@ class Attempt(NamedTuple):
     refused: dict[str, tuple[int, bytes]] = {}
     changed: bool = True
     cancelled: bool = False
+    held_until: datetime | None = None
 
 
 def attempt_claimed(
@@ -394,8 +405,28 @@ def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
     if status != OutboxStatus.SENDING:
         return Attempt(message, status, timezone.now(), changed=False)
     if notice_status == NoticeStatus.WITHDRAWN:
-        return Attempt(message, OutboxStatus.FAILED, timezone.now(), error=CANCELLED, cancelled=True)
+        return Attempt(message, OutboxStatus.CANCELLED, timezone.now(), error=CANCELLED, cancelled=True)
+    now = timezone.now()
+    until = held_until(message, now)
+    if until is not None:
+        return Attempt(
+            message, OutboxStatus.PENDING, now, error="held: law-enforcement hold", held_until=until
+        )
     return None
+
+
+def held_until(message: OutgoingMessage, now: datetime) -> datetime | None:
+    """When to look again at a mail naming a case under a law-enforcement hold (None: no hold)."""
+    url_ids = message.url_ids
+    if url_ids is None:
+        url_ids = list(
+            NoticeItem.objects.filter(notice_id=message.notice_id).values_list("url_id", flat=True)
+        )
+    holds = list(ClockStop.objects.holds(now).filter(url_id__in=url_ids).values_list("expires_at", flat=True))
+    if not holds:
+        return None
+    recheck = now + timedelta(seconds=settings.HOLD_RECHECK)
+    return min(recheck, max(holds)) if all(holds) else recheck  # held while any hold lasts
 
 
 def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> dict[str, tuple[int, bytes]]:
@@ -435,7 +466,20 @@ def record_attempt(attempt: Attempt) -> bool:
         )
     elif attempt.status == OutboxStatus.CANCELLED:
         OutgoingMessage.objects.filter(pk=message.pk).update(
-            status=OutboxStatus.CANCELLED, next_attempt_at=None, claimed_until=None
+            status=OutboxStatus.CANCELLED,
+            next_attempt_at=None,
+            claimed_until=None,
+            last_error=attempt.error[:2000] or "cancelled: no longer wanted",
+        )
+    elif attempt.held_until is not None:  # not an attempt: the claim's count is given back
+        return bool(
+            OutgoingMessage.objects.filter(pk=message.pk, status=OutboxStatus.SENDING).update(
+                status=OutboxStatus.PENDING,
+                next_attempt_at=attempt.held_until,
+                claimed_until=None,
+                attempts=F("attempts") - 1,
+                last_error=attempt.error,
+            )
         )
     else:
         wait = backoff(settings.OUTBOX_RETRY_BASE, message.attempts)

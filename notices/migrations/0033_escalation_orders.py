@@ -1,9 +1,280 @@
-"""Placeholder kept in the migration chain; its work fills it in."""
+"""Issue 17: law-enforcement holds and pauses (ClockStop), removal orders with legal clocks (RemovalOrder,
+OrderPause); one spelling of a cancelled outbox mail (status cancelled)."""
 
-from django.db import migrations
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("notices", "0032_ops_scale")]
+    dependencies = [
+        ("notices", "0032_ops_scale"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
 
-    operations = []
+    operations = [
+        migrations.AlterField(
+            model_name="analystalert",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("overdue", "Still up past the deadline"),
+                    ("step_failed", "Escalation step failed"),
+                    ("delivery_failed", "Notice could not be delivered"),
+                    ("failing_contact", "Abuse contact failing (bounce)"),
+                    ("dispute", "Disputed by the provider"),
+                    ("reappeared", "Content reappeared after removal"),
+                    ("order_breached", "Removal order's legal deadline breached"),
+                ],
+                max_length=20,
+            ),
+        ),
+        migrations.CreateModel(
+            name="RemovalOrder",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("authority", models.CharField(help_text="The issuing competent authority.", max_length=200)),
+                (
+                    "reference",
+                    models.CharField(help_text="The authority's reference number.", max_length=100),
+                ),
+                ("issued_at", models.DateTimeField()),
+                (
+                    "addressee",
+                    models.CharField(help_text="The hosting service provider addressed.", max_length=200),
+                ),
+                (
+                    "legal_basis",
+                    models.CharField(
+                        choices=[
+                            ("tco", "TCO Regulation (EU) 2021/784, Art. 3"),
+                            ("dsa", "DSA (EU) 2022/2065, Art. 9"),
+                            ("national", "National law"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("legal_basis_detail", models.TextField(blank=True)),
+                (
+                    "time_allowed",
+                    models.DurationField(
+                        blank=True,
+                        help_text="The order's own deadline from receipt (blank: the legal default).",
+                        null=True,
+                    ),
+                ),
+                (
+                    "clock_starts",
+                    models.CharField(
+                        choices=[
+                            ("delivery", "Delivery (accepted by the mail server, or made available)"),
+                            ("acknowledgement", "The provider's acknowledgement"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("received_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "due_at",
+                    models.DateTimeField(
+                        blank=True, help_text="Blank: not received yet, or paused.", null=True
+                    ),
+                ),
+                ("breached_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "removed_at",
+                    models.DateTimeField(blank=True, help_text="Every URL of the order removed.", null=True),
+                ),
+                ("created_at", models.DateTimeField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "notice",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="order", to="notices.notice"
+                    ),
+                ),
+            ],
+        ),
+        migrations.CreateModel(
+            name="OrderPause",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("clarification", "Clarification requested by the addressee"),
+                            ("force_majeure", "Force majeure or de facto impossibility"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pauses",
+                        to="notices.removalorder",
+                    ),
+                ),
+            ],
+        ),
+        migrations.CreateModel(
+            name="ClockStop",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hold", "Law-enforcement hold (do not notify)"),
+                            ("need_info", "Paused: the provider needs more information"),
+                            ("dispute", "Paused: the provider disputes (not our customer)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.TextField()),
+                (
+                    "requester",
+                    models.CharField(
+                        blank=True,
+                        help_text="A hold: who asked for it (agency, officer, case number).",
+                        max_length=200,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                (
+                    "expires_at",
+                    models.DateTimeField(blank=True, help_text="A hold's timeout (blank: none).", null=True),
+                ),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("end_note", models.TextField(blank=True)),
+                (
+                    "ended_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "notice",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="A pause: the notice the provider answered.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="notices.notice",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "url",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clock_stops",
+                        to="notices.url",
+                    ),
+                ),
+            ],
+            options={
+                "indexes": [
+                    models.Index(fields=["url", "started_at"], name="clock_stop_url_idx"),
+                    models.Index(
+                        condition=models.Q(("ended_at", None)), fields=["url"], name="clock_stop_open_idx"
+                    ),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("expires_at__isnull", True),
+                            ("expires_at__gt", models.F("started_at")),
+                            _connector="OR",
+                        ),
+                        name="clock_stop_expires_after_start",
+                        violation_error_message="The timeout must lie after the start.",
+                    )
+                ],
+            },
+        ),
+        migrations.AddIndex(
+            model_name="removalorder",
+            index=models.Index(
+                condition=models.Q(("breached_at", None), ("due_at__isnull", False), ("removed_at", None)),
+                fields=["due_at"],
+                name="order_due_idx",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="removalorder",
+            constraint=models.UniqueConstraint(
+                fields=("authority", "reference"),
+                name="order_reference_once",
+                violation_error_message="This authority's order with this reference is already recorded.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="orderpause",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at", None)), fields=("order",), name="order_one_open_pause"
+            ),
+        ),
+        # One spelling of "called off before sending": a withdrawn notice's mails were failed with the error
+        # "cancelled: …"; they are status cancelled now, as an escalation mail called off is.
+        migrations.RunSQL(
+            "UPDATE notices_outgoingmessage SET status = 'cancelled' "
+            "WHERE status = 'failed' AND last_error LIKE 'cancelled:%'",
+            "UPDATE notices_outgoingmessage SET status = 'failed' "
+            "WHERE status = 'cancelled' AND last_error LIKE 'cancelled: the notice was withdrawn%'",
+        ),
+    ]

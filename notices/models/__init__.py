@@ -3,10 +3,13 @@ from notices.models.assessment import Assessment
 from notices.models.checks import Check, DueCheck, RemovalCycle
 from notices.models.escalation import (
     AnalystAlert,
+    ClockStop,
     Escalation,
     EscalationPolicy,
     EscalationStep,
+    OrderPause,
     Referral,
+    RemovalOrder,
     StepRun,
 )
 from notices.models.hosting import (
@@ -54,6 +57,7 @@ __all__ = [
     "AuditEvent",
     "AutNum",
     "Check",
+    "ClockStop",
     "CountryBlock",
     "DueCheck",
     "Escalation",
@@ -70,6 +74,7 @@ __all__ = [
     "Notice",
     "NoticeItem",
     "NoticeTemplate",
+    "OrderPause",
     "Organisation",
     "OutgoingMessage",
     "Partner",
@@ -83,6 +88,7 @@ __all__ = [
     "Referral",
     "RegistryImport",
     "RemovalCycle",
+    "RemovalOrder",
     "Report",
     "RetentionPolicy",
     "Role",

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 
-from notices.delivery.outbox import CANCELLED
 from notices.enums import AlertStatus, NoticeStatus, OutboxStatus, StepAction, UrlStatus
 from notices.models import (
     AnalystAlert,
@@ -33,9 +32,8 @@ def queue_counts(*, now: datetime) -> dict[str, int]:
     )
     counts["drafts"] = Notice.objects.filter(status=NoticeStatus.DRAFT).count()
     counts["disputed"] = Notice.objects.filter(status=NoticeStatus.DISPUTED).count()
-    counts["failed_mail"] = (  # a withdrawn notice's cancelled mail is no delivery problem
-        OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).exclude(last_error=CANCELLED).count()
-    )
+    # A cancelled mail (a withdrawn notice's, an escalation's whose content went) is no delivery problem.
+    counts["failed_mail"] = OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).count()
     counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
     # Cases beyond their repeats: alerted, sent upstream, handed off or referred.
     counts["escalated"] = (

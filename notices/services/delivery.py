@@ -35,6 +35,8 @@ def _apply(attempt: Attempt) -> None:
     message, at = attempt.message, attempt.at
     if attempt.cancelled:  # its notice was withdrawn: nothing follows, for the notice or an escalation step
         return
+    if attempt.held_until is not None:  # a case it names is under a hold (on the case's timeline): it waits
+        return
     if message.run_id is not None:
         escalation_delivery.record_delivery(attempt)
         return

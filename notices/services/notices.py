@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from notices.delivery.items import BatchUrl, load_urls
 from notices.delivery.outbox import (
@@ -33,6 +34,8 @@ from notices.infra.events import actor_label, new_event, record_event, record_ev
 from notices.infra.write_behind import WriteBehind, allocate_ids
 from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.stats import refresh_after_commit
+from notices.services.holds import held_ids, refuse_held
+from notices.services.orders import received_many
 from notices.services.routing import handoff_countries, notice_blocker
 from notices.services.urls import (
     STAMP_FIELDS,
@@ -106,7 +109,7 @@ def create_notices(
     actor = actor_label(user=created_by)
     with transaction.atomic():
         errors: dict[int, dict[str, list[str]]] = {}
-        groups = valid_groups([urls], errors)
+        groups = valid_groups([urls], errors, now=now)
         if errors:
             raise NoticeError(errors[0])
         notices = []
@@ -157,18 +160,26 @@ def _open_pairs(url_ids: set[int]) -> set[tuple[int, int]]:
         return set(cursor.fetchall())
 
 
-def valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
-    """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
-    problems of a failing batch go to `errors`."""
+def valid_groups(
+    batches, errors: dict, *, now: datetime | None = None
+) -> list[tuple[int, list[list[BatchUrl]]]]:
+    """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem` and
+    is under no law-enforcement hold at `now`; the problems of a failing batch go to `errors`."""
     batches = [[getattr(url, "pk", url) for url in batch] for batch in batches]
     wanted = {pk for batch in batches for pk in batch}
     loaded = load_urls(wanted)
     open_pairs = _open_pairs(wanted)
     countries = handoff_countries()
+    held = held_ids(wanted, now=now or timezone.now())
     groups = []
     for index, batch in enumerate(batches):
         urls = [loaded[pk] for pk in dict.fromkeys(batch) if pk in loaded]
         problems = [f"URL {u.pk} {p}." for u in urls if (p := _url_problem(u, open_pairs, countries))]
+        problems += [
+            f"URL {u.pk} is under a law-enforcement hold: nothing is sent for it."
+            for u in urls
+            if u.pk in held
+        ]
         if problems:
             errors[index] = {"urls": problems}
             continue
@@ -267,6 +278,7 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
         for notice in locked:
             if notice.status != NoticeStatus.DRAFT:
                 raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
+        refuse_held(NoticeItem.objects.filter(notice__in=locked).values_list("url_id", flat=True), now=now)
         recipients = recipients_or_errors([(0, [n.provider for n in locked])], errors := {})
         if errors:
             raise NoticeError(errors[0])
@@ -418,6 +430,9 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
             refresh_after_commit()
         events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]
         record_events(events)
+        received_many(
+            [n for n in notices.values() if n.notice_type == NoticeType.REMOVAL_ORDER], at=at
+        )  # the receipt of the orders they carry: their legal clocks start
 
 
 def close_item_removed(*, url: Url, at: datetime) -> None:

@@ -7,11 +7,13 @@ from functools import partial
 
 from django.db import transaction
 
-from notices.enums import AlertKind, NoticeStatus, ResponseAction
+from notices.enums import AlertKind, ClockStart, NoticeStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
 from notices.models import Notice, NoticeItem, ProviderResponse
+from notices.services import orders
 from notices.services.alerts import raise_alert
+from notices.services.holds import pause_for_response
 from notices.services.notices import acknowledge, dispute, items_reported_removed
 from notices.services.signals import removal_reported
 from notices.services.sor import StatementError, validate_statement
@@ -39,8 +41,10 @@ def record_response(
     `removed` marks the items as reported removed and makes their URLs due for an immediate verification check
     (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items
     disputed and the notice `disputed` (back to the analyst queue, and an alert in the alert queue;
-    `suggested_provider`, free text, goes into the event for the analyst); `need_info` only records the
-    message, which opens the notice's thread with the analyst. A statement of reasons given with `removed`
+    `suggested_provider`, free text, goes into the event for the analyst); `need_info` records the
+    message, which opens the notice's thread with the analyst. `need_info` and `not_our_customer` pause the
+    named URLs' SLA clock until the analyst answers (`holds.pause_for_response`); the first answer is the
+    receipt of a removal order whose clock starts at acknowledgement. A statement of reasons given with `removed`
     must be valid in the DSA Transparency Database vocabulary (notices/services/sor.py) and is stored
     normalised; with other actions it is stored as given.
     Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an
@@ -107,4 +111,6 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
             now=now,
             notice=notice,
         )
+    pause_for_response(notice=notice, action=action, url_ids=url_ids, now=now)
     notice.save(update_fields=["acknowledged_at", "status"])
+    orders.received(notice, at=now, by=ClockStart.ACKNOWLEDGEMENT)

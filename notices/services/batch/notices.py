@@ -57,7 +57,7 @@ def create_notice_batches(
     queuing, everything `queue_notices` writes."""
     check_deadline(notice_type, deadline_at)
     made = NoticeBatches()
-    groups = valid_groups(batches, made.errors)
+    groups = valid_groups(batches, made.errors, now=now)
     if queue_as is not None:
         providers = [(index, [urls[0].provider for urls in group]) for index, group in groups]
         recipients = recipients_or_errors(providers, made.errors)
