@@ -235,15 +235,16 @@ def sla_figures(*, provider: HostingProvider, now: datetime) -> dict:
                     FROM {RemovalCycle._meta.db_table} WHERE provider_at_notice_id = %(provider)s),
                 t AS (
                     SELECT c.*, COALESCE((
-                        SELECT sum(EXTRACT(EPOCH FROM (LEAST({stop_end}, c.upto) - GREATEST(s.started_at, c.sent))))
+                        SELECT sum(EXTRACT(EPOCH FROM
+                                   (LEAST({stop_end}, c.upto) - GREATEST(s.started_at, c.sent))))
                         FROM {ClockStop._meta.db_table} AS s
                         WHERE s.url_id = c.url_id AND s.started_at < c.upto AND {stop_end} > c.sent
                     ), 0)::float8 AS stopped
                     FROM c),
                 f AS (
                     SELECT stopped,
-                           GREATEST(COALESCE(ttr_low::float8, EXTRACT(EPOCH FROM (%(now)s - sent))) - stopped, 0)
-                               AS lo,
+                           GREATEST(COALESCE(ttr_low::float8, EXTRACT(EPOCH FROM (%(now)s - sent)))
+                                    - stopped, 0) AS lo,
                            COALESCE(GREATEST(ttr_high::float8 - stopped, 0), 'Infinity'::float8) AS hi
                     FROM t)
                 SELECT count(*), count(*) FILTER (WHERE stopped > 0), COALESCE(sum(stopped), 0),

@@ -44,7 +44,8 @@ def record_response(
     `suggested_provider`, free text, goes into the event for the analyst); `need_info` records the
     message, which opens the notice's thread with the analyst. `need_info` and `not_our_customer` pause the
     named URLs' SLA clock until the analyst answers (`holds.pause_for_response`); the first answer is the
-    receipt of a removal order whose clock starts at acknowledgement. A statement of reasons given with `removed`
+    receipt of a removal order whose clock starts at acknowledgement. A statement of reasons given with
+    `removed`
     must be valid in the DSA Transparency Database vocabulary (notices/services/sor.py) and is stored
     normalised; with other actions it is stored as given.
     Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an

@@ -67,7 +67,7 @@ def hold(case, at, **extra):
     return request_hold(url=case, reason="covert investigation", requester="BKA, case 4711", now=at, **extra)
 
 
-# --- Holds ---------------------------------------------------------------------------------------------------
+# --- Holds --------------------------------------------------------------------------------------------------
 
 
 def test_hold_stops_the_ladder_and_clearing_resumes_it_shifted_by_the_hold(case, start, smtp_sink):
@@ -194,7 +194,7 @@ def test_a_second_hold_and_bad_input_are_field_errors(case, start):
     assert set(raised.value.errors) == {"reason", "requester", "expires_at"}
 
 
-# --- Pauses --------------------------------------------------------------------------------------------------
+# --- Pauses -------------------------------------------------------------------------------------------------
 
 
 def test_need_info_pauses_until_the_analyst_answers_and_the_ladder_shifts(case, start, analyst):
@@ -233,7 +233,7 @@ def test_dispute_pauses_and_a_reply_before_the_step_shifts_it(case, start, analy
     assert list(ClockStop.objects.values_list("kind", flat=True)) == ["dispute"]
 
 
-# --- SLA figures ---------------------------------------------------------------------------------------------
+# --- SLA figures --------------------------------------------------------------------------------------------
 
 
 def removed(case, at):
