@@ -249,6 +249,7 @@ def sweep_orders(*, now: datetime, limit: int = 500) -> int:
                     summary=text,
                     now=now,
                     notice=order.notice,
+                    error=text,
                     mail=True,
                 )
             else:
