@@ -136,7 +136,7 @@ def test_removed_in_time_is_no_breach(case, start):
 
 
 def test_last_seen_live_after_the_deadline_is_a_breach_even_if_removed_since(case, start):
-    notice, order = order_notice(case, start)
+    notice, _order = order_notice(case, start)
     mark_notice_sent(notice=queue_notice(notice=notice, now=start), at=start)
     Url.objects.filter(pk=case.pk).update(
         status="removed",
@@ -171,7 +171,7 @@ def test_bad_orders_are_field_errors(make_case, provider, case, start):
         "clock_starts",
     }
     other = make_case("http://files.polder.example/other.html", provider=provider, when=start)
-    notice, order = order_notice(other, start)
+    _notice, order = order_notice(other, start)
     with pytest.raises(NoticeError) as raised:
         pause_order(order=order, reason="bored", now=start)
     assert list(raised.value.errors) == ["reason"]
