@@ -85,6 +85,49 @@ def clock(order: RemovalOrder, *, now: datetime) -> dict:
     }
 
 
+def order_errors(
+    *,
+    notice: Notice | None,
+    authority: str | None,
+    reference: str | None,
+    issued_at: datetime | None,
+    addressee: str | None,
+    legal_basis: str | None,
+    now: datetime,
+    time_allowed: timedelta | None = None,
+    clock_starts: str | None = None,
+    legal_basis_detail: str | None = "",
+) -> dict[str, list[str]]:
+    """What is wrong with an order to be recorded, by field (empty: nothing)."""
+    errors: dict[str, list[str]] = {}
+    if notice is None:
+        errors["notice"] = ["This field is required."]
+    elif notice.notice_type != NoticeType.REMOVAL_ORDER:
+        errors["notice"] = [f"Notice {notice.reference} is not a removal order."]
+    elif notice.status == NoticeStatus.WITHDRAWN:
+        errors["notice"] = [f"Notice {notice.reference} was withdrawn."]
+    elif RemovalOrder.objects.filter(notice=notice).exists():
+        errors["notice"] = [f"Notice {notice.reference} already carries an order."]
+    for name, value in (("authority", authority), ("reference", reference), ("addressee", addressee)):
+        if not (value or "").strip():
+            errors[name] = ["This field is required."]
+    if legal_basis not in LegalBasis.values:
+        errors["legal_basis"] = [f"One of {', '.join(LegalBasis.values)}."]
+    if issued_at is None:
+        errors["issued_at"] = ["This field is required."]
+    elif issued_at > now:
+        errors["issued_at"] = ["An order cannot be issued in the future."]
+    if time_allowed is not None and time_allowed <= timedelta(0):
+        errors["time_allowed"] = ["The time allowed must be longer than zero."]
+    if (clock_starts or settings.ORDER_CLOCK_START) not in ClockStart.values:
+        errors["clock_starts"] = [f"One of {', '.join(ClockStart.values)}."]
+    authority, reference = (authority or "").strip(), (reference or "").strip()
+    known = RemovalOrder.objects.filter(authority=authority, reference=reference)
+    if "reference" not in errors and "authority" not in errors and known.exists():
+        errors["reference"] = ["This authority's order with this reference is already recorded."]
+    return errors
+
+
 def create_order(
     *,
     notice: Notice,
@@ -99,30 +142,22 @@ def create_order(
     clock_starts: str | None = None,
     user=None,
 ) -> RemovalOrder:
-    """Record the order a removal-order notice carries. Raises NoticeError with field messages."""
-    errors: dict[str, list[str]] = {}
-    if notice.notice_type != NoticeType.REMOVAL_ORDER:
-        errors["notice"] = [f"Notice {notice.reference} is not a removal order."]
-    elif notice.status == NoticeStatus.WITHDRAWN:
-        errors["notice"] = [f"Notice {notice.reference} was withdrawn."]
-    for name, value in (("authority", authority), ("reference", reference), ("addressee", addressee)):
-        if not value.strip():
-            errors[name] = ["This field is required."]
-    if legal_basis not in LegalBasis.values:
-        errors["legal_basis"] = [f"One of {', '.join(LegalBasis.values)}."]
-    if issued_at > now:
-        errors["issued_at"] = ["An order cannot be issued in the future."]
-    if time_allowed is not None and time_allowed <= timedelta(0):
-        errors["time_allowed"] = ["The time allowed must be longer than zero."]
-    clock_starts = clock_starts or settings.ORDER_CLOCK_START
-    if clock_starts not in ClockStart.values:
-        errors["clock_starts"] = [f"One of {', '.join(ClockStart.values)}."]
-    if RemovalOrder.objects.filter(notice=notice).exists():
-        errors["notice"] = [f"Notice {notice.reference} already carries an order."]
-    elif RemovalOrder.objects.filter(authority=authority.strip(), reference=reference.strip()).exists():
-        errors["reference"] = ["This authority's order with this reference is already recorded."]
+    """Record the order a removal-order notice carries (its clock starts at once when the notice was
+    received already). Raises NoticeError with field messages (`order_errors`)."""
+    errors = order_errors(
+        notice=notice,
+        authority=authority,
+        reference=reference,
+        issued_at=issued_at,
+        addressee=addressee,
+        legal_basis=legal_basis,
+        now=now,
+        time_allowed=time_allowed,
+        clock_starts=clock_starts,
+    )
     if errors:
         raise NoticeError(errors)
+    clock_starts = clock_starts or settings.ORDER_CLOCK_START
     with transaction.atomic():
         order = RemovalOrder.objects.create(
             notice=notice,
@@ -131,7 +166,7 @@ def create_order(
             issued_at=issued_at,
             addressee=addressee.strip(),
             legal_basis=legal_basis,
-            legal_basis_detail=legal_basis_detail,
+            legal_basis_detail=legal_basis_detail or "",
             time_allowed=time_allowed,
             clock_starts=clock_starts,
             created_at=now,
