@@ -137,6 +137,9 @@ class RemovalOrderAdmin(TrackerModelAdmin):
     actions = ["pause_for_clarification", "pause_for_force_majeure", "resume_clock"]
     show_full_result_count = False
 
+    def get_inlines(self, request, obj=None):
+        return [] if obj is None else self.inlines
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
