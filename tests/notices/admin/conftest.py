@@ -20,10 +20,8 @@ def demo_world(db, now, default_policies):
         AnalystAlert,
         AnalystReply,
         AuditEvent,
-        ClockStop,
-        Notice,
-        RemovalOrder,
         Check,
+        ClockStop,
         Escalation,
         EscalationStep,
         HostingOverride,
@@ -31,10 +29,12 @@ def demo_world(db, now, default_policies):
         HostingTrace,
         InboundMessage,
         Invitation,
+        Notice,
         NoticeTemplate,
         ProviderResponse,
         Referral,
         RegistryImport,
+        RemovalOrder,
         RetentionPolicy,
         StepRun,
         Url,
@@ -90,7 +90,11 @@ def demo_world(db, now, default_policies):
         kind="need_info", url=case, notice=notice, reason="Which page?", started_at=now, ended_at=now
     )
     order_notice = Notice.objects.create(
-        reference="TN-2026-900001", provider=polder, notice_type="removal_order", status="draft", created_at=now
+        reference="TN-2026-900001",
+        provider=polder,
+        notice_type="removal_order",
+        status="draft",
+        created_at=now,
     )
     RemovalOrder.objects.create(
         notice=order_notice,
