@@ -17,16 +17,19 @@ from notices.enums import (
     WITHDRAW_CHOICES,
     CheckOutcome,
     Classification,
+    ClockStart,
     CloseReason,
     DetectionMethod,
+    LegalBasis,
     Legality,
     MediaType,
     NoticeStatus,
     NoticeType,
+    OrderPauseReason,
     ResponseAction,
     UrlStatus,
 )
-from notices.models import Check, HostingTrace, Url
+from notices.models import Check, ClockStop, HostingTrace, RemovalOrder, Url
 from notices.selectors.representations import (  # noqa: F401 (the API's serializers, re-exported)
     NoticeItemSerializer,
     NoticeSerializer,
@@ -35,6 +38,7 @@ from notices.selectors.representations import (  # noqa: F401 (the API's seriali
 )
 from notices.services.intake import reported_at_problem
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
+from notices.services.orders import clock
 
 HASH_PATTERNS = {"md5": r"[0-9a-fA-F]{32}", "sha1": r"[0-9a-fA-F]{40}", "sha256": r"[0-9a-fA-F]{64}"}
 
@@ -434,3 +438,99 @@ class NoticeListQuerySerializer(ListQuerySerializer):
 
 def bulk_limits() -> tuple[int, int]:
     return settings.API_BULK_MAX_ITEMS, settings.API_BULK_MAX_BYTES
+
+
+# --- Holds, pauses and removal orders -----------------------------------------------------------------------
+
+
+class HoldCreateSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why nothing may be sent for the case.")
+    requester = serializers.CharField(max_length=200, help_text="Who asked: agency, officer, case number.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Blank: until cleared.")
+
+
+class HoldClearSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ClockStopSerializer(serializers.ModelSerializer):
+    notice = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    in_force = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClockStop
+        fields = [
+            "id",
+            "kind",
+            "url",
+            "notice",
+            "reason",
+            "requester",
+            "started_at",
+            "expires_at",
+            "ended_at",
+            "end_note",
+            "in_force",
+        ]
+
+    def get_in_force(self, stop: ClockStop) -> bool:
+        end = stop.end()
+        return end is None or end > self.context["now"]
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    authority = serializers.CharField(max_length=200)
+    reference = serializers.CharField(max_length=100)
+    issued_at = serializers.DateTimeField()
+    addressee = serializers.CharField(max_length=200)
+    legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
+    legal_basis_detail = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    time_allowed_seconds = serializers.IntegerField(
+        min_value=1, max_value=365 * 86400, required=False, allow_null=True,
+        help_text="The order's own deadline from receipt; blank: the legal default (TCO: 3600).",
+    )  # fmt: skip
+    clock_starts = serializers.ChoiceField(choices=ClockStart.choices, required=False)
+
+
+class OrderPauseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=OrderPauseReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class OrderClockSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["not received", "running", "paused", "breached", "removed in time"]
+    )
+    clock_starts = serializers.ChoiceField(choices=ClockStart.choices)
+    time_allowed_seconds = serializers.IntegerField()
+    received_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    remaining_seconds = serializers.IntegerField(allow_null=True)
+    paused = serializers.DictField(allow_null=True)
+    paused_seconds = serializers.IntegerField()
+    breached_at = serializers.DateTimeField(allow_null=True)
+    removed_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    notice = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    clock = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RemovalOrder
+        fields = [
+            "notice",
+            "authority",
+            "reference",
+            "issued_at",
+            "addressee",
+            "legal_basis",
+            "legal_basis_detail",
+            "clock_starts",
+            "created_at",
+            "clock",
+        ]
+
+    @extend_schema_field(OrderClockSerializer)
+    def get_clock(self, order: RemovalOrder) -> dict:
+        return clock(order, now=self.context["now"])
