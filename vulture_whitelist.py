@@ -111,6 +111,18 @@ _django_admin = (
     _.has_merge_permission,
     _.has_export_permission,
     _.has_work_permission,
+    _.ClockStopAdmin,
+    _.RemovalOrderAdmin,
+    _.place_hold,
+    _.clear_holds,
+    _.end_selected_pauses,
+    _.pause_for_clarification,
+    _.pause_for_force_majeure,
+    _.resume_clock,
+    _.clock_state,
+    _.clock_in_words,
+    _.get_inlines,
+    _.initial,
 )
 
 # Django models (notices/models/): Meta options, and columns the ORM reads and writes by keyword and by
@@ -156,6 +168,10 @@ _django_models = (
     _.updated_at,
     _.updated_by,
     _.withdrawn_at,
+    _.requested_by,
+    _.ended_by,
+    _.end_note,
+    _.started_by,
 )
 
 # Django model field, form field and lookup hooks (notices/models/fields.py); @register_lookup installs the
@@ -196,6 +212,8 @@ _choices = (
     _.OUT_OF_REMIT,
     _.SENT_IN_ERROR,
     _.WRONG_PROVIDER,
+    _.DSA,
+    _.NATIONAL,
 )
 
 # Django forms and class-based views (notices/portal/): declared form fields, widget options, view options.
@@ -371,6 +389,11 @@ _rest_framework = (
     _.validate_reported_at,
     _.validate_statement_of_reasons,
     _.validate_url,
+    _.get_in_force,
+    _.get_clock,
+    _.time_allowed_seconds,
+    _.remaining_seconds,
+    _.paused_seconds,
 )
 
 # Celery (notices/tasks.py, tracker/celery.py): tasks the beat schedule and notices.infra.enqueue name, and
@@ -391,6 +414,7 @@ _celery = (
     _._install_schedule,
     _._freeze_start_up_objects,
     _._redact_logs,
+    _.sweep_orders_task,
 )
 
 # Other libraries' hooks and attributes: HTMLParser callbacks, dnslib's reply code, dnspython's resolver
