@@ -21,6 +21,8 @@ is not counted.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import logging
 import math
 import smtplib
@@ -44,7 +46,7 @@ from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.claims import claim, pending_or_expired
 from notices.infra.retry import backoff
 from notices.infra.write_behind import WriteBehind, allocate_ids
-from notices.models import ClockStop, Notice, NoticeItem, OutgoingMessage, ProviderContact
+from notices.models import ClockStop, Notice, NoticeItem, OutgoingMessage, ProviderContact, Url
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +220,8 @@ def message_bytes(message: OutgoingMessage) -> bytes:
     if message.mime is not None:
         return bytes(message.mime)
     notice = message.notice
+    if notice is None:  # a hand-off of cases to a partner hotline: the CSV of their exact URLs
+        return _store_mime(message, handoff_bytes(message))
     mail = NoticeMail(
         message_id=message.message_id,
         reference=notice.reference,
@@ -228,7 +232,10 @@ def message_bytes(message: OutgoingMessage) -> bytes:
         date=message.created_at,
     )
     items = notice_mail_items(notice, url_ids=message.url_ids)
-    data = attach_reports(mail, notice, items).as_bytes()
+    return _store_mime(message, attach_reports(mail, notice, items).as_bytes())
+
+
+def _store_mime(message: OutgoingMessage, data: bytes) -> bytes:
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -240,6 +247,61 @@ def message_bytes(message: OutgoingMessage) -> bytes:
             data = bytes(cursor.fetchone()[0])
     message.mime = data
     return data
+
+
+def enqueue_handoff_mail(
+    mail: NoticeMail, *, partner_id: int, url_ids: list[int], now: datetime
+) -> OutgoingMessage:
+    """Write the hand-off of cases to a partner hotline into the outbox (no notice: the partner and the URLs
+    name it) and hand it to delivery after commit; claimed, retried and never sent twice as every mail."""
+    message = OutgoingMessage.objects.create(
+        partner_id=partner_id,
+        url_ids=sorted(url_ids),
+        message_id=mail.message_id,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html or "",
+        next_attempt_at=now,
+        created_at=now,
+    )
+    transaction.on_commit(partial(_hand_off, [message.pk]))
+    return message
+
+
+def handoff_bytes(message: OutgoingMessage) -> bytes:
+    """A hand-off mail with the CSV of its cases (exact URLs, classification, hosting as traced)."""
+    mail = NoticeMail(
+        message_id=message.message_id,
+        reference=f"handoff-{message.url_ids[0]}",
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        recipients=message.recipients,
+        date=message.created_at,
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["case", "url", "reported_at", "classification", "ip", "asn", "country"])
+    for url in (
+        Url.objects.filter(pk__in=message.url_ids)
+        .select_related("current_assessment", "current_trace")
+        .order_by("pk")
+    ):
+        trace, assessment = url.current_trace, url.current_assessment
+        writer.writerow(
+            [
+                url.pk,
+                url.canonical,
+                f"{url.first_reported_at:%Y-%m-%dT%H:%M:%SZ}" if url.first_reported_at else "",
+                assessment.classification if assessment else "",
+                trace.ip if trace else "",
+                trace.asn if trace and trace.asn else "",
+                trace.country if trace else "",
+            ]
+        )
+    mail.attachments = [(f"handoff-{message.url_ids[0]}.csv", "text/csv", buffer.getvalue())]
+    return mail.as_bytes()
 
 
 def _hand_off(message_ids: list[int]) -> None:
@@ -398,7 +460,7 @@ def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT m.status, n.status FROM {OutgoingMessage._meta.db_table} AS m
-                JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id WHERE m.id = %s FOR UPDATE OF m""",
+                LEFT JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id WHERE m.id = %s FOR UPDATE OF m""",
             [message.pk],
         )
         status, notice_status = cursor.fetchone()
@@ -493,7 +555,7 @@ def record_attempt(attempt: Attempt) -> bool:
         if not changed:
             return False
     for email, (code, reply) in attempt.refused.items():
-        if code >= 500:
+        if code >= 500 and message.notice_id is not None:  # a provider's contact (not a partner's)
             ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(
                 failing=True, failure_reason=f"{code} {reply.decode(errors='replace')}"[:500], failed_at=at
             )

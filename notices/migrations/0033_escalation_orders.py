@@ -13,6 +13,28 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddField(
+            model_name="outgoingmessage",
+            name="partner",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="A hand-off mail's partner hotline.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="notices.partner",
+            ),
+        ),
+        migrations.AddField(
+            model_name="partner",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                choices=[("en", "English"), ("de", "Deutsch"), ("nl", "Nederlands"), ("fr", "Français")],
+                help_text="The language its hand-off mails are written in (blank: English).",
+                max_length=8,
+            ),
+        ),
         migrations.AlterField(
             model_name="analystalert",
             name="kind",
@@ -27,6 +49,17 @@ class Migration(migrations.Migration):
                     ("order_breached", "Removal order's legal deadline breached"),
                 ],
                 max_length=20,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="outgoingmessage",
+            name="notice",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="notices.notice",
             ),
         ),
         migrations.CreateModel(

@@ -21,6 +21,12 @@ class Partner(models.Model):
         default=False, help_text="A partner hotline that takes over content hosted in its country (routing)."
     )
     handoff_email = models.EmailField(blank=True)
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text="The language its hand-off mails are written in (blank: English).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

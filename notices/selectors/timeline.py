@@ -15,7 +15,7 @@ SENTENCES = {
     "url.gone_before_notice": "Gone before any notice went out (first gone {first_gone}).",
     "url.reappeared": "The content is back after its removal: a new notice cycle starts.",
     "url.le_referred": "Referred to law enforcement {reference}.",
-    "url.handed_off": "Handed off to the partner hotline {partner}.",
+    "url.handed_off": "Handed off to the partner hotline {partner}: the hand-off mail to {to} is queued.",
     "notice.created": "Notice created.",
     "notice.queued": "Notice queued for delivery.",
     "notice.sent": "Notice delivered (accepted by the mail server, or made available for API pickup).",

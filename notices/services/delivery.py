@@ -6,9 +6,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, record_attempt
-from notices.enums import OutboxStatus
-from notices.infra.events import record_event
-from notices.services.alerts import alert_delivery_failed
+from notices.enums import AlertKind, OutboxStatus
+from notices.infra.events import new_event, record_event, record_events
+from notices.models import Url
+from notices.services.alerts import alert_delivery_failed, raise_alert
 from notices.services.escalation import delivery as escalation_delivery
 from notices.services.notices import mark_notice_failed, mark_notice_sent
 
@@ -40,6 +41,9 @@ def _apply(attempt: Attempt) -> None:
     if message.run_id is not None:
         escalation_delivery.record_delivery(attempt)
         return
+    if message.notice_id is None:  # a hand-off to a partner hotline (routing)
+        _handoff_delivery(attempt)
+        return
     if attempt.status == OutboxStatus.SENT:
         mark_notice_sent(notice=message.notice, at=at)
         return
@@ -59,3 +63,30 @@ def _apply(attempt: Attempt) -> None:
             error=attempt.error,
             now=at,
         )
+
+
+def _handoff_delivery(attempt: Attempt) -> None:
+    """A hand-off mail's attempt, on its cases' timelines; given up, the analysts are alerted."""
+    message, at = attempt.message, attempt.at
+    to = ", ".join(message.recipients)
+    if attempt.status == OutboxStatus.SENT:
+        kind, text = "url.handoff_delivered", f"Hand-off mail accepted by the mail server for {to}."
+    elif attempt.status == OutboxStatus.PENDING:
+        kind = "url.handoff_retry"
+        text = f"Hand-off mail to {to} not taken yet ({attempt.error[:200]}); the outbox tries again."
+    else:
+        kind = "url.handoff_failed"
+        text = f"Hand-off mail to {to} could not be delivered: {attempt.error[:300]}"
+    record_events(
+        [new_event(kind, at=at, url=Url(pk=pk), data={"text": text}) for pk in message.url_ids or []]
+    )
+    if kind == "url.handoff_failed":
+        for pk in message.url_ids or []:
+            raise_alert(
+                kind=AlertKind.DELIVERY_FAILED,
+                key=f"handoff:{message.pk}:{pk}",
+                summary=f"Case {pk}: {text}",
+                now=at,
+                url=Url(pk=pk),
+                error=attempt.error,
+            )
