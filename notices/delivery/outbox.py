@@ -460,7 +460,8 @@ def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT m.status, n.status FROM {OutgoingMessage._meta.db_table} AS m
-                LEFT JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id WHERE m.id = %s FOR UPDATE OF m""",
+                LEFT JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id
+                WHERE m.id = %s FOR UPDATE OF m""",
             [message.pk],
         )
         status, notice_status = cursor.fetchone()
