@@ -394,6 +394,7 @@ _rest_framework = (
     _.time_allowed_seconds,
     _.remaining_seconds,
     _.paused_seconds,
+    _.generated_at,
 )
 
 # Celery (notices/tasks.py, tracker/celery.py): tasks the beat schedule and notices.infra.enqueue name, and

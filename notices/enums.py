@@ -169,6 +169,8 @@ class KeyScope(models.TextChoices):
     PROVIDER = "provider", "Hosting provider"
     USER = "user", "Staff user"
     INBOUND = "inbound", "Inbound mail (staff-owned, for an MTA pipe)"
+    BLOCKLIST = "blocklist", "Blocking list, SHA-256 of the URLs (partner-owned)"
+    BLOCKLIST_URLS = "blockurls", "Blocking list with the plain URLs (partner-owned)"
 
 
 class ContactChannel(models.TextChoices):

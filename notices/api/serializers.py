@@ -534,3 +534,30 @@ class OrderSerializer(serializers.ModelSerializer):
     @extend_schema_field(OrderClockSerializer)
     def get_clock(self, order: RemovalOrder) -> dict:
         return clock(order, now=self.context["now"])
+
+
+class BlocklistQuerySerializer(StrictQuerySerializer):
+    since = serializers.DateTimeField(
+        required=False,
+        help_text="Only what was added or removed after this time (the last pull's generated_at).",
+    )
+
+
+class BlocklistEntrySerializer(serializers.Serializer):
+    sha256 = serializers.CharField(help_text="SHA-256 of the canonical URL, hex.")
+    url = serializers.CharField(required=False, help_text="The canonical URL (the `blockurls` scope only).")
+    added_at = serializers.DateTimeField()
+
+
+class BlocklistRemovalSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    removed_at = serializers.DateTimeField()
+
+
+class BlocklistSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["sha256", "url"])
+    generated_at = serializers.DateTimeField()
+    since = serializers.DateTimeField(allow_null=True)
+    count = serializers.IntegerField(help_text="URLs on the list now.")
+    entries = BlocklistEntrySerializer(many=True, help_text="On the list (with `since`: added since).")
+    removed = BlocklistRemovalSerializer(many=True, help_text="With `since`: taken off the list since.")

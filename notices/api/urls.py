@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from notices.api import inbound_views, order_views, provider_views, views
+from notices.api import blocklist_views, inbound_views, order_views, provider_views, views
 
 v1 = [
     path("reports/", views.ReportCreateView.as_view(), name="report-create"),
@@ -36,6 +36,7 @@ v1 = [
     path("stats/time-to-removal/", views.TtrStatsView.as_view(), name="stats-ttr"),
     path("stats/yearly/", views.YearlyStatsView.as_view(), name="stats-yearly"),
     path("stats/transparency/", views.TransparencyView.as_view(), name="stats-transparency"),
+    path("blocklist/", blocklist_views.BlocklistView.as_view(), name="blocklist"),
     path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(

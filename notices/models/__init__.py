@@ -3,6 +3,7 @@ from notices.models.assessment import Assessment
 from notices.models.checks import Check, DueCheck, RemovalCycle
 from notices.models.escalation import (
     AnalystAlert,
+    BlocklistEntry,
     ClockStop,
     Escalation,
     EscalationPolicy,
@@ -56,6 +57,7 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "AutNum",
+    "BlocklistEntry",
     "Check",
     "ClockStop",
     "CountryBlock",

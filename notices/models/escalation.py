@@ -361,3 +361,22 @@ class OrderPause(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}: {self.get_reason_display()}"
+
+
+class BlocklistEntry(models.Model):
+    """A URL on the blocking list partners pull (`GET /api/v1/blocklist/`): a case still up that its ladder
+    referred to an authority. `removed_at` is set when it leaves the list (removed, closed, held, or in no
+    open notice any more) and cleared when it comes back; `changed_at` orders incremental pulls."""
+
+    url = models.OneToOneField("notices.Url", on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the canonical URL, hex.")
+    added_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "blocklist entries"
+        indexes = [models.Index(fields=["changed_at"], name="blocklist_changed_idx")]
+
+    def __str__(self) -> str:
+        return self.sha256

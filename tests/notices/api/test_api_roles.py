@@ -28,6 +28,9 @@ EVERYONE = frozenset(ROLES)
 
 ROLE_DENIED = {"detail": "The role of this API key's user does not allow this request."}
 NEEDS_PROVIDER = {"detail": "This endpoint needs a provider API key."}
+NEEDS_BLOCKLIST = {
+    "detail": "This endpoint needs a blocking-list API key (create_api_key --partner NAME --blocklist hashes)."
+}
 NEEDS_INBOUND = {
     "detail": "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
 }
@@ -82,6 +85,7 @@ ROUTES = [
         NEEDS_PROVIDER,
     ),
     ("inbound-mail", "post", "/api/v1/inbound/mail/", {}, 202, NOBODY, NEEDS_INBOUND),
+    ("blocklist", "get", "/api/v1/blocklist/", None, 200, NOBODY, NEEDS_BLOCKLIST),  # partners' own scope
     # The schema and its docs page are public.
     ("schema", "get", "/api/schema/?format=json", None, 200, EVERYONE, None),
     ("docs", "get", "/api/docs/", None, 200, EVERYONE, None),
