@@ -29,7 +29,8 @@ EVERYONE = frozenset(ROLES)
 ROLE_DENIED = {"detail": "The role of this API key's user does not allow this request."}
 NEEDS_PROVIDER = {"detail": "This endpoint needs a provider API key."}
 NEEDS_BLOCKLIST = {
-    "detail": "This endpoint needs a blocking-list API key (create_api_key --partner NAME --blocklist hashes)."
+    "detail": "This endpoint needs a blocking-list API key "
+    "(create_api_key --partner NAME --blocklist hashes)."
 }
 NEEDS_INBOUND = {
     "detail": "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
