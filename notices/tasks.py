@@ -23,6 +23,7 @@ from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
 from notices.services.escalation import sweep
+from notices.services.hops import act_on_hop
 from notices.services.orders import sweep_orders
 from notices.services.retention import purge
 from notices.services.webhooks import deliver
@@ -39,6 +40,8 @@ def trace_url_task(url_id: int) -> str:
         return "missing"
     trace = trace_url(url=url, now=timezone.now())
     logger.info("traced url %s: ip=%s provider=%s error=%s", url_id, trace.ip, trace.provider_id, trace.error)
+    if trace.is_hop:  # the content moved: supersede the old notice, notice the new provider
+        act_on_hop(url_id=url_id, now=timezone.now())
     return trace.error or "ok"
 
 

@@ -155,3 +155,10 @@ def _mail(notice: Notice, subject: str, text: str, recipients: list[str], now: d
         recipients=list(recipients),
         date=now,
     )
+
+
+def superseded_mail(notice: Notice, *, items: list[MailItem], emails: list[str], now: datetime) -> NoticeMail:
+    """The old provider told that its notice is superseded for these URLs: the content answers from
+    another network now (which one is not said: providers never learn of each other)."""
+    subject, text = _render("superseded", notice.language, _case_context(notice, items, now))
+    return _mail(notice, subject, text, emails, now)
