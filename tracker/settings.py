@@ -349,6 +349,9 @@ ESCALATION_CLAIM_TIMEOUT = env_seconds("ESCALATION_CLAIM_TIMEOUT", 600)
 # A failed step retries after ESCALATION_RETRY_BASE × 2ⁿ (at most ESCALATION_RETRY_MAX apart).
 ESCALATION_RETRY_BASE = env_seconds("ESCALATION_RETRY_BASE", 300)
 ESCALATION_RETRY_MAX = env_seconds("ESCALATION_RETRY_MAX", 86400)
+# Just before a notice mail goes out (its first attempt), its URLs' hosts are resolved again: a URL whose
+# DNS answer shares no address with its trace moved, and is routed to its new provider instead.
+PRESEND_RECHECK = env_bool("PRESEND_RECHECK", True)
 # A mail naming a case under a law-enforcement hold without a timeout is looked at again this often.
 HOLD_RECHECK = env_seconds("HOLD_RECHECK", 3600)
 # Removal orders: what counts as receipt by default ("delivery" or "acknowledgement"), the TCO Regulation's

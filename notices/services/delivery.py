@@ -4,6 +4,7 @@ given up; this module records it with the notice's consequences in one transacti
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, record_attempt
 from notices.enums import AlertKind, OutboxStatus
@@ -12,6 +13,7 @@ from notices.models import Url
 from notices.services.alerts import alert_delivery_failed, raise_alert
 from notices.services.escalation import delivery as escalation_delivery
 from notices.services.notices import mark_notice_failed, mark_notice_sent
+from notices.services.presend import recheck_before_send
 
 
 def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
@@ -24,6 +26,7 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
     nothing more (`record_attempt`). A mail of an escalation step (a repeat, a notice to the upstream
     network, a hand-off) goes to its step instead (`escalation.delivery`), and is called off when none of its
     URLs is still up."""
+    recheck_before_send(message_id, now=timezone.now())  # moved URLs go to their new provider instead
     attempt = attempt_claimed(message_id, smtp=smtp, unwanted=escalation_delivery.unwanted)
     if attempt.changed:
         with transaction.atomic():
