@@ -76,7 +76,7 @@ def test_every_url_moved_calls_the_mail_off(
 
 
 def test_no_dns_answer_moves_nothing(world, smtp_sink):
-    notice, _stays, moves, gracht, dns = world  # moved.polder.example is not in the zone: NXDOMAIN
+    notice, _stays, _moves, gracht, _dns = world  # moved.polder.example is not in the zone: NXDOMAIN
     assert send_all() == ["sent"]
     assert NoticeItem.objects.filter(notice=notice, is_open=True).count() == 2
     assert not Notice.objects.filter(provider=gracht).exists()
