@@ -179,6 +179,8 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[("en", "English"), ("de", "Deutsch"), ("nl", "Nederlands"), ("fr", "Français")],
+                db_default="",
+                default="",
                 help_text="The language its hand-off mails are written in (blank: English).",
                 max_length=8,
             ),
