@@ -208,6 +208,8 @@ class StepAction(models.TextChoices):
     PARTNER_HANDOFF = "partner_handoff", "Hand-off e-mail to the partner hotline of the hosting country"
     REFER_LAW_ENFORCEMENT = "refer_law_enforcement", "Referral record for law enforcement"
     REFER_DSC = "refer_dsc", "Referral record for the provider's Digital Services Coordinator"
+    REGISTRAR_NOTICE = "registrar_notice", "Notice to the domain's registrar (found by RDAP)"
+    CDN_NOTICE = "cdn_notice", "Notice to the CDN in front of the content, asking for the origin"
 
 
 class StepAnchor(models.TextChoices):

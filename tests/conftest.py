@@ -257,6 +257,7 @@ def _no_presend_dns(settings):
 def _no_internet_rdap(settings):
     """Tests never leave the machine: RDAP is off unless a test points it at a local server."""
     settings.RDAP_BASE_URL = ""
+    settings.RDAP_DOMAIN_URL = ""
     settings.RDAP_BOOTSTRAP_FILE = ""
 
 

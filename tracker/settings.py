@@ -297,6 +297,9 @@ DNS_TIMEOUT = env_seconds("DNS_TIMEOUT", 5)
 # RDAP for addresses outside the imported data. Only these servers are ever contacted (and redirects only to
 # them): the base URL, and the servers of the IANA bootstrap file if one is given. Empty base: no RDAP.
 RDAP_BASE_URL = env_str("RDAP_BASE_URL", "https://rdap.db.ripe.net/")
+# The RDAP server asked about domains (the registrar notice step), e.g. a registry's or an RDAP proxy's base
+# URL; empty: the registrar step has no one to ask (and says so).
+RDAP_DOMAIN_URL = env_str("RDAP_DOMAIN_URL", "")
 RDAP_BOOTSTRAP_FILE = env_str("RDAP_BOOTSTRAP_FILE", "")
 RDAP_TIMEOUT = env_seconds("RDAP_TIMEOUT", 5)
 # A configured RDAP server whose address is private or reserved (loopback included) is refused unless this is

@@ -162,3 +162,21 @@ def superseded_mail(notice: Notice, *, items: list[MailItem], emails: list[str],
     another network now (which one is not said: providers never learn of each other)."""
     subject, text = _render("superseded", notice.language, _case_context(notice, items, now))
     return _mail(notice, subject, text, emails, now)
+
+
+def registrar_mail(
+    notice: Notice, *, registrar: str, domain: str, items: list[MailItem], emails: list[str], now: datetime
+) -> NoticeMail:
+    """The notice to the registrar of the URLs' domain (found by RDAP): the hosting provider was told and did
+    not act; the registrar may act on the domain. In English (a registrar's language is not known)."""
+    context = {**_case_context(notice, items, now), "registrar": registrar, "domain": domain}
+    subject, text = _render("registrar", "en", context)
+    return _mail(notice, subject, text, emails, now)
+
+
+def cdn_mail(notice: Notice, *, cdn, items: list[MailItem], emails: list[str], now: datetime) -> NoticeMail:
+    """The notice to the CDN (or reverse proxy) in front of the content, asking it to name the origin host
+    and to stop serving the content; in the CDN's language."""
+    context = {**_case_context(notice, items, now), "cdn": cdn}
+    subject, text = _render("cdn", cdn.language or "en", context)
+    return _mail(notice, subject, text, emails, now)

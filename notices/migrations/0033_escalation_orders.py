@@ -217,6 +217,23 @@ class Migration(migrations.Migration):
             ),
         ),
         migrations.AlterField(
+            model_name="escalationstep",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("repeat_notice", "Repeat the notice to the provider"),
+                    ("analyst_alert", "Alert the analysts"),
+                    ("upstream_notice", "Notice to the upstream network (transit / parent network)"),
+                    ("partner_handoff", "Hand-off e-mail to the partner hotline of the hosting country"),
+                    ("refer_law_enforcement", "Referral record for law enforcement"),
+                    ("refer_dsc", "Referral record for the provider's Digital Services Coordinator"),
+                    ("registrar_notice", "Notice to the domain's registrar (found by RDAP)"),
+                    ("cdn_notice", "Notice to the CDN in front of the content, asking for the origin"),
+                ],
+                max_length=24,
+            ),
+        ),
+        migrations.AlterField(
             model_name="outgoingmessage",
             name="notice",
             field=models.ForeignKey(
@@ -225,6 +242,23 @@ class Migration(migrations.Migration):
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="messages",
                 to="notices.notice",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="steprun",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("repeat_notice", "Repeat the notice to the provider"),
+                    ("analyst_alert", "Alert the analysts"),
+                    ("upstream_notice", "Notice to the upstream network (transit / parent network)"),
+                    ("partner_handoff", "Hand-off e-mail to the partner hotline of the hosting country"),
+                    ("refer_law_enforcement", "Referral record for law enforcement"),
+                    ("refer_dsc", "Referral record for the provider's Digital Services Coordinator"),
+                    ("registrar_notice", "Notice to the domain's registrar (found by RDAP)"),
+                    ("cdn_notice", "Notice to the CDN in front of the content, asking for the origin"),
+                ],
+                max_length=24,
             ),
         ),
         migrations.AddConstraint(
