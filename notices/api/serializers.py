@@ -486,9 +486,12 @@ class OrderCreateSerializer(serializers.Serializer):
     legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
     legal_basis_detail = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
     time_allowed_seconds = serializers.IntegerField(
-        min_value=1, max_value=365 * 86400, required=False, allow_null=True,
+        min_value=1,
+        max_value=365 * 86400,
+        required=False,
+        allow_null=True,
         help_text="The order's own deadline from receipt; blank: the legal default (TCO: 3600).",
-    )  # fmt: skip
+    )
     clock_starts = serializers.ChoiceField(choices=ClockStart.choices, required=False)
 
 
