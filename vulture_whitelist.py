@@ -121,6 +121,18 @@ _django_admin = (
     _.assign_selected,
     _.verify_selected,
     _.verification,
+    _.ClockStopAdmin,
+    _.RemovalOrderAdmin,
+    _.place_hold,
+    _.clear_holds,
+    _.end_selected_pauses,
+    _.pause_for_clarification,
+    _.pause_for_force_majeure,
+    _.resume_clock,
+    _.clock_state,
+    _.clock_in_words,
+    _.get_inlines,
+    _.initial,
 )
 
 # Django models (notices/models/): Meta options, and columns the ORM reads and writes by keyword and by
@@ -170,6 +182,10 @@ _django_models = (
     _.updated_by,
     _.withdrawn_at,
     _.assigned_at,
+    _.requested_by,
+    _.ended_by,
+    _.end_note,
+    _.started_by,
 )
 
 # Django model field, form field and lookup hooks (notices/models/fields.py); @register_lookup installs the
@@ -241,6 +257,8 @@ _choices = (
     _.TEMPORARILY_UNAVAILABLE,
     _.MOVED,
     _.INSUFFICIENT_INFORMATION,
+    _.DSA,
+    _.NATIONAL,
 )
 
 # Django forms and class-based views (notices/portal/): declared form fields, widget options, view options.
@@ -433,6 +451,12 @@ _rest_framework = (
     _.validate_reported_at,
     _.validate_statement_of_reasons,
     _.validate_url,
+    _.get_in_force,
+    _.get_clock,
+    _.time_allowed_seconds,
+    _.remaining_seconds,
+    _.paused_seconds,
+    _.generated_at,
 )
 
 # Celery (notices/tasks.py, tracker/celery.py): tasks the beat schedule and notices.infra.enqueue name, and
@@ -457,6 +481,7 @@ _celery = (
     _._install_schedule,
     _._freeze_start_up_objects,
     _._redact_logs,
+    _.sweep_orders_task,
 )
 
 # Other libraries' hooks and attributes: HTMLParser callbacks, dnslib's reply code, dnspython's resolver

@@ -266,6 +266,8 @@ class KeyScope(models.TextChoices):
     PROVIDER = "provider", "Hosting provider"
     USER = "user", "Staff user"
     INBOUND = "inbound", "Inbound mail (staff-owned, for an MTA pipe)"
+    BLOCKLIST = "blocklist", "Blocking list, SHA-256 of the URLs (partner-owned)"
+    BLOCKLIST_URLS = "blockurls", "Blocking list with the plain URLs (partner-owned)"
 
 
 class ContactChannel(models.TextChoices):
@@ -322,6 +324,8 @@ class StepAction(models.TextChoices):
     PARTNER_HANDOFF = "partner_handoff", "Hand-off e-mail to the partner hotline of the hosting country"
     REFER_LAW_ENFORCEMENT = "refer_law_enforcement", "Referral record for law enforcement"
     REFER_DSC = "refer_dsc", "Referral record for the provider's Digital Services Coordinator"
+    REGISTRAR_NOTICE = "registrar_notice", "Notice to the domain's registrar (found by RDAP)"
+    CDN_NOTICE = "cdn_notice", "Notice to the CDN in front of the content, asking for the origin"
 
 
 class StepAnchor(models.TextChoices):
@@ -356,6 +360,7 @@ class AlertKind(models.TextChoices):
     FAILING_CONTACT = "failing_contact", "Abuse contact failing (bounce)"
     DISPUTE = "dispute", "Disputed by the provider"
     REAPPEARED = "reappeared", "Content reappeared after removal"
+    ORDER_BREACHED = "order_breached", "Removal order's legal deadline breached"
 
 
 class AlertStatus(models.TextChoices):
@@ -382,3 +387,31 @@ class HashAlgorithm(models.TextChoices):
     SHA256 = "sha256", "SHA-256"
     PHOTODNA = "photodna", "PhotoDNA (perceptual)"
     PDQ = "pdq", "PDQ (perceptual)"
+
+
+class StopKind(models.TextChoices):
+    """Why a case's clock stands still (`ClockStop`)."""
+
+    HOLD = "hold", "Law-enforcement hold (do not notify)"
+    NEED_INFO = "need_info", "Paused: the provider needs more information"
+    DISPUTE = "dispute", "Paused: the provider disputes (not our customer)"
+
+
+class LegalBasis(models.TextChoices):
+    """Under which law a removal order was issued."""
+
+    TCO = "tco", "TCO Regulation (EU) 2021/784, Art. 3"
+    DSA = "dsa", "DSA (EU) 2022/2065, Art. 9"
+    NATIONAL = "national", "National law"
+
+
+class ClockStart(models.TextChoices):
+    """What counts as a removal order's receipt: where its legal clock starts."""
+
+    DELIVERY = "delivery", "Delivery (accepted by the mail server, or made available)"
+    ACKNOWLEDGEMENT = "acknowledgement", "The provider's acknowledgement"
+
+
+class OrderPauseReason(models.TextChoices):
+    CLARIFICATION = "clarification", "Clarification requested by the addressee"
+    FORCE_MAJEURE = "force_majeure", "Force majeure or de facto impossibility"

@@ -24,6 +24,8 @@ from notices.services.checking import run_checks
 from notices.services.delivery import send_claimed
 from notices.services.dispatch import dispatch_due
 from notices.services.escalation import sweep
+from notices.services.hops import act_on_hop
+from notices.services.orders import sweep_orders
 from notices.services.retention import purge
 from notices.services.tracing import queue_untraced
 from notices.services.webhooks import deliver
@@ -44,6 +46,8 @@ def trace_url_task(url_id: int, only_untraced: bool = False) -> str:
         return "traced-already"
     trace = trace_url(url=url, now=timezone.now())
     logger.info("traced url %s: ip=%s provider=%s error=%s", url_id, trace.ip, trace.provider_id, trace.error)
+    if trace.is_hop:  # the content moved: supersede the old notice, notice the new provider
+        act_on_hop(url_id=url_id, now=timezone.now())
     return trace.error or "ok"
 
 
@@ -142,6 +146,12 @@ def sweep_escalations() -> int:
     """Beat: claim the cases whose next escalation step is due and take the steps (one bounded batch,
     ESCALATION_BATCH_SIZE)."""
     return sweep(now=timezone.now())
+
+
+@shared_task(name="notices.sweep_orders", acks_late=True)
+def sweep_orders_task() -> int:
+    """Beat: record the removal orders whose legal clock ran out (breaches alert the analysts at once)."""
+    return sweep_orders(now=timezone.now())
 
 
 @shared_task(name="notices.purge_limit_records", acks_late=True)

@@ -94,6 +94,7 @@ def start_worker(broker_url, transactional_db):
             "DATABASE_URL": database_url_for_children(),
             "CELERY_BROKER_URL": broker_url,
             "DB_CONN_MAX_AGE": "0",
+            "PRESEND_RECHECK": "false",  # no DNS but the tests' own server: a test turns it on
             **{k: str(v) for k, v in env_overrides.items()},
         }
         # Not a `with` block: the log stays open as long as the worker, and is closed with the process.
@@ -258,9 +259,16 @@ def dns_server(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_presend_dns(settings):
+    """The pre-send re-check resolves each URL's host: off unless a test points DNS at its own server."""
+    settings.PRESEND_RECHECK = False
+
+
+@pytest.fixture(autouse=True)
 def _no_internet_rdap(settings):
     """Tests never leave the machine: RDAP is off unless a test points it at a local server."""
     settings.RDAP_BASE_URL = ""
+    settings.RDAP_DOMAIN_URL = ""
     settings.RDAP_BOOTSTRAP_FILE = ""
 
 

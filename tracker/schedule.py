@@ -45,6 +45,11 @@ def beat_schedule() -> dict:
             "task": "notices.sweep_escalations",
             "schedule": settings.ESCALATION_SWEEP_INTERVAL,
         },
+        # Record the removal orders whose legal clock ran out (a breach alerts the analysts at once).
+        "orders-sweep": {
+            "task": "notices.sweep_orders",
+            "schedule": settings.ORDER_SWEEP_INTERVAL,
+        },
         # Mail the analysts the daily digest of the alert queue (cases needing a human), at the set UTC hour.
         "alerts-digest": {
             "task": "notices.send_alert_digest",

@@ -321,6 +321,9 @@ DNS_TIMEOUT = env_seconds("DNS_TIMEOUT", 5)
 # RDAP for addresses outside the imported data. Only these servers are ever contacted (and redirects only to
 # them): the base URL, and the servers of the IANA bootstrap file if one is given. Empty base: no RDAP.
 RDAP_BASE_URL = env_str("RDAP_BASE_URL", "https://rdap.db.ripe.net/")
+# The RDAP server asked about domains (the registrar notice step), e.g. a registry's or an RDAP proxy's base
+# URL; empty: the registrar step has no one to ask (and says so).
+RDAP_DOMAIN_URL = env_str("RDAP_DOMAIN_URL", "")
 RDAP_BOOTSTRAP_FILE = env_str("RDAP_BOOTSTRAP_FILE", "")
 RDAP_TIMEOUT = env_seconds("RDAP_TIMEOUT", 5)
 # A configured RDAP server whose address is private or reserved (loopback included) is refused unless this is
@@ -373,6 +376,16 @@ ESCALATION_CLAIM_TIMEOUT = env_seconds("ESCALATION_CLAIM_TIMEOUT", 600)
 # A failed step retries after ESCALATION_RETRY_BASE × 2ⁿ (at most ESCALATION_RETRY_MAX apart).
 ESCALATION_RETRY_BASE = env_seconds("ESCALATION_RETRY_BASE", 300)
 ESCALATION_RETRY_MAX = env_seconds("ESCALATION_RETRY_MAX", 86400)
+# Just before a notice mail goes out (its first attempt), its URLs' hosts are resolved again: a URL whose
+# DNS answer shares no address with its trace moved, and is routed to its new provider instead.
+PRESEND_RECHECK = env_bool("PRESEND_RECHECK", True)
+# A mail naming a case under a law-enforcement hold without a timeout is looked at again this often.
+HOLD_RECHECK = env_seconds("HOLD_RECHECK", 3600)
+# Removal orders: what counts as receipt by default ("delivery" or "acknowledgement"), the TCO Regulation's
+# time from receipt when the order gives none, and how often beat records the breaches (alerting at once).
+ORDER_CLOCK_START = env_str("ORDER_CLOCK_START", "delivery")
+TCO_ORDER_TIME = env_seconds("TCO_ORDER_TIME", 3600)
+ORDER_SWEEP_INTERVAL = env_seconds("ORDER_SWEEP_INTERVAL", 30)
 # Content hosted in HOTLINE_COUNTRY goes to law enforcement before any notice to the provider.
 LAW_ENFORCEMENT_FIRST = env_bool("LAW_ENFORCEMENT_FIRST", True)
 NOTICE_DISPATCH_SWEEP_INTERVAL = env_seconds("NOTICE_DISPATCH_SWEEP_INTERVAL", 60)

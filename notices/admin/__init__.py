@@ -9,6 +9,7 @@ from notices.admin import (  # noqa: F401
     cases,
     dashboard,
     escalation,
+    holds,
     hosting,
     operations,
     portal,

@@ -33,6 +33,7 @@ from notices.admin.forms import (
     AssignForm,
     CaseForm,
     CloseCasesForm,
+    HoldForm,
     ReportEntryForm,
     case_workers,
 )
@@ -62,6 +63,7 @@ from notices.selectors.sites import cases_of_site, hosts_of_site, site_summary
 from notices.selectors.timeline import event_kinds
 from notices.services import casework, urls
 from notices.services.assessment import AssessmentError, assess_url
+from notices.services.holds import request_hold
 from notices.services.intake import ReportInput, submit_reports
 from notices.services.lifecycle import close_case, reopen_case
 from notices.services.notices import create_notices
@@ -241,6 +243,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         "assign_to_me",
         "assign_selected",
         "verify_selected",
+        "place_hold",
     ]
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over millions of URLs on every page is not worth it
@@ -629,6 +632,31 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             button="Close these cases",
             apply=close,
             done="Closed {count} case(s): no more checks, escalations or notices for them.",
+        )
+
+    @admin.action(description="Law-enforcement hold: do not notify (with a reason)", permissions=["change"])
+    def place_hold(self, request, queryset):
+        def hold(url: Url, data: dict) -> None:
+            request_hold(
+                url=url,
+                reason=data["reason"],
+                requester=data["requester"],
+                expires_at=data["expires_at"],
+                now=timezone.now(),
+                user=request.user,
+            )
+
+        return reason_step(
+            self,
+            request,
+            queryset,
+            form_class=HoldForm,
+            title="Law-enforcement hold",
+            button="Hold these cases",
+            apply=hold,
+            done="Held {count} case(s): nothing is sent for them until the hold is cleared or times out.",
+            explain="No notice naming a held case is created or sent, its queued mails wait and its "
+            "escalation waits; the hold is left out of the provider's SLA figures.",
         )
 
     @admin.action(description="Reopen closed cases", permissions=["change"])

@@ -279,3 +279,13 @@ class CaseForm(forms.ModelForm):
                 code="stale",
             )
         return data
+
+
+class HoldForm(forms.Form):
+    """A law-enforcement hold on the selected cases: why, who asked, and an optional timeout."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    requester = forms.CharField(max_length=200, help_text="The agency, the officer, their case number.")
+    expires_at = forms.DateTimeField(
+        required=False, label="Hold until", help_text="Blank: until cleared. E.g. 2026-12-31 18:00 (UTC)."
+    )

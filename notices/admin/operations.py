@@ -300,6 +300,8 @@ class OutgoingMessageAdmin(AuditedReadsMixin, SystemRecordAdmin):
     ]
 
     def audit_read_data(self, obj: OutgoingMessage) -> dict:
+        if obj.notice is None:  # a hand-off to a partner hotline
+            return {"urls": obj.url_ids or []}
         return {"references": [obj.notice.reference]}
 
 

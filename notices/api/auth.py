@@ -144,6 +144,15 @@ class IsProvider(_ScopePermission):
     message = "This endpoint needs a provider API key."
 
 
+class IsBlocklistReader(_ScopePermission):
+    """The blocking list: a partner key of scope `blocklist` (hashes) or `blockurls` (plain URLs)."""
+
+    scopes = frozenset({KeyScope.BLOCKLIST, KeyScope.BLOCKLIST_URLS})
+    message = (
+        "This endpoint needs a blocking-list API key (create_api_key --partner NAME --blocklist hashes)."
+    )
+
+
 class IsInboundMail(_ScopePermission):
     scopes = frozenset({KeyScope.INBOUND})
     message = "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."

@@ -14,14 +14,17 @@ from notices.enums import (
     AgeBand,
     CheckOutcome,
     Classification,
+    ClockStart,
     CloseReason,
     DetectionMethod,
     HashAlgorithm,
+    LegalBasis,
     Legality,
     MediaType,
     NetworkClassification,
     NoticeStatus,
     NoticeType,
+    OrderPauseReason,
     OutcomeReason,
     PaymentMethod,
     ResponseAction,
@@ -29,7 +32,7 @@ from notices.enums import (
     UrlStatus,
     VictimGender,
 )
-from notices.models import Check, HostingTrace, Url
+from notices.models import Check, ClockStop, HostingTrace, RemovalOrder, Url
 from notices.selectors.matching import same_material
 from notices.selectors.representations import (  # noqa: F401 (the API's serializers, re-exported)
     NoticeItemSerializer,
@@ -38,6 +41,7 @@ from notices.selectors.representations import (  # noqa: F401 (the API's seriali
     ResponseSerializer,
 )
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
+from notices.services.orders import clock
 from notices.services.report_fields import ReportCreateSerializer  # noqa: F401 (re-exported)
 
 
@@ -490,3 +494,129 @@ class NoticeListQuerySerializer(ListQuerySerializer):
 
 def bulk_limits() -> tuple[int, int]:
     return settings.API_BULK_MAX_ITEMS, settings.API_BULK_MAX_BYTES
+
+
+# --- Holds, pauses and removal orders -----------------------------------------------------------------------
+
+
+class HoldCreateSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why nothing may be sent for the case.")
+    requester = serializers.CharField(max_length=200, help_text="Who asked: agency, officer, case number.")
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Blank: until cleared.")
+
+
+class HoldClearSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ClockStopSerializer(serializers.ModelSerializer):
+    notice = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    in_force = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClockStop
+        fields = [
+            "id",
+            "kind",
+            "url",
+            "notice",
+            "reason",
+            "requester",
+            "started_at",
+            "expires_at",
+            "ended_at",
+            "end_note",
+            "in_force",
+        ]
+
+    def get_in_force(self, stop: ClockStop) -> bool:
+        end = stop.end()
+        return end is None or end > self.context["now"]
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    authority = serializers.CharField(max_length=200)
+    reference = serializers.CharField(max_length=100)
+    issued_at = serializers.DateTimeField()
+    addressee = serializers.CharField(max_length=200)
+    legal_basis = serializers.ChoiceField(choices=LegalBasis.choices)
+    legal_basis_detail = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    time_allowed_seconds = serializers.IntegerField(
+        min_value=1,
+        max_value=365 * 86400,
+        required=False,
+        allow_null=True,
+        help_text="The order's own deadline from receipt; blank: the legal default (TCO: 3600).",
+    )
+    clock_starts = serializers.ChoiceField(choices=ClockStart.choices, required=False)
+
+
+class OrderPauseSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=OrderPauseReason.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class OrderClockSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=["not received", "running", "paused", "breached", "removed in time"]
+    )
+    clock_starts = serializers.ChoiceField(choices=ClockStart.choices)
+    time_allowed_seconds = serializers.IntegerField()
+    received_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    remaining_seconds = serializers.IntegerField(allow_null=True)
+    paused = serializers.DictField(allow_null=True)
+    paused_seconds = serializers.IntegerField()
+    breached_at = serializers.DateTimeField(allow_null=True)
+    removed_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    notice = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    clock = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RemovalOrder
+        fields = [
+            "notice",
+            "authority",
+            "reference",
+            "issued_at",
+            "addressee",
+            "legal_basis",
+            "legal_basis_detail",
+            "clock_starts",
+            "created_at",
+            "clock",
+        ]
+
+    @extend_schema_field(OrderClockSerializer)
+    def get_clock(self, order: RemovalOrder) -> dict:
+        return clock(order, now=self.context["now"])
+
+
+class BlocklistQuerySerializer(StrictQuerySerializer):
+    since = serializers.DateTimeField(
+        required=False,
+        help_text="Only what was added or removed after this time (the last pull's generated_at).",
+    )
+
+
+class BlocklistEntrySerializer(serializers.Serializer):
+    sha256 = serializers.CharField(help_text="SHA-256 of the canonical URL, hex.")
+    url = serializers.CharField(required=False, help_text="The canonical URL (the `blockurls` scope only).")
+    added_at = serializers.DateTimeField()
+
+
+class BlocklistRemovalSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    removed_at = serializers.DateTimeField()
+
+
+class BlocklistSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["sha256", "url"])
+    generated_at = serializers.DateTimeField()
+    since = serializers.DateTimeField(allow_null=True)
+    count = serializers.IntegerField(help_text="URLs on the list now.")
+    entries = BlocklistEntrySerializer(many=True, help_text="On the list (with `since`: added since).")
+    removed = BlocklistRemovalSerializer(many=True, help_text="With `since`: taken off the list since.")

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from notices.api import exchange_views, inbound_views, provider_views, views
+from notices.api import blocklist_views, exchange_views, inbound_views, order_views, provider_views, views
 
 v1 = [
     path("reports/", views.ReportCreateView.as_view(), name="report-create"),
@@ -13,10 +13,23 @@ v1 = [
     path("urls/<int:pk>/trace/", views.UrlTraceView.as_view(), name="url-trace"),
     path("urls/<int:pk>/close/", views.UrlCloseView.as_view(), name="url-close"),
     path("urls/<int:pk>/reopen/", views.UrlReopenView.as_view(), name="url-reopen"),
+    path("urls/<int:pk>/holds/", order_views.UrlHoldsView.as_view(), name="url-holds"),
+    path("holds/<int:pk>/clear/", order_views.HoldClearView.as_view(), name="hold-clear"),
     path("notices/", views.NoticeListCreateView.as_view(), name="notice-list"),
     path("notices/<str:reference>/", views.NoticeDetailView.as_view(), name="notice-detail"),
     path("notices/<str:reference>/send/", views.NoticeSendView.as_view(), name="notice-send"),
     path("notices/<str:reference>/withdraw/", views.NoticeWithdrawView.as_view(), name="notice-withdraw"),
+    path("notices/<str:reference>/order/", order_views.NoticeOrderView.as_view(), name="notice-order"),
+    path(
+        "notices/<str:reference>/order/pause/",
+        order_views.NoticeOrderPauseView.as_view(),
+        name="notice-order-pause",
+    ),
+    path(
+        "notices/<str:reference>/order/resume/",
+        order_views.NoticeOrderResumeView.as_view(),
+        name="notice-order-resume",
+    ),
     path("providers/", views.ProviderListView.as_view(), name="provider-list"),
     path(
         "providers/<slug:slug>/scorecard/", views.ProviderScorecardView.as_view(), name="provider-scorecard"
@@ -27,6 +40,7 @@ v1 = [
     path("exchange/cases/", exchange_views.ExchangeCasesView.as_view(), name="exchange-cases"),
     path("statements/", exchange_views.TdbStatementsView.as_view(), name="tdb-statements"),
     path("stats/trusted-flagger-report/", views.TrustedFlaggerView.as_view(), name="stats-trusted-flagger"),
+    path("blocklist/", blocklist_views.BlocklistView.as_view(), name="blocklist"),
     path("inbound/mail/", inbound_views.InboundMailView.as_view(), name="inbound-mail"),
     path("provider/notices/", provider_views.ProviderNoticeListView.as_view(), name="provider-notice-list"),
     path(

@@ -7,7 +7,8 @@ Providers and upstream networks read them in their language (en, de, nl, fr: the
 notices/mail/escalation/<kind>.<language>.txt, English where a language has none); times are given in the
 provider's time zone. A repeat is the notice itself (as its template renders it, for the URLs still up)
 under a paragraph saying which reminder it is and where the deadline stands. Hand-offs go hotline to hotline,
-in English.
+in the partner's language (English when its record names none): after a notice (the ladder's step,
+`handoff`) or before any (routing, `handoff_case`).
 """
 
 from __future__ import annotations
@@ -111,10 +112,37 @@ def upstream_mail(
 
 
 def handoff_mail(notice: Notice, *, partner: Partner, country: str, items: list[MailItem], now: datetime):
-    """The hand-off of a case to the partner hotline of the hosting country (hotline to hotline, English)."""
+    """The hand-off of a case to the partner hotline of the hosting country, at the partner's hand-off
+    address, in the partner's language (English when it is not known)."""
     context = {**_case_context(notice, items, now), "partner": partner, "country": country}
-    subject, text = _render("handoff", "en", context)
+    subject, text = _render("handoff", partner.language or "en", context)
     return _mail(notice, subject, text, [partner.handoff_email], now)
+
+
+def handoff_case_mail(urls: Sequence, *, partner: Partner, country: str, now: datetime) -> NoticeMail:
+    """The hand-off of cases before any notice (routing: hosted in a partner hotline's country), at the
+    partner's hand-off address, in its language; the outbox adds the CSV of their exact URLs."""
+    provider = urls[0].provider if urls else None
+    context = {
+        **shared_context(now),
+        "partner": partner,
+        "country": country,
+        "provider": provider,
+        "time_zone": "UTC",
+        "case_ids": ", ".join(str(url.pk) for url in urls),
+        "items": [{"n": n, "defanged": defang(url.canonical)} for n, url in enumerate(urls, 1)],
+    }
+    subject, text = _render("handoff_case", partner.language or "en", context)
+    reference = f"handoff-{urls[0].pk}"
+    return NoticeMail(
+        message_id=message_id(f"{reference}-{int(now.timestamp())}"),
+        reference=reference,
+        subject=subject,
+        text=text,
+        html="",
+        recipients=[partner.handoff_email],
+        date=now,
+    )
 
 
 def _mail(notice: Notice, subject: str, text: str, recipients: list[str], now: datetime) -> NoticeMail:
@@ -127,3 +155,28 @@ def _mail(notice: Notice, subject: str, text: str, recipients: list[str], now: d
         recipients=list(recipients),
         date=now,
     )
+
+
+def superseded_mail(notice: Notice, *, items: list[MailItem], emails: list[str], now: datetime) -> NoticeMail:
+    """The old provider told that its notice is superseded for these URLs: the content answers from
+    another network now (which one is not said: providers never learn of each other)."""
+    subject, text = _render("superseded", notice.language, _case_context(notice, items, now))
+    return _mail(notice, subject, text, emails, now)
+
+
+def registrar_mail(
+    notice: Notice, *, registrar: str, domain: str, items: list[MailItem], emails: list[str], now: datetime
+) -> NoticeMail:
+    """The notice to the registrar of the URLs' domain (found by RDAP): the hosting provider was told and did
+    not act; the registrar may act on the domain. In English (a registrar's language is not known)."""
+    context = {**_case_context(notice, items, now), "registrar": registrar, "domain": domain}
+    subject, text = _render("registrar", "en", context)
+    return _mail(notice, subject, text, emails, now)
+
+
+def cdn_mail(notice: Notice, *, cdn, items: list[MailItem], emails: list[str], now: datetime) -> NoticeMail:
+    """The notice to the CDN (or reverse proxy) in front of the content, asking it to name the origin host
+    and to stop serving the content; in the CDN's language."""
+    context = {**_case_context(notice, items, now), "cdn": cdn}
+    subject, text = _render("cdn", cdn.language or "en", context)
+    return _mail(notice, subject, text, emails, now)

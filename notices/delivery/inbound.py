@@ -75,7 +75,7 @@ def match_notice(mail: ParsedMail) -> Notice | None:
         sent = (
             OutgoingMessage.objects.filter(message_id__in=mail.reply_to_ids).select_related("notice").first()
         )
-        if sent is not None:
+        if sent is not None and sent.notice is not None:  # a hand-off's reply is no notice's
             return sent.notice
     for reference in header_refs:
         if notice := Notice.objects.filter(reference=reference).first():

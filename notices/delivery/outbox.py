@@ -23,18 +23,27 @@ Temporary SMTP errors (4xx, connection failures) retry with exponential backoff 
 (`next_attempt_at`); permanent ones (5xx) fail the message and mark the contact.
 
 A withdrawn notice's mails are never sent after the withdrawal: the withdrawal cancels them
-(`cancel_messages`: failed, with `CANCELLED` as the error, so no claim takes them again), and a worker sends
+(`cancel_messages`: status `cancelled`, with `CANCELLED` as the reason, so no claim takes them again; an
+escalation mail called off because its content is gone is `cancelled` too, with its own reason), and a worker
+sends
 only while it holds the message's row lock and has seen its notice not withdrawn (`attempt_claimed`), so a
 withdrawal either waits for a send already under way or is seen by it.
 
 A message of a provider whose channel is an abuse API (`channel` other than e-mail) is claimed, retried and
 recorded the same way; its attempt goes through the channel instead of SMTP (`attempt_claimed` hands it to
 `notices.delivery.channels.sending`), under the same row lock, and honours the provider's Retry-After.
+
+A mail naming a case under a law-enforcement hold is not sent while the hold lasts: the worker finds the hold
+under the message's row lock and puts the message back, due again when the hold times out (or after
+HOLD_RECHECK seconds for a hold without a timeout; clearing a hold makes its mails due at once); the attempt
+is not counted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import logging
 import math
 import smtplib
@@ -60,7 +69,7 @@ from notices.infra.bulk import array_literal, field_defaults, new_instance
 from notices.infra.claims import claim, owner, pending_or_expired, start_heartbeat
 from notices.infra.retry import backoff
 from notices.infra.write_behind import WriteBehind, allocate_ids
-from notices.models import Notice, NoticeItem, OutgoingMessage, ProviderContact
+from notices.models import ClockStop, Notice, NoticeItem, OutgoingMessage, ProviderContact, Url
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +265,8 @@ def message_bytes(message: OutgoingMessage) -> bytes:
     if message.mime is not None:
         return bytes(message.mime)
     notice = message.notice
+    if notice is None:  # a hand-off of cases to a partner hotline: the CSV of their exact URLs
+        return _store_mime(message, handoff_bytes(message))
     mail = NoticeMail(
         message_id=message.message_id,
         reference=notice.reference,
@@ -266,7 +277,10 @@ def message_bytes(message: OutgoingMessage) -> bytes:
         date=message.created_at,
     )
     items = notice_mail_items(notice, url_ids=message.url_ids)
-    data = attach_reports(mail, notice, items).as_bytes()
+    return _store_mime(message, attach_reports(mail, notice, items).as_bytes())
+
+
+def _store_mime(message: OutgoingMessage, data: bytes) -> bytes:
     table = OutgoingMessage._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -278,6 +292,61 @@ def message_bytes(message: OutgoingMessage) -> bytes:
             data = bytes(cursor.fetchone()[0])
     message.mime = data
     return data
+
+
+def enqueue_handoff_mail(
+    mail: NoticeMail, *, partner_id: int, url_ids: list[int], now: datetime
+) -> OutgoingMessage:
+    """Write the hand-off of cases to a partner hotline into the outbox (no notice: the partner and the URLs
+    name it) and hand it to delivery after commit; claimed, retried and never sent twice as every mail."""
+    message = OutgoingMessage.objects.create(
+        partner_id=partner_id,
+        url_ids=sorted(url_ids),
+        message_id=mail.message_id,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html or "",
+        next_attempt_at=now,
+        created_at=now,
+    )
+    transaction.on_commit(partial(_hand_off, [message.pk]))
+    return message
+
+
+def handoff_bytes(message: OutgoingMessage) -> bytes:
+    """A hand-off mail with the CSV of its cases (exact URLs, classification, hosting as traced)."""
+    mail = NoticeMail(
+        message_id=message.message_id,
+        reference=f"handoff-{message.url_ids[0]}",
+        subject=message.subject,
+        text=message.text,
+        html=message.html,
+        recipients=message.recipients,
+        date=message.created_at,
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["case", "url", "reported_at", "classification", "ip", "asn", "country"])
+    for url in (
+        Url.objects.filter(pk__in=message.url_ids)
+        .select_related("current_assessment", "current_trace")
+        .order_by("pk")
+    ):
+        trace, assessment = url.current_trace, url.current_assessment
+        writer.writerow(
+            [
+                url.pk,
+                url.canonical,
+                f"{url.first_reported_at:%Y-%m-%dT%H:%M:%SZ}" if url.first_reported_at else "",
+                assessment.classification if assessment else "",
+                trace.ip if trace else "",
+                trace.asn if trace and trace.asn else "",
+                trace.country if trace else "",
+            ]
+        )
+    mail.attachments = [(f"handoff-{message.url_ids[0]}.csv", "text/csv", buffer.getvalue())]
+    return mail.as_bytes()
 
 
 def _hand_off(message_ids: list[int]) -> None:
@@ -373,8 +442,8 @@ CANCELLED = "cancelled: the notice was withdrawn"
 
 def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
     """Cancel the mails of withdrawn notices not sent yet (the caller holds the transaction that withdraws
-    them): pending ones and those a worker holds are failed with `CANCELLED`, so no claim takes them again;
-    one the server accepted already (`sent_at`) is left for its worker to record as sent.
+    them): pending ones and those a worker holds are cancelled (reason `CANCELLED`), so no claim takes them
+    again; one the server accepted already (`sent_at`) is left for its worker to record as sent.
     The UPDATE waits for a send under way (its worker holds the row lock through the SMTP conversation, see
     `attempt_claimed`). Returns the number cancelled per notice id."""
     table = OutgoingMessage._meta.db_table
@@ -382,7 +451,7 @@ def cancel_messages(notice_ids: Sequence[int]) -> dict[int, int]:
         cursor.execute(
             f"""UPDATE {table} SET status = %s, next_attempt_at = NULL, claimed_until = NULL, last_error = %s
                 WHERE notice_id = ANY(%s) AND status IN (%s, %s) AND sent_at IS NULL RETURNING notice_id""",
-            [OutboxStatus.FAILED, CANCELLED, list(notice_ids), OutboxStatus.PENDING, OutboxStatus.SENDING],
+            [OutboxStatus.CANCELLED, CANCELLED, list(notice_ids), OutboxStatus.PENDING, OutboxStatus.SENDING],
         )
         rows = cursor.fetchall()
     counts: dict[int, int] = {}
@@ -397,10 +466,10 @@ class Attempt(NamedTuple):
     `status` is the message's new status: `sent`, `pending` (retried later, with backoff) or `failed` (given
     up); `changed` is False when the message was not this worker's to send (its status as it stands).
     `refused` holds the recipients the server refused, with its replies. `cancelled`: not sent because its
-    notice was withdrawn (failed with `CANCELLED`; nothing else follows). `doubt` (a failure): since when a
-    copy
-    may have gone out, if one may have (`_failed`). `at` of a sent attempt is the message's
-    first acceptance (`sent_at`)."""
+    notice was withdrawn (status cancelled, reason `CANCELLED`; nothing else follows). `doubt` (a failure):
+    since when a copy may have gone out, if one may have (`_failed`). `at` of a sent attempt is the message's
+    first acceptance (`sent_at`). `held_until`: not sent because a case it names is under a law-enforcement
+    hold; due again then."""
 
     message: OutgoingMessage
     status: str
@@ -411,6 +480,7 @@ class Attempt(NamedTuple):
     cancelled: bool = False
     retry_after: float | None = None  # seconds the provider asked us to wait (its Retry-After)
     doubt: datetime | None = None
+    held_until: datetime | None = None
 
 
 def attempt_claimed(
@@ -532,15 +602,36 @@ def _hold_for_sending(message: OutgoingMessage) -> Attempt | None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT m.status, m.claimed_by, n.status FROM {OutgoingMessage._meta.db_table} AS m
-                JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id WHERE m.id = %s FOR UPDATE OF m""",
+                LEFT JOIN {Notice._meta.db_table} AS n ON n.id = m.notice_id
+                WHERE m.id = %s FOR UPDATE OF m""",
             [message.pk],
         )
         status, holder, notice_status = cursor.fetchone()
     if status != OutboxStatus.SENDING or holder != owner():
         return Attempt(message, status, timezone.now(), changed=False)
     if notice_status == NoticeStatus.WITHDRAWN:
-        return Attempt(message, OutboxStatus.FAILED, timezone.now(), error=CANCELLED, cancelled=True)
+        return Attempt(message, OutboxStatus.CANCELLED, timezone.now(), error=CANCELLED, cancelled=True)
+    now = timezone.now()
+    until = held_until(message, now)
+    if until is not None:
+        return Attempt(
+            message, OutboxStatus.PENDING, now, error="held: law-enforcement hold", held_until=until
+        )
     return None
+
+
+def held_until(message: OutgoingMessage, now: datetime) -> datetime | None:
+    """When to look again at a mail naming a case under a law-enforcement hold (None: no hold)."""
+    url_ids = message.url_ids
+    if url_ids is None:
+        url_ids = list(
+            NoticeItem.objects.filter(notice_id=message.notice_id).values_list("url_id", flat=True)
+        )
+    holds = list(ClockStop.objects.holds(now).filter(url_id__in=url_ids).values_list("expires_at", flat=True))
+    if not holds:
+        return None
+    recheck = now + timedelta(seconds=settings.HOLD_RECHECK)
+    return min(recheck, max(holds)) if all(holds) else recheck  # held while any hold lasts
 
 
 def _smtp_send(message: OutgoingMessage, stored: bytes, smtp: SmtpSession) -> dict[str, tuple[int, bytes]]:
@@ -591,7 +682,22 @@ def record_attempt(attempt: Attempt) -> bool:
     if attempt.status == OutboxStatus.SENT:
         changed = mine.update(status=OutboxStatus.SENT, sent_at=at, last_error="", claimed_until=None)
     elif attempt.status == OutboxStatus.CANCELLED:
-        changed = mine.update(status=OutboxStatus.CANCELLED, next_attempt_at=None, claimed_until=None)
+        changed = mine.update(
+            status=OutboxStatus.CANCELLED,
+            next_attempt_at=None,
+            claimed_until=None,
+            last_error=attempt.error[:2000] or "cancelled: no longer wanted",
+        )
+    elif attempt.held_until is not None:  # not an attempt: the claim's count is given back
+        return bool(
+            mine.update(
+                status=OutboxStatus.PENDING,
+                next_attempt_at=attempt.held_until,
+                claimed_until=None,
+                attempts=F("attempts") - 1,
+                last_error=attempt.error,
+            )
+        )
     else:
         wait = max(
             backoff(settings.OUTBOX_RETRY_BASE, message.attempts), timedelta(seconds=attempt.retry_after or 0)
@@ -607,7 +713,7 @@ def record_attempt(attempt: Attempt) -> bool:
     if not changed:  # not this worker's any more (cancelled by a withdrawal, or taken over)
         return False
     for email, (code, reply) in attempt.refused.items():
-        if code >= 500:
+        if code >= 500 and message.notice_id is not None:  # a provider's contact (not a partner's)
             ProviderContact.objects.filter(provider=message.notice.provider_id, email=email).update(
                 failing=True, failure_reason=f"{code} {reply.decode(errors='replace')}"[:500], failed_at=at
             )

@@ -152,3 +152,40 @@ def _vcard(entity: dict, name: str) -> list[str]:
     if not (isinstance(card, list) and len(card) == 2 and isinstance(card[1], list)):
         return []
     return [str(item[3]) for item in card[1] if isinstance(item, list) and len(item) >= 4 and item[0] == name]
+
+
+def registrable_domain(host: str) -> str:
+    """The domain a registrar holds for `host`: its last two labels (no public-suffix list: under a
+    two-label suffix such as co.uk this names the suffix, and the registry answers that it holds no such
+    domain)."""
+    labels = [label for label in host.lower().rstrip(".").split(".") if label]
+    return ".".join(labels[-2:])
+
+
+def lookup_domain(host: str) -> dict:
+    """Ask the configured RDAP server for domains (RDAP_DOMAIN_URL) about the domain of `host`: `domain`,
+    `registrar` (its name), `abuse_emails` (the registrar's abuse contact, else its own addresses), `url`, or
+    `error`. Never raises."""
+    server = settings.RDAP_DOMAIN_URL
+    domain = registrable_domain(host)
+    if not server:
+        return {"domain": domain, "error": "no RDAP server for domains configured (RDAP_DOMAIN_URL)"}
+    url = urljoin(server if server.endswith("/") else server + "/", f"domain/{domain}")
+    try:
+        data = _fetch(url, {_origin(server)})
+    except RdapError as exc:
+        return {"domain": domain, "url": url, "error": str(exc)}
+    registrar = next(
+        (e for e in _entities(data.get("entities") or []) if "registrar" in (e.get("roles") or [])), None
+    )
+    if registrar is None:
+        return {"domain": domain, "url": url, "error": "the RDAP answer names no registrar"}
+    abuse = [
+        email
+        for e in _entities(registrar.get("entities") or [])
+        if "abuse" in (e.get("roles") or [])
+        for email in _vcard(e, "email")
+    ]
+    emails = [e for e in dict.fromkeys(abuse or _vcard(registrar, "email")) if EMAIL.match(e)]
+    name = next(iter(_vcard(registrar, "fn")), "") or str(registrar.get("handle") or "the registrar")
+    return {"domain": domain, "url": url, "registrar": name, "abuse_emails": emails}

@@ -4,10 +4,14 @@ from notices.models.channels import ChannelReport
 from notices.models.checks import Check, DueCheck, RemovalCycle
 from notices.models.escalation import (
     AnalystAlert,
+    BlocklistEntry,
+    ClockStop,
     Escalation,
     EscalationPolicy,
     EscalationStep,
+    OrderPause,
     Referral,
+    RemovalOrder,
     StepRun,
 )
 from notices.models.exchange import NetworkLink
@@ -63,8 +67,10 @@ __all__ = [
     "Assessment",
     "AuditEvent",
     "AutNum",
+    "BlocklistEntry",
     "ChannelReport",
     "Check",
+    "ClockStop",
     "CountryBlock",
     "DueCheck",
     "Escalation",
@@ -85,6 +91,7 @@ __all__ = [
     "Notice",
     "NoticeItem",
     "NoticeTemplate",
+    "OrderPause",
     "Organisation",
     "OutgoingMessage",
     "Partner",
@@ -99,6 +106,7 @@ __all__ = [
     "Referral",
     "RegistryImport",
     "RemovalCycle",
+    "RemovalOrder",
     "Report",
     "RetentionPolicy",
     "Role",

@@ -32,7 +32,12 @@ class ApiKey(models.Model):
             models.CheckConstraint(
                 name="apikey_owner_matches_scope",
                 condition=(
-                    models.Q(scope="partner", partner__isnull=False, provider__isnull=True, user__isnull=True)
+                    models.Q(
+                        scope__in=["partner", "blocklist", "blockurls"],
+                        partner__isnull=False,
+                        provider__isnull=True,
+                        user__isnull=True,
+                    )
                     | models.Q(
                         scope="provider", provider__isnull=False, partner__isnull=True, user__isnull=True
                     )

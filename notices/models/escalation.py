@@ -11,11 +11,15 @@ from django.db import models
 from notices.enums import (
     AlertKind,
     AlertStatus,
+    ClockStart,
+    LegalBasis,
     NoticeType,
+    OrderPauseReason,
     ReferralAuthority,
     StepAction,
     StepAnchor,
     StepRunStatus,
+    StopKind,
 )
 from notices.models.choices import COUNTRY_CHOICES
 
@@ -221,3 +225,158 @@ class AnalystAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.summary[:60]}"
+
+
+class ClockStopQuerySet(models.QuerySet):
+    def in_force(self, now):
+        """Stops not ended and not timed out at `now`."""
+        return self.filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now), ended_at=None)
+
+    def holds(self, now):
+        return self.in_force(now).filter(kind=StopKind.HOLD)
+
+
+class ClockStop(models.Model):
+    """A stretch of time a case's clock stands still. A law-enforcement hold ("do not notify", requested by
+    staff for an investigation): nothing is sent for the case — no draft goes out, its queued mails wait, the
+    escalation sweep passes it by — until cleared or until `expires_at`. A pause: the provider asked for more
+    information or disputed the notice, until the analyst answers. Both are left out of the provider's SLA
+    figures (never out of the raw time to removal), and the case's ladder is shifted by them."""
+
+    kind = models.CharField(max_length=10, choices=StopKind.choices)
+    url = models.ForeignKey("notices.Url", on_delete=models.CASCADE, related_name="clock_stops")
+    notice = models.ForeignKey(
+        "notices.Notice",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A pause: the notice the provider answered.",
+    )
+    reason = models.TextField()
+    requester = models.CharField(
+        max_length=200, blank=True, help_text="A hold: who asked for it (agency, officer, case number)."
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="A hold's timeout (blank: none).")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    end_note = models.TextField(blank=True)
+
+    objects = ClockStopQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["url", "started_at"], name="clock_stop_url_idx"),
+            models.Index(fields=["url"], name="clock_stop_open_idx", condition=models.Q(ended_at=None)),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=models.F("started_at")),
+                name="clock_stop_expires_after_start",
+                violation_error_message="The timeout must lie after the start.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on case {self.url_id}"
+
+    def end(self):
+        """When it ended (cleared, answered or timed out), None while it lasts."""
+        ends = [t for t in (self.ended_at, self.expires_at) if t is not None]
+        return min(ends, default=None)
+
+
+class RemovalOrder(models.Model):
+    """A removal order carried by a notice of type removal order, with its legal clock: it starts at the
+    order's receipt (`clock_starts`: the delivery — accepted by the mail server, or made available to an
+    API-only provider — or the provider's acknowledgement), stands still during pauses (`OrderPause`), and
+    runs out at `due_at` = receipt + time allowed + paused time. The TCO Regulation's one hour applies when a
+    TCO order gives no time. A breach is recorded to the minute by the order sweep and alerts the analysts."""
+
+    notice = models.OneToOneField("notices.Notice", on_delete=models.CASCADE, related_name="order")
+    authority = models.CharField(max_length=200, help_text="The issuing competent authority.")
+    reference = models.CharField(max_length=100, help_text="The authority's reference number.")
+    issued_at = models.DateTimeField()
+    addressee = models.CharField(max_length=200, help_text="The hosting service provider addressed.")
+    legal_basis = models.CharField(max_length=10, choices=LegalBasis.choices)
+    legal_basis_detail = models.TextField(blank=True)
+    time_allowed = models.DurationField(
+        null=True, blank=True, help_text="The order's own deadline from receipt (blank: the legal default)."
+    )
+    clock_starts = models.CharField(max_length=16, choices=ClockStart.choices)
+    received_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Blank: not received yet, or paused.")
+    breached_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True, help_text="Every URL of the order removed.")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            # The order sweep: WHERE due_at <= now, still running.
+            models.Index(
+                fields=["due_at"],
+                name="order_due_idx",
+                condition=models.Q(breached_at=None, removed_at=None, due_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["authority", "reference"],
+                name="order_reference_once",
+                violation_error_message="This authority's order with this reference is already recorded.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority} {self.reference}"
+
+
+class OrderPause(models.Model):
+    """A stretch a removal order's clock stood still, for a recorded reason."""
+
+    order = models.ForeignKey(RemovalOrder, on_delete=models.CASCADE, related_name="pauses")
+    reason = models.CharField(max_length=16, choices=OrderPauseReason.choices)
+    note = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(ended_at=None), name="order_one_open_pause"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order}: {self.get_reason_display()}"
+
+
+class BlocklistEntry(models.Model):
+    """A URL on the blocking list partners pull (`GET /api/v1/blocklist/`): a case still up that its ladder
+    referred to an authority. `removed_at` is set when it leaves the list (removed, closed, held, or in no
+    open notice any more) and cleared when it comes back; `changed_at` orders incremental pulls."""
+
+    url = models.OneToOneField("notices.Url", on_delete=models.CASCADE, related_name="+")
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the canonical URL, hex.")
+    added_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "blocklist entries"
+        indexes = [models.Index(fields=["changed_at"], name="blocklist_changed_idx")]
+
+    def __str__(self) -> str:
+        return self.sha256

@@ -29,6 +29,14 @@ class Partner(models.Model):
     webhook_secret = models.CharField(
         max_length=100, blank=True, help_text="Signing key of the webhook; the partner verifies with it."
     )
+    language = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        db_default="",  # rows written by raw SQL (the write-behind tests) get it too
+        choices=settings.LANGUAGES,
+        help_text="The language its hand-off mails are written in (blank: English).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

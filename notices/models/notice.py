@@ -83,9 +83,20 @@ class NoticeItem(models.Model):
 
 
 class OutgoingMessage(models.Model):
-    """Transactional outbox: written with the notice; a beat sweep claims and sends it."""
+    """Transactional outbox: written with the notice; a beat sweep claims and sends it. A hand-off of a case
+    to a partner hotline (routing, before any notice) has no notice: it names its `partner` and the URLs."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="messages")
+    notice = models.ForeignKey(
+        Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    partner = models.ForeignKey(
+        "notices.Partner",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A hand-off mail's partner hotline.",
+    )
     message_id = models.CharField(max_length=200, unique=True)  # stable Message-ID: a resend is the same mail
     recipients = models.JSONField()
     subject = models.CharField(max_length=300)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from notices.delivery.outbox import CANCELLED
 from notices.enums import AlertStatus, NoticeStatus, OutboxStatus, StepAction, UrlStatus
 from notices.models import (
     AnalystAlert,
@@ -50,9 +49,8 @@ def queue_counts(*, now: datetime) -> dict[str, int]:
     }
     counts["drafts"] = capped(Notice.objects.filter(status=NoticeStatus.DRAFT))
     counts["disputed"] = capped(Notice.objects.filter(status=NoticeStatus.DISPUTED))
-    counts["failed_mail"] = capped(  # a withdrawn notice's cancelled mail is no delivery problem
-        OutgoingMessage.objects.filter(status=OutboxStatus.FAILED).exclude(last_error=CANCELLED)
-    )
+    # A cancelled mail (a withdrawn notice's, an escalation's whose content went) is no delivery problem.
+    counts["failed_mail"] = capped(OutgoingMessage.objects.filter(status=OutboxStatus.FAILED))
     counts["failing_contacts"] = ProviderContact.objects.filter(failing=True).count()
     # Cases beyond their repeats: alerted, sent upstream, handed off or referred.
     counts["escalated"] = capped(

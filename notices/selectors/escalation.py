@@ -13,7 +13,16 @@ from datetime import datetime
 from django.db import connection
 
 from notices.enums import NoticeStatus
-from notices.models import Escalation, EscalationPolicy, EscalationStep, Notice, NoticeItem, StepRun, Url
+from notices.models import (
+    ClockStop,
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    Notice,
+    NoticeItem,
+    StepRun,
+    Url,
+)
 from notices.selectors.ladder import Rung, Taken
 
 # Notices whose provider was told and that are still open: the ones a ladder follows. A draft (no deadline
@@ -105,4 +114,38 @@ def taken(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[Taken]]:
         )
         for url_id, notice_id, *run in cursor.fetchall():
             found[(url_id, notice_id)].append(Taken(*run))
+    return found
+
+
+@dataclass(frozen=True)
+class Stops:
+    """A case's clock stops in its notice cycle: the ended ones as (start, end), and the one in force now
+    (the latest end of those still lasting: None when one has no end in sight)."""
+
+    ended: list[tuple[datetime, datetime]]
+    in_force: bool = False
+    until: datetime | None = None
+    kinds: tuple[str, ...] = ()
+
+
+def stops(url_ids: list[int], *, now: datetime) -> dict[int, Stops]:
+    """The clock stops (holds and pauses) of these cases, by URL id (one query)."""
+    rows: dict[int, list[tuple[str, datetime, datetime | None]]] = {}
+    for url_id, kind, started_at, ended_at, expires_at in ClockStop.objects.filter(
+        url_id__in=url_ids
+    ).values_list("url_id", "kind", "started_at", "ended_at", "expires_at"):
+        ends = [t for t in (ended_at, expires_at) if t is not None]
+        rows.setdefault(url_id, []).append((kind, started_at, min(ends, default=None)))
+    found = {}
+    for url_id, stretches in rows.items():
+        lasting = [
+            (kind, end) for kind, start, end in stretches if start <= now and (end is None or end > now)
+        ]
+        ends = [end for _kind, end in lasting]
+        found[url_id] = Stops(
+            ended=[(start, end) for _kind, start, end in stretches if end is not None and end <= now],
+            in_force=bool(lasting),
+            until=None if not lasting or None in ends else max(ends),
+            kinds=tuple(sorted({kind for kind, _end in lasting})),
+        )
     return found

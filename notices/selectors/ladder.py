@@ -7,7 +7,9 @@ previous rung's first run. For one case (a URL in its notice cycle) and the runs
 1. a rung whose run failed waits for that run's retry (`next_attempt_at`), and repeats nothing meanwhile;
 2. a rung anchored on the previous one waits until that one was taken;
 3. otherwise its next occurrence is due at anchor + delay + (n − 1) × repeat_every; occurrences a sweep
-   missed (the service was down) are not sent one after another: the latest due one is taken, once.
+   missed (the service was down) are not sent one after another: the latest due one is taken, once;
+4. the time the case's clock stood still after the anchor (`stops`: law-enforcement holds and pauses, each
+   (start, end)) moves the anchor on by as much: the ladder resumes where it stood when the clock stopped.
 """
 
 from __future__ import annotations
@@ -69,8 +71,10 @@ def plan(
     sent_at: datetime,
     deadline_at: datetime | None,
     now: datetime,
+    stops: Iterable[tuple[datetime, datetime]] = (),
 ) -> Plan:
     """The occurrences due at `now` and the next time anything is (see the module docstring)."""
+    stops = list(stops)
     by_step: dict[int, list[Taken]] = {}
     for run in taken:
         by_step.setdefault(run.step_id, []).append(run)
@@ -87,6 +91,8 @@ def plan(
                 upcoming.append(run.next_attempt_at)
         else:
             base = _anchor(rung, previous, by_step, sent_at=sent_at, deadline_at=deadline_at)
+            if base is not None:
+                base += stopped_after(base, stops)
             occurrence = _next_occurrence(rung, runs, base, now) if base is not None else None
             if occurrence is not None:
                 at = base + rung.delay + (occurrence - 1) * (rung.repeat_every or timedelta(0))
@@ -96,6 +102,17 @@ def plan(
                     upcoming.append(at)
         previous = rung
     return Plan(due, min(upcoming, default=None))
+
+
+def stopped_after(anchor: datetime, stops: list[tuple[datetime, datetime]]) -> timedelta:
+    """How long the clock stood still after `anchor` (overlapping stops counted once)."""
+    total, reached = timedelta(0), anchor
+    for start, end in sorted(stops):
+        start = max(start, reached)
+        if end > start:
+            total += end - start
+            reached = end
+    return total
 
 
 def _anchor(

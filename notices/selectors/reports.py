@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from django.db import connection
 
 from notices.enums import NoticeStatus, ResponseAction
-from notices.models import HostingProvider, Notice
+from notices.models import ClockStop, HostingProvider, Notice, RemovalCycle, Url
 from notices.selectors import stats_columns
 from notices.selectors.stats import finite, live_stats, time_to_removal
 
@@ -168,6 +168,7 @@ def provider_scorecard(*, provider: HostingProvider, now: datetime) -> dict:
         "survival": group.get("survival", []),
         "reappearance_rate": group["reappeared"] / removed if removed else None,
         "notices": _notice_figures(provider, now),
+        "sla": sla_figures(provider=provider, now=now),
     }
 
 
@@ -207,4 +208,55 @@ def _notice_figures(provider: HostingProvider, now: datetime) -> dict:
         "dispute_rate": disputed / sent if sent else None,
         "refused_not_illegal": refused,
         "not_illegal_rate": refused / sent if sent else None,
+    }
+
+
+def sla_figures(*, provider: HostingProvider, now: datetime) -> dict:
+    """The provider's SLA figures: its time to removal with the time each case's clock stood still left
+    out — law-enforcement holds (the provider was not to be told) and pauses (it awaited the analyst's answer
+    to its question or dispute), as far as they fall between the first notice and the removal (or now). The
+    raw time to removal (`median`, `p90` of the scorecard and every statistic) keeps them. Computed live for
+    the one provider (current and finished cycles, as the statistics count them)."""
+    stop_end = "COALESCE(LEAST(s.ended_at, s.expires_at), %(now)s)"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH c AS (
+                    SELECT id AS url_id, first_notice_sent_at AS sent, ttr_low, ttr_high,
+                           COALESCE(removed_high, %(now)s) AS upto
+                    FROM {Url._meta.db_table}
+                    WHERE provider_at_notice_id = %(provider)s AND first_notice_sent_at IS NOT NULL
+                          AND status NOT IN ('gone_before_notice', 'closed')
+                    UNION ALL
+                    SELECT url_id, first_notice_sent_at, ttr_low, ttr_high, removed_high
+                    FROM {RemovalCycle._meta.db_table} WHERE provider_at_notice_id = %(provider)s),
+                t AS (
+                    SELECT c.*, COALESCE((
+                        SELECT sum(EXTRACT(EPOCH FROM
+                                   (LEAST({stop_end}, c.upto) - GREATEST(s.started_at, c.sent))))
+                        FROM {ClockStop._meta.db_table} AS s
+                        WHERE s.url_id = c.url_id AND s.started_at < c.upto AND {stop_end} > c.sent
+                    ), 0)::float8 AS stopped
+                    FROM c),
+                f AS (
+                    SELECT stopped,
+                           GREATEST(COALESCE(ttr_low::float8, EXTRACT(EPOCH FROM (%(now)s - sent)))
+                                    - stopped, 0) AS lo,
+                           COALESCE(GREATEST(ttr_high::float8 - stopped, 0), 'Infinity'::float8) AS hi
+                    FROM t)
+                SELECT count(*), count(*) FILTER (WHERE stopped > 0), COALESCE(sum(stopped), 0),
+                       percentile_disc(0.5) WITHIN GROUP (ORDER BY lo),
+                       percentile_disc(0.5) WITHIN GROUP (ORDER BY hi),
+                       percentile_disc(0.9) WITHIN GROUP (ORDER BY lo),
+                       percentile_disc(0.9) WITHIN GROUP (ORDER BY hi)
+                FROM f""",
+            {"now": now, "provider": provider.pk},
+        )
+        count, stopped_cases, stopped, *figures = cursor.fetchone()
+    low50, high50, low90, high90 = (finite(v) for v in figures)
+    return {
+        "count": count,
+        "cases_with_stopped_clock": stopped_cases,
+        "stopped_seconds": int(stopped),
+        "median": {"low": low50, "high": high50},
+        "p90": {"low": low90, "high": high90},
     }

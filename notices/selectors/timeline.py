@@ -17,7 +17,7 @@ SENTENCES = {
     "url.gone_before_notice": "Gone before any notice went out (first gone {first_gone}).",
     "url.reappeared": "The content is back after its removal: a new notice cycle starts.",
     "url.le_referred": "Referred to law enforcement {reference}.",
-    "url.handed_off": "Handed off to the partner hotline {partner}.",
+    "url.handed_off": "Handed off to the partner hotline {partner}: the hand-off mail to {to} is queued.",
     "url.network_linked": "The hotline {partner} has this case too ({role}; their reference: {reference}); "
     "our own notice is held for provider: {notices_held_for}.",
     "url.assigned": "Assigned to {to}.",

@@ -43,6 +43,9 @@ REASONS = {
     "bounced": "bounced",
     AlertKind.STEP_FAILED: "has an escalation step that failed (it is retried)",
     AlertKind.OVERDUE: "is still up past its deadline (escalation ladder)",
+    AlertKind.ORDER_BREACHED: (
+        "carries a removal order whose legal deadline ran out with the content still up"
+    ),
 }
 ALERT_KINDS = {"delivery_failed": AlertKind.DELIVERY_FAILED, "bounced": AlertKind.FAILING_CONTACT}
 

@@ -4,14 +4,17 @@ given up; this module records it with the notice's consequences in one transacti
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from notices.delivery.outbox import Attempt, SmtpSession, attempt_claimed, record_attempt
-from notices.enums import OutboxStatus
-from notices.infra.events import record_event
+from notices.enums import AlertKind, OutboxStatus
+from notices.infra.events import new_event, record_event, record_events
+from notices.models import Url
 from notices.selectors.representations import NoticeSerializer
-from notices.services.alerts import alert_delivery_failed
+from notices.services.alerts import alert_delivery_failed, raise_alert
 from notices.services.escalation import delivery as escalation_delivery
 from notices.services.notices import mark_notice_failed, mark_notice_sent
+from notices.services.presend import recheck_before_send
 
 
 def notice_as_shown(notice) -> dict:
@@ -30,6 +33,7 @@ def send_claimed(message_id: int, *, smtp: SmtpSession | None = None) -> str:
     network, a hand-off) goes to its step instead (`escalation.delivery`), and is called off when none of its
     URLs is still up. A message of an abuse API channel (Cloudflare, AWS, the webhook) is the same, its
     attempt filed through the channel: sent = the provider accepted it."""
+    recheck_before_send(message_id, now=timezone.now())  # moved URLs go to their new provider instead
     attempt = attempt_claimed(
         message_id, smtp=smtp, unwanted=escalation_delivery.unwanted, notice_body=notice_as_shown
     )
@@ -44,8 +48,13 @@ def _apply(attempt: Attempt) -> None:
     message, at = attempt.message, attempt.at
     if attempt.cancelled:  # its notice was withdrawn: nothing follows, for the notice or an escalation step
         return
+    if attempt.held_until is not None:  # a case it names is under a hold (on the case's timeline): it waits
+        return
     if message.run_id is not None:
         escalation_delivery.record_delivery(attempt)
+        return
+    if message.notice_id is None:  # a hand-off to a partner hotline (routing)
+        _handoff_delivery(attempt)
         return
     if attempt.status == OutboxStatus.SENT:
         mark_notice_sent(notice=message.notice, at=at)
@@ -66,3 +75,30 @@ def _apply(attempt: Attempt) -> None:
             error=attempt.error,
             now=at,
         )
+
+
+def _handoff_delivery(attempt: Attempt) -> None:
+    """A hand-off mail's attempt, on its cases' timelines; given up, the analysts are alerted."""
+    message, at = attempt.message, attempt.at
+    to = ", ".join(message.recipients)
+    if attempt.status == OutboxStatus.SENT:
+        kind, text = "url.handoff_delivered", f"Hand-off mail accepted by the mail server for {to}."
+    elif attempt.status == OutboxStatus.PENDING:
+        kind = "url.handoff_retry"
+        text = f"Hand-off mail to {to} not taken yet ({attempt.error[:200]}); the outbox tries again."
+    else:
+        kind = "url.handoff_failed"
+        text = f"Hand-off mail to {to} could not be delivered: {attempt.error[:300]}"
+    record_events(
+        [new_event(kind, at=at, url=Url(pk=pk), data={"text": text}) for pk in message.url_ids or []]
+    )
+    if kind == "url.handoff_failed":
+        for pk in message.url_ids or []:
+            raise_alert(
+                kind=AlertKind.DELIVERY_FAILED,
+                key=f"handoff:{message.pk}:{pk}",
+                summary=f"Case {pk}: {text}",
+                now=at,
+                url=Url(pk=pk),
+                error=attempt.error,
+            )

@@ -11,12 +11,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
+from django.utils import timezone
 
 from notices.enums import DispatchMode, Legality, NoticeType, UrlStatus
 from notices.infra.events import new_event, record_events
 from notices.models import HostingProvider, Notice, NoticeItem, Url
 from notices.selectors.exchange import held_link
 from notices.services.batch.notices import create_notice_batches
+from notices.services.holds import not_held
 from notices.services.routing import handoff_countries, notice_blocker
 
 logger = logging.getLogger(__name__)
@@ -39,9 +41,12 @@ def cycle_due(provider: HostingProvider, *, now: datetime) -> bool:
     return False
 
 
-def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, list[Url]]:
+def pending_urls(
+    providers: list[HostingProvider], *, limit: int, now: datetime | None = None
+) -> dict[int, list[Url]]:
     """Per provider id, up to `limit` assessed URLs (oldest first) of that provider that may go in a notice to
-    it and are in no open notice to it, in one query (with trace and provider loaded).
+    it, are in no open notice to it and under no law-enforcement hold, in one query (with trace and provider
+    loaded).
 
     Content illegal only nationally goes only to a provider in the hotline's own country; a case another
     hotline notifies this provider of is held (deconfliction: notices.selectors.exchange.held_link).
@@ -58,6 +63,7 @@ def pending_urls(providers: list[HostingProvider], *, limit: int) -> dict[int, l
         Url.objects.filter(legal, provider__in=providers, status=UrlStatus.ASSESSED)
         .exclude(Exists(open_item))
         .exclude(Exists(held_link()))
+        .filter(not_held(now or timezone.now()))
         .annotate(rank=Window(RowNumber(), partition_by=F("provider_id"), order_by=F("pk").asc()))
         .filter(rank__lte=limit)
         .select_related("current_trace", "provider")
@@ -100,7 +106,7 @@ def dispatch_providers(providers: list[HostingProvider], *, now: datetime, limit
     HostingProvider.objects.filter(pk__in=[p.pk for p in providers]).update(last_dispatch_at=now)
     countries = handoff_countries()
     batches = []
-    for urls in pending_urls(providers, limit=limit).values():
+    for urls in pending_urls(providers, limit=limit, now=now).values():
         # Cases for law enforcement or a partner hotline are routed elsewhere, not noticed here.
         if urls := [url for url in urls if notice_blocker(url, countries) is None]:
             batches.append(urls)

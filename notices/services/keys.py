@@ -22,6 +22,9 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+PARTNER_SCOPES = frozenset({KeyScope.PARTNER, KeyScope.BLOCKLIST, KeyScope.BLOCKLIST_URLS})
+
+
 def create_api_key(
     *, scope: str, partner=None, provider=None, user=None, name: str = ""
 ) -> tuple[ApiKey, str]:
@@ -33,7 +36,7 @@ def create_api_key(
         prefix=prefix,
         key_hash=_hash(plaintext),
         scope=scope,
-        partner=partner if scope == KeyScope.PARTNER else None,
+        partner=partner if scope in PARTNER_SCOPES else None,
         provider=provider if scope == KeyScope.PROVIDER else None,
         user=user if scope in STAFF_SCOPES else None,
     )

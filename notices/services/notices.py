@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from notices.delivery.items import BatchUrl, load_urls
 from notices.delivery.outbox import (
@@ -38,6 +39,8 @@ from notices.models import HostingTrace, Notice, NoticeItem, Url
 from notices.selectors.exchange import held_urls
 from notices.selectors.stats import refresh_after_commit
 from notices.services.casework import unverified_cases, unverified_error
+from notices.services.holds import held_ids, refuse_held
+from notices.services.orders import received_many
 from notices.services.partner_webhooks import Event as CaseEvent
 from notices.services.partner_webhooks import queue_case_event
 from notices.services.routing import handoff_countries, notice_blocker
@@ -113,7 +116,7 @@ def create_notices(
     actor = actor_label(user=created_by)
     with transaction.atomic():
         errors: dict[int, dict[str, list[str]]] = {}
-        groups = valid_groups([urls], errors)
+        groups = valid_groups([urls], errors, now=now)
         if errors:
             raise NoticeError(errors[0])
         notices = []
@@ -173,22 +176,30 @@ def held_problem(link) -> str | None:
     return f"{how} {link.partner}{their}, who notifies this provider: our notice is held, not sent twice"
 
 
-def valid_groups(batches, errors: dict) -> list[tuple[int, list[list[BatchUrl]]]]:
-    """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem`; the
-    problems of a failing batch go to `errors`."""
+def valid_groups(
+    batches, errors: dict, *, now: datetime | None = None
+) -> list[tuple[int, list[list[BatchUrl]]]]:
+    """Each batch's URLs split per provider (in the batch's order), once every URL passes `_url_problem` and
+    is under no law-enforcement hold at `now`; the problems of a failing batch go to `errors`."""
     batches = [[getattr(url, "pk", url) for url in batch] for batch in batches]
     wanted = {pk for batch in batches for pk in batch}
     loaded = load_urls(wanted)
     open_pairs = _open_pairs(wanted)
     countries = handoff_countries()
-    held = held_urls(wanted)
+    linked = held_urls(wanted)  # deconfliction: another hotline notifies the provider
+    held = held_ids(wanted, now=now or timezone.now())  # law-enforcement holds
     groups = []
     for index, batch in enumerate(batches):
         urls = [loaded[pk] for pk in dict.fromkeys(batch) if pk in loaded]
         problems = [
             f"URL {u.pk} {p}."
             for u in urls
-            if (p := held_problem(held.get(u.pk)) or _url_problem(u, open_pairs, countries))
+            if (p := held_problem(linked.get(u.pk)) or _url_problem(u, open_pairs, countries))
+        ]
+        problems += [
+            f"URL {u.pk} is under a law-enforcement hold: nothing is sent for it."
+            for u in urls
+            if u.pk in held
         ]
         if problems:
             errors[index] = {"urls": problems}
@@ -290,7 +301,8 @@ def queue_notices(*, notices: Sequence[Notice], now: datetime, actor: str = "sys
         for notice in locked:
             if notice.status != NoticeStatus.DRAFT:
                 raise NoticeError({"detail": [f"Notice {notice.reference} is already {notice.status}."]})
-        named = NoticeItem.objects.filter(notice__in=locked).values_list("url_id", flat=True)
+        named = list(NoticeItem.objects.filter(notice__in=locked).values_list("url_id", flat=True))
+        refuse_held(named, now=now)
         if unverified := unverified_cases(named):
             raise NoticeError(unverified_error(unverified))
         recipients = recipients_or_errors([(0, [n.provider for n in locked])], errors := {})
@@ -450,6 +462,9 @@ def mark_notices_sent(*, notices: Sequence[Notice], at: datetime) -> None:
             refresh_after_commit()
         events += [new_event("notice.sent", at=at, notice=notice) for notice in notices.values()]
         record_events(events)
+        received_many(
+            [n for n in notices.values() if n.notice_type == NoticeType.REMOVAL_ORDER], at=at
+        )  # the receipt of the orders they carry: their legal clocks start
 
 
 def close_item_removed(*, url: Url, at: datetime) -> None:

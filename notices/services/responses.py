@@ -7,12 +7,14 @@ from functools import partial
 
 from django.db import transaction
 
-from notices.enums import AlertKind, NoticeStatus, ResponseAction
+from notices.enums import AlertKind, ClockStart, NoticeStatus, ResponseAction
 from notices.errors import NoticeError
 from notices.infra import enqueue
 from notices.infra.events import actor_label, record_event
 from notices.models import Notice, NoticeItem, ProviderResponse
+from notices.services import orders
 from notices.services.alerts import raise_alert
+from notices.services.holds import pause_for_response
 from notices.services.notices import acknowledge, dispute, items_reported_removed
 from notices.services.signals import removal_reported
 from notices.services.sor import StatementError, from_trusted_flagger, validate_statement
@@ -41,11 +43,12 @@ def record_response(
     (the checker, not the provider, confirms removal); `not_our_customer` and `refused` mark the items
     disputed and the notice `disputed` (back to the analyst queue, and an alert in the alert queue;
     `suggested_provider`, free text, goes into the event for the analyst; `not_our_customer` also queues a
-    re-trace of each URL it names, after commit); `need_info` only records the
-    message, which opens the notice's thread with the analyst. A statement of reasons given with `removed`
-    must be valid in the DSA Transparency Database (v2) vocabulary (notices/services/sor.py; on a trusted
-    flagger's notice its source type is SOURCE_TRUSTED_FLAGGER) and is stored normalised; with other actions
-    it is stored as given.
+    re-trace of each URL it names, after commit); `need_info` records the message, which opens the notice's
+    thread with the analyst. `need_info` and `not_our_customer` pause the named URLs' SLA clock until the
+    analyst answers (`holds.pause_for_response`); the first answer is the receipt of a removal order whose
+    clock starts at acknowledgement. A statement of reasons given with `removed` must be valid in the DSA
+    Transparency Database (v2) vocabulary (notices/services/sor.py; on a trusted flagger's notice its source
+    type is SOURCE_TRUSTED_FLAGGER) and is stored normalised; with other actions it is stored as given.
     Writes `notice.response`. Raises NoticeError for URLs outside the notice, a notice not yet sent or an
     invalid statement (`{"statement_of_reasons": {field: [messages]}}`).
     """
@@ -115,4 +118,6 @@ def _apply(notice: Notice, action: str, items: list[NoticeItem], now: datetime) 
             now=now,
             notice=notice,
         )
+    pause_for_response(notice=notice, action=action, url_ids=url_ids, now=now)
     notice.save(update_fields=["acknowledged_at", "status"])
+    orders.received(notice, at=now, by=ClockStart.ACKNOWLEDGEMENT)

@@ -54,6 +54,11 @@ _ANALYST = {
     "notices.referral": {"view", "change"},  # change: export the referred URLs
     "notices.networklink": READ,  # other hotlines' references (written by hand-off and import)
     "notices.analystalert": {"view", "change"},  # change: acknowledge, resolve
+    # Law-enforcement holds (placed from the cases' page) and pauses: change clears and ends them. Removal
+    # orders recorded on their notices, their clocks paused and resumed.
+    "notices.clockstop": {"view", "add", "change"},
+    "notices.removalorder": {"view", "add", "change"},
+    "notices.orderpause": READ,
     # Notices: created from cases and sent (queued in the outbox); their mails are read.
     "notices.notice": {"view", "add", "change"},
     "notices.noticeitem": READ,

@@ -9,6 +9,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
+from notices.delivery.escalation import handoff_case_mail
+from notices.delivery.outbox import enqueue_handoff_mail
 from notices.enums import UrlStatus
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
@@ -16,6 +18,7 @@ from notices.models import Partner, Url
 from notices.selectors.routing import handoff_countries, handoff_partner
 from notices.selectors.stats import refresh_after_commit
 from notices.services.exchange import record_handoff
+from notices.services.holds import refuse_held
 from notices.services.partner_webhooks import Event as CaseEvent
 from notices.services.partner_webhooks import queue_case_event
 from notices.services.urls import stamp_first_notice
@@ -76,13 +79,19 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
     """Hand the case to the partner hotline of its hosting country. The hand-off time counts as the first
     notice sent (INTERFACES.md), so the case is still checked and its time to removal measured.
 
-    Side effects: `handed_off_to`, first-notice fields (provider, ASN, country at that time), status
-    `notified`, an immediate first check, a `url.handed_off` event, and the hand-off record with the case's
-    exchange package (notices.services.exchange.record_handoff: a `handed_off_to` link). Raises NoticeError
-    if the case is not assessed illegal and awaiting its notice, or the partner takes no hand-offs.
+    Side effects: the hand-off mail to the partner's hand-off address, in its language, through the outbox
+    (with the CSV of the exact URL; `url.handoff_delivered` when the mail server takes it, alerting the
+    analysts if it cannot be delivered); `handed_off_to`, first-notice fields (provider, ASN, country at that
+    time), status `notified`, an immediate first check, a `url.handed_off` event, and the hand-off record
+    with the case's exchange package (notices.services.exchange.record_handoff: a `handed_off_to` link).
+    Raises NoticeError if the case is not assessed illegal and awaiting its notice, under a law-enforcement
+    hold, or the partner takes no hand-offs or has no hand-off address.
     """
     if not partner.receives_handoffs:
         raise NoticeError({"partner": [f"{partner} takes no hand-offs."]})
+    if not partner.handoff_email:
+        raise NoticeError({"partner": [f"{partner} has no hand-off address on its record."]})
+    refuse_held([url.pk], now=now)
     with transaction.atomic():
         url = Url.objects.select_for_update(of=("self",)).select_related("current_trace").get(pk=url.pk)
         if url.status != UrlStatus.ASSESSED:
@@ -103,8 +112,14 @@ def hand_off(*, url: Url, partner: Partner, now: datetime, user=None) -> Url:
         url.save()
         queue_case_event(event=CaseEvent.NOTICED, url_ids=[url.pk], at=now)
         refresh_after_commit()  # a new case in the time-to-removal statistics
+        mail = handoff_case_mail([url], partner=partner, country=hosting_country(url), now=now)
+        message = enqueue_handoff_mail(mail, partner_id=partner.pk, url_ids=[url.pk], now=now)
         record_event(
-            "url.handed_off", at=now, url=url, actor=actor_label(user=user), data={"partner": partner.name}
+            "url.handed_off",
+            at=now,
+            url=url,
+            actor=actor_label(user=user),
+            data={"partner": partner.name, "to": partner.handoff_email, "message": message.pk},
         )
         record_handoff(url=url, partner=partner, now=now, user=user)  # the package the hand-off carries
     return url

@@ -14,6 +14,7 @@ from notices.delivery.mail import new_mail, render_templates, send
 from notices.enums import ResponseAction
 from notices.infra.events import actor_label, record_event
 from notices.models import AnalystReply, Notice, ProviderMembership
+from notices.services.holds import end_pauses
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class ThreadEntry:
 def reply_to_provider(*, notice: Notice, author, body: str, now: datetime) -> AnalystReply:
     """Record the analyst's answer in the notice's thread.
 
-    Side effects: an AnalystReply row, a `notice.reply` event and, after commit, a short mail (no URLs) to the
+    Side effects: an AnalystReply row, the end of the pauses the provider's questions or disputes started
+    (`holds.end_pauses`), a `notice.reply` event and, after commit, a short mail (no URLs) to the
     provider's portal users saying there is a reply in the portal. Raises ThreadError for an empty body.
     """
     body = body.strip()
@@ -43,6 +45,7 @@ def reply_to_provider(*, notice: Notice, author, body: str, now: datetime) -> An
         raise ThreadError("A reply needs a text.")
     with transaction.atomic():
         reply = AnalystReply.objects.create(notice=notice, author=author, body=body, created_at=now)
+        end_pauses(notice=notice, now=now, user=author, note="answered in the notice's thread")
         record_event(
             "notice.reply",
             at=now,

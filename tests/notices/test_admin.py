@@ -121,7 +121,12 @@ def test_admin_dashboard_needs_staff(client):
 def test_admin_routing_actions_refer_and_hand_off(staff_client, make_case, other_provider, now):
     from notices.models import Partner
 
-    partner = Partner.objects.create(name="Bulgarian Hotline", country="BG", receives_handoffs=True)
+    partner = Partner.objects.create(
+        name="Bulgarian Hotline",
+        country="BG",
+        receives_handoffs=True,
+        handoff_email="handoff@hotline-bg.example",
+    )
     case = make_case("http://cdn.balkan.example/x.jpg", provider=other_provider, when=now)
     changelist = reverse("admin:notices_url_changelist")
 

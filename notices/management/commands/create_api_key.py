@@ -27,14 +27,23 @@ class Command(BaseCommand):
             help="With --user: a key that can only POST mail to /api/v1/inbound/mail/ (for an MTA pipe).",
         )
 
+        parser.add_argument(
+            "--blocklist",
+            choices=["hashes", "urls"],
+            help="With --partner: a key for GET /api/v1/blocklist/ only (hashes, or the plain URLs).",
+        )
+
     def handle(self, *args, **options) -> None:
+        if options["blocklist"] and not options["partner"]:
+            raise CommandError("--blocklist needs --partner (the partner who blocks).")
         if options["inbound_mail"] and not options["user"]:
             raise CommandError("--inbound-mail needs --user (the staff user who owns the key).")
         if options["partner"]:
             partner, created = Partner.objects.get_or_create(name=options["partner"])
             if created:
                 self.stderr.write(f"Created partner {partner.name!r}.")
-            owner = {"scope": KeyScope.PARTNER, "partner": partner}
+            scope = {None: KeyScope.PARTNER, "hashes": KeyScope.BLOCKLIST, "urls": KeyScope.BLOCKLIST_URLS}
+            owner = {"scope": scope[options["blocklist"]], "partner": partner}
         elif options["provider"]:
             provider = HostingProvider.objects.filter(slug=options["provider"]).first()
             if provider is None:

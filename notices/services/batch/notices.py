@@ -58,7 +58,7 @@ def create_notice_batches(
     queuing, everything `queue_notices` writes."""
     check_deadline(notice_type, deadline_at)
     made = NoticeBatches()
-    groups = valid_groups(batches, made.errors)
+    groups = valid_groups(batches, made.errors, now=now)
     if queue_as is not None:
         for index, group in groups:
             if unverified := unverified_cases(url.pk for urls in group for url in urls):

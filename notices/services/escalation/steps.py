@@ -19,10 +19,11 @@ from datetime import datetime
 from django.conf import settings
 
 from notices.delivery.compose import MailItem
-from notices.delivery.escalation import handoff_mail, repeat_mails, upstream_mail
+from notices.delivery.escalation import cdn_mail, handoff_mail, registrar_mail, repeat_mails, upstream_mail
 from notices.delivery.items import load_urls
 from notices.delivery.outbox import EscalationMail, abuse_recipients, enqueue_escalation_mails
 from notices.enums import AlertKind, ContactChannel, ReferralAuthority, StepAction, StepRunStatus
+from notices.hosting.rdap import lookup_domain, registrable_domain
 from notices.hosting.upstream import Upstream, upstreams
 from notices.models import EU_COUNTRIES, Notice, Referral, Url, WebhookDelivery, WebhookEndpoint
 from notices.selectors.ladder import Rung
@@ -65,6 +66,8 @@ NAMES = {
     StepAction.PARTNER_HANDOFF: "hand-off to the partner hotline",
     StepAction.REFER_LAW_ENFORCEMENT: "referral to law enforcement",
     StepAction.REFER_DSC: "referral to the Digital Services Coordinator",
+    StepAction.REGISTRAR_NOTICE: "notice to the registrar",
+    StepAction.CDN_NOTICE: "notice to the CDN",
 }
 
 
@@ -360,6 +363,95 @@ def _authority_country(authority: str, notice: Notice) -> str:
     return notice.provider.country if notice.provider.country in EU_COUNTRIES else ""
 
 
+# --- Notice to the registrar of the domain ------------------------------------------------------------------
+
+
+def registrar_notice(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
+    """A mail to the registrar of each domain the run's URLs are under (found by an RDAP domain lookup
+    against RDAP_DOMAIN_URL: `notices.hosting.rdap.lookup_domain`), naming that domain's URLs."""
+    items = _items(works)
+    answers: dict[str, dict] = {}
+    outcomes, mails = {}, []
+    for work in works:
+        by_domain: dict[str, list[int]] = {}
+        for url_id in work.url_ids:
+            by_domain.setdefault(registrable_domain(items[url_id].url.host), []).append(url_id)
+        reached, problems = [], []
+        for domain, url_ids in by_domain.items():
+            answer = answers.setdefault(domain, lookup_domain(domain))
+            if answer.get("error") or not answer.get("abuse_emails"):
+                problems.append(f"{domain}: {answer.get('error') or 'the registrar has no e-mail address'}")
+                continue
+            mail = registrar_mail(
+                work.notice,
+                registrar=answer["registrar"],
+                domain=domain,
+                items=[items[pk] for pk in url_ids],
+                emails=answer["abuse_emails"],
+                now=now,
+            )
+            mails.append(EscalationMail(work.notice, mail, work.run_id, url_ids))
+            reached.append(f"{answer['registrar']} for {domain} at {', '.join(answer['abuse_emails'])}")
+        if reached:
+            target = "; ".join(reached)
+            note = f" (not reached: {'; '.join(problems)})" if problems else ""
+            outcomes[work.run_id] = Outcome(
+                StepRunStatus.QUEUED, f"{sentence(work)} queued for {target}{note}.", target=target
+            )
+        else:
+            error = "; ".join(problems)
+            outcomes[work.run_id] = failed(f"{sentence(work)} failed: {error}.", error)
+    enqueue_escalation_mails(mails, now=now)
+    return outcomes
+
+
+# --- Notice to the CDN in front of the content --------------------------------------------------------------
+
+
+def cdn_notice(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
+    """A mail to the CDN (or reverse proxy) the trace found in front of the content, asking for the origin;
+    not applicable where the trace saw none."""
+    items = _items(works)
+    traces = {
+        url.pk: url.current_trace
+        for url in Url.objects.filter(pk__in=list(items)).select_related("current_trace__intermediary")
+    }
+    outcomes, mails = {}, []
+    for work in works:
+        by_cdn: dict[int, tuple] = {}
+        for url_id in work.url_ids:
+            trace = traces.get(url_id)
+            if trace is not None and trace.intermediary is not None:
+                by_cdn.setdefault(trace.intermediary_id, (trace.intermediary, []))[1].append(url_id)
+        if not by_cdn:
+            outcomes[work.run_id] = Outcome(
+                StepRunStatus.SKIPPED,
+                f"{sentence(work)} not applicable: the trace found no CDN in front of it.",
+            )
+            continue
+        contacts = abuse_recipients(list(by_cdn))
+        reached, missing = [], []
+        for cdn_id, (cdn, url_ids) in by_cdn.items():
+            if cdn_id not in contacts:
+                missing.append(str(cdn))
+                continue
+            mail = cdn_mail(
+                work.notice, cdn=cdn, items=[items[pk] for pk in url_ids], emails=contacts[cdn_id], now=now
+            )
+            mails.append(EscalationMail(work.notice, mail, work.run_id, url_ids))
+            reached.append(f"{cdn} at {', '.join(contacts[cdn_id])}")
+        if reached:
+            target = "; ".join(reached)
+            outcomes[work.run_id] = Outcome(
+                StepRunStatus.QUEUED, f"{sentence(work)} queued for {target}.", target=target
+            )
+        else:
+            error = f"no working abuse contact for the CDN: {', '.join(missing)}"
+            outcomes[work.run_id] = failed(f"{sentence(work)} failed: {error}.", error)
+    enqueue_escalation_mails(mails, now=now)
+    return outcomes
+
+
 PERFORMERS: dict[str, Callable[..., dict[int, Outcome]]] = {
     StepAction.REPEAT_NOTICE: repeat_notice,
     StepAction.UPSTREAM_NOTICE: upstream_notice,
@@ -367,4 +459,6 @@ PERFORMERS: dict[str, Callable[..., dict[int, Outcome]]] = {
     StepAction.ANALYST_ALERT: analyst_alert,
     StepAction.REFER_LAW_ENFORCEMENT: _referrals(ReferralAuthority.LAW_ENFORCEMENT),
     StepAction.REFER_DSC: _referrals(ReferralAuthority.DSC),
+    StepAction.REGISTRAR_NOTICE: registrar_notice,
+    StepAction.CDN_NOTICE: cdn_notice,
 }

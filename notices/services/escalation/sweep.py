@@ -15,6 +15,10 @@
    raises is recorded as failed. A failed run is retried with backoff kept in the database
    (ESCALATION_RETRY_BASE × 2ⁿ, at most ESCALATION_RETRY_MAX) and alerts the analysts at its first failure;
    no case ever leaves its ladder because a step failed.
+   A case whose clock stands still (a law-enforcement hold, or a pause while the provider awaits the
+   analyst's answer: `ClockStop`) takes no step; found so at the claim, it waits until the stop ends
+   (`url.escalation_waits`), and found so under the lock (the hold came between the claim and the step),
+   its part of the run is left out. When the clock runs again, its ladder is shifted by the stopped time.
 4. Schedule: the claimed cases are planned again and get their next due time (none when the case ended,
    follows no notice, has no policy or has taken its whole ladder — said on its timeline).
 """
@@ -36,7 +40,7 @@ from notices.infra.events import new_event, record_events
 from notices.infra.retry import backoff
 from notices.models import Escalation, Notice, NoticeItem, OutgoingMessage, StepRun, Url
 from notices.selectors import escalation as selectors
-from notices.selectors.ladder import Due, plan
+from notices.selectors.ladder import Due, Plan, plan
 from notices.services.alerts import raise_alert
 from notices.services.escalation.steps import Outcome, Work, failed, perform, sentence
 
@@ -90,13 +94,15 @@ def _plans(url_ids: list[int], ladders: dict, *, now: datetime) -> dict:
     cases = selectors.cases(url_ids)
     followed = [(c.url_id, c.notice_id) for c in cases if c.notice_id and c.status == UrlStatus.NOTIFIED]
     runs = selectors.taken(followed)
+    stops = selectors.stops([url_id for url_id, _notice in followed], now=now)
     plans = {}
     for case in cases:
         ladder = None
         if case.notice_id and case.status == UrlStatus.NOTIFIED:
             ladder = selectors.ladder_for(ladders, case.notice_type, case.provider_id)
-        if ladder is None:
-            plans[case.url_id] = (case, None, None)
+        stopped = stops.get(case.url_id, NO_STOPS)
+        if ladder is None or stopped.in_force:
+            plans[case.url_id] = (case, ladder if stopped.in_force else None, stopped if ladder else None)
             continue
         plans[case.url_id] = (
             case,
@@ -107,15 +113,19 @@ def _plans(url_ids: list[int], ladders: dict, *, now: datetime) -> dict:
                 sent_at=case.sent_at,
                 deadline_at=case.deadline_at,
                 now=now,
+                stops=stopped.ended,
             ),
         )
     return plans
 
 
+NO_STOPS = selectors.Stops(ended=[])
+
+
 def _groups(plans: dict) -> list[Group]:
     groups: dict[tuple, Group] = {}
     for case, _ladder, planned in plans.values():
-        for due in planned.due if planned else []:
+        for due in planned.due if isinstance(planned, Plan) else []:
             key = (case.notice_id, due.rung.step_id, due.occurrence)
             group = groups.setdefault(key, Group(case.notice_id, due, due.rung.position, []))
             group.url_ids.append(case.url_id)
@@ -165,6 +175,8 @@ def _take(groups: list[Group], *, now: datetime) -> int:
     record what they did."""
     _serialize_notices({group.notice_id for group in groups})
     live = _lock_live(groups)
+    held = selectors.stops(sorted({pk for pk, _notice in live}), now=now)
+    live = {pair for pair in live if not held.get(pair[0], NO_STOPS).in_force}  # a hold or pause came first
     for group in groups:
         group.url_ids = [pk for pk in group.url_ids if (pk, group.notice_id) in live]
     groups = [group for group in groups if group.url_ids]  # removed meanwhile: nothing to take
@@ -417,6 +429,10 @@ def _schedule(url_ids: list[int], ladders: dict, *, now: datetime) -> None:
     lease = now + timedelta(seconds=settings.ESCALATION_CLAIM_TIMEOUT)
     nexts, events = {}, []
     for url_id, (case, ladder, planned) in _plans(url_ids, ladders, now=now).items():
+        if isinstance(planned, selectors.Stops):  # its clock stands still: nothing until the stop ends
+            nexts[url_id] = planned.until
+            events.append(_waits(case, planned, now))
+            continue
         if planned is not None:
             nexts[url_id] = lease if planned.due else planned.next_at
             if nexts[url_id] is None:
@@ -447,4 +463,23 @@ def _stopped(case, why: str, now: datetime):
         url=Url(pk=case.url_id),
         notice=notice,
         data={"text": f"Escalation ends: {why}."},
+    )
+
+
+WAITS = {
+    "hold": "a law-enforcement hold is in force",
+    "need_info": "the provider asked for more information and awaits the analyst's answer",
+    "dispute": "the provider disputes the notice and awaits the analyst's answer",
+}
+
+
+def _waits(case, stopped, now: datetime):
+    why = " and ".join(WAITS[kind] for kind in stopped.kinds)
+    until = f"until {stopped.until:%Y-%m-%d %H:%M} UTC" if stopped.until else "until it ends"
+    return new_event(
+        "url.escalation_waits",
+        at=now,
+        url=Url(pk=case.url_id),
+        notice=Notice(pk=case.notice_id),
+        data={"text": f"Escalation waits, {until}: {why}; the ladder then resumes, shifted by the wait."},
     )

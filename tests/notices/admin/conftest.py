@@ -21,6 +21,7 @@ def demo_world(db, now, default_policies):
         AnalystReply,
         AuditEvent,
         Check,
+        ClockStop,
         Escalation,
         EscalationStep,
         HostingOverride,
@@ -28,10 +29,12 @@ def demo_world(db, now, default_policies):
         HostingTrace,
         InboundMessage,
         Invitation,
+        Notice,
         NoticeTemplate,
         ProviderResponse,
         Referral,
         RegistryImport,
+        RemovalOrder,
         RetentionPolicy,
         StepRun,
         Url,
@@ -83,6 +86,26 @@ def demo_world(db, now, default_policies):
         authority="law_enforcement", country="DE", notice=notice, provider=polder, created_at=now
     )
     referral.urls.set([case])
+    ClockStop.objects.create(
+        kind="need_info", url=case, notice=notice, reason="Which page?", started_at=now, ended_at=now
+    )
+    order_notice = Notice.objects.create(
+        reference="TN-2026-900001",
+        provider=polder,
+        notice_type="removal_order",
+        status="draft",
+        created_at=now,
+    )
+    RemovalOrder.objects.create(
+        notice=order_notice,
+        authority="Bundeskriminalamt",
+        reference="RO-WALK-1",
+        issued_at=now,
+        addressee="Polder Hosting",
+        legal_basis="tco",
+        clock_starts="delivery",
+        created_at=now,
+    )
     AnalystAlert.objects.create(
         kind="overdue",
         key="overdue:walk",

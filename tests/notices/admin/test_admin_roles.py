@@ -52,6 +52,8 @@ MODELS = {
     "notices.StepRun": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.Referral": (ALL, NOBODY, NOBODY, NOBODY),
     "notices.AnalystAlert": (ALL, NOBODY, NOBODY, NOBODY),
+    "notices.ClockStop": (ALL, NOBODY, NOBODY, NOBODY),  # holds placed from the cases' page
+    "notices.RemovalOrder": (ALL, WORK, NOBODY, NOBODY),  # recorded, never edited: its clock is paused
     "notices.Partner": (ALL, SUP, SUP, ROOT),
     "notices.Notice": (ALL, NOBODY, WORK, NOBODY),  # withdrawn, never deleted
     "notices.OutgoingMessage": (ALL, NOBODY, NOBODY, NOBODY),
@@ -100,6 +102,12 @@ ACTIONS = {
     ("notices.Referral", "export_csv"): WORK,
     ("notices.AnalystAlert", "acknowledge"): WORK,
     ("notices.AnalystAlert", "resolve"): WORK,
+    ("notices.Url", "place_hold"): WORK,
+    ("notices.ClockStop", "clear_holds"): WORK,
+    ("notices.ClockStop", "end_selected_pauses"): WORK,
+    ("notices.RemovalOrder", "pause_for_clarification"): WORK,
+    ("notices.RemovalOrder", "pause_for_force_majeure"): WORK,
+    ("notices.RemovalOrder", "resume_clock"): WORK,
 }
 
 # Every other admin URL (by name), with what a request to it answers per role: (method, path maker, {status:

@@ -8,6 +8,7 @@ message. A route the API serves that the table does not name fails `test_every_a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -27,6 +28,10 @@ EVERYONE = frozenset(ROLES)
 
 ROLE_DENIED = {"detail": "The role of this API key's user does not allow this request."}
 NEEDS_PROVIDER = {"detail": "This endpoint needs a provider API key."}
+NEEDS_BLOCKLIST = {
+    "detail": "This endpoint needs a blocking-list API key "
+    "(create_api_key --partner NAME --blocklist hashes)."
+}
 NEEDS_INBOUND = {
     "detail": "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
 }
@@ -48,6 +53,13 @@ ROUTES = [
     ("notice-detail", "get", "/api/v1/notices/{draft}/", None, 200, ALL, ROLE_DENIED),
     ("notice-send", "post", "/api/v1/notices/{draft}/send/", {}, 202, WORK, ROLE_DENIED),
     ("notice-withdraw", "post", "/api/v1/notices/{draft}/withdraw/", {}, 400, WORK, ROLE_DENIED),  # no reason
+    ("url-holds", "get", "/api/v1/urls/{url}/holds/", None, 200, ALL, ROLE_DENIED),
+    ("url-holds", "post", "/api/v1/urls/{url}/holds/", {}, 400, WORK, ROLE_DENIED),  # no reason
+    ("hold-clear", "post", "/api/v1/holds/{hold}/clear/", {}, 200, WORK, ROLE_DENIED),
+    ("notice-order", "get", "/api/v1/notices/{order}/order/", None, 200, ALL, ROLE_DENIED),
+    ("notice-order", "post", "/api/v1/notices/{draft}/order/", {}, 400, WORK, ROLE_DENIED),
+    ("notice-order-pause", "post", "/api/v1/notices/{order}/order/pause/", {}, 400, WORK, ROLE_DENIED),
+    ("notice-order-resume", "post", "/api/v1/notices/{order}/order/resume/", {}, 409, WORK, ROLE_DENIED),
     ("provider-list", "get", "/api/v1/providers/", None, 200, ALL, ROLE_DENIED),
     ("provider-scorecard", "get", "/api/v1/providers/polder/scorecard/", None, 200, ALL, ROLE_DENIED),
     ("stats-ttr", "get", "/api/v1/stats/time-to-removal/?group_by=provider", None, 200, ALL, ROLE_DENIED),
@@ -88,6 +100,7 @@ ROUTES = [
         NEEDS_PROVIDER,
     ),
     ("inbound-mail", "post", "/api/v1/inbound/mail/", {}, 202, NOBODY, NEEDS_INBOUND),
+    ("blocklist", "get", "/api/v1/blocklist/", None, 200, NOBODY, NEEDS_BLOCKLIST),  # partners' own scope
     # The schema and its docs page are public.
     ("schema", "get", "/api/schema/?format=json", None, 200, EVERYONE, None),
     ("docs", "get", "/api/docs/", None, 200, EVERYONE, None),
@@ -109,8 +122,28 @@ def test_every_api_route_is_in_the_table():
 
 @pytest.fixture
 def world(make_case, make_notice, provider, now):
-    """A case, a draft and a sent notice (to `provider`), and one staff user per role."""
-    sent = make_notice(make_case(provider=provider, when=now), now=now)
+    """A case, a draft and a sent notice (to `provider`), a hold, a removal order, and one staff user per
+    role."""
+    from notices.services.holds import request_hold
+    from notices.services.notices import create_notices
+    from notices.services.orders import create_order
+
+    sent_case = make_case(provider=provider, when=now)
+    sent = make_notice(sent_case, now=now)
+    hold = request_hold(url=sent_case, reason="investigation", requester="LKA", now=now)
+    order_case = make_case("http://files.polder.example/order.html", provider=provider, when=now)
+    (order,) = create_notices(
+        urls=[order_case], notice_type="removal_order", now=now, deadline_at=now + timedelta(days=1)
+    )
+    create_order(
+        notice=order,
+        authority="BKA",
+        reference="R-1",
+        issued_at=now,
+        addressee="Polder",
+        legal_basis="tco",
+        now=now,
+    )
     draft_case = make_case("http://files.polder.example/draft.html", provider=provider, when=now)
     draft = make_notice(draft_case, now=now, send=False)
     users = {role: staff_with_role(f"{role}-user", group) for role, group in ROLE_GROUPS.items()}
@@ -121,6 +154,8 @@ def world(make_case, make_notice, provider, now):
         "draft": draft.reference,
         "sent": sent.reference,
         "receipt": receipt,
+        "hold": hold.pk,
+        "order": order.reference,
         "users": users,
     }
 

@@ -18,6 +18,10 @@ NEEDS = {
     "inbound": {
         "detail": "This endpoint needs an inbound-mail API key (create_api_key --user NAME --inbound-mail)."
     },
+    "blocklist": {
+        "detail": "This endpoint needs a blocking-list API key "
+        "(create_api_key --partner NAME --blocklist hashes)."
+    },
 }
 
 # Every route of notices/api/urls.py `v1`: (route name, method, path, who may call it).
@@ -46,6 +50,14 @@ ENDPOINTS = [
     ("provider-response-create", "post", "/api/v1/provider/notices/TN-2026-000001/responses/", "provider"),
     ("provider-statements", "get", "/api/v1/provider/notices/TN-2026-000001/statements/", "provider"),
     ("inbound-mail", "post", "/api/v1/inbound/mail/", "inbound"),
+    ("url-holds", "get", "/api/v1/urls/1/holds/", "staff"),
+    ("url-holds", "post", "/api/v1/urls/1/holds/", "staff"),
+    ("hold-clear", "post", "/api/v1/holds/1/clear/", "staff"),
+    ("notice-order", "get", "/api/v1/notices/TN-2026-000001/order/", "staff"),
+    ("notice-order", "post", "/api/v1/notices/TN-2026-000001/order/", "staff"),
+    ("notice-order-pause", "post", "/api/v1/notices/TN-2026-000001/order/pause/", "staff"),
+    ("notice-order-resume", "post", "/api/v1/notices/TN-2026-000001/order/resume/", "staff"),
+    ("blocklist", "get", "/api/v1/blocklist/", "blocklist"),
 ]
 ENDPOINT_IDS = [f"{method} {name}" for name, method, _, _ in ENDPOINTS]
 WRONG_SCOPES = {
@@ -53,6 +65,7 @@ WRONG_SCOPES = {
     "partner_or_staff": ["provider"],
     "provider": ["partner", "staff"],
     "inbound": ["partner", "provider", "staff"],
+    "blocklist": ["partner", "provider", "staff"],
 }
 
 
@@ -70,11 +83,12 @@ def clients(key_client, analyst, provider):
         "provider": key_client(scope="provider", provider=provider),
         "staff": key_client(scope="user", user=analyst),
         "inbound": key_client(scope="inbound", user=analyst),
+        "blocklist": key_client(scope="blocklist", partner=Partner.objects.create(name="Blocking ISP")),
     }
 
 
 def _right_scope(allowed: str) -> str:
-    return allowed if allowed in {"provider", "inbound"} else "staff"
+    return allowed if allowed in {"provider", "inbound", "blocklist"} else "staff"
 
 
 def test_endpoint_table_covers_every_route():

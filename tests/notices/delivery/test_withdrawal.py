@@ -36,7 +36,7 @@ def test_pending_mail_of_a_withdrawn_notice_is_cancelled_and_never_claimed(smtp_
     withdraw(notices=[notice], reason="sent_in_error", now=now)
 
     notice, message, case = refreshed(notice, message, case)
-    assert (message.status, message.last_error, message.next_attempt_at) == ("failed", CANCELLED, None)
+    assert (message.status, message.last_error, message.next_attempt_at) == ("cancelled", CANCELLED, None)
     assert claim_due_messages(now=now + timedelta(days=1), limit=10) == []
     assert smtp_sink.messages() == []
     assert (notice.status, notice.sent_at, case.status) == ("withdrawn", None, "assessed")
@@ -52,7 +52,7 @@ def test_mail_claimed_before_the_withdrawal_is_not_sent(smtp_sink, queued, now):
     status = send_claimed(claimed)
 
     (message,) = refreshed(message)
-    assert (status, message.status, message.last_error) == ("failed", "failed", CANCELLED)
+    assert (status, message.status, message.last_error) == ("cancelled", "cancelled", CANCELLED)
     assert smtp_sink.messages() == []
     assert kinds(notice) == ["notice.created", "notice.queued", "notice.withdrawn"]
 
@@ -70,8 +70,8 @@ def test_mail_made_after_the_withdrawal_is_cancelled_when_its_turn_comes(smtp_si
     status = send_claimed(claimed)
 
     notice, reminder = refreshed(notice, reminder)
-    assert (claimed, status) == (reminder.pk, "failed")
-    assert (reminder.status, reminder.last_error, reminder.next_attempt_at) == ("failed", CANCELLED, None)
+    assert (claimed, status) == (reminder.pk, "cancelled")
+    assert (reminder.status, reminder.last_error, reminder.next_attempt_at) == ("cancelled", CANCELLED, None)
     assert smtp_sink.messages() == []
     assert notice.status == "withdrawn"  # not failed: nothing was wrong with the delivery
     assert kinds(notice) == ["notice.created", "notice.queued", "notice.withdrawn"]  # no failure, no alert
@@ -123,7 +123,7 @@ def test_a_withdrawal_waits_for_a_send_under_way_and_no_retry_follows(
 
     message = OutgoingMessage.objects.get(pk=claimed)
     assert waited > 1.0  # it waited for the send under way, and only then cancelled
-    assert (message.status, message.last_error, message.next_attempt_at) == ("failed", CANCELLED, None)
+    assert (message.status, message.last_error, message.next_attempt_at) == ("cancelled", CANCELLED, None)
     assert claim_due_messages(now=now + timedelta(days=1), limit=10) == []
     assert smtp_sink.messages() == []
     assert kinds(notice) == ["notice.created", "notice.queued", "notice.withdrawn"]

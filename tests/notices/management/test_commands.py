@@ -143,3 +143,14 @@ def test_create_api_key_refuses_a_staff_user_without_a_role(django_user_model):
     with pytest.raises(CommandError, match="has no role"):
         run("create_api_key", "--user", "root")
     assert ApiKey.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_create_api_key_blocklist_scopes_need_a_partner():
+    out, _ = run("create_api_key", "--partner", "Blocking ISP", "--blocklist", "hashes")
+    key = find_api_key(out.strip())
+    assert (key.scope, key.partner.name) == ("blocklist", "Blocking ISP")
+    out, _ = run("create_api_key", "--partner", "Blocking ISP", "--blocklist", "urls")
+    assert find_api_key(out.strip()).scope == "blockurls"
+    with pytest.raises(CommandError, match="--blocklist needs --partner"):
+        run("create_api_key", "--user", "nobody", "--blocklist", "hashes")

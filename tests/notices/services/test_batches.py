@@ -138,8 +138,8 @@ def test_batches_url_put_in_an_open_notice_meanwhile_raises_and_writes_nothing(
     taken = second[1]
     validate = notice_services.valid_groups
 
-    def validated_then_taken(batches, errors):
-        groups = validate(batches, errors)
+    def validated_then_taken(batches, errors, **kwargs):
+        groups = validate(batches, errors, **kwargs)
         other = Notice.objects.create(
             reference="TN-CONCURRENT-1", provider=taken.provider, status="sent", created_at=now
         )

@@ -152,6 +152,33 @@ def test_partner_handoff_mails_the_partner_hand_off_address(make_case, provider,
     )
 
 
+@pytest.mark.parametrize(
+    ("language", "subject", "opening"),
+    [
+        ("de", "Übergabe von Demo Hotline", "Demo Hotline übergibt Ihnen den folgenden Fall"),
+        ("nl", "Overdracht van Demo Hotline", "Demo Hotline draagt de onderstaande zaak aan u over"),
+        ("fr", "Transmission de Demo Hotline", "Demo Hotline vous transmet le cas ci-dessous"),
+    ],
+)
+def test_partner_handoff_is_written_in_the_partner_language(
+    make_case, provider, start, language, subject, opening
+):
+    case = make_case(provider=provider, when=start)
+    notice = sent_notice(case, start)
+    Partner.objects.create(
+        name="Meldpunt NL",
+        country="NL",
+        receives_handoffs=True,
+        handoff_email="handoff@meldpunt.example",
+        language=language,
+    )
+
+    sweep(now=start + 72 * H)
+
+    (mail,) = step_mails(notice, "partner_handoff")
+    assert subject in mail.subject and opening in mail.text
+
+
 def test_partner_without_hand_off_address_fails_the_step(make_case, provider, start):
     case = make_case(provider=provider, when=start)
     notice = sent_notice(case, start)

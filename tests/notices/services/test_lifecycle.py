@@ -202,7 +202,7 @@ def test_closing_the_last_case_withdraws_the_notice_and_cancels_its_mail(make_ca
     (notice,) = refreshed(notice)
     assert (notice.status, notice.withdrawn_at) == ("withdrawn", now)
     assert list(OutgoingMessage.objects.values_list("status", "last_error")) == [
-        ("failed", "cancelled: the notice was withdrawn")
+        ("cancelled", "cancelled: the notice was withdrawn")
     ]
     event = Event.objects.get(notice=notice, kind="notice.withdrawn")
     assert event.data == {"reason": "cases_closed", "note": "", "messages_cancelled": 1}

@@ -120,7 +120,12 @@ def _hand_off(noticed):
     from notices.services.routing import hand_off
 
     cases = noticed(1)
-    partner = Partner.objects.create(name="Partner hotline", country="DE", receives_handoffs=True)
+    partner = Partner.objects.create(
+        name="Partner hotline",
+        country="DE",
+        receives_handoffs=True,
+        handoff_email="handoff@hotline-de.example",
+    )
     Url.objects.filter(pk=cases[0].pk).update(status="assessed", first_notice_sent_at=None)
     settle()
     hand_off(url=Url.objects.get(pk=cases[0].pk), partner=partner, now=timezone.now())

@@ -1,0 +1,126 @@
+"""Acting on a hop: the content of a noticed case now answers from another provider (the trace after a check
+saw a new address: `url.hopped`, `HostingTrace.is_hop`).
+
+`act_on_hop` (called after every trace that found a hop):
+1. the old provider's open notice items for the URL are released and the old notice is told why: a
+   `url.superseded` event on the case and the notice, and a mail through the outbox to the old provider's
+   abuse contacts (its language; an API-only provider sees the item closed in the portal and the API) —
+   the new provider is never named to the old one;
+2. the case starts a new notice cycle: its first-notice fields are cleared, so the old provider's time is
+   kept out of the statistics (it neither removed the content nor keeps it up) and the new provider's
+   notice stamps them afresh;
+3. the new provider gets a notice of the same type, queued at once; when one cannot be made (routing wants a
+   hand-off, no working contact, a hold …) the analysts are alerted instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from notices.delivery.compose import MailItem
+from notices.delivery.escalation import superseded_mail
+from notices.delivery.items import load_urls
+from notices.delivery.outbox import abuse_recipients
+from notices.enums import AlertKind, ContactChannel, NoticeType, UrlStatus
+from notices.errors import NoticeError
+from notices.infra.events import new_event, record_events
+from notices.models import Notice, NoticeItem, OutgoingMessage, Url
+from notices.services.alerts import raise_alert
+from notices.services.notices import create_notices, queue_notice, release_items
+
+
+def act_on_hop(*, url_id: int, now: datetime) -> Notice | None:
+    """Supersede the old notice and notice the new provider (see the module docstring). Returns the new
+    notice, or None when there is nothing to do or it could not be made (then the analysts are alerted)."""
+    with transaction.atomic():
+        url = Url.objects.select_for_update(of=("self",)).select_related("current_trace").get(pk=url_id)
+        trace = url.current_trace
+        if url.status != UrlStatus.NOTIFIED or trace is None or not trace.is_hop or trace.provider_id is None:
+            return None
+        old = [
+            item
+            for item in NoticeItem.objects.filter(url=url, is_open=True).select_related("notice__provider")
+            if item.notice.provider_id != trace.provider_id
+        ]
+        if not old:
+            return None
+        _tell_old(url, [item.notice for item in old], now)
+        release_items([item.pk for item in old], actor="system", now=now)
+        notice_type = old[0].notice.notice_type
+        if notice_type == NoticeType.REMOVAL_ORDER:  # an order is the authority's, for its addressee only
+            notice_type = NoticeType.HOTLINE_NOTICE
+        Url.objects.filter(pk=url.pk).update(
+            status=UrlStatus.ASSESSED,
+            first_notice_sent_at=None,
+            provider_at_notice=None,
+            asn_at_notice=None,
+            country_at_notice="",
+            notice_type_at_notice="",
+            next_escalation_at=None,
+        )
+        url.refresh_from_db()
+        try:
+            with transaction.atomic():
+                (notice,) = create_notices(urls=[url], notice_type=notice_type, now=now)
+                notice = queue_notice(notice=notice, now=now)
+        except NoticeError as exc:
+            problems = "; ".join(m for messages in exc.errors.values() for m in messages)
+            raise_alert(
+                kind=AlertKind.DELIVERY_FAILED,
+                key=f"hop:{url.pk}:{trace.pk}",
+                summary=f"Case {url.pk} moved to another provider, which could not be noticed: {problems}",
+                now=now,
+                url=url,
+                provider_id=trace.provider_id,
+            )
+            return None
+        record_events(
+            [
+                new_event(
+                    "url.renoticed",
+                    at=now,
+                    url=url,
+                    notice=notice,
+                    data={
+                        "text": f"The content moved: notice {notice.reference} queued for its new provider."
+                    },
+                )
+            ]
+        )
+        return notice
+
+
+def _tell_old(url: Url, notices: list[Notice], now: datetime) -> None:
+    item = MailItem(url.pk, load_urls({url.pk})[url.pk])
+    recipients = abuse_recipients(
+        {n.provider_id for n in notices if n.provider.channel != ContactChannel.API_ONLY}
+    )
+    events = []
+    for notice in notices:
+        emails = recipients.get(notice.provider_id)
+        told = ""
+        if emails and notice.provider.channel != ContactChannel.API_ONLY:
+            mail = superseded_mail(notice, items=[item], emails=emails, now=now)
+            OutgoingMessage.objects.create(
+                notice=notice,
+                url_ids=[url.pk],
+                message_id=mail.message_id,
+                recipients=mail.recipients,
+                subject=mail.subject,
+                text=mail.text,
+                html=mail.html or "",
+                next_attempt_at=now,
+                created_at=now,
+            )
+            told = f" {notice.provider} is told by mail ({', '.join(emails)})."
+        text = (
+            f"Notice {notice.reference} superseded for this case: the content answers from another network "
+            f"now ({url.current_trace.ip}).{told}"
+        )
+        events += [
+            new_event("url.superseded", at=now, url=url, data={"text": text}),
+            new_event("notice.superseded", at=now, notice=notice, data={"text": text, "url": url.pk}),
+        ]
+    record_events(events)

@@ -1,0 +1,118 @@
+"""The pre-send re-check: just before a notice mail goes out (its first delivery attempt, while nothing of it
+is stored yet), each of its URLs' hosts is resolved again through the resolver the tracer uses
+(DNS_RESOLVER). A URL whose answer shares no address with its current trace has moved: it is taken out of
+this notice (its item released, the mail re-rendered for the URLs that stay, or called off when none
+does), traced again, and noticed to the provider the new trace finds (the analysts are alerted when that
+notice cannot be made). A DNS answer with no address (an error, NXDOMAIN) proves nothing and moves nothing.
+Off with PRESEND_RECHECK=false."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from notices.delivery.compose import render_notice_mails
+from notices.delivery.items import notice_mail_items
+from notices.enums import AlertKind, OutboxStatus
+from notices.errors import NoticeError
+from notices.hosting.dns import resolve_host
+from notices.hosting.tracer import trace_url
+from notices.infra.events import new_event, record_events
+from notices.models import OutgoingMessage, Url
+from notices.services.alerts import raise_alert
+from notices.services.notices import create_notices, queue_notice, release_items
+
+
+def moved_urls(message: OutgoingMessage) -> list[int]:
+    """The URLs of a notice mail whose host answers from addresses none of which its trace lists."""
+    moved = []
+    for url in Url.objects.filter(
+        pk__in=message.notice.items.filter(is_open=True).values("url_id")
+    ).select_related("current_trace"):
+        trace = url.current_trace
+        if trace is None or not trace.ips:
+            continue
+        answer = resolve_host(url.host)
+        if answer.ips and not set(answer.ips) & set(trace.ips):
+            moved.append(url.pk)
+    return sorted(moved)
+
+
+def recheck_before_send(message_id: int, *, now: datetime) -> list[int]:
+    """Re-check a claimed notice mail before its first attempt (see the module docstring); returns the URLs
+    routed elsewhere."""
+    message = OutgoingMessage.objects.select_related("notice__provider").get(pk=message_id)
+    if (
+        not settings.PRESEND_RECHECK
+        or message.notice is None
+        or message.run_id is not None
+        or message.mime is not None
+        or message.status != OutboxStatus.SENDING
+    ):
+        return []
+    moved = moved_urls(message)
+    if not moved:
+        return []
+    notice = message.notice
+    with transaction.atomic():
+        items = notice.items.filter(url_id__in=moved, is_open=True)
+        staying = [
+            pk for pk in notice.items.filter(is_open=True).values_list("url_id", flat=True) if pk not in moved
+        ]
+        record_events(
+            [
+                new_event(
+                    "url.moved_before_send",
+                    at=now,
+                    url=Url(pk=pk),
+                    notice=notice,
+                    data={
+                        "text": f"Re-checked just before notice {notice.reference} went out: the host "
+                        "answers from other addresses than its trace; routed to its new provider instead."
+                    },
+                )
+                for pk in moved
+            ]
+        )
+        if staying:
+            (mail,) = render_notice_mails(
+                [notice],
+                now=message.created_at,
+                recipients={notice.provider_id: message.recipients},
+                items={notice.pk: notice_mail_items(notice, url_ids=staying)},
+            )
+            OutgoingMessage.objects.filter(pk=message.pk).update(
+                url_ids=staying, subject=mail.subject, text=mail.text, html=mail.html or ""
+            )
+        else:
+            OutgoingMessage.objects.filter(pk=message.pk).update(
+                status=OutboxStatus.CANCELLED,
+                claimed_until=None,
+                next_attempt_at=None,
+                last_error="cancelled: every URL moved before sending",
+            )
+        release_items(list(items.values_list("pk", flat=True)), actor="system", now=now)
+    for pk in moved:
+        _route_anew(Url.objects.get(pk=pk), notice.notice_type, now)
+    return moved
+
+
+def _route_anew(url: Url, notice_type: str, now: datetime) -> None:
+    trace = trace_url(url=url, now=now)
+    url.refresh_from_db()
+    try:
+        with transaction.atomic():
+            (notice,) = create_notices(urls=[url], notice_type=notice_type, now=now)
+            queue_notice(notice=notice, now=now)
+    except NoticeError as exc:
+        problems = "; ".join(m for messages in exc.errors.values() for m in messages)
+        raise_alert(
+            kind=AlertKind.DELIVERY_FAILED,
+            key=f"presend:{url.pk}:{trace.pk}",
+            summary=f"Case {url.pk} moved before its notice went out; no new notice: {problems}",
+            now=now,
+            url=url,
+            provider_id=trace.provider_id,
+        )
