@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -71,9 +71,22 @@ class Cases:
     reappeared: np.ndarray
     closed: np.ndarray
     referred: np.ndarray
+    # The cases sorted once by stored low bound, by stored high bound and by first notice (newest first: by
+    # age), made on first use and kept with the columns: each answer then merges presorted runs in linear
+    # time instead of sorting (`_ordered`).
+    orders: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.first_notice)
+
+    def order(self, name: str) -> np.ndarray:
+        if name not in self.orders:
+            self.orders[name] = {
+                "low": lambda: np.argsort(self.ttr_low, kind="stable"),  # NaN (unknown) last
+                "high": lambda: np.argsort(self.ttr_high, kind="stable"),
+                "age": lambda: np.argsort(-self.first_notice, kind="stable"),
+            }[name]()
+        return self.orders[name]
 
 
 def _copy_sql() -> str:
@@ -120,7 +133,9 @@ def read_cases() -> tuple[Cases, tuple | None]:
     if len(rows) and (rows["fields"] != len(FIELDS) + 3).any():
         raise ValueError("unexpected COPY row layout")
     columns = {
-        name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in Cases.__dataclass_fields__
+        name: rows[name].astype(rows.dtype[name].newbyteorder("="))
+        for name in Cases.__dataclass_fields__
+        if name != "orders"
     }
     for column in columns.values():
         column.flags.writeable = False
@@ -288,13 +303,33 @@ def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(keys, return_inverse=True)
 
 
-def _in_groups(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
-    """The order that sorts entries by group, and by value within each group: the values sorted once (equal
-    values may come in any order: they are equal), then a stable sort by group number (a radix sort while
-    there are fewer than 65,536 groups)."""
-    by_value = np.argsort(values)
+def _ordered(cases: Cases, runs, position: np.ndarray, now_us: int) -> np.ndarray:
+    """The counted cases (as positions, `position[case]`) sorted by one time: the union of `runs`, each
+    (presorted order name, mask of the cases it covers) whose time is the stored low bound ("low"), high bound
+    ("high") or the age ("age"). Each run is taken from its presorted order (a linear pass); the runs are then
+    merged by a stable sort, which finds the runs already in order (linear)."""
+    parts, values = [], []
+    for name, covered in runs:
+        order = cases.order(name)
+        taken = order[covered[order]]
+        parts.append(taken)
+        if name == "low":
+            values.append(cases.ttr_low[taken])
+        elif name == "high":
+            values.append(cases.ttr_high[taken])
+        else:
+            values.append((now_us - cases.first_notice[taken]) / 1e6)
+    taken = np.concatenate(parts)
+    if len(parts) > 1:
+        taken = taken[np.argsort(np.concatenate(values), kind="stable")]
+    return position[taken]
+
+
+def _by_group(group: np.ndarray, order: np.ndarray, groups: int) -> np.ndarray:
+    """`order` (positions sorted by value) made into groups, by value within each: a stable sort by group
+    number (a radix sort while there are fewer than 65,536 groups)."""
     kind = np.uint16 if groups < 1 << 16 else np.int64
-    return by_value[np.argsort(group[by_value].astype(kind), kind="stable")]
+    return order[np.argsort(group[order].astype(kind), kind="stable")]
 
 
 def _ranked(values: np.ndarray, starts, sizes, ranks: list[np.ndarray]) -> list[np.ndarray]:
@@ -335,8 +370,19 @@ def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True
     ranks = [np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1 for q in PERCENTILES.values()]
     ranks.append(sizes - 1)
     if survival:
-        by_low = _in_groups(group, lo, g_count)
-        by_high = _in_groups(group, hi, g_count)
+        # Sorted through the presorted orders (`_ordered`): the counted cases' own sorts would be the cost.
+        mask_counted = np.zeros(len(cases), dtype=bool)
+        mask_counted[counted] = True
+        position = np.empty(len(cases), dtype=np.intp)
+        position[counted] = np.arange(len(counted))
+        now_us = _microseconds(now)
+        known_low = mask_counted & ~np.isnan(cases.ttr_low)
+        by_low = _by_group(
+            group,
+            _ordered(cases, [("low", known_low), ("age", mask_counted & ~known_low)], position, now_us),
+            g_count,
+        )
+        by_high = _by_group(group, _ordered(cases, [("high", mask_counted)], position, now_us), g_count)
         lo_sorted, hi_sorted = lo[by_low], hi[by_high]
         at_low = [lo_sorted[starts + rank] for rank in ranks]
         at_high = [hi_sorted[starts + rank] for rank in ranks]
@@ -363,10 +409,16 @@ def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True
     percentiles = {label: (at_low[i], at_high[i]) for i, label in enumerate(PERCENTILES)}
     curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in range(g_count)]
     if survival:
+        # The time of each case for the survival curve: its bound when removed, else its age.
+        gone = mask_counted & cases.removed
+        runs = {
+            "low": [("low", gone & known_low), ("age", mask_counted & ~(gone & known_low))],
+            "high": [("high", gone), ("age", mask_counted & ~gone)],
+        }
         for bound, values, order in (("low", lo, by_low), ("high", hi, by_high)):
             times = np.where(removed, values, age)
-            if not np.array_equal(times, values):  # still-up cases whose bound is not their age: sort again
-                order = _in_groups(group, times, g_count)
+            if not np.array_equal(times, values):  # still-up cases whose bound is not their age
+                order = _by_group(group, _ordered(cases, runs[bound], position, now_us), g_count)
             _survival(curves, bound, group[order], times[order], removed[order], g_count)
     closed_keys, _ = _keys(cases, group_by, closed)
     closed_counts = dict(zip(*np.unique(closed_keys, return_counts=True), strict=True))
