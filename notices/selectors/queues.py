@@ -30,7 +30,7 @@ QUEUES = {
     "reappeared": "Reappeared",
     "closed": "Closed",
 }
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000  # the queue links say "1000+" beyond: a count of what is there costs what is counted
 _OPEN = [UrlStatus.NEW, UrlStatus.ASSESSED, UrlStatus.NOTIFIED]
 _SENT = [NoticeStatus.SENT, NoticeStatus.ACKNOWLEDGED, NoticeStatus.DISPUTED]
 
@@ -77,7 +77,7 @@ def queue_counts(*, now: datetime) -> list[dict]:
     """Each queue with its key, label and live count, in the order of QUEUES: one COUNT per queue, each
     narrowed by the status index (`url_status_idx`); ready, overdue and disputed look up each case's open
     notice items by the partial unique index on open items (`item_one_open_notice_per_provider`, which leads
-    with the URL). A count stops at COUNT_CAP (`capped`: "10000+"), so a large queue (closed cases over the
+    with the URL). A count stops at COUNT_CAP (`capped`: "1000+"), so a large queue (closed cases over the
     years) costs no more than a small one."""
     queues = []
     for key, label in active_queues().items():
