@@ -133,6 +133,17 @@ def site_of(host: str) -> str:
     return ".".join(host.rsplit(".", 2)[-2:])
 
 
+def registered_domain(host: str) -> str:
+    """The domain a registrar holds for `host`: one label more than its ICANN public suffix (`co.uk` counts;
+    private suffixes such as a shared-hosting domain do not: their operator's registrar holds the domain),
+    the last two labels under no listed suffix."""
+    host = host.lower().rstrip(".")
+    parts = _PSL.extract_str(host, include_psl_private_domains=False)
+    if parts.suffix and parts.domain:
+        return f"{parts.domain}.{parts.suffix}"
+    return ".".join(host.rsplit(".", 2)[-2:])
+
+
 def canonicalize(raw: str) -> CanonicalUrl:
     """Return the canonical form of `raw`, or raise InvalidUrl saying why it cannot be tracked.
 

@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 
+from notices.canonical import registered_domain
 from notices.hosting.importers.rpsl import EMAIL
 from notices.hosting.rules import country_code
 from notices.infra import http as http_client
@@ -155,11 +156,8 @@ def _vcard(entity: dict, name: str) -> list[str]:
 
 
 def registrable_domain(host: str) -> str:
-    """The domain a registrar holds for `host`: its last two labels (no public-suffix list: under a
-    two-label suffix such as co.uk this names the suffix, and the registry answers that it holds no such
-    domain)."""
-    labels = [label for label in host.lower().rstrip(".").split(".") if label]
-    return ".".join(labels[-2:])
+    """The domain a registrar holds for `host` (its ICANN public suffix and one label: `notices.canonical`)."""
+    return registered_domain(host)
 
 
 def lookup_domain(host: str) -> dict:

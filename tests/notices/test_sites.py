@@ -75,3 +75,13 @@ def test_site_stored_at_intake_and_backfilled_by_the_migration(now):
     migration = importlib.import_module("notices.migrations.0030_intake_public")
     migration.backfill_sites(apps, None)
     assert set(Url.objects.values_list("site", flat=True)) == {"polder.example"}
+
+
+def test_the_registrars_domain_counts_icann_suffixes_only():
+    """The registrar step asks RDAP for the domain a registrar holds: under co.uk one label more, and for a
+    host under a private (shared-hosting) suffix the operator's domain, not the user's site."""
+    from notices.canonical import registered_domain
+
+    assert registered_domain("files.cdn.example.co.uk") == "example.co.uk"
+    assert registered_domain("alice.github.io") == "github.io"
+    assert registered_domain("www.polder.example") == "polder.example"
