@@ -142,7 +142,7 @@ PAGES = [
     ("P14", "queue: overdue", "/admin/notices/url/?queue=overdue"),
     ("P14", "queue: reappeared", "/admin/notices/url/?queue=reappeared"),
     ("P14", "queue: closed", "/admin/notices/url/?queue=closed"),
-    ("P14", "a provider's cases in a country", "/admin/notices/url/?provider__id__exact={provider}&country=DE"),
+    ("P14", "provider + country", "/admin/notices/url/?provider__id__exact={provider}&country=DE"),
     ("P14", "cases, search by host", "/admin/notices/url/?q=h777.bench.example"),
     ("P14", "notices", "/admin/notices/notice/"),
     ("P14", "events", "/admin/notices/event/"),

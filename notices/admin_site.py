@@ -44,6 +44,7 @@ NAVIGATION = [
             "notices.Escalation",
             "notices.StepRun",
             "notices.Referral",
+            "notices.ClockStop",
             "notices.AnalystAlert",
             "notices.Event",
         ],
@@ -54,6 +55,7 @@ NAVIGATION = [
         "Notices to providers, their mail, and what providers answered.",
         [
             "notices.Notice",
+            "notices.RemovalOrder",
             "notices.OutgoingMessage",
             "notices.ProviderResponse",
             "notices.ProviderQuestion",

@@ -156,7 +156,7 @@ def _vcard(entity: dict, name: str) -> list[str]:
 
 
 def registrable_domain(host: str) -> str:
-    """The domain a registrar holds for `host` (its ICANN public suffix and one label: `notices.canonical`)."""
+    """The domain a registrar holds for `host`: its ICANN public suffix and one label (notices.canonical)."""
     return registered_domain(host)
 
 

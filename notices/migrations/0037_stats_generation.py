@@ -25,6 +25,27 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             "CREATE SEQUENCE notices_stats_generation", reverse_sql="DROP SEQUENCE notices_stats_generation"
         ),
+        # Partners written by raw SQL (the write-behind tests, bulk paths) get the webhook fields too.
+        migrations.AlterField(
+            model_name="partner",
+            name="webhook_url",
+            field=models.URLField(
+                blank=True,
+                db_default="",
+                max_length=2000,
+                help_text="Optional: receives signed JSON when a case it reported is noticed, removed or closed.",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="partner",
+            name="webhook_secret",
+            field=models.CharField(
+                blank=True,
+                db_default="",
+                max_length=100,
+                help_text="Signing key of the webhook; the partner verifies with it.",
+            ),
+        ),
         AddIndexConcurrently(
             model_name="event", index=models.Index(fields=["-at", "-id"], name="event_recent_idx")
         ),

@@ -24,10 +24,14 @@ class Partner(models.Model):
     webhook_url = models.URLField(
         max_length=2000,
         blank=True,
+        db_default="",
         help_text="Optional: receives signed JSON when a case it reported is noticed, removed or closed.",
     )
     webhook_secret = models.CharField(
-        max_length=100, blank=True, help_text="Signing key of the webhook; the partner verifies with it."
+        max_length=100,
+        blank=True,
+        db_default="",
+        help_text="Signing key of the webhook; the partner verifies with it.",
     )
     language = models.CharField(
         max_length=8,

@@ -458,7 +458,14 @@ def distribution(*, now: datetime, **filters) -> dict:
 def live_stats(*, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
     """The figures of `ttr_stats` for the database as it is now, from the cases held as columns in memory
     (selectors/stats_columns.py): any filter combination in milliseconds at a million cases. The columns are
-    read again whenever a change the statistics count has been recorded since they were read."""
+    read again whenever a change the statistics count has been recorded since they were read.
+
+    The network vocabulary's dimensions (`classification`, `site_type`: each case's current assessment, not a
+    value at first notice) are not among the columns: those questions run the SQL form."""
+    network = group_by in NETWORK_GROUPS or any(filters.get(name) is not None for name in NETWORK_GROUPS)
+    if network:
+        groups = ttr_stats(group_by=group_by, now=now, **filters)
+        return groups if survival else [{k: v for k, v in g.items() if k != "survival"} for g in groups]
     return stats_columns.figures(
         stats_columns.current_cases(), group_by=group_by, now=now, survival=survival, **filters
     )

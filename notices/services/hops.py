@@ -29,6 +29,7 @@ from notices.infra.events import new_event, record_events
 from notices.models import Notice, NoticeItem, OutgoingMessage, Url
 from notices.services.alerts import raise_alert
 from notices.services.notices import create_notices, queue_notice, release_items
+from notices.services.urls import restart_cycle
 
 
 def act_on_hop(*, url_id: int, now: datetime) -> Notice | None:
@@ -51,16 +52,7 @@ def act_on_hop(*, url_id: int, now: datetime) -> Notice | None:
         notice_type = old[0].notice.notice_type
         if notice_type == NoticeType.REMOVAL_ORDER:  # an order is the authority's, for its addressee only
             notice_type = NoticeType.HOTLINE_NOTICE
-        Url.objects.filter(pk=url.pk).update(
-            status=UrlStatus.ASSESSED,
-            first_notice_sent_at=None,
-            provider_at_notice=None,
-            asn_at_notice=None,
-            country_at_notice="",
-            notice_type_at_notice="",
-            next_escalation_at=None,
-        )
-        url.refresh_from_db()
+        restart_cycle(url)
         try:
             with transaction.atomic():
                 (notice,) = create_notices(urls=[url], notice_type=notice_type, now=now)

@@ -639,3 +639,19 @@ def write_stamps(cursor, urls: list[UrlStamp]) -> None:
             FROM unnest({arrays}) AS v(id, {", ".join(STAMP_FIELDS)}) WHERE u.id = v.id""",
         [[u.pk for u in urls], *([getattr(u, name) for u in urls] for name in STAMP_FIELDS)],
     )
+
+
+def restart_cycle(url: Url) -> None:
+    """The case's content moved to another provider (a hop): it goes back to `assessed` for a new notice
+    cycle, and its first-notice fields are cleared, so the old provider's time stays out of the statistics
+    (notices/services/hops.py). Refreshes `url`."""
+    Url.objects.filter(pk=url.pk).update(
+        status=UrlStatus.ASSESSED,
+        first_notice_sent_at=None,
+        provider_at_notice=None,
+        asn_at_notice=None,
+        country_at_notice="",
+        notice_type_at_notice="",
+        next_escalation_at=None,
+    )
+    url.refresh_from_db()

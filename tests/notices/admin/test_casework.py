@@ -107,7 +107,8 @@ def test_two_analysts_the_second_is_warned_and_a_stale_save_is_refused(case, ann
     assert _save(a, case, assigned_to=anna, revision=1).status_code == 302
     case.refresh_from_db()
     assert (case.assigned_to, case.revision) == (anna, 2)
-    kinds = list(Event.objects.filter(url=case, kind="url.assigned").values_list("data", flat=True))
+    assigned = Event.objects.filter(url=case, kind="url.assigned").order_by("at", "id")
+    kinds = list(assigned.values_list("data", flat=True))
     assert kinds == [{"to": "ben"}, {"to": "analyst"}]
 
 

@@ -38,7 +38,12 @@ def _received(url, partner, *, provider, now, reference="BE-2026-0042"):
 
 
 def test_hand_off_record_carries_the_exchange_package(make_case, other_provider, now):
-    bulgarian = Partner.objects.create(name="Bulgarian Hotline", country="BG", receives_handoffs=True)
+    bulgarian = Partner.objects.create(
+        name="Bulgarian Hotline",
+        country="BG",
+        receives_handoffs=True,
+        handoff_email="handoff@hotline-bg.example",
+    )
     case = make_case("http://cdn.balkan.example/x.jpg", provider=other_provider, when=now)
 
     hand_off(url=case, partner=bulgarian, now=now)
