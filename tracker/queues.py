@@ -44,6 +44,7 @@ ROUTES = {
     "notices.refresh_stats": STATISTICS,
     "notices.dispatch_notices": DEFAULT,
     "notices.sweep_escalations": DEFAULT,
+    "notices.sweep_orders": DEFAULT,
     "notices.purge_retention": DEFAULT,
     "notices.purge_limit_records": DEFAULT,
     "notices.maintain_check_partitions": DEFAULT,

@@ -25,7 +25,7 @@ from notices.errors import NoticeError
 from notices.hosting.overrides import create_override
 from notices.infra import enqueue
 from notices.infra.events import audit_request
-from notices.models import HostingProvider, Url
+from notices.models import HostingProvider, NoticeItem, Url
 from notices.selectors.disputes import case_disputes, suggested_providers
 from notices.services.notices import create_notices
 
@@ -55,6 +55,14 @@ def dispute_view(model_admin, request, pk: int):
         ]
     if not form.is_bound and suggestions:
         form.fields["provider"].initial = suggestions[0].pk
+    # A re-trace that found the content with another provider noticed it already (notices follow hops).
+    open_item = (
+        NoticeItem.objects.filter(url=url, is_open=True, provider_id_copy=url.provider_id)
+        .select_related("notice")
+        .first()
+        if url.provider_id and url.provider_id not in disputed_by
+        else None
+    )
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": Url._meta,
@@ -66,7 +74,10 @@ def dispute_view(model_admin, request, pk: int):
         "suggestions": suggestions,
         "form": form,
         "may_change": model_admin.has_change_permission(request, url),
-        "new_provider": url.provider if url.provider_id and url.provider_id not in disputed_by else None,
+        "new_provider": url.provider
+        if url.provider_id and url.provider_id not in disputed_by and open_item is None
+        else None,
+        "open_notice": open_item.notice if open_item else None,
     }
     return TemplateResponse(request, "admin/notices/url/dispute.html", context)
 

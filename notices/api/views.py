@@ -544,7 +544,15 @@ class TrustedFlaggerView(APIView):
     role_model = StatsSnapshot
     renderer_classes = [JSONRenderer, TrustedFlaggerCsvRenderer]
 
-    @extend_schema(parameters=[s.TrustedFlaggerQuerySerializer], responses={200: None})
+    @extend_schema(
+        parameters=[s.TrustedFlaggerQuerySerializer],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (400, "application/json"): OpenApiTypes.OBJECT,
+            (400, "text/csv"): OpenApiTypes.STR,
+        },
+    )
     def get(self, request: Request) -> Response:
         q = _query(s.TrustedFlaggerQuerySerializer, request)
         types = NoticeType.values if q["notice_type"] == "all" else [NoticeType.TRUSTED_FLAGGER]

@@ -77,7 +77,7 @@ def test_csp_admin_dashboard_portal_and_api_docs_load_without_violation(
         visit("/admin/second-factor/", "[data-testid=codes-left]")
         visit("/admin/reauth/", "#id_code")
         visit("/admin/notices/url/", "#result_list")
-        visit(f"/admin/notices/url/{case.pk}/change/", "#content-main form")
+        visit(f"/admin/notices/url/{case.pk}/change/", "#content-main form#url_form")
         visit(f"/admin/notices/notice/{sent_notice.pk}/change/", "#content-main form .inline-group")
         visit(f"/admin/notices/noticetemplate/{template.pk}/preview/", "iframe.preview-html")
         visit("/admin/dashboard/", "svg.bar")
