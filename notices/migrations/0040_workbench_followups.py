@@ -1,0 +1,9 @@
+"""Placeholder in the migration chain (filled by the part of the work it is named for, or left empty)."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("notices", "0039_intake_copy")]
+
+    operations = []
