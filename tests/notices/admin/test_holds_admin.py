@@ -77,12 +77,13 @@ def test_removal_order_recorded_shown_paused_and_resumed(staff, case, now):
     (notice,) = create_notices(
         urls=[case], notice_type="removal_order", now=now, deadline_at=now + timedelta(days=1)
     )
+    issued = now - timedelta(hours=1)  # date and time from one instant: right after midnight too
     form = {
         "notice": str(notice.pk),
         "authority": "Bundeskriminalamt",
         "reference": "RO-17",
-        "issued_at_0": f"{now:%Y-%m-%d}",
-        "issued_at_1": f"{now - timedelta(hours=1):%H:%M:%S}",
+        "issued_at_0": f"{issued:%Y-%m-%d}",
+        "issued_at_1": f"{issued:%H:%M:%S}",
         "addressee": "Polder Hosting B.V.",
         "legal_basis": "tco",
         "legal_basis_detail": "",
