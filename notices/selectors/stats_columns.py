@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -48,7 +48,9 @@ FIELDS = [
     ("ttr_high", "COALESCE(ttr_high::float8, 'Infinity')", ">f8"),
     ("removed", "removal_confirmed_at IS NOT NULL", "?"),
 ]
-EU_CODES = np.array(sorted(ord(code[0]) * 256 + ord(code[1]) for code in EU_COUNTRIES), dtype=np.int32)
+# Whether a country code is an EU member state, looked up by the code (two ASCII letters fit 16 bits).
+IN_EU = np.zeros(1 << 16, dtype=bool)
+IN_EU[[ord(code[0]) * 256 + ord(code[1]) for code in EU_COUNTRIES]] = True
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 SURVIVAL_POINTS = np.array([3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY], dtype=np.float64)
 
@@ -71,22 +73,9 @@ class Cases:
     reappeared: np.ndarray
     closed: np.ndarray
     referred: np.ndarray
-    # The cases sorted once by stored low bound, by stored high bound and by first notice (newest first: by
-    # age), made on first use and kept with the columns: each answer then merges presorted runs in linear
-    # time instead of sorting (`_ordered`).
-    orders: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.first_notice)
-
-    def order(self, name: str) -> np.ndarray:
-        if name not in self.orders:
-            self.orders[name] = {
-                "low": lambda: np.argsort(self.ttr_low, kind="stable"),  # NaN (unknown) last
-                "high": lambda: np.argsort(self.ttr_high, kind="stable"),
-                "age": lambda: np.argsort(-self.first_notice, kind="stable"),
-            }[name]()
-        return self.orders[name]
 
 
 def _copy_sql() -> str:
@@ -133,9 +122,7 @@ def read_cases() -> tuple[Cases, tuple | None]:
     if len(rows) and (rows["fields"] != len(FIELDS) + 3).any():
         raise ValueError("unexpected COPY row layout")
     columns = {
-        name: rows[name].astype(rows.dtype[name].newbyteorder("="))
-        for name in Cases.__dataclass_fields__
-        if name != "orders"
+        name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in Cases.__dataclass_fields__
     }
     for column in columns.values():
         column.flags.writeable = False
@@ -221,7 +208,7 @@ def select(
     if asn is not None:
         mask &= cases.asn == int(asn)
     if eu is not None:
-        in_eu = np.isin(cases.country, EU_CODES)
+        in_eu = IN_EU[cases.country]
         mask &= in_eu if eu else ~in_eu
     if since:
         mask &= cases.first_notice >= _microseconds(since)
@@ -243,7 +230,7 @@ def _keys(cases: Cases, group_by: str, index: np.ndarray) -> tuple[np.ndarray, c
         return cases.country[index].astype(np.int64), _name
     if group_by == "member_state":
         country = cases.country[index].astype(np.int64)
-        return np.where(np.isin(country, EU_CODES), country, NULL), lambda k: None if k == NULL else _name(k)
+        return np.where(IN_EU[country], country, NULL), lambda k: None if k == NULL else _name(k)
     if group_by == "month":
         months = cases.first_notice[index].astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
         return months, lambda k: str(np.datetime64(int(k), "M"))
@@ -303,35 +290,6 @@ def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(keys, return_inverse=True)
 
 
-def _ordered(cases: Cases, runs, position: np.ndarray, now_us: int) -> np.ndarray:
-    """The counted cases (as positions, `position[case]`) sorted by one time: the union of `runs`, each
-    (presorted order name, mask of the cases it covers) whose time is the stored low bound ("low"), high bound
-    ("high") or the age ("age"). Each run is taken from its presorted order (a linear pass); the runs are then
-    merged by a stable sort, which finds the runs already in order (linear)."""
-    parts, values = [], []
-    for name, covered in runs:
-        order = cases.order(name)
-        taken = order[covered[order]]
-        parts.append(taken)
-        if name == "low":
-            values.append(cases.ttr_low[taken])
-        elif name == "high":
-            values.append(cases.ttr_high[taken])
-        else:
-            values.append((now_us - cases.first_notice[taken]) / 1e6)
-    taken = np.concatenate(parts)
-    if len(parts) > 1:
-        taken = taken[np.argsort(np.concatenate(values), kind="stable")]
-    return position[taken]
-
-
-def _by_group(group: np.ndarray, order: np.ndarray, groups: int) -> np.ndarray:
-    """`order` (positions sorted by value) made into groups, by value within each: a stable sort by group
-    number (a radix sort while there are fewer than 65,536 groups)."""
-    kind = np.uint16 if groups < 1 << 16 else np.int64
-    return order[np.argsort(group[order].astype(kind), kind="stable")]
-
-
 def _ranked(values: np.ndarray, starts, sizes, ranks: list[np.ndarray]) -> list[np.ndarray]:
     """The values at the given ranks of each group (entries in group order), by partitioning each group's
     slice around its ranks — linear time, no sort."""
@@ -346,8 +304,8 @@ def _ranked(values: np.ndarray, starts, sizes, ranks: list[np.ndarray]) -> list[
 
 def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True, **filters) -> list[dict]:
     """What `stats.ttr_stats` returns for the same arguments, from the columns. `survival=False` leaves the
-    survival curves out (the year's figures and the transparency report show none): the percentiles are then
-    found by partitioning each group (linear time) instead of sorting it."""
+    survival curves out (the year's figures and the transparency report show none). Linear in the selected
+    cases: no sort by time anywhere."""
     mask = select(cases, **filters)
     counted = np.flatnonzero(mask & ~cases.closed)
     closed = np.flatnonzero(mask & cases.closed)
@@ -369,27 +327,14 @@ def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True
     # ceil(q·n), at least row 1), and the last (the max).
     ranks = [np.maximum(np.ceil(q * sizes), 1).astype(np.int64) - 1 for q in PERCENTILES.values()]
     ranks.append(sizes - 1)
-    if survival:
-        # Sorted through the presorted orders (`_ordered`): the counted cases' own sorts would be the cost.
-        mask_counted = np.zeros(len(cases), dtype=bool)
-        mask_counted[counted] = True
-        position = np.empty(len(cases), dtype=np.intp)
-        position[counted] = np.arange(len(counted))
-        now_us = _microseconds(now)
-        known_low = mask_counted & ~np.isnan(cases.ttr_low)
-        by_low = _by_group(
-            group,
-            _ordered(cases, [("low", known_low), ("age", mask_counted & ~known_low)], position, now_us),
-            g_count,
-        )
-        by_high = _by_group(group, _ordered(cases, [("high", mask_counted)], position, now_us), g_count)
-        lo_sorted, hi_sorted = lo[by_low], hi[by_high]
-        at_low = [lo_sorted[starts + rank] for rank in ranks]
-        at_high = [hi_sorted[starts + rank] for rank in ranks]
+    # The cases by group (a radix sort while there are fewer than 65,536 groups); nothing is sorted by time:
+    # the percentiles come from partitions, the survival curves from counts (`_survival`).
+    if g_count == 1:
+        by_group = np.arange(len(counted))
     else:
         by_group = np.argsort(group.astype(np.uint16 if g_count < 1 << 16 else np.int64), kind="stable")
-        at_low = _ranked(lo[by_group], starts, sizes, ranks)
-        at_high = _ranked(hi[by_group], starts, sizes, ranks)
+    at_low = _ranked(lo[by_group], starts, sizes, ranks)
+    at_high = _ranked(hi[by_group], starts, sizes, ranks)
 
     def per_group(condition: np.ndarray) -> np.ndarray:
         return np.bincount(group[condition], minlength=g_count)
@@ -410,16 +355,8 @@ def figures(cases: Cases, *, group_by: str, now: datetime, survival: bool = True
     curves = [[{"t": int(point)} for point in SURVIVAL_POINTS] for _ in range(g_count)]
     if survival:
         # The time of each case for the survival curve: its bound when removed, else its age.
-        gone = mask_counted & cases.removed
-        runs = {
-            "low": [("low", gone & known_low), ("age", mask_counted & ~(gone & known_low))],
-            "high": [("high", gone), ("age", mask_counted & ~gone)],
-        }
-        for bound, values, order in (("low", lo, by_low), ("high", hi, by_high)):
-            times = np.where(removed, values, age)
-            if not np.array_equal(times, values):  # still-up cases whose bound is not their age
-                order = _by_group(group, _ordered(cases, runs[bound], position, now_us), g_count)
-            _survival(curves, bound, group[order], times[order], removed[order], g_count)
+        for bound, values in (("low", lo), ("high", hi)):
+            _survival(curves, bound, group, np.where(removed, values, age), removed, sizes, by_group)
     closed_keys, _ = _keys(cases, group_by, closed)
     closed_counts = dict(zip(*np.unique(closed_keys, return_counts=True), strict=True))
 
@@ -461,29 +398,73 @@ def _finite(value) -> int | None:
     return None if math.isinf(value) or math.isnan(value) else int(value)
 
 
-def _survival(curves: list[list[dict]], bound: str, group, t, event, g_count: int) -> None:
-    """Kaplan–Meier S(t) at the fixed points per group for one bound, into `curves` — the formula of
+def _survival(curves, bound, group, t, event, sizes, by_group) -> None:
+    """Kaplan–Meier S(t) at the fixed points per group for one bound, into `curves` — the figures of
     `stats._survival_sql`: S(t) = Π (1 − d_i / n_i) over the event times t_i ≤ t, n_i the cases whose time is
-    ≥ t_i; a time where every remaining case is removed empties the curve. The entries come sorted by group,
-    then time (`t`: the removal bound, or the age of a case still up; `event`: removed)."""
+    ≥ t_i; a time where every remaining case is removed empties the curve. `t`: the removal bound of a removed
+    case (`event`), the age of a case still up; `by_group`: the cases ordered by group.
+
+    No sort of the cases: the product telescopes. Take the cases of a group (N of them) in time order and a
+    block of equal times at positions [s, e) with d removed and k still up; its factor is (N − s − d)/(N − s)
+    = (N − e + k)/(N − s). Over every block before a point, with P cases before it:
+        S = (N − P)/N · Π over the blocks with cases still up of (N − e + k)/(N − e),
+    so only the still-up cases (censored) are looked at one by one; P is a count per group and point. When the
+    last block before the point holds cases still up (e = P), its (N − e) and the (N − P) cancel, also at 0;
+    otherwise N − P = 0 is a curve emptied by removals."""
     points = len(SURVIVAL_POINTS)
-    first = np.r_[True, (group[1:] != group[:-1]) | (t[1:] != t[:-1])]
-    starts = np.flatnonzero(first)
-    run_group, run_time = group[starts], t[starts]
-    deaths = np.add.reduceat(event.astype(np.int64), starts)
-    # Cases at risk: those of the group at this time or later.
-    group_sizes = np.bincount(group, minlength=g_count)
-    group_end = np.cumsum(group_sizes)
-    at_risk = group_end[run_group] - starts
-    point = np.searchsorted(SURVIVAL_POINTS, run_time - 0.5, side="right")  # width_bucket, 0-based
-    keep = (deaths > 0) & (point < points)
-    d, n = deaths[keep].astype(np.float64), at_risk[keep].astype(np.float64)
+    g_count = len(sizes)
+    point = np.searchsorted(SURVIVAL_POINTS, t - 0.5, side="right")  # width_bucket, 0-based
+    inside = point < points
+    cells = g_count * points
+    before = np.cumsum(
+        np.bincount(group[inside] * points + point[inside], minlength=cells).reshape(-1, points), axis=1
+    )
+    n = sizes.astype(np.float64)[:, None]
+    rest = n - before
+    kept_log = np.zeros(
+        (g_count, points)
+    )  # Σ log(N − e + k) − Σ log(N − e) over the blocks before each point
+    last_kept = np.zeros(
+        (g_count, points), dtype=bool
+    )  # the last block before the point holds cases still up
+    up = np.flatnonzero(~event & inside)
+    if len(up):
+        up_group, up_time = group[up], t[up]
+        order = np.lexsort((up_time, up_group))
+        up_group, up_time = up_group[order], up_time[order]
+        starts = np.flatnonzero(np.r_[True, (up_group[1:] != up_group[:-1]) | (up_time[1:] != up_time[:-1])])
+        k = np.diff(np.r_[starts, len(up_group)])
+        block_group, block_time = up_group[starts], up_time[starts]
+        # Still-up cases of the group before the block; removed cases before it and at its time, counted per
+        # group by where each removed case's time falls among the group's block times (no sort of the cases).
+        block_first = np.searchsorted(block_group, np.arange(g_count + 1), side="left")
+        earlier_up = starts - starts[block_first[block_group]]
+        below, through = np.empty(len(starts), dtype=np.int64), np.empty(len(starts), dtype=np.int64)
+        group_start = np.r_[0, np.cumsum(sizes)]
+        for g in np.unique(block_group):
+            members = by_group[group_start[g] : group_start[g + 1]]
+            gone = t[members[event[members]]]
+            first, last = block_first[g], block_first[g + 1]
+            times = block_time[first:last]
+            for counts, side in ((below, "right"), (through, "left")):
+                # A removed time is below block i when fewer than i + 1 block times are ≤ it (< it: through).
+                where = np.searchsorted(times, gone, side=side)
+                counts[first:last] = np.cumsum(np.bincount(where, minlength=len(times) + 1))[: len(times)]
+        s = below + earlier_up
+        e = s + (through - below) + k
+        block_n = sizes[block_group]
+        block_point = point[up][order][starts]
+        cell = block_group * points + block_point
+        with np.errstate(divide="ignore"):
+            factor = np.log(block_n - e + k) - np.where(block_n > e, np.log(np.maximum(block_n - e, 1)), 0.0)
+        kept_log = np.cumsum(np.bincount(cell, weights=factor, minlength=cells).reshape(-1, points), axis=1)
+        reach = np.arange(points)[None, :] >= block_point[:, None]
+        hit = reach & (e[:, None] == before[block_group])
+        cells_hit = (block_group[:, None] * points + np.arange(points)[None, :])[hit]
+        last_kept = (np.bincount(cells_hit, minlength=cells) > 0).reshape(-1, points)
     with np.errstate(divide="ignore"):
-        log_s = np.where(d < n, np.log(1 - d / n), 0.0)
-    cell = run_group[keep] * points + point[keep]
-    sums = np.bincount(cell, weights=log_s, minlength=g_count * points).reshape(-1, points)
-    emptied = np.bincount(cell, weights=(d == n), minlength=g_count * points).reshape(-1, points) > 0
-    survival = np.where(np.cumsum(emptied, axis=1) > 0, 0.0, np.exp(np.cumsum(sums, axis=1)))
+        log_rest = np.where(rest > 0, np.log(np.maximum(rest, 1)), 0.0)
+    survival = np.where((rest == 0) & ~last_kept, 0.0, np.exp(log_rest - np.log(n) + kept_log))
     for i, curve in enumerate(curves):
         for j, entry in enumerate(curve):
             entry[bound] = round(float(survival[i, j]), 4)
