@@ -586,7 +586,8 @@ CHANNEL_POLL_MAX = env_int("CHANNEL_POLL_MAX", 2000, minimum=1)  # status reads 
 CHANNEL_ALLOW_PRIVATE_TARGETS = env_bool("CHANNEL_ALLOW_PRIVATE_TARGETS", False)  # tests and demo only
 # --- Public report form (README "Public report form") -------------------------------------------------------
 # Reports from one client address (IPv6: its /64) the form takes per period; more get a 429 until it ends.
-PUBLIC_REPORT_RATE = env_rate("PUBLIC_REPORT_RATE", "10/hour")
+PUBLIC_REPORT_RATE = env_rate("PUBLIC_REPORT_RATE", "10/hour")  # reports that would be recorded
+PUBLIC_REPORT_ATTEMPT_RATE = env_rate("PUBLIC_REPORT_ATTEMPT_RATE", "60/hour")  # every POST of the form
 # The signed time stamp of the form: a form sent sooner than the minimum is refused (a bot filling it at
 # once), one older than the maximum too (shown again with a fresh stamp).
 PUBLIC_REPORT_MIN_SECONDS = env_seconds("PUBLIC_REPORT_MIN_SECONDS", 3)

@@ -109,12 +109,16 @@ class PublicReportForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if self.data.get(HONEYPOT):
+        if self.honeypot_filled:
             raise forms.ValidationError(_("This form could not be sent. Please send it again."))
         problem = stamp_problem(self.data.get("stamp", ""), self.now)
         if problem:
             raise forms.ValidationError(problem)
         return cleaned
+
+    @property
+    def honeypot_filled(self) -> bool:
+        return bool(self.data.get(HONEYPOT))
 
     def renew_stamp(self) -> None:
         """A refused form is shown again with a fresh stamp (its own is spent or was bad) and the honeypot

@@ -1,9 +1,10 @@
 """The public report form at `/report/` (no login; README "Public report form").
 
-GET shows the form in the visitor's language (cookie or Accept-Language; en, de, nl, fr). POST counts one
-request of the client address (IPv6: its /64) against PUBLIC_REPORT_RATE in the shared counters
-(notices.infra.ratelimit) — 429 with Retry-After beyond it — then validates: problems are listed at the top
-and at their field (400), nothing is recorded. A valid report goes through the intake service like any other,
+GET shows the form in the visitor's language (cookie or Accept-Language; en, de, nl, fr). Two limits per
+client address (IPv6: its /64) in the shared counters (notices.infra.ratelimit), each a 429 with Retry-After
+beyond it: every POST counts against PUBLIC_REPORT_ATTEMPT_RATE; only a report that would be recorded (or a
+form whose honeypot was filled) counts against PUBLIC_REPORT_RATE, so a person correcting a typo does not
+spend their reports. Problems are listed at the top and at their field (400), nothing is recorded. A valid report goes through the intake service like any other,
 marked channel `public` (the analysts' *reported via* filter), and the page shows its receipt. Nothing is
 fetched from the reported URL, and the answer does not show it.
 """
@@ -36,11 +37,16 @@ def report_form(request: HttpRequest) -> HttpResponse:
     now = time.time()
     if request.method == "GET":
         return render(request, TEMPLATE, {"form": PublicReportForm(now=now)})
-    verdict = _count(request, now)
+    verdict = _count(request, "report-form-attempt:", settings.PUBLIC_REPORT_ATTEMPT_RATE, now)
     if not verdict.allowed:
         return _too_many(request, verdict.retry_after, now)
     form = PublicReportForm(request.POST, now=now)
-    if not form.is_valid():
+    valid = form.is_valid()
+    if valid or form.honeypot_filled:
+        verdict = _count(request, "report-form:", settings.PUBLIC_REPORT_RATE, now)
+        if not verdict.allowed:
+            return _too_many(request, verdict.retry_after, now)
+    if not valid:
         form.renew_stamp()
         return render(request, TEMPLATE, {"form": form}, status=400)
     data = form.cleaned_data
@@ -54,11 +60,9 @@ def report_form(request: HttpRequest) -> HttpResponse:
     return render(request, "notices/public/received.html", {"receipt": result.receipt})
 
 
-def _count(request: HttpRequest, now: float) -> ratelimit.Verdict:
-    bucket = "report-form:" + client_key(client_ip(request))
-    return ratelimit.remembered(bucket, now=now) or ratelimit.count(
-        bucket, settings.PUBLIC_REPORT_RATE, now=now
-    )
+def _count(request: HttpRequest, prefix: str, rate: str, now: float) -> ratelimit.Verdict:
+    bucket = prefix + client_key(client_ip(request))
+    return ratelimit.remembered(bucket, now=now) or ratelimit.count(bucket, rate, now=now)
 
 
 def _too_many(request: HttpRequest, retry_after: int, now: float) -> HttpResponse:

@@ -218,6 +218,36 @@ def test_report_form_rate_limited_per_client_address(language, settings):
     assert RateCounter.objects.filter(bucket="report-form:198.51.100.9").get().hits == 3
 
 
+@pytest.mark.parametrize("language", PORTAL_LANGUAGES)
+def test_report_form_mistakes_do_not_spend_the_reports_of_an_address(language, settings):
+    settings.PUBLIC_REPORT_RATE = "2/hour"
+    client = visitor(language, "198.51.100.20")
+    for _ in range(4):  # a person mistyping the URL, again and again
+        mistyped = client.post("/report/", form_data(url="http://"))
+        assert mistyped.status_code == 400 and SAYS[language]["host"] in text(mistyped)
+    for n in range(2):
+        assert client.post("/report/", form_data(url=f"http://files.polder.example/{n}")).status_code == 200
+    assert client.post("/report/", form_data(url="http://files.polder.example/3")).status_code == 429
+    assert Report.objects.count() == 2
+
+
+def test_report_form_a_filled_honeypot_spends_a_report_and_every_post_counts(settings):
+    settings.PUBLIC_REPORT_RATE = "2/hour"
+    settings.PUBLIC_REPORT_ATTEMPT_RATE = "5/hour"
+    bot = visitor("en", "198.51.100.21")
+    for _ in range(2):
+        assert bot.post("/report/", form_data(homepage="http://spam.example/")).status_code == 400
+    assert bot.post("/report/", form_data(homepage="http://spam.example/")).status_code == 429
+    assert bot.post("/report/", form_data(url="http://files.polder.example/a")).status_code == 429
+    person = visitor("en", "198.51.100.22")
+    for _ in range(5):
+        assert person.post("/report/", form_data(url="http://")).status_code == 400
+    refused = person.post("/report/", form_data(url="http://files.polder.example/b"))
+    assert refused.status_code == 429 and 0 < int(refused["Retry-After"]) <= 3600
+    assert Report.objects.count() == 0
+    assert RateCounter.objects.get(bucket="report-form-attempt:198.51.100.22").hits == 6
+
+
 def test_report_form_rate_limit_counts_an_ipv6_network():
     from django.test import override_settings
 
