@@ -84,7 +84,7 @@ def transparency_view(request):
     form = TransparencyForm(request.GET or None, now=now)
     if request.GET and not form.is_valid():
         return HttpResponseBadRequest(" ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-    year = form.cleaned_data["year"] if form.is_bound else now.year
+    year = (form.cleaned_data["year"] if form.is_bound else None) or now.year
     fmt = (form.cleaned_data.get("format") if form.is_bound else "") or "html"
     report = transparency_report(year=year, now=now)
     audit_request(

@@ -209,9 +209,16 @@ class YearForm(forms.Form):
 
 
 class TransparencyForm(YearForm):
+    """The year (none given: this year — a download link without `year=` works) and the format."""
+
     format = forms.ChoiceField(
         choices=[("html", "Printable page"), ("csv", "CSV"), ("json", "JSON")], required=False
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["year"].required = False
+        self.fields["year"].empty_value = None
 
 
 class TrustedFlaggerForm(TransparencyForm):
@@ -222,11 +229,6 @@ class TrustedFlaggerForm(TransparencyForm):
         choices=[("trusted_flagger", "Trusted-flagger notices (DSA Art. 16)"), ("all", "Every notice type")],
         required=False,
     )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["year"].required = False  # none given: this year
-        self.fields["year"].empty_value = None
 
 
 def case_workers():

@@ -248,6 +248,16 @@ def test_transparency_exports_are_audited(world, staff_api, staff_client):
     assert AuditEvent.objects.filter(action="stats.transparency_export").count() == 3
 
 
+def test_transparency_download_without_a_year_is_this_year(world, staff_client, now):
+    response = staff_client.get("/admin/transparency/?format=csv")
+    assert response.status_code == 200
+    assert f'filename="transparency-{now.year}.csv"' in response["Content-Disposition"]
+    assert response.content.decode().splitlines()[0].startswith("year,group,key,name,count,share")
+    assert staff_client.get("/admin/transparency/?format=json").json()["year"] == now.year
+    rows = AuditEvent.objects.filter(action="stats.transparency_export").order_by("id")
+    assert [(r.data["year"], r.data["format"]) for r in rows] == [(now.year, "csv"), (now.year, "json")]
+
+
 def test_dashboard_shows_member_states_chart_and_the_year(world, staff_client):
     page = staff_client.get(reverse("dashboard") + "?year=2025").content.decode()
     table = page[page.index('id="member-state-table"') :]
