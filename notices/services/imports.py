@@ -49,6 +49,14 @@ class ImportFatal(Exception):
     names the input and the line."""
 
 
+class ImportInterrupted(Exception):
+    """The import was interrupted (Ctrl-C): every line up to `lines_done` is recorded, nothing after it."""
+
+    def __init__(self, name: str, lines_done: int):
+        super().__init__(f"{name}: interrupted after line {lines_done:,}")
+        self.lines_done = lines_done
+
+
 @dataclass
 class ImportOutcome:
     """What one `import_reports` call did. `skipped`: lines done by an earlier, interrupted run."""
@@ -218,7 +226,8 @@ def import_reports(
     in one transaction with the run's progress (`ImportRun`: lines done, accepted, rejected); the run is
     marked finished at the end. Each line that cannot be a report is passed to `on_error(line, reason)` and
     counted, never recorded; `on_progress(bytes)` is called per batch. Raises ImportFatal (nothing of the
-    current batch is recorded) for a bad CSV header or when another run of the same input moved on.
+    current batch is recorded) for a bad CSV header or when another run of the same input moved on, and
+    ImportInterrupted, naming the last recorded line, when interrupted (KeyboardInterrupt).
 
     Reading and judging lines (Python work) runs in a thread of its own, one batch ahead of the database
     work here (which releases the interpreter while PostgreSQL works), so the two overlap; the thread never
@@ -234,10 +243,14 @@ def import_reports(
         outcome.already_done = True
         return outcome
     batches = _batches(head, stream, fmt=fmt, name=name, done=run.lines_done, batch_lines=batch_lines)
-    for batch in read_ahead(batches):
-        for line, reason in batch.errors:
-            _note_error(outcome, line, reason, on_error)
-        _commit(run, batch, outcome, on_progress)
+    try:
+        for batch in read_ahead(batches):
+            for line, reason in batch.errors:
+                _note_error(outcome, line, reason, on_error)
+            _commit(run, batch, outcome, on_progress)
+    except KeyboardInterrupt:
+        # The batch being written is rolled back with its progress; `run` moves only after a commit.
+        raise ImportInterrupted(name, run.lines_done) from None
     return outcome
 
 

@@ -4,7 +4,8 @@ Streams the file into bulk intake (notices/services/imports.py): a progress bar 
 otherwise), each line that is not a report on stderr as `FILE:LINE: reason`, a summary on stdout. Running the
 same file again after an interruption resumes after the last committed line. Exit status 0 when the file was
 read to its end, whatever its lines held; non-zero only on fatal errors (unreadable file, bad CSV header,
-unknown partner, a second import of the same file running, the database failing).
+unknown partner, a second import of the same file running, the database failing). Ctrl-C stops it with one
+line saying how far it got and how to resume, exit status 130.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from notices.models import Partner
-from notices.services.imports import FORMATS, ImportFatal, ImportOutcome, import_reports
+from notices.services.imports import FORMATS, ImportFatal, ImportInterrupted, ImportOutcome, import_reports
 from tracker.progress import is_terminal, progress_bar
 
 
@@ -52,6 +53,10 @@ class Command(BaseCommand):
             )
         except ImportFatal as exc:
             raise CommandError(str(exc)) from None
+        except ImportInterrupted as exc:
+            bar.close()
+            self.stderr.write(f"{exc}; run the same command again to resume after line {exc.lines_done:,}.")
+            raise SystemExit(130) from None
         except DatabaseError as exc:
             raise CommandError(
                 f"{name}: the database failed ({exc}); run the command again to resume"

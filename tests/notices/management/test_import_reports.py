@@ -156,6 +156,45 @@ def test_import_reports_fatal_errors_exit_non_zero_with_file_and_line(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
+def test_import_reports_ctrl_c_says_where_it_stopped_and_resumes_there(tmp_path):
+    """A real process interrupted as Ctrl-C does (SIGINT): one line naming the last recorded line and how to
+    resume, no traceback, exit status 130; the same command again finishes the file, nothing twice."""
+    total = 30_000
+    path = tmp_path / "big.jsonl"
+    with path.open("w") as f:
+        for i in range(total):
+            f.write(json.dumps({"url": f"http://host{i % 50}.example/c/{i}", "external_ref": f"c{i}"}) + "\n")
+    env = {**os.environ, "DATABASE_URL": database_url_for_children(), "IMPORT_BATCH_LINES": "500"}
+    command = [sys.executable, "manage.py", "import_reports", str(path)]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (ImportRun.objects.values_list("lines_done", flat=True).first() or 0) >= 2_000:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    interrupted = ImportRun.objects.get()
+    assert proc.returncode == 130, err
+    assert 2_000 <= interrupted.lines_done < total
+    assert err.strip().splitlines()[-1] == (
+        f"{path}: interrupted after line {interrupted.lines_done:,}; run the same command again to resume "
+        f"after line {interrupted.lines_done:,}."
+    )
+    assert "Traceback" not in err
+    assert Report.objects.count() == interrupted.lines_done
+
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert f"Resumed after line {interrupted.lines_done:,}" in finished.stdout
+    refs = list(Report.objects.values_list("external_ref", flat=True))
+    assert len(refs) == len(set(refs)) == total
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
 def test_import_reports_killed_midway_resumes_without_duplicates(tmp_path):
     """A real process, SIGKILLed after some batches committed; the second run completes the file and every
     line is recorded exactly once."""
