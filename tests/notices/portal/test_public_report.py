@@ -40,7 +40,7 @@ SAYS = {
         "failed": "Dieses Formular konnte nicht gesendet werden.",
         "old": "Dieses Formular war zu lange geöffnet.",
         "many": "Zu viele Meldungen aus Ihrem Netz.",
-        "email": "Gib eine gültige E-Mail Adresse an.",  # Django's own catalogue
+        "email": "Bitte geben Sie eine gültige E-Mail-Adresse ein.",  # formal, as the rest of the portal
     },
     "nl": {
         "title": "Een webpagina melden",
