@@ -98,6 +98,19 @@ def _bar(group: dict) -> int:
     return median["high"] if median["high"] is not None else (median["low"] or 0)
 
 
+DASHBOARD_GROUPS = ["provider", "member_state", "month", "all"]
+
+
+def consistent_statistics(*, now: datetime) -> list[dict]:
+    """The dashboard's tables of time to removal (per provider, per member state, per month, all cases), all
+    from one source: the snapshot when it can serve every one, else all computed live — never a live figure
+    of all cases beside a snapshot's per provider. Each still says its own age."""
+    answers = [time_to_removal(group_by=group_by, now=now) for group_by in DASHBOARD_GROUPS]
+    if len({answer["source"] for answer in answers}) > 1:
+        answers = [time_to_removal(group_by=group_by, now=now, fresh=True) for group_by in DASHBOARD_GROUPS]
+    return answers
+
+
 def recent_events(limit: int = 15) -> list[Event]:
     return list(Event.objects.select_related("url", "notice").order_by("-at", "-id")[:limit])
 
