@@ -255,7 +255,7 @@ def distribution_chart(distribution: dict) -> dict | None:
     if not total:
         return None
     longest = max([*distribution["low"], *distribution["high"], distribution["still_up"]]) or 1
-    row, bar = 26, 10
+    row, bar = 32, 10
     rows = []
     for i, label in enumerate(distribution["bands"]):
         low, high = distribution["low"][i], distribution["high"][i]
