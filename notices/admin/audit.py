@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from notices.admin.common import SystemRecordAdmin, TrackerModelAdmin
+from notices.admin.common import RefusedFilter, SystemRecordAdmin, TrackerModelAdmin
 from notices.infra.events import audit_request
 from notices.models import AuditEvent, RetentionPolicy
 from notices.selectors.audit import about_urls
@@ -76,7 +76,8 @@ class InputFilter(admin.ListFilter):
         try:
             return self.filter(queryset, self.value)
         except ValueError as exc:
-            raise IncorrectLookupParameters(exc) from exc
+            message = f"The filter “{self.title}” ({self.parameter_name}) cannot use that value: {exc}."
+            raise RefusedFilter(self.parameter_name, message + " The list is shown without it.") from exc
 
     def filter(self, queryset, value: str):
         raise NotImplementedError
@@ -202,10 +203,13 @@ class AuditEventAdmin(SystemRecordAdmin):
         rows in constant memory). Writes `audit.export` with the filters and the number of rows first."""
         if not (self.has_view_permission(request) and request.user.has_perm(EXPORT_PERMISSION)):
             raise PermissionDenied
+        changelist_url = reverse("admin:notices_auditevent_changelist")
         try:
             changelist = self.get_changelist_instance(request)
         except IncorrectLookupParameters:
-            return HttpResponseRedirect(reverse("admin:notices_auditevent_changelist") + f"?{ERROR_FLAG}=1")
+            return HttpResponseRedirect(changelist_url + f"?{ERROR_FLAG}=1")
+        if getattr(request, "refused_list_parameters", None):  # the message says which; nothing is exported
+            return HttpResponseRedirect(changelist_url + "?" + request.GET.urlencode())
         rows = changelist.get_queryset(request)
         filters = {name: values[-1] for name, values in request.GET.lists()}
         record = audit_request(

@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 
 from notices.admin.common import (
     AuditedReadsMixin,
+    OfferedChoicesFilter,
     ReadOnlyInline,
     SystemRecordAdmin,
     TimelineInline,
@@ -60,7 +61,7 @@ from notices.models import (
 )
 from notices.selectors.matching import same_material
 from notices.selectors.sites import cases_of_site, hosts_of_site, site_summary
-from notices.selectors.timeline import event_kinds
+from notices.selectors.timeline import event_kinds, event_label
 from notices.services import casework, urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.holds import request_hold
@@ -143,7 +144,7 @@ class CheckInline(ReadOnlyInline, admin.TabularInline):
 class EventInline(TimelineInline):
     """The case's timeline, each event in words (escalation steps and their deliveries included)."""
 
-    fields = ["at", "kind", "what", "actor"]
+    fields = ["at", "kind_label", "what", "actor"]
     readonly_fields = fields
 
 
@@ -765,7 +766,7 @@ class CheckAdmin(_UrlRecordReads, SystemRecordAdmin):
     show_full_result_count = False
 
 
-class EventKindFilter(admin.SimpleListFilter):
+class EventKindFilter(OfferedChoicesFilter):
     """The kinds recorded, read by skipping through the kind index (Django's field filter would scan every
     event for its distinct kinds on each page)."""
 
@@ -773,7 +774,7 @@ class EventKindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request, model_admin):
-        return [(kind, kind) for kind in event_kinds()]
+        return [(kind, event_label(kind)) for kind in event_kinds()]
 
     def queryset(self, request, queryset):
         return queryset.filter(kind=self.value()) if self.value() else queryset
@@ -781,11 +782,15 @@ class EventKindFilter(admin.SimpleListFilter):
 
 @admin.register(Event)
 class EventAdmin(SystemRecordAdmin):
-    list_display = ["at", "kind", "url", "notice", "actor"]
+    list_display = ["at", "kind_label", "url", "notice", "actor"]
     list_filter = [EventKindFilter]
     list_select_related = ["url", "notice"]
     readonly_fields = [f.name for f in Event._meta.fields]
     show_full_result_count = False
+
+    @admin.display(description="Kind", ordering="kind")
+    def kind_label(self, obj: Event) -> str:
+        return event_label(obj.kind)
 
 
 class PartnerForm(forms.ModelForm):

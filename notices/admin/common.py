@@ -14,6 +14,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import (
+    ALL_VAR,
+    ERROR_FLAG,
+    IS_FACETS_VAR,
+    IS_POPUP_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    TO_FIELD_VAR,
+)
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -25,7 +36,7 @@ from notices.canonical import defang
 from notices.infra.events import audit_request
 from notices.models import Event, Url
 from notices.models.choices import time_zone_choices, validate_time_zone
-from notices.selectors.timeline import event_text
+from notices.selectors.timeline import event_label, event_text
 
 PURGED = "purged"
 
@@ -279,9 +290,107 @@ class CappedPaginator(Paginator):
         return f"{self.COUNT_CAP:,}"
 
 
-class TrackerModelAdmin(ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin, admin.ModelAdmin):
-    """The project's ModelAdmin: hostile input becomes a message or a field error; actions need permissions;
-    changes are audited; lists count at most CappedPaginator.COUNT_CAP rows."""
+class RefusedFilter(IncorrectLookupParameters):
+    """A list parameter the list cannot apply: `parameter` names it, the message says why."""
+
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class OfferedChoicesFilter(admin.SimpleListFilter):
+    """The base of the project's link filters: a filter applies only the values it offers (`offered_values`,
+    by default its lookups); any other value (a typo, an old link) is refused with a message naming it, where
+    Django's SimpleListFilter would keep it and silently show the unfiltered list."""
+
+    def offered_values(self) -> list[str]:
+        return [str(value) for value, _label in self.lookup_choices]
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        value = self.value()
+        offered = self.offered_values()
+        if value not in (None, "") and value not in offered:
+            shown = ", ".join(f"“{choice}”" for choice in offered[:12]) + (" …" if len(offered) > 12 else "")
+            raise RefusedFilter(
+                self.parameter_name,
+                f"The filter “{self.title}” ({self.parameter_name}) has no choice “{value[:100]}”; it offers "
+                f"{shown or 'none yet'}. The list is shown without it.",
+            )
+
+
+# Parameters of the list itself (search, ordering, page, popups), never filters.
+LIST_PARAMETERS = {
+    ALL_VAR,
+    ERROR_FLAG,
+    IS_FACETS_VAR,
+    IS_POPUP_VAR,
+    ORDER_VAR,
+    PAGE_VAR,
+    SEARCH_VAR,
+    TO_FIELD_VAR,
+}
+
+
+def _filter_parameters(model_admin, request) -> tuple[set[str], set[str]]:
+    """The list's filter parameters: exact names (custom filters) and field paths (a field filter's
+    `provider__id__exact` starts with `provider`)."""
+    names, fields = set(), set()
+    for entry in model_admin.get_list_filter(request):
+        if isinstance(entry, (list, tuple)):
+            entry = entry[0]
+        if isinstance(entry, str):
+            fields.add(entry)
+        elif getattr(entry, "parameter_name", None):
+            names.add(entry.parameter_name)
+    return names, fields
+
+
+def _unknown_parameters(model_admin, request) -> list[str]:
+    names, fields = _filter_parameters(model_admin, request)
+    return [
+        key
+        for key in request.GET
+        if key not in LIST_PARAMETERS
+        and key not in names
+        and not any(key == field or key.startswith(f"{field}__") for field in fields)
+    ]
+
+
+class RefusedParametersMixin:
+    """A filter or parameter the list cannot apply is a message naming it (“there is no filter “bogus””),
+    and the list is shown without it — not Django's bare redirect to `?e=1`, nor a silently ignored value."""
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except IncorrectLookupParameters as exc:
+            if isinstance(exc, RefusedFilter):
+                dropped, problem = [exc.parameter], str(exc)
+            elif unknown := _unknown_parameters(self, request):
+                dropped = unknown
+                named = ", ".join(f"“{key[:100]}”" for key in unknown)
+                problem = f"There is no filter {named} on this list. The list is shown without it."
+            else:
+                dropped = [key for key in request.GET if key not in LIST_PARAMETERS]
+                problem = (
+                    f"The filters could not be applied ({str(exc)[:300]}). The list is shown without them."
+                )
+            messages.error(request, problem)
+            kept = request.GET.copy()
+            for key in dropped:
+                kept.pop(key, None)
+            request.GET = kept
+            request.refused_list_parameters = dropped  # an export must not run on the wider list
+            return super().get_changelist_instance(request)
+
+
+class TrackerModelAdmin(
+    RefusedParametersMixin, ActionPermissionsMixin, AuditedChangesMixin, HostileInputMixin, admin.ModelAdmin
+):
+    """The project's ModelAdmin: hostile input becomes a message or a field error; a filter value or
+    parameter the list cannot apply is a message naming it; actions need permissions; changes are audited;
+    lists count at most CappedPaginator.COUNT_CAP rows."""
 
     paginator = CappedPaginator
 
@@ -318,6 +427,11 @@ class TimelineInline(ReadOnlyInline, admin.TabularInline):
     model = Event
     ordering = ["at", "pk"]
     verbose_name_plural = "timeline"
+    template = "admin/notices/edit_inline/tabular_unlabelled.html"  # the time and kind are columns
+
+    @admin.display(description="Kind")
+    def kind_label(self, obj: Event) -> str:
+        return event_label(obj.kind)
 
     @admin.display(description="What happened")
     def what(self, obj: Event) -> str:

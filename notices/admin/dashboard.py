@@ -16,6 +16,7 @@ from notices.enums import NoticeType
 from notices.infra.events import audit_request
 from notices.models import HostingProvider
 from notices.selectors.dashboard import (
+    consistent_statistics,
     distribution_chart,
     member_state_chart,
     provider_rows,
@@ -27,7 +28,7 @@ from notices.selectors.dashboard import (
 )
 from notices.selectors.flagger import GROUPS, flagger_csv, trusted_flagger_report
 from notices.selectors.reports import provider_scorecard, report_csv, transparency_report, yearly_figures
-from notices.selectors.stats import distribution, time_to_removal
+from notices.selectors.stats import distribution
 
 PROVIDERS_SHOWN = 20  # the slowest; `?providers=all` shows every provider
 
@@ -39,12 +40,9 @@ def dashboard_view(request):
     served from the snapshot (which is served only while it includes every removal, reappearance and
     notice). The year's figures are computed live."""
     now = timezone.now()
-    stats = time_to_removal(group_by="provider", now=now)
-    member_states = time_to_removal(group_by="member_state", now=now)
-    months = time_to_removal(group_by="month", now=now)
+    stats, member_states, months, overall = consistent_statistics(now=now)
     providers = provider_rows(now=now, stats=stats)
     show_all = request.GET.get("providers") == "all"
-    overall = time_to_removal(group_by="all", now=now)
     (everything,) = overall["groups"] or [None]
     form = YearForm(request.GET or None, now=now)
     year = form.cleaned_data["year"] if form.is_valid() else now.year
@@ -110,11 +108,26 @@ def transparency_view(request):
 @permission_required("notices.view_statssnapshot", raise_exception=True)
 def scorecard_view(request, slug: str):
     """One provider's scorecard: its cases' time to removal, what is still up, how often content came back,
-    how it answers notices."""
+    how it answers notices. `?format=json`: the same figures as the scorecard API; any other parameter or
+    format is a 400 naming it (none is silently ignored)."""
+    unknown = sorted(set(request.GET) - {"format"})
+    if unknown:
+        return HttpResponseBadRequest(
+            f"{unknown[0]}: not a parameter of the scorecard (it takes format=json)."
+        )
+    fmt = request.GET.get("format") or "html"
+    if fmt not in ("html", "json"):
+        return HttpResponseBadRequest("format: the scorecard is html (the page) or json.")
     provider = get_object_or_404(HostingProvider, slug=slug)
     card = provider_scorecard(provider=provider, now=timezone.now())
+    if fmt == "json":
+        return JsonResponse(card, json_dumps_params={"indent": 2})
     context = {**admin.site.each_context(request), "title": f"Scorecard: {provider.name}", "card": card}
     return TemplateResponse(request, "admin/notices/scorecard.html", context)
+
+
+def _type_label(value: str) -> str:
+    return str(NoticeType(value).label) if value in NoticeType.values else value
 
 
 @staff_member_required
@@ -147,6 +160,7 @@ def trusted_flagger_view(request):
             "title": f"DSA Art. 22(3) trusted-flagger report {year}",
             "report": report,
             "groups": GROUPS,
+            "type_labels": [_type_label(value) for value in report["notice_types"]],
             "query": f"year={year}&notice_type={data.get('notice_type') or 'trusted_flagger'}",
             "year_form": form if form.is_bound else TrustedFlaggerForm(now=now),
         }

@@ -19,7 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin, defanged
+from notices.admin.common import (
+    OfferedChoicesFilter,
+    ReadOnlyInline,
+    SystemRecordAdmin,
+    TrackerModelAdmin,
+    defanged,
+)
 from notices.enums import AlertStatus, StepAnchor
 from notices.models import AnalystAlert, Escalation, EscalationPolicy, EscalationStep, Referral, StepRun
 from notices.selectors.dashboard import open_alert_count
@@ -171,7 +177,7 @@ class ReferralAdmin(SystemRecordAdmin):
         return response
 
 
-class AlertStateFilter(admin.SimpleListFilter):
+class AlertStateFilter(OfferedChoicesFilter):
     """Needs a human (open or acknowledged) by default; resolved or all on request."""
 
     title, parameter_name = "state", "state"

@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from notices.admin.common import ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin
+from notices.admin.common import OfferedChoicesFilter, ReadOnlyInline, SystemRecordAdmin, TrackerModelAdmin
 from notices.admin.escalation import DurationText
 from notices.admin.lifecycle import each
 from notices.enums import ClockStart, OrderPauseReason, StopKind
@@ -25,7 +25,7 @@ from notices.services.orders import clock, create_order, order_errors, pause_ord
 from notices.templatetags.tracker import seconds
 
 
-class InForceFilter(admin.SimpleListFilter):
+class InForceFilter(OfferedChoicesFilter):
     title, parameter_name = "in force", "in_force"
 
     def lookups(self, request, model_admin):

@@ -72,12 +72,22 @@ def draft_preview(notice: Notice, *, now: datetime) -> dict:
 
 class NoticeItemInline(ReadOnlyInline, admin.TabularInline):
     model = NoticeItem
-    fields = ["url_link", "status", "is_open", "reported_removed_at", "removed_at"]
+    fields = ["url_link", "status", "is_open", "reported_removal", "confirmed_removal"]
     readonly_fields = fields
+    verbose_name = "URL in the notice"
+    verbose_name_plural = "URLs in the notice"
 
     @admin.display(description="URL")
     def url_link(self, obj: NoticeItem) -> str:
         return url_shown(obj.url)
+
+    @admin.display(description="Removal reported by the provider")
+    def reported_removal(self, obj: NoticeItem):
+        return obj.reported_removed_at or "—"
+
+    @admin.display(description="Removal confirmed by our checks")
+    def confirmed_removal(self, obj: NoticeItem):
+        return obj.removed_at or "—"
 
 
 class MessageInline(ReadOnlyInline, admin.TabularInline):
@@ -122,7 +132,7 @@ class ResponseInline(ReadOnlyInline, admin.TabularInline):
 
 
 class NoticeEventInline(TimelineInline):
-    fields = ["at", "kind", "what", "url", "actor"]
+    fields = ["at", "kind_label", "what", "url", "actor"]
     readonly_fields = fields
 
 

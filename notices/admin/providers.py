@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from notices.admin.channels import HostingProviderForm
 from notices.admin.common import SafeWidgetsMixin, TrackerModelAdmin
@@ -25,12 +27,12 @@ class MembershipInline(SafeWidgetsMixin, admin.TabularInline):
 
 @admin.register(HostingProvider)
 class HostingProviderAdmin(TrackerModelAdmin):
-    list_display = ["name", "slug", "country", "is_eu", "derived", "language", "channel"]
+    list_display = ["name", "slug", "country", "is_eu", "derived", "language", "channel", "scorecard"]
     list_filter = ["country", "channel", "language"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     form = HostingProviderForm
-    readonly_fields = ["credentials_stored"]
+    readonly_fields = ["credentials_stored", "scorecard"]
     inlines = [ContactInline, MembershipInline]
     actions = [
         merge_selected_providers
@@ -50,6 +52,13 @@ class HostingProviderAdmin(TrackerModelAdmin):
         if not obj.channel_credentials:
             return "none stored"
         return f"stored, encrypted (set {obj.channel_credentials_set_at:%Y-%m-%d %H:%M} UTC)"
+
+    @admin.display(description="Scorecard")
+    def scorecard(self, obj: HostingProvider) -> str:
+        """The provider's scorecard (time to removal, what is still up, how it answers), on its own page."""
+        if obj.pk is None or not obj.slug:
+            return "—"
+        return format_html('<a href="{}">Scorecard</a>', reverse("scorecard", args=[obj.slug]))
 
     @admin.display(boolean=True, description="EU")
     def is_eu(self, obj: HostingProvider) -> bool:

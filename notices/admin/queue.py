@@ -13,11 +13,11 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
 
 from notices.admin.audit import InputFilter, _moment
+from notices.admin.common import OfferedChoicesFilter
 from notices.canonical import InvalidUrl, canonicalize, refang
 from notices.checks.classify import Outcome
 from notices.enums import NoticeType, ReportChannel
@@ -30,21 +30,24 @@ _ASN = re.compile(r"(?:AS)?(\d{1,10})", re.I)
 _CASE_ID = re.compile(r"#?(\d{1,18})")
 
 
-class QueueFilter(admin.SimpleListFilter):
+class QueueFilter(OfferedChoicesFilter):
     title = "queue"
     parameter_name = "queue"
 
     def lookups(self, request, model_admin):
         return list(active_queues().items())
 
+    def offered_values(self) -> list[str]:
+        return list(QUEUES)  # "to verify" applies while four-eyes verification is off too (it is not shown)
+
     def queryset(self, request, queryset):
         value = self.value()
-        if value not in QUEUES:
-            return queryset  # Django shows no choice selected for an unknown value
+        if not value:
+            return queryset
         return queryset.filter(queue_condition(value, now=timezone.now()))
 
 
-class AssignedFilter(admin.SimpleListFilter):
+class AssignedFilter(OfferedChoicesFilter):
     """Whose cases: mine (the signed-in analyst's), nobody's, or anybody's assigned."""
 
     title = "assigned to"
@@ -81,7 +84,7 @@ class HostingCountryFilter(InputFilter):
         return queryset.filter(_hosting_country([value.upper()]))
 
 
-class EuFilter(admin.SimpleListFilter):
+class EuFilter(OfferedChoicesFilter):
     title = "hosted in an EU member state"
     parameter_name = "eu"
 
@@ -110,7 +113,7 @@ class AsnFilter(InputFilter):
         return queryset.filter(current_trace__asn=int(match[1]))
 
 
-class NoticeTypeFilter(admin.SimpleListFilter):
+class NoticeTypeFilter(OfferedChoicesFilter):
     title = "notice type"
     parameter_name = "notice_type"
 
@@ -124,7 +127,7 @@ class NoticeTypeFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=items.values("url_id"))
 
 
-class ChannelFilter(admin.SimpleListFilter):
+class ChannelFilter(OfferedChoicesFilter):
     """Cases with a report that came by one channel: `?channel=public` is the public form's queue (the
     partial index `report_public_idx` serves it)."""
 
@@ -183,7 +186,7 @@ DATE_FILTERS = [
 ]
 
 
-class LastOutcomeFilter(admin.SimpleListFilter):
+class LastOutcomeFilter(OfferedChoicesFilter):
     """The last check's outcome, from the checker's list (Django's field filter would read every distinct
     value of the column on each page: a scan of the whole URL table)."""
 

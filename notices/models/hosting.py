@@ -192,6 +192,7 @@ class RoutingPrefix(models.Model):
     imported_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "routing prefixes"
         indexes = [
             # Longest-prefix match: WHERE prefix >>= ip::inet ORDER BY masklen(prefix) DESC.
             GistIndex(OpClass("prefix", name="inet_ops"), name="prefix_gist_idx"),

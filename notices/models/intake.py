@@ -358,6 +358,7 @@ class MediaHash(models.Model):
     value = models.CharField(max_length=1024)
 
     class Meta:
+        verbose_name_plural = "media hashes"
         indexes = [
             # Matching: the cases holding a value (WHERE algorithm = … AND value = …).
             models.Index(fields=["algorithm", "value"], name="mediahash_value_idx"),

@@ -79,7 +79,7 @@ class NoticeItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.notice_id}/{self.url_id}"
+        return f"Case {self.url_id} in notice {self.notice_id}"
 
 
 class OutgoingMessage(models.Model):

@@ -196,6 +196,7 @@ class RoutedPrefix(models.Model):
 
     class Meta:
         verbose_name = "announced prefix"
+        verbose_name_plural = "announced prefixes"
         indexes = [
             # Longest-prefix match: WHERE generation_id = %s AND prefix >>= %s::inet ORDER BY masklen DESC.
             GistIndex(OpClass("prefix", name="inet_ops"), name="routed_prefix_gist"),

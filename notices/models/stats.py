@@ -45,5 +45,8 @@ class StatsRefresh(models.Model):
     error = models.TextField(blank=True)
     refreshes = models.PositiveBigIntegerField(default=0, help_text="Recomputations done (not requests).")
 
+    class Meta:
+        verbose_name_plural = "stats refreshes"
+
     def __str__(self) -> str:
         return f"statistics refresh (last finished {self.finished_at})"

@@ -98,6 +98,19 @@ def _bar(group: dict) -> int:
     return median["high"] if median["high"] is not None else (median["low"] or 0)
 
 
+DASHBOARD_GROUPS = ["provider", "member_state", "month", "all"]
+
+
+def consistent_statistics(*, now: datetime) -> list[dict]:
+    """The dashboard's tables of time to removal (per provider, per member state, per month, all cases), all
+    from one source: the snapshot when it can serve every one, else all computed live — never a live figure
+    of all cases beside a snapshot's per provider. Each still says its own age."""
+    answers = [time_to_removal(group_by=group_by, now=now) for group_by in DASHBOARD_GROUPS]
+    if len({answer["source"] for answer in answers}) > 1:
+        answers = [time_to_removal(group_by=group_by, now=now, fresh=True) for group_by in DASHBOARD_GROUPS]
+    return answers
+
+
 def recent_events(limit: int = 15) -> list[Event]:
     return list(Event.objects.select_related("url", "notice").order_by("-at", "-id")[:limit])
 
@@ -242,7 +255,7 @@ def distribution_chart(distribution: dict) -> dict | None:
     if not total:
         return None
     longest = max([*distribution["low"], *distribution["high"], distribution["still_up"]]) or 1
-    row, bar = 26, 10
+    row, bar = 32, 10
     rows = []
     for i, label in enumerate(distribution["bands"]):
         low, high = distribution["low"][i], distribution["high"][i]

@@ -67,6 +67,9 @@ NETWORK_GROUPS = {
 }
 # Groupings the statistics compute but keep no snapshot of: every case in one group; the network vocabulary.
 KEYS = {**GROUPS, **NETWORK_GROUPS, "all": "'all'::text"}
+# The groupings the snapshot keeps ("all": the dashboard's overview, survival curve and shares), each served
+# from it under the same rule, so the dashboard's figures of all cases and per provider agree.
+SNAPSHOT_GROUPS = [*GROUPS, "all"]
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 DAY = 86400
 SURVIVAL_POINTS = [3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY]
@@ -308,7 +311,7 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
         # transaction are not kept (what they saw is not committed yet).
         cases, _ = stats_columns.read_cases()
         durations["read"] = int((time.perf_counter() - started) * 1000)
-        for group_by in [*GROUPS, "all"]:  # "all": the dashboard's survival curve and shares
+        for group_by in SNAPSHOT_GROUPS:
             started = time.perf_counter()
             groups = stats_columns.figures(cases, group_by=group_by, now=now)
             durations[group_by] = int((time.perf_counter() - started) * 1000)
@@ -438,7 +441,7 @@ def time_to_removal(
     """
     narrow = {name: value for name, value in narrow.items() if value is not None}
     unfiltered = not (since or until or notice_type or fresh or narrow)
-    if unfiltered and group_by in GROUPS:  # the network groupings keep no snapshot: always live
+    if unfiltered and group_by in SNAPSHOT_GROUPS:  # the network groupings keep no snapshot: always live
         snapshot = StatsSnapshot.objects.filter(group_by=group_by).first()
         current = snapshot is not None and stale_since() is None
         if current and (now - snapshot.computed_at).total_seconds() <= settings.STATS_SNAPSHOT_MAX_AGE:

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from notices.canonical import defang as _defang
 from notices.selectors.dashboard import open_alert_count
 from notices.selectors.queues import my_cases_count, queue_counts
+from notices.selectors.timeline import event_label
 
 register = template.Library()
 
@@ -29,6 +30,12 @@ def seconds(value) -> str:
     if value < 172800:
         return f"{value / 3600:.1f} h"
     return f"{value / 86400:.1f} d"
+
+
+@register.filter
+def event_kind(kind: str) -> str:
+    """A kind of event in words ("url.traced": "Hosting traced")."""
+    return event_label(kind)
 
 
 @register.filter

@@ -321,3 +321,32 @@ def test_a_failed_refresh_leaves_the_snapshots_stale_and_a_later_one_repairs_the
     assert (StatsRefresh.objects.get().error, stale_since()) == ("", None)
     answer = stats.time_to_removal(group_by="provider", now=timezone.now())
     assert (answer["source"], answer["groups"][0]["removed"]) == ("snapshot", 1)
+
+
+def _source(page: str, anchor: str) -> str:
+    match = re.search(
+        rf'id="{anchor}">As of [\d-]+ [\d:]+ \w+, \d+ s old — (from the statistics snapshot|computed live)',
+        page,
+    )
+    assert match, anchor
+    return match[1]
+
+
+def test_the_dashboards_figures_of_all_cases_and_per_provider_come_from_one_source(staff_client, noticed):
+    """The overview (all cases) is served from the snapshot like the per-provider table, and both turn live
+    together: never a live median of all cases beside a snapshot's medians per provider."""
+    (case,) = noticed(1)
+    settle()
+    page = staff_client.get(reverse("dashboard")).content.decode()
+    anchors = ["overview-as-of", "ttr-as-of", "member-states-as-of"]
+    assert {_source(page, anchor) for anchor in anchors} == {"from the statistics snapshot"}
+    assert stats.time_to_removal(group_by="all", now=timezone.now())["source"] == "snapshot"
+
+    confirm_removals([case])  # a change the snapshot does not include: every table is live
+    page = staff_client.get(reverse("dashboard")).content.decode()
+    assert {_source(page, anchor) for anchor in anchors} == {"computed live"}
+
+    settle()
+    StatsSnapshot.objects.filter(group_by="all").delete()  # one table the snapshot cannot serve: all live
+    page = staff_client.get(reverse("dashboard")).content.decode()
+    assert {_source(page, anchor) for anchor in anchors} == {"computed live"}
