@@ -558,7 +558,7 @@ class OrderPauseSerializer(serializers.Serializer):
 
 class OrderClockSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=["not received", "running", "paused", "breached", "removed in time"]
+        choices=["not received", "running", "paused", "breached", "superseded", "removed in time"]
     )
     clock_starts = serializers.ChoiceField(choices=ClockStart.choices)
     time_allowed_seconds = serializers.IntegerField()
@@ -569,6 +569,11 @@ class OrderClockSerializer(serializers.Serializer):
     paused_seconds = serializers.IntegerField()
     breached_at = serializers.DateTimeField(allow_null=True)
     removed_at = serializers.DateTimeField(allow_null=True)
+    superseded_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Every URL of the order moved to another network before the clock ran out: it stopped, and "
+        "no breach is recorded.",
+    )
 
 
 class OrderSerializer(serializers.ModelSerializer):
