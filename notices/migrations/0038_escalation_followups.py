@@ -1,5 +1,6 @@
 """Issue 17 follow-ups: a notice item superseded by a hop (when, why), a removal order whose URLs all moved
-away before its clock ran out, and webhook deliveries of `notice.superseded` (one per endpoint and item)."""
+away before its clock ran out, webhook deliveries of `notice.superseded` (one per endpoint and item), and
+the blocking list's (changed_at, id) index for its keyset pages."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -87,5 +88,10 @@ class Migration(migrations.Migration):
                 fields=("endpoint", "item"),
                 name="webhook_superseded_once",
             ),
+        ),
+        migrations.RemoveIndex(model_name="blocklistentry", name="blocklist_changed_idx"),
+        migrations.AddIndex(
+            model_name="blocklistentry",
+            index=models.Index(fields=["changed_at", "id"], name="blocklist_changed_idx"),
         ),
     ]

@@ -381,7 +381,10 @@ class BlocklistEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "blocklist entries"
-        indexes = [models.Index(fields=["changed_at"], name="blocklist_changed_idx")]
+        indexes = [
+            # Incremental pulls walk (changed_at, id) from a cursor: `notices.services.blocklist.pull`.
+            models.Index(fields=["changed_at", "id"], name="blocklist_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.sha256
