@@ -539,3 +539,6 @@ _declared_fields = (
     _.same_material_as,
     _.get_same_material,
 )
+
+# A superseded item's reason: a model field and serializer fields (written by `.update(...)`, read by name).
+_superseded = (_.superseded_reason,)

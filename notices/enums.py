@@ -238,6 +238,14 @@ class ItemStatus(models.TextChoices):
     DISPUTED = "disputed", _("Disputed by provider")
 
 
+class SupersededReason(models.TextChoices):
+    """Why a notice no longer asks its provider for a URL although the content is still up: it moved to
+    another provider's network (notices/services/hops.py)."""
+
+    HOP = "hop", _("The content now answers from another network")
+    MOVED_BEFORE_SEND = "moved_before_send", _("The content had moved to another network before sending")
+
+
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"

@@ -212,6 +212,8 @@ def clock_words(order: RemovalOrder) -> str:
         return f"breached at {order.breached_at:%Y-%m-%d %H:%M} UTC ({allowed} allowed)"
     if state["state"] == "removed in time":
         return "removed in time"
+    if state["state"] == "superseded":
+        return f"stopped {order.superseded_at:%Y-%m-%d %H:%M} UTC: every URL moved to another network"
     if state["state"] == "not received":
         return f"not received yet; {allowed} from {order.get_clock_starts_display().lower()}"
     left = seconds(max(state["remaining_seconds"], 0))

@@ -1,9 +1,13 @@
 """`GET /api/v1/blocklist/`: the blocking list for partners that block while content stays up
 (notices/services/blocklist.py). A key of scope `blocklist` reads the SHA-256 of the canonical URLs, one of
 scope `blockurls` the plain URLs too (audited: exact URLs leave the hotline). `since` makes an incremental
-pull (what was added and removed after it); `ETag` / `If-None-Match` answer 304 when nothing changed."""
+pull (what was added and removed after it). Pages: `limit` and the opaque `cursor` of the `next` and
+`previous` links (keyset pagination, consistent under concurrent changes); each page has its own `ETag`, and
+`If-None-Match` answers 304 when that page did not change."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -29,8 +33,26 @@ class BlocklistView(APIView):
         query = s.BlocklistQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         plain = request.user.scope == KeyScope.BLOCKLIST_URLS
-        answer = pull(now=timezone.now(), since=query.validated_data.get("since"), plain=plain)
+        data = query.validated_data
+        answer = pull(
+            now=timezone.now(),
+            since=data.get("since"),
+            plain=plain,
+            limit=data["limit"],
+            cursor=data.get("position"),
+        )
         etag = answer.pop("etag")
+        for link, cursor in (
+            ("next", answer.pop("next_cursor")),
+            ("previous", answer.pop("previous_cursor")),
+        ):
+            answer[link] = (
+                request.build_absolute_uri(
+                    f"{request.path}?{urlencode({'limit': data['limit'], 'cursor': cursor})}"
+                )
+                if cursor
+                else None
+            )
         if request.headers.get("If-None-Match") == etag:
             response = Response(status=304)
         else:

@@ -40,6 +40,7 @@ from notices.selectors.representations import (  # noqa: F401 (the API's seriali
     ProviderSerializer,
     ResponseSerializer,
 )
+from notices.services import blocklist
 from notices.services.lifecycle import NOTE_MAX_LENGTH, reason_problems
 from notices.services.orders import clock
 from notices.services.report_fields import ReportCreateSerializer  # noqa: F401 (re-exported)
@@ -558,7 +559,7 @@ class OrderPauseSerializer(serializers.Serializer):
 
 class OrderClockSerializer(serializers.Serializer):
     state = serializers.ChoiceField(
-        choices=["not received", "running", "paused", "breached", "removed in time"]
+        choices=["not received", "running", "paused", "breached", "superseded", "removed in time"]
     )
     clock_starts = serializers.ChoiceField(choices=ClockStart.choices)
     time_allowed_seconds = serializers.IntegerField()
@@ -569,6 +570,11 @@ class OrderClockSerializer(serializers.Serializer):
     paused_seconds = serializers.IntegerField()
     breached_at = serializers.DateTimeField(allow_null=True)
     removed_at = serializers.DateTimeField(allow_null=True)
+    superseded_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Every URL of the order moved to another network before the clock ran out: it stopped, and "
+        "no breach is recorded.",
+    )
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -598,8 +604,30 @@ class OrderSerializer(serializers.ModelSerializer):
 class BlocklistQuerySerializer(StrictQuerySerializer):
     since = serializers.DateTimeField(
         required=False,
-        help_text="Only what was added or removed after this time (the last pull's generated_at).",
+        help_text="Only what was added or removed after this time (the last pull's generated_at). With a "
+        "cursor it may be left out (the cursor carries it); given, it must be the cursor's.",
     )
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=blocklist.MAX_LIMIT,
+        default=blocklist.DEFAULT_LIMIT,
+        help_text=f"Entries on a page, added and removed together (default {blocklist.DEFAULT_LIMIT}, at most "
+        f"{blocklist.MAX_LIMIT}).",
+    )
+    cursor = serializers.CharField(
+        required=False,
+        max_length=2000,
+        help_text="Opaque: the position of a page, from the `next` or `previous` link of another page.",
+    )
+
+    def validate(self, attrs):
+        if "cursor" in attrs:
+            try:
+                attrs["position"] = blocklist.read_cursor(attrs["cursor"], since=attrs.get("since"))
+            except blocklist.CursorError as exc:
+                raise serializers.ValidationError({"cursor": [str(exc)]}) from None
+        return attrs
 
 
 class BlocklistEntrySerializer(serializers.Serializer):
@@ -618,5 +646,10 @@ class BlocklistSerializer(serializers.Serializer):
     generated_at = serializers.DateTimeField()
     since = serializers.DateTimeField(allow_null=True)
     count = serializers.IntegerField(help_text="URLs on the list now.")
+    limit = serializers.IntegerField(help_text="Entries on a page at most.")
+    next = serializers.URLField(
+        allow_null=True, help_text="The following page of this pull (null: the last)."
+    )
+    previous = serializers.URLField(allow_null=True, help_text="The preceding page (null: the first).")
     entries = BlocklistEntrySerializer(many=True, help_text="On the list (with `since`: added since).")
     removed = BlocklistRemovalSerializer(many=True, help_text="With `since`: taken off the list since.")

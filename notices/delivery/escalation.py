@@ -3,7 +3,7 @@ network, a hand-off to a partner hotline. Each is a `NoticeMail` under the notic
 bounces find the notice) naming only the URLs still up; the outbox completes it with their X-ARF reports and
 CSV at its first delivery attempt, as it does a notice.
 
-Providers and upstream networks read them in their language (en, de, nl, fr: the files
+Providers, upstream networks, registrars and CDNs read them in their language (en, de, nl, fr: the files
 notices/mail/escalation/<kind>.<language>.txt, English where a language has none); times are given in the
 provider's time zone. A repeat is the notice itself (as its template renders it, for the URLs still up)
 under a paragraph saying which reminder it is and where the deadline stands. Hand-offs go hotline to hotline,
@@ -165,12 +165,19 @@ def superseded_mail(notice: Notice, *, items: list[MailItem], emails: list[str],
 
 
 def registrar_mail(
-    notice: Notice, *, registrar: str, domain: str, items: list[MailItem], emails: list[str], now: datetime
+    notice: Notice,
+    *,
+    registrar: str,
+    domain: str,
+    items: list[MailItem],
+    emails: list[str],
+    now: datetime,
+    language: str = "",
 ) -> NoticeMail:
     """The notice to the registrar of the URLs' domain (found by RDAP): the hosting provider was told and did
-    not act; the registrar may act on the domain. In English (a registrar's language is not known)."""
+    not act; the registrar may act on the domain. In the registrar's `language` (English when unknown)."""
     context = {**_case_context(notice, items, now), "registrar": registrar, "domain": domain}
-    subject, text = _render("registrar", "en", context)
+    subject, text = _render("registrar", language or "en", context)
     return _mail(notice, subject, text, emails, now)
 
 

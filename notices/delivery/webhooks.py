@@ -120,7 +120,8 @@ def enqueue_new_deliveries(*, now: datetime, limit: int) -> int:
                 WHERE e.is_active AND n.sent_at >= e.created_at AND NOT (n.status = ANY(%(hidden)s))
                   AND p.channel <> %(webhook_channel)s
                   AND NOT EXISTS (SELECT 1 FROM {WebhookDelivery._meta.db_table} d
-                                  WHERE d.endpoint_id = e.id AND d.notice_id = n.id AND d.run_id IS NULL)
+                                  WHERE d.endpoint_id = e.id AND d.notice_id = n.id AND d.run_id IS NULL
+                                    AND d.item_id IS NULL)
                 ORDER BY n.id LIMIT %(limit)s
                 ON CONFLICT DO NOTHING""",
             {"now": now, "hidden": hidden, "limit": limit, "webhook_channel": ContactChannel.WEBHOOK},
@@ -154,8 +155,8 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 def deliver(delivery_id: int, *, payload: Callable[[WebhookDelivery], dict]) -> str:
     """Send one claimed delivery with the body `payload` makes of it, and record the outcome (2xx delivered;
     else retry with backoff, then fail). A delivery of a repeat (`run` set) is the event `notice.reminder`,
-    the others `notice.created`."""
-    delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider", "run").get(
+    one of a superseded item (`item` set) `notice.superseded`, the others `notice.created`."""
+    delivery = WebhookDelivery.objects.select_related("endpoint", "notice__provider", "run", "item").get(
         pk=delivery_id
     )
     mine = WebhookDelivery.objects.filter(
@@ -245,6 +246,8 @@ def retry_fields(attempts: int, status: int | None, error: str) -> dict:
 
 
 def event_name(delivery: WebhookDelivery) -> str:
+    if delivery.item_id:
+        return "notice.superseded"
     return "notice.reminder" if delivery.run_id else "notice.created"
 
 

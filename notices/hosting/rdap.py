@@ -186,4 +186,56 @@ def lookup_domain(host: str) -> dict:
     ]
     emails = [e for e in dict.fromkeys(abuse or _vcard(registrar, "email")) if EMAIL.match(e)]
     name = next(iter(_vcard(registrar, "fn")), "") or str(registrar.get("handle") or "the registrar")
-    return {"domain": domain, "url": url, "registrar": name, "abuse_emails": emails}
+    return {
+        "domain": domain,
+        "url": url,
+        "registrar": name,
+        "abuse_emails": emails,
+        "language": registrar_language(registrar, data),
+    }
+
+
+# Where the registrar's country says its language unambiguously (a portal language).
+COUNTRY_LANGUAGES = {"DE": "de", "AT": "de", "LI": "de", "NL": "nl", "SR": "nl", "FR": "fr", "MC": "fr"}
+
+
+def registrar_language(registrar: dict, data: dict) -> str:
+    """The registrar's language, if the RDAP answer tells it and the portal has it: the vCard's `lang`
+    (preferred first), the `lang` of the registrar entity or of the domain object (RFC 9083 4.4), else the
+    country of its vCard address (COUNTRY_LANGUAGES: only where that settles it). "" when unknown."""
+    languages = {code for code, _name in settings.LANGUAGES}
+    card = registrar.get("vcardArray")
+    tagged = []
+    if isinstance(card, list) and len(card) == 2 and isinstance(card[1], list):
+        for item in card[1]:
+            if isinstance(item, list) and len(item) >= 4 and item[0] == "lang":
+                params = item[1] if isinstance(item[1], dict) else {}
+                tagged.append((str(params.get("pref", "100")), str(item[3])))
+    candidates = [tag for _pref, tag in sorted(tagged)]
+    candidates += [str(registrar.get("lang") or ""), str(data.get("lang") or "")]
+    for tag in candidates:
+        primary = tag.split("-")[0].lower()
+        if primary in languages:
+            return primary
+    for address in _adr(registrar):
+        if address in COUNTRY_LANGUAGES:
+            return COUNTRY_LANGUAGES[address]
+    return ""
+
+
+def _adr(entity: dict) -> list[str]:
+    """The country codes of an entity's vCard addresses (the `cc` parameter, RFC 8605, or a two-letter
+    country name)."""
+    card = entity.get("vcardArray")
+    if not (isinstance(card, list) and len(card) == 2 and isinstance(card[1], list)):
+        return []
+    codes = []
+    for item in card[1]:
+        if not (isinstance(item, list) and len(item) >= 4 and item[0] == "adr"):
+            continue
+        params = item[1] if isinstance(item[1], dict) else {}
+        value = item[3] if isinstance(item[3], list) else []
+        country = str(params.get("cc") or (value[6] if len(value) >= 7 else "")).strip().upper()
+        if len(country) == 2:
+            codes.append(country)
+    return codes

@@ -314,6 +314,11 @@ class RemovalOrder(models.Model):
     due_at = models.DateTimeField(null=True, blank=True, help_text="Blank: not received yet, or paused.")
     breached_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True, help_text="Every URL of the order removed.")
+    superseded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Every URL of the order moved to another network before its clock ran out: no breach.",
+    )
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -376,7 +381,10 @@ class BlocklistEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "blocklist entries"
-        indexes = [models.Index(fields=["changed_at"], name="blocklist_changed_idx")]
+        indexes = [
+            # Incremental pulls walk (changed_at, id) from a cursor: `notices.services.blocklist.pull`.
+            models.Index(fields=["changed_at", "id"], name="blocklist_changed_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.sha256

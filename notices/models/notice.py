@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from notices.enums import ContactChannel, ItemStatus, NoticeStatus, NoticeType, OutboxStatus, ResponseAction
+from notices.enums import (
+    ContactChannel,
+    ItemStatus,
+    NoticeStatus,
+    NoticeType,
+    OutboxStatus,
+    ResponseAction,
+    SupersededReason,
+)
 from notices.models.choices import language_constraint
 
 
@@ -58,10 +66,30 @@ class NoticeItem(models.Model):
     is_open = models.BooleanField(default=True, editable=False)
     reported_removed_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the notice stopped asking its provider for the URL because the content moved away.",
+    )
+    superseded_reason = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        db_default="",  # items written by INSERT … SELECT are not superseded
+        editable=False,
+        choices=SupersededReason.choices,
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["notice", "url"], name="item_unique_url"),
+            # Superseded: a time and a reason, or neither.
+            models.CheckConstraint(
+                condition=models.Q(superseded_at__isnull=True, superseded_reason="")
+                | (models.Q(superseded_at__isnull=False) & ~models.Q(superseded_reason="")),
+                name="item_superseded_with_reason",
+            ),
             # One URL never in two open notices to the same provider.
             models.UniqueConstraint(
                 fields=["url", "provider_id_copy"],

@@ -159,6 +159,14 @@ class WebhookDelivery(models.Model):
         related_name="webhook_deliveries",
         help_text="A repeat notice made available to an API-only provider (event notice.reminder).",
     )
+    item = models.ForeignKey(
+        "notices.NoticeItem",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The notice's item superseded by a hop (event notice.superseded).",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -189,11 +197,16 @@ class WebhookDelivery(models.Model):
     class Meta:
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            # A notice is offered once per endpoint, and each of its repeats once.
+            # A notice is offered once per endpoint, each of its repeats once, each superseded item once.
             models.UniqueConstraint(
                 fields=["endpoint", "notice"],
-                condition=models.Q(run__isnull=True),
+                condition=models.Q(run__isnull=True, item__isnull=True),
                 name="webhook_delivery_once",
+            ),
+            models.UniqueConstraint(
+                fields=["endpoint", "item"],
+                condition=models.Q(item__isnull=False),
+                name="webhook_superseded_once",
             ),
             models.UniqueConstraint(
                 fields=["endpoint", "run"],

@@ -9,7 +9,9 @@ its first answer naming the URL, as the median and p90 in seconds. Items with ne
 and have no processing time.
 
 The type of illegal content is the case's current assessment (legality and classification); the action is
-the item's: removed, not our customer (disputed), refused, answered otherwise, or no answer yet.
+the item's: removed, not our customer (disputed), refused, answered otherwise, no answer yet, or superseded
+(the content moved to another provider's network before this one removed it: no removal and no processing
+time of this provider's).
 
 Nothing here names a URL, a host or a person: keys are provider names, assessment values and actions.
 """
@@ -33,6 +35,7 @@ ACTIONS = {
     "refused": "Refused (held not illegal)",
     "answered": "Answered, no removal yet",
     "no_answer": "No answer yet",
+    "superseded": "Moved to another provider (superseded)",
 }
 GROUPS = {
     "provider": "By hosting provider",
@@ -59,7 +62,7 @@ def _sql() -> str:
         WITH item AS (
             SELECT i.notice_id, n.provider_id, n.sent_at,
                    COALESCE(a.legality, '') AS legality, COALESCE(a.classification, '') AS classification,
-                   i.status,
+                   i.status, i.superseded_at,
                    LEAST(i.removed_at, i.reported_removed_at) AS removed_at,
                    (SELECT min(r.created_at) FROM {responses} AS r JOIN {answers} AS ru
                         ON ru.providerresponse_id = r.id
@@ -76,12 +79,16 @@ def _sql() -> str:
               AND n.notice_type = ANY(%(types)s)
         ), t AS (
             SELECT notice_id, provider_id, legality, classification,
-                   CASE WHEN removed_at IS NOT NULL OR status IN (%(removed)s, %(reported)s) THEN 'removed'
+                   CASE WHEN superseded_at IS NOT NULL AND (removed_at <= superseded_at) IS NOT TRUE
+                            THEN 'superseded'
+                        WHEN removed_at IS NOT NULL OR status IN (%(removed)s, %(reported)s) THEN 'removed'
                         WHEN status = %(disputed)s THEN 'not_our_customer'
                         WHEN refused THEN 'refused'
                         WHEN answered_at IS NOT NULL THEN 'answered'
                         ELSE 'no_answer' END AS action,
-                   EXTRACT(EPOCH FROM (LEAST(removed_at, answered_at) - sent_at))::float8 AS seconds
+                   CASE WHEN superseded_at IS NOT NULL AND (removed_at <= superseded_at) IS NOT TRUE THEN NULL
+                        ELSE EXTRACT(EPOCH FROM (LEAST(removed_at, answered_at) - sent_at))::float8
+                   END AS seconds
             FROM item
         )
         SELECT GROUPING(provider_id), GROUPING(legality, classification), GROUPING(action),

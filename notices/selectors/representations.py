@@ -7,8 +7,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notices.canonical import defang
-from notices.enums import ItemStatus, NoticeStatus, NoticeType, ResponseAction, StepAction, StepRunStatus
-from notices.models import HostingProvider, Notice, ProviderResponse, StepRun
+from notices.enums import (
+    ItemStatus,
+    NoticeStatus,
+    NoticeType,
+    ResponseAction,
+    StepAction,
+    StepRunStatus,
+    SupersededReason,
+)
+from notices.models import HostingProvider, Notice, NoticeItem, ProviderResponse, StepRun
 
 
 class ProviderSerializer(serializers.ModelSerializer):
@@ -19,6 +27,13 @@ class ProviderSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "country", "is_eu", "language", "time_zone", "channel"]
 
 
+class NullWhenBlank(serializers.ChoiceField):
+    """A choice stored as "" when there is none, shown as null."""
+
+    def to_representation(self, value):
+        return super().to_representation(value) if value else None
+
+
 class NoticeItemSerializer(serializers.Serializer):
     url_id = serializers.IntegerField()
     canonical = serializers.CharField(source="url.canonical")
@@ -27,7 +42,21 @@ class NoticeItemSerializer(serializers.Serializer):
     last_outcome = serializers.CharField(source="url.last_outcome")
     last_checked_at = serializers.DateTimeField(source="url.last_checked_at", allow_null=True)
     withdrawn = serializers.SerializerMethodField(
-        help_text="The hotline no longer asks for this URL: its case was closed, or the notice withdrawn."
+        help_text="The hotline no longer asks for this URL: its case was closed, the notice withdrawn, or the "
+        "notice superseded for it."
+    )
+    superseded_at = serializers.DateTimeField(
+        allow_null=True,
+        read_only=True,
+        help_text="When this notice was superseded for the URL: the content moved to another network (null: "
+        "not superseded).",
+    )
+    superseded_reason = NullWhenBlank(
+        choices=SupersededReason.choices,
+        allow_null=True,
+        read_only=True,
+        help_text="Why: `hop` (a check found the content answering from another network after the notice), "
+        "`moved_before_send` (it had moved before the notice went out); null when not superseded.",
     )
 
     def get_defanged(self, item) -> str:
@@ -40,6 +69,17 @@ class NoticeItemSerializer(serializers.Serializer):
 def item_withdrawn(item) -> bool:
     """An item closed by the hotline (case closed, notice withdrawn) rather than by a confirmed removal."""
     return not item.is_open and item.status != ItemStatus.REMOVED
+
+
+class SupersededSerializer(serializers.ModelSerializer):
+    """The item of a `notice.superseded` webhook event: the URL the notice no longer asks for, when and
+    why."""
+
+    superseded_reason = serializers.ChoiceField(choices=SupersededReason.choices)
+
+    class Meta:
+        model = NoticeItem
+        fields = ["url_id", "superseded_at", "superseded_reason"]
 
 
 class ResponseSerializer(serializers.ModelSerializer):

@@ -2,10 +2,12 @@
 saw a new address: `url.hopped`, `HostingTrace.is_hop`).
 
 `act_on_hop` (called after every trace that found a hop):
-1. the old provider's open notice items for the URL are released and the old notice is told why: a
-   `url.superseded` event on the case and the notice, and a mail through the outbox to the old provider's
-   abuse contacts (its language; an API-only provider sees the item closed in the portal and the API) —
-   the new provider is never named to the old one;
+1. the old provider's open notice items for the URL are superseded (`supersede`: `superseded_at` and
+   `superseded_reason` set, the item released) and the old notice is told why: a `url.superseded` event on
+   the case and the notice, a mail through the outbox to the old provider's abuse contacts (its language;
+   not to an API-only provider, which sees the item superseded in the portal and the API), and the signed
+   webhook event `notice.superseded` to a provider with a webhook — the new provider is never named to the
+   old one;
 2. the case starts a new notice cycle: its first-notice fields are cleared, so the old provider's time is
    kept out of the statistics (it neither removed the content nor keeps it up) and the new provider's
    notice stamps them afresh;
@@ -23,10 +25,25 @@ from notices.delivery.compose import MailItem
 from notices.delivery.escalation import superseded_mail
 from notices.delivery.items import load_urls
 from notices.delivery.outbox import abuse_recipients
-from notices.enums import AlertKind, ContactChannel, NoticeType, UrlStatus
+from notices.enums import (
+    HIDDEN_FROM_PROVIDER,
+    AlertKind,
+    ContactChannel,
+    NoticeType,
+    SupersededReason,
+    UrlStatus,
+)
 from notices.errors import NoticeError
 from notices.infra.events import new_event, record_events
-from notices.models import Notice, NoticeItem, OutgoingMessage, Url
+from notices.models import (
+    Notice,
+    NoticeItem,
+    OutgoingMessage,
+    RemovalOrder,
+    Url,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from notices.services.alerts import raise_alert
 from notices.services.notices import create_notices, queue_notice, release_items
 from notices.services.urls import restart_cycle
@@ -48,7 +65,7 @@ def act_on_hop(*, url_id: int, now: datetime) -> Notice | None:
         if not old:
             return None
         _tell_old(url, [item.notice for item in old], now)
-        release_items([item.pk for item in old], actor="system", now=now)
+        supersede(old, reason=SupersededReason.HOP, now=now)
         notice_type = old[0].notice.notice_type
         if notice_type == NoticeType.REMOVAL_ORDER:  # an order is the authority's, for its addressee only
             notice_type = NoticeType.HOTLINE_NOTICE
@@ -116,3 +133,63 @@ def _tell_old(url: Url, notices: list[Notice], now: datetime) -> None:
             new_event("notice.superseded", at=now, notice=notice, data={"text": text, "url": url.pk}),
         ]
     record_events(events)
+
+
+def supersede(items: list[NoticeItem], *, reason: str, now: datetime) -> None:
+    """These open items' notices stop asking their providers for the URLs: the content moved to another
+    network (`reason`). Each item gets `superseded_at` and `superseded_reason` and is released (closed); a
+    notice the provider has seen is offered to its webhook as `notice.superseded` (one delivery per item,
+    through the crash-safe webhook sweep); a removal order whose URLs have all moved away stops its clock
+    (`RemovalOrder.superseded_at`: no breach can be recorded against its addressee any more)."""
+    if not items:
+        return
+    ids = [item.pk for item in items]
+    NoticeItem.objects.filter(pk__in=ids, superseded_at=None).update(
+        superseded_at=now, superseded_reason=reason
+    )
+    notices = {n.pk: n for n in Notice.objects.filter(pk__in={item.notice_id for item in items})}
+    seen = [item for item in items if notices[item.notice_id].status not in HIDDEN_FROM_PROVIDER]
+    endpoints = dict(
+        WebhookEndpoint.objects.filter(
+            provider_id__in={notices[item.notice_id].provider_id for item in seen}, is_active=True
+        )
+        .order_by("pk")
+        .values_list("provider_id", "pk")
+    )
+    WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                endpoint_id=endpoints[notices[item.notice_id].provider_id],
+                notice_id=item.notice_id,
+                item_id=item.pk,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for item in seen
+            if notices[item.notice_id].provider_id in endpoints
+        ],
+        ignore_conflicts=True,
+    )
+    release_items(ids, actor="system", now=now)
+    _stop_orders(list(notices), now)
+
+
+def _stop_orders(notice_ids: list[int], now: datetime) -> None:
+    """The clocks of these notices' running orders whose every URL has moved away stop for good."""
+    for order in RemovalOrder.objects.filter(
+        notice_id__in=notice_ids, breached_at=None, removed_at=None, superseded_at=None
+    ).select_for_update():
+        if NoticeItem.objects.filter(notice_id=order.notice_id, superseded_at=None).exists():
+            continue
+        order.superseded_at, order.due_at = now, None
+        order.save(update_fields=["superseded_at", "due_at"])
+        text = (
+            f"Removal order {order}: every URL moved to another network before its deadline; the clock "
+            "stops and no breach is recorded against the addressee."
+        )
+        url_ids = NoticeItem.objects.filter(notice_id=order.notice_id).values_list("url_id", flat=True)
+        data = {"order": order.pk, "text": text}
+        record_events(
+            [new_event("order.clock", at=now, notice=Notice(pk=order.notice_id), data=data)]
+            + [new_event("order.clock", at=now, url=Url(pk=pk), data=data) for pk in url_ids]
+        )

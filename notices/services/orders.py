@@ -10,6 +10,9 @@ without a time gets DEADLINE_REMOVAL_ORDER. The clock stands still during a paus
 after receipt (blank while paused). The order sweep (`sweep_orders`, beat every ORDER_SWEEP_INTERVAL)
 claims the orders whose clock ran out, as the escalation sweep claims cases (SKIP LOCKED, the partial index
 of running clocks), and records each breach at the moment the clock ran out, alerting the analysts at once.
+A URL that moved to another network before the clock ran out (its item superseded by a hop:
+notices/services/hops.py) is no breach of the addressee's; when all of them have moved, the clock stops
+(`superseded_at`).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ def clock(order: RemovalOrder, *, now: datetime) -> dict:
     state = "not received"
     if order.breached_at:
         state = "breached"
+    elif order.superseded_at:
+        state = "superseded"
     elif order.removed_at:
         state = "removed in time"
     elif running is not None:
@@ -66,7 +71,7 @@ def clock(order: RemovalOrder, *, now: datetime) -> dict:
     elif order.received_at:
         state = "running"
     remaining = None
-    if order.received_at and not order.breached_at and not order.removed_at:
+    if order.received_at and not (order.breached_at or order.removed_at or order.superseded_at):
         used = now - order.received_at - paused(order, since=order.received_at, now=now)
         remaining = int((allowed(order) - used).total_seconds())
     return {
@@ -82,6 +87,7 @@ def clock(order: RemovalOrder, *, now: datetime) -> dict:
         else 0,
         "breached_at": order.breached_at,
         "removed_at": order.removed_at,
+        "superseded_at": order.superseded_at,
     }
 
 
@@ -212,7 +218,7 @@ def pause_order(*, order: RemovalOrder, reason: str, now: datetime, note: str = 
         order = RemovalOrder.objects.select_for_update().get(pk=order.pk)
         if reason not in OrderPauseReason.values:
             raise NoticeError({"reason": [f"One of {', '.join(OrderPauseReason.values)}."]})
-        if order.breached_at or order.removed_at:
+        if order.breached_at or order.removed_at or order.superseded_at:
             raise NoticeError({"detail": [f"The clock of {order} has ended."]})
         if order.pauses.filter(ended_at=None).exists():
             raise NoticeError({"detail": [f"The clock of {order} is paused already."]})
@@ -240,7 +246,7 @@ def resume_order(*, order: RemovalOrder, now: datetime, user=None) -> RemovalOrd
             raise NoticeError({"detail": [f"The clock of {order} is not paused."]})
         pause.ended_at = now
         pause.save(update_fields=["ended_at"])
-        if order.received_at is not None:
+        if order.received_at is not None and order.superseded_at is None:
             order.due_at = (
                 order.received_at + allowed(order) + paused(order, since=order.received_at, now=now)
             )
@@ -260,6 +266,7 @@ def sweep_orders(*, now: datetime, limit: int = 500) -> int:
             cursor.execute(
                 f"""SELECT id FROM {RemovalOrder._meta.db_table}
                     WHERE due_at <= %s AND breached_at IS NULL AND removed_at IS NULL AND due_at IS NOT NULL
+                      AND superseded_at IS NULL
                     ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED""",
                 [now, limit],
             )
@@ -295,9 +302,11 @@ def sweep_orders(*, now: datetime, limit: int = 500) -> int:
 
 
 def _up_at(order: RemovalOrder, due: datetime) -> list[int]:
-    """The order's URLs not certainly gone by `due`: still up, or last seen live after it."""
+    """The order's URLs not certainly gone by `due`: still up, or last seen live after it — in the
+    addressee's network (an item superseded by then moved away: no breach of the addressee's)."""
     up = []
-    for url in Url.objects.filter(pk__in=NoticeItem.objects.filter(notice=order.notice).values("url_id")):
+    items = NoticeItem.objects.filter(notice=order.notice).exclude(superseded_at__lte=due)
+    for url in Url.objects.filter(pk__in=items.values("url_id")):
         if url.status == UrlStatus.NOTIFIED or (url.removed_low is not None and url.removed_low >= due):
             up.append(url.pk)
     return up

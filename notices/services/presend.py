@@ -1,7 +1,8 @@
 """The pre-send re-check: just before a notice mail goes out (its first delivery attempt, while nothing of it
 is stored yet), each of its URLs' hosts is resolved again through the resolver the tracer uses
 (DNS_RESOLVER). A URL whose answer shares no address with its current trace has moved: it is taken out of
-this notice (its item released, the mail re-rendered for the URLs that stay, or called off when none
+this notice (its item superseded — `notices.services.hops.supersede`, reason `moved_before_send` — the
+mail re-rendered for the URLs that stay, or called off when none
 does), traced again, and noticed to the provider the new trace finds (the analysts are alerted when that
 notice cannot be made). A DNS answer with no address (an error, NXDOMAIN) proves nothing and moves nothing.
 Off with PRESEND_RECHECK=false."""
@@ -15,14 +16,15 @@ from django.db import transaction
 
 from notices.delivery.compose import render_notice_mails
 from notices.delivery.items import notice_mail_items
-from notices.enums import AlertKind, OutboxStatus
+from notices.enums import AlertKind, OutboxStatus, SupersededReason
 from notices.errors import NoticeError
 from notices.hosting.dns import resolve_host
 from notices.hosting.tracer import trace_url
 from notices.infra.events import new_event, record_events
 from notices.models import OutgoingMessage, Url
 from notices.services.alerts import raise_alert
-from notices.services.notices import create_notices, queue_notice, release_items
+from notices.services.hops import supersede
+from notices.services.notices import create_notices, queue_notice
 
 
 def moved_urls(message: OutgoingMessage) -> list[int]:
@@ -93,7 +95,7 @@ def recheck_before_send(message_id: int, *, now: datetime) -> list[int]:
                 next_attempt_at=None,
                 last_error="cancelled: every URL moved before sending",
             )
-        release_items(list(items.values_list("pk", flat=True)), actor="system", now=now)
+        supersede(list(items), reason=SupersededReason.MOVED_BEFORE_SEND, now=now)
     for pk in moved:
         _route_anew(Url.objects.get(pk=pk), notice.notice_type, now)
     return moved

@@ -1,5 +1,6 @@
-"""Webhook deliveries with the body providers get: the notice as the provider API shows it, and for a repeat
-of the notice (`notice.reminder`) which repeat it is."""
+"""Webhook deliveries with the body providers get: the notice as the provider API shows it, for a repeat of
+the notice (`notice.reminder`) which repeat it is, and for a superseded item (`notice.superseded`) which URL
+the notice no longer asks for, since when and why."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from notices.delivery import webhooks
 from notices.models import WebhookDelivery
-from notices.selectors.representations import NoticeSerializer, ReminderSerializer
+from notices.selectors.representations import NoticeSerializer, ReminderSerializer, SupersededSerializer
 from notices.services.escalation.delivery import record_webhook
 
 
@@ -18,6 +19,8 @@ def payload(delivery: WebhookDelivery) -> dict:
     body = {"event": webhooks.event_name(delivery), "notice": NoticeSerializer(delivery.notice).data}
     if delivery.run is not None:
         body["reminder"] = ReminderSerializer(delivery.run).data
+    if delivery.item is not None:
+        body["superseded"] = SupersededSerializer(delivery.item).data
     return body
 
 

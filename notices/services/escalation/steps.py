@@ -25,7 +25,15 @@ from notices.delivery.outbox import EscalationMail, abuse_recipients, enqueue_es
 from notices.enums import AlertKind, ContactChannel, ReferralAuthority, StepAction, StepRunStatus
 from notices.hosting.rdap import lookup_domain, registrable_domain
 from notices.hosting.upstream import Upstream, upstreams
-from notices.models import EU_COUNTRIES, Notice, Referral, Url, WebhookDelivery, WebhookEndpoint
+from notices.models import (
+    EU_COUNTRIES,
+    HostingProvider,
+    Notice,
+    Referral,
+    Url,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from notices.selectors.ladder import Rung
 from notices.selectors.routing import handoff_partner
 from notices.services.alerts import raise_alert
@@ -368,7 +376,8 @@ def _authority_country(authority: str, notice: Notice) -> str:
 
 def registrar_notice(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
     """A mail to the registrar of each domain the run's URLs are under (found by an RDAP domain lookup
-    against RDAP_DOMAIN_URL: `notices.hosting.rdap.lookup_domain`), naming that domain's URLs."""
+    against RDAP_DOMAIN_URL: `notices.hosting.rdap.lookup_domain`), naming that domain's URLs, in the
+    registrar's language (`_registrar_language`)."""
     items = _items(works)
     answers: dict[str, dict] = {}
     outcomes, mails = {}, []
@@ -389,6 +398,7 @@ def registrar_notice(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
                 items=[items[pk] for pk in url_ids],
                 emails=answer["abuse_emails"],
                 now=now,
+                language=_registrar_language(answer),
             )
             mails.append(EscalationMail(work.notice, mail, work.run_id, url_ids))
             reached.append(f"{answer['registrar']} for {domain} at {', '.join(answer['abuse_emails'])}")
@@ -403,6 +413,18 @@ def registrar_notice(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
             outcomes[work.run_id] = failed(f"{sentence(work)} failed: {error}.", error)
     enqueue_escalation_mails(mails, now=now)
     return outcomes
+
+
+def _registrar_language(answer: dict) -> str:
+    """The registrar's language: a provider we know at the registrar's abuse address (its language, as its
+    notices are written in), else what the RDAP answer tells (`lookup_domain`), else English."""
+    known = (
+        HostingProvider.objects.filter(contacts__email__in=answer["abuse_emails"])
+        .order_by("pk")
+        .values_list("language", flat=True)
+        .first()
+    )
+    return known or answer.get("language") or "en"
 
 
 # --- Notice to the CDN in front of the content --------------------------------------------------------------

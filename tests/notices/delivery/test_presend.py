@@ -50,6 +50,9 @@ def test_a_url_that_moved_goes_to_its_new_provider_instead(world, smtp_sink):
     ]
     new = Notice.objects.get(provider=gracht)
     assert (new.status, [i.url_id for i in new.items.all()]) == ("queued", [moves.pk])
+    moved = NoticeItem.objects.get(notice=notice, url=moves)
+    assert moved.superseded_reason == "moved_before_send" and moved.superseded_at is not None
+    assert NoticeItem.objects.get(notice=notice, url=stays).superseded_at is None
     (event,) = Event.objects.filter(url=moves, kind="url.moved_before_send")
     assert event.data["text"].startswith(f"Re-checked just before notice {notice.reference} went out")
 

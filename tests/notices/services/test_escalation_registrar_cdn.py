@@ -115,3 +115,90 @@ def test_without_a_domain_rdap_server_the_step_says_so(ladder, make_case, provid
     sweep(now=start)
     sweep(now=start + 24 * H)
     assert "no RDAP server for domains configured" in run(notice, "registrar_notice").last_error
+
+
+# --- In the recipient's language --------------------------------------------------------------------------
+
+IN_LANGUAGE = {  # the registrar mail's subject, the CDN mail's request, per language
+    "en": ("under the domain polder.example", "please tell us the origin host"),
+    "de": ("unter der Domain polder.example", "Bitte nennen Sie uns den Ursprungsserver"),
+    "nl": ("onder het domein polder.example", "laat ons alstublieft de oorspronkelijke server weten"),
+    "fr": ("sous le domaine polder.example", "veuillez nous indiquer le serveur d'origine"),
+}
+
+
+def with_registrar(**extra) -> dict:
+    """The domain fixture with the registrar entity's vCard lines and members `extra`."""
+    answer = json.loads(json.dumps(DOMAIN))
+    registrar = answer["entities"][0]
+    registrar["vcardArray"][1] += extra.pop("vcard", [])
+    registrar.update(extra)
+    return answer
+
+
+@pytest.mark.parametrize("language", sorted(IN_LANGUAGE))
+def test_registrar_and_cdn_mails_are_in_the_recipients_language(
+    ladder, rdap, make_case, provider, make_provider, start, smtp_sink, language
+):
+    rdap.set_json(
+        "/domain/polder.example",
+        with_registrar(vcard=[["lang", {"pref": "1"}, "language-tag", language], ["lang", {}, "text", "en"]]),
+    )
+    cdn = make_provider("edge", country="US", prefix=None, language=language)
+    case = make_case(provider=provider, when=start)
+    HostingTrace.objects.filter(pk=case.current_trace_id).update(intermediary=cdn)
+    notice = sent_notice(case, start)
+    sweep(now=start)
+    sweep(now=start + 24 * H)
+    for message_id in claim_due_messages(now=timezone.now(), limit=10):
+        assert send_claimed(message_id) == "sent"
+
+    mails = {m["To"]: m for m in smtp_sink.messages()}
+    subject, request = IN_LANGUAGE[language]
+    registrar = mails["abuse@registrar.example"]
+    assert subject in registrar["Subject"] and notice.reference in registrar["Subject"]
+    registrar_body = registrar.get_body(preferencelist=("plain",)).get_content()
+    assert "files[.]polder[.]example" in registrar_body and "Example Registrar B.V." in registrar_body
+    cdn_body = mails["abuse@edge.example"].get_body(preferencelist=("plain",)).get_content()
+    assert request in cdn_body and "files[.]polder[.]example" in cdn_body
+    others = [other for code, other in IN_LANGUAGE.items() if code != language]
+    assert not any(s in registrar["Subject"] or r in cdn_body for s, r in others)
+
+
+def test_every_language_has_both_mails():
+    from django.conf import settings
+
+    assert sorted(code for code, _name in settings.LANGUAGES) == sorted(IN_LANGUAGE)
+    root = Path(__file__).parents[3] / "notices" / "templates" / "notices" / "mail" / "escalation"
+    for kind in ("registrar", "cdn"):
+        for code in IN_LANGUAGE:
+            assert (root / f"{kind}.{code}.txt").is_file() and (root / f"{kind}.{code}.subject.txt").is_file()
+
+
+@pytest.mark.parametrize(
+    ("registrar", "expected"),
+    [
+        ({"lang": "nl-NL"}, "nl"),  # the entity's own `lang` member (RFC 9083 4.4)
+        ({"vcard": [["adr", {"cc": "FR"}, "text", ["", "", "1 rue", "Paris", "", "75001", ""]]]}, "fr"),
+        ({"vcard": [["adr", {}, "text", ["", "", "Str. 1", "Wien", "", "1010", "AT"]]]}, "de"),
+        ({"vcard": [["adr", {"cc": "BE"}, "text", ["", "", "", "", "", "", ""]]]}, ""),  # not settled
+        ({"lang": "ja"}, ""),  # not a portal language
+        ({}, ""),
+    ],
+)
+def test_the_registrars_language_from_its_rdap_answer(registrar, expected):
+    from notices.hosting.rdap import registrar_language
+
+    answer = with_registrar(**registrar)
+    assert registrar_language(answer["entities"][0], answer) == expected
+
+
+def test_a_registrar_we_know_as_a_provider_gets_its_language_and_unknown_is_english(make_provider):
+    from notices.services.escalation.steps import _registrar_language
+
+    answer = {"abuse_emails": ["abuse@registrar.example"], "language": ""}
+    assert _registrar_language(answer) == "en"
+    assert _registrar_language({**answer, "language": "fr"}) == "fr"
+    known = make_provider("registrar", prefix=None, language="de")
+    assert known.contacts.get().email == "abuse@registrar.example"
+    assert _registrar_language({**answer, "language": "fr"}) == "de"
