@@ -122,6 +122,9 @@ class CanonicalUrl:
 _PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
+# Pure, and a bulk intake names the same few hosts thousands of times: remembered per process (the suffix
+# lookup cost more than the rest of recording a report).
+@lru_cache(maxsize=65_536)
 def site_of(host: str) -> str:
     """The site of a canonical host: its registrable domain (one label more than its public suffix), the
     host itself when it is a public suffix or an IP address."""
