@@ -412,6 +412,20 @@ def refang(text: str) -> str:
     return _DEFANGED_SEPARATORS.sub(lambda m: "." if "." in m[0] or "dot" in m[0].lower() else m[0][1], text)
 
 
+def refanged_form(raw: str) -> str | None:
+    """The URL to submit instead of `raw` when `raw` cannot be tracked as it is but looks defanged (`refang`
+    changes it, and what it makes can be tracked), else None. Intake never refangs by itself: a reporter
+    who pastes a defanged URL is told what to send (notices/services/report_fields.py)."""
+    refanged = refang(raw).strip()
+    if refanged == raw.strip():
+        return None
+    try:
+        canonicalize(refanged)
+    except InvalidUrl:
+        return None
+    return refanged
+
+
 # URL-like tokens in free text (an SMTP reply quoting what a filter refused, a provider's message): with a
 # scheme (defanged `hxxp://` too), or host/path.
 URL_LIKE = re.compile(r"[a-z][a-z0-9+.-]*://[^\s<>\"']+|\b[\w-]+(?:\.[\w-]+)+/[^\s<>\"']*", re.I)

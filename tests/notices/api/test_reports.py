@@ -639,3 +639,49 @@ def test_report_bulk_malformed_content_length_is_not_500(partner_api):
     )
     assert response.status_code == 400  # read as no body, as Django does
     assert response.json() == {"detail": "Expected a JSON array of reports."}
+
+
+# --- defanged URLs ------------------------------------------------------------------------------------------
+
+DEFANGED = [
+    ("hxxps://files[.]polder[.]example/a.jpg", "https://files.polder.example/a.jpg"),
+    ("hxxp[:]//files.polder.example/b.jpg", "http://files.polder.example/b.jpg"),
+    ("http://files[.]polder.example/c.jpg", "http://files.polder.example/c.jpg"),
+]
+
+
+def _defanged_error(refanged: str) -> str:
+    return (
+        "This URL looks defanged (hxxp, [.] or [:] written in place of http, a dot or a colon), so it cannot "
+        f"be tracked as it is. Submit it refanged: {refanged}"
+    )
+
+
+@pytest.mark.parametrize(("defanged", "refanged"), DEFANGED)
+def test_report_create_defanged_url_is_a_field_error_naming_the_refanged_form(
+    partner_api, defanged, refanged
+):
+    response = _post(partner_api, {"url": defanged})
+    assert response.status_code == 400
+    assert response.json() == {"url": [_defanged_error(refanged)]}
+    assert _counts() == (0, 0)
+    # The form the error names is accepted.
+    assert _post(partner_api, {"url": refanged}).status_code == 201
+
+
+def test_report_bulk_defanged_urls_fail_alone_with_the_refanged_form(partner_api):
+    body = [{"url": "http://files.polder.example/ok.jpg"}, *({"url": d} for d, _ in DEFANGED)]
+    response = _post(partner_api, body, path="/api/v1/reports/bulk/")
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 3)
+    assert [r["errors"] for r in answer["results"][1:]] == [
+        {"url": [_defanged_error(r)]} for _, r in DEFANGED
+    ]
+    assert _counts() == (1, 1)
+
+
+def test_report_create_url_that_is_not_a_url_even_refanged_keeps_the_plain_message(partner_api):
+    response = _post(partner_api, {"url": "hxxp://not a url"})
+    assert response.status_code == 400
+    assert "defanged" not in response.json()["url"][0]
