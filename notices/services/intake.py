@@ -291,13 +291,26 @@ def _record_hashes(cursor, items, url_ids, report_ids) -> dict[int, tuple[int, .
         [report_col, url_col, algorithms, values],
     )
     # A second statement, so that values named twice in the batch match each other too.
+    return _matches(cursor, sorted(set(report_col)))
+
+
+def same_material_of(report_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """For each of these reports that carries hash values, the other cases holding one of them (ids, oldest
+    first), as `IntakeResult.same_material` says it: for a request recorded in several batches, so that its
+    earlier batches' reports name the later ones' cases too."""
+    with connection.cursor() as cursor:
+        return _matches(cursor, sorted(set(report_ids)))
+
+
+def _matches(cursor, report_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    table = MediaHash._meta.db_table
     cursor.execute(
         f"""SELECT DISTINCT mine.report_id, other.url_id FROM {table} mine
             JOIN {table} other ON other.algorithm = mine.algorithm AND other.value = mine.value
                 AND other.url_id <> mine.url_id
             WHERE mine.report_id = ANY(%s)
             ORDER BY 1, 2""",
-        [sorted(set(report_col))],
+        [report_ids],
     )
     found: dict[int, list[int]] = {}
     for report_id, other in cursor.fetchall():
@@ -365,6 +378,7 @@ __all__ = [
     "ReportInput",
     "normalised_hash",
     "reported_at_problem",
+    "same_material_of",
     "submit_report",
     "submit_reports",
 ]
