@@ -1,5 +1,6 @@
-"""The staged write path of bulk intake (COPY into a temporary table, then INSERT … SELECT) writes exactly the
-rows the plain path (array parameters) writes: the plain path is the reference (notices/services/intake.py)."""
+"""The staged write path of bulk intake (COPY into a temporary table, then INSERT … SELECT) writes exactly
+the rows the plain path (array parameters) writes: the plain path is the reference
+(notices/services/intake.py)."""
 
 from __future__ import annotations
 
