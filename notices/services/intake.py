@@ -221,7 +221,7 @@ def _stage_text(items, parsed, digests, first_index, now, receipts) -> str:
         parts = (
             f"t\t{url}\t{fields[5]}\t{key_text}\t{fields[6]}\t{fields[7]}"
             if first
-            else (f"f\t{url}\t\\N\t{key_text}\t\\N\t\\N")
+            else f"f\t{url}\t\\N\t{key_text}\t\\N\t\\N"
         )
         lines.append(f"{index}\t{parts}\t{stamp}\t{external_ref}\t{notes}\t{hashes}\t{receipt}\t{email}\n")
     return "".join(lines)
@@ -234,7 +234,8 @@ def _write_staged(cursor, items, parsed, digests, first_index, now, owner) -> _W
     receipts = new_receipts(len(items))
     cursor.execute(_PREPARE_STAGE)
     text = _stage_text(items, parsed, digests, first_index, now, receipts)
-    cursor.copy_expert(f"COPY {STAGE} ({_STAGE_COLUMNS}) FROM STDIN", io.StringIO(text), size=1 << 20)
+    with connection.wrap_database_errors:  # as Django's own cursor methods raise them
+        cursor.copy_expert(f"COPY {STAGE} ({_STAGE_COLUMNS}) FROM STDIN", io.StringIO(text), size=1 << 20)
     created = create_staged_urls(cursor, STAGE, now)
     user = owner["user"]
     cursor.execute(
