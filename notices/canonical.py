@@ -122,6 +122,9 @@ class CanonicalUrl:
 _PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
+# Pure, and a bulk intake names the same few hosts thousands of times: remembered per process (the suffix
+# lookup cost more than the rest of recording a report).
+@lru_cache(maxsize=65_536)
 def site_of(host: str) -> str:
     """The site of a canonical host: its registrable domain (one label more than its public suffix), the
     host itself when it is a public suffix or an IP address."""
@@ -407,6 +410,20 @@ def refang(text: str) -> str:
     was not defanged comes back unchanged (an IPv6 host in brackets too)."""
     text = _DEFANGED_SCHEME.sub(lambda m: f"http{m[1].lower()}:" + "//" * ("://" in m[0]), text, count=1)
     return _DEFANGED_SEPARATORS.sub(lambda m: "." if "." in m[0] or "dot" in m[0].lower() else m[0][1], text)
+
+
+def refanged_form(raw: str) -> str | None:
+    """The URL to submit instead of `raw` when `raw` cannot be tracked as it is but looks defanged (`refang`
+    changes it, and what it makes can be tracked), else None. Intake never refangs by itself: a reporter
+    who pastes a defanged URL is told what to send (notices/services/report_fields.py)."""
+    refanged = refang(raw).strip()
+    if refanged == raw.strip():
+        return None
+    try:
+        canonicalize(refanged)
+    except InvalidUrl:
+        return None
+    return refanged
 
 
 # URL-like tokens in free text (an SMTP reply quoting what a filter refused, a provider's message): with a

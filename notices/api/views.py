@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -35,7 +35,8 @@ from notices.selectors.reports import provider_scorecard, report_csv, transparen
 from notices.selectors.stats import time_to_removal
 from notices.services import idempotency
 from notices.services.assessment import assess_url
-from notices.services.intake import submit_reports
+from notices.services.imports import read_ahead
+from notices.services.intake import same_material_of, submit_reports
 from notices.services.lifecycle import close_case, reopen_case, withdraw
 from notices.services.notices import create_notices, queue_notice
 from notices.services.report_fields import report_input, validate_report
@@ -170,9 +171,47 @@ class ReportBulkView(APIView):
             raise ParseError("Expected a JSON array of reports.")
         if len(rows) > max_items:
             raise PayloadTooLarge(f"At most {max_items} reports per request; got {len(rows)}.")
-        valid, results = [], [None] * len(rows)
         now = timezone.now()
-        for index, row in enumerate(rows):
+        results: list = [None] * len(rows)
+        accepted = 0
+        owner = {"channel": ReportChannel.BULK, **_intake_owner(request)}
+        chunks = _judged(rows, now, results)
+        if len(rows) > BULK_CHUNK:  # judge the next chunk while this one is written (the thread: no database)
+            chunks = read_ahead(_in_language(translation.get_language(), chunks), depth=1)
+        hashed: list[int] = []  # indexes of the reports that carry hash values
+        with transaction.atomic():  # one request, one transaction, however many chunks
+            for valid in chunks:
+                if not valid:
+                    continue
+                done = submit_reports(items=[i for _, i in valid], now=now, **owner)
+                for (where, item), result in zip(valid, done, strict=True):
+                    results[where["index"]] = {**where, **_result(result)}
+                    if item.hashes:
+                        hashed.append(where["index"])
+                accepted += len(valid)
+            if len(rows) > BULK_CHUNK and hashed:  # a chunk's reports also match the later chunks' cases
+                matches = same_material_of([results[index]["id"] for index in hashed])
+                for index in hashed:
+                    results[index]["same_material_as"] = list(matches.get(results[index]["id"], ()))
+        return status.HTTP_200_OK, {
+            "accepted": accepted,
+            "rejected": len(rows) - accepted,
+            "results": results,
+        }
+
+
+# A bulk request is judged (validated, URLs canonicalised) and written in chunks of this many items, the next
+# chunk judged while the last is written.
+BULK_CHUNK = 2_500
+
+
+def _judged(rows: list, now, results: list):
+    """Each chunk of `rows` as its valid items [(where, ReportInput)]; an invalid row's errors go to
+    `results` at its index."""
+    for start in range(0, len(rows), BULK_CHUNK):
+        valid = []
+        for index in range(start, min(start + BULK_CHUNK, len(rows))):
+            row = rows[index]
             where = {"index": index, "line": row.line} if isinstance(row, CsvRow) else {"index": index}
             if isinstance(row, CsvRow) and row.errors:
                 results[index] = {**where, "errors": row.errors}
@@ -182,20 +221,13 @@ class ReportBulkView(APIView):
                 valid.append((where, item))
             else:
                 results[index] = {**where, "errors": errors}
-        done = (
-            submit_reports(
-                items=[i for _, i in valid], now=now, channel=ReportChannel.BULK, **_intake_owner(request)
-            )
-            if valid
-            else []
-        )
-        for (where, _), result in zip(valid, done, strict=True):
-            results[where["index"]] = {**where, **_result(result)}
-        return status.HTTP_200_OK, {
-            "accepted": len(valid),
-            "rejected": len(rows) - len(valid),
-            "results": results,
-        }
+        yield valid
+
+
+def _in_language(language: str | None, iterable):
+    """`iterable`, run in `language` (the request's; a thread of its own starts in the default one)."""
+    with translation.override(language):
+        yield from iterable
 
 
 class ReportReceiptView(APIView):

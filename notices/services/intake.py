@@ -1,12 +1,19 @@
 """Intake: a report names a URL; one canonical URL is one case however many reports name it.
 
-The bulk path is set-based: one statement upserts the batch's URLs (and writes their `url.created` events),
-one reads back ids and statuses, one inserts the reports — array parameters with `unnest`, no per-row ORM.
+The bulk path is set-based. A batch of STAGE_MIN_ITEMS or more is staged: one COPY writes its items (URL
+canonicalised once, receipt, fields) into a temporary table, then one statement upserts its URLs (and writes
+their `url.created` events) from it and one inserts its reports joined to their URLs' ids. A smaller batch
+takes the plain path — array parameters with `unnest`: one statement upserts the URLs, one reads back ids and
+statuses, one inserts the reports. Both write the same rows (tests/notices/services/test_intake_staged.py);
+the plain one is the reference. No per-row ORM either way.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +24,7 @@ from django.db import connection, transaction
 from notices.canonical import CanonicalUrl, InvalidUrl, canonicalize
 from notices.enums import HashAlgorithm, ReportChannel
 from notices.models import MediaHash, Report, Url
-from notices.services.urls import create_urls
+from notices.services.urls import create_staged_urls, create_urls
 
 # A report cannot say it saw a page before the web existed, nor after the moment it arrives (give or take the
 # sender's clock being a little ahead).
@@ -80,6 +87,13 @@ def new_receipt() -> str:
     return "rcpt_" + secrets.token_urlsafe(18)
 
 
+def new_receipts(count: int) -> list[str]:
+    """`count` receipts as `new_receipt` makes them, from one read of the random source (18 bytes are 24
+    base64 characters without padding, so slices of one encoding are the encodings of the slices)."""
+    text = base64.urlsafe_b64encode(secrets.token_bytes(18 * count)).decode("ascii")
+    return ["rcpt_" + text[start : start + 24] for start in range(0, 24 * count, 24)]
+
+
 def submit_report(
     *, item: ReportInput, now: datetime, partner=None, user=None, channel: str = ReportChannel.API
 ) -> IntakeResult:
@@ -94,8 +108,10 @@ def submit_reports(
     partner=None,
     user=None,
     channel: str = ReportChannel.API,
+    staged: bool | None = None,
 ) -> list[IntakeResult]:
-    """Record many reports in one transaction, each marked with the `channel` it came by.
+    """Record many reports in one transaction, each marked with the `channel` it came by (`staged`: True or
+    False forces the staged or the plain write path, None chooses by the batch's size; see above).
 
     Side effects: each canonical URL not yet known is inserted (status `new`, with its site) with a
     `url.created` event; every item becomes a Report (`duplicate` when its URL was already known, or named
@@ -108,13 +124,15 @@ def submit_reports(
     first_index = {}
     for index, digest in enumerate(digests):
         first_index.setdefault(digest, index)
+    owner = {"partner": partner, "user": user, "channel": channel}
+    if staged is None:
+        staged = len(items) >= STAGE_MIN_ITEMS
     with transaction.atomic(), connection.cursor() as cursor:
-        created = create_urls(cursor, [(items[i], parsed[i]) for i in first_index.values()], now)
-        known = _ids_and_statuses(cursor, list(first_index))
-        duplicates = _duplicate_flags(digests, known, created)
-        url_ids = [known[d][0] for d in digests]
-        owner = {"partner": partner, "user": user, "channel": channel}
-        rows = _insert_reports(cursor, items, url_ids, duplicates, now, owner)
+        if staged:
+            written = _write_staged(cursor, items, parsed, digests, first_index, now, owner)
+        else:
+            written = _write_plain(cursor, items, parsed, digests, first_index, now, owner)
+        rows, url_ids, duplicates, statuses = written
         matches = _record_hashes(cursor, items, url_ids, [pk for pk, _ in rows])
     return [
         IntakeResult(
@@ -123,13 +141,137 @@ def submit_reports(
             duplicate=duplicate,
             url_id=url_id,
             canonical=canon.canonical,
-            status=known[digest][1],
+            status=url_status,
             same_material=matches.get(report_id, ()),
         )
-        for (report_id, receipt), duplicate, digest, canon, url_id in zip(
-            rows, duplicates, digests, parsed, url_ids, strict=True
+        for (report_id, receipt), duplicate, canon, url_id, url_status in zip(
+            rows, duplicates, parsed, url_ids, statuses, strict=True
         )
     ]
+
+
+# (report id, receipt) per item, url ids, duplicate flags, URL statuses: what both write paths return.
+_Written = tuple[list[tuple[int, str]], list[int], list[bool], list[str]]
+
+
+def _write_plain(cursor, items, parsed, digests, first_index, now, owner) -> _Written:
+    """The reference path: array parameters, one statement per table and one to read the ids back."""
+    created = create_urls(cursor, [(items[i], parsed[i]) for i in first_index.values()], now)
+    known = _ids_and_statuses(cursor, list(first_index))
+    duplicates = _duplicate_flags(digests, known, created)
+    url_ids = [known[d][0] for d in digests]
+    rows = _insert_reports(cursor, items, url_ids, duplicates, now, owner)
+    return rows, url_ids, duplicates, [known[d][1] for d in digests]
+
+
+# --- The staged path ---------------------------------------------------------------------------------------
+
+# Batches from this size on are staged; below it the fixed cost of the staging (a few statements more) is
+# more than it saves.
+STAGE_MIN_ITEMS = 50
+# One per database session, created on first use (also after a rollback undid its creation), emptied by every
+# commit and at the start of every use (a transaction may record several batches).
+STAGE = "notices_intake_stage"
+_STAGE_COLUMNS = "i, first, o, c, h, host, site, r, e, n, hs, rc, m"
+_PREPARE_STAGE = f"""DO $$ BEGIN
+    IF to_regclass('pg_temp.{STAGE}') IS NULL THEN
+        CREATE TEMPORARY TABLE {STAGE} (
+            i integer NOT NULL, first boolean NOT NULL, o text NOT NULL, c text, h bytea NOT NULL,
+            host text, site text, r timestamptz NOT NULL, e text NOT NULL, n text NOT NULL, hs text NOT NULL,
+            rc text NOT NULL, m text NOT NULL
+        ) ON COMMIT DELETE ROWS;
+    ELSE
+        DELETE FROM {STAGE};
+    END IF;
+END $$"""
+# COPY's text format: backslash, tab, newline and carriage return are written as escapes.
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    """`value` as a field of COPY's text format."""
+    return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
+
+
+def _stage_text(items, parsed, digests, first_index, now, receipts) -> str:
+    """The batch as COPY text, one line per item: its index, whether it is its canonical URL's first item
+    (only those carry the canonical parts a new Url needs), the URL as sent, its canonical form, hash, host
+    and site, the time it was reported and its report fields. Text that needs no escape (nearly all) is
+    written as it is: one search over an item's texts decides."""
+    instants: dict[tuple, str] = {}  # a batch's items share a few instants: each formatted once
+    first_items = set(first_index.values())
+    special = _COPY_SPECIAL.search
+    lines = []
+    for index, (item, canon, digest, receipt) in enumerate(
+        zip(items, parsed, digests, receipts, strict=True)
+    ):
+        at = item.reported_at or now
+        key = (at, at.utcoffset())
+        stamp = instants.get(key) or instants.setdefault(key, at.isoformat())
+        hashes = json.dumps(list(item.hashes)) if item.hashes else "[]"
+        first = index in first_items
+        fields = [item.url, item.external_ref, item.notes, hashes, item.reporter_email]
+        if first:
+            fields += [canon.canonical, canon.host, canon.site]
+        if special("".join(fields)):
+            fields = [_copy_text(field) for field in fields]
+        url, external_ref, notes, hashes, email = fields[:5]
+        key_text = "\\\\x" + digest.hex()  # bytea in hex, its backslash escaped for COPY
+        parts = (
+            f"t\t{url}\t{fields[5]}\t{key_text}\t{fields[6]}\t{fields[7]}"
+            if first
+            else f"f\t{url}\t\\N\t{key_text}\t\\N\t\\N"
+        )
+        lines.append(f"{index}\t{parts}\t{stamp}\t{external_ref}\t{notes}\t{hashes}\t{receipt}\t{email}\n")
+    return "".join(lines)
+
+
+def _write_staged(cursor, items, parsed, digests, first_index, now, owner) -> _Written:
+    """COPY the batch into the stage, then one INSERT … SELECT per table: the new URLs with their events
+    (`create_staged_urls`), then the reports joined to their URLs' ids — a statement of its own, so that it
+    sees URLs another session committed meanwhile (this one's insert skipped them)."""
+    receipts = new_receipts(len(items))
+    cursor.execute(_PREPARE_STAGE)
+    text = _stage_text(items, parsed, digests, first_index, now, receipts)
+    with connection.wrap_database_errors:  # as Django's own cursor methods raise them
+        cursor.copy_expert(f"COPY {STAGE} ({_STAGE_COLUMNS}) FROM STDIN", io.StringIO(text), size=1 << 20)
+    created = create_staged_urls(cursor, STAGE, now)
+    user = owner["user"]
+    cursor.execute(
+        f"""WITH ids AS MATERIALIZED (
+                SELECT canonical_hash AS h, id, status FROM {Url._meta.db_table}
+                WHERE canonical_hash = ANY(ARRAY(SELECT h FROM {STAGE} WHERE first))),
+            fresh AS (SELECT unnest(%(created)s::bigint[]) AS id),
+            inserted AS (
+                INSERT INTO {Report._meta.db_table} (url_id, partner_id, submitted_by_id, original_url,
+                    reported_at, received_at, external_ref, notes, hashes, receipt, duplicate, channel,
+                    reporter_email)
+                SELECT ids.id, %(partner)s, %(user)s, s.o, s.r, %(now)s, s.e, s.n, s.hs::jsonb, s.rc,
+                    NOT s.first OR fresh.id IS NULL, %(channel)s, s.m
+                FROM {STAGE} AS s JOIN ids ON ids.h = s.h LEFT JOIN fresh ON fresh.id = ids.id
+                ORDER BY s.i
+                RETURNING id, receipt, url_id, duplicate)
+            SELECT inserted.receipt, inserted.id, inserted.url_id, inserted.duplicate, ids.status
+            FROM inserted JOIN ids ON ids.id = inserted.url_id""",
+        {
+            "created": "{" + ",".join(map(str, created)) + "}",
+            "partner": getattr(owner["partner"], "pk", None),
+            "user": user.pk if getattr(user, "is_authenticated", False) else None,
+            "channel": str(owner["channel"]),
+            "now": now,
+        },
+    )
+    found = {receipt: row for receipt, *row in cursor.fetchall()}
+    if len(found) != len(items):  # a URL deleted between the two statements: write nothing
+        raise RuntimeError(f"{len(items) - len(found)} of the batch's URLs vanished while it was recorded")
+    rows = [found[receipt] for receipt in receipts]
+    return (
+        [(report_id, receipt) for (report_id, _, _, _), receipt in zip(rows, receipts, strict=True)],
+        [url_id for _, url_id, _, _ in rows],
+        [duplicate for _, _, duplicate, _ in rows],
+        [url_status for _, _, _, url_status in rows],
+    )
 
 
 def _record_hashes(cursor, items, url_ids, report_ids) -> dict[int, tuple[int, ...]]:
@@ -150,13 +292,26 @@ def _record_hashes(cursor, items, url_ids, report_ids) -> dict[int, tuple[int, .
         [report_col, url_col, algorithms, values],
     )
     # A second statement, so that values named twice in the batch match each other too.
+    return _matches(cursor, sorted(set(report_col)))
+
+
+def same_material_of(report_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """For each of these reports that carries hash values, the other cases holding one of them (ids, oldest
+    first), as `IntakeResult.same_material` says it: for a request recorded in several batches, so that its
+    earlier batches' reports name the later ones' cases too."""
+    with connection.cursor() as cursor:
+        return _matches(cursor, sorted(set(report_ids)))
+
+
+def _matches(cursor, report_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    table = MediaHash._meta.db_table
     cursor.execute(
         f"""SELECT DISTINCT mine.report_id, other.url_id FROM {table} mine
             JOIN {table} other ON other.algorithm = mine.algorithm AND other.value = mine.value
                 AND other.url_id <> mine.url_id
             WHERE mine.report_id = ANY(%s)
             ORDER BY 1, 2""",
-        [sorted(set(report_col))],
+        [report_ids],
     )
     found: dict[int, list[int]] = {}
     for report_id, other in cursor.fetchall():
@@ -224,6 +379,7 @@ __all__ = [
     "ReportInput",
     "normalised_hash",
     "reported_at_problem",
+    "same_material_of",
     "submit_report",
     "submit_reports",
 ]

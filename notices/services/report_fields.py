@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
-from notices.canonical import CanonicalUrl, InvalidUrl, canonicalize
+from notices.canonical import CanonicalUrl, InvalidUrl, canonicalize, refanged_form
 from notices.enums import HashAlgorithm
 from notices.services.intake import ReportInput, reported_at_problem
 
@@ -116,7 +116,7 @@ class ReportCreateSerializer(serializers.Serializer):
         try:
             self.canonical = canonicalize(value)  # kept, so that intake does not canonicalise it again
         except InvalidUrl as exc:
-            raise serializers.ValidationError(exc.message) from None
+            raise serializers.ValidationError(defanged_message(value) or exc.message) from None
         return value
 
     def validate_reported_at(self, value):
@@ -124,6 +124,19 @@ class ReportCreateSerializer(serializers.Serializer):
         if problem:
             raise serializers.ValidationError(problem)
         return value
+
+
+def defanged_message(url: str) -> str | None:
+    """The field error for a URL that cannot be tracked because it is written defanged (`hxxp://`, `[.]`,
+    `[:]//`), naming the form to submit; None for a URL that is not. Never accepted as it is: the reporter
+    sends the real URL, so that what is recorded is what was reported."""
+    refanged = refanged_form(url)
+    if refanged is None:
+        return None
+    return (
+        "This URL looks defanged (hxxp, [.] or [:] written in place of http, a dot or a colon), so it cannot "
+        f"be tracked as it is. Submit it refanged: {refanged}"
+    )
 
 
 def report_input(data: Mapping, *, canonical: CanonicalUrl | None = None) -> ReportInput:

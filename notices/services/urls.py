@@ -77,6 +77,27 @@ def create_urls(cursor, pairs, now: datetime) -> set[int]:
     return {row[0] for row in cursor.fetchall()}
 
 
+def create_staged_urls(cursor, stage: str, now: datetime) -> list[int]:
+    """`create_urls` for a batch staged in the temporary table `stage` (notices.services.intake): its rows
+    marked `first` (one per canonical URL, in item order `i`) are inserted where new. Returns the ids this
+    statement created."""
+    url_table, event_table = Url._meta.db_table, Event._meta.db_table
+    cursor.execute(
+        f"""WITH created AS (
+                INSERT INTO {url_table} (original, canonical, canonical_hash, host, site, status,
+                    first_reported_at, created_at, consecutive_gone, reappearance_count, country_at_notice,
+                    notice_type_at_notice, last_outcome, first_gone_vantage)
+                SELECT o, c, h, host, site, %(status)s, r, %(now)s, 0, 0, '', '', '', ''
+                FROM {stage} WHERE first ORDER BY i
+                ON CONFLICT (canonical_hash) DO NOTHING
+                RETURNING id)
+            INSERT INTO {event_table} (kind, at, url_id, actor, data)
+            SELECT 'url.created', %(now)s, id, 'system', '{{}}' FROM created RETURNING url_id""",
+        {"status": UrlStatus.NEW.value, "now": now},
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
 def assess(url: Url, assessment, *, actionable: bool, actor: str, now: datetime) -> None:
     """A new assessment of a locked URL: it becomes current; a new, assessed or not-illegal URL becomes
     assessed (illegal) or not illegal; an illegal one is checked at once if it is not watched yet (content

@@ -639,3 +639,100 @@ def test_report_bulk_malformed_content_length_is_not_500(partner_api):
     )
     assert response.status_code == 400  # read as no body, as Django does
     assert response.json() == {"detail": "Expected a JSON array of reports."}
+
+
+# --- defanged URLs ------------------------------------------------------------------------------------------
+
+DEFANGED = [
+    ("hxxps://files[.]polder[.]example/a.jpg", "https://files.polder.example/a.jpg"),
+    ("hxxp[:]//files.polder.example/b.jpg", "http://files.polder.example/b.jpg"),
+    ("http://files[.]polder.example/c.jpg", "http://files.polder.example/c.jpg"),
+]
+
+
+def _defanged_error(refanged: str) -> str:
+    return (
+        "This URL looks defanged (hxxp, [.] or [:] written in place of http, a dot or a colon), so it cannot "
+        f"be tracked as it is. Submit it refanged: {refanged}"
+    )
+
+
+@pytest.mark.parametrize(("defanged", "refanged"), DEFANGED)
+def test_report_create_defanged_url_is_a_field_error_naming_the_refanged_form(
+    partner_api, defanged, refanged
+):
+    response = _post(partner_api, {"url": defanged})
+    assert response.status_code == 400
+    assert response.json() == {"url": [_defanged_error(refanged)]}
+    assert _counts() == (0, 0)
+    # The form the error names is accepted.
+    assert _post(partner_api, {"url": refanged}).status_code == 201
+
+
+def test_report_bulk_defanged_urls_fail_alone_with_the_refanged_form(partner_api):
+    body = [{"url": "http://files.polder.example/ok.jpg"}, *({"url": d} for d, _ in DEFANGED)]
+    response = _post(partner_api, body, path="/api/v1/reports/bulk/")
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 3)
+    assert [r["errors"] for r in answer["results"][1:]] == [
+        {"url": [_defanged_error(r)]} for _, r in DEFANGED
+    ]
+    assert _counts() == (1, 1)
+
+
+def test_report_create_url_that_is_not_a_url_even_refanged_keeps_the_plain_message(partner_api):
+    response = _post(partner_api, {"url": "hxxp://not a url"})
+    assert response.status_code == 400
+    assert "defanged" not in response.json()["url"][0]
+
+
+# --- bulk requests judged and written in chunks -------------------------------------------------------------
+
+HASH = {"algorithm": "md5", "value": "0123456789abcdef0123456789abcdef"}
+
+
+def test_report_bulk_in_chunks_answers_as_one_batch(partner_api, monkeypatch):
+    """Written chunk by chunk in one transaction, a request still answers as one batch: duplicates across
+    chunks, hash values matching a case a later chunk made, errors at their index."""
+    from notices.api import views
+
+    monkeypatch.setattr(views, "BULK_CHUNK", 3)
+    body = [
+        {"url": "http://a.polder.example/", "hashes": [HASH]},
+        {"url": "not a url"},
+        {"url": "HTTP://A.polder.example:80/"},
+        {"url": "http://b.polder.example/"},
+        {"url": "http://c.polder.example/", "hashes": [{**HASH, "value": HASH["value"].upper()}]},
+        {"url": "hxxp://d[.]polder[.]example/"},
+        {"url": "http://b.polder.example/#again"},
+        {"url": "http://e.polder.example/"},
+    ]
+    response = _post(partner_api, body, path="/api/v1/reports/bulk/")
+    assert response.status_code == 200, response.content
+    answer = response.json()
+    assert (answer["accepted"], answer["rejected"]) == (6, 2)
+    results = answer["results"]
+    assert [r["index"] for r in results] == list(range(8))
+    assert [r.get("duplicate") for r in results] == [False, None, True, False, False, None, True, False]
+    assert list(results[1]["errors"]) == list(results[5]["errors"]) == ["url"]
+    a, c = results[0]["url"]["id"], results[4]["url"]["id"]
+    assert results[0]["same_material_as"] == [c]  # c was made by a later chunk
+    assert results[4]["same_material_as"] == [a]
+    assert [r["same_material_as"] for r in results if "id" in r and r["index"] not in (0, 4)] == [[]] * 4
+    assert _counts() == (6, 4)
+
+
+def test_report_bulk_in_chunks_gives_the_same_errors_in_the_requests_language(partner_api, monkeypatch):
+    from notices.api import views
+
+    body = [{"url": 12}, {"notes": "no url"}, {"url": "http://f.polder.example/", "reported_at": "soon"}] * 2
+    answers = []
+    for chunk in (2, 10_000):
+        monkeypatch.setattr(views, "BULK_CHUNK", chunk)
+        response = partner_api.post("/api/v1/reports/bulk/", body, format="json", HTTP_ACCEPT_LANGUAGE="de")
+        assert response.status_code == 200
+        answers.append(response.json())
+    assert answers[0] == answers[1]
+    assert answers[0]["rejected"] == 6 and _counts() == (0, 0)
+    assert answers[0]["results"][1]["errors"] == {"url": ["Dieses Feld ist erforderlich."]}

@@ -86,6 +86,25 @@ def test_import_reports_names_each_bad_line_with_its_number_and_reason(tmp_path)
     assert sorted(Report.objects.values_list("external_ref", flat=True)) == ["good-1", "good-4"]
 
 
+def test_import_reports_defanged_url_is_a_line_error_naming_the_refanged_form(tmp_path):
+    path = tmp_path / "defanged.jsonl"
+    path.write_text(
+        json.dumps({"url": "hxxps://files[.]polder[.]example/a.jpg"})
+        + "\n"
+        + json.dumps({"url": "http://files.polder.example/b.jpg"})
+        + "\n",
+        encoding="utf-8",
+    )
+    out, err = run(str(path))
+
+    assert err.splitlines() == [
+        f"{path}:1: url: This URL looks defanged (hxxp, [.] or [:] written in place of http, a dot or a "
+        "colon), so it cannot be tracked as it is. Submit it refanged: https://files.polder.example/a.jpg"
+    ]
+    assert "1 reports accepted" in out and "1 lines rejected" in out
+    assert list(Url.objects.values_list("canonical", flat=True)) == ["http://files.polder.example/b.jpg"]
+
+
 def test_import_reports_json_lines_from_standard_input():
     lines = [
         json.dumps({"url": "http://stdin.example/1", "external_ref": "j1", "notes": "two\nlines"}),
