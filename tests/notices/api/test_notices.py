@@ -73,6 +73,8 @@ def test_notice_create_one_per_provider(staff_api, two_provider_cases, provider,
         "last_outcome": "",
         "last_checked_at": None,
         "withdrawn": False,
+        "superseded_at": None,
+        "superseded_reason": None,
     }
     assert _rows() == (2, 3, 0)
     assert set(Notice.objects.values_list("reference", "provider_id", "created_by_id")) == {
