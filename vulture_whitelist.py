@@ -542,3 +542,13 @@ _declared_fields = (
 
 # A superseded item's reason: a model field and serializer fields (written by `.update(...)`, read by name).
 _superseded = (_.superseded_reason,)
+
+# Admin columns and fields named in list_display/readonly_fields (kind labels, the notice items' removal
+# columns, the provider's scorecard link), and a template filter (`|event_kind`).
+_workbench_columns = (
+    _.kind_label,
+    _.reported_removal,
+    _.confirmed_removal,
+    _.scorecard,
+    _.event_kind,
+)

@@ -612,8 +612,7 @@ class BlocklistQuerySerializer(StrictQuerySerializer):
         min_value=1,
         max_value=blocklist.MAX_LIMIT,
         default=blocklist.DEFAULT_LIMIT,
-        help_text=f"Entries on a page, added and removed together (default {blocklist.DEFAULT_LIMIT}, at most "
-        f"{blocklist.MAX_LIMIT}).",
+        help_text=f"Entries on a page (default {blocklist.DEFAULT_LIMIT}, at most {blocklist.MAX_LIMIT}).",
     )
     cursor = serializers.CharField(
         required=False,

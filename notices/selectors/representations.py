@@ -42,7 +42,7 @@ class NoticeItemSerializer(serializers.Serializer):
     last_outcome = serializers.CharField(source="url.last_outcome")
     last_checked_at = serializers.DateTimeField(source="url.last_checked_at", allow_null=True)
     withdrawn = serializers.SerializerMethodField(
-        help_text="The hotline no longer asks for this URL: its case was closed, the notice withdrawn, or the "
+        help_text="The hotline no longer asks for it: its case was closed, the notice withdrawn, or the "
         "notice superseded for it."
     )
     superseded_at = serializers.DateTimeField(

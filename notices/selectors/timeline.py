@@ -42,7 +42,7 @@ SENTENCES = {
 }
 
 
-# Every kind of event in words (the timeline's "Kind" column, the dashboard's recent activity, the event list's
+# Every kind of event in words (timeline's "Kind" column, the dashboard's recent activity, the event list's
 # filter). A kind missing here is shown from its name ("url.escalation_waits": "Escalation waits"), never as
 # the bare code.
 KIND_LABELS = {

@@ -4,8 +4,9 @@ GET shows the form in the visitor's language (cookie or Accept-Language; en, de,
 client address (IPv6: its /64) in the shared counters (notices.infra.ratelimit), each a 429 with Retry-After
 beyond it: every POST counts against PUBLIC_REPORT_ATTEMPT_RATE; only a report that would be recorded (or a
 form whose honeypot was filled) counts against PUBLIC_REPORT_RATE, so a person correcting a typo does not
-spend their reports. Problems are listed at the top and at their field (400), nothing is recorded. A valid report goes through the intake service like any other,
-marked channel `public` (the analysts' *reported via* filter), and the page shows its receipt. Nothing is
+spend their reports. Problems are listed at the top and at their field (400), nothing is recorded. A valid
+report goes through the intake service like any other, marked channel `public` (the analysts' *reported via*
+filter), and the page shows its receipt. Nothing is
 fetched from the reported URL, and the answer does not show it.
 """
 

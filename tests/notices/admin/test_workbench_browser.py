@@ -130,7 +130,7 @@ def test_the_analysts_day(browse, day, worker):
         # The queue of new reports: all three, assessed in one go (each then traced).
         page.click("text=New reports, awaiting assessment")
         page.wait_for_url("**queue=new**")
-        # The navigation sidebar folded away (Django keeps the choice in the browser): the lists get the width.
+        # The navigation sidebar folded away (Django keeps the choice in the browser): lists get the width.
         page.click("#toggle-nav-sidebar")
         found["new_rows"] = page.locator("#result_list tbody tr").count()
         _shot(page, "03-queue-new")
