@@ -61,7 +61,7 @@ from notices.models import (
 )
 from notices.selectors.matching import same_material
 from notices.selectors.sites import cases_of_site, hosts_of_site, site_summary
-from notices.selectors.timeline import event_kinds, event_label
+from notices.selectors.timeline import KIND_LABELS, event_kinds, event_label
 from notices.services import casework, urls
 from notices.services.assessment import AssessmentError, assess_url
 from notices.services.holds import request_hold
@@ -775,6 +775,12 @@ class EventKindFilter(OfferedChoicesFilter):
 
     def lookups(self, request, model_admin):
         return [(kind, event_label(kind)) for kind in event_kinds()]
+
+    def offered_values(self) -> list[str]:
+        """The kinds offered, and every kind the project names though none is recorded yet: a link to those
+        shows an empty list, not a refusal."""
+        offered = super().offered_values()
+        return offered + sorted(set(KIND_LABELS) - set(offered))
 
     def queryset(self, request, queryset):
         return queryset.filter(kind=self.value()) if self.value() else queryset

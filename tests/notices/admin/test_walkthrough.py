@@ -245,6 +245,18 @@ def test_other_lists_refuse_unknown_choices(client, admin_user):
         assert any("has no choice" in message for message in _messages(response)), name
 
 
+def test_the_event_list_takes_a_known_kind_none_recorded_yet_as_an_empty_list(client, admin_user):
+    from notices.models import Event
+    from notices.selectors.timeline import KIND_LABELS, event_kinds
+
+    client.force_login(admin_user)
+    unrecorded = sorted(set(KIND_LABELS) - set(event_kinds()))[0]
+    response = client.get(reverse("admin:notices_event_changelist"), {"kind": unrecorded})
+    assert response.status_code == 200
+    assert _messages(response) == []
+    assert response.context["cl"].result_count == Event.objects.filter(kind=unrecorded).count() == 0
+
+
 # --- The capped search count ----------------------------------------------------------------------------
 
 
