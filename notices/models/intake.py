@@ -262,15 +262,24 @@ class Report(models.Model):
 
 
 class ImportRun(models.Model):
-    """One input fed to `manage.py import_reports`: how many of its lines are done, so that running the same
-    input again resumes after the last committed line. `key` names the submitter and the input's identity
-    (SHA-256 of its first MiB, and its size when it is a regular file)."""
+    """One import of an input by `manage.py import_reports`: how many of its lines are done, so that running
+    the same input again resumes after the last committed line. `key` names the submitter, the format and
+    the SHA-256 of the input's first MiB — only a candidate: several runs may share it (inputs with the same
+    start, `--restart`). `consumed_sha256` / `consumed_bytes` are the SHA-256 and length of exactly the bytes
+    of lines 1–`lines_done`, written with every batch; a resume goes on only when the lines it skips hash to
+    them, and a finished run is "already done" only for an input that is all of those bytes and no more."""
 
-    key = models.CharField(max_length=120, unique=True)
+    key = models.CharField(max_length=120, db_index=True)
     name = models.CharField(max_length=1000, help_text="The path as given; '-' for standard input.")
     format = models.CharField(max_length=8)
     partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     lines_done = models.PositiveBigIntegerField(default=0, help_text="Lines committed, from the first.")
+    consumed_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 (hex) of the bytes of lines 1–lines_done; empty: unknown.",
+    )
+    consumed_bytes = models.PositiveBigIntegerField(default=0, help_text="Bytes of lines 1–lines_done.")
     accepted = models.PositiveBigIntegerField(default=0)
     rejected = models.PositiveBigIntegerField(default=0)
     started_at = models.DateTimeField()

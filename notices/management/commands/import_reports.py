@@ -1,11 +1,14 @@
-"""`manage.py import_reports FILE [--partner NAME] [--format csv|jsonl]` (`-` reads standard input).
+"""`manage.py import_reports FILE [--partner NAME] [--format csv|jsonl] [--restart]` (`-`: standard input).
 
 Streams the file into bulk intake (notices/services/imports.py): a progress bar on a terminal (nothing
 otherwise), each line that is not a report on stderr as `FILE:LINE: reason`, a summary on stdout. Running the
-same file again after an interruption resumes after the last committed line. Exit status 0 when the file was
-read to its end, whatever its lines held; non-zero only on fatal errors (unreadable file, bad CSV header,
-unknown partner, a second import of the same file running, the database failing). Ctrl-C stops it with one
-line saying how far it got and how to resume, exit status 130.
+same file again after an interruption resumes after the last committed line, once the lines it skips are
+checked to be the ones recorded (a file that is not is imported from line 1 as a new run, said on stderr;
+standard input that is not stops, nothing recorded, until run with `--restart`). Exit status 0 when the file
+was read to its end, whatever its lines held; non-zero only on fatal errors (unreadable file, bad CSV header,
+unknown partner, a second import of the same file running, standard input that is not the input an earlier
+run read, the database failing). Ctrl-C stops it with one line saying how far it got and how to resume, exit
+status 130.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class Command(BaseCommand):
     help = (
         "Import reports from a CSV file (header: url, reported_at, external_ref, notes) or JSON lines (one "
         "report object per line); '-' reads standard input. Resumable: run the same file again after an "
-        "interruption and it continues after the last committed line."
+        "interruption and it continues after the last committed line (checked to be the same lines)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -35,6 +38,12 @@ class Command(BaseCommand):
             "--format", choices=FORMATS, help="Default: jsonl if the first line is an object."
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar, even on a terminal.")
+        parser.add_argument(
+            "--restart",
+            action="store_true",
+            help="Ignore earlier runs of this input: import it from line 1 as a new run (reports recorded "
+            "before stay; the same URLs again count as duplicates).",
+        )
 
     def handle(self, *args, **options) -> None:
         name = options["file"]
@@ -48,14 +57,17 @@ class Command(BaseCommand):
                 name=name,
                 partner=partner,
                 fmt=options["format"] or _format_by_name(name),
+                restart=options["restart"],
                 on_error=lambda line, reason: self.stderr.write(f"{name}:{line}: {reason}"),
                 on_progress=bar.update,
+                on_notice=self.stderr.write,
             )
         except ImportFatal as exc:
             raise CommandError(str(exc)) from None
         except ImportInterrupted as exc:
             bar.close()
-            self.stderr.write(f"{exc}; run the same command again to resume after line {exc.lines_done:,}.")
+            again = "the command again without --restart" if options["restart"] else "the same command again"
+            self.stderr.write(f"{exc}; run {again} to resume after line {exc.lines_done:,}.")
             raise SystemExit(130) from None
         except DatabaseError as exc:
             raise CommandError(
@@ -116,7 +128,12 @@ def summary(name: str, outcome: ImportOutcome, seconds: float) -> str:
         f"reports accepted ({outcome.duplicates:,} of a URL already known), {outcome.rejected:,} lines "
         "rejected."
     ]
-    if outcome.skipped:
+    if outcome.continued:
+        lines.append(
+            f"Lines 1–{outcome.skipped:,} are those of an earlier import of this input that finished; "
+            f"read on after line {outcome.skipped:,} as a new run."
+        )
+    elif outcome.skipped:
         lines.append(f"Resumed after line {outcome.skipped:,} (done by an earlier run).")
     if outcome.skipped or run.accepted != outcome.accepted:
         lines.append(f"All runs of this file: {run.accepted:,} accepted, {run.rejected:,} rejected.")
