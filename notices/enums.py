@@ -369,6 +369,7 @@ class AlertKind(models.TextChoices):
     DISPUTE = "dispute", "Disputed by the provider"
     REAPPEARED = "reappeared", "Content reappeared after removal"
     ORDER_BREACHED = "order_breached", "Removal order's legal deadline breached"
+    COUNTRY_CHANGED = "country_changed", "Hosting country changed (same provider)"
 
 
 class AlertStatus(models.TextChoices):

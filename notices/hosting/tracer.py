@@ -17,7 +17,8 @@ The trace, step by step (each step appends what it asked and what it got to `sou
 9. CDN / reverse proxy (HOSTING_INTERMEDIARIES): the network is marked as the intermediary and the origin is
    unknown — until an analyst enters it as a URL or host override.
 10. Overrides (URL > host > prefix > ASN) win over everything above.
-A trace whose provider or address differs from the URL's previous trace is a hop.
+A trace whose provider, address or country differs from the URL's previous trace is a hop (a country only when
+both traces know one: a trace that found none proves no move).
 """
 
 from __future__ import annotations
@@ -323,7 +324,8 @@ def trace_url(*, url: Url, now: datetime) -> HostingTrace:
 
     Side effects: a HostingTrace row (inputs, sources, answer); a HostingProvider (with its registry abuse
     contacts) for an organisation seen for the first time; the URL's current trace, provider and traced_at;
-    `is_hop` and a `url.hopped` event when provider or address differ from the previous trace; `url.traced`.
+    `is_hop` and a `url.hopped` event when provider, address or (both known) country differ from the previous
+    trace (`_is_hop`); `url.traced`.
     """
     resolution = resolve_host(url.host)
     state = TraceState(url=url)
@@ -344,6 +346,15 @@ def _error(state: TraceState, dns_error: str) -> str:
         return dns_error or "no address"
     known = state.networks or state.announced or state.local_routing
     return "" if known else "no registry data for this address"
+
+
+def _is_hop(previous: HostingTrace | None, provider_id: int | None, ip: str | None, country: str) -> bool:
+    """Whether a trace answering (provider, address, country) moved from `previous`: another provider or
+    address, or another country where both know one."""
+    if previous is None:
+        return False
+    moved_country = bool(previous.country and country and previous.country != country)
+    return (previous.provider_id, previous.ip) != (provider_id, ip) or moved_country
 
 
 def _store(
@@ -379,7 +390,7 @@ def _store(
             intermediary=answer.intermediary,
             origin_unknown=answer.origin_unknown,
             override=answer.override,
-            is_hop=previous is not None and (previous.provider_id, previous.ip) != (provider_id, state.ip),
+            is_hop=_is_hop(previous, provider_id, state.ip, answer.country),
         )
         url.current_trace, url.traced_at = trace, now
         if trace.provider_id or not url.provider_id:

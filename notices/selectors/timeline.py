@@ -74,6 +74,7 @@ KIND_LABELS = {
     "url.assessed": "Assessed",
     "url.assigned": "Assigned",
     "url.closed": "Case closed",
+    "url.country_changed": "Hosting country changed",
     "url.created": "Reported",
     "url.escalated": "Escalated",
     "url.escalation_cancelled": "Escalation called off",

@@ -1,7 +1,9 @@
-"""Acting on a hop: the content of a noticed case now answers from another provider (the trace after a check
-saw a new address: `url.hopped`, `HostingTrace.is_hop`).
+"""Acting on a hop: the content of a noticed case now answers from another provider or country (the trace
+after a check saw a new address, provider or country: `url.hopped`, `HostingTrace.is_hop`).
 
-`act_on_hop` (called after every trace that found a hop):
+`act_on_hop` (called after every trace that found a hop). The same provider still hosting the content (a new
+address of its own, or another of its countries) keeps its notice: nothing is superseded and no second notice
+goes out; a changed country is recorded instead (`record_country_change`). Another provider:
 1. the old provider's open notice items for the URL are superseded (`supersede`: `superseded_at` and
    `superseded_reason` set, the item released) and the old notice is told why: a `url.superseded` event on
    the case and the notice, a mail through the outbox to the old provider's abuse contacts (its language;
@@ -13,6 +15,14 @@ saw a new address: `url.hopped`, `HostingTrace.is_hop`).
    notice stamps them afresh;
 3. the new provider gets a notice of the same type, queued at once; when one cannot be made (routing wants a
    hand-off, no working contact, a hold …) the analysts are alerted instead.
+
+`record_country_change` (also used by the pre-send re-check, notices.services.presend): the case's hosting
+country — its current trace's, which routing, the admin's queue filters and the ladder's hand-off step read —
+now differs from the last one a trace knew. A `url.country_changed` event says so in words on the case's
+timeline, and the analysts get a `country_changed` alert (one open per case): the country decides the
+law-enforcement referral and the partner hotline's hand-off, which the ladder's step now takes to the new
+country's hotline. The first-notice fields (`country_at_notice` …) are not touched: time-to-removal
+statistics stay with the country at notice (a notice not sent yet stamps them with the country it finds).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 
 from notices.delivery.compose import MailItem
 from notices.delivery.escalation import superseded_mail
@@ -36,6 +47,8 @@ from notices.enums import (
 from notices.errors import NoticeError
 from notices.infra.events import new_event, record_events
 from notices.models import (
+    Event,
+    HostingTrace,
     Notice,
     NoticeItem,
     OutgoingMessage,
@@ -57,12 +70,11 @@ def act_on_hop(*, url_id: int, now: datetime) -> Notice | None:
         trace = url.current_trace
         if url.status != UrlStatus.NOTIFIED or trace is None or not trace.is_hop or trace.provider_id is None:
             return None
-        old = [
-            item
-            for item in NoticeItem.objects.filter(url=url, is_open=True).select_related("notice__provider")
-            if item.notice.provider_id != trace.provider_id
-        ]
-        if not old:
+        items = list(NoticeItem.objects.filter(url=url, is_open=True).select_related("notice__provider"))
+        old = [item for item in items if item.notice.provider_id != trace.provider_id]
+        if not old:  # the same provider hosts it still: its notice stands
+            if items:
+                record_country_change(url, trace, now=now, notice=items[0].notice)
             return None
         _tell_old(url, [item.notice for item in old], now)
         supersede(old, reason=SupersededReason.HOP, now=now)
@@ -99,6 +111,56 @@ def act_on_hop(*, url_id: int, now: datetime) -> Notice | None:
             ]
         )
         return notice
+
+
+COUNTRY_EVENT = "url.country_changed"
+
+
+def record_country_change(
+    url: Url, trace: HostingTrace, *, now: datetime, notice: Notice | None = None
+) -> bool:
+    """Record that `trace` (the case's current trace, of the provider its notice went to) puts the content in
+    another country than the last trace that knew one (see the module docstring). Returns whether it did:
+    not when either country is unknown, they are the same, or this trace's change is recorded already."""
+    new = trace.country
+    previous = (
+        HostingTrace.objects.filter(url_id=url.pk)
+        .filter(Q(traced_at__lt=trace.traced_at) | Q(traced_at=trace.traced_at, pk__lt=trace.pk))
+        .exclude(country="")
+        .order_by("-traced_at", "-id")
+        .values_list("country", flat=True)
+        .first()
+    )
+    if not new or not previous or new == previous:
+        return False
+    if Event.objects.filter(url_id=url.pk, kind=COUNTRY_EVENT, data__trace=trace.pk).exists():
+        return False
+    provider = trace.provider.name if trace.provider_id else "an unknown provider"
+    if url.first_notice_sent_at is None:
+        counted = f"no notice has reached the provider yet, so the statistics will count the case in {new}"
+    else:
+        counted = (
+            "time-to-removal statistics stay with the country at notice "
+            f"({url.country_at_notice or 'unknown'})"
+        )
+    text = (
+        f"Hosting country changed from {previous} to {new} (address {trace.ip}, still {provider}): the "
+        f"notice to the same provider stands; routing and the partner hand-off go by {new} from now on; "
+        f"{counted}."
+    )
+    data = {"from": previous, "to": new, "trace": trace.pk, "provider": trace.provider_id, "text": text}
+    record_events([new_event(COUNTRY_EVENT, at=now, url=url, notice=notice, data=data)])
+    raise_alert(
+        kind=AlertKind.COUNTRY_CHANGED,
+        key=f"{AlertKind.COUNTRY_CHANGED}:{url.pk}",
+        summary=f"Case {url.pk}: hosting country changed from {previous} to {new} at {provider}; check the "
+        "routing (law enforcement, partner hotline hand-off).",
+        now=now,
+        notice=notice,
+        url=url,
+        provider_id=trace.provider_id,
+    )
+    return True
 
 
 def _tell_old(url: Url, notices: list[Notice], now: datetime) -> None:

@@ -29,6 +29,7 @@ from notices.models import (
     EU_COUNTRIES,
     HostingProvider,
     Notice,
+    Partner,
     Referral,
     Url,
     WebhookDelivery,
@@ -37,6 +38,7 @@ from notices.models import (
 from notices.selectors.ladder import Rung
 from notices.selectors.routing import handoff_partner
 from notices.services.alerts import raise_alert
+from notices.services.routing import hosting_country
 
 
 @dataclass
@@ -251,46 +253,70 @@ def _upstream_outcome(work: Work, chosen: dict, candidates: list[Upstream]) -> O
 
 
 def partner_handoff(works: list[Work], *, now: datetime) -> dict[int, Outcome]:
-    """A hand-off mail to the partner hotline of the hosting country, at the partner's hand-off address."""
+    """A hand-off mail to the partner hotline of the content's current hosting country, at the partner's
+    hand-off address. The country is each URL's own, as routing reads it now (`hosting_country`: its current
+    trace's, else its provider's): a case whose content moved to another country within its provider goes to
+    that country's hotline, and a run whose URLs are hosted in several countries hands each group to its own
+    hotline (one mail each)."""
     items = _items(works)
+    partners: dict[str, Partner | None] = {}
     outcomes, mails = {}, []
     for work in works:
-        country = _hosting_country(work, items)
-        partner = handoff_partner(country) if country and country != settings.HOTLINE_COUNTRY else None
-        if partner is None:
-            why = (
-                "the content is hosted in the hotline's own country" if country else "its country is unknown"
-            )
-            if country and country != settings.HOTLINE_COUNTRY:
-                why = f"no partner hotline takes hand-offs for {country}"
-            outcomes[work.run_id] = Outcome(StepRunStatus.SKIPPED, f"{sentence(work)} not applicable: {why}.")
-        elif not partner.handoff_email:
-            error = f"the partner hotline {partner} has no hand-off address"
-            outcomes[work.run_id] = failed(f"{sentence(work)} failed: {error}.", error)
-        else:
-            mail = handoff_mail(
-                work.notice,
-                partner=partner,
-                country=country,
-                items=[items[pk] for pk in work.url_ids],
-                now=now,
-            )
-            mails.append(EscalationMail(work.notice, mail, work.run_id, work.url_ids))
-            target = f"{partner} ({country}) at {partner.handoff_email}"
-            outcomes[work.run_id] = Outcome(
-                StepRunStatus.QUEUED,
-                f"{sentence(work)} queued for {target}.",
-                target=target,
-                detail={"partner": partner.pk},
-            )
+        by_country: dict[str, list[int]] = {}
+        for pk in work.url_ids:
+            by_country.setdefault(hosting_country(items[pk].url), []).append(pk)
+        queued, missing, why = [], [], []
+        for country, url_ids in by_country.items():
+            if country not in partners:
+                foreign = country and country != settings.HOTLINE_COUNTRY
+                partners[country] = handoff_partner(country) if foreign else None
+            partner = partners[country]
+            if partner is None:
+                why.append(_no_partner(country))
+            elif not partner.handoff_email:
+                missing.append(f"the partner hotline {partner} has no hand-off address")
+            else:
+                mail = handoff_mail(
+                    work.notice,
+                    partner=partner,
+                    country=country,
+                    items=[items[pk] for pk in url_ids],
+                    now=now,
+                )
+                mails.append(EscalationMail(work.notice, mail, work.run_id, url_ids))
+                queued.append((partner, country))
+        outcomes[work.run_id] = _handoff_outcome(work, queued, missing, why)
     enqueue_escalation_mails(mails, now=now)
     return outcomes
 
 
-def _hosting_country(work: Work, items: dict[int, MailItem]) -> str:
-    """Where the run's content is hosted: its first URL's trace, else the provider's country."""
-    trace = items[work.url_ids[0]].url.current_trace
-    return (trace.country if trace is not None and trace.country else "") or work.notice.provider.country
+def _no_partner(country: str) -> str:
+    if not country:
+        return "its country is unknown"
+    if country == settings.HOTLINE_COUNTRY:
+        return "the content is hosted in the hotline's own country"
+    return f"no partner hotline takes hand-offs for {country}"
+
+
+def _handoff_outcome(
+    work: Work, queued: list[tuple[Partner, str]], missing: list[str], why: list[str]
+) -> Outcome:
+    if queued:
+        target = "; ".join(f"{partner} ({country}) at {partner.handoff_email}" for partner, country in queued)
+        rest = "; ".join(missing + why)
+        detail = (
+            {"partner": queued[0][0].pk} if len(queued) == 1 else {"partners": [p.pk for p, _c in queued]}
+        )
+        return Outcome(
+            StepRunStatus.QUEUED,
+            f"{sentence(work)} queued for {target}." + (f" Not handed off: {rest}." if rest else ""),
+            target=target,
+            detail=detail,
+        )
+    if missing:
+        error = "; ".join(missing)
+        return failed(f"{sentence(work)} failed: {error}.", error)
+    return Outcome(StepRunStatus.SKIPPED, f"{sentence(work)} not applicable: {'; '.join(why)}.")
 
 
 # --- Analyst alert ------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from notices.hosting.dns import Resolution, resolve_host
 from notices.hosting.tracer import trace_url
 from notices.infra.resolver import make_resolver
 from notices.infra.resolver import parse_nameserver as parse_resolver
-from notices.models import Event, HostingOverride, HostingTrace, Url
+from notices.models import Event, HostingOverride, HostingProvider, HostingTrace, RoutingPrefix, Url
 
 HOST = "files.polder.example"
 
@@ -338,6 +338,22 @@ def test_trace_url_same_answer_is_not_a_hop(dns_server, make_url, provider, now)
     assert second.is_hop is False
     assert Event.objects.filter(kind="url.hopped").count() == 0
     assert HostingTrace.objects.filter(url=case).count() == 2
+
+
+def test_trace_url_same_address_and_provider_in_another_country_is_a_hop(dns_server, make_url, provider, now):
+    dns_server.set_record(HOST, "A", ["198.51.100.10"])
+    case = make_url(HOST)
+    first = trace_url(url=case, now=now)
+    RoutingPrefix.objects.filter(provider=provider).update(country="DE")  # the network re-registered in DE
+
+    second = trace_url(url=case, now=now + timedelta(hours=1))
+
+    assert (first.country, second.country, second.provider, second.ip) == ("NL", "DE", provider, first.ip)
+    assert second.is_hop is True
+    RoutingPrefix.objects.filter(provider=provider).update(country="")
+    HostingProvider.objects.filter(pk=provider.pk).update(country="")
+    third = trace_url(url=case, now=now + timedelta(hours=2))  # no country known: proves no move
+    assert (third.country, third.is_hop) == ("", False)
 
 
 def test_trace_url_ip_literal_host_skips_dns(make_url, provider, settings, now):

@@ -194,6 +194,56 @@ def test_partner_without_hand_off_address_fails_the_step(make_case, provider, st
     assert step_mails(notice, "partner_handoff") == []
 
 
+def test_partner_handoff_goes_by_the_current_hosting_country(make_case, provider, start):
+    """The content moved to another country within its provider after the notice: the hand-off goes to that
+    country's hotline, not the one of the country at notice; a notice with URLs in two countries hands each
+    to its own hotline."""
+    from notices.models import HostingTrace, Url
+
+    first = make_case("http://files.polder.example/a.html", provider=provider, when=start)
+    second = make_case("http://files.polder.example/b.html", provider=provider, when=start)
+    (notice,) = create_notices(urls=[first, second], notice_type="hotline_notice", now=start)
+    mark_notice_sent(notice=queue_notice(notice=notice, now=start), at=start)
+    nl = Partner.objects.create(
+        name="Meldpunt NL", country="NL", receives_handoffs=True, handoff_email="handoff@meldpunt.example"
+    )
+    be = Partner.objects.create(
+        name="Meldpunt BE", country="BE", receives_handoffs=True, handoff_email="handoff@meldpunt-be.example"
+    )
+    for case in (first, second):  # both in BE now, at the same provider
+        trace = HostingTrace.objects.create(
+            url=case,
+            traced_at=start + H,
+            host=case.host,
+            ips=["198.51.100.70"],
+            ip="198.51.100.70",
+            provider=provider,
+            country="BE",
+            asn=64500,
+            sources=[],
+            is_hop=True,
+        )
+        Url.objects.filter(pk=case.pk).update(current_trace=trace)
+    HostingTrace.objects.filter(pk=trace.pk).update(country="NL")  # the second URL is back in NL
+
+    sweep(now=start + 72 * H)
+
+    mails = step_mails(notice, "partner_handoff")
+    assert [(m.recipients, m.url_ids) for m in mails] == [
+        (["handoff@meldpunt-be.example"], [first.pk]),
+        (["handoff@meldpunt.example"], [second.pk]),
+    ]
+    assert "hosted in BE at Polder Hosting" in mails[0].text
+    run = StepRun.objects.get(notice=notice, action="partner_handoff")
+    assert (run.status, run.target, run.detail) == (
+        "queued",
+        "Meldpunt BE (BE) at handoff@meldpunt-be.example; Meldpunt NL (NL) at handoff@meldpunt.example",
+        {"partners": [be.pk, nl.pk]},
+    )
+    first.refresh_from_db()
+    assert first.country_at_notice == "NL"  # the statistics keep the country at notice
+
+
 # --- Referrals and their export --------------------------------------------------------------------------
 
 

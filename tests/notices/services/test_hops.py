@@ -14,6 +14,7 @@ from notices.models import AnalystAlert, Event, HostingTrace, Notice, NoticeItem
 from notices.services.delivery import send_claimed
 from notices.services.hops import act_on_hop
 from notices.services.notices import create_notices, mark_notice_sent, queue_notice
+from notices.services.routing import hosting_country
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ SUPERSEDED = {
 }
 
 
-def hopped(case, provider, at):
+def hopped(case, provider, at, country=None):
     trace = HostingTrace.objects.create(
         url=case,
         traced_at=at,
@@ -33,12 +34,13 @@ def hopped(case, provider, at):
         ips=["203.0.113.7"],
         ip="203.0.113.7",
         provider=provider,
-        country=provider.country,
+        country=country or provider.country,
         asn=64502,
         sources=[],
         is_hop=True,
     )
     Url.objects.filter(pk=case.pk).update(current_trace=trace, provider=provider)
+    return trace
 
 
 @pytest.mark.parametrize("language", ["en", "de", "nl", "fr"])
@@ -90,9 +92,11 @@ def test_no_hop_or_same_provider_does_nothing_and_a_failing_new_notice_alerts(ma
     mark_notice_sent(notice=queue_notice(notice=notice, now=now), at=now)
     assert act_on_hop(url_id=case.pk, now=now) is None  # the trace is no hop
 
-    hopped(case, old_provider, now)  # a new address, the same provider
+    hopped(case, old_provider, now)  # a new address, the same provider, the same country
     assert act_on_hop(url_id=case.pk, now=now) is None
     assert Notice.objects.count() == 1
+    assert not Event.objects.filter(kind="url.country_changed").exists()
+    assert not AnalystAlert.objects.exists()
 
     mute = make_provider("mute", country="NL", prefix="203.0.113.0/24")
     mute.contacts.all().delete()
@@ -100,3 +104,78 @@ def test_no_hop_or_same_provider_does_nothing_and_a_failing_new_notice_alerts(ma
     assert act_on_hop(url_id=case.pk, now=now) is None
     (alert,) = AnalystAlert.objects.filter(kind="delivery_failed")
     assert alert.summary.startswith(f"Case {case.pk} moved to another provider, which could not be noticed")
+
+
+def test_same_provider_in_another_country_keeps_the_notice_records_and_alerts(make_case, make_provider, now):
+    polder = make_provider("polder")
+    case = make_case(provider=polder, when=now)
+    (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now)
+    mark_notice_sent(notice=queue_notice(notice=notice, now=now), at=now)
+    later = now + timedelta(hours=5)
+    trace = hopped(case, polder, later, country="DE")  # the provider's own network, now in DE
+
+    assert act_on_hop(url_id=case.pk, now=later) is None
+    assert Notice.objects.count() == 1  # no second notice to the same provider
+    item = NoticeItem.objects.get(url=case)
+    assert (item.notice_id, item.is_open, item.superseded_at) == (notice.pk, True, None)
+    (event,) = Event.objects.filter(url=case, kind="url.country_changed")
+    assert (event.notice_id, event.data["from"], event.data["to"], event.data["trace"]) == (
+        notice.pk,
+        "NL",
+        "DE",
+        trace.pk,
+    )
+    assert event.data["text"].startswith("Hosting country changed from NL to DE (address 203.0.113.7, still ")
+    assert "time-to-removal statistics stay with the country at notice (NL)" in event.data["text"]
+    (alert,) = AnalystAlert.objects.all()
+    assert (alert.kind, alert.url_id, alert.notice_id, alert.provider_id) == (
+        "country_changed",
+        case.pk,
+        notice.pk,
+        polder.pk,
+    )
+    assert alert.summary.startswith(
+        f"Case {case.pk}: hosting country changed from NL to DE at Polder Hosting"
+    )
+    case.refresh_from_db()
+    assert (hosting_country(case), case.country_at_notice) == ("DE", "NL")  # now DE; counted as at notice
+    assert case.provider_at_notice_id == polder.pk and case.first_notice_sent_at == now
+
+    assert act_on_hop(url_id=case.pk, now=later) is None  # the same trace again: nothing twice
+    assert Event.objects.filter(kind="url.country_changed").count() == 1
+    assert AnalystAlert.objects.count() == 1
+
+    hopped(case, polder, later + timedelta(hours=1), country="FR")  # moved on: from DE, one open alert kept
+    act_on_hop(url_id=case.pk, now=later + timedelta(hours=1))
+    texts = [e.data["text"][:41] for e in Event.objects.filter(kind="url.country_changed").order_by("pk")]
+    assert texts == ["Hosting country changed from NL to DE (ad", "Hosting country changed from DE to FR (ad"]
+    assert AnalystAlert.objects.count() == 1
+
+
+def test_a_country_change_the_tracer_finds_is_acted_on(dns_server, make_case, make_provider, now):
+    from notices.hosting.tracer import trace_url
+    from notices.models import RoutingPrefix
+    from notices.tasks import trace_url_task
+
+    polder = make_provider("polder")
+    dns_server.set_record("files.polder.example", "A", ["198.51.100.10"])
+    case = make_case(provider=polder, when=now - timedelta(hours=2))
+    trace_url(url=case, now=now - timedelta(hours=1))
+    (notice,) = create_notices(urls=[case], notice_type="hotline_notice", now=now)
+    mark_notice_sent(notice=queue_notice(notice=notice, now=now), at=now)
+    RoutingPrefix.objects.filter(provider=polder).update(country="DE")
+
+    assert trace_url_task(case.pk) == "ok"
+
+    case.refresh_from_db()
+    assert (case.current_trace.country, case.current_trace.is_hop, case.country_at_notice) == (
+        "DE",
+        True,
+        "NL",
+    )
+    (event,) = Event.objects.filter(url=case, kind="url.country_changed")
+    assert event.data["text"].startswith("Hosting country changed from NL to DE")
+    assert AnalystAlert.objects.filter(kind="country_changed", url=case).count() == 1
+    assert list(NoticeItem.objects.filter(url=case, is_open=True).values_list("notice_id", flat=True)) == [
+        notice.pk
+    ]
