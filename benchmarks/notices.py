@@ -73,8 +73,10 @@ def load_assessed_items(notices: int, items: int) -> dict[int, list[int]]:
         )
         cursor.execute(
             f"""INSERT INTO {assessments} (url_id, legality, classification, detection_method, media_type,
-                    legal_basis, notes, created_at)
-                SELECT id, 'illegal_international', 'A1', 'manual_review', 'image', '§ 184b StGB', '', now()
+                    legal_basis, notes, created_at, age_band, victim_gender, virtual_content, user_generated,
+                    child_modelling, site_type, payment_methods, outcome_reason)
+                SELECT id, 'illegal_international', 'A1', 'manual_review', 'image', '§ 184b StGB', '', now(),
+                       '', '', false, false, false, '', '{{}}', ''
                 FROM {urls}"""
         )
         cursor.execute(
