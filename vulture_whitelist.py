@@ -540,6 +540,34 @@ _declared_fields = (
     _.get_same_material,
 )
 
+# The statistics answers' shapes (notices/api/stats_serializers.py): declared fields drf-spectacular reads
+# by name to publish the schema, the query's `payment_method` filter, and DRF's `default_empty_html` (the
+# value of a query field left out).
+_stats_answer_fields = (
+    _.default_empty_html,
+    _.payment_method,
+    _.share_under_24h,
+    _.share_under_72h,
+    _.still_up_after_days,
+    _.p75,
+    _.share_over_7d,
+    _.age_seconds,
+    _.referred_within_3_days,
+    _.urls_actioned,
+    _.share_eu,
+    _.urls_eu,
+    _.share_removed_same_day,
+    _.share_removed_within_3_days,
+    _.time_to_acknowledge_median,
+    _.dispute_rate,
+    _.refused_not_illegal,
+    _.not_illegal_rate,
+    _.cases_with_stopped_clock,
+    _.stopped_seconds,
+    _.reappearance_rate,
+    _.sla,
+)
+
 # A superseded item's reason: a model field and serializer fields (written by `.update(...)`, read by name).
 _superseded = (_.superseded_reason,)
 

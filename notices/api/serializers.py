@@ -7,6 +7,7 @@ import math
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from notices.canonical import defang
 from notices.enums import (
@@ -431,13 +432,43 @@ class StrictQuerySerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class FlagQueryField(serializers.BooleanField):
+    """A yes/no filter: `true` or `false` (or 1 / 0 …); absent or empty (as a form sends it), no filter. Any
+    other value, `null` too, is a 400: never a filter silently left out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, default=None, **kwargs)
+        # Absent from the query: the default (None, no filter), not the form convention of False.
+        self.default_empty_html = empty
+
+
+# The hotline network's vocabulary, as statistics dimensions (notices/selectors/stats.py NETWORK_GROUPS).
+NETWORK_GROUP_BY = [
+    "classification",
+    "site_type",
+    "age_band",
+    "victim_gender",
+    "virtual_content",
+    "user_generated",
+    "child_modelling",
+    "commercial",
+    "payment_method",
+    "outcome_reason",
+]
+STATS_GROUP_BY = ["provider", "asn", "country", "month", "member_state", *NETWORK_GROUP_BY]
+
+
 class StatsQuerySerializer(StrictQuerySerializer):
     group_by = serializers.ChoiceField(
-        choices=["provider", "asn", "country", "month", "member_state", "classification", "site_type"],
+        choices=STATS_GROUP_BY,
         default="provider",
         help_text="`member_state`: the EU member states only, each with its `share` of every case the "
-        "filters select (in the EU or not). `classification` (ICCAM: baseline / national) and `site_type`: "
-        "the hotline network's vocabulary, from each case's current assessment (computed live).",
+        "filters select (in the EU or not). The hotline network's vocabulary, from each case's current "
+        "assessment (computed live; a case without the value, or not assessed, is in the group whose key is "
+        "null): `classification` (ICCAM: baseline / national / not_illegal), `site_type`, `age_band`, "
+        "`victim_gender`, the flags `virtual_content`, `user_generated`, `child_modelling` and `commercial` "
+        "(keys true / false; commercial null: not determined), `payment_method` (a case counts under every "
+        "method seen on its site, so counts can add up to more than the cases) and `outcome_reason`.",
     )
     since = serializers.DateTimeField(required=False, help_text="First notice at or after.")
     until = serializers.DateTimeField(required=False, help_text="First notice before.")
@@ -451,10 +482,27 @@ class StatsQuerySerializer(StrictQuerySerializer):
         default=None,
         help_text="`true`: cases hosted in an EU member state at notice time; `false`: all others.",
     )
+    # The network vocabulary's filters: the case's current assessment has the value (computed live).
     classification = serializers.ChoiceField(
         choices=NetworkClassification.choices, required=False, help_text="ICCAM classification of the case."
     )
     site_type = serializers.ChoiceField(choices=SiteType.choices, required=False)
+    age_band = serializers.ChoiceField(
+        choices=AgeBand.choices,
+        required=False,
+        help_text="Apparent age band of the youngest person depicted.",
+    )
+    victim_gender = serializers.ChoiceField(choices=VictimGender.choices, required=False)
+    virtual_content = FlagQueryField(help_text="Virtual, drawn or AI-generated material.")
+    user_generated = FlagQueryField(help_text="Self- or user-generated material.")
+    child_modelling = FlagQueryField(help_text="Child modelling material.")
+    commercial = FlagQueryField(help_text="A commercial site (`false`: determined not commercial).")
+    payment_method = serializers.ChoiceField(
+        choices=PaymentMethod.choices,
+        required=False,
+        help_text="Cases where this payment method was seen on the site.",
+    )
+    outcome_reason = serializers.ChoiceField(choices=OutcomeReason.choices, required=False)
     fresh = serializers.BooleanField(
         default=False,
         help_text="Compute now instead of serving the snapshot (slow at scale). Without it the answer is the "

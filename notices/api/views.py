@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notices.api import serializers as s
+from notices.api import stats_serializers as stats_s
 from notices.api.auth import CanAdd, CanChange, CanView, IsPartnerOrStaff, IsStaff
 from notices.api.errors import PayloadTooLarge
 from notices.api.parsers import CsvParser, CsvRow, ReportJsonParser
@@ -493,7 +494,7 @@ class TtrStatsView(APIView):
     permission_classes = [IsStaff, CanView]
     role_model = StatsSnapshot
 
-    @extend_schema(parameters=[s.StatsQuerySerializer], responses={200: None})
+    @extend_schema(parameters=[s.StatsQuerySerializer], responses={200: stats_s.TtrStatsSerializer})
     def get(self, request: Request) -> Response:
         q = _query(s.StatsQuerySerializer, request)
         result = time_to_removal(now=timezone.now(), **q)
@@ -506,7 +507,7 @@ class YearlyStatsView(APIView):
     permission_classes = [IsStaff, CanView]
     role_model = StatsSnapshot
 
-    @extend_schema(parameters=[s.YearQuerySerializer], responses={200: None})
+    @extend_schema(parameters=[s.YearQuerySerializer], responses={200: stats_s.YearlyStatsSerializer})
     def get(self, request: Request) -> Response:
         q = _query(s.YearQuerySerializer, request)
         return Response({"unit": "seconds", **yearly_figures(year=q["year"], now=timezone.now())})
@@ -608,7 +609,7 @@ class ProviderScorecardView(APIView):
     permission_classes = [IsStaff, CanView]
     role_model = StatsSnapshot
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: stats_s.ScorecardSerializer})
     def get(self, request: Request, slug: str) -> Response:
         _query(s.StrictQuerySerializer, request)
         provider = get_object_or_404(HostingProvider, slug=slug)

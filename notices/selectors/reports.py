@@ -144,7 +144,10 @@ def provider_scorecard(*, provider: HostingProvider, now: datetime) -> dict:
     survival curve), the reappearance rate (of its removals, the share whose content came back), and from its
     sent notices (withdrawn ones aside) the rates of "not our customer" (disputed) and "refused" (the
     provider holds the content not illegal) answers and the time to acknowledge (first answer minus sent, as
-    {low, high}: a notice not answered yet counts as at least its age, with no upper bound)."""
+    {low, high}: a notice not answered yet counts as at least its age, with no upper bound).
+
+    `computed_at` (= `as_of`) is when the time-to-removal figures were computed: the snapshot's time, or now
+    when they are live. The notice and SLA figures are computed on every call, so none is older."""
     stats = time_to_removal(group_by="provider", now=now)
     group = next((g for g in stats["groups"] if g["key"] == provider.slug), None) or {}
     removed = group.get("removed", 0)
@@ -156,6 +159,7 @@ def provider_scorecard(*, provider: HostingProvider, now: datetime) -> dict:
             "is_eu": provider.is_eu,
         },
         "unit": "seconds",
+        "computed_at": stats["computed_at"],
         "as_of": stats["as_of"],
         "age_seconds": stats["age_seconds"],
         "source": stats["source"],

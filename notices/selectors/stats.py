@@ -61,9 +61,33 @@ GROUPS = {
 # URL. Correlated lookups by primary key: these groupings cost more than the columns above, so they keep no
 # snapshot and are computed live (README "Statistics").
 ASSESSMENT_VALUE = f"(SELECT a.{{column}} FROM {Assessment._meta.db_table} a WHERE a.id = __ASSESSMENT__)"
+
+
+def _assessment(column: str, *, blank_is_null: bool = False) -> str:
+    value = ASSESSMENT_VALUE.format(column=column)
+    return f"NULLIF({value}, '')" if blank_is_null else value
+
+
+PAYMENT_METHODS = _assessment("payment_methods")
+# Each key: the value (null when the case has no assessment, or the value is empty / not determined).
 NETWORK_GROUPS = {
-    "classification": ASSESSMENT_VALUE.format(column="network_classification"),
-    "site_type": f"NULLIF({ASSESSMENT_VALUE.format(column='site_type')}, '')",
+    "classification": _assessment("network_classification"),
+    "site_type": _assessment("site_type", blank_is_null=True),
+    "age_band": _assessment("age_band", blank_is_null=True),
+    "victim_gender": _assessment("victim_gender", blank_is_null=True),
+    "virtual_content": _assessment("virtual_content"),
+    "user_generated": _assessment("user_generated"),
+    "child_modelling": _assessment("child_modelling"),
+    "commercial": _assessment("commercial"),
+    # A case is in the group of every payment method seen (so in several, or in the null group if none).
+    "payment_method": f"unnest(COALESCE(NULLIF({PAYMENT_METHODS}, '{{}}'), '{{NULL}}'))",
+    "outcome_reason": _assessment("outcome_reason", blank_is_null=True),
+}
+# The filters of the same names: the case's value equals the one asked for (a case without an assessment
+# matches none); `payment_method` matches a case where that method was seen.
+NETWORK_FILTERS = {
+    **{name: f"{sql} = %({name})s" for name, sql in NETWORK_GROUPS.items() if name != "payment_method"},
+    "payment_method": f"{PAYMENT_METHODS} @> ARRAY[%(payment_method)s]::varchar[]",
 }
 # Groupings the statistics compute but keep no snapshot of: every case in one group; the network vocabulary.
 KEYS = {**GROUPS, **NETWORK_GROUPS, "all": "'all'::text"}
@@ -120,7 +144,12 @@ def ttr_stats(
     """One dict per group: count, removed, still_up, reappeared, closed (outside the figures), median/p75/p90/
     max as {low, high}, shares, still-up counts after 1/3/7/30 days and a survival curve. `narrow`: the
     filters `provider` (slug), `country`, `asn`, `eu` (True: EU member states only, False: all others), and
-    the network vocabulary of the case's current assessment: `classification` (ICCAM) and `site_type`.
+    the network vocabulary of the case's current assessment (NETWORK_FILTERS): `classification` (ICCAM),
+    `site_type`, `age_band`, `victim_gender`, the flags `virtual_content`, `user_generated`,
+    `child_modelling` and `commercial`, `payment_method` (seen on the site) and `outcome_reason`.
+
+    By payment method, a case counts in the group of each method seen on its site (so the groups' counts can
+    add up to more than the cases), and in the group without a key when none was seen.
 
     By member state, each group also has `share`: its part of all the cases the filters select, in the EU or
     not (the cases outside the EU are left out of the groups)."""
@@ -130,6 +159,10 @@ def ttr_stats(
     with transaction.atomic(), connection.cursor() as cursor:
         # The percentiles and the survival curve sort every case; give the sorts memory instead of disk.
         cursor.execute(f"SET LOCAL work_mem = '{settings.STATS_WORK_MEM}'")
+        if group_by in NETWORK_GROUPS or _reads_assessments(narrow):
+            # The per-case lookups of the assessment make the planner's estimate large enough to compile
+            # the queries (JIT), which costs more than it saves: 1.7-2.7 times slower at 100,000 cases.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(_figures_sql(cases), params)
         rows = cursor.fetchall()
         cursor.execute(_survival_sql(cases), {**params, "points": SURVIVAL_POINTS})
@@ -142,6 +175,11 @@ def ttr_stats(
         total = sum(g["count"] for g in groups)
         groups = [{**g, "share": g["count"] / total} for g in groups if g["key"] is not None]
     return groups
+
+
+def _reads_assessments(narrow: dict) -> bool:
+    """Whether the filters include one of the network vocabulary's (a lookup of each case's assessment)."""
+    return any(narrow.get(name) is not None for name in NETWORK_FILTERS)
 
 
 def _closed_sql(key: str, where: str) -> str:
@@ -214,24 +252,15 @@ def _curves(rows) -> dict:
 
 
 def _filters(
-    since,
-    until,
-    notice_type,
-    *,
-    provider=None,
-    country=None,
-    asn=None,
-    eu=None,
-    classification=None,
-    site_type=None,
+    since, until, notice_type, *, provider=None, country=None, asn=None, eu=None, **network
 ) -> tuple[str, dict]:
+    """The WHERE clauses (each led by AND) and their parameters. `network`: the vocabulary's filters
+    (NETWORK_FILTERS), each applied unless None."""
     clauses, params = [], {}
-    if classification is not None:
-        clauses.append(f"{NETWORK_GROUPS['classification']} = %(classification)s")
-        params["classification"] = classification
-    if site_type is not None:
-        clauses.append(f"{NETWORK_GROUPS['site_type']} = %(site_type)s")
-        params["site_type"] = site_type
+    for name, value in network.items():
+        if value is not None:
+            clauses.append(NETWORK_FILTERS[name])
+            params[name] = value
     if provider is not None:
         # An unknown slug selects nothing (NULL equals no id).
         params["provider"] = (
@@ -463,10 +492,10 @@ def live_stats(*, group_by: str, now: datetime, survival: bool = True, **filters
     (selectors/stats_columns.py): any filter combination in milliseconds at a million cases. The columns are
     read again whenever a change the statistics count has been recorded since they were read.
 
-    The network vocabulary's dimensions (`classification`, `site_type`: each case's current assessment, not a
-    value at first notice) are not among the columns: those questions run the SQL form."""
-    network = group_by in NETWORK_GROUPS or any(filters.get(name) is not None for name in NETWORK_GROUPS)
-    if network:
+    The network vocabulary's dimensions (NETWORK_GROUPS: each case's current assessment, not a value at
+    first notice) are not among the columns: those questions, grouped or filtered by one, run the SQL
+    form."""
+    if group_by in NETWORK_GROUPS or _reads_assessments(filters):
         groups = ttr_stats(group_by=group_by, now=now, **filters)
         return groups if survival else [{k: v for k, v in g.items() if k != "survival"} for g in groups]
     return stats_columns.figures(

@@ -348,3 +348,85 @@ def test_scorecard_api_and_page(polder_answers, staff_api, staff_client):
     assert staff_client.get("/admin/scorecard/nobody/").status_code == 404
     dashboard = staff_client.get("/admin/dashboard/").content.decode()
     assert 'href="/admin/scorecard/polder/"' in dashboard
+
+
+def test_scorecard_says_when_it_was_computed(polder_answers, staff_api, staff_client, now):
+    from notices.selectors.reports import provider_scorecard
+
+    card = provider_scorecard(provider=polder_answers, now=now)
+    assert (card["computed_at"], card["as_of"], card["source"]) == (now, now, "live")
+    refresh_snapshots(now=now - timedelta(seconds=30))
+    card = provider_scorecard(provider=polder_answers, now=now)
+    # The time-to-removal figures come from the snapshot: computed when it was.
+    assert (card["computed_at"], card["age_seconds"], card["source"]) == (
+        now - timedelta(seconds=30),
+        30,
+        "snapshot",
+    )
+    api = staff_api.get("/api/v1/providers/polder/scorecard/").json()
+    page = staff_client.get("/admin/scorecard/polder/", {"format": "json"}).json()
+    for answer in (api, page):
+        assert answer["computed_at"] == answer["as_of"] and answer["computed_at"].startswith(str(now.year))
+
+
+# --- The statistics answers against the published schema ----------------------------------------------------
+
+
+def _exactly(schema: dict, node):
+    """A schema node as JSON Schema, references resolved, admitting no property beyond those it names (the
+    schema conformance run lets unnamed properties pass; here an answer must match its schema exactly)."""
+    if isinstance(node, list):
+        return [_exactly(schema, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _exactly(schema, schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]])
+    strict = {key: _exactly(schema, value) for key, value in node.items() if key != "nullable"}
+    if isinstance(node.get("properties"), dict):
+        strict["additionalProperties"] = False
+    return {"anyOf": [strict, {"type": "null"}]} if node.get("nullable") else strict
+
+
+@pytest.fixture
+def answer_schema(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+
+    def _of(path: str) -> dict:
+        content = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        return _exactly(schema, content["schema"])
+
+    return _of
+
+
+def _conforms(client, url: str, answer_schema) -> dict:
+    import jsonschema
+
+    response = client.get(url)
+    assert response.status_code == 200, response.content
+    jsonschema.validate(response.json(), answer_schema)
+    return response.json()
+
+
+def test_statistics_answers_match_their_schema_exactly(polder_answers, staff_api, answer_schema, now):
+    import jsonschema
+
+    from notices.api.serializers import STATS_GROUP_BY
+
+    ttr = answer_schema("/api/v1/stats/time-to-removal/")
+    for group_by in STATS_GROUP_BY:
+        body = _conforms(staff_api, f"/api/v1/stats/time-to-removal/?group_by={group_by}", ttr)
+        assert body["groups"], group_by
+    refresh_snapshots(now=now)
+    assert _conforms(staff_api, "/api/v1/stats/time-to-removal/", ttr)["source"] == "snapshot"
+    yearly = answer_schema("/api/v1/stats/yearly/")
+    assert _conforms(staff_api, "/api/v1/stats/yearly/?year=2025", yearly)["urls_actioned"] == 6
+    assert _conforms(staff_api, "/api/v1/stats/yearly/?year=2023", yearly)["share_eu"] is None  # no case
+    card = answer_schema("/api/v1/providers/{slug}/scorecard/")
+    for slug in ("polder", "balkan", "prairie"):
+        _conforms(staff_api, f"/api/v1/providers/{slug}/scorecard/", card)
+    # The check can fail: a field the schema does not name.
+    body = staff_api.get("/api/v1/providers/polder/scorecard/").json()
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**body, "unnamed": 1}, card)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**body, "cases": {**body["cases"], "count": None}}, card)
