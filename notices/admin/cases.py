@@ -70,7 +70,7 @@ from notices.services.lifecycle import close_case, reopen_case
 from notices.services.notices import create_notices
 from notices.services.partner_webhooks import set_partner_webhook
 from notices.services.routing import hand_off, handoff_partner, hosting_country, refer_to_law_enforcement
-from notices.templatetags.tracker import seconds
+from notices.templatetags.tracker import duration_bounds
 
 SITE_CASES_SHOWN = 200  # newest cases listed on a site's page; the URL list (filtered by site) has them all
 
@@ -184,16 +184,9 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     audit_read = "url.view"
     audit_list = "url.list"
-    list_display = [
-        "id",
-        "url_defanged",
-        "site_link",
-        "status_badge",
-        "provider",
-        "assigned_to",
-        "first_reported_at",
-        "ttr_display",
-    ]
+    # Fits a 1280 px window beside the filters, the navigation sidebar open too (test_case_list_browser.py):
+    # the site under its URL, the assignee under the status, the first report's date short.
+    list_display = ["id", "case_cell", "status_cell", "provider", "reported", "ttr_display"]
     list_select_related = ["provider", "assigned_to"]
     form = CaseForm
     list_filter = URL_FILTERS
@@ -308,6 +301,28 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             self.message_user(
                 request, f"This case is assigned to {url.assigned_to.get_username()}.", messages.INFO
             )
+
+    def _not_held(self, request, queryset):
+        """The selected cases less those another analyst holds the soft lock on (had open or changed within
+        CASE_LOCK_SECONDS), which a warning names with who has them: the list's actions that change cases
+        work on the rest. (Tracing and checking again only queue the system's work: they take every case.)"""
+        held = casework.held_by_others(queryset, user=request.user, now=timezone.now())
+        if not held:
+            return queryset
+        by_holder: dict[str, list[int]] = {}
+        for pk, who in held.items():
+            by_holder.setdefault(who, []).append(pk)
+        named = "; ".join(f"{', '.join(map(str, ids))} ({who})" for who, ids in sorted(by_holder.items()))
+        minutes = max(1, int(settings.CASE_LOCK_SECONDS // 60))
+        rest = queryset.exclude(pk__in=list(held))
+        others = " the others selected went ahead." if rest.exists() else " no other case was selected."
+        self.message_user(
+            request,
+            f"Skipped {len(held)} case(s) another analyst is working on (had open or changed in the last "
+            f"{minutes} minute(s)): {named}. Talk to them first;{others}",
+            messages.WARNING,
+        )
+        return rest
 
     def save_model(self, request, obj, form, change) -> None:
         """The case form saves only the assignment, through the casework service (revision, event)."""
@@ -455,7 +470,9 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             button="Save this assessment for each",
             apply=assess,
             done="Assessed {count} case(s). Each one never traced gets a hosting trace queued.",
-            explain="The same assessment is recorded for each case, as if saved on its own page.",
+            explain="The same assessment is recorded for each case, as if saved on its own page. A case "
+            "another analyst is working on (the soft lock) is left out, and named.",
+            narrow=lambda cases: self._not_held(request, cases),
         )
 
     def verify_view(self, request, pk: int):
@@ -476,7 +493,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
 
     @admin.action(description="Assign the selected cases to me", permissions=["change"])
     def assign_to_me(self, request, queryset) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
+        ids = list(self._not_held(request, queryset).values_list("pk", flat=True))
         done = casework.assign(url_ids=ids, to=request.user, user=request.user, now=timezone.now())
         self.message_user(
             request, f"Assigned {len(done)} case(s) to you ({len(ids) - len(done)} were already)."
@@ -497,6 +514,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             apply=assign,
             done="Assigned {count} case(s).",
             explain="The analyst sees them under “My cases”.",
+            narrow=lambda cases: self._not_held(request, cases),
         )
 
     @admin.action(description="Verify the assessment (four eyes)", permissions=["change"])
@@ -504,7 +522,8 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         def verify(url: Url) -> None:
             casework.verify(url=url, user=request.user, now=timezone.now())
 
-        each(self, request, queryset, verify, "Verified the assessment of {count} case(s).")
+        cases = self._not_held(request, queryset)
+        each(self, request, cases, verify, "Verified the assessment of {count} case(s).")
 
     @admin.display(description="Four-eyes verification")
     def verification(self, obj: Url) -> str:
@@ -520,6 +539,24 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
     @admin.display(description="URL (defanged)")
     def url_defanged(self, obj: Url) -> str:
         return url_shown(obj)
+
+    @admin.display(description="URL (defanged) · site")
+    def case_cell(self, obj: Url) -> str:
+        return format_html('{}<div class="case-site">{}</div>', url_shown(obj), self.site_link(obj))
+
+    @admin.display(description="Status · assigned to", ordering="status")
+    def status_cell(self, obj: Url) -> str:
+        who = obj.assigned_to.get_username() if obj.assigned_to_id else ""
+        assigned = format_html('<div class="case-assignee">{}</div>', who) if who else ""
+        return format_html("{}{}", self.status_badge(obj), assigned)
+
+    @admin.display(description="Reported", ordering="first_reported_at")
+    def reported(self, obj: Url) -> str:
+        """The first report's date and time (TIME_ZONE), short: "2026-12-04 19:25"."""
+        if obj.first_reported_at is None:
+            return "—"
+        when = timezone.localtime(obj.first_reported_at)
+        return format_html('<span class="nowrap">{}</span> {}', f"{when:%Y-%m-%d}", f"{when:%H:%M}")
 
     @admin.display(description="Site", ordering="site")
     def site_link(self, obj: Url) -> str:
@@ -564,16 +601,19 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         if obj.ttr_high is None:
             return "not removed yet" if obj.first_notice_sent_at else "no notice sent yet"
         return (
-            f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)} after the first notice "
+            f"{duration_bounds(obj.ttr_low, obj.ttr_high)} after the first notice "
             f"(removed between {obj.removed_low:%Y-%m-%d %H:%M:%S} and "
             f"{obj.removed_high:%Y-%m-%d %H:%M:%S} UTC)"
         )
 
     @admin.display(description="TTR")
     def ttr_display(self, obj: Url) -> str:
+        """Both bounds, as precise as it takes to tell them apart (one value when they are equal)."""
         if obj.ttr_high is None:
             return "—"
-        return f"{seconds(obj.ttr_low)} – {seconds(obj.ttr_high)}"
+        low, _, high = duration_bounds(obj.ttr_low, obj.ttr_high).partition(" – ")
+        rest = format_html(' – <span class="nowrap">{}</span>', high) if high else ""
+        return format_html('<span class="nowrap">{}</span>{}', low, rest)
 
     @admin.action(description="Trace the hosting now", permissions=["change"])
     def trace_now(self, request, queryset) -> None:
@@ -595,15 +635,16 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         description="Record referral to law enforcement (own-country hosting)", permissions=["change"]
     )
     def refer_to_police(self, request, queryset) -> None:
-        for url in queryset:
+        cases = list(self._not_held(request, queryset))
+        for url in cases:
             refer_to_law_enforcement(url=url, now=timezone.now(), user=request.user)
-        self.message_user(request, f"Recorded the law-enforcement referral of {queryset.count()} URL(s).")
+        self.message_user(request, f"Recorded the law-enforcement referral of {len(cases)} URL(s).")
 
     @admin.action(
         description="Hand off to the partner hotline of the hosting country", permissions=["change"]
     )
     def hand_off_to_partner(self, request, queryset) -> None:
-        for url in queryset.select_related("current_trace", "provider"):
+        for url in self._not_held(request, queryset).select_related("current_trace", "provider"):
             partner = handoff_partner(hosting_country(url))
             if partner is None:
                 self.message_user(
@@ -633,6 +674,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             button="Close these cases",
             apply=close,
             done="Closed {count} case(s): no more checks, escalations or notices for them.",
+            narrow=lambda cases: self._not_held(request, cases),
         )
 
     @admin.action(description="Law-enforcement hold: do not notify (with a reason)", permissions=["change"])
@@ -658,6 +700,7 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
             done="Held {count} case(s): nothing is sent for them until the hold is cleared or times out.",
             explain="No notice naming a held case is created or sent, its queued mails wait and its "
             "escalation waits; the hold is left out of the provider's SLA figures.",
+            narrow=lambda cases: self._not_held(request, cases),
         )
 
     @admin.action(description="Reopen closed cases", permissions=["change"])
@@ -665,13 +708,17 @@ class UrlAdmin(AuditedReadsMixin, TrackerModelAdmin):
         def reopen(url: Url) -> None:
             reopen_case(url=url, now=timezone.now(), user=request.user)
 
-        each(self, request, queryset, reopen, "Reopened {count} case(s), each to the status it had.")
+        cases = self._not_held(request, queryset)
+        each(self, request, cases, reopen, "Reopened {count} case(s), each to the status it had.")
 
     @admin.action(description="Create hotline notices (one per provider)", permissions=["create_notice"])
     def create_hotline_notices(self, request, queryset) -> None:
+        cases = list(self._not_held(request, queryset))
+        if not cases:
+            return
         try:
             notices = create_notices(
-                urls=list(queryset),
+                urls=cases,
                 notice_type=NoticeType.HOTLINE_NOTICE,
                 now=timezone.now(),
                 created_by=request.user,

@@ -34,15 +34,27 @@ def each(modeladmin, request, objects, apply: Callable, done: str) -> None:
 
 
 def reason_step(
-    modeladmin, request, queryset, *, form_class, title: str, button: str, apply, done: str, explain: str = ""
+    modeladmin,
+    request,
+    queryset,
+    *,
+    form_class,
+    title: str,
+    button: str,
+    apply,
+    done: str,
+    explain: str = "",
+    narrow: Callable | None = None,
 ):
     """The action's two steps. From the change list: the page with the reason form and the selection. Its
-    POST (`apply` set) with a valid form runs `apply(obj, cleaned_data)` on each selected object and goes
-    back to the change list (None); an invalid one shows the page again with the errors."""
+    POST (`apply` set) with a valid form runs `apply(obj, cleaned_data)` on each selected object — of those
+    `narrow(queryset)` leaves, when given — and goes back to the change list (None); an invalid one shows the
+    page again with the errors."""
     submitted = request.POST.get("apply") == "yes"
     form = form_class(request.POST if submitted else None)
     if submitted and form.is_valid():
-        each(modeladmin, request, queryset, lambda obj: apply(obj, form.cleaned_data), done)
+        objects = narrow(queryset) if narrow else queryset
+        each(modeladmin, request, objects, lambda obj: apply(obj, form.cleaned_data), done)
         return None
     shown = list(queryset[: SHOWN + 1])
     context = {

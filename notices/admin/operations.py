@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
@@ -333,7 +334,9 @@ class ProviderResponseAdmin(SystemRecordAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReauthRequiredMixin, TrackerModelAdmin):
-    """Keys are revoked here (after a re-authentication), never created: see `has_add_permission`."""
+    """Keys are revoked here (after a re-authentication), never created: see `has_add_permission`. A key's
+    own request rate is set here too (empty: API_THROTTLE_RATE); a value the limiter cannot read is a form
+    error (the model's validator)."""
 
     list_display = [
         "prefix",
@@ -342,6 +345,7 @@ class ApiKeyAdmin(ReauthRequiredMixin, TrackerModelAdmin):
         "partner",
         "provider",
         "user",
+        "rate_shown",
         "created_at",
         "last_used_at",
         "revoked_at",
@@ -361,6 +365,10 @@ class ApiKeyAdmin(ReauthRequiredMixin, TrackerModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # keys are created with `manage.py create_api_key` (shown once) or in the portal
+
+    @admin.display(description="Rate", ordering="rate")
+    def rate_shown(self, obj: ApiKey) -> str:
+        return obj.rate or f"{settings.API_THROTTLE_RATE} (API_THROTTLE_RATE)"
 
     @admin.action(description="Revoke", permissions=["change"])
     def revoke(self, request, queryset) -> None:

@@ -1,10 +1,11 @@
 """Bearer-key authentication, scope and role permissions, and the request limits shared by every web process.
 
 Every API request is counted once (notices/infra/ratelimit.py, one statement): with a valid key in the key's
-bucket (API_THROTTLE_RATE); without one — no key, a malformed, wrong or revoked one — in its client address's
-bucket (API_ANON_THROTTLE_RATE). Over the rate: 429 with Retry-After until the window ends. A client address
-over its rate is refused with a valid key too, so a process that was told so refuses its next requests before
-it looks any key up. A key is only looked up when it is well-formed.
+bucket (the key's own `rate` when it has one, else API_THROTTLE_RATE); without one — no key, a malformed,
+wrong or revoked one — in its client address's bucket (API_ANON_THROTTLE_RATE). Over the rate: 429 with
+Retry-After until the window ends. A client address over its rate is refused with a valid key too, so a
+process that was told so refuses its next requests before it looks any key up. A key is only looked up when
+it is well-formed.
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ class BearerKeyAuthentication(authentication.BaseAuthentication):
         setattr(request, COUNTED, True)
         _check(
             ratelimit.count(
-                bucket, settings.API_THROTTLE_RATE, now=now, watch=(address, settings.API_ANON_THROTTLE_RATE)
+                bucket,
+                key.rate or settings.API_THROTTLE_RATE,
+                now=now,
+                watch=(address, settings.API_ANON_THROTTLE_RATE),
             )
         )
         current = timezone.now()

@@ -7,9 +7,19 @@ retention purge's redaction of URL strings in `data` (`notices/services/retentio
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import RegexValidator
 from django.db import models
 
 from notices.enums import KeyScope
+
+# A key's own request rate, in API_THROTTLE_RATE's syntax (tracker/env.py `parse_rate` reads it): N requests
+# (1 to 999,999,999) per second, minute, hour or day. The admin form and full_clean check it, and a check
+# constraint refuses any other value in the database, so the limiter never meets a rate it cannot read.
+KEY_RATE_PATTERN = r"^[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)$"
+validate_key_rate = RegexValidator(
+    KEY_RATE_PATTERN,
+    "Enter a rate as N/s, N/min, N/hour or N/day (N a whole number from 1), e.g. 15000/min.",
+)
 
 
 class ApiKey(models.Model):
@@ -25,10 +35,22 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    rate = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        validators=[validate_key_rate],
+        help_text="This key's own request rate (N/s, N/min, N/hour or N/day), used instead of "
+        "API_THROTTLE_RATE; empty: API_THROTTLE_RATE.",
+    )
 
     class Meta:
         verbose_name = "API key"
         constraints = [
+            models.CheckConstraint(
+                name="apikey_rate_valid",
+                condition=models.Q(rate="") | models.Q(rate__regex=KEY_RATE_PATTERN),
+            ),
             models.CheckConstraint(
                 name="apikey_owner_matches_scope",
                 condition=(
@@ -48,7 +70,7 @@ class ApiKey(models.Model):
                         provider__isnull=True,
                     )
                 ),
-            )
+            ),
         ]
 
     def __str__(self) -> str:

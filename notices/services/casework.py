@@ -2,7 +2,8 @@
 
 Assignment names the analyst working a case (`Url.assigned_to`); "my cases" is the list of one's own. The
 soft lock is a warning, not a lock: opening or changing a case stamps `worked_by`/`worked_at`, and another
-analyst opening it within `settings.CASE_LOCK_SECONDS` is told who has it. The revision is the guard against
+analyst opening it within `settings.CASE_LOCK_SECONDS` is told who has it; the list's bulk actions that change
+cases leave it out for anyone else and say who has it (`held_by_others`). The revision is the guard against
 saving over someone else's change: every change an analyst makes to a case (assignment, an assessment, a
 verification, the case form) bumps `Url.revision` under the row's lock, and a change made from a page that
 showed an older revision is refused (`StaleCase`) naming who changed it and when.
@@ -15,10 +16,12 @@ case's current assessment; while the setting is on, no notice naming an unverifi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 
 from notices.errors import NoticeError
 from notices.infra.events import actor_label, record_event
@@ -83,6 +86,17 @@ def assign(*, url_ids: Iterable[int], to, user, now: datetime, revision: int | N
             )
             done.append(pk)
     return done
+
+
+def held_by_others(cases: QuerySet[Url], *, user, now: datetime) -> dict[int, str]:
+    """Of `cases`, those another analyst holds the soft lock on (had open or changed within
+    CASE_LOCK_SECONDS before `now`): {case id: that analyst's username}. One query."""
+    since = now - timedelta(seconds=settings.CASE_LOCK_SECONDS)
+    held = cases.filter(worked_at__gte=since, worked_by__isnull=False)
+    if _user(user) is not None:
+        held = held.exclude(worked_by=user)
+    name = f"worked_by__{get_user_model().USERNAME_FIELD}"
+    return dict(held.order_by("pk").values_list("pk", name))
 
 
 def touch(url: Url, *, user, now: datetime) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from notices.enums import KeyScope
 from notices.models import ApiKey, HostingProvider, Partner
+from notices.models.accounts import validate_key_rate
 
 KEY_PREFIX_LEN = 8
 STAFF_SCOPES = (KeyScope.USER, KeyScope.INBOUND)  # keys owned by a staff user, dead once they are not staff
@@ -26,11 +27,16 @@ PARTNER_SCOPES = frozenset({KeyScope.PARTNER, KeyScope.BLOCKLIST, KeyScope.BLOCK
 
 
 def create_api_key(
-    *, scope: str, partner=None, provider=None, user=None, name: str = ""
+    *, scope: str, partner=None, provider=None, user=None, name: str = "", rate: str = ""
 ) -> tuple[ApiKey, str]:
-    """Create a key for one owner; return (row, plaintext key). The plaintext is never stored."""
+    """Create a key for one owner; return (row, plaintext key). The plaintext is never stored. `rate`: the
+    key's own request rate (`N/s`, `/min`, `/hour`, `/day`) instead of API_THROTTLE_RATE; a bad one raises
+    ValidationError."""
     prefix = secrets.token_hex(KEY_PREFIX_LEN // 2)
     plaintext = f"tt_{prefix}_{secrets.token_urlsafe(32)}"
+    rate = rate.strip()
+    if rate:
+        validate_key_rate(rate)
     key = ApiKey.objects.create(
         name=name,
         prefix=prefix,
@@ -39,6 +45,7 @@ def create_api_key(
         partner=partner if scope in PARTNER_SCOPES else None,
         provider=provider if scope == KeyScope.PROVIDER else None,
         user=user if scope in STAFF_SCOPES else None,
+        rate=rate,
     )
     return key, plaintext
 

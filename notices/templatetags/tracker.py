@@ -32,6 +32,41 @@ def seconds(value) -> str:
     return f"{value / 86400:.1f} d"
 
 
+_UNITS = ((86400, "d"), (3600, "h"), (60, "min"), (1, "s"))
+
+
+def _natural_step(value: int) -> int:
+    """The step `seconds` shows a value in: hours from two days on, minutes from two minutes, else seconds."""
+    return 3600 if value >= 172800 else 60 if value >= 120 else 1
+
+
+def _spelled(value: int, step: int) -> str:
+    """`value` seconds (a multiple of `step`) in whole units down to `step`: "2 d 3 h 12 min", "0 min"."""
+    parts = []
+    for size, unit in _UNITS:
+        if size < step:
+            break
+        amount, value = divmod(value, size)
+        if amount:
+            parts.append(f"{amount} {unit}")
+    return " ".join(parts) or f"0 {dict(_UNITS)[step]}"
+
+
+def duration_bounds(low, high) -> str:
+    """Bounds of a duration in seconds (a time to removal {low, high}) as "low – high", precise enough that
+    distinct bounds read distinct: in whole units down to a step no larger than their difference (hours on a
+    multi-day TTR, minutes or seconds when the bounds are that close), the low bound rounded down and the high
+    one up (the shown interval holds the true one). Equal bounds are one value, at `seconds`' precision."""
+    if low is None or high is None:
+        return seconds(high if low is None else low)
+    low, high = sorted((max(0, int(low)), max(0, int(high))))
+    if low == high:
+        step = _natural_step(low)
+        return _spelled((low + step // 2) // step * step, step)
+    step = min(_natural_step(high), next(size for size, _ in _UNITS if size <= high - low))
+    return f"{_spelled(low // step * step, step)} – {_spelled(-(-high // step) * step, step)}"
+
+
 @register.filter
 def event_kind(kind: str) -> str:
     """A kind of event in words ("url.traced": "Hosting traced")."""

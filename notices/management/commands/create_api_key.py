@@ -1,11 +1,13 @@
-"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])`: prints
-only the key."""
+"""`manage.py create_api_key (--partner NAME | --provider SLUG | --user USERNAME [--inbound-mail])
+[--rate N/PERIOD]`: prints only the key."""
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from notices.enums import KeyScope
 from notices.models import HostingProvider, Partner
+from notices.models.accounts import validate_key_rate
 from notices.services.keys import create_api_key
 from notices.services.roles import roles_of
 
@@ -22,6 +24,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--name", default="", help="A label for the key.")
         parser.add_argument(
+            "--rate",
+            default="",
+            help="The key's own request rate instead of API_THROTTLE_RATE: N/s, N/min, N/hour or N/day "
+            "(e.g. 15000/min for a partner posting 200 reports a second).",
+        )
+        parser.add_argument(
             "--inbound-mail",
             action="store_true",
             help="With --user: a key that can only POST mail to /api/v1/inbound/mail/ (for an MTA pipe).",
@@ -34,6 +42,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        try:
+            if options["rate"].strip():
+                validate_key_rate(options["rate"].strip())
+        except ValidationError as exc:
+            raise CommandError(f"--rate {options['rate']!r}: {' '.join(exc.messages)}") from None
         if options["blocklist"] and not options["partner"]:
             raise CommandError("--blocklist needs --partner (the partner who blocks).")
         if options["inbound_mail"] and not options["user"]:
@@ -59,6 +72,7 @@ class Command(BaseCommand):
                     f"(manage.py create_staff {user.username} --role analyst|supervisor|auditor)."
                 )
             owner = {"scope": KeyScope.INBOUND if options["inbound_mail"] else KeyScope.USER, "user": user}
-        key, plaintext = create_api_key(name=options["name"], **owner)
-        self.stderr.write(f"Created {key.scope} key {key.prefix}… (shown once).")
+        key, plaintext = create_api_key(name=options["name"], rate=options["rate"], **owner)
+        rate = f", rate {key.rate}" if key.rate else ""
+        self.stderr.write(f"Created {key.scope} key {key.prefix}…{rate} (shown once).")
         self.stdout.write(plaintext)

@@ -189,3 +189,81 @@ def test_an_auditor_cannot_assign(case, db):
     )
     case.refresh_from_db()
     assert case.assigned_to is None
+
+
+def _held_by(case, user, now, *, ago: int = 60) -> None:
+    Url.objects.filter(pk=case.pk).update(worked_by=user, worked_at=now - timedelta(seconds=ago))
+
+
+def _skipped(response) -> list[str]:
+    return [m for m in _messages(response) if m.startswith("Skipped ")]
+
+
+def test_bulk_assess_skips_the_cases_a_colleague_has_open_and_names_them(
+    make_case, api_only, anna, ben, now, settings
+):
+    settings.CASE_LOCK_SECONDS = 900
+    cases = [
+        make_case(f"http://files.polder.example/bulk/{n}.html", provider=api_only, when=now) for n in range(4)
+    ]
+    _held_by(cases[0], ben, now)  # Ben has two of them open
+    _held_by(cases[2], ben, now, ago=120)
+    _held_by(cases[3], ben, now, ago=901)  # he had this one open before the lock's window: it is free
+    _held_by(cases[1], anna, now)  # Anna's own stamp holds nothing against her
+    step = {"action": "assess_selected", ACTION_CHECKBOX_NAME: [str(c.pk) for c in cases], "index": "0"}
+    data = {**step, "apply": "yes", "legality": "not_illegal", "detection_method": "manual_review"}
+    response = _session(anna).post(CHANGELIST, data)
+    assert _skipped(response) == [
+        f"Skipped 2 case(s) another analyst is working on (had open or changed in the last 15 minute(s)): "
+        f"{cases[0].pk}, {cases[2].pk} (ben). Talk to them first; the others selected went ahead."
+    ]
+    assert "Assessed 2 case(s). Each one never traced gets a hosting trace queued." in _messages(response)
+    legality = dict(
+        Url.objects.filter(pk__in=[c.pk for c in cases]).values_list("pk", "current_assessment__legality")
+    )
+    assert legality == {
+        cases[0].pk: "illegal_international",  # untouched: Ben's
+        cases[1].pk: "not_illegal",
+        cases[2].pk: "illegal_international",
+        cases[3].pk: "not_illegal",
+    }
+    assert Url.objects.get(pk=cases[0].pk).worked_by == ben  # his lock stands
+
+
+def test_every_bulk_action_that_changes_cases_leaves_a_held_case_alone(
+    make_case, api_only, anna, ben, now, db
+):
+    held, free = (
+        make_case(f"http://files.polder.example/held/{n}.html", provider=api_only, when=now) for n in range(2)
+    )
+    carl = staff_with_role("carl", "Analyst")
+    selection = [str(held.pk), str(free.pk)]
+    for action in ["assign_to_me", "verify_selected", "refer_to_police", "reopen_cases"]:
+        _held_by(held, ben, now)
+        data = {"action": action, ACTION_CHECKBOX_NAME: selection, "index": "0"}
+        response = _session(anna).post(CHANGELIST, data)  # a session of its own: only this action's messages
+        assert _skipped(response) and f"{held.pk} (ben)" in _skipped(response)[0], action
+        Url.objects.filter(pk=free.pk).update(worked_by=None, worked_at=None)
+    assert Url.objects.get(pk=held.pk).assigned_to is None
+    assert Url.objects.get(pk=free.pk).assigned_to == anna
+    for action, form in [
+        ("close_cases", {"reason": "duplicate", "note": ""}),
+        ("assign_selected", {"analyst": str(carl.pk)}),
+    ]:
+        _held_by(held, ben, now)
+        step = {"action": action, ACTION_CHECKBOX_NAME: selection, "index": "0", "apply": "yes", **form}
+        response = _session(anna).post(CHANGELIST, step)
+        assert f"{held.pk} (ben)" in _skipped(response)[0], (action, _messages(response))
+        Url.objects.filter(pk=free.pk).update(worked_by=None, worked_at=None)
+    held.refresh_from_db()
+    assert held.status != "closed" and held.assigned_to is None
+    assert Url.objects.get(pk=free.pk).status == "closed"
+    _held_by(held, ben, now)
+    only_held = _session(anna).post(
+        CHANGELIST, {"action": "create_hotline_notices", ACTION_CHECKBOX_NAME: [str(held.pk)], "index": "0"}
+    )
+    assert _skipped(only_held) == [
+        f"Skipped 1 case(s) another analyst is working on (had open or changed in the last 15 minute(s)): "
+        f"{held.pk} (ben). Talk to them first; no other case was selected."
+    ]
+    assert not held.notice_items.exists()
