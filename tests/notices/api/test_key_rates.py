@@ -18,7 +18,7 @@ from notices.models import ApiKey, Partner
 from notices.services.keys import create_api_key
 from tests.conftest import staff_with_role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_rate_window")]  # fixed windows
 
 BAD_RATES = [
     "fast",

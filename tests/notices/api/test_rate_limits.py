@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from notices.models import Partner
 from notices.services.keys import create_api_key
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_rate_window")]  # fixed windows
 
 WRONG_KEY = "tt_0123abcd_" + "x" * 43  # well-formed: it costs a lookup the first time
 THROTTLED = "Request was throttled. Expected available in"

@@ -14,7 +14,7 @@ from notices.models import RateCounter, Report, Url
 from notices.portal.access import PORTAL_LANGUAGES
 from notices.portal.report_form import new_stamp
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whole_rate_window")]  # fixed windows
 
 REPORTED = "http://files.polder.example/gallery/7.html"
 

@@ -12,7 +12,12 @@ from notices.models import Report, Url
 
 from .test_csp_browser import LISTENER
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(180),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("whole_rate_window"),  # a fixed-window rate
+]
 
 REPORTED = "http://files.polder.example/gallery/7.html"
 
