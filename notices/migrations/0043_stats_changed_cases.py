@@ -21,9 +21,13 @@ STATEMENT_CASES = 50_000
 IN_STATS = "{t}.first_notice_sent_at IS NOT NULL AND {t}.status <> 'gone_before_notice'"
 # The URL columns the column read takes (stats_columns.FIELDS and the flags), compared old to new; of the
 # status only what it says about the statistics (closed; gone before notice is the membership).
-URL_COUNTED = """ROW({t}.first_notice_sent_at, {t}.removal_confirmed_at, {t}.ttr_low, {t}.ttr_high,
+URL_COUNTED = """{t}.id, {t}.first_notice_sent_at, {t}.removal_confirmed_at, {t}.ttr_low, {t}.ttr_high,
     {t}.status = 'closed', {t}.provider_at_notice_id, {t}.asn_at_notice, {t}.country_at_notice,
-    {t}.notice_type_at_notice, {t}.le_referred_at, {t}.first_reported_at)"""
+    {t}.notice_type_at_notice, {t}.le_referred_at, {t}.first_reported_at"""
+# The rows of one side of an update that are in the statistics, with what the statistics read of them.
+URL_SIDE = "SELECT " + URL_COUNTED + " FROM {table} {t} WHERE " + IN_STATS
+OLD_SIDE = URL_SIDE.format(t="o", table="old_rows")
+NEW_SIDE = URL_SIDE.format(t="n", table="new_rows")
 
 RECORD_CASES = f"""
 DROP TRIGGER removalcycle_stats ON notices_removalcycle;
@@ -79,11 +83,13 @@ END
 $$;
 CREATE FUNCTION notices_url_stats_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- The symmetric difference of the two sides (set operations hash or sort: never a join the planner,
+    -- with the plan cached from a one-row statement, would run as a nested loop over a bulk update).
     PERFORM notices_stats_record((
-        SELECT array_agg(n.id) FROM new_rows n JOIN old_rows o ON o.id = n.id
-        WHERE (({IN_STATS.format(t="o")}) OR ({IN_STATS.format(t="n")}))
-          AND (({IN_STATS.format(t="o")}) IS DISTINCT FROM ({IN_STATS.format(t="n")})
-               OR {URL_COUNTED.format(t="o")} IS DISTINCT FROM {URL_COUNTED.format(t="n")})));
+        SELECT array_agg(DISTINCT id) FROM (
+            ({OLD_SIDE} EXCEPT ALL {NEW_SIDE})
+            UNION ALL
+            ({NEW_SIDE} EXCEPT ALL {OLD_SIDE})) AS changed));
     RETURN NULL;
 END
 $$;
