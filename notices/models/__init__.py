@@ -56,7 +56,7 @@ from notices.models.registry import (
     RouteObject,
 )
 from notices.models.retention import RetentionPolicy
-from notices.models.stats import StatsChange, StatsRefresh, StatsSnapshot
+from notices.models.stats import StatsChange, StatsChangedCase, StatsRefresh, StatsSnapshot
 from notices.models.templates import NoticeTemplate
 
 __all__ = [
@@ -114,6 +114,7 @@ __all__ = [
     "RoutedPrefix",
     "RoutingPrefix",
     "StatsChange",
+    "StatsChangedCase",
     "StatsRefresh",
     "StatsSnapshot",
     "StepRun",

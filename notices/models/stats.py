@@ -22,8 +22,7 @@ class StatsChange(models.Model):
     leaving the statistics), not yet in the snapshots.
 
     Written by database triggers on the URL and removal-cycle tables, at most one row per transaction however
-    many rows it changed, and through the same database function by `selectors.stats.mark_changed` for the
-    one change the triggers do not watch (a noticed case closed or reopened). A refresh deletes the rows it
+    many rows it changed (the cases it changed are named in StatsChangedCase). A refresh deletes the rows it
     has seen in the transaction that writes the new snapshots, so a change committed meanwhile stays here and
     the snapshots stay stale until the next one.
     """
@@ -32,6 +31,28 @@ class StatsChange(models.Model):
 
     def __str__(self) -> str:
         return f"change @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class StatsChangedCase(models.Model):
+    """A case a committed change touched, so a process keeping the cases as columns re-reads only those
+    (selectors/stats_columns.py): `key` is the URL id for a URL's current cycle, minus the id for a finished
+    RemovalCycle, and empty for "anything may have changed" (a bulk statement, a truncation: read them all).
+
+    Written by the same triggers as StatsChange, set-based from the statements' transition tables, with the
+    writing transaction (`xact`, its 64-bit id), which says whether a process's read saw it. Refreshes do not
+    settle these rows; they prune those older than `stats_columns.CHANGED_CASES_KEPT` and advance a horizon
+    below which a process must read everything again.
+    """
+
+    xact = models.BigIntegerField(help_text="The writing transaction (pg_current_xact_id).")
+    key = models.BigIntegerField(null=True, help_text="URL id, or minus a removal cycle's id; empty: all.")
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["xact"], name="statschangedcase_xact_idx")]
+
+    def __str__(self) -> str:
+        return f"changed case {self.key} in transaction {self.xact} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class StatsRefresh(models.Model):

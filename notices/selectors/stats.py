@@ -335,6 +335,9 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
             # changes (selectors/stats_columns.py).
             cursor.execute("SELECT nextval('notices_stats_generation')")
             (generation,) = cursor.fetchone()
+            # The names of changed cases outlive the changes a refresh settles (processes patch their columns
+            # with them), until they are old.
+            stats_columns.prune_changed_cases(cursor)
         started = time.perf_counter()
         # After the DELETE: the read includes every change whose row it deleted. Columns read inside this
         # transaction are not kept (what they saw is not committed yet).
@@ -359,15 +362,6 @@ def refresh_snapshots(*, now: datetime) -> dict[str, int]:
 def stale_since() -> datetime | None:
     """When the oldest change the snapshots do not include was made; None when they include every change."""
     return StatsChange.objects.aggregate(oldest=Min("changed_at"))["oldest"]
-
-
-def mark_changed() -> None:
-    """The caller changed what the statistics count in a way the triggers do not watch (a noticed case closed
-    or reopened: only its status changes): record it as they would (StatsChange, once per transaction), so no
-    snapshot is served without it, and queue the refresh after commit."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT notices_stats_mark()")
-    refresh_after_commit()
 
 
 def refresh_after_commit() -> None:

@@ -10,6 +10,13 @@ triggers in its own transaction (a StatsChange row), and a refresh that settles 
 and takes a new generation from a sequence: so the generation, the number of change rows and the newest of
 them stay the same exactly as long as nothing changed. One small query compares them before each answer.
 
+When they differ, the kept columns are patched instead of read again: the same triggers name the cases a
+transaction changed (StatsChangedCase, with the writing transaction), the columns remember the database
+snapshot they were read under, and the cases whose changes that snapshot did not see are read again (one COPY
+restricted to them), their old entries dropped and the new ones appended. Everything is read again when that
+is not certain to be exact: a change that names no case, more than PATCH_MAX_SHARE of the cases changed, or
+changes pruned since the read (migration 0043).
+
 Ages of cases still up are computed at the request's `now`, so figures from kept columns are the live figures.
 """
 
@@ -19,14 +26,22 @@ import io
 import math
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 
 from notices.enums import NoticeType
-from notices.models import EU_COUNTRIES, HostingProvider, RemovalCycle, StatsChange, StatsSnapshot, Url
+from notices.models import (
+    EU_COUNTRIES,
+    HostingProvider,
+    RemovalCycle,
+    StatsChange,
+    StatsChangedCase,
+    StatsSnapshot,
+    Url,
+)
 
 DAY = 86400
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -51,6 +66,12 @@ FIELDS = [
 # Whether a country code is an EU member state, looked up by the code (two ASCII letters fit 16 bits).
 IN_EU = np.zeros(1 << 16, dtype=bool)
 IN_EU[[ord(code[0]) * 256 + ord(code[1]) for code in EU_COUNTRIES]] = True
+# Kept columns are patched while at most this share of their cases changed; beyond it one read of every case
+# costs less than the patch.
+PATCH_MAX_SHARE = 0.05
+# How long a refresh keeps the names of changed cases (a process that has not answered for longer reads its
+# columns anew).
+CHANGED_CASES_KEPT = timedelta(hours=6)
 PERCENTILES = {"median": 0.5, "p75": 0.75, "p90": 0.9}
 SURVIVAL_POINTS = np.array([3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY], dtype=np.float64)
 
@@ -60,7 +81,9 @@ class Cases:
     """One entry per case (a URL's current cycle, or a finished cycle): the keys at first notice, the first
     notice in microseconds since the epoch, the stored TTR bounds (NaN / +inf when not known), whether it was
     removed, whether it is a finished cycle (a reappearance), whether an analyst closed it (outside the
-    figures, counted per group), whether it was referred to law enforcement within 3 days of its report."""
+    figures, counted per group), whether it was referred to law enforcement within 3 days of its report, and
+    the case's key (the URL id for its current cycle, minus the id of a finished RemovalCycle row). Entries
+    are in no particular order: no figure depends on it."""
 
     provider: np.ndarray
     asn: np.ndarray
@@ -73,25 +96,37 @@ class Cases:
     reappeared: np.ndarray
     closed: np.ndarray
     referred: np.ndarray
+    key: np.ndarray
 
     def __len__(self) -> int:
         return len(self.first_notice)
 
 
-def _copy_sql() -> str:
+# Whether a URL row is in the statistics (its current cycle is a case).
+URL_IN_STATS = "first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice'"
+
+
+def _copy_sql(*, restricted: bool = False) -> str:
+    """Every case; `restricted`: only the URLs `%(urls)s` and the finished cycles `%(cycles)s` (id arrays)."""
     columns = ", ".join(expression for _, expression, _ in FIELDS)
+    urls, cycles = (
+        (" AND id = ANY(%(urls)s::int8[])", "WHERE id = ANY(%(cycles)s::int8[])") if restricted else ("", "")
+    )
     return f"""
-        SELECT {columns}, false, status = 'closed', {REFERRED} FROM {Url._meta.db_table}
-        WHERE first_notice_sent_at IS NOT NULL AND status <> 'gone_before_notice'
+        SELECT {columns}, false, status = 'closed', {REFERRED}, id::int8 FROM {Url._meta.db_table}
+        WHERE {URL_IN_STATS}{urls}
         UNION ALL
-        SELECT {columns}, true, false, false FROM {RemovalCycle._meta.db_table}"""
+        SELECT {columns}, true, false, false, (-id)::int8 FROM {RemovalCycle._meta.db_table} {cycles}"""
+
+
+FLAGS = [("reappeared", "", "?"), ("closed", "", "?"), ("referred", "", "?"), ("key", "", ">i8")]
 
 
 def _row_type() -> np.dtype:
     """A binary COPY tuple of fixed-width, never-null fields: a 16-bit field count, then per field a 32-bit
     length and the value (network byte order)."""
     parts = [("fields", ">i2")]
-    for name, _, kind in [*FIELDS, ("reappeared", "", "?"), ("closed", "", "?"), ("referred", "", "?")]:
+    for name, _, kind in [*FIELDS, *FLAGS]:
         parts += [(f"{name}_length", ">i4"), (name, kind)]
     return np.dtype(parts)
 
@@ -99,34 +134,130 @@ def _row_type() -> np.dtype:
 ROW = _row_type()
 
 
-def read_cases() -> tuple[Cases, tuple | None]:
-    """Read every case with one COPY. Returns the columns and the token they stay valid under (None: a change
-    was recorded while they were read, so they answer only the question at hand).
-
-    The token is read before and after the COPY: a change committed before the COPY started shows in the
-    second reading (a new change row, or once settled, a new generation), so columns are kept only when both
-    readings agree. Inside a caller's transaction its own uncommitted changes are change rows like any other
-    (the same triggers), and a rolled-back test leaves ids that are never given again."""
+def _copy(cursor, sql: str, params: dict) -> Cases:
+    """The cases `sql` selects, by one binary COPY parsed into columns."""
     buffer = io.BytesIO()
-    with transaction.atomic(), connection.cursor() as cursor:
-        # A read that would hold the database too long fails instead (the snapshots stay stale, answered
-        # live; beat's next refresh tries again).
-        cursor.execute(f"SET LOCAL statement_timeout = '{settings.STATS_STATEMENT_TIMEOUT}'")
-        before = _token(cursor)
-        sql = cursor.mogrify(_copy_sql(), {"types": NOTICE_TYPES}).decode()
-        cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)
-        after = _token(cursor)
+    sql = cursor.mogrify(sql, {"types": NOTICE_TYPES, **params}).decode()
+    cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT binary)", buffer)
     data = buffer.getbuffer()
     start = 19 + int.from_bytes(data[15:19], "big")  # signature, flags, header extension
     rows = np.frombuffer(data[start : len(data) - 2], dtype=ROW)  # the trailer is a 16-bit -1
-    if len(rows) and (rows["fields"] != len(FIELDS) + 3).any():
+    if len(rows) and (rows["fields"] != len(FIELDS) + len(FLAGS)).any():
         raise ValueError("unexpected COPY row layout")
     columns = {
         name: rows[name].astype(rows.dtype[name].newbyteorder("=")) for name in Cases.__dataclass_fields__
     }
     for column in columns.values():
         column.flags.writeable = False
-    return Cases(**columns), (before if before == after else None)
+    return Cases(**columns)
+
+
+def _begin(cursor, *, consistent: bool) -> None:
+    """The first statements of a read: one snapshot for all of it when the read is its own transaction
+    (`consistent`), and the statistics' statement timeout — a read that would hold the database too long
+    fails instead (the snapshots stay stale, answered live; beat's next refresh tries again)."""
+    if consistent:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    cursor.execute(f"SET LOCAL statement_timeout = '{settings.STATS_STATEMENT_TIMEOUT}'")
+
+
+def _snapshot(cursor) -> str:
+    cursor.execute("SELECT pg_current_snapshot()::text")
+    return cursor.fetchone()[0]
+
+
+def read_cases() -> tuple[Cases, tuple | None]:
+    """Read every case with one COPY. Returns the columns and the token they stay valid under (None: a change
+    was recorded while they were read, so they answer only the question at hand)."""
+    cases, token, _ = _read()
+    return cases, token
+
+
+def _read() -> tuple[Cases, tuple | None, str]:
+    """Every case, the token they stay valid under and the database snapshot they were read under.
+
+    Read on its own, one snapshot serves the token and the COPY. Inside a caller's transaction (READ
+    COMMITTED) the token is read before and after the COPY: a change committed before the COPY started shows
+    in the second reading (a new change row, or once settled, a new generation), so columns are kept only
+    when both readings agree — and then the snapshot taken after the first reading saw what the COPY saw of
+    every change. Inside a caller's transaction its own uncommitted changes are change rows like any other
+    (the same triggers), and a rolled-back test leaves ids that are never given again."""
+    consistent = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        _begin(cursor, consistent=consistent)
+        before = _token(cursor)
+        snapshot = _snapshot(cursor)
+        cases = _copy(cursor, _copy_sql(), {})
+        after = _token(cursor)
+    return cases, (before if before == after else None), snapshot
+
+
+def _patch(cases: Cases, snapshot: str) -> tuple[Cases, tuple | None, str] | None:
+    """The kept `cases` (read under `snapshot`) brought up to date: the cases changed by every transaction the
+    snapshot did not see are read again, their old entries dropped and the current ones appended. Returns the
+    columns, their token and snapshot as `_read` does, or None when only a read of every case is certain to
+    be exact (a change naming no case, too many changed, or names pruned since `snapshot`).
+
+    One snapshot for the token, the names and the COPY (a transaction of its own): a change committed after it
+    alters the token, and its names are invisible to the snapshot, so the next answer patches again."""
+    limit = int(len(cases) * PATCH_MAX_SHARE)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _begin(cursor, consistent=True)
+        token = _token(cursor)
+        cursor.execute(
+            "SELECT pg_current_snapshot()::text,"
+            " pg_snapshot_xmin(%(kept)s::pg_snapshot)::text::int8 >= last_value"
+            " FROM notices_stats_changed_horizon",
+            {"kept": snapshot},
+        )
+        current, named = cursor.fetchone()
+        if token is None or not named:
+            return None
+        cursor.execute(
+            f"""SELECT key FROM {StatsChangedCase._meta.db_table}
+                WHERE xact >= pg_snapshot_xmin(%(kept)s::pg_snapshot)::text::int8
+                  AND NOT pg_visible_in_snapshot(xact::text::xid8, %(kept)s::pg_snapshot)
+                GROUP BY key LIMIT %(limit)s""",
+            {"kept": snapshot, "limit": limit + 1},
+        )
+        found = [key for (key,) in cursor.fetchall()]
+        if len(found) > limit or None in found:
+            return None
+        if not found:  # settled by a refresh, or changes that touched no case: the same cases
+            return cases, token, current
+        keys = np.sort(np.array(found, dtype=np.int64))
+        fresh = _copy(
+            cursor,
+            _copy_sql(restricted=True),
+            {"urls": [int(k) for k in keys[keys > 0]], "cycles": [int(-k) for k in keys[keys < 0]]},
+        )
+    at = np.minimum(np.searchsorted(keys, cases.key), len(keys) - 1)
+    kept = keys[at] != cases.key
+    columns = {}
+    for name in Cases.__dataclass_fields__:
+        column = np.concatenate([getattr(cases, name)[kept], getattr(fresh, name)])
+        column.flags.writeable = False
+        columns[name] = column
+    return Cases(**columns), token, current
+
+
+def prune_changed_cases(cursor) -> None:
+    """Forget the names of changed cases older than CHANGED_CASES_KEPT (a refresh calls it). The horizon
+    rises first (a sequence: seen at once, by every process) to the oldest transaction whose names are kept,
+    or the oldest still running if that is older, and only rows below it are deleted: a process whose columns
+    were read under a snapshot older than the horizon (its oldest running transaction below it) reads them
+    anew instead of patching. A transaction that stays open holds the horizon back, never a patch."""
+    table = StatsChangedCase._meta.db_table
+    cursor.execute(
+        f"""SELECT setval('notices_stats_changed_horizon', greatest(last_value, horizon))
+            FROM notices_stats_changed_horizon, (
+                SELECT LEAST(
+                    (SELECT min(xact) FROM {table} WHERE changed_at >= now() - %(kept)s),
+                    pg_snapshot_xmin(pg_current_snapshot())::text::int8) AS horizon) AS oldest""",
+        {"kept": CHANGED_CASES_KEPT},
+    )
+    (horizon,) = cursor.fetchone()
+    StatsChangedCase.objects.filter(xact__lt=horizon).delete()
 
 
 def _token(cursor) -> tuple | None:
@@ -146,30 +277,38 @@ def _token(cursor) -> tuple | None:
 
 
 class _Kept:
-    """The columns this process keeps, and the token they are valid under."""
+    """The columns this process keeps, the token they are valid under and the snapshot they were read
+    under."""
 
     lock = threading.Lock()
     cases: Cases | None = None
     token: tuple | None = None
+    snapshot: str | None = None
 
 
 def current_cases() -> Cases:
     """The columns of every case as the database has them now: the kept ones when still current (one small
-    query), else read anew (and kept unless a change was recorded during the read)."""
+    query), else the kept ones patched with the cases changed since (in a request, which reads in
+    autocommit), else read anew — kept unless a change was recorded during the read."""
     with connection.cursor() as cursor:
         token = _token(cursor)
     with _Kept.lock:
         if token is not None and token == _Kept.token and _Kept.cases is not None:
             return _Kept.cases
-        cases, token = read_cases()
-        _Kept.cases, _Kept.token = (cases, token) if token is not None else (None, None)
+        found = None
+        if token is not None and _Kept.cases is not None and not connection.in_atomic_block:
+            found = _patch(_Kept.cases, _Kept.snapshot)
+        cases, token, snapshot = found or _read()
+        _Kept.cases, _Kept.token, _Kept.snapshot = (
+            (cases, token, snapshot) if token is not None else (None, None, None)
+        )
         return cases
 
 
 def forget() -> None:
     """Drop the kept columns (tests that rebuild the database under a running process)."""
     with _Kept.lock:
-        _Kept.cases, _Kept.token = None, None
+        _Kept.cases, _Kept.token, _Kept.snapshot = None, None, None
 
 
 def _code(country: str) -> int:

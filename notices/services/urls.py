@@ -28,7 +28,7 @@ from notices.infra import enqueue
 from notices.infra.bulk import bulk_set
 from notices.infra.events import record_event
 from notices.models import Check, Event, RemovalCycle, Url
-from notices.selectors.stats import mark_changed, refresh_after_commit
+from notices.selectors.stats import refresh_after_commit
 from notices.services.alerts import raise_alert
 from notices.services.partner_webhooks import Event as CaseEvent
 from notices.services.partner_webhooks import queue_case_event
@@ -127,16 +127,16 @@ WATCHED = frozenset({UrlStatus.ASSESSED, UrlStatus.NOTIFIED})
 def close(url: Url, *, reason: str, note: str, actor: str, now: datetime, items: Sequence[int]) -> str:
     """Close an open case (a locked `Url`; this writes it): status `closed` with `closed_at`, out of the
     due-check queue (no next check) and no escalation step ahead. A noticed case leaves the time-to-removal
-    statistics (`mark_changed`). Writes `url.closed` with the reason, the note, the status it had (which it
-    returns) and the notice items the closing releases (`items`, restored on reopening). Raises
-    TransitionError from a status URL_TRANSITIONS does not let close."""
+    statistics (the triggers record it; a refresh is queued). Writes `url.closed` with the reason, the note,
+    the status it had (which it returns) and the notice items the closing releases (`items`, restored on
+    reopening). Raises TransitionError from a status URL_TRANSITIONS does not let close."""
     previous = url.status
     move(url, UrlStatus.CLOSED)
     url.closed_at = now
     url.next_check_at = url.next_escalation_at = None
     url.save(update_fields=["status", "closed_at", "next_check_at", "next_escalation_at"])
     if url.first_notice_sent_at is not None:
-        mark_changed()
+        refresh_after_commit()
     data = {"reason": reason, "note": note, "from": previous, "items": list(items)}
     record_event("url.closed", at=now, url=url, actor=actor, data=data)
     queue_case_event(event=CaseEvent.CLOSED, url_ids=[url.pk], at=now)
@@ -170,7 +170,7 @@ def reopen(url: Url, *, actor: str, now: datetime, escalation_at: datetime | Non
     url.next_escalation_at = escalation_at if status == UrlStatus.NOTIFIED else None
     url.save(update_fields=["status", "closed_at", "next_check_at", "next_escalation_at"])
     if url.first_notice_sent_at is not None:
-        mark_changed()
+        refresh_after_commit()
     record_event("url.reopened", at=now, url=url, actor=actor, data={"to": status.value})
     return status
 

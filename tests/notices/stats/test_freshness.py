@@ -157,6 +157,8 @@ COUNTED = {
     "asn_at_notice": lambda url: 64999,
     "country_at_notice": lambda url: "BE",
     "notice_type_at_notice": lambda url: "removal_order",
+    "le_referred_at": lambda url: url.first_reported_at,
+    "first_reported_at": lambda url: url.first_reported_at - timedelta(days=1),
 }
 
 
@@ -172,13 +174,18 @@ def test_every_url_column_the_statistics_read_is_watched_by_the_trigger():
     """A column added to the statistics query without the trigger knowing would bring the contradiction
     back."""
     read = stats._cases_sql(" , ".join(stats.GROUPS.values()), stats._filters("x", "x", "x")[0])
+    read += stats_columns._copy_sql()  # the columns a process keeps, and patches from the trigger's names
     columns = {f.column for f in Url._meta.concrete_fields if re.search(rf"\b{f.column}\b", read)}
     columns -= {"id"}
-    assert {"first_notice_sent_at", "ttr_low", "status", "provider_at_notice_id"} <= columns
+    assert {"first_notice_sent_at", "ttr_low", "status", "provider_at_notice_id", "le_referred_at"} <= columns
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'url_stats_update'")
-        (definition,) = cursor.fetchone()
-    watched = set(re.search(r"UPDATE OF (.*?) ON", definition).group(1).replace(" ", "").split(","))
+        cursor.execute(
+            "SELECT p.prosrc FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+            " WHERE t.tgname = 'url_stats_update'"
+        )
+        (body,) = cursor.fetchone()
+    # The statement trigger compares each old row (o) with its new one (n).
+    watched = {f.column for f in Url._meta.concrete_fields if re.search(rf"\bo\.{f.column}\b", body)}
     assert columns <= watched
     assert columns <= {Url._meta.get_field(f).column for f in COUNTED}
 
