@@ -285,10 +285,10 @@ def _no_remembered_rate_refusals():
 
 @pytest.fixture
 def whole_rate_window():
-    """For tests that count requests in the limiter's fixed windows (N/hour, N/day: aligned to the clock): never
-    start within WINDOW_MARGIN seconds of the end of an hour, so that no window ends while the test counts
-    (the counts would start again at zero and the test would see requests allowed that it expects refused).
-    A test that starts there waits for the next hour to begin (at most once an hour in a run)."""
+    """For tests that count requests in the limiter's fixed windows (N/hour, N/day: aligned to the clock):
+    never start within WINDOW_MARGIN seconds of the end of an hour, so that no window ends while the test
+    counts (the counts would start again at zero and the test would see requests allowed that it expects
+    refused). A test that starts there waits for the next hour to begin (at most once an hour in a run)."""
     import time
 
     left = 3600 - time.time() % 3600
