@@ -271,30 +271,21 @@ def _after_a_change(client, now, served_ms: dict, scale: str, n: int) -> list[Re
 
     label, query = QUESTIONS[4]
     params = _params(query, now)
-    changes = [
-        ("100 cases noticed in one transaction", lambda r: _notice(cursor, 100, n + 1 + 100 * r)),
-        ("100 cases removed in one transaction", lambda r: _remove(cursor, 100)),
-        ("a single case noticed", lambda r: _notice(cursor, 1, n + 1001 + r)),
-    ]
-    results = []
     with connection.cursor() as cursor:  # autocommit: each change commits before the request
-        after, how = _answer_after(client, params, lambda r: cursor.execute("SELECT notices_stats_mark()"))
-        log(f"P5 {label}, first answer after a change naming no case: {after:.0f} ms (columns {how})")
-        results.append(
-            Result.compare(
-                id="P5",
-                name=f"TTR stats, {label}, first answer after a change (ms, API request)",
-                value=after,
-                unit="ms",
-                better="lower",
-                target="report",
-                baseline="the same question from kept columns",
-                baseline_value=served_ms[label],
-                scale=scale,
-                n=n,
-            )
-        )
-        for change, make in changes:
+        # (what changed, how, target): a patch must stay within P5's bound; a full read is reported.
+        patched = "< 250 ms"
+        changes = [
+            ("a change naming no case", lambda r: cursor.execute("SELECT notices_stats_mark()"), "report"),
+            (
+                "100 cases noticed in one transaction",
+                lambda r: _notice(cursor, 100, n + 1 + 100 * r),
+                patched,
+            ),
+            ("100 cases removed in one transaction", lambda r: _remove(cursor, 100), patched),
+            ("a single case noticed", lambda r: _notice(cursor, 1, n + 1001 + r), patched),
+        ]
+        results = []
+        for change, make, target in changes:
             after, how = _answer_after(client, params, make)
             log(f"P5 {label}, first answer after {change}: {after:.0f} ms (columns {how})")
             results.append(
@@ -304,7 +295,7 @@ def _after_a_change(client, now, served_ms: dict, scale: str, n: int) -> list[Re
                     value=after,
                     unit="ms",
                     better="lower",
-                    target="report",
+                    target=target,
                     baseline="the same question from kept columns",
                     baseline_value=served_ms[label],
                     scale=scale,
