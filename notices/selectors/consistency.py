@@ -18,14 +18,15 @@ from django.db.migrations.executor import MigrationExecutor
 
 from notices.infra import partitions
 
-# (table, trigger): the database's own rules (migrations 0015, 0021, 0025); a migration adding one adds it.
+# (table, trigger): the database's own rules (migrations 0015, 0025, 0043); a migration adding one adds it.
 TRIGGERS = [
     ("notices_url", "url_due_insert"),
     ("notices_url", "url_due_update"),
-    ("notices_url", "url_stats_update"),
-    ("notices_url", "url_stats_insert"),
-    ("notices_url", "url_stats_delete"),
-    ("notices_removalcycle", "removalcycle_stats"),
+    *(("notices_url", f"url_stats_{when}") for when in ("insert", "update", "delete", "truncate")),
+    *(
+        ("notices_removalcycle", f"removalcycle_stats_{when}")
+        for when in ("insert", "update", "delete", "truncate")
+    ),
     ("notices_event", "event_append_only"),
     ("notices_auditevent", "auditevent_append_only"),
 ]
