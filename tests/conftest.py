@@ -538,3 +538,21 @@ def other_sent_notice(other_api_only, make_case, make_notice, now):
     """A notice to `other_provider`, already sent: what `provider` must never reach."""
     case = make_case("http://cdn.balkan.example/x.jpg", provider=other_api_only, when=now)
     return make_notice(case, now=now)
+
+
+def confirm_removed(case, *, sent, ttr: int) -> None:
+    """Mark `case` confirmed removed exactly `ttr` seconds after its notice went out at `sent` (both bounds),
+    the confirmation a minute later: a case with an exact time to removal for statistics tests."""
+    from datetime import timedelta
+
+    from notices.models import Url
+
+    removed = sent + timedelta(seconds=ttr)
+    Url.objects.filter(pk=case.pk).update(
+        status="removed",
+        removal_confirmed_at=removed + timedelta(seconds=60),
+        removed_low=removed,
+        removed_high=removed,
+        ttr_low=ttr,
+        ttr_high=ttr,
+    )

@@ -12,6 +12,7 @@ import pytest
 from notices.enums import AgeBand, OutcomeReason, PaymentMethod, VictimGender
 from notices.models import RemovalCycle, Url
 from notices.services.assessment import assess_url
+from tests.conftest import confirm_removed
 
 pytestmark = pytest.mark.django_db
 
@@ -68,14 +69,7 @@ def cases(make_case, make_notice, api_only, analyst, now):
     make_notice(*made, now=sent)
     for case, (ttr, _) in zip(made, PLAN, strict=True):
         if ttr is not None:
-            Url.objects.filter(pk=case.pk).update(
-                status="removed",
-                removal_confirmed_at=sent + timedelta(seconds=ttr + 60),
-                removed_low=sent + timedelta(seconds=ttr),
-                removed_high=sent + timedelta(seconds=ttr),
-                ttr_low=ttr,
-                ttr_high=ttr,
-            )
+            confirm_removed(case, sent=sent, ttr=ttr)
     return made
 
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from notices.models import Assessment, Url
 from notices.services.assessment import AssessmentError, assess_url
+from tests.conftest import confirm_removed
 
 pytestmark = pytest.mark.django_db
 
@@ -182,14 +183,7 @@ def vocabulary_cases(make_case, make_notice, api_only, analyst, now, settings):
         )
     make_notice(*cases, now=sent)
     for case, ttr in zip(cases, (100, 300, 1000), strict=True):
-        Url.objects.filter(pk=case.pk).update(
-            status="removed",
-            removal_confirmed_at=sent + timedelta(seconds=ttr + 60),
-            removed_low=sent + timedelta(seconds=ttr),
-            removed_high=sent + timedelta(seconds=ttr),
-            ttr_low=ttr,
-            ttr_high=ttr,
-        )
+        confirm_removed(case, sent=sent, ttr=ttr)
     return cases
 
 
